@@ -1,0 +1,182 @@
+/**
+ * The `kumo` command: start (foreground), status, stop, reset. Thin: it parses flags, then calls
+ * the composition root (../kumo.ts) or talks to a running kumo through its pid file and
+ * /_kumo/* endpoints.
+ */
+import { rmSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { configFromEnv, parseCredentials, type KumoConfig } from '../config.js';
+import { isAlive, readPidFile, startKumo, pidFilePath } from '../kumo.js';
+import { VERSION } from '../version.js';
+
+const USAGE = `kumo ${VERSION}: AWS on one machine
+
+usage:
+  kumo start  [--host 127.0.0.1] [--port 4566] [--data-dir ~/.kumo] [--no-auth]
+              [--credentials AKID:SECRET[:ACCOUNT],...] [--default-region us-east-1] [--quiet]
+  kumo status [--data-dir DIR]     is kumo running here, and what does it serve
+  kumo stop   [--data-dir DIR]     stop the kumo that uses DIR
+  kumo reset  [--data-dir DIR]     wipe all state (running or not)
+
+environment: KUMO_HOST, KUMO_PORT, KUMO_DATA_DIR, KUMO_NO_AUTH=1, KUMO_CREDENTIALS, KUMO_DEFAULT_REGION`;
+
+const options = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'no-auth': { type: 'boolean' },
+  credentials: { type: 'string' },
+  'default-region': { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+function fail(message: string): never {
+  process.stderr.write(`kumo: ${message}\n`);
+  process.exit(1);
+}
+
+function buildConfig(values: Record<string, string | boolean | undefined>): KumoConfig {
+  const config = configFromEnv();
+  if (typeof values.host === 'string') config.host = values.host;
+  if (typeof values.port === 'string') {
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a number from 0 to 65535, not '${values.port}'`);
+    config.port = port;
+  }
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) fail(`KUMO_PORT must be a number from 0 to 65535`);
+  if (typeof values['data-dir'] === 'string') config.dataDir = resolve(values['data-dir']);
+  if (values['no-auth']) config.auth = false;
+  if (typeof values.credentials === 'string') {
+    try {
+      config.credentials.push(...parseCredentials(values.credentials));
+    } catch (e) {
+      fail((e as Error).message);
+    }
+  }
+  if (typeof values['default-region'] === 'string') config.defaultRegion = values['default-region'];
+  if (values.quiet) config.accessLog = false;
+  return config;
+}
+
+async function start(config: KumoConfig): Promise<void> {
+  const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  let kumo;
+  try {
+    kumo = await startKumo(config, log);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const key = config.credentials[0];
+  process.stdout.write(
+    `kumo ${VERSION} ready on ${kumo.url}\n` +
+      `  data dir:    ${kumo.dataDir}\n` +
+      `  auth:        ${config.auth ? 'SigV4' : 'off (--no-auth)'}\n` +
+      `  credentials: AWS_ACCESS_KEY_ID=${key.accessKeyId} AWS_SECRET_ACCESS_KEY=${key.secretAccessKey} (account ${key.account})\n` +
+      `  try:         AWS_ENDPOINT_URL=${kumo.url} aws sts get-caller-identity\n`,
+  );
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    await kumo.close();
+    log('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+async function health(host: string, port: number): Promise<Record<string, unknown> | undefined> {
+  try {
+    const h = host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    const res = await fetch(`http://${h}:${port}/_kumo/health`, { signal: AbortSignal.timeout(3000) });
+    return (await res.json()) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+async function status(config: KumoConfig): Promise<void> {
+  const pid = readPidFile(config.dataDir);
+  if (!pid || !isAlive(pid.pid)) {
+    process.stdout.write(`kumo is not running (data dir ${config.dataDir})\n`);
+    process.exit(3);
+  }
+  const h = await health(pid.host, pid.port);
+  process.stdout.write(`kumo is running: pid ${pid.pid}, http://${pid.host}:${pid.port}, since ${pid.startedAt}\n`);
+  if (h) {
+    const runtime = h.runtime as { mode: string; reason: string };
+    process.stdout.write(`  runtime:  ${runtime.mode} (${runtime.reason})\n`);
+    process.stdout.write(`  auth:     ${h.auth}\n`);
+    process.stdout.write(`  services: ${Object.keys(h.services as object).join(', ')}\n`);
+  } else process.stdout.write('  (it does not answer /_kumo/health)\n');
+}
+
+async function stopCmd(config: KumoConfig): Promise<void> {
+  const pid = readPidFile(config.dataDir);
+  if (!pid || !isAlive(pid.pid)) {
+    process.stdout.write('kumo is not running\n');
+    return;
+  }
+  process.kill(pid.pid, 'SIGTERM');
+  const deadline = Date.now() + 30_000;
+  while (isAlive(pid.pid)) {
+    if (Date.now() > deadline) fail(`kumo (pid ${pid.pid}) did not stop within 30 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  process.stdout.write(`kumo (pid ${pid.pid}) stopped\n`);
+}
+
+async function reset(config: KumoConfig): Promise<void> {
+  const pid = readPidFile(config.dataDir);
+  if (pid && isAlive(pid.pid)) {
+    const h = pid.host === '0.0.0.0' ? '127.0.0.1' : pid.host;
+    const res = await fetch(`http://${h}:${pid.port}/_kumo/reset`, { method: 'POST' }).catch((e: Error) => fail(e.message));
+    if (!res.ok) fail(`reset failed: HTTP ${res.status}`);
+    process.stdout.write('kumo state reset\n');
+    return;
+  }
+  if (!existsSync(join(config.dataDir, 'state.db'))) {
+    process.stdout.write(`nothing to reset in ${config.dataDir}\n`);
+    return;
+  }
+  for (const f of ['state.db', 'state.db-wal', 'state.db-shm', 's3']) rmSync(join(config.dataDir, f), { recursive: true, force: true });
+  rmSync(pidFilePath(config.dataDir), { force: true });
+  process.stdout.write(`kumo state in ${config.dataDir} wiped\n`);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    fail(`${(e as Error).message}\n\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  const command = positionals[0] ?? (values.help ? 'help' : undefined);
+  if (!command || command === 'help' || values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const config = buildConfig(values);
+  switch (command) {
+    case 'start':
+      return start(config);
+    case 'status':
+      return status(config);
+    case 'stop':
+      return stopCmd(config);
+    case 'reset':
+      return reset(config);
+    default:
+      fail(`unknown command '${command}'\n\n${USAGE}`);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * kumo's configuration, from flags and environment (flags win). Everything has a default that
+ * works on a fresh machine: 127.0.0.1:4566, ~/.kumo, SigV4 on, the key pair test/test for
+ * account 000000000000.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface Credential {
+  accessKeyId: string;
+  secretAccessKey: string;
+  account: string;
+}
+
+export interface KumoConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  auth: boolean;
+  credentials: Credential[];
+  /** Region for requests that do not name one (unsigned requests). */
+  defaultRegion: string;
+  /** Write one access-log line per request to stdout. */
+  accessLog: boolean;
+}
+
+export const DEFAULT_CREDENTIAL: Credential = { accessKeyId: 'test', secretAccessKey: 'test', account: '000000000000' };
+
+/** `AKID:SECRET[:ACCOUNT]`, several separated by commas. */
+export function parseCredentials(spec: string): Credential[] {
+  return spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const [accessKeyId, secretAccessKey, account = DEFAULT_CREDENTIAL.account] = s.split(':');
+      if (!accessKeyId || !secretAccessKey || !/^[0-9]{12}$/.test(account)) {
+        throw new Error(`invalid credential '${s}': expected ACCESS_KEY:SECRET[:12-digit-account]`);
+      }
+      return { accessKeyId, secretAccessKey, account };
+    });
+}
+
+export function defaultDataDir(env = process.env): string {
+  return resolve(env.KUMO_DATA_DIR ?? join(homedir(), '.kumo'));
+}
+
+export function configFromEnv(env = process.env): KumoConfig {
+  const extra = env.KUMO_CREDENTIALS ? parseCredentials(env.KUMO_CREDENTIALS) : [];
+  return {
+    host: env.KUMO_HOST ?? '127.0.0.1',
+    port: env.KUMO_PORT ? Number(env.KUMO_PORT) : 4566,
+    dataDir: defaultDataDir(env),
+    auth: env.KUMO_NO_AUTH ? !['1', 'true', 'yes'].includes(env.KUMO_NO_AUTH.toLowerCase()) : true,
+    credentials: [DEFAULT_CREDENTIAL, ...extra],
+    defaultRegion: env.KUMO_DEFAULT_REGION ?? 'us-east-1',
+    accessLog: true,
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * Who is calling: verifies SigV4 (header or presigned) against the configured keys and answers
+ * each service's own error codes for unknown keys, bad signatures, stale dates and expired
+ * presigned URLs. With auth off, any well-formed or absent signature is accepted and the caller
+ * is the first configured key's account.
+ */
+import { createHmac } from 'node:crypto';
+import type { Credential } from '../config.js';
+import { AwsError } from '../protocol/errors.js';
+import type { Service } from '../services/service.js';
+import type { ChunkVerifier } from '../protocol/aws-chunked.js';
+import {
+  constantTimeEqual,
+  EMPTY_SHA256,
+  parseAmzDate,
+  parseSignature,
+  sha256Hex,
+  signingKey,
+  SigV4FormatError,
+  verify,
+  type SignatureParts,
+  type SignedRequest,
+} from './sigv4.js';
+
+const SKEW_MS = 15 * 60 * 1000;
+
+export interface Caller {
+  account: string;
+  accessKeyId?: string;
+  region?: string;
+  /** Present when the body is aws-chunked with signed chunks. */
+  chunkVerifier?: ChunkVerifier;
+  /** The payload hash the client declared (S3), to check against the body as it streams. */
+  declaredPayloadHash?: string;
+}
+
+export interface AuthSettings {
+  enabled: boolean;
+  credentials: Map<string, Credential>;
+  defaultAccount: string;
+  now(): Date;
+}
+
+export function authenticate(
+  settings: AuthSettings,
+  service: Service,
+  req: SignedRequest,
+  query: [string, string][],
+  body: Buffer | undefined,
+): Caller {
+  const errors = service.authErrors;
+  let parts: SignatureParts | undefined;
+  try {
+    parts = signatureParts(req, query);
+  } catch (e) {
+    if (!settings.enabled) return { account: settings.defaultAccount };
+    throw e;
+  }
+  if (!parts) {
+    if (!settings.enabled || errors.missing === 'anonymous') return { account: settings.enabled ? '' : settings.defaultAccount };
+    throw new AwsError(errors.missing.code, errors.missing.message, errors.missing.status);
+  }
+  const cred = settings.credentials.get(parts.accessKeyId);
+  if (!settings.enabled) {
+    return { account: cred?.account ?? settings.defaultAccount, accessKeyId: parts.accessKeyId, region: parts.region };
+  }
+  if (!cred) throw new AwsError(errors.unknownKey.code, errors.unknownKey.message, errors.unknownKey.status);
+  checkTime(settings.now(), parts, service);
+  const payloadHash = payloadHashFor(req, query, parts, body);
+  if (!verify(req, parts, cred.secretAccessKey, payloadHash)) {
+    throw new AwsError(
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+      403,
+    );
+  }
+  const caller: Caller = { account: cred.account, accessKeyId: cred.accessKeyId, region: parts.region };
+  if (payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256')) caller.chunkVerifier = chunkVerifier(cred, parts);
+  else if (/^[0-9a-f]{64}$/.test(payloadHash) && body === undefined) caller.declaredPayloadHash = payloadHash;
+  return caller;
+}
+
+function signatureParts(req: SignedRequest, query: [string, string][]): SignatureParts | undefined {
+  try {
+    return parseSignature(req, query);
+  } catch (e) {
+    if (e instanceof SigV4FormatError) {
+      const auth = req.headers.get('authorization')?.[0] ?? '';
+      if (auth && !auth.startsWith('AWS4-HMAC-SHA256 ')) {
+        throw new AwsError('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.', 400);
+      }
+      throw new AwsError('IncompleteSignature', `The request signature is malformed: ${e.message}`, 400);
+    }
+    throw e;
+  }
+}
+
+function checkTime(now: Date, parts: SignatureParts, service: Service): void {
+  const signedAt = parseAmzDate(parts.amzDate);
+  if (!signedAt || !parts.amzDate.startsWith(parts.date)) {
+    throw new AwsError('IncompleteSignature', `Invalid X-Amz-Date '${parts.amzDate}' for credential date ${parts.date}.`, 400);
+  }
+  const nowMs = now.getTime();
+  if (parts.presigned) {
+    const expires = (parts.expiresSeconds ?? 604800) * 1000;
+    if (nowMs > signedAt.getTime() + expires) {
+      const e = service.authErrors.expired;
+      throw new AwsError(e.code, 'Request has expired', e.status, {
+        fields: { Expires: new Date(signedAt.getTime() + expires).toISOString(), ServerTime: now.toISOString() },
+      });
+    }
+    if (signedAt.getTime() - nowMs > SKEW_MS) {
+      throw new AwsError('AccessDenied', 'Request is not valid yet', 403);
+    }
+    return;
+  }
+  if (Math.abs(nowMs - signedAt.getTime()) > SKEW_MS) {
+    const e = service.authErrors.skew;
+    throw new AwsError(
+      e.code,
+      e.code === 'RequestTimeTooSkewed'
+        ? 'The difference between the request time and the current time is too large.'
+        : `Signature expired: ${parts.amzDate} is now earlier than ${toAmz(new Date(nowMs - SKEW_MS))} (${toAmz(now)} - 15 min.)`,
+      e.status,
+    );
+  }
+}
+
+function toAmz(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.[0-9]{3}/, '');
+}
+
+function payloadHashFor(req: SignedRequest, query: [string, string][], parts: SignatureParts, body: Buffer | undefined): string {
+  const declared = req.headers.get('x-amz-content-sha256')?.[0];
+  if (parts.presigned) {
+    const q = query.find(([k]) => k === 'X-Amz-Content-Sha256')?.[1];
+    if (q) return q;
+    if (parts.service === 's3') return declared ?? 'UNSIGNED-PAYLOAD';
+    return sha256Hex(body ?? Buffer.alloc(0));
+  }
+  if (declared) return declared;
+  if (parts.service === 's3') {
+    throw new AwsError('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256', 400);
+  }
+  return body && body.length ? sha256Hex(body) : EMPTY_SHA256;
+}
+
+function chunkVerifier(cred: Credential, parts: SignatureParts): ChunkVerifier {
+  const key = signingKey(cred.secretAccessKey, parts.date, parts.region, parts.service);
+  const scope = `${parts.date}/${parts.region}/${parts.service}/aws4_request`;
+  let previous = parts.signature;
+  const sign = (s: string) => createHmac('sha256', key).update(s).digest('hex');
+  return {
+    chunk(signature, dataSha256) {
+      const expected = sign(`AWS4-HMAC-SHA256-PAYLOAD\n${parts.amzDate}\n${scope}\n${previous}\n${EMPTY_SHA256}\n${dataSha256}`);
+      if (!constantTimeEqual(expected, signature)) return false;
+      previous = signature;
+      return true;
+    },
+    trailer(signature, canonicalTrailers) {
+      const expected = sign(`AWS4-HMAC-SHA256-TRAILER\n${parts.amzDate}\n${scope}\n${previous}\n${sha256Hex(canonicalTrailers)}`);
+      return constantTimeEqual(expected, signature);
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Request bodies. Query-family bodies are small forms read whole (bounded); S3 bodies stream,
+ * decoded from aws-chunked when the client sent that, and checked against the SHA-256 the client
+ * signed when it declared one, so a body that does not match fails its consumer mid-stream.
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { AwsChunkedDecoder } from '../protocol/aws-chunked.js';
+import { AwsError } from '../protocol/errors.js';
+import type { Caller } from './authenticate.js';
+
+export const MAX_FORM_BODY = 4 * 1024 * 1024;
+
+export async function readForm(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_FORM_BODY) throw new AwsError('RequestEntityTooLarge', `Request body exceeds ${MAX_FORM_BODY} bytes.`, 413);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+class Sha256Check extends Transform {
+  private readonly hash = createHash('sha256');
+  constructor(private readonly expected: string) {
+    super();
+  }
+  override _transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback) {
+    this.hash.update(chunk);
+    done(null, chunk);
+  }
+  override _flush(done: TransformCallback) {
+    const actual = this.hash.digest('hex');
+    done(
+      actual === this.expected
+        ? undefined
+        : new AwsError('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.", 400, {
+            fields: { ClientComputedContentSHA256: this.expected, S3ComputedContentSHA256: actual },
+          }),
+    );
+  }
+}
+
+export interface StreamedBody {
+  stream: Readable;
+  /** Trailing headers of an aws-chunked body (checksums), filled in when the stream ends. */
+  trailers?: Map<string, string>;
+}
+
+export function streamBody(req: IncomingMessage, headers: Record<string, string>, caller: Caller): StreamedBody {
+  const sha = headers['x-amz-content-sha256'] ?? '';
+  const chunked = sha.startsWith('STREAMING-') || /(^|,)\s*aws-chunked\s*(,|$)/.test(headers['content-encoding'] ?? '');
+  const forward = (from: Readable, to: Transform | PassThrough) => {
+    from.on('error', (e) => to.destroy(e));
+    return from.pipe(to);
+  };
+  if (chunked) {
+    const decodedLength = headers['x-amz-decoded-content-length'];
+    const decoder = new AwsChunkedDecoder(caller.chunkVerifier, decodedLength !== undefined ? Number(decodedLength) : undefined);
+    return { stream: forward(req, decoder), trailers: decoder.trailers };
+  }
+  if (caller.declaredPayloadHash) return { stream: forward(req, new Sha256Check(caller.declaredPayloadHash)) };
+  return { stream: req };
+}

@@ -1,0 +1,71 @@
+/**
+ * Which service a request is for. In order: the SigV4 credential scope (header or presigned
+ * query), the Host header (S3 virtual-host addressing), the `Version` of a form-encoded query
+ * request, and finally S3, which owns every other path. Several services can share a signing
+ * name (ELB classic and ELBv2 are both `elasticloadbalancing`); the API version picks between them.
+ */
+import type { Service } from '../services/service.js';
+
+export interface RouteHints {
+  method: string;
+  host: string;
+  headers: Record<string, string>;
+  query: [string, string][];
+}
+
+export function scopeService(headers: Record<string, string>, query: [string, string][]): string | undefined {
+  const auth = headers['authorization'];
+  const cred = auth ? /Credential=([^,\s]+)/.exec(auth)?.[1] : query.find(([k]) => k === 'X-Amz-Credential')?.[1];
+  return cred?.split('/')[3];
+}
+
+/** The bucket named by a virtual-host style Host header, if any. */
+export function hostBucket(host: string): string | undefined {
+  const name = host.replace(/:[0-9]+$/, '').toLowerCase();
+  if (/^[0-9.]+$/.test(name) || name === 'localhost' || name.startsWith('[')) return undefined;
+  let m = /^(.+)\.s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com$/.exec(name);
+  if (m) return m[1];
+  m = /^(.+?)\.s3\.(?:[a-z0-9-]+\.)*localhost(?:\.localstack\.cloud)?$/.exec(name);
+  if (m) return m[1];
+  m = /^(.+)\.localhost$/.exec(name);
+  if (m && !m[1].startsWith('s3.') && m[1] !== 's3') return m[1];
+  return undefined;
+}
+
+export class ServiceRouter {
+  private readonly bySigningName = new Map<string, Service[]>();
+
+  constructor(private readonly services: Service[]) {
+    for (const s of services) {
+      const list = this.bySigningName.get(s.signingName) ?? [];
+      list.push(s);
+      this.bySigningName.set(s.signingName, list);
+    }
+  }
+
+  /** Route before the body is read; `needsVersion` means the form body's Version decides. */
+  route(h: RouteHints): { service?: Service; candidates?: Service[]; unknownScope?: string } {
+    const scope = scopeService(h.headers, h.query);
+    if (scope) {
+      const list = this.bySigningName.get(scope);
+      if (!list) return { unknownScope: scope };
+      return list.length === 1 ? { service: list[0] } : { candidates: list };
+    }
+    if (hostBucket(h.host)) return { service: this.s3() };
+    const isForm = (h.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+    const hasAction = h.query.some(([k]) => k === 'Action');
+    if ((h.method === 'POST' && isForm) || hasAction) {
+      return { candidates: this.services.filter((s) => s.codec.model.metadata.protocol !== 'rest-xml') };
+    }
+    return { service: this.s3() };
+  }
+
+  /** Picks among candidates by the API version the request names. */
+  byVersion(candidates: Service[], version: string | undefined): Service | undefined {
+    return candidates.find((s) => s.codec.model.metadata.apiVersion === version);
+  }
+
+  private s3(): Service | undefined {
+    return this.bySigningName.get('s3')?.[0];
+  }
+}

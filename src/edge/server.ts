@@ -1,0 +1,28 @@
+/**
+ * The one HTTP server (default 127.0.0.1:4566). It only accepts connections and hands each
+ * request to the chain; listen errors become messages a person can act on.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handle, type Edge } from './chain.js';
+
+export async function listen(edge: Edge, host: string, port: number): Promise<{ server: Server; port: number }> {
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    handle(edge, req, res).catch((e) => {
+      edge.log(`unhandled: ${(e as Error)?.stack ?? String(e)}`);
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  server.headersTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') reject(new Error(`port ${port} on ${host} is already in use (is another kumo running? try 'kumo status')`));
+      else if (e.code === 'EACCES') reject(new Error(`not allowed to listen on ${host}:${port}`));
+      else if (e.code === 'EADDRNOTAVAIL') reject(new Error(`address ${host} is not available on this machine`));
+      else reject(e);
+    });
+    server.listen(port, host, () => resolve());
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}

@@ -1,0 +1,48 @@
+/**
+ * S3 output roots. rest-xml writes an output structure without a payload member as one XML
+ * element whose name the full model gives (`xmlName`) and the minified model lost. `kumoTextRoot`
+ * is kumo's own trait for GetBucketLocation, whose body is a bare <LocationConstraint> element
+ * with the region as its text (botocore and the SDKs special-case it the same way).
+ */
+import type { ModelPatch } from './index.js';
+
+const roots: Record<string, string> = {
+  ListBuckets: 'ListAllMyBucketsResult',
+  ListObjects: 'ListBucketResult',
+  ListObjectsV2: 'ListBucketResult',
+  ListObjectVersions: 'ListVersionsResult',
+  ListMultipartUploads: 'ListMultipartUploadsResult',
+  ListParts: 'ListPartsResult',
+  CreateMultipartUpload: 'InitiateMultipartUploadResult',
+  CompleteMultipartUpload: 'CompleteMultipartUploadResult',
+  DeleteObjects: 'DeleteResult',
+  GetObjectTagging: 'Tagging',
+  GetBucketTagging: 'Tagging',
+  GetBucketVersioning: 'VersioningConfiguration',
+  GetBucketAcl: 'AccessControlPolicy',
+  GetObjectAcl: 'AccessControlPolicy',
+  GetBucketCors: 'CORSConfiguration',
+  GetBucketLifecycleConfiguration: 'LifecycleConfiguration',
+  GetBucketWebsite: 'WebsiteConfiguration',
+  GetBucketLocation: 'LocationConstraint',
+  GetObjectAttributes: 'GetObjectAttributesResponse',
+};
+
+const operations: Record<string, unknown> = {};
+for (const [op, root] of Object.entries(roots)) {
+  operations[op] = { output: { locationName: root } };
+}
+(operations['GetBucketLocation'] as { output: Record<string, unknown> }).output.kumoTextRoot = 'LocationConstraint';
+
+// CRC64NVME arrived after the last aws-sdk v2 model; current SDKs send and expect it.
+const crc64 = { location: 'header', locationName: 'x-amz-checksum-crc64nvme' };
+for (const op of ['PutObject', 'UploadPart']) {
+  operations[op] = { ...(operations[op] as object), input: { members: { ChecksumCRC64NVME: crc64 } }, output: { members: { ChecksumCRC64NVME: crc64 } } };
+}
+for (const op of ['GetObject', 'HeadObject']) {
+  operations[op] = { ...(operations[op] as object), output: { members: { ChecksumCRC64NVME: crc64, ChecksumType: { location: 'header', locationName: 'x-amz-checksum-type' } } } };
+}
+// A ranged GET answers 206; the model has no member for it, so kumo adds one.
+(operations['GetObject'] as { output: { members: Record<string, unknown> } }).output.members.StatusCode = { location: 'statusCode', type: 'integer' };
+
+export const s3Patch: ModelPatch = { operations };

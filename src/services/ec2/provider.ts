@@ -1,0 +1,46 @@
+/**
+ * EC2 (ec2 wire family): the operation table. Handlers live by resource in ./vpcs.ts,
+ * ./subnets.ts, ./tags.ts and ./regions.ts; this file only assembles them.
+ *
+ * Differences from AWS (foundation slice):
+ * - VPCs have one primary IPv4 CIDR; IPv6, IPAM pools and additional CIDRs are refused.
+ * - No default VPC, main route table, default security group or network ACL yet.
+ * - DhcpOptionsId is `default`; DNS attributes are stored but not yet served.
+ * - Regions outside kumo's table have no availability zones.
+ */
+import { loadModel } from '../../models/loader.js';
+import type { Ec2Operations } from '../../models/generated/ec2.js';
+import { Ec2Codec } from '../../protocol/query.js';
+import type { Db } from '../../state/db.js';
+import type { NetworkStore } from '../../state/network.js';
+import type { TagStore } from '../../state/tags.js';
+import type { Handler, Service } from '../service.js';
+import { ec2AuthErrors } from './errors.js';
+import { regionHandlers } from './regions.js';
+import { Ec2Store } from './store.js';
+import { subnetHandlers } from './subnets.js';
+import { tagHandlers } from './tags.js';
+import { vpcHandlers } from './vpcs.js';
+
+export interface Ec2Deps {
+  db: Db;
+  network: NetworkStore;
+  tags: TagStore;
+}
+
+export function createEc2Service(deps: Ec2Deps): Service {
+  const store = new Ec2Store(deps.db, deps.network, deps.tags);
+  const handlers: { [K in keyof Ec2Operations]: Handler } = {
+    ...vpcHandlers(store),
+    ...subnetHandlers(store),
+    ...tagHandlers(store),
+    ...regionHandlers(),
+  };
+  return {
+    name: 'ec2',
+    signingName: 'ec2',
+    codec: new Ec2Codec(loadModel('ec2-2016-11-15')),
+    handlers,
+    authErrors: ec2AuthErrors,
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * Object bytes, as files under `<data-dir>/s3/`. Names are random IDs, never keys, so no key can
+ * reach outside the directory. A write goes to `tmp/`, is fsynced, then renamed into
+ * `blobs/<2 hex>/<id>` and the directory fsynced; only then does the caller commit the metadata
+ * row. A crash at any point leaves at worst an unreferenced file, which `collectGarbage` removes
+ * at the next start.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Transform, type TransformCallback } from 'node:stream';
+
+export interface PendingBlob {
+  id: string;
+  size: number;
+  tmpPath: string;
+}
+
+export class BlobStore {
+  private readonly tmpDir: string;
+  private readonly blobDir: string;
+
+  constructor(readonly root: string) {
+    this.tmpDir = join(root, 'tmp');
+    this.blobDir = join(root, 'blobs');
+    mkdirSync(this.tmpDir, { recursive: true });
+    mkdirSync(this.blobDir, { recursive: true });
+  }
+
+  pathOf(id: string): string {
+    return join(this.blobDir, id.slice(0, 2), id);
+  }
+
+  /** Streams `body` into a temporary file, feeding every chunk to `observe`; fsynced on return. */
+  async writeTemp(body: Readable, observe: (chunk: Buffer) => void, maxSize = Number.MAX_SAFE_INTEGER): Promise<PendingBlob> {
+    const id = randomBytes(16).toString('hex');
+    const tmpPath = join(this.tmpDir, id);
+    let size = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _e, done: TransformCallback) {
+        size += chunk.length;
+        if (size > maxSize) return done(new Error('too large'));
+        observe(chunk);
+        done(null, chunk);
+      },
+    });
+    const out = createWriteStream(tmpPath, { flags: 'wx' });
+    try {
+      await pipeline(body, meter, out);
+      const fd = openSync(tmpPath, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (e) {
+      rmSync(tmpPath, { force: true });
+      throw e;
+    }
+    return { id, size, tmpPath };
+  }
+
+  /** Moves a finished temporary file to its permanent name, durably. */
+  promote(p: PendingBlob): void {
+    const dir = join(this.blobDir, p.id.slice(0, 2));
+    mkdirSync(dir, { recursive: true });
+    renameSync(p.tmpPath, this.pathOf(p.id));
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  discard(p: PendingBlob): void {
+    rmSync(p.tmpPath, { force: true });
+  }
+
+  remove(id: string): void {
+    rmSync(this.pathOf(id), { force: true });
+  }
+
+  /** An open descriptor keeps the bytes readable even if the object is overwritten meanwhile. */
+  open(id: string): number {
+    return openSync(this.pathOf(id), 'r');
+  }
+
+  size(id: string): number {
+    return statSync(this.pathOf(id)).size;
+  }
+
+  /** Deletes temporary files and blobs no row references. Returns how many files went. */
+  collectGarbage(isReferenced: (id: string) => boolean): number {
+    let removed = 0;
+    for (const f of readdirSync(this.tmpDir)) {
+      rmSync(join(this.tmpDir, f), { force: true });
+      removed++;
+    }
+    for (const sub of readdirSync(this.blobDir)) {
+      const dir = join(this.blobDir, sub);
+      for (const f of readdirSync(dir)) {
+        if (!isReferenced(f)) {
+          rmSync(join(dir, f), { force: true });
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
+  wipe(): void {
+    rmSync(this.tmpDir, { recursive: true, force: true });
+    rmSync(this.blobDir, { recursive: true, force: true });
+    mkdirSync(this.tmpDir, { recursive: true });
+    mkdirSync(this.blobDir, { recursive: true });
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * CreateBucket, ListBuckets, HeadBucket, DeleteBucket, GetBucketLocation. Bucket names follow
+ * AWS's general-purpose naming rules; a bucket's region is its LocationConstraint (us-east-1 when
+ * absent), and a request signed for another region must name it, as AWS requires.
+ */
+import type { S3Operations } from '../../models/generated/s3.js';
+import { regionInfo } from '../../state/regions.js';
+import { encodeToken, decodeToken } from '../../state/pagination.js';
+import type { RequestContext } from '../service.js';
+import { ownedBucket, ownerOf } from './access.js';
+import { S3Errors } from './errors.js';
+import type { S3Store } from './store.js';
+
+type Op<K extends keyof S3Operations> = (ctx: RequestContext, input: S3Operations[K]['input']) => S3Operations[K]['output'];
+
+export function validBucketName(name: string): boolean {
+  if (name.length < 3 || name.length > 63) return false;
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return false;
+  if (name.includes('..') || name.includes('.-') || name.includes('-.')) return false;
+  if (/^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/.test(name)) return false;
+  if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name)) return false;
+  if (/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name)) return false;
+  return true;
+}
+
+export function bucketHandlers(store: S3Store) {
+  const CreateBucket: Op<'CreateBucket'> = (ctx, input) => {
+    if (!ctx.account) throw S3Errors.accessDenied();
+    const name = input.Bucket;
+    if (!validBucketName(name)) throw S3Errors.invalidBucketName(name);
+    const constraint = input.CreateBucketConfiguration?.LocationConstraint;
+    if (constraint !== undefined && constraint !== '') {
+      if (constraint === 'us-east-1' || (!regionInfo(constraint) && constraint !== 'EU')) throw S3Errors.invalidLocation(constraint);
+      if (ctx.region !== 'us-east-1' && ctx.region !== constraint) throw S3Errors.illegalLocationFor(constraint, ctx.region);
+    } else if (ctx.region !== 'us-east-1') {
+      throw S3Errors.illegalLocation();
+    }
+    const region = constraint === 'EU' ? 'eu-west-1' : constraint || 'us-east-1';
+    const existing = store.bucket(name);
+    if (existing) {
+      if (existing.account !== ctx.account) throw S3Errors.bucketExists(name);
+      // us-east-1 keeps its legacy behaviour: re-creating your own bucket succeeds.
+      if (existing.region === 'us-east-1' && region === 'us-east-1') return { Location: `/${name}` };
+      throw S3Errors.bucketOwnedByYou(name);
+    }
+    store.insertBucket({ name, account: ctx.account, region, created: ctx.now().toISOString() });
+    return { Location: `/${name}` };
+  };
+
+  const ListBuckets: Op<'ListBuckets'> = (ctx, input) => {
+    if (!ctx.account) throw S3Errors.accessDenied();
+    let buckets = store.bucketsOf(ctx.account);
+    if (input.Prefix) buckets = buckets.filter((b) => b.name.startsWith(input.Prefix!));
+    if (input.BucketRegion) buckets = buckets.filter((b) => b.region === input.BucketRegion);
+    if (input.ContinuationToken) {
+      const after = decodeToken(input.ContinuationToken);
+      buckets = buckets.filter((b) => b.name > after);
+    }
+    const max = input.MaxBuckets;
+    if (max !== undefined && (max < 1 || max > 10000)) throw S3Errors.invalidArgument('MaxBuckets must be between 1 and 10000', 'max-buckets', String(max));
+    const page = max !== undefined ? buckets.slice(0, max) : buckets;
+    const truncated = page.length < buckets.length;
+    return {
+      Buckets: page.map((b) => ({ Name: b.name, CreationDate: b.created, BucketRegion: b.region })),
+      Owner: ownerOf(ctx.account),
+      Prefix: input.Prefix,
+      ContinuationToken: truncated ? encodeToken(page[page.length - 1].name) : undefined,
+    };
+  };
+
+  const HeadBucket: Op<'HeadBucket'> = (ctx, input) => {
+    const bucket = store.bucket(input.Bucket);
+    if (!bucket) throw S3Errors.notFound();
+    if (bucket.account !== ctx.account) throw S3Errors.accessDenied();
+    return { BucketRegion: bucket.region, AccessPointAlias: false };
+  };
+
+  const DeleteBucket: Op<'DeleteBucket'> = (ctx, input) => {
+    const bucket = ownedBucket(store, ctx, input.Bucket);
+    store.transaction(() => {
+      if (!store.isEmpty(bucket.name)) throw S3Errors.bucketNotEmpty(bucket.name);
+      store.deleteBucket(bucket.name);
+    });
+    return {};
+  };
+
+  const GetBucketLocation: Op<'GetBucketLocation'> = (ctx, input) => {
+    const bucket = ownedBucket(store, ctx, input.Bucket);
+    return { LocationConstraint: bucket.region === 'us-east-1' ? '' : bucket.region };
+  };
+
+  return { CreateBucket, ListBuckets, HeadBucket, DeleteBucket, GetBucketLocation };
+}

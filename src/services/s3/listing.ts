@@ -1,0 +1,87 @@
+/**
+ * ListObjectsV2: keys in UTF-8 byte order from the row after `StartAfter` or the continuation
+ * token, narrowed by Prefix, folded into CommonPrefixes at the Delimiter, at most MaxKeys
+ * entries (keys plus prefixes) per page. With `encoding-type=url`, keys and prefixes are
+ * percent-encoded as S3 does.
+ */
+import type { S3Operations } from '../../models/generated/s3.js';
+import { decodeToken, encodeToken } from '../../state/pagination.js';
+import type { RequestContext } from '../service.js';
+import { ownedBucket, ownerOf } from './access.js';
+import { S3Errors } from './errors.js';
+import type { S3Store } from './store.js';
+
+type Op<K extends keyof S3Operations> = (ctx: RequestContext, input: S3Operations[K]['input']) => S3Operations[K]['output'];
+
+const urlEncode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+export function listingHandlers(store: S3Store) {
+  const ListObjectsV2: Op<'ListObjectsV2'> = (ctx, input) => {
+    const bucket = ownedBucket(store, ctx, input.Bucket);
+    const maxKeys = input.MaxKeys ?? 1000;
+    if (maxKeys < 0) throw S3Errors.invalidArgument('Argument maxKeys must be an integer between 0 and 2147483647', 'max-keys', String(maxKeys));
+    if (input.EncodingType !== undefined && input.EncodingType !== 'url') {
+      throw S3Errors.invalidArgument('Invalid Encoding Method specified in Request', 'encoding-type', input.EncodingType);
+    }
+    const prefix = input.Prefix ?? '';
+    const delimiter = input.Delimiter || undefined;
+    let after = input.StartAfter ?? '';
+    if (input.ContinuationToken !== undefined) {
+      try {
+        after = decodeToken(input.ContinuationToken);
+      } catch {
+        throw S3Errors.invalidArgument('The continuation token provided is incorrect', 'continuation-token', input.ContinuationToken);
+      }
+    }
+    const contents: { key: string; lastModified: string; etag: string; size: number; storageClass?: string; checksum?: string }[] = [];
+    const prefixes: string[] = [];
+    let truncated = false;
+    let last = '';
+    const limit = Math.min(maxKeys, 1000);
+    for (const o of store.iterate(bucket.name, after, prefix)) {
+      if (!o.key.startsWith(prefix)) break;
+      let common: string | undefined;
+      if (delimiter) {
+        const i = o.key.indexOf(delimiter, prefix.length);
+        if (i >= 0) common = o.key.slice(0, i + delimiter.length);
+      }
+      if (common !== undefined && prefixes[prefixes.length - 1] === common) continue;
+      if (contents.length + prefixes.length >= limit) {
+        truncated = true;
+        break;
+      }
+      if (common !== undefined) {
+        prefixes.push(common);
+        last = common + '\u{10FFFF}';
+      } else {
+        contents.push({ key: o.key, lastModified: o.lastModified, etag: o.etag, size: o.size, storageClass: o.attrs.StorageClass, checksum: o.attrs.Checksum?.algorithm });
+        last = o.key;
+      }
+    }
+    const enc = input.EncodingType === 'url' ? urlEncode : (s: string) => s;
+    return {
+      Name: bucket.name,
+      Prefix: enc(prefix),
+      Delimiter: delimiter !== undefined ? enc(delimiter) : undefined,
+      MaxKeys: maxKeys,
+      EncodingType: input.EncodingType,
+      KeyCount: contents.length + prefixes.length,
+      IsTruncated: truncated,
+      ContinuationToken: input.ContinuationToken,
+      NextContinuationToken: truncated ? encodeToken(last) : undefined,
+      StartAfter: input.StartAfter !== undefined ? enc(input.StartAfter) : undefined,
+      Contents: contents.map((c) => ({
+        Key: enc(c.key),
+        LastModified: c.lastModified,
+        ETag: c.etag,
+        Size: c.size,
+        StorageClass: c.storageClass ?? 'STANDARD',
+        ChecksumAlgorithm: c.checksum ? [c.checksum] : undefined,
+        Owner: input.FetchOwner ? ownerOf(bucket.account) : undefined,
+      })),
+      CommonPrefixes: prefixes.map((p) => ({ Prefix: enc(p) })),
+    };
+  };
+
+  return { ListObjectsV2 };
+}

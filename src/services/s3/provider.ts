@@ -1,0 +1,53 @@
+/**
+ * Amazon S3 (rest-xml wire family): the operation table. Metadata lives in SQLite
+ * (./store.ts), bytes in files (./blobs.ts); handlers by resource in ./buckets.ts,
+ * ./objects.ts and ./listing.ts.
+ *
+ * Differences from AWS (foundation slice):
+ * - Buckets are private to their account; bucket policies, ACLs other than `private`, object
+ *   tagging, versioning, multipart uploads, SSE-C/KMS and object lock are refused or not yet served.
+ * - Requests for a bucket in another region are served, not redirected.
+ * - Without a checksum in the request, none is computed or stored (AWS now defaults to CRC64NVME).
+ */
+import { join } from 'node:path';
+import { loadModel } from '../../models/loader.js';
+import type { S3Operations } from '../../models/generated/s3.js';
+import { RestXmlCodec } from '../../protocol/rest-xml.js';
+import { migrate, type Db } from '../../state/db.js';
+import type { Handler, Service } from '../service.js';
+import { BlobStore } from './blobs.js';
+import { bucketHandlers } from './buckets.js';
+import { s3AuthErrors } from './errors.js';
+import { listingHandlers } from './listing.js';
+import { objectHandlers } from './objects.js';
+import { S3Store, s3Migrations } from './store.js';
+
+export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
+
+export interface S3Deps {
+  db: Db;
+  dataDir: string;
+  log?: (line: string) => void;
+}
+
+export function createS3Service(deps: S3Deps): Service {
+  migrate(deps.db, 's3', s3Migrations);
+  const store = new S3Store(deps.db);
+  const blobs = new BlobStore(join(deps.dataDir, 's3'));
+  const removed = blobs.collectGarbage((id) => store.blobInUse(id));
+  if (removed > 0) deps.log?.(`s3: removed ${removed} unreferenced file(s) left by an interrupted run`);
+  const handlers: { [K in keyof S3Operations]: Handler } = {
+    ...bucketHandlers(store),
+    ...objectHandlers(store, blobs),
+    ...listingHandlers(store),
+  };
+  return {
+    name: 's3',
+    signingName: 's3',
+    codec: new RestXmlCodec(loadModel('s3-2006-03-01'), S3_NAMESPACE),
+    handlers,
+    authErrors: s3AuthErrors,
+    global: true,
+    reset: () => blobs.wipe(),
+  };
+}

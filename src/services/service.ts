@@ -1,0 +1,59 @@
+/**
+ * The contract between the edge and a service. A service is its codec (wire family + model), its
+ * operation table and the error codes it answers for authentication failures. Handlers receive a
+ * RequestContext and the decoded input, and return the output or throw an AwsError.
+ */
+import type { Codec } from '../protocol/types.js';
+
+export interface RequestContext {
+  requestId: string;
+  account: string;
+  region: string;
+  /** The access key that signed the request; undefined for anonymous requests (S3 only). */
+  accessKeyId?: string;
+  /** ARN of the caller, e.g. arn:aws:iam::000000000000:root. */
+  callerArn?: string;
+  /** The clock every handler reads, so tests can steer time. */
+  now(): Date;
+  /** Host and port the request came in on, for building URLs and DNS names. */
+  host: string;
+  /** Trailing headers of an aws-chunked body (checksums); complete once the body stream ends. */
+  trailers?: Map<string, string>;
+}
+
+// Inputs and outputs are typed per operation in each provider; the table itself is loose so the
+// edge can dispatch by name.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Handler = (ctx: RequestContext, input: any) => unknown | Promise<unknown>;
+
+export type OperationTable<Ops> = { [K in keyof Ops]?: Handler };
+
+/** How a service says "who are you?": AWS answers differently per wire family. */
+export interface AuthErrorCodes {
+  unknownKey: { code: string; status: number; message: string };
+  missing: { code: string; status: number; message: string } | 'anonymous';
+  skew: { code: string; status: number };
+  expired: { code: string; status: number };
+}
+
+export interface Service {
+  /** SigV4 signing name (credential scope service), e.g. `ec2`, `elasticloadbalancing`. */
+  readonly signingName: string;
+  /** Human name for /_kumo/health. */
+  readonly name: string;
+  readonly codec: Codec;
+  readonly handlers: Record<string, Handler>;
+  readonly authErrors: AuthErrorCodes;
+  /** Services that keep regions apart use the request's region; global ones (S3, STS) may not. */
+  readonly global?: boolean;
+  /** Called by /_kumo/reset after the database is wiped (drop caches, files). */
+  reset?(): void | Promise<void>;
+  close?(): void | Promise<void>;
+}
+
+export const QUERY_AUTH_ERRORS: AuthErrorCodes = {
+  unknownKey: { code: 'InvalidClientTokenId', status: 403, message: 'The security token included in the request is invalid.' },
+  missing: { code: 'MissingAuthenticationToken', status: 403, message: 'Request is missing Authentication Token' },
+  skew: { code: 'SignatureDoesNotMatch', status: 403 },
+  expired: { code: 'ExpiredToken', status: 403 },
+};

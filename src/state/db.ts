@@ -1,0 +1,54 @@
+/**
+ * The one SQLite database behind all resource metadata (`<data-dir>/state.db`). WAL with
+ * synchronous=FULL: a write that returned has reached the disk, so it survives `kill -9` and
+ * power loss alike. Each component (a service's store, the core) owns numbered migrations,
+ * recorded in `schema_migrations`; they run in order, each in its own transaction.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type Db = Database.Database;
+
+export interface Migration {
+  /** 1, 2, 3 … per component, never renumbered once released. */
+  version: number;
+  up: string | ((db: Db) => void);
+}
+
+export function openDatabase(dataDir: string): Db {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, 'state.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    component TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,
+    PRIMARY KEY (component, version))`);
+  return db;
+}
+
+export function migrate(db: Db, component: string, migrations: Migration[]): void {
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations WHERE component = ?').all(component) as { version: number }[]).map(
+      (r) => r.version,
+    ),
+  );
+  const sorted = [...migrations].sort((a, b) => a.version - b.version);
+  sorted.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`${component}: migrations must be numbered 1..n, found ${m.version}`);
+  });
+  for (const m of sorted) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      if (typeof m.up === 'string') db.exec(m.up);
+      else m.up(db);
+      db.prepare('INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)').run(
+        component,
+        m.version,
+        new Date().toISOString(),
+      );
+    })();
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * A thin table of resources: one row per (account, region, id) holding the resource's AWS
+ * attributes as JSON, plus an insertion sequence that gives listings a stable order for
+ * pagination. Stores build on it; it holds no business rules.
+ */
+import type { Db } from './db.js';
+import type { Scope } from './scope.js';
+
+export function resourceTableSql(table: string): string {
+  return `CREATE TABLE ${table} (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL, region TEXT NOT NULL, id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (account, region, id));`;
+}
+
+export class ResourceTable<T extends object> {
+  private readonly stmts;
+
+  constructor(
+    private readonly db: Db,
+    readonly table: string,
+  ) {
+    this.stmts = {
+      insert: db.prepare(`INSERT INTO ${table} (account, region, id, data) VALUES (?, ?, ?, ?)`),
+      update: db.prepare(`UPDATE ${table} SET data = ? WHERE account = ? AND region = ? AND id = ?`),
+      get: db.prepare(`SELECT data FROM ${table} WHERE account = ? AND region = ? AND id = ?`),
+      del: db.prepare(`DELETE FROM ${table} WHERE account = ? AND region = ? AND id = ?`),
+      list: db.prepare(`SELECT data FROM ${table} WHERE account = ? AND region = ? ORDER BY seq`),
+      count: db.prepare(`SELECT count(*) AS n FROM ${table} WHERE account = ? AND region = ?`),
+    };
+  }
+
+  insert(scope: Scope, id: string, value: T): void {
+    this.stmts.insert.run(scope.account, scope.region, id, JSON.stringify(value));
+  }
+
+  update(scope: Scope, id: string, value: T): void {
+    this.stmts.update.run(JSON.stringify(value), scope.account, scope.region, id);
+  }
+
+  get(scope: Scope, id: string): T | undefined {
+    const row = this.stmts.get.get(scope.account, scope.region, id) as { data: string } | undefined;
+    return row ? (JSON.parse(row.data) as T) : undefined;
+  }
+
+  delete(scope: Scope, id: string): boolean {
+    return this.stmts.del.run(scope.account, scope.region, id).changes > 0;
+  }
+
+  list(scope: Scope): T[] {
+    return (this.stmts.list.all(scope.account, scope.region) as { data: string }[]).map((r) => JSON.parse(r.data) as T);
+  }
+
+  count(scope: Scope): number {
+    return (this.stmts.count.get(scope.account, scope.region) as { n: number }).n;
+  }
+}
