@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets kumo up on a fresh Debian/Ubuntu machine: the build tools better-sqlite3 needs (when run
+# as root), the npm dependencies, and the compiled sources. Node.js 20 or newer must be present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v node >/dev/null 2>&1; then
+  echo "kumo needs Node.js 20 or newer (https://nodejs.org); install it and run this again" >&2
+  exit 1
+fi
+major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$major" -lt 20 ]; then
+  echo "kumo needs Node.js 20 or newer; this machine has $(node --version)" >&2
+  exit 1
+fi
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  need=()
+  command -v make >/dev/null 2>&1 || need+=(make)
+  command -v g++ >/dev/null 2>&1 || need+=(g++)
+  command -v python3 >/dev/null 2>&1 || need+=(python3)
+  if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  fi
+fi
+
+# npm ci compiles better-sqlite3 from source when no prebuilt binary can be fetched (about two
+# minutes) and runs `prepare`, which compiles kumo's TypeScript into dist/.
+npm ci --no-audit --no-fund
+echo "kumo is set up: start it with 'npx kumo start' (or 'node bin/kumo.js start')"
