@@ -3,9 +3,10 @@
  * wires them together. Everything else receives what it needs from here.
  *
  *   startKumo(config) → lock data dir → open state.db → build services → listen → KumoHandle
+ *
+ * Whatever fails on the way undoes what came before it (services closed, database closed, lock
+ * released), so a refused start leaves the data dir as it found it.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { KumoConfig } from './config.js';
 import type { Edge } from './edge/chain.js';
@@ -19,6 +20,7 @@ import { createEc2Service } from './services/ec2/provider.js';
 import { createElbv2Service } from './services/elbv2/provider.js';
 import { createRdsService } from './services/rds/provider.js';
 import { createS3Service } from './services/s3/provider.js';
+import { lockDataDir, prepareDataDir } from './state/data-dir.js';
 import { migrate, openDatabase, type Db } from './state/db.js';
 import { NetworkStore, networkMigrations } from './state/network.js';
 import { TagStore, tagMigrations } from './state/tags.js';
@@ -33,75 +35,86 @@ export interface KumoHandle {
   close(): Promise<void>;
 }
 
-export interface PidFile {
-  pid: number;
-  host: string;
-  port: number;
-  startedAt: string;
-  version: string;
-}
+const CLOSE_GRACE_MS = 5_000;
 
-export const pidFilePath = (dataDir: string) => join(dataDir, 'kumo.pid');
-
-export function readPidFile(dataDir: string): PidFile | undefined {
-  try {
-    return JSON.parse(readFileSync(pidFilePath(dataDir), 'utf8')) as PidFile;
-  } catch {
-    return undefined;
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function prepareDataDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
-  } catch (e) {
-    throw new Error(`cannot use data directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  const running = readPidFile(dir);
-  if (running && running.pid !== process.pid && isAlive(running.pid)) {
-    throw new Error(`data directory ${dir} is in use by kumo (pid ${running.pid}, port ${running.port}); stop it first with 'kumo stop'`);
-  }
-}
+export { isRunning, pidFilePath, readPidFile, runningKumo, lockDataDir, type PidFile } from './state/data-dir.js';
 
 export async function startKumo(config: KumoConfig, log: (line: string) => void = console.log): Promise<KumoHandle> {
   prepareDataDir(config.dataDir);
-  let db: Db;
+  const lock = lockDataDir(config.dataDir, VERSION, config.host);
+  const undo: (() => void | Promise<void>)[] = [() => lock.release()];
+  const unwind = async () => {
+    for (const step of undo.reverse()) await step();
+  };
   try {
-    db = openDatabase(config.dataDir);
+    let db: Db;
+    try {
+      db = openDatabase(config.dataDir);
+    } catch (e) {
+      throw new Error(`cannot open ${join(config.dataDir, 'state.db')}: ${(e as Error).message}`);
+    }
+    undo.push(() => {
+      db.close();
+    });
+    migrate(db, 'tags', tagMigrations);
+    migrate(db, 'network', networkMigrations);
+    const services = buildServices(config, db, log);
+    undo.push(async () => {
+      for (const s of services) await s.close?.();
+    });
+    const { server, port } = await listen(edgeFor(config, db, services, log), config.host, config.port);
+    lock.ready(config.host, port);
+    const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+    let closed = false;
+    return {
+      url: `http://${urlHost}:${port}`,
+      host: config.host,
+      port,
+      dataDir: config.dataDir,
+      async close() {
+        if (closed) return;
+        closed = true;
+        // Requests in flight may finish (their writes were going to be acknowledged); idle
+        // keep-alive connections go at once, and whatever still hangs on after the grace period.
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          server.closeIdleConnections();
+        });
+        await unwind();
+      },
+    };
   } catch (e) {
-    throw new Error(`cannot open ${join(config.dataDir, 'state.db')}: ${(e as Error).message}`);
+    await unwind();
+    throw e;
   }
-  migrate(db, 'tags', tagMigrations);
-  migrate(db, 'network', networkMigrations);
+}
+
+function buildServices(config: KumoConfig, db: Db, log: (line: string) => void): Service[] {
   const tags = new TagStore(db);
   const network = new NetworkStore(db);
-  const now = () => new Date();
-  const services: Service[] = [
+  return [
     createEc2Service({ db, network, tags }),
     createElbv2Service({ db, network, tags }),
     createRdsService({ db, network, tags }),
     createS3Service({ db, dataDir: config.dataDir, log }),
     createStsService(),
   ];
+}
+
+function edgeFor(config: KumoConfig, db: Db, services: Service[], log: (line: string) => void): Edge {
   const runtime = detectRuntime();
   const started = Date.now();
-  const edge: Edge = {
+  return {
     router: new ServiceRouter(services),
     auth: {
       enabled: config.auth,
       credentials: new Map(config.credentials.map((c) => [c.accessKeyId, c])),
       defaultAccount: config.credentials[0].account,
-      now,
+      now: () => new Date(),
     },
     defaultRegion: config.defaultRegion,
     accessLog: config.accessLog,
@@ -111,6 +124,7 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
       health: () => ({
         status: 'running',
         version: VERSION,
+        pid: process.pid,
         uptimeSeconds: Math.round((Date.now() - started) / 1000),
         dataDir: config.dataDir,
         auth: config.auth ? 'sigv4' : 'off',
@@ -128,36 +142,5 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
         log('state reset');
       },
     }),
-  };
-  let server: Server;
-  let port: number;
-  try {
-    ({ server, port } = await listen(edge, config.host, config.port));
-  } catch (e) {
-    for (const s of services) await s.close?.();
-    db.close();
-    throw e;
-  }
-  const pid: PidFile = { pid: process.pid, host: config.host, port, startedAt: new Date().toISOString(), version: VERSION };
-  writeFileSync(pidFilePath(config.dataDir), JSON.stringify(pid));
-  const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
-  let closed = false;
-  return {
-    url: `http://${urlHost}:${port}`,
-    host: config.host,
-    port,
-    dataDir: config.dataDir,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      for (const s of services) await s.close?.();
-      db.close();
-      const current = readPidFile(config.dataDir);
-      if (current?.pid === process.pid && existsSync(pidFilePath(config.dataDir))) rmSync(pidFilePath(config.dataDir), { force: true });
-    },
   };
 }

@@ -3,11 +3,11 @@
  * the composition root (../kumo.ts) or talks to a running kumo through its pid file and
  * /_kumo/* endpoints.
  */
-import { rmSync, existsSync } from 'node:fs';
+import { rmSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configFromEnv, parseCredentials, type KumoConfig } from '../config.js';
-import { isAlive, readPidFile, startKumo, pidFilePath } from '../kumo.js';
+import { isRunning, lockDataDir, runningKumo, startKumo, type PidFile } from '../kumo.js';
 import { VERSION } from '../version.js';
 
 const USAGE = `kumo ${VERSION}: AWS on one machine
@@ -42,7 +42,7 @@ function buildConfig(values: Record<string, string | boolean | undefined>): Kumo
   const config = configFromEnv();
   if (typeof values.host === 'string') config.host = values.host;
   if (typeof values.port === 'string') {
-    const port = Number(values.port);
+    const port = /^[0-9]{1,5}$/.test(values.port) ? Number(values.port) : NaN;
     if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a number from 0 to 65535, not '${values.port}'`);
     config.port = port;
   }
@@ -82,7 +82,11 @@ async function start(config: KumoConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping`);
-    await kumo.close();
+    try {
+      await kumo.close();
+    } catch (e) {
+      fail(`stopping failed: ${(e as Error).message}`);
+    }
     log('stopped');
     process.exit(0);
   };
@@ -90,24 +94,34 @@ async function start(config: KumoConfig): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-async function health(host: string, port: number): Promise<Record<string, unknown> | undefined> {
+/** Where to reach a kumo that listens on `host` (a wildcard address is reached on loopback). */
+function baseUrl(p: PidFile): string {
+  const host = p.host === '0.0.0.0' || p.host === '' ? '127.0.0.1' : p.host === '::' ? '::1' : p.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${p.port}`;
+}
+
+async function health(p: PidFile): Promise<Record<string, unknown> | undefined> {
   try {
-    const h = host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-    const res = await fetch(`http://${h}:${port}/_kumo/health`, { signal: AbortSignal.timeout(3000) });
+    const res = await fetch(`${baseUrl(p)}/_kumo/health`, { signal: AbortSignal.timeout(3000) });
     return (await res.json()) as Record<string, unknown>;
   } catch {
     return undefined;
   }
 }
 
+/** Exit status 3 when not running, as init scripts' `status` does. */
 async function status(config: KumoConfig): Promise<void> {
-  const pid = readPidFile(config.dataDir);
-  if (!pid || !isAlive(pid.pid)) {
+  const pid = runningKumo(config.dataDir);
+  if (!pid) {
     process.stdout.write(`kumo is not running (data dir ${config.dataDir})\n`);
     process.exit(3);
   }
-  const h = await health(pid.host, pid.port);
-  process.stdout.write(`kumo is running: pid ${pid.pid}, http://${pid.host}:${pid.port}, since ${pid.startedAt}\n`);
+  if (!pid.port) {
+    process.stdout.write(`kumo is starting: pid ${pid.pid}, data dir ${config.dataDir}\n`);
+    return;
+  }
+  const h = await health(pid);
+  process.stdout.write(`kumo is running: pid ${pid.pid}, ${baseUrl(pid)}, since ${pid.startedAt}\n  data dir: ${config.dataDir}\n`);
   if (h) {
     const runtime = h.runtime as { mode: string; reason: string };
     process.stdout.write(`  runtime:  ${runtime.mode} (${runtime.reason})\n`);
@@ -117,35 +131,48 @@ async function status(config: KumoConfig): Promise<void> {
 }
 
 async function stopCmd(config: KumoConfig): Promise<void> {
-  const pid = readPidFile(config.dataDir);
-  if (!pid || !isAlive(pid.pid)) {
-    process.stdout.write('kumo is not running\n');
+  const pid = runningKumo(config.dataDir);
+  if (!pid) {
+    process.stdout.write(`kumo is not running (data dir ${config.dataDir})\n`);
     return;
   }
   process.kill(pid.pid, 'SIGTERM');
   const deadline = Date.now() + 30_000;
-  while (isAlive(pid.pid)) {
+  while (isRunning(config.dataDir, pid)) {
     if (Date.now() > deadline) fail(`kumo (pid ${pid.pid}) did not stop within 30 s`);
     await new Promise((r) => setTimeout(r, 50));
   }
   process.stdout.write(`kumo (pid ${pid.pid}) stopped\n`);
 }
 
+/** What a stopped kumo leaves in its data dir; reset removes exactly these. */
+const STATE_ENTRIES = ['state.db', 'state.db-wal', 'state.db-shm', 's3'];
+
 async function reset(config: KumoConfig): Promise<void> {
-  const pid = readPidFile(config.dataDir);
-  if (pid && isAlive(pid.pid)) {
-    const h = pid.host === '0.0.0.0' ? '127.0.0.1' : pid.host;
-    const res = await fetch(`http://${h}:${pid.port}/_kumo/reset`, { method: 'POST' }).catch((e: Error) => fail(e.message));
+  const pid = runningKumo(config.dataDir);
+  if (pid) {
+    const res = await fetch(`${baseUrl(pid)}/_kumo/reset`, { method: 'POST' }).catch((e: Error) => fail(`cannot reach kumo at ${baseUrl(pid)}: ${e.message}`));
     if (!res.ok) fail(`reset failed: HTTP ${res.status}`);
     process.stdout.write('kumo state reset\n');
     return;
   }
-  if (!existsSync(join(config.dataDir, 'state.db'))) {
+  const present = existsSync(config.dataDir) ? readdirSync(config.dataDir).filter((f) => STATE_ENTRIES.includes(f)) : [];
+  if (present.length === 0) {
     process.stdout.write(`nothing to reset in ${config.dataDir}\n`);
     return;
   }
-  for (const f of ['state.db', 'state.db-wal', 'state.db-shm', 's3']) rmSync(join(config.dataDir, f), { recursive: true, force: true });
-  rmSync(pidFilePath(config.dataDir), { force: true });
+  // Hold the lock meanwhile, so that a kumo starting now does not open a half-deleted state.
+  let lock;
+  try {
+    lock = lockDataDir(config.dataDir, VERSION);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  try {
+    for (const f of present) rmSync(join(config.dataDir, f), { recursive: true, force: true });
+  } finally {
+    lock.release();
+  }
   process.stdout.write(`kumo state in ${config.dataDir} wiped\n`);
 }
 

@@ -15,6 +15,8 @@ export interface PageRequest {
   defaultSize?: number;
   /** The name the operation uses for MaxResults, for error messages. */
   param?: string;
+  /** The error code the service answers bad paging parameters with (ELBv2 says ValidationError). */
+  errorCode?: string;
 }
 
 export interface Page<T> {
@@ -24,18 +26,18 @@ export interface Page<T> {
 
 /** Items come back ordered by `key`, which must be unique (an ID or a name). */
 export function paginate<T>(items: T[], key: (item: T) => string, req: PageRequest): Page<T> {
-  const { min = 1, max = 1000, param = 'MaxResults' } = req;
+  const { min = 1, max = 1000, param = 'MaxResults', errorCode = 'InvalidParameterValue' } = req;
   const all = [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   if (req.maxResults !== undefined && (req.maxResults < min || req.maxResults > max)) {
     throw new AwsError(
-      'InvalidParameterValue',
+      errorCode,
       `Value ( ${req.maxResults} ) for parameter ${param} is invalid. Parameter must be between ${min} and ${max}.`,
       400,
     );
   }
   let start = 0;
   if (req.nextToken) {
-    const after = decodeToken(req.nextToken);
+    const after = decodeToken(req.nextToken, errorCode);
     start = all.findIndex((item) => key(item) > after);
     if (start < 0) start = all.length;
   }
@@ -49,12 +51,12 @@ export function encodeToken(after: string): string {
   return Buffer.from(JSON.stringify({ v: 1, after }), 'utf8').toString('base64url');
 }
 
-export function decodeToken(token: string): string {
+export function decodeToken(token: string, errorCode = 'InvalidParameterValue'): string {
   try {
     const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: number; after?: unknown };
     if (parsed.v === 1 && typeof parsed.after === 'string') return parsed.after;
   } catch {
     // fall through
   }
-  throw new AwsError('InvalidParameterValue', `The token '${token}' is invalid.`, 400);
+  throw new AwsError(errorCode, `The token '${token}' is invalid.`, 400);
 }

@@ -148,3 +148,23 @@ describe('subnets', () => {
     assert.equal(await code(ec2.send(new DescribeSubnetsCommand({ NextToken: 'garbage' }))), 'InvalidParameterValue');
   });
 });
+
+describe('malformed and missing IDs', () => {
+  test('a malformed ID is .Malformed, a well-formed missing one .NotFound', async () => {
+    for (const bad of ['banana', 'vpc-xyz', 'vpc-0123', 'subnet-0123456789abcdef0']) {
+      assert.equal(await code(ec2.send(new DescribeVpcsCommand({ VpcIds: [bad] }))), 'InvalidVpcID.Malformed', bad);
+      assert.equal(await code(ec2.send(new DeleteVpcCommand({ VpcId: bad }))), 'InvalidVpcID.Malformed', bad);
+      assert.equal(await code(ec2.send(new CreateSubnetCommand({ VpcId: bad, CidrBlock: '10.0.0.0/24' }))), 'InvalidVpcID.Malformed', bad);
+    }
+    for (const bad of ['banana', 'subnet-xyz', 'vpc-0123456789abcdef0']) {
+      assert.equal(await code(ec2.send(new DescribeSubnetsCommand({ SubnetIds: [bad] }))), 'InvalidSubnetID.Malformed', bad);
+      assert.equal(await code(ec2.send(new DeleteSubnetCommand({ SubnetId: bad }))), 'InvalidSubnetID.Malformed', bad);
+    }
+    // Both AWS ID lengths are well-formed: 8 hex digits (older resources) and 17.
+    for (const missing of ['vpc-01234567', 'vpc-0123456789abcdef0']) {
+      assert.equal(await code(ec2.send(new DescribeVpcsCommand({ VpcIds: [missing] }))), 'InvalidVpcID.NotFound', missing);
+      assert.equal(await code(ec2.send(new DeleteVpcCommand({ VpcId: missing }))), 'InvalidVpcID.NotFound', missing);
+    }
+    assert.equal(await code(ec2.send(new DeleteSubnetCommand({ SubnetId: 'subnet-01234567' }))), 'InvalidSubnetID.NotFound');
+  });
+});

@@ -22,7 +22,7 @@ export function intToIp(n: number): string {
 
 /** Parses `a.b.c.d/n`; undefined if malformed or if host bits are set. */
 export function parseCidr4(text: string): Cidr4 | undefined {
-  const m = /^([0-9]{1,3}(?:\.[0-9]{1,3}){3})\/([0-9]{1,2})$/.exec(text ?? '');
+  const m = /^([0-9]{1,3}(?:\.[0-9]{1,3}){3})\/(0|[1-9][0-9]?)$/.exec(text ?? '');
   if (!m || !ipaddr.IPv4.isValidFourPartDecimal(m[1])) return undefined;
   const prefix = Number(m[2]);
   if (prefix > 32) return undefined;

@@ -14,6 +14,8 @@ const e = (code: string, message: string, status = 400) => new AwsError(code, me
 export const Ec2Errors = {
   vpcNotFound: (id: string) => e('InvalidVpcID.NotFound', `The vpc ID '${id}' does not exist`),
   subnetNotFound: (id: string) => e('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`),
+  vpcMalformed: (id: string) => e('InvalidVpcID.Malformed', `Invalid id: "${id}" (expecting "vpc-...")`),
+  subnetMalformed: (id: string) => e('InvalidSubnetID.Malformed', `Invalid id: "${id}" (expecting "subnet-...")`),
   invalidCidr: (cidr: string, param = 'cidrBlock') =>
     e('InvalidParameterValue', `Value (${cidr}) for parameter ${param} is invalid. This is not a valid CIDR block.`),
   vpcRange: (cidr: string) => e('InvalidVpc.Range', `The CIDR '${cidr}' is invalid.`),
@@ -31,6 +33,7 @@ export const Ec2Errors = {
   invalidCombination: (message: string) => e('InvalidParameterCombination', message),
   missingParameter: (name: string) => e('MissingParameter', `The request must contain the parameter ${name}`),
   tagLimit: () => e('TagLimitExceeded', 'The maximum number of Tags for a resource has been reached.'),
-  invalidRegion: (name: string) => e('InvalidParameterValue', `Invalid region: ${name}`),
-  invalidZoneName: (name: string) => e('InvalidParameterValue', `The zone '${name}' does not exist.`),
+  invalidRegion: (name: string) => e('InvalidParameterValue', `Invalid region: [${name}]`),
+  invalidZoneName: (name: string) => e('InvalidParameterValue', `Invalid availability zone: [${name}]`),
+  invalidZoneId: (id: string) => e('InvalidParameterValue', `Invalid availability zone-id: [${id}]`),
 };

@@ -7,6 +7,8 @@
  * - No default VPC, main route table, default security group or network ACL yet.
  * - DhcpOptionsId is `default`; DNS attributes are stored but not yet served.
  * - Regions outside kumo's table have no availability zones.
+ * - CreateTags/DeleteTags on an ID of a type kumo does not have yet (igw-, sg-, i-, …) is
+ *   InvalidID, where AWS would say that type's NotFound.
  */
 import { loadModel } from '../../models/loader.js';
 import type { Ec2Operations } from '../../models/generated/ec2.js';

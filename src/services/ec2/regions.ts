@@ -75,7 +75,7 @@ export function regionHandlers() {
       ZoneType: 'availability-zone',
     }));
     for (const name of input.ZoneNames ?? []) if (!rows.some((z) => z.ZoneName === name)) throw Ec2Errors.invalidZoneName(name);
-    for (const id of input.ZoneIds ?? []) if (!rows.some((z) => z.ZoneId === id)) throw Ec2Errors.invalidZoneName(id);
+    for (const id of input.ZoneIds ?? []) if (!rows.some((z) => z.ZoneId === id)) throw Ec2Errors.invalidZoneId(id);
     if (input.ZoneNames?.length || input.ZoneIds?.length) {
       rows = rows.filter((z) => input.ZoneNames?.includes(z.ZoneName) || input.ZoneIds?.includes(z.ZoneId));
     }

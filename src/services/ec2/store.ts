@@ -15,6 +15,15 @@ export interface TaggableType {
   notFound(id: string): Error;
 }
 
+// AWS's two ID lengths: the old 8-digit form and today's 17; anything else is InvalidID.
+const ID_FORM = /^([a-z]+(?:-[a-z]+)*)-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/** Is `id` a well-formed ID of the resource type with this prefix (well-formed, not necessarily existing)? */
+export function wellFormed(id: string, prefix: string): boolean {
+  const m = ID_FORM.exec(id);
+  return m !== null && m[1] === prefix;
+}
+
 export class Ec2Store {
   private readonly taggable = new Map<string, TaggableType>();
 
@@ -28,9 +37,10 @@ export class Ec2Store {
     this.taggable.set(prefix, t);
   }
 
+  /** Undefined for an ID that is not `<prefix>-` + 8 or 17 lower-case hex digits of a known type. */
   taggableFor(id: string): TaggableType | undefined {
-    const dash = id.lastIndexOf('-');
-    return dash > 0 ? this.taggable.get(id.slice(0, dash)) : undefined;
+    const m = ID_FORM.exec(id);
+    return m ? this.taggable.get(m[1]) : undefined;
   }
 
   /** Rows of one type with their tags attached, as Describe* returns them. */

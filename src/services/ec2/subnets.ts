@@ -15,7 +15,7 @@ import type { Scope } from '../../state/scope.js';
 import type { Tag } from '../../state/tags.js';
 import type { RequestContext } from '../service.js';
 import { Ec2Errors } from './errors.js';
-import type { Ec2Store } from './store.js';
+import { wellFormed, type Ec2Store } from './store.js';
 import { putTags, tagsFromSpecifications } from './tagging.js';
 
 type Op<K extends keyof Ec2Operations> = (ctx: RequestContext, input: Ec2Operations[K]['input']) => Ec2Operations[K]['output'];
@@ -57,6 +57,7 @@ export function subnetHandlers(store: Ec2Store) {
       throw Ec2Errors.invalidParameter('kumo does not support IPv6, IPAM or Outposts subnets yet.');
     }
     const scope = scopeOf(ctx);
+    if (!wellFormed(input.VpcId, 'vpc')) throw Ec2Errors.vpcMalformed(input.VpcId);
     const vpc = vpcs.get(scope, input.VpcId);
     if (!vpc) throw Ec2Errors.vpcNotFound(input.VpcId);
     if (!input.CidrBlock) throw Ec2Errors.missingParameter('CidrBlock');
@@ -113,6 +114,7 @@ export function subnetHandlers(store: Ec2Store) {
     let all = store.withTags(scope, 'subnet', (s) => s.SubnetId, subnets.list(scope));
     if (input.SubnetIds?.length) {
       const byId = new Map(all.map((s) => [s.SubnetId, s]));
+      for (const id of input.SubnetIds) if (!wellFormed(id, 'subnet')) throw Ec2Errors.subnetMalformed(id);
       for (const id of input.SubnetIds) if (!byId.has(id)) throw Ec2Errors.subnetNotFound(id);
       all = [...new Set(input.SubnetIds)].map((id) => byId.get(id)!);
     }
@@ -123,6 +125,7 @@ export function subnetHandlers(store: Ec2Store) {
 
   const DeleteSubnet: Op<'DeleteSubnet'> = (ctx, input) => {
     const scope = scopeOf(ctx);
+    if (!wellFormed(input.SubnetId, 'subnet')) throw Ec2Errors.subnetMalformed(input.SubnetId);
     const subnet = subnets.get(scope, input.SubnetId);
     if (!subnet) throw Ec2Errors.subnetNotFound(input.SubnetId);
     checkDryRun(input);

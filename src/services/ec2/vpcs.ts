@@ -13,7 +13,7 @@ import type { Scope } from '../../state/scope.js';
 import type { Tag } from '../../state/tags.js';
 import type { RequestContext } from '../service.js';
 import { Ec2Errors } from './errors.js';
-import type { Ec2Store } from './store.js';
+import { wellFormed, type Ec2Store } from './store.js';
 import { putTags, tagsFromSpecifications } from './tagging.js';
 
 type Op<K extends keyof Ec2Operations> = (ctx: RequestContext, input: Ec2Operations[K]['input']) => Ec2Operations[K]['output'];
@@ -49,7 +49,16 @@ export function vpcHandlers(store: Ec2Store) {
   });
 
   const CreateVpc: Op<'CreateVpc'> = (ctx, input) => {
-    if (input.Ipv4IpamPoolId || input.Ipv6IpamPoolId || input.AmazonProvidedIpv6CidrBlock || input.Ipv6CidrBlock || input.Ipv6Pool) {
+    if (
+      input.Ipv4IpamPoolId ||
+      input.Ipv6IpamPoolId ||
+      input.Ipv4NetmaskLength !== undefined ||
+      input.Ipv6NetmaskLength !== undefined ||
+      input.AmazonProvidedIpv6CidrBlock ||
+      input.Ipv6CidrBlock ||
+      input.Ipv6Pool ||
+      input.Ipv6CidrBlockNetworkBorderGroup
+    ) {
       throw Ec2Errors.invalidParameter('kumo does not support IPAM pools or IPv6 CIDR blocks on CreateVpc yet.');
     }
     if (!input.CidrBlock) throw Ec2Errors.missingParameter('CidrBlock');
@@ -94,6 +103,7 @@ export function vpcHandlers(store: Ec2Store) {
     let all = store.withTags(scope, 'vpc', (v) => v.VpcId, vpcs.list(scope));
     if (input.VpcIds?.length) {
       const byId = new Map(all.map((v) => [v.VpcId, v]));
+      for (const id of input.VpcIds) if (!wellFormed(id, 'vpc')) throw Ec2Errors.vpcMalformed(id);
       for (const id of input.VpcIds) if (!byId.has(id)) throw Ec2Errors.vpcNotFound(id);
       all = [...new Set(input.VpcIds)].map((id) => byId.get(id)!);
     }
@@ -104,6 +114,7 @@ export function vpcHandlers(store: Ec2Store) {
 
   const DeleteVpc: Op<'DeleteVpc'> = (ctx, input) => {
     const scope = scopeOf(ctx);
+    if (!wellFormed(input.VpcId, 'vpc')) throw Ec2Errors.vpcMalformed(input.VpcId);
     const vpc = vpcs.get(scope, input.VpcId);
     if (!vpc) throw Ec2Errors.vpcNotFound(input.VpcId);
     if (subnets.list(scope).some((s) => s.VpcId === vpc.VpcId)) throw Ec2Errors.dependencyViolation('vpc', vpc.VpcId);

@@ -3,7 +3,10 @@
  *
  * Differences from AWS (foundation slice):
  * - Only target groups exist yet: no load balancers, listeners, rules or target registration,
- *   so LoadBalancerArns is always empty and DeleteTargetGroup never finds one in use.
+ *   so LoadBalancerArns is always empty, DeleteTargetGroup never finds one in use, and
+ *   DescribeTargetGroups with a LoadBalancerArn is always LoadBalancerNotFound.
+ * - DescribeTargetGroups given several of LoadBalancerArn, TargetGroupArns and Names answers the
+ *   groups that match all of them.
  * - Pagination markers are kumo's own opaque tokens.
  */
 import { loadModel } from '../../models/loader.js';

@@ -1,7 +1,8 @@
 /**
  * CreateTargetGroup, DescribeTargetGroups, DeleteTargetGroup. Creating a group that already
  * exists with the same settings returns it (AWS is idempotent here); different settings are
- * DuplicateTargetGroupName. Health-check defaults follow AWS's per-protocol defaults.
+ * DuplicateTargetGroupName. Health-check defaults follow AWS's per-protocol defaults. A malformed
+ * ARN is a ValidationError; deleting a well-formed ARN that names nothing succeeds, as on AWS.
  */
 import type { Elbv2Operations } from '../../models/generated/elbv2.js';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +19,21 @@ const scopeOf = (ctx: RequestContext): Scope => ({ account: ctx.account, region:
 
 const PROTOCOLS = ['HTTP', 'HTTPS', 'TCP', 'TLS', 'UDP', 'TCP_UDP', 'GENEVE'];
 const TARGET_TYPES = ['instance', 'ip', 'lambda', 'alb'];
-const NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/;
+const ARN = /^arn:aws:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/;
+
+/** AWS checks the length first, then the characters, then the hyphens, each with its own message. */
+function validateName(name: string): void {
+  if (name.length === 0) throw Elbv2Errors.validation('Target group name cannot be empty');
+  if (name.length > 32) throw Elbv2Errors.validation(`Target group name '${name}' cannot be longer than '32' characters`);
+  if (!/^[A-Za-z0-9-]+$/.test(name)) {
+    throw Elbv2Errors.validation(`Target group name '${name}' can only contain characters that are alphanumeric characters or hyphens(-)`);
+  }
+  if (name.startsWith('-') || name.endsWith('-')) throw Elbv2Errors.validation(`Target group name '${name}' cannot begin or end with '-'`);
+}
+
+function validateArn(arn: string): void {
+  if (!ARN.test(arn)) throw Elbv2Errors.validation(`'${arn}' is not a valid target group ARN`);
+}
 
 function intIn(name: string, v: number | undefined, min: number, max: number): void {
   if (v !== undefined && (v < min || v > max)) {
@@ -32,16 +47,15 @@ export function targetGroupHandlers(store: Elbv2Store, network: NetworkStore, ta
   const CreateTargetGroup: Op<'CreateTargetGroup'> = (ctx, input) => {
     const scope = scopeOf(ctx);
     const name = input.Name;
-    if (!NAME.test(name) || name.startsWith('internal-')) {
-      throw Elbv2Errors.validation(
-        `Target group name '${name}' can have a maximum of 32 characters, can contain only alphanumeric characters or hyphens, and must not begin or end with a hyphen`,
-      );
-    }
+    validateName(name);
     const targetType = input.TargetType ?? 'instance';
     if (!TARGET_TYPES.includes(targetType)) throw Elbv2Errors.validation(`Target type '${targetType}' is not valid`);
     const lambda = targetType === 'lambda';
     if (input.Protocol !== undefined && !PROTOCOLS.includes(input.Protocol)) {
       throw Elbv2Errors.validation(`Protocol '${input.Protocol}' is not supported`);
+    }
+    if (lambda && (input.Protocol || input.Port !== undefined || input.VpcId)) {
+      throw Elbv2Errors.validation('A protocol, port or VPC ID cannot be specified for target groups with a target type of \'lambda\'');
     }
     if (!lambda) {
       if (!input.Protocol) throw Elbv2Errors.validation('A protocol must be specified');
@@ -59,6 +73,12 @@ export function targetGroupHandlers(store: Elbv2Store, network: NetworkStore, ta
     const hcHttp = hcProtocol === 'HTTP' || hcProtocol === 'HTTPS';
     const interval = input.HealthCheckIntervalSeconds ?? (lambda ? 35 : 30);
     const timeout = input.HealthCheckTimeoutSeconds ?? (lambda ? 30 : hcHttp ? 5 : 10);
+    if (input.HealthCheckPath !== undefined) {
+      if (!hcHttp && !lambda) throw Elbv2Errors.validation(`Health check path is not supported for health check protocol '${hcProtocol}'`);
+      if (!input.HealthCheckPath.startsWith('/') || input.HealthCheckPath.length > 1024) {
+        throw Elbv2Errors.validation('Health check path must begin with a \'/\' character and be at most 1024 characters long');
+      }
+    }
     if (timeout >= interval) throw Elbv2Errors.validation('Health check timeout must be smaller than the interval');
     const record: TargetGroupRecord = {
       TargetGroupArn: '',
@@ -99,7 +119,9 @@ export function targetGroupHandlers(store: Elbv2Store, network: NetworkStore, ta
   const DescribeTargetGroups: Op<'DescribeTargetGroups'> = (ctx, input) => {
     const scope = scopeOf(ctx);
     let all = targetGroups.list(scope);
-    if (input.LoadBalancerArn) all = all.filter((t) => t.LoadBalancerArns.includes(input.LoadBalancerArn!));
+    // No load balancers exist yet, so any load balancer named here is one AWS would not find.
+    if (input.LoadBalancerArn) throw Elbv2Errors.loadBalancerNotFound();
+    input.TargetGroupArns?.forEach(validateArn);
     if (input.TargetGroupArns?.length) {
       const byArn = new Map(all.map((t) => [t.TargetGroupArn, t]));
       if (input.TargetGroupArns.some((a) => !byArn.has(a))) throw Elbv2Errors.targetGroupNotFound();
@@ -117,12 +139,14 @@ export function targetGroupHandlers(store: Elbv2Store, network: NetworkStore, ta
       min: 1,
       max: 400,
       param: 'PageSize',
+      errorCode: 'ValidationError',
     });
     return { TargetGroups: page.items, NextMarker: page.nextToken };
   };
 
   const DeleteTargetGroup: Op<'DeleteTargetGroup'> = (ctx, input) => {
     const scope = scopeOf(ctx);
+    validateArn(input.TargetGroupArn);
     const tg = targetGroups.get(scope, input.TargetGroupArn);
     if (!tg) return {};
     if (tg.LoadBalancerArns.length) {

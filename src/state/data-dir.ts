@@ -1,0 +1,141 @@
+/**
+ * One kumo per data directory. The lock is `<data-dir>/kumo.pid`, created exclusively (O_EXCL), so
+ * of two kumos starting at once exactly one wins; it records who holds it and, once listening,
+ * where. A pid file left by a crash (kill -9, power loss) is stale and taken over: its process is
+ * gone, or its pid now belongs to another process, which the process start time recorded next to
+ * the pid reveals (Linux /proc; elsewhere a live pid is trusted). `kumo stop` relies on the same
+ * check so that it never signals a stranger that inherited a dead kumo's pid.
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
+
+export interface PidFile {
+  pid: number;
+  /** The process's start time in clock ticks since boot (/proc/<pid>/stat), where known. */
+  procStart?: string;
+  host: string;
+  /** 0 while starting; the listening port once ready. */
+  port: number;
+  startedAt: string;
+  version: string;
+}
+
+export const pidFilePath = (dataDir: string) => join(dataDir, 'kumo.pid');
+
+/** Data dirs this process holds: its own pid in a pid file is not proof (pids repeat across container restarts). */
+const heldHere = new Set<string>();
+
+export function readPidFile(dataDir: string): PidFile | undefined {
+  try {
+    const p = JSON.parse(readFileSync(pidFilePath(dataDir), 'utf8')) as PidFile;
+    return Number.isInteger(p.pid) && p.pid > 0 ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name start at field 3; starttime is field 22.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Is the kumo this pid file describes still running (and not merely its pid reused)? */
+export function isRunning(dataDir: string, p: PidFile): boolean {
+  if (p.pid === process.pid) return heldHere.has(dataDir);
+  if (!isAlive(p.pid)) return false;
+  if (p.procStart === undefined) return true;
+  const now = processStart(p.pid);
+  return now === undefined || now === p.procStart;
+}
+
+/** The running kumo that holds this data dir, if any. */
+export function runningKumo(dataDir: string): PidFile | undefined {
+  const p = readPidFile(dataDir);
+  return p && isRunning(dataDir, p) ? p : undefined;
+}
+
+const REASONS: Record<string, string> = {
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EEXIST: 'it exists and is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+};
+
+/** Creates the directory if needed and checks that kumo can work in it. */
+export function prepareDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'EEXIST' });
+    accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    throw new Error(`cannot use data directory ${dir}: ${REASONS[code] ?? (e as Error).message}${code ? ` (${code})` : ''}`);
+  }
+}
+
+export interface DataDirLock {
+  /** Records where the holder listens, for `kumo status`, `stop` and `reset`. */
+  ready(host: string, port: number): void;
+  release(): void;
+}
+
+function inUse(dir: string, p: PidFile): Error {
+  const where = p.port ? `port ${p.port}` : 'still starting';
+  return new Error(`data directory ${dir} is in use by kumo (pid ${p.pid}, ${where}); stop it first with 'kumo stop --data-dir ${dir}'`);
+}
+
+export function lockDataDir(dir: string, version: string, host = '', port = 0): DataDirLock {
+  const file = pidFilePath(dir);
+  const record: PidFile = { pid: process.pid, procStart: processStart(process.pid), host, port, startedAt: new Date().toISOString(), version };
+  if (heldHere.has(dir)) throw inUse(dir, readPidFile(dir) ?? record);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(file, JSON.stringify(record), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 5) throw e;
+    }
+    const holder = readPidFile(dir);
+    if (holder && isRunning(dir, holder)) throw inUse(dir, holder);
+    // An unreadable file younger than a second is another kumo between creating and writing it.
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (!holder && st && Date.now() - st.mtimeMs < 1000) {
+      throw new Error(`data directory ${dir} is being locked by another kumo that is starting`);
+    }
+    rmSync(file, { force: true });
+  }
+  heldHere.add(dir);
+  let held = true;
+  return {
+    ready(h: string, p: number) {
+      record.host = h;
+      record.port = p;
+      // Replace atomically, so that readers never see a half-written file.
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify(record));
+      renameSync(tmp, file);
+    },
+    release() {
+      if (!held) return;
+      held = false;
+      heldHere.delete(dir);
+      if (readPidFile(dir)?.pid === process.pid) rmSync(file, { force: true });
+    },
+  };
+}
