@@ -206,8 +206,9 @@ export class RestXmlCodec implements Codec {
   }
 
   encodeError(err: AwsError, requestId: string, req?: WireRequest): WireResponse {
+    if (err.status === 304) return { status: 304, headers: { ...err.headers } };
     const headers = { 'content-type': 'application/xml', ...err.headers };
-    if (req?.method === 'HEAD' || err.status === 304) return { status: err.status, headers };
+    if (req?.method === 'HEAD') return { status: err.status, headers };
     let extra = '';
     for (const [k, v] of Object.entries(err.fields)) extra += `<${k}>${escapeXml(v)}</${k}>`;
     const body =

@@ -112,6 +112,13 @@ export interface PutObjectInput {
   ObjectLockLegalHoldStatus?: string;
   ExpectedBucketOwner?: string;
   ChecksumCRC64NVME?: string;
+  ChecksumMD5?: string;
+  ChecksumSHA512?: string;
+  ChecksumXXHASH3?: string;
+  ChecksumXXHASH64?: string;
+  ChecksumXXHASH128?: string;
+  IfMatch?: string;
+  Trailer?: string;
 }
 
 export interface PutObjectOutput {
@@ -130,6 +137,12 @@ export interface PutObjectOutput {
   BucketKeyEnabled?: boolean;
   RequestCharged?: string;
   ChecksumCRC64NVME?: string;
+  ChecksumMD5?: string;
+  ChecksumSHA512?: string;
+  ChecksumXXHASH3?: string;
+  ChecksumXXHASH64?: string;
+  ChecksumXXHASH128?: string;
+  ChecksumType?: string;
 }
 
 export interface GetObjectInput {
@@ -195,6 +208,11 @@ export interface GetObjectOutput {
   ObjectLockRetainUntilDate?: Date | string;
   ObjectLockLegalHoldStatus?: string;
   ChecksumCRC64NVME?: string;
+  ChecksumMD5?: string;
+  ChecksumSHA512?: string;
+  ChecksumXXHASH3?: string;
+  ChecksumXXHASH64?: string;
+  ChecksumXXHASH128?: string;
   ChecksumType?: string;
   StatusCode?: number;
 }
@@ -260,6 +278,11 @@ export interface HeadObjectOutput {
   ObjectLockRetainUntilDate?: Date | string;
   ObjectLockLegalHoldStatus?: string;
   ChecksumCRC64NVME?: string;
+  ChecksumMD5?: string;
+  ChecksumSHA512?: string;
+  ChecksumXXHASH3?: string;
+  ChecksumXXHASH64?: string;
+  ChecksumXXHASH128?: string;
   ChecksumType?: string;
 }
 

@@ -34,14 +34,20 @@ for (const [op, root] of Object.entries(roots)) {
 }
 (operations['GetBucketLocation'] as { output: Record<string, unknown> }).output.kumoTextRoot = 'LocationConstraint';
 
-// CRC64NVME arrived after the last aws-sdk v2 model; current SDKs send and expect it.
-const crc64 = { location: 'header', locationName: 'x-amz-checksum-crc64nvme' };
-for (const op of ['PutObject', 'UploadPart']) {
-  operations[op] = { ...(operations[op] as object), input: { members: { ChecksumCRC64NVME: crc64 } }, output: { members: { ChecksumCRC64NVME: crc64 } } };
-}
-for (const op of ['GetObject', 'HeadObject']) {
-  operations[op] = { ...(operations[op] as object), output: { members: { ChecksumCRC64NVME: crc64, ChecksumType: { location: 'header', locationName: 'x-amz-checksum-type' } } } };
-}
+// Checksums and conditional writes that arrived after the last aws-sdk v2 model; current SDKs
+// send and expect them. `Trailer` (x-amz-trailer) is kumo's own member: S3 reads it to learn which
+// checksum an aws-chunked body carries at its end, whether or not an SDK names the algorithm.
+const header = (locationName: string) => ({ location: 'header', locationName });
+const newChecksums = Object.fromEntries(
+  ['CRC64NVME', 'MD5', 'SHA512', 'XXHASH3', 'XXHASH64', 'XXHASH128'].map((a) => [`Checksum${a}`, header(`x-amz-checksum-${a.toLowerCase()}`)]),
+);
+const checksumType = { ChecksumType: header('x-amz-checksum-type') };
+operations['PutObject'] = {
+  input: { members: { ...newChecksums, IfMatch: header('If-Match'), Trailer: header('x-amz-trailer') } },
+  output: { members: { ...newChecksums, ...checksumType } },
+};
+operations['UploadPart'] = { input: { members: { ...newChecksums, Trailer: header('x-amz-trailer') } }, output: { members: newChecksums } };
+for (const op of ['GetObject', 'HeadObject']) operations[op] = { ...(operations[op] as object), output: { members: { ...newChecksums, ...checksumType } } };
 // A ranged GET answers 206; the model has no member for it, so kumo adds one.
 (operations['GetObject'] as { output: { members: Record<string, unknown> } }).output.members.StatusCode = { location: 'statusCode', type: 'integer' };
 

@@ -1,6 +1,7 @@
 /**
  * Who may touch a bucket. Buckets are private to the account that owns them: anonymous callers
- * and other accounts get AccessDenied (bucket policies and ACLs come later). The canonical user
+ * and other accounts get AccessDenied (bucket policies and ACLs come later), but, as on AWS,
+ * anyone may learn that a bucket name does not exist. The canonical user
  * ID S3 shows as Owner is derived from the account, so it is stable.
  */
 import { createHash } from 'node:crypto';
@@ -19,10 +20,8 @@ export function ownerOf(account: string) {
 /** The bucket, if it exists and the caller may use it; AWS's errors otherwise. */
 export function ownedBucket(store: S3Store, ctx: RequestContext, name: string): BucketRow {
   const bucket = store.bucket(name);
-  if (!bucket) {
-    if (!ctx.account) throw S3Errors.accessDenied();
-    throw S3Errors.noSuchBucket(name);
-  }
+  // Whether a bucket exists is public on AWS (anyone gets NoSuchBucket); its contents are not.
+  if (!bucket) throw S3Errors.noSuchBucket(name);
   if (bucket.account !== ctx.account) throw S3Errors.accessDenied();
   return bucket;
 }

@@ -12,6 +12,13 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 
+/** A body grew past the size its writer allowed. */
+export class BlobTooLarge extends Error {
+  constructor(readonly size: number) {
+    super('blob too large');
+  }
+}
+
 export interface PendingBlob {
   id: string;
   size: number;
@@ -41,12 +48,14 @@ export class BlobStore {
     const meter = new Transform({
       transform(chunk: Buffer, _e, done: TransformCallback) {
         size += chunk.length;
-        if (size > maxSize) return done(new Error('too large'));
+        if (size > maxSize) return done(new BlobTooLarge(size));
         observe(chunk);
         done(null, chunk);
       },
     });
-    const out = createWriteStream(tmpPath, { flags: 'wx' });
+    // Opened synchronously: an asynchronous open could create the file after a failed upload
+    // had already removed it, leaving a stray temporary file.
+    const out = createWriteStream(tmpPath, { fd: openSync(tmpPath, 'wx') });
     try {
       await pipeline(body, meter, out);
       const fd = openSync(tmpPath, 'r');
@@ -56,6 +65,7 @@ export class BlobStore {
         closeSync(fd);
       }
     } catch (e) {
+      out.destroy();
       rmSync(tmpPath, { force: true });
       throw e;
     }

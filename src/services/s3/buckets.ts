@@ -23,11 +23,25 @@ export function validBucketName(name: string): boolean {
   return true;
 }
 
+/** Bucket features kumo does not have yet are refused, never silently left out. */
+function refuseUnsupportedBucket(input: S3Operations['CreateBucket']['input']): void {
+  if (input.ACL && input.ACL !== 'private') throw S3Errors.notImplementedHeader('x-amz-acl');
+  if (input.GrantFullControl || input.GrantRead || input.GrantReadACP || input.GrantWrite || input.GrantWriteACP) {
+    throw S3Errors.notImplementedHeader('x-amz-grant-*');
+  }
+  if (input.ObjectLockEnabledForBucket) throw S3Errors.notImplementedHeader('x-amz-bucket-object-lock-enabled');
+  // BucketOwnerEnforced (ACLs off) is AWS's default and what kumo does.
+  if (input.ObjectOwnership && input.ObjectOwnership !== 'BucketOwnerEnforced') throw S3Errors.notImplementedHeader('x-amz-object-ownership');
+  const config = input.CreateBucketConfiguration;
+  if (config?.Location || config?.Bucket) throw S3Errors.notImplemented('directory buckets');
+}
+
 export function bucketHandlers(store: S3Store) {
   const CreateBucket: Op<'CreateBucket'> = (ctx, input) => {
     if (!ctx.account) throw S3Errors.accessDenied();
     const name = input.Bucket;
     if (!validBucketName(name)) throw S3Errors.invalidBucketName(name);
+    refuseUnsupportedBucket(input);
     const constraint = input.CreateBucketConfiguration?.LocationConstraint;
     if (constraint !== undefined && constraint !== '') {
       if (constraint === 'us-east-1' || (!regionInfo(constraint) && constraint !== 'EU')) throw S3Errors.invalidLocation(constraint);
@@ -53,7 +67,12 @@ export function bucketHandlers(store: S3Store) {
     if (input.Prefix) buckets = buckets.filter((b) => b.name.startsWith(input.Prefix!));
     if (input.BucketRegion) buckets = buckets.filter((b) => b.region === input.BucketRegion);
     if (input.ContinuationToken) {
-      const after = decodeToken(input.ContinuationToken);
+      let after: string;
+      try {
+        after = decodeToken(input.ContinuationToken);
+      } catch {
+        throw S3Errors.invalidArgument('The continuation token provided is incorrect', 'continuation-token', input.ContinuationToken);
+      }
       buckets = buckets.filter((b) => b.name > after);
     }
     const max = input.MaxBuckets;

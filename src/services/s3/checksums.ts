@@ -1,14 +1,27 @@
 /**
- * The checksums S3 computes over object bytes, all streaming: MD5 (the ETag), CRC32, CRC32C,
- * CRC64NVME, SHA-1 and SHA-256. CRC32 comes from zlib; CRC32C and CRC64NVME are table-driven
- * here (reflected polynomials 0x82F63B78 and 0x9A6C9329AC4BC9B5). S3 carries them base64-encoded,
- * big-endian.
+ * The checksums S3 computes over object bytes, all streaming: CRC32, CRC32C, CRC64NVME, MD5,
+ * SHA-1, SHA-256 and SHA-512 (MD5 is also the ETag). CRC32 comes from zlib; CRC32C and CRC64NVME
+ * are table-driven here (reflected polynomials 0x82F63B78 and 0x9A6C9329AC4BC9B5). S3 carries them
+ * base64-encoded, big-endian.
+ *
+ * `checksumRequest` works out which one a PUT asks for: a value in an x-amz-checksum-* header, or
+ * one announced by x-amz-trailer to follow an aws-chunked body, cross-checked against the SDK's
+ * x-amz-sdk-checksum-algorithm. The XXHASH family is S3's too but not computed here yet, so it is
+ * NotImplemented rather than silently unchecked.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { crc32 as zlibCrc32 } from 'node:zlib';
+import { AwsError } from '../../protocol/errors.js';
+import { S3Errors } from './errors.js';
 
-export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256';
-export const CHECKSUM_ALGORITHMS: ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'];
+export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'MD5' | 'SHA1' | 'SHA256' | 'SHA512';
+export const CHECKSUM_ALGORITHMS: ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'MD5', 'SHA1', 'SHA256', 'SHA512'];
+const UNIMPLEMENTED = ['XXHASH3', 'XXHASH64', 'XXHASH128'] as const;
+const ALL_NAMES = [...CHECKSUM_ALGORITHMS, ...UNIMPLEMENTED];
+const DIGEST_BYTES: Record<ChecksumAlgorithm, number> = { CRC32: 4, CRC32C: 4, CRC64NVME: 8, MD5: 16, SHA1: 20, SHA256: 32, SHA512: 64 };
+
+/** The x-amz-checksum-* members of PutObject/UploadPart input, keyed by algorithm. */
+export type ChecksumFields = { [K in `Checksum${ChecksumAlgorithm | (typeof UNIMPLEMENTED)[number]}`]?: string };
 
 export interface Digest {
   update(chunk: Buffer): void;
@@ -124,9 +137,87 @@ export function newDigest(alg: ChecksumAlgorithm): Digest {
       return new HashDigest('sha1');
     case 'SHA256':
       return new HashDigest('sha256');
+    case 'MD5':
+      return new HashDigest('md5');
+    case 'SHA512':
+      return new HashDigest('sha512');
   }
 }
 
-export function headerFor(alg: ChecksumAlgorithm): string {
+export function headerFor(alg: string): string {
   return `x-amz-checksum-${alg.toLowerCase()}`;
+}
+
+export interface ChecksumRequest {
+  algorithm: ChecksumAlgorithm;
+  /** The value sent as a header; undefined when it follows the body as a trailer. */
+  value?: string;
+  /** The trailing header that will carry the value. */
+  trailer?: string;
+}
+
+const invalidRequest = (message: string) => new AwsError('InvalidRequest', message, 400);
+
+function known(name: string, header: string): ChecksumAlgorithm {
+  const upper = name.trim().toUpperCase();
+  if ((UNIMPLEMENTED as readonly string[]).includes(upper)) throw S3Errors.notImplementedHeader(header);
+  if (!(CHECKSUM_ALGORITHMS as string[]).includes(upper)) {
+    throw invalidRequest(`Checksum algorithm provided is unsupported. Please try again with any of the valid types: [${ALL_NAMES.join(', ')}]`);
+  }
+  return upper as ChecksumAlgorithm;
+}
+
+/**
+ * The checksum a PUT carries, from its headers; S3's errors for contradictory or malformed ones.
+ * The JavaScript SDK sends its MD5 algorithm as Content-MD5 (a header, or a trailer of that name)
+ * rather than x-amz-checksum-md5, so Content-MD5 stands in for it when the SDK names MD5.
+ */
+export function checksumRequest(
+  fields: ChecksumFields,
+  sdkAlgorithm: string | undefined,
+  trailerHeader: string | undefined,
+  contentMd5: string | undefined,
+): ChecksumRequest | undefined {
+  const declared: ChecksumRequest[] = [];
+  for (const name of ALL_NAMES) {
+    const value = fields[`Checksum${name}`];
+    if (value === undefined) continue;
+    const algorithm = known(name, headerFor(name));
+    const raw = Buffer.from(value, 'base64');
+    if (raw.length !== DIGEST_BYTES[algorithm] || raw.toString('base64') !== value.trim()) {
+      throw invalidRequest(`Value for ${headerFor(name)} header is invalid.`);
+    }
+    declared.push({ algorithm, value: value.trim() });
+  }
+  if (trailerHeader !== undefined) {
+    for (const t of trailerHeader.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean)) {
+      if (t === 'content-md5') declared.push({ algorithm: 'MD5', trailer: t });
+      else if (t.startsWith('x-amz-checksum-')) declared.push({ algorithm: known(t.slice('x-amz-checksum-'.length), 'x-amz-trailer'), trailer: t });
+      else throw invalidRequest('The value specified in the x-amz-trailer header is not supported');
+    }
+  }
+  if (!declared.length && contentMd5 !== undefined && sdkAlgorithm?.trim().toUpperCase() === 'MD5') {
+    declared.push({ algorithm: 'MD5', value: contentMd5.trim() });
+  }
+  if (declared.length > 1) throw invalidRequest('Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  if (sdkAlgorithm !== undefined) {
+    const named = known(sdkAlgorithm, 'x-amz-sdk-checksum-algorithm');
+    if (!declared.length) {
+      throw invalidRequest('x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.');
+    }
+    if (declared[0].algorithm !== named) throw invalidRequest('Value for x-amz-sdk-checksum-algorithm header is invalid.');
+  }
+  return declared[0];
+}
+
+/** The claimed value, once the body has been read (trailers arrive with its end). */
+export function claimedChecksum(req: ChecksumRequest, trailers: Map<string, string> | undefined): string {
+  if (!req.trailer) return req.value!;
+  const value = trailers?.get(req.trailer);
+  if (value === undefined) {
+    throw new AwsError('MalformedTrailerError', 'The request contained trailing data that was not well-formed or did not conform to our published schema.', 400);
+  }
+  const raw = Buffer.from(value, 'base64');
+  if (raw.length !== DIGEST_BYTES[req.algorithm]) throw invalidRequest(`Value for ${req.trailer} trailing header is invalid.`);
+  return value;
 }

@@ -37,13 +37,17 @@ export const S3Errors = {
   invalidChecksum: (alg: string) => e('InvalidRequest', `Value for x-amz-checksum-${alg.toLowerCase()} header is invalid.`, 400),
   preconditionFailed: (condition: string) =>
     e('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412, { Condition: condition }),
-  notModified: () => new AwsError('NotModified', 'Not Modified', 304),
+  /** A 304 still names the representation the client already has (RFC 7232 §4.1). */
+  notModified: (etag: string, lastModified: Date) =>
+    new AwsError('NotModified', 'Not Modified', 304, { headers: { etag, 'last-modified': lastModified.toUTCString() } }),
   invalidRange: (size: number, range: string) =>
     e('InvalidRange', 'The requested range is not satisfiable', 416, { RangeRequested: range, ActualObjectSize: String(size) }),
   invalidArgument: (message: string, name?: string, value?: string) =>
     e('InvalidArgument', message, 400, name ? { ArgumentName: name, ArgumentValue: value ?? '' } : {}),
   notImplementedHeader: (header: string) =>
     e('NotImplemented', 'A header you provided implies functionality that is not implemented', 501, { Header: header }),
+  notImplemented: (what: string) => e('NotImplemented', `kumo does not implement ${what} yet.`, 501),
   missingContentLength: () => e('MissingContentLength', 'You must provide the Content-Length HTTP header.', 411),
-  entityTooLarge: () => e('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.', 400),
+  entityTooLarge: (proposed: number, max: number) =>
+    e('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', 400, { ProposedSize: String(proposed), MaxSizeAllowed: String(max) }),
 };

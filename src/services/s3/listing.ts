@@ -2,7 +2,7 @@
  * ListObjectsV2: keys in UTF-8 byte order from the row after `StartAfter` or the continuation
  * token, narrowed by Prefix, folded into CommonPrefixes at the Delimiter, at most MaxKeys
  * entries (keys plus prefixes) per page. With `encoding-type=url`, keys and prefixes are
- * percent-encoded as S3 does.
+ * encoded as S3 does (see urlEncode).
  */
 import type { S3Operations } from '../../models/generated/s3.js';
 import { decodeToken, encodeToken } from '../../state/pagination.js';
@@ -13,7 +13,14 @@ import type { S3Store } from './store.js';
 
 type Op<K extends keyof S3Operations> = (ctx: RequestContext, input: S3Operations[K]['input']) => S3Operations[K]['output'];
 
-const urlEncode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+// S3's encoding-type=url is form-style: '/' and RFC 3986's unreserved characters stay, a space
+// becomes '+' (so a literal '+' must be %2B), everything else is %XX of its UTF-8 bytes. botocore
+// decodes these with unquote_plus.
+const urlEncode = (s: string) =>
+  encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%2F/g, '/')
+    .replace(/%20/g, '+');
 
 export function listingHandlers(store: S3Store) {
   const ListObjectsV2: Op<'ListObjectsV2'> = (ctx, input) => {
@@ -38,7 +45,8 @@ export function listingHandlers(store: S3Store) {
     let truncated = false;
     let last = '';
     const limit = Math.min(maxKeys, 1000);
-    for (const o of store.iterate(bucket.name, after, prefix)) {
+    // max-keys=0 asks for no entries, and S3 then says nothing is left (IsTruncated false).
+    for (const o of limit === 0 ? [] : store.iterate(bucket.name, after, prefix)) {
       if (!o.key.startsWith(prefix)) break;
       let common: string | undefined;
       if (delimiter) {

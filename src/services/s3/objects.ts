@@ -7,10 +7,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream, closeSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { S3Operations } from '../../models/generated/s3.js';
+import { incompleteBody } from '../../protocol/aws-chunked.js';
+import { isAwsError } from '../../protocol/errors.js';
 import type { RequestContext } from '../service.js';
 import { ownedBucket } from './access.js';
-import type { BlobStore } from './blobs.js';
-import { CHECKSUM_ALGORITHMS, newDigest, type ChecksumAlgorithm, type Digest } from './checksums.js';
+import { BlobTooLarge, type BlobStore } from './blobs.js';
+import { checksumRequest, claimedChecksum, newDigest, type ChecksumAlgorithm, type ChecksumFields, type Digest } from './checksums.js';
 import { S3Errors } from './errors.js';
 import type { ObjectRow, S3Store } from './store.js';
 
@@ -21,12 +23,16 @@ type Op<K extends keyof S3Operations> = (
 
 export const MAX_KEY_BYTES = 1024;
 export const MAX_METADATA_BYTES = 2048;
-export const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
-
-type ChecksumFields = { [K in `Checksum${ChecksumAlgorithm}`]?: string };
+/** The largest object a single PUT may carry (bigger ones need multipart upload). */
+export const MAX_PUT_BYTES = 5 * 1024 ** 3;
 
 function checkKey(key: string): void {
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw S3Errors.keyTooLong();
+}
+
+/** Buckets are unversioned, so the only version an object has is "null"; kumo issues no other. */
+function checkVersion(versionId: string | undefined): void {
+  if (versionId !== undefined && versionId !== 'null') throw S3Errors.invalidArgument('Invalid version id specified', 'versionId', versionId);
 }
 
 function refuseUnsupported(input: S3Operations['PutObject']['input']): void {
@@ -39,23 +45,6 @@ function refuseUnsupported(input: S3Operations['PutObject']['input']): void {
   }
   if (input.ObjectLockMode || input.ObjectLockRetainUntilDate || input.ObjectLockLegalHoldStatus) throw S3Errors.notImplementedHeader('x-amz-object-lock-mode');
   if (input.WebsiteRedirectLocation) throw S3Errors.notImplementedHeader('x-amz-website-redirect-location');
-}
-
-/** Which checksum the client wants checked and stored, and the value it sent (if up front). */
-function requestedChecksum(input: S3Operations['PutObject']['input'], ctx: RequestContext) {
-  const fields = input as ChecksumFields;
-  const given = CHECKSUM_ALGORITHMS.filter((a) => fields[`Checksum${a}`] !== undefined);
-  if (given.length > 1) throw S3Errors.invalidArgument('Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
-  const named = input.ChecksumAlgorithm?.toUpperCase();
-  if (named && !CHECKSUM_ALGORITHMS.includes(named as ChecksumAlgorithm)) {
-    throw S3Errors.invalidArgument('Checksum algorithm provided is unsupported.', 'x-amz-sdk-checksum-algorithm', input.ChecksumAlgorithm);
-  }
-  const algorithm = (given[0] ?? named) as ChecksumAlgorithm | undefined;
-  if (!algorithm) return undefined;
-  if (named && given[0] && named !== given[0]) {
-    throw S3Errors.invalidArgument(`Value for x-amz-sdk-checksum-algorithm header is invalid.`);
-  }
-  return { algorithm, value: fields[`Checksum${algorithm}`], trailers: ctx.trailers };
 }
 
 function contentMd5(value: string | undefined): Buffer | undefined {
@@ -75,16 +64,32 @@ export function objectHandlers(store: S3Store, blobs: BlobStore) {
     checkKey(input.Key);
     refuseUnsupported(input);
     if (metadataSize(input.Metadata) > MAX_METADATA_BYTES) throw S3Errors.metadataTooLarge();
-    if (input.ContentLength !== undefined && input.ContentLength > MAX_OBJECT_BYTES) throw S3Errors.entityTooLarge();
+    // An aws-chunked body (ctx.trailers set) declares its length in x-amz-decoded-content-length,
+    // and its Content-Length counts the framing; the stream itself is bounded below.
+    const chunked = ctx.trailers !== undefined;
+    if (!chunked && input.ContentLength === undefined) throw S3Errors.missingContentLength();
+    if (!chunked && input.ContentLength! > MAX_PUT_BYTES) throw S3Errors.entityTooLarge(input.ContentLength!, MAX_PUT_BYTES);
     const md5Expected = contentMd5(input.ContentMD5);
-    const wanted = requestedChecksum(input, ctx);
+    const wanted = checksumRequest(input as ChecksumFields, input.ChecksumAlgorithm, input.Trailer, input.ContentMD5);
+    // Fail fast before taking the body; checked again atomically when the row is written.
+    if (input.IfNoneMatch !== undefined && input.IfNoneMatch !== '*') throw S3Errors.notImplementedHeader('If-None-Match');
+    writeConditions(store.object(bucket.name, input.Key), input);
     const md5 = createHash('md5');
     const digest: Digest | undefined = wanted ? newDigest(wanted.algorithm) : undefined;
     const body = input.Body ?? Readable.from([]);
-    const pending = await blobs.writeTemp(body, (chunk) => {
-      md5.update(chunk);
-      digest?.update(chunk);
-    });
+    const pending = await blobs
+      .writeTemp(
+        body,
+        (chunk) => {
+          md5.update(chunk);
+          digest?.update(chunk);
+        },
+        MAX_PUT_BYTES,
+      )
+      .catch((e: unknown) => {
+        if (e instanceof BlobTooLarge) throw S3Errors.entityTooLarge(e.size, MAX_PUT_BYTES);
+        throw clientGone(e) ? incompleteBody() : e;
+      });
     let promoted = false;
     try {
       const md5Raw = md5.digest();
@@ -92,8 +97,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore) {
       let checksum: ObjectRow['attrs']['Checksum'];
       if (wanted && digest) {
         const actual = digest.base64();
-        const claimed = wanted.value ?? wanted.trailers?.get(`x-amz-checksum-${wanted.algorithm.toLowerCase()}`);
-        if (claimed !== undefined && claimed !== actual) throw S3Errors.badChecksum(wanted.algorithm);
+        if (claimedChecksum(wanted, ctx.trailers) !== actual) throw S3Errors.badChecksum(wanted.algorithm);
         checksum = { algorithm: wanted.algorithm, value: actual };
       }
       const row: ObjectRow = {
@@ -119,16 +123,17 @@ export function objectHandlers(store: S3Store, blobs: BlobStore) {
       promoted = true;
       const previous = store.transaction(() => {
         const old = store.object(bucket.name, input.Key);
-        if (input.IfNoneMatch !== undefined && old && (input.IfNoneMatch === '*' || input.IfNoneMatch === old.etag)) {
-          throw S3Errors.preconditionFailed('If-None-Match');
-        }
+        writeConditions(old, input);
         store.putObject(row);
         return old;
       });
       if (previous && previous.blob !== row.blob) blobs.remove(previous.blob);
       const out: S3Operations['PutObject']['output'] & ChecksumFields = { ETag: row.etag };
-      if (checksum) out[`Checksum${checksum.algorithm as ChecksumAlgorithm}`] = checksum.value;
-      if (input.ServerSideEncryption) out.ServerSideEncryption = input.ServerSideEncryption;
+      if (checksum) {
+        out[`Checksum${checksum.algorithm as ChecksumAlgorithm}`] = checksum.value;
+        out.ChecksumType = 'FULL_OBJECT';
+      }
+      out.ServerSideEncryption = 'AES256';
       return out;
     } catch (e) {
       if (promoted) blobs.remove(pending.id);
@@ -138,6 +143,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore) {
   };
 
   const GetObject: Op<'GetObject'> = (ctx, input) => {
+    checkVersion(input.VersionId);
     const obj = readable(store, ctx, input.Bucket, input.Key, input);
     if (input.PartNumber !== undefined) throw S3Errors.notImplementedHeader('partNumber');
     const range = parseRange(input.Range, obj.size);
@@ -159,6 +165,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore) {
   };
 
   const HeadObject: Op<'HeadObject'> = (ctx, input) => {
+    checkVersion(input.VersionId);
     const obj = readable(store, ctx, input.Bucket, input.Key, input);
     if (input.PartNumber !== undefined) throw S3Errors.notImplementedHeader('partNumber');
     return { ...headers(obj, input.ChecksumMode === 'ENABLED'), ContentLength: obj.size };
@@ -167,6 +174,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore) {
   const DeleteObject: Op<'DeleteObject'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
+    checkVersion(input.VersionId);
     const old = store.transaction(() => {
       const o = store.object(bucket.name, input.Key);
       if (o) store.deleteObject(bucket.name, input.Key);
@@ -177,6 +185,22 @@ export function objectHandlers(store: S3Store, blobs: BlobStore) {
   };
 
   return { PutObject, GetObject, HeadObject, DeleteObject };
+}
+
+/** PUT's conditional headers: If-None-Match: * (create only) and If-Match: <etag> (replace only that). */
+function writeConditions(existing: ObjectRow | undefined, input: S3Operations['PutObject']['input']): void {
+  if (input.IfNoneMatch !== undefined && existing) throw S3Errors.preconditionFailed('If-None-Match');
+  if (input.IfMatch !== undefined) {
+    if (!existing) throw S3Errors.noSuchKey(input.Key);
+    const tags = input.IfMatch.split(',').map((t) => t.trim());
+    if (!tags.some((t) => t === '*' || t === existing.etag || `"${t}"` === existing.etag)) throw S3Errors.preconditionFailed('If-Match');
+  }
+}
+
+/** The client closed the connection mid-body: its fault, not an internal error. */
+function clientGone(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return !isAwsError(e) && (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE');
 }
 
 function stripAwsChunked(encoding: string | undefined): string | undefined {
@@ -208,9 +232,9 @@ function readable(store: S3Store, ctx: RequestContext, bucketName: string, key: 
   if (c.IfUnmodifiedSince !== undefined && !ifMatchHeld && modified > new Date(c.IfUnmodifiedSince).getTime()) {
     throw S3Errors.preconditionFailed('If-Unmodified-Since');
   }
-  if (c.IfNoneMatch !== undefined && etagMatches(c.IfNoneMatch)) throw S3Errors.notModified();
+  if (c.IfNoneMatch !== undefined && etagMatches(c.IfNoneMatch)) throw S3Errors.notModified(obj.etag, new Date(modified));
   if (c.IfModifiedSince !== undefined && c.IfNoneMatch === undefined && modified <= new Date(c.IfModifiedSince).getTime()) {
-    throw S3Errors.notModified();
+    throw S3Errors.notModified(obj.etag, new Date(modified));
   }
   return obj;
 }
@@ -228,6 +252,8 @@ function headers(obj: ObjectRow, withChecksum: boolean) {
     ExpiresString: a.Expires,
     Metadata: a.Metadata,
     AcceptRanges: 'bytes',
+    // Every object on AWS is encrypted at rest (SSE-S3) and says so.
+    ServerSideEncryption: 'AES256',
     StorageClass: a.StorageClass && a.StorageClass !== 'STANDARD' ? a.StorageClass : undefined,
   };
   if (withChecksum && a.Checksum) {

@@ -5,9 +5,11 @@
  *
  * Differences from AWS (foundation slice):
  * - Buckets are private to their account; bucket policies, ACLs other than `private`, object
- *   tagging, versioning, multipart uploads, SSE-C/KMS and object lock are refused or not yet served.
+ *   tagging, versioning, multipart uploads, CopyObject, ListObjects (v1), SSE-C/KMS, object lock
+ *   and directory buckets are refused (NotImplemented) or not yet served.
  * - Requests for a bucket in another region are served, not redirected.
  * - Without a checksum in the request, none is computed or stored (AWS now defaults to CRC64NVME).
+ *   The XXHASH checksum family is NotImplemented; the others are verified and stored.
  */
 import { join } from 'node:path';
 import { loadModel } from '../../models/loader.js';
