@@ -30,7 +30,9 @@ export interface CliResult {
 
 export async function aws(url: string, args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run('aws', args, { env: awsEnv(url, opts.env), maxBuffer: 64 * 1024 * 1024 });
+    const p = run('aws', args, { env: awsEnv(url, opts.env), maxBuffer: 64 * 1024 * 1024 });
+    if (opts.input !== undefined) p.child.stdin!.end(opts.input);
+    const { stdout, stderr } = await p;
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
