@@ -114,16 +114,24 @@ function checkTime(now: Date, parts: SignatureParts, service: Service): void {
     }
     return;
   }
-  if (Math.abs(nowMs - signedAt.getTime()) > SKEW_MS) {
-    const e = service.authErrors.skew;
-    throw new AwsError(
-      e.code,
-      e.code === 'RequestTimeTooSkewed'
-        ? 'The difference between the request time and the current time is too large.'
-        : `Signature expired: ${parts.amzDate} is now earlier than ${toAmz(new Date(nowMs - SKEW_MS))} (${toAmz(now)} - 15 min.)`,
-      e.status,
-    );
+  const early = nowMs - signedAt.getTime() > SKEW_MS;
+  const late = signedAt.getTime() - nowMs > SKEW_MS;
+  if (!early && !late) return;
+  const e = service.authErrors.skew;
+  if (e.code === 'RequestTimeTooSkewed') {
+    throw new AwsError(e.code, 'The difference between the request time and the current time is too large.', e.status, {
+      fields: { RequestTime: parts.amzDate, ServerTime: now.toISOString().replace(/\.[0-9]{3}Z$/, 'Z'), MaxAllowedSkewMilliseconds: String(SKEW_MS) },
+    });
   }
+  if (e.code === 'RequestExpired') throw new AwsError(e.code, 'Request has expired.', e.status);
+  // AWS's own wording, which users paste into searches; the future case reads differently.
+  throw new AwsError(
+    e.code,
+    early
+      ? `Signature expired: ${parts.amzDate} is now earlier than ${toAmz(new Date(nowMs - SKEW_MS))} (${toAmz(now)} - 15 min.)`
+      : `Signature not yet current: ${parts.amzDate} is still later than ${toAmz(new Date(nowMs + SKEW_MS))} (${toAmz(now)} + 15 min.)`,
+    e.status,
+  );
 }
 
 function toAmz(d: Date): string {
@@ -131,18 +139,21 @@ function toAmz(d: Date): string {
 }
 
 function payloadHashFor(req: SignedRequest, query: [string, string][], parts: SignatureParts, body: Buffer | undefined): string {
+  // A body read whole (query families) is hashed as received: trusting a declared
+  // x-amz-content-sha256 instead would let anyone swap the body under a valid signature.
+  if (body !== undefined) return sha256Hex(body);
   const declared = req.headers.get('x-amz-content-sha256')?.[0];
   if (parts.presigned) {
     const q = query.find(([k]) => k === 'X-Amz-Content-Sha256')?.[1];
     if (q) return q;
     if (parts.service === 's3') return declared ?? 'UNSIGNED-PAYLOAD';
-    return sha256Hex(body ?? Buffer.alloc(0));
+    return EMPTY_SHA256;
   }
   if (declared) return declared;
   if (parts.service === 's3') {
     throw new AwsError('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256', 400);
   }
-  return body && body.length ? sha256Hex(body) : EMPTY_SHA256;
+  return EMPTY_SHA256;
 }
 
 function chunkVerifier(cred: Credential, parts: SignatureParts): ChunkVerifier {

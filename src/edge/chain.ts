@@ -16,12 +16,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AwsError, CommonErrors, isAwsError } from '../protocol/errors.js';
+import { AwsError, CommonErrors, encodeJsonError, isAwsError } from '../protocol/errors.js';
 import type { WireRequest, WireResponse } from '../protocol/types.js';
 import type { RequestContext, Service } from '../services/service.js';
 import { requestId as newRequestId } from '../state/ids.js';
 import { authenticate, type AuthSettings, type Caller } from './authenticate.js';
-import { readForm, streamBody } from './body.js';
+import { MAX_FORM_BODY, readForm, streamBody } from './body.js';
 import { hostBucket, type ServiceRouter } from './route.js';
 import type { SignedRequest } from './sigv4.js';
 
@@ -115,6 +115,11 @@ function route(edge: Edge, x: Exchange): void {
 async function read(edge: Edge, x: Exchange): Promise<WireRequest> {
   const wire: WireRequest = { method: x.req.method ?? 'GET', rawPath: x.rawPath, query: x.query, headers: x.headers };
   if (x.candidates || x.service?.codec.model.metadata.protocol !== 'rest-xml') {
+    // Refused before reading, so the body can still be drained and the connection kept.
+    if (Number(x.headers['content-length'] ?? 0) > MAX_FORM_BODY) {
+      throw new AwsError('RequestEntityTooLarge', `Request body exceeds ${MAX_FORM_BODY} bytes.`, 413);
+    }
+    if (/%(?![0-9A-Fa-f]{2})/.test(x.rawQuery)) throw CommonErrors.malformedQueryString('The query string contains a malformed percent-encoding.');
     wire.body = await readForm(x.req);
   }
   if (x.candidates) {
@@ -122,12 +127,23 @@ async function read(edge: Edge, x: Exchange): Promise<WireRequest> {
     const chosen = edge.router.byVersion(x.candidates, version);
     if (!chosen) {
       if (!version) throw CommonErrors.missingParameter('Version');
-      throw new AwsError('InvalidAction', `kumo serves no API with version '${version}'.`, 400);
+      throw unknownVersion(edge, version, x.candidates);
     }
     x.service = chosen;
+  } else if (wire.body !== undefined) {
+    // One service under this signing name; a Version naming another API must not reach its codec.
+    const version = formValue(wire, 'Version');
+    if (version !== undefined && version !== x.service!.codec.model.metadata.apiVersion) throw unknownVersion(edge, version, [x.service!]);
   }
   if (x.service!.codec.model.metadata.protocol === 'rest-xml') wire.hostBucket = hostBucket(x.headers.host ?? '');
   return wire;
+}
+
+function unknownVersion(edge: Edge, version: string, candidates: Service[]): AwsError {
+  const other = edge.router.otherApi(version);
+  if (other) return new AwsError('NotImplemented', `kumo does not implement ${other} (API version ${version}).`, 501, { fault: 'Receiver' });
+  const names = candidates.map((s) => `${s.name} ${s.codec.model.metadata.apiVersion}`).join(', ');
+  return new AwsError('NoSuchVersion', `The requested version (${version}) of service ${candidates.length === 1 ? candidates[0].name : 'AWS'} does not exist; kumo serves ${names}.`, 400);
 }
 
 function formValue(wire: WireRequest, name: string): string | undefined {
@@ -201,22 +217,57 @@ async function send(x: Exchange, out: WireResponse): Promise<void> {
 }
 
 async function sendError(edge: Edge, x: Exchange, e: unknown): Promise<void> {
+  // A pipelined response has no socket until the one before it is done, so look at both.
+  const socket = x.res.socket ?? x.req.socket;
+  if (socket?.destroyed && !x.res.headersSent) {
+    // The client hung up (mid-body, say): nobody to answer, and nothing was dispatched.
+    x.status = 499;
+    return;
+  }
   let err: AwsError;
   if (isAwsError(e)) err = e;
   else {
     edge.log(`[${x.id}] internal error: ${(e as Error)?.stack ?? String(e)}`);
     err = CommonErrors.internal();
   }
-  const service = x.service ?? edge.fallback;
   if (x.res.headersSent) {
     x.res.destroy();
     return;
   }
-  x.service = service;
-  // Drain what the client is still sending so it reads our answer instead of a reset.
-  if (x.wire?.stream && x.wire.stream !== x.req) x.wire.stream.resume();
-  if (!x.req.readableEnded) x.req.resume();
-  await send(x, service.codec.encodeError(err, x.id, x.wire));
+  const type = x.headers['content-type'] ?? '';
+  let out: WireResponse;
+  if (!x.service && (/json/i.test(type) || x.headers['x-amz-target'])) {
+    out = encodeJsonError(err, x.id, type.startsWith('application/x-amz-json') ? type : 'application/json');
+  } else {
+    x.service ??= edge.fallback;
+    out = x.service.codec.encodeError(err, x.id, x.wire);
+  }
+  finishReading(x, out);
+  await send(x, out);
+}
+
+/** How much of an unread body kumo reads and discards after answering early, before hanging up. */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * An error can be answered before the client has sent its whole body. Reading the rest lets the
+ * client read our answer instead of a reset and keeps the connection usable; a body that was
+ * abandoned mid-way cannot be framed any more, so that connection ends with the answer.
+ */
+function finishReading(x: Exchange, out: WireResponse): void {
+  const { req } = x;
+  if (req.readableEnded) return;
+  if (req.destroyed) {
+    out.headers = { ...out.headers, connection: 'close' };
+    return;
+  }
+  let left = DRAIN_LIMIT;
+  req.on('data', (c: Buffer) => {
+    left -= c.length;
+    if (left < 0) req.socket?.destroy();
+  });
+  if (x.wire?.stream && x.wire.stream !== req) x.wire.stream.resume();
+  req.resume();
 }
 
 // 8. log

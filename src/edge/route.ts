@@ -32,6 +32,15 @@ export function hostBucket(host: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Real AWS APIs that share a signing name or wire shape with one kumo serves but that kumo does not
+ * implement, by form `Version`: a request for one is answered NotImplemented, never decoded as
+ * the API kumo happens to have.
+ */
+const OTHER_APIS: Record<string, string> = {
+  '2012-06-01': 'Elastic Load Balancing (classic)',
+};
+
 export class ServiceRouter {
   private readonly bySigningName = new Map<string, Service[]>();
 
@@ -63,6 +72,11 @@ export class ServiceRouter {
   /** Picks among candidates by the API version the request names. */
   byVersion(candidates: Service[], version: string | undefined): Service | undefined {
     return candidates.find((s) => s.codec.model.metadata.apiVersion === version);
+  }
+
+  /** The name of an AWS API kumo knows of but does not serve, for a form `Version`. */
+  otherApi(version: string): string | undefined {
+    return Object.prototype.hasOwnProperty.call(OTHER_APIS, version) ? OTHER_APIS[version] : undefined;
   }
 
   private s3(): Service | undefined {

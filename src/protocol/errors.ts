@@ -57,3 +57,17 @@ export const CommonErrors = {
   internal: (message = 'We encountered an internal error. Please try again.') =>
     new AwsError('InternalError', message, 500, { fault: 'Receiver' }),
 };
+
+/**
+ * An error in the JSON families' shape (`__type` plus `x-amzn-ErrorType`), for requests to
+ * services kumo lacks whose clients could not parse an XML error: they then see NotImplemented
+ * rather than a deserialization failure.
+ */
+export function encodeJsonError(err: AwsError, requestId: string, contentType = 'application/x-amz-json-1.0') {
+  const body = JSON.stringify({ __type: err.code, message: err.message });
+  return {
+    status: err.status,
+    headers: { 'content-type': contentType, 'x-amzn-errortype': err.code, 'x-amzn-requestid': requestId, ...err.headers },
+    body,
+  };
+}

@@ -81,7 +81,13 @@ function decodeStructure(model: LoadedModel, shape: Shape, node: ParamNode, flav
 
 function decodeValue(model: LoadedModel, shape: Shape, node: ParamNode, flavour: QueryFlavour, path: string): unknown {
   node.used = true;
-  switch (shapeType(shape)) {
+  const type = shapeType(shape);
+  // `Name=` is how query clients send an empty list; any other value where a list, map or
+  // structure belongs would otherwise be dropped without a word.
+  if ((type === 'structure' || type === 'list' || type === 'map') && node.value) {
+    throw CommonErrors.invalidParameterValue(`Value (${node.value}) for parameter ${path} is invalid. Expected a ${type === 'list' ? `list (${path}.1, ${path}.2, …)` : type}.`);
+  }
+  switch (type) {
     case 'structure':
       return decodeStructure(model, shape, node, flavour, path);
     case 'list':
@@ -161,15 +167,17 @@ function decodeScalar(shape: Shape, node: ParamNode, path: string): unknown {
   switch (shapeType(shape)) {
     case 'integer':
     case 'long': {
-      if (!/^-?[0-9]+$/.test(raw.trim())) throw bad();
+      if (!/^-?[0-9]+$/.test(raw)) throw bad();
       const n = Number(raw);
-      if (!Number.isSafeInteger(n) || (shapeType(shape) === 'integer' && Math.abs(n) > 2 ** 31)) throw bad();
+      if (!Number.isSafeInteger(n) || (shapeType(shape) === 'integer' && (n > 2 ** 31 - 1 || n < -(2 ** 31)))) throw bad();
       return n;
     }
     case 'float':
     case 'double': {
+      // Number() alone would also take '0x10', ' 1' and 'Infinity'.
+      if (!/^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$/.test(raw)) throw bad();
       const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n)) throw bad();
+      if (!Number.isFinite(n)) throw bad();
       return n;
     }
     case 'boolean': {

@@ -19,7 +19,7 @@ const XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n';
 
 export function formParams(req: WireRequest): [string, string][] {
   const pairs = [...req.query];
-  const type = req.headers['content-type'] ?? '';
+  const type = (req.headers['content-type'] ?? '').toLowerCase();
   if (req.body && req.body.length > 0 && (type === '' || type.startsWith('application/x-www-form-urlencoded'))) {
     const text = req.body.toString('utf8');
     if (/%(?![0-9A-Fa-f]{2})/.test(text)) throw CommonErrors.malformedQueryString('The request body contains a malformed percent-encoding.');
