@@ -12,15 +12,25 @@ import type { Caller } from './authenticate.js';
 
 export const MAX_FORM_BODY = 4 * 1024 * 1024;
 
-export async function readForm(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_FORM_BODY) throw new AwsError('RequestEntityTooLarge', `Request body exceeds ${MAX_FORM_BODY} bytes.`, 413);
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Reads a form body whole. Past MAX_FORM_BODY it stops and rejects without destroying the
+ * request, so the chain can drain the rest and answer on a healthy connection.
+ */
+export function readForm(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_FORM_BODY) return void chunks.push(c);
+      req.off('data', onData);
+      req.pause();
+      reject(new AwsError('RequestEntityTooLarge', `Request body exceeds ${MAX_FORM_BODY} bytes.`, 413));
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
 }
 
 class Sha256Check extends Transform {

@@ -48,7 +48,8 @@ export class LoadedModel {
 export function loadModel(uid: string): LoadedModel {
   const hit = cache.get(uid);
   if (hit) return hit;
-  const raw = structuredClone(require(`aws-sdk/apis/${uid}.min.json`)) as ServiceModel;
+  // The parsed JSON is ours alone (cached here), so patches may change it in place.
+  const raw = require(`aws-sdk/apis/${uid}.min.json`) as ServiceModel;
   const patch = patches[uid];
   if (patch) applyPatch(raw, patch);
   const model = new LoadedModel(raw);

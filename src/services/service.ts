@@ -4,6 +4,7 @@
  * RequestContext and the decoded input, and return the output or throw an AwsError.
  */
 import type { Codec } from '../protocol/types.js';
+import type { Scope } from '../state/scope.js';
 
 export interface RequestContext {
   requestId: string;
@@ -27,6 +28,17 @@ export interface RequestContext {
 export type Handler = (ctx: RequestContext, input: any) => unknown | Promise<unknown>;
 
 export type OperationTable<Ops> = { [K in keyof Ops]?: Handler };
+
+/** One operation's handler, typed by the generated Operations interface of its service. */
+export type OpHandler<Ops extends { [K in keyof Ops]: { input: unknown; output: unknown } }, K extends keyof Ops> = (
+  ctx: RequestContext,
+  input: Ops[K]['input'],
+) => Ops[K]['output'] | Promise<Ops[K]['output']>;
+
+/** The account and region a request acts in, the key of every regional resource. */
+export function scopeOf(ctx: RequestContext): Scope {
+  return { account: ctx.account, region: ctx.region };
+}
 
 /** How a service says "who are you?": AWS answers differently per wire family. */
 export interface AuthErrorCodes {

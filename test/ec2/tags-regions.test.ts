@@ -17,7 +17,7 @@ import {
   paginateDescribeTags,
   type Filter,
 } from '@aws-sdk/client-ec2';
-import { clientConfig, startKumoForTest, type TestKumo } from '../helpers/kumo.js';
+import { clientConfig, startKumoForTest, type TestKumo, errorCode } from '../helpers/kumo.js';
 
 let kumo: TestKumo;
 let ec2: EC2Client;
@@ -31,15 +31,7 @@ after(async () => {
   await kumo.stop();
 });
 
-/** The AWS error code a call fails with, or 'no error'. */
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return (e as { name: string }).name;
-  }
-  return 'no error';
-}
+const code = errorCode;
 
 let nextNet = 100;
 /** A fresh VPC (10.<n>.0.0/16) with one subnet per given zone. */

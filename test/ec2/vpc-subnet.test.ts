@@ -11,7 +11,7 @@ import {
   EC2Client,
   paginateDescribeSubnets,
 } from '@aws-sdk/client-ec2';
-import { clientConfig, startKumoForTest, type TestKumo } from '../helpers/kumo.js';
+import { clientConfig, startKumoForTest, type TestKumo, errorCode } from '../helpers/kumo.js';
 
 let kumo: TestKumo;
 let ec2: EC2Client;
@@ -25,14 +25,7 @@ after(async () => {
   await kumo.stop();
 });
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return (e as { name: string }).name;
-  }
-  return 'no error';
-}
+const code = errorCode;
 
 describe('VPCs', () => {
   test('create, find by tag, delete', async () => {

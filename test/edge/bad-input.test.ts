@@ -80,16 +80,14 @@ describe('oversized bodies', () => {
     agent.destroy();
   });
 
-  test('a chunked body without Content-Length that grows past 4 MiB is refused and its connection closed', async () => {
+  test('a chunked body without Content-Length that grows past 4 MiB is refused, drained, and the connection reused', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const body = `Action=DescribeVpcs&Version=2016-11-15&X=${'a'.repeat(5 * MiB)}`;
-    const big = await post(agent, body, {}, { chunked: true }).catch((e: NodeJS.ErrnoException) => e);
-    // The unread rest of the body may reach the client as a reset before it reads the answer.
-    if (big instanceof Error) assert.ok(['ECONNRESET', 'EPIPE'].includes(big.code!), big.message);
-    else {
-      assert.equal(big.status, 413);
-      assert.equal(big.headers.connection, 'close');
-    }
+    const big = await post(agent, body, {}, { chunked: true });
+    assert.equal(big.status, 413);
+    const next = 'Action=DescribeVpcs&Version=2016-11-15';
+    const small = await post(agent, next, await signed(next));
+    assert.equal(small.status, 200, small.text);
     assert.equal((await fetch(`${kumo.url}/_kumo/health`)).status, 200);
     agent.destroy();
   });

@@ -10,7 +10,7 @@ import {
   paginateDescribeTargetGroups,
   type CreateTargetGroupCommandInput,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { clientConfig, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { clientConfig, startKumoForTest, uniqueName, type TestKumo, errorCode } from '../helpers/kumo.js';
 
 let kumo: TestKumo;
 let ec2: EC2Client;
@@ -29,14 +29,7 @@ after(async () => {
   await kumo.stop();
 });
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return (e as { name: string }).name;
-  }
-  return 'no error';
-}
+const code = errorCode;
 
 const ARN = /^arn:aws:elasticloadbalancing:ap-northeast-1:000000000000:targetgroup\/([A-Za-z0-9-]+)\/([0-9a-f]{16})$/;
 /** Target group names are at most 32 characters; uniqueName's are longer. */

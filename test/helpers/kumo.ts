@@ -102,3 +102,13 @@ export function uniqueName(prefix: string): string {
   counter++;
   return `${prefix}-${process.pid.toString(36)}-${Date.now().toString(36)}-${counter}`.toLowerCase();
 }
+
+/** The AWS error code an SDK call fails with (the SDK puts it in `name`), or 'no error'. */
+export async function errorCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as { name: string }).name;
+  }
+  return 'no error';
+}

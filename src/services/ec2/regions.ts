@@ -6,10 +6,10 @@ import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { checkDryRun } from '../../state/dry-run.js';
 import { applyFilters, type Accessors } from '../../state/filters.js';
 import { REGIONS, regionInfo, zonesOf } from '../../state/regions.js';
-import type { RequestContext } from '../service.js';
+import { type OpHandler } from '../service.js';
 import { Ec2Errors } from './errors.js';
 
-type Op<K extends keyof Ec2Operations> = (ctx: RequestContext, input: Ec2Operations[K]['input']) => Ec2Operations[K]['output'];
+type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 
 interface RegionRow {
   RegionName: string;

@@ -9,13 +9,12 @@ import { applyFilters, type Accessors } from '../../state/filters.js';
 import { paginate } from '../../state/pagination.js';
 import type { Scope } from '../../state/scope.js';
 import type { Tag, TagRow } from '../../state/tags.js';
-import type { RequestContext } from '../service.js';
+import { scopeOf, type OpHandler } from '../service.js';
 import { Ec2Errors } from './errors.js';
 import type { Ec2Store } from './store.js';
 import { putTags, validateTags } from './tagging.js';
 
-type Op<K extends keyof Ec2Operations> = (ctx: RequestContext, input: Ec2Operations[K]['input']) => Ec2Operations[K]['output'];
-const scopeOf = (ctx: RequestContext): Scope => ({ account: ctx.account, region: ctx.region });
+type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 
 const tagFilters: Accessors<TagRow & { Tags: Tag[] }> = {
   key: (t) => t.key,

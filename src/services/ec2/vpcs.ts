@@ -9,17 +9,15 @@ import { applyFilters, type Accessors } from '../../state/filters.js';
 import { resourceId } from '../../state/ids.js';
 import type { VpcRecord } from '../../state/network.js';
 import { paginate } from '../../state/pagination.js';
-import type { Scope } from '../../state/scope.js';
 import type { Tag } from '../../state/tags.js';
-import type { RequestContext } from '../service.js';
+import { scopeOf, type OpHandler } from '../service.js';
 import { Ec2Errors } from './errors.js';
 import { wellFormed, type Ec2Store } from './store.js';
 import { putTags, tagsFromSpecifications } from './tagging.js';
 
-type Op<K extends keyof Ec2Operations> = (ctx: RequestContext, input: Ec2Operations[K]['input']) => Ec2Operations[K]['output'];
+type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 type Vpc = VpcRecord & { Tags: Tag[] };
 
-const scopeOf = (ctx: RequestContext): Scope => ({ account: ctx.account, region: ctx.region });
 
 const vpcFilters: Accessors<Vpc> = {
   'vpc-id': (v) => v.VpcId,

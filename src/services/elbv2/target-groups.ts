@@ -8,14 +8,12 @@ import type { Elbv2Operations } from '../../models/generated/elbv2.js';
 import { randomBytes } from 'node:crypto';
 import type { NetworkStore } from '../../state/network.js';
 import { paginate } from '../../state/pagination.js';
-import type { Scope } from '../../state/scope.js';
 import type { TagStore } from '../../state/tags.js';
-import type { RequestContext } from '../service.js';
+import { scopeOf, type OpHandler } from '../service.js';
 import { Elbv2Errors } from './errors.js';
 import type { Elbv2Store, TargetGroupRecord } from './store.js';
 
-type Op<K extends keyof Elbv2Operations> = (ctx: RequestContext, input: Elbv2Operations[K]['input']) => Elbv2Operations[K]['output'];
-const scopeOf = (ctx: RequestContext): Scope => ({ account: ctx.account, region: ctx.region });
+type Op<K extends keyof Elbv2Operations> = OpHandler<Elbv2Operations, K>;
 
 const PROTOCOLS = ['HTTP', 'HTTPS', 'TCP', 'TLS', 'UDP', 'TCP_UDP', 'GENEVE'];
 const TARGET_TYPES = ['instance', 'ip', 'lambda', 'alb'];

@@ -5,14 +5,12 @@
 import type { RdsOperations } from '../../models/generated/rds.js';
 import type { NetworkStore } from '../../state/network.js';
 import { paginate } from '../../state/pagination.js';
-import type { Scope } from '../../state/scope.js';
 import type { TagStore } from '../../state/tags.js';
-import type { RequestContext } from '../service.js';
+import { scopeOf, type OpHandler } from '../service.js';
 import { RdsErrors } from './errors.js';
 import type { DbSubnetGroupRecord, RdsStore } from './store.js';
 
-type Op<K extends keyof RdsOperations> = (ctx: RequestContext, input: RdsOperations[K]['input']) => RdsOperations[K]['output'];
-const scopeOf = (ctx: RequestContext): Scope => ({ account: ctx.account, region: ctx.region });
+type Op<K extends keyof RdsOperations> = OpHandler<RdsOperations, K>;
 const NAME = /^[A-Za-z0-9 ._-]{1,255}$/;
 
 export function subnetGroupHandlers(store: RdsStore, network: NetworkStore, tags: TagStore) {

@@ -6,12 +6,12 @@
 import type { S3Operations } from '../../models/generated/s3.js';
 import { regionInfo } from '../../state/regions.js';
 import { encodeToken, decodeToken } from '../../state/pagination.js';
-import type { RequestContext } from '../service.js';
+import { type OpHandler } from '../service.js';
 import { ownedBucket, ownerOf } from './access.js';
 import { S3Errors } from './errors.js';
 import type { S3Store } from './store.js';
 
-type Op<K extends keyof S3Operations> = (ctx: RequestContext, input: S3Operations[K]['input']) => S3Operations[K]['output'];
+type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 
 export function validBucketName(name: string): boolean {
   if (name.length < 3 || name.length > 63) return false;

@@ -6,12 +6,12 @@
  */
 import type { S3Operations } from '../../models/generated/s3.js';
 import { decodeToken, encodeToken } from '../../state/pagination.js';
-import type { RequestContext } from '../service.js';
+import { type OpHandler } from '../service.js';
 import { ownedBucket, ownerOf } from './access.js';
 import { S3Errors } from './errors.js';
 import type { S3Store } from './store.js';
 
-type Op<K extends keyof S3Operations> = (ctx: RequestContext, input: S3Operations[K]['input']) => S3Operations[K]['output'];
+type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 
 // S3's encoding-type=url is form-style: '/' and RFC 3986's unreserved characters stay, a space
 // becomes '+' (so a literal '+' must be %2B), everything else is %XX of its UTF-8 bytes. botocore

@@ -9,17 +9,14 @@ import { Readable } from 'node:stream';
 import type { S3Operations } from '../../models/generated/s3.js';
 import { incompleteBody } from '../../protocol/aws-chunked.js';
 import { isAwsError } from '../../protocol/errors.js';
-import type { RequestContext } from '../service.js';
+import { type RequestContext, type OpHandler } from '../service.js';
 import { ownedBucket } from './access.js';
 import { BlobTooLarge, type BlobStore } from './blobs.js';
 import { checksumRequest, claimedChecksum, newDigest, type ChecksumAlgorithm, type ChecksumFields, type Digest } from './checksums.js';
 import { S3Errors } from './errors.js';
 import type { ObjectRow, S3Store } from './store.js';
 
-type Op<K extends keyof S3Operations> = (
-  ctx: RequestContext,
-  input: S3Operations[K]['input'],
-) => S3Operations[K]['output'] | Promise<S3Operations[K]['output']>;
+type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 
 export const MAX_KEY_BYTES = 1024;
 export const MAX_METADATA_BYTES = 2048;
