@@ -17,6 +17,7 @@ import { detectRuntime } from './runtime/detect.js';
 import type { Service } from './services/service.js';
 import { createStsService } from './services/sts/provider.js';
 import { createEc2Service } from './services/ec2/provider.js';
+import { keyPairMigrations } from './services/ec2/key-pairs-store.js';
 import { createElbv2Service } from './services/elbv2/provider.js';
 import { createRdsService } from './services/rds/provider.js';
 import { createS3Service } from './services/s3/provider.js';
@@ -58,6 +59,7 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
     });
     migrate(db, 'tags', tagMigrations);
     migrate(db, 'network', networkMigrations);
+    migrate(db, 'ec2-key-pairs', keyPairMigrations);
     const services = buildServices(config, db, log);
     undo.push(async () => {
       for (const s of services) await s.close?.();

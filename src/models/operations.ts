@@ -18,6 +18,12 @@ export const implemented = {
       'CreateTags',
       'DeleteTags',
       'DescribeTags',
+      'CreateKeyPair',
+      'ImportKeyPair',
+      'DescribeKeyPairs',
+      'DeleteKeyPair',
+      'DescribeInstanceTypes',
+      'DescribeInstanceTypeOfferings',
     ],
   },
   elbv2: {

@@ -155,6 +155,241 @@ export interface DescribeTagsOutput {
   }[];
 }
 
+export interface CreateKeyPairInput {
+  KeyName: string;
+  DryRun?: boolean;
+  KeyType?: string;
+  TagSpecifications?: TagSpecifications;
+  KeyFormat?: string;
+}
+
+export interface CreateKeyPairOutput {
+  KeyFingerprint?: string;
+  KeyMaterial?: string;
+  KeyName?: string;
+  KeyPairId?: string;
+  Tags?: Tags;
+}
+
+export interface ImportKeyPairInput {
+  DryRun?: boolean;
+  KeyName: string;
+  PublicKeyMaterial: Buffer;
+  TagSpecifications?: TagSpecifications;
+}
+
+export interface ImportKeyPairOutput {
+  KeyFingerprint?: string;
+  KeyName?: string;
+  KeyPairId?: string;
+  Tags?: Tags;
+}
+
+export interface DescribeKeyPairsInput {
+  Filters?: Filters;
+  KeyNames?: string[];
+  KeyPairIds?: string[];
+  DryRun?: boolean;
+  IncludePublicKey?: boolean;
+}
+
+export interface DescribeKeyPairsOutput {
+  KeyPairs?: ({
+    KeyPairId?: string;
+    KeyFingerprint?: string;
+    KeyName?: string;
+    KeyType?: string;
+    Tags?: Tags;
+    PublicKey?: string;
+    CreateTime?: Date | string;
+  })[];
+}
+
+export interface DeleteKeyPairInput {
+  KeyName?: string;
+  KeyPairId?: string;
+  DryRun?: boolean;
+}
+
+export interface DeleteKeyPairOutput {
+  Return?: boolean;
+  KeyPairId?: string;
+}
+
+export interface DescribeInstanceTypesInput {
+  DryRun?: boolean;
+  InstanceTypes?: string[];
+  Filters?: Filters;
+  MaxResults?: number;
+  NextToken?: string;
+}
+
+export interface DescribeInstanceTypesOutput {
+  InstanceTypes?: {
+    InstanceType?: string;
+    CurrentGeneration?: boolean;
+    FreeTierEligible?: boolean;
+    SupportedUsageClasses?: string[];
+    SupportedRootDeviceTypes?: string[];
+    SupportedVirtualizationTypes?: string[];
+    BareMetal?: boolean;
+    Hypervisor?: string;
+    ProcessorInfo?: {
+      SupportedArchitectures?: string[];
+      SustainedClockSpeedInGhz?: number;
+      SupportedFeatures?: string[];
+      Manufacturer?: string;
+    };
+    VCpuInfo?: {
+      DefaultVCpus?: number;
+      DefaultCores?: number;
+      DefaultThreadsPerCore?: number;
+      ValidCores?: number[];
+      ValidThreadsPerCore?: number[];
+    };
+    MemoryInfo?: {
+      SizeInMiB?: number;
+    };
+    InstanceStorageSupported?: boolean;
+    InstanceStorageInfo?: {
+      TotalSizeInGB?: number;
+      Disks?: {
+        SizeInGB?: number;
+        Count?: number;
+        Type?: string;
+      }[];
+      NvmeSupport?: string;
+      EncryptionSupport?: string;
+    };
+    EbsInfo?: {
+      EbsOptimizedSupport?: string;
+      EncryptionSupport?: string;
+      EbsOptimizedInfo?: {
+        BaselineBandwidthInMbps?: number;
+        BaselineThroughputInMBps?: number;
+        BaselineIops?: number;
+        MaximumBandwidthInMbps?: number;
+        MaximumThroughputInMBps?: number;
+        MaximumIops?: number;
+      };
+      NvmeSupport?: string;
+    };
+    NetworkInfo?: {
+      NetworkPerformance?: string;
+      MaximumNetworkInterfaces?: number;
+      MaximumNetworkCards?: number;
+      DefaultNetworkCardIndex?: number;
+      NetworkCards?: {
+        NetworkCardIndex?: number;
+        NetworkPerformance?: string;
+        MaximumNetworkInterfaces?: number;
+        BaselineBandwidthInGbps?: number;
+        PeakBandwidthInGbps?: number;
+      }[];
+      Ipv4AddressesPerInterface?: number;
+      Ipv6AddressesPerInterface?: number;
+      Ipv6Supported?: boolean;
+      EnaSupport?: string;
+      EfaSupported?: boolean;
+      EfaInfo?: {
+        MaximumEfaInterfaces?: number;
+      };
+      EncryptionInTransitSupported?: boolean;
+      EnaSrdSupported?: boolean;
+    };
+    GpuInfo?: {
+      Gpus?: {
+        Name?: string;
+        Manufacturer?: string;
+        Count?: number;
+        MemoryInfo?: {
+          SizeInMiB?: number;
+        };
+      }[];
+      TotalGpuMemoryInMiB?: number;
+    };
+    FpgaInfo?: {
+      Fpgas?: {
+        Name?: string;
+        Manufacturer?: string;
+        Count?: number;
+        MemoryInfo?: {
+          SizeInMiB?: number;
+        };
+      }[];
+      TotalFpgaMemoryInMiB?: number;
+    };
+    PlacementGroupInfo?: {
+      SupportedStrategies?: string[];
+    };
+    InferenceAcceleratorInfo?: {
+      Accelerators?: {
+        Count?: number;
+        Name?: string;
+        Manufacturer?: string;
+        MemoryInfo?: {
+          SizeInMiB?: number;
+        };
+      }[];
+      TotalInferenceMemoryInMiB?: number;
+    };
+    HibernationSupported?: boolean;
+    BurstablePerformanceSupported?: boolean;
+    DedicatedHostsSupported?: boolean;
+    AutoRecoverySupported?: boolean;
+    SupportedBootModes?: string[];
+    NitroEnclavesSupport?: string;
+    NitroTpmSupport?: string;
+    NitroTpmInfo?: {
+      SupportedVersions?: string[];
+    };
+    MediaAcceleratorInfo?: {
+      Accelerators?: {
+        Count?: number;
+        Name?: string;
+        Manufacturer?: string;
+        MemoryInfo?: {
+          SizeInMiB?: number;
+        };
+      }[];
+      TotalMediaMemoryInMiB?: number;
+    };
+    NeuronInfo?: {
+      NeuronDevices?: {
+        Count?: number;
+        Name?: string;
+        CoreInfo?: {
+          Count?: number;
+          Version?: number;
+        };
+        MemoryInfo?: {
+          SizeInMiB?: number;
+        };
+      }[];
+      TotalNeuronDeviceMemoryInMiB?: number;
+    };
+    PhcSupport?: string;
+  }[];
+  NextToken?: string;
+}
+
+export interface DescribeInstanceTypeOfferingsInput {
+  DryRun?: boolean;
+  LocationType?: string;
+  Filters?: Filters;
+  MaxResults?: number;
+  NextToken?: string;
+}
+
+export interface DescribeInstanceTypeOfferingsOutput {
+  InstanceTypeOfferings?: {
+    InstanceType?: string;
+    LocationType?: string;
+    Location?: string;
+  }[];
+  NextToken?: string;
+}
+
 export type TagSpecifications = {
   ResourceType?: string;
   Tags?: Tags;
@@ -259,4 +494,10 @@ export interface Ec2Operations {
   CreateTags: { input: CreateTagsInput; output: CreateTagsOutput };
   DeleteTags: { input: DeleteTagsInput; output: DeleteTagsOutput };
   DescribeTags: { input: DescribeTagsInput; output: DescribeTagsOutput };
+  CreateKeyPair: { input: CreateKeyPairInput; output: CreateKeyPairOutput };
+  ImportKeyPair: { input: ImportKeyPairInput; output: ImportKeyPairOutput };
+  DescribeKeyPairs: { input: DescribeKeyPairsInput; output: DescribeKeyPairsOutput };
+  DeleteKeyPair: { input: DeleteKeyPairInput; output: DeleteKeyPairOutput };
+  DescribeInstanceTypes: { input: DescribeInstanceTypesInput; output: DescribeInstanceTypesOutput };
+  DescribeInstanceTypeOfferings: { input: DescribeInstanceTypeOfferingsInput; output: DescribeInstanceTypeOfferingsOutput };
 }

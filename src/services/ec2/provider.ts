@@ -9,6 +9,10 @@
  * - Regions outside kumo's table have no availability zones.
  * - CreateTags/DeleteTags on an ID of a type kumo does not have yet (igw-, sg-, i-, …) is
  *   InvalidID, where AWS would say that type's NotFound.
+ * - Key pairs: KeyFormat ppk is refused (pem only); ImportKeyPair takes OpenSSH and RFC 4716
+ *   ssh-rsa/ssh-ed25519 keys, not base64 DER; PublicKey's comment is always the key name.
+ * - Instance types: a table of selected real families (./instance-types-data.ts), each offered in
+ *   every zone of the region; other types are InvalidInstanceType.
  */
 import { loadModel } from '../../models/loader.js';
 import type { Ec2Operations } from '../../models/generated/ec2.js';
@@ -18,6 +22,8 @@ import type { NetworkStore } from '../../state/network.js';
 import type { TagStore } from '../../state/tags.js';
 import type { Handler, Service } from '../service.js';
 import { ec2AuthErrors } from './errors.js';
+import { instanceTypeHandlers } from './instance-types.js';
+import { keyPairHandlers } from './key-pairs.js';
 import { regionHandlers } from './regions.js';
 import { Ec2Store } from './store.js';
 import { subnetHandlers } from './subnets.js';
@@ -37,6 +43,8 @@ export function createEc2Service(deps: Ec2Deps): Service {
     ...subnetHandlers(store),
     ...tagHandlers(store),
     ...regionHandlers(),
+    ...keyPairHandlers(store),
+    ...instanceTypeHandlers(),
   };
   return {
     name: 'ec2',
