@@ -22,6 +22,8 @@ export interface KumoConfig {
   defaultRegion: string;
   /** Write one access-log line per request to stdout. */
   accessLog: boolean;
+  /** Loopback CIDR block Elastic IPs are drawn from (`KUMO_EIP_POOL`, default 127.100.0.0/16). */
+  elasticIpPool?: string;
 }
 
 export const DEFAULT_CREDENTIAL: Credential = { accessKeyId: 'test', secretAccessKey: 'test', account: '000000000000' };
@@ -55,5 +57,6 @@ export function configFromEnv(env = process.env): KumoConfig {
     credentials: [DEFAULT_CREDENTIAL, ...extra],
     defaultRegion: env.KUMO_DEFAULT_REGION ?? 'us-east-1',
     accessLog: true,
+    elasticIpPool: env.KUMO_EIP_POOL,
   };
 }

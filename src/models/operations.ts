@@ -24,6 +24,9 @@ export const implemented = {
       'DeleteKeyPair',
       'DescribeInstanceTypes',
       'DescribeInstanceTypeOfferings',
+      'AllocateAddress',
+      'DescribeAddresses',
+      'ReleaseAddress',
     ],
   },
   elbv2: {

@@ -390,6 +390,63 @@ export interface DescribeInstanceTypeOfferingsOutput {
   NextToken?: string;
 }
 
+export interface AllocateAddressInput {
+  Domain?: string;
+  Address?: string;
+  PublicIpv4Pool?: string;
+  NetworkBorderGroup?: string;
+  CustomerOwnedIpv4Pool?: string;
+  DryRun?: boolean;
+  TagSpecifications?: TagSpecifications;
+  IpamPoolId?: string;
+}
+
+export interface AllocateAddressOutput {
+  PublicIp?: string;
+  AllocationId?: string;
+  PublicIpv4Pool?: string;
+  NetworkBorderGroup?: string;
+  Domain?: string;
+  CustomerOwnedIp?: string;
+  CustomerOwnedIpv4Pool?: string;
+  CarrierIp?: string;
+}
+
+export interface DescribeAddressesInput {
+  Filters?: Filters;
+  PublicIps?: string[];
+  AllocationIds?: AllocationIds;
+  DryRun?: boolean;
+}
+
+export interface DescribeAddressesOutput {
+  Addresses?: {
+    InstanceId?: string;
+    PublicIp?: string;
+    AllocationId?: string;
+    AssociationId?: string;
+    Domain?: string;
+    NetworkInterfaceId?: string;
+    NetworkInterfaceOwnerId?: string;
+    PrivateIpAddress?: string;
+    Tags?: Tags;
+    PublicIpv4Pool?: string;
+    NetworkBorderGroup?: string;
+    CustomerOwnedIp?: string;
+    CustomerOwnedIpv4Pool?: string;
+    CarrierIp?: string;
+  }[];
+}
+
+export interface ReleaseAddressInput {
+  AllocationId?: string;
+  PublicIp?: string;
+  NetworkBorderGroup?: string;
+  DryRun?: boolean;
+}
+
+export interface ReleaseAddressOutput {}
+
 export type TagSpecifications = {
   ResourceType?: string;
   Tags?: Tags;
@@ -448,6 +505,8 @@ export type Tags = {
   Value?: string;
 }[];
 
+export type AllocationIds = string[];
+
 export interface Ipv6CidrBlockAssociationSetItem {
   AssociationId?: string;
   Ipv6CidrBlock?: string;
@@ -500,4 +559,7 @@ export interface Ec2Operations {
   DeleteKeyPair: { input: DeleteKeyPairInput; output: DeleteKeyPairOutput };
   DescribeInstanceTypes: { input: DescribeInstanceTypesInput; output: DescribeInstanceTypesOutput };
   DescribeInstanceTypeOfferings: { input: DescribeInstanceTypeOfferingsInput; output: DescribeInstanceTypeOfferingsOutput };
+  AllocateAddress: { input: AllocateAddressInput; output: AllocateAddressOutput };
+  DescribeAddresses: { input: DescribeAddressesInput; output: DescribeAddressesOutput };
+  ReleaseAddress: { input: ReleaseAddressInput; output: ReleaseAddressOutput };
 }

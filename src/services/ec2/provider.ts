@@ -13,6 +13,8 @@
  *   ssh-rsa/ssh-ed25519 keys, not base64 DER; PublicKey's comment is always the key name.
  * - Instance types: a table of selected real families (./instance-types-data.ts), each offered in
  *   every zone of the region; other types are InvalidInstanceType.
+ * - Elastic IPs are loopback addresses from KUMO_EIP_POOL (default 127.100.0.0/16), never real
+ *   public ones; domain vpc and pool `amazon` only; no per-region quota; no association yet.
  */
 import { loadModel } from '../../models/loader.js';
 import type { Ec2Operations } from '../../models/generated/ec2.js';
@@ -21,6 +23,7 @@ import type { Db } from '../../state/db.js';
 import type { NetworkStore } from '../../state/network.js';
 import type { TagStore } from '../../state/tags.js';
 import type { Handler, Service } from '../service.js';
+import { addressHandlers } from './addresses.js';
 import { ec2AuthErrors } from './errors.js';
 import { instanceTypeHandlers } from './instance-types.js';
 import { keyPairHandlers } from './key-pairs.js';
@@ -34,6 +37,7 @@ export interface Ec2Deps {
   db: Db;
   network: NetworkStore;
   tags: TagStore;
+  elasticIpPool?: string;
 }
 
 export function createEc2Service(deps: Ec2Deps): Service {
@@ -45,6 +49,7 @@ export function createEc2Service(deps: Ec2Deps): Service {
     ...regionHandlers(),
     ...keyPairHandlers(store),
     ...instanceTypeHandlers(),
+    ...addressHandlers(store, deps.elasticIpPool),
   };
   return {
     name: 'ec2',
