@@ -232,4 +232,21 @@ describe('DescribeKeyPairs and DeleteKeyPair', () => {
     await awsJson(kumo.url, ['ec2', 'delete-key-pair', '--key-pair-id', created.KeyPairId]);
     assert.equal(await errorCode(ec2.send(new DescribeKeyPairsCommand({ KeyNames: [name] }))), 'InvalidKeyPair.NotFound');
   });
+
+  test('aws CLI: import-key-pair of a 4096-bit key made by ssh-keygen', async (t) => {
+    if (!sshKeygen()) return t.skip('ssh-keygen is not installed');
+    const name = uniqueName('cli-imp');
+    const file = join(dir, name);
+    execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '4096', '-N', '', '-C', 'me@host', '-f', file]);
+    const imported = await awsJson<{ KeyFingerprint: string; KeyPairId: string }>(kumo.url, [
+      'ec2', 'import-key-pair', '--key-name', name, '--public-key-material', `fileb://${file}.pub`,
+    ]);
+    const spki = createPublicKey(execFileSync('ssh-keygen', ['-e', '-m', 'PEM', '-f', `${file}.pub`])).export({
+      format: 'der',
+      type: 'spki',
+    });
+    assert.equal(imported.KeyFingerprint, colonHex(createHash('md5').update(spki).digest()));
+    const info = await describeOne(name);
+    assert.equal(twoFields(info.PublicKey!), twoFields(execFileSync('ssh-keygen', ['-y', '-f', file], { encoding: 'utf8' }).trim()));
+  });
 });
