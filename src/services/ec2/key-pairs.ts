@@ -58,10 +58,8 @@ export function keyPairHandlers(store: Ec2Store) {
     notFound: KeyPairErrors.idNotFound,
   });
 
-  /** Records a new key pair once the caller's input has been checked; DryRun stops short of it. */
-  function record(ctx: RequestContext, input: { DryRun?: boolean; TagSpecifications?: unknown }, row: Omit<KeyPairRecord, 'KeyPairId' | 'CreateTime'>) {
-    const tags = tagsFromSpecifications(input.TagSpecifications as never, 'key-pair');
-    checkDryRun(input);
+  /** Stores a new key pair (public half only) with its tags, unless the name was taken meanwhile. */
+  function record(ctx: RequestContext, tags: Tag[], row: Omit<KeyPairRecord, 'KeyPairId' | 'CreateTime'>): KeyPairRecord {
     const scope = scopeOf(ctx);
     const kp: KeyPairRecord = { KeyPairId: resourceId('key'), ...row, CreateTime: ctx.now().toISOString() };
     store.transaction(() => {
@@ -69,7 +67,7 @@ export function keyPairHandlers(store: Ec2Store) {
       keys.insert(scope, kp.KeyPairId, kp);
       putTags(store, scope, kp.KeyPairId, 'key-pair', tags);
     });
-    return { kp, tags };
+    return kp;
   }
 
   const CreateKeyPair: Op<'CreateKeyPair'> = (ctx, input) => {
@@ -81,9 +79,11 @@ export function keyPairHandlers(store: Ec2Store) {
     const format = input.KeyFormat ?? 'pem';
     if (format === 'ppk') throw Ec2Errors.invalidParameter('kumo does not produce PuTTY (ppk) private keys; use KeyFormat pem.');
     if (format !== 'pem') throw Ec2Errors.invalidParameter(`Value (${format}) for parameter keyFormat is invalid. Valid values: pem, ppk`);
+    const tags = tagsFromSpecifications(input.TagSpecifications, 'key-pair');
     if (byName(scopeOf(ctx), name)) throw KeyPairErrors.duplicate(name);
+    checkDryRun(input);
     const key = generateKey(type as KeyType, name);
-    const { kp, tags } = record(ctx, input, {
+    const kp = record(ctx, tags, {
       KeyName: name,
       KeyType: type,
       KeyFingerprint: key.fingerprint,
@@ -100,8 +100,10 @@ export function keyPairHandlers(store: Ec2Store) {
     if (info.type === 'rsa' && !RSA_IMPORT_BITS.includes(info.bits)) {
       throw KeyPairErrors.format(`Invalid RSA key length ${info.bits}; supported lengths are ${RSA_IMPORT_BITS.join(', ')}`);
     }
+    const tags = tagsFromSpecifications(input.TagSpecifications, 'key-pair');
     if (byName(scopeOf(ctx), name)) throw KeyPairErrors.duplicate(name);
-    const { kp, tags } = record(ctx, input, {
+    checkDryRun(input);
+    const kp = record(ctx, tags, {
       KeyName: name,
       KeyType: info.type,
       KeyFingerprint: importedFingerprint(info),
