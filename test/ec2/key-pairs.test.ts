@@ -179,6 +179,18 @@ describe('ImportKeyPair', () => {
     assert.equal(await bad(`ssh-rsa ${blob.toString('base64')}`), 'InvalidKey.Format', 'declared type must match the blob');
     assert.equal(await bad(`ssh-ed25519 ${blob.subarray(0, 40).toString('base64')}`), 'InvalidKey.Format');
     assert.equal(await bad(`ssh-ed25519 ${blob.toString('base64')}`, name), 'InvalidKeyPair.Duplicate');
+    // Base64 DER (SubjectPublicKeyInfo), the third format EC2 documents, for both key types.
+    const der = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+    const fromDer = await ec2.send(new ImportKeyPairCommand({ KeyName: `${name}-der`, PublicKeyMaterial: Buffer.from(der) }));
+    assert.equal(fromDer.KeyFingerprint, imported.KeyFingerprint);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey;
+    const rsaDer = Buffer.from(rsa.export({ format: 'der', type: 'spki' }).toString('base64'));
+    const rsaImported = await ec2.send(new ImportKeyPairCommand({ KeyName: `${name}-rsa-der`, PublicKeyMaterial: rsaDer }));
+    assert.equal(rsaImported.KeyFingerprint, colonHex(createHash('md5').update(rsa.export({ format: 'der', type: 'spki' })).digest()));
+    assert.equal((await describeOne(`${name}-rsa-der`)).KeyType, 'rsa');
+    const odd = generateKeyPairSync('rsa', { modulusLength: 1536 }).publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+    assert.equal(await bad(odd), 'InvalidKey.Format', 'EC2 takes 1024, 2048 and 4096-bit RSA keys only');
+
     const { KeyPairs } = await ec2.send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'key-name', Values: ['refused-*'] }] }));
     assert.deepEqual(KeyPairs, []);
   });

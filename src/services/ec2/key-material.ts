@@ -61,9 +61,10 @@ export function authorizedKeyLine(info: PublicKeyInfo, comment: string): string 
 }
 
 /**
- * Parses public key material as ImportKeyPair receives it (the decoded blob parameter): an
- * OpenSSH one-line key (`ssh-rsa AAAA… [comment]`) or an RFC 4716 `---- BEGIN SSH2 PUBLIC KEY ----`
- * block. Undefined for anything else, which the caller answers with InvalidKey.Format.
+ * Parses public key material as ImportKeyPair receives it (the decoded blob parameter), in the
+ * three formats EC2 documents: an OpenSSH one-line key (`ssh-rsa AAAA… [comment]`), an RFC 4716
+ * `---- BEGIN SSH2 PUBLIC KEY ----` block, or base64 DER (SubjectPublicKeyInfo, RSA or ed25519).
+ * Undefined for anything else, which the caller answers with InvalidKey.Format.
  */
 export function parsePublicKey(material: Buffer): PublicKeyInfo | undefined {
   const text = material.toString('latin1').trim();
@@ -71,6 +72,8 @@ export function parsePublicKey(material: Buffer): PublicKeyInfo | undefined {
   let declared: string | undefined;
   if (text.startsWith('---- BEGIN SSH2 PUBLIC KEY ----')) {
     blob = rfc4716Blob(text);
+  } else if (/^M[A-Za-z0-9+/\s]+={0,2}$/.test(text)) {
+    return fromDer(Buffer.from(text.replace(/\s+/g, ''), 'base64'));
   } else {
     const m = /^(ssh-rsa|ssh-ed25519)\s+([A-Za-z0-9+/]+={0,2})(\s.*)?$/s.exec(text);
     if (!m) return undefined;
@@ -80,6 +83,15 @@ export function parsePublicKey(material: Buffer): PublicKeyInfo | undefined {
   if (!blob) return undefined;
   try {
     return parseBlob(blob, declared);
+  } catch {
+    return undefined;
+  }
+}
+
+function fromDer(der: Buffer): PublicKeyInfo | undefined {
+  try {
+    const key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+    return key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'ed25519' ? describePublic(key) : undefined;
   } catch {
     return undefined;
   }
