@@ -3,7 +3,7 @@
 // fingerprints are recomputed here with node:crypto, independently of kumo's code.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,7 +118,7 @@ describe('CreateKeyPair', () => {
     assert.equal(await errorCode(ec2.send(new CreateKeyPairCommand({ KeyName: 'ключ' }))), 'InvalidParameterValue');
     const other = uniqueName('other');
     assert.equal(await errorCode(ec2.send(new CreateKeyPairCommand({ KeyName: other, KeyType: 'dsa' as never }))), 'InvalidParameterValue');
-    assert.equal(await errorCode(ec2.send(new CreateKeyPairCommand({ KeyName: other, KeyFormat: 'ppk' }))), 'InvalidParameterValue');
+    assert.equal(await errorCode(ec2.send(new CreateKeyPairCommand({ KeyName: other, KeyFormat: 'pkcs8' as never }))), 'InvalidParameterValue');
     assert.equal(
       await errorCode(ec2.send(new CreateKeyPairCommand({ KeyName: other, TagSpecifications: [{ ResourceType: 'vpc', Tags: [] }] }))),
       'InvalidParameterValue',
@@ -127,6 +127,91 @@ describe('CreateKeyPair', () => {
     assert.equal(await errorCode(ec2.send(new DescribeKeyPairsCommand({ KeyNames: [other] }))), 'InvalidKeyPair.NotFound');
     await ec2.send(new CreateKeyPairCommand({ KeyName: 'x'.repeat(255) }));
     await ec2.send(new DeleteKeyPairCommand({ KeyName: 'x'.repeat(255) }));
+  });
+});
+
+/** A PuTTY-written (puttygen) format 2 file, to prove this test's own MAC check against real output. */
+const PUTTYGEN_V2 =
+  'PuTTY-User-Key-File-2: ssh-ed25519\r\nEncryption: none\r\nComment: ed25519-key-20240418\r\nPublic-Lines: 2\r\n' +
+  'AAAAC3NzaC1lZDI1NTE5AAAAILMyy5tkHvvUqRtQYHzOzkyR4PYwj1P284HBQXHv\r\nrKeh\r\nPrivate-Lines: 1\r\n' +
+  'AAAAIBwepG2OCCnYICCmTXNuDk6Hl/xdjPbNGY3CQlTLGBo4\r\nPrivate-MAC: 53075221be556e89770351391573dbb7dba661d2\r\n';
+
+/** Reads a .ppk (format 2, unencrypted) and checks its MAC; returns the decoded blobs. */
+function readPpk(text: string) {
+  const lines = text.split(/\r?\n/);
+  const header = (i: number, name: string) => {
+    assert.ok(lines[i].startsWith(`${name}: `), `${name} on line ${i + 1}`);
+    return lines[i].slice(name.length + 2);
+  };
+  const algorithm = header(0, 'PuTTY-User-Key-File-2');
+  const encryption = header(1, 'Encryption');
+  const comment = header(2, 'Comment');
+  const nPub = Number(header(3, 'Public-Lines'));
+  const pub = Buffer.from(lines.slice(4, 4 + nPub).join(''), 'base64');
+  const nPriv = Number(header(4 + nPub, 'Private-Lines'));
+  const priv = Buffer.from(lines.slice(5 + nPub, 5 + nPub + nPriv).join(''), 'base64');
+  const mac = header(5 + nPub + nPriv, 'Private-MAC');
+  const str = (b: Buffer | string) => {
+    const buf = Buffer.from(b);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(buf.length);
+    return Buffer.concat([len, buf]);
+  };
+  const key = createHash('sha1').update('putty-private-key-file-mac-key').digest();
+  const expected = createHmac('sha1', key).update(Buffer.concat([algorithm, encryption, comment, pub, priv].map(str))).digest('hex');
+  assert.equal(mac, expected, 'Private-MAC');
+  assert.equal(encryption, 'none');
+  return { algorithm, comment, pub, priv };
+}
+
+/** The SSH wire fields (RFC 4251 strings/mpints) of a blob. */
+function sshFields(b: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < b.length; ) {
+    const len = b.readUInt32BE(at);
+    out.push(b.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  return out;
+}
+
+describe('CreateKeyPair KeyFormat ppk', () => {
+  test('rsa and ed25519 as PuTTY format 2 files', async () => {
+    readPpk(PUTTYGEN_V2);
+    const big = (b: Buffer) => BigInt(`0x${b.toString('hex') || '0'}`);
+    const b64u = (n: bigint) => {
+      const hex = n.toString(16);
+      return Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex').toString('base64url');
+    };
+
+    const rsaName = uniqueName('ppk-rsa');
+    const rsa = await ec2.send(new CreateKeyPairCommand({ KeyName: rsaName, KeyFormat: 'ppk' }));
+    const r = readPpk(rsa.KeyMaterial!);
+    assert.equal(r.algorithm, 'ssh-rsa');
+    assert.equal(r.comment, rsaName);
+    assert.equal(r.pub.toString('base64'), (await describeOne(rsaName)).PublicKey!.split(' ')[1]);
+    const [, e, n] = sshFields(r.pub).map(big);
+    const [d, p, q, iqmp] = sshFields(r.priv).map(big);
+    assert.equal(p * q, n);
+    assert.ok(p > q, 'p is the larger prime');
+    assert.equal((iqmp * q) % p, 1n);
+    // Rebuilt from the file, the key has the fingerprint EC2 printed for it (SHA-1 of PKCS#8).
+    const rebuilt = createPrivateKey({
+      format: 'jwk',
+      key: { kty: 'RSA', n: b64u(n), e: b64u(e), d: b64u(d), p: b64u(p), q: b64u(q), dp: b64u(d % (p - 1n)), dq: b64u(d % (q - 1n)), qi: b64u(iqmp) },
+    });
+    const sha1 = createHash('sha1').update(rebuilt.export({ format: 'der', type: 'pkcs8' })).digest();
+    assert.equal(rsa.KeyFingerprint, colonHex(sha1));
+
+    const edName = uniqueName('ppk-ed');
+    const ed = await ec2.send(new CreateKeyPairCommand({ KeyName: edName, KeyType: 'ed25519', KeyFormat: 'ppk' }));
+    const k = readPpk(ed.KeyMaterial!);
+    assert.equal(k.algorithm, 'ssh-ed25519');
+    const [seed] = sshFields(k.priv);
+    const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+    const derived = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({ format: 'jwk' }).x!;
+    assert.deepEqual(Buffer.from(derived, 'base64url'), sshFields(k.pub)[1]);
+    assert.equal(ed.KeyFingerprint, createHash('sha256').update(k.pub).digest('base64'));
   });
 });
 

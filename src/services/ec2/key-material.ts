@@ -24,6 +24,8 @@ export interface PublicKeyInfo {
 
 export interface GeneratedKey {
   privateKeyPem: string;
+  /** The private half itself, for the PuTTY encoding (./key-ppk.ts); never stored. */
+  privateKey: KeyObject;
   fingerprint: string;
   publicKey: PublicKeyInfo;
 }
@@ -39,6 +41,7 @@ export function generateKey(type: KeyType, comment: string): GeneratedKey {
     const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
     return {
       privateKeyPem: (privateKey.export({ format: 'pem', type: 'pkcs1' }) as string).trimEnd(),
+      privateKey,
       fingerprint: colonHex(createHash('sha1').update(pkcs8).digest()),
       publicKey: describePublic(publicKey),
     };
@@ -46,7 +49,12 @@ export function generateKey(type: KeyType, comment: string): GeneratedKey {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const info = describePublic(publicKey);
   const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
-  return { privateKeyPem: openSshPrivateKey(info.blob, seed, comment), fingerprint: ed25519Fingerprint(info.blob), publicKey: info };
+  return {
+    privateKeyPem: openSshPrivateKey(info.blob, seed, comment),
+    privateKey,
+    fingerprint: ed25519Fingerprint(info.blob),
+    publicKey: info,
+  };
 }
 
 /** Fingerprint of a key the caller brought (ImportKeyPair). */
@@ -190,13 +198,13 @@ function uint32(n: number): Buffer {
   return b;
 }
 
-function sshString(v: string | Buffer): Buffer {
+export function sshString(v: string | Buffer): Buffer {
   const b = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
   return Buffer.concat([uint32(b.length), b]);
 }
 
 /** RFC 4251 mpint of a non-negative big-endian magnitude: a 0 byte in front if the top bit is set. */
-function mpint(magnitude: Buffer): Buffer {
+export function mpint(magnitude: Buffer): Buffer {
   let i = 0;
   while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
   const m = magnitude.subarray(i);

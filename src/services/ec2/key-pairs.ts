@@ -14,6 +14,7 @@ import { scopeOf, type OpHandler, type RequestContext } from '../service.js';
 import { Ec2Errors } from './errors.js';
 import { authorizedKeyLine, generateKey, importedFingerprint, parsePublicKey, RSA_IMPORT_BITS, type KeyType } from './key-material.js';
 import { keyPairTable, type KeyPairRecord } from './key-pairs-store.js';
+import { toPpk } from './key-ppk.js';
 import type { Ec2Store } from './store.js';
 import { putTags, tagsFromSpecifications } from './tagging.js';
 
@@ -77,8 +78,7 @@ export function keyPairHandlers(store: Ec2Store) {
       throw Ec2Errors.invalidParameter(`Value (${type}) for parameter keyType is invalid. Valid values: rsa, ed25519`);
     }
     const format = input.KeyFormat ?? 'pem';
-    if (format === 'ppk') throw Ec2Errors.invalidParameter('kumo does not produce PuTTY (ppk) private keys; use KeyFormat pem.');
-    if (format !== 'pem') throw Ec2Errors.invalidParameter(`Value (${format}) for parameter keyFormat is invalid. Valid values: pem, ppk`);
+    if (format !== 'pem' && format !== 'ppk') throw Ec2Errors.invalidParameter(`Value (${format}) for parameter keyFormat is invalid. Valid values: pem, ppk`);
     const tags = tagsFromSpecifications(input.TagSpecifications, 'key-pair');
     if (byName(scopeOf(ctx), name)) throw KeyPairErrors.duplicate(name);
     checkDryRun(input);
@@ -89,7 +89,8 @@ export function keyPairHandlers(store: Ec2Store) {
       KeyFingerprint: key.fingerprint,
       PublicKey: authorizedKeyLine(key.publicKey, name),
     });
-    return { KeyPairId: kp.KeyPairId, KeyName: kp.KeyName, KeyFingerprint: kp.KeyFingerprint, KeyMaterial: key.privateKeyPem, Tags: tags };
+    const material = format === 'ppk' ? toPpk(key.privateKey, key.publicKey, name) : key.privateKeyPem;
+    return { KeyPairId: kp.KeyPairId, KeyName: kp.KeyName, KeyFingerprint: kp.KeyFingerprint, KeyMaterial: material, Tags: tags };
   };
 
   const ImportKeyPair: Op<'ImportKeyPair'> = (ctx, input) => {

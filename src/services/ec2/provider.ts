@@ -9,8 +9,8 @@
  * - Regions outside kumo's table have no availability zones.
  * - CreateTags/DeleteTags on an ID of a type kumo does not have yet (igw-, sg-, i-, …) is
  *   InvalidID, where AWS would say that type's NotFound.
- * - Key pairs: KeyFormat ppk is refused (pem only); PublicKey's comment is always the key name;
- *   no 5,000-per-region quota.
+ * - Key pairs: KeyFormat ppk gives a PuTTY format 2 file (not checked with puttygen here);
+ *   PublicKey's comment is always the key name; no 5,000-per-region quota.
  * - Instance types: a table of selected real families (./instance-types-data.ts), each offered in
  *   every zone of the region; other types are InvalidInstanceType.
  * - Elastic IPs are loopback addresses from KUMO_EIP_POOL (default 127.100.0.0/16), never real
