@@ -8,6 +8,7 @@
  *   4. authenticate  SigV4 against the configured keys (service-specific error codes)
  *   5. parse       the codec walks the operation's input shape
  *   6. dispatch    the service's operation table; no handler → NotImplemented
+ *                  (S3's CORS preflight, OPTIONS, is answered by the service before step 4)
  *   7. serialize   the codec walks the output shape (or the error)
  *   8. log         one access-log line
  *
@@ -62,6 +63,12 @@ export async function handle(edge: Edge, req: IncomingMessage, res: ServerRespon
     route(edge, x);
     x.wire = await read(edge, x);
     const service = x.service!;
+    // A CORS preflight is unsigned and names no operation: the service answers it (S3 only).
+    if (x.wire.method === 'OPTIONS' && service.preflight) {
+      x.operation = 'Preflight';
+      await send(x, service.preflight(x.wire));
+      return;
+    }
     const caller = authenticateStep(edge, x);
     const body = service.codec.model.metadata.protocol === 'rest-xml' ? streamBody(req, x.headers, caller) : undefined;
     if (body) x.wire.stream = body.stream;
@@ -178,6 +185,8 @@ async function dispatch(
     callerArn: caller.account ? `arn:aws:iam::${caller.account}:root` : undefined,
     now: edge.auth.now,
     host: x.headers.host ?? '',
+    sourceIp: x.req.socket.remoteAddress,
+    headers: x.headers,
     trailers,
   };
   return handler(ctx, input);
@@ -189,6 +198,7 @@ async function send(x: Exchange, out: WireResponse): Promise<void> {
   x.status = out.status;
   const family = x.service?.codec.model.metadata.protocol;
   const headers: Record<string, string> = { ...out.headers };
+  if (x.wire && x.service?.responseHeaders) Object.assign(headers, x.service.responseHeaders(x.wire));
   if (family === 'rest-xml') {
     headers['x-amz-request-id'] = x.id;
     headers['x-amz-id-2'] = Buffer.from(x.id).toString('base64');

@@ -4,9 +4,16 @@
  * ./objects.ts and ./listing.ts.
  *
  * Differences from AWS (foundation slice):
- * - Buckets are private to their account; bucket policies, ACLs other than `private`, object
- *   tagging, versioning, multipart uploads, CopyObject, ListObjects (v1), SSE-C/KMS, object lock
- *   and directory buckets are refused (NotImplemented) or not yet served.
+ * - Access (./authorize.ts): bucket policies, ACLs, Block Public Access and Object Ownership are
+ *   evaluated for the owner, other accounts and anonymous callers. Callers are account root users
+ *   only (no IAM users, roles or identity policies); account-level Block Public Access
+ *   (s3control), access points and e-mail grantees do not exist; policy condition keys are the
+ *   ones listed in ./policy.ts (others are refused as MalformedPolicy); DeleteObjects is denied
+ *   whole if any key is denied (AWS reports per key).
+ * - Lifecycle and website configurations and bucket tags are stored and returned, not acted on:
+ *   nothing expires, and buckets are not served as websites.
+ * - Object tagging, versioning, multipart uploads, CopyObject, ListObjects (v1), SSE-C/KMS,
+ *   object lock and directory buckets are refused (NotImplemented) or not yet served.
  * - Requests for a bucket in another region are served, not redirected.
  * - Without a checksum in the request, none is computed or stored (AWS now defaults to CRC64NVME).
  *   The XXHASH checksum family is NotImplemented; the others are verified and stored.
@@ -23,6 +30,11 @@ import { s3AuthErrors } from './errors.js';
 import { listingHandlers } from './listing.js';
 import { objectHandlers } from './objects.js';
 import { S3Store, s3Migrations } from './store.js';
+import { AccessStore, accessMigrations } from './access-store.js';
+import { Authorizer, guard } from './authorize.js';
+import { bucketAccessHandlers } from './bucket-access.js';
+import { bucketConfigHandlers } from './bucket-config.js';
+import { Cors, corsHandlers } from './cors.js';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -34,15 +46,23 @@ export interface S3Deps {
 
 export function createS3Service(deps: S3Deps): Service {
   migrate(deps.db, 's3', s3Migrations);
+  migrate(deps.db, 's3-access', accessMigrations);
   const store = new S3Store(deps.db);
+  const acc = new AccessStore(deps.db);
+  const auth = new Authorizer(store, acc);
+  const cors = new Cors(store, acc);
   const blobs = new BlobStore(join(deps.dataDir, 's3'));
   const removed = blobs.collectGarbage((id) => store.blobInUse(id));
   if (removed > 0) deps.log?.(`s3: removed ${removed} unreferenced file(s) left by an interrupted run`);
-  const handlers: { [K in keyof S3Operations]: Handler } = {
+  const table: { [K in keyof S3Operations]: Handler } = {
     ...bucketHandlers(store),
     ...objectHandlers(store, blobs),
     ...listingHandlers(store),
+    ...bucketAccessHandlers(auth),
+    ...corsHandlers(store, acc),
+    ...bucketConfigHandlers(store, acc),
   };
+  const handlers = guard(auth, table);
   return {
     name: 's3',
     signingName: 's3',
@@ -50,6 +70,8 @@ export function createS3Service(deps: S3Deps): Service {
     handlers,
     authErrors: s3AuthErrors,
     global: true,
+    preflight: (req) => cors.preflight(req),
+    responseHeaders: (req) => cors.responseHeaders(req),
     reset: () => blobs.wipe(),
   };
 }
