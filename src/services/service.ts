@@ -3,7 +3,7 @@
  * operation table and the error codes it answers for authentication failures. Handlers receive a
  * RequestContext and the decoded input, and return the output or throw an AwsError.
  */
-import type { Codec, WireRequest } from '../protocol/types.js';
+import type { Codec, WireRequest, WireResponse } from '../protocol/types.js';
 import type { Scope } from '../state/scope.js';
 
 export interface RequestContext {
@@ -67,6 +67,14 @@ export interface Service {
    * unsigned, so the edge hands it here instead of to the codec. Throws AwsError to refuse.
    */
   preflight?(req: WireRequest): { status: number; headers: Record<string, string> };
+  /**
+   * S3 only: static website hosting. `bucketOf` says whether a Host is a website endpoint; such
+   * requests are anonymous by definition and are served by `serve` instead of an operation.
+   */
+  website?: {
+    bucketOf(host: string): string | undefined;
+    serve(bucket: string, req: WireRequest, ctx: RequestContext): Promise<WireResponse>;
+  };
   /** S3 only: headers to add to any response for this request (CORS Access-Control-*). */
   responseHeaders?(req: WireRequest): Record<string, string> | undefined;
   /** Called by /_kumo/reset after the database is wiped (drop caches, files). */

@@ -108,7 +108,8 @@ describe('another account', () => {
     const Bucket = await newBucket({ 'shared/a.txt': 'for you', 'private.txt': 'not for you' });
     const before = await failure(other.send(new GetObjectCommand({ Bucket, Key: 'shared/a.txt' })));
     assert.deepEqual([before.name, before.status], ['AccessDenied', 403]);
-    await put(Bucket, policy({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OTHER.account}:root` }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${Bucket}/shared/*` }));
+    const stored = await put(Bucket, policy({ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OTHER.account}:root` }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${Bucket}/shared/*` }));
+    assert.equal(stored.$metadata.httpStatusCode, 204);
     const got = await other.send(new GetObjectCommand({ Bucket, Key: 'shared/a.txt' }));
     assert.equal(await got.Body!.transformToString(), 'for you');
     for (const call of [

@@ -10,8 +10,9 @@
  *   (s3control), access points and e-mail grantees do not exist; policy condition keys are the
  *   ones listed in ./policy.ts (others are refused as MalformedPolicy); DeleteObjects is denied
  *   whole if any key is denied (AWS reports per key).
- * - Lifecycle and website configurations and bucket tags are stored and returned, not acted on:
- *   nothing expires, and buckets are not served as websites.
+ * - Lifecycle configuration and bucket tags are stored and returned, not acted on: nothing
+ *   expires or transitions. Website configuration is served on website hosts (./website.ts), over
+ *   http on kumo's own port only.
  * - Object tagging, versioning, multipart uploads, CopyObject, ListObjects (v1), SSE-C/KMS,
  *   object lock and directory buckets are refused (NotImplemented) or not yet served.
  * - Requests for a bucket in another region are served, not redirected.
@@ -35,6 +36,7 @@ import { Authorizer, guard } from './authorize.js';
 import { bucketAccessHandlers } from './bucket-access.js';
 import { bucketConfigHandlers } from './bucket-config.js';
 import { Cors, corsHandlers } from './cors.js';
+import { Website, websiteBucket } from './website.js';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -63,15 +65,18 @@ export function createS3Service(deps: S3Deps): Service {
     ...bucketConfigHandlers(store, acc),
   };
   const handlers = guard(auth, table);
+  const codec = new RestXmlCodec(loadModel('s3-2006-03-01'), S3_NAMESPACE);
+  const website = new Website(store, acc, handlers, codec);
   return {
     name: 's3',
     signingName: 's3',
-    codec: new RestXmlCodec(loadModel('s3-2006-03-01'), S3_NAMESPACE),
+    codec,
     handlers,
     authErrors: s3AuthErrors,
     global: true,
     preflight: (req) => cors.preflight(req),
     responseHeaders: (req) => cors.responseHeaders(req),
+    website: { bucketOf: websiteBucket, serve: (bucket, req, ctx) => website.serve(bucket, req, ctx) },
     reset: () => blobs.wipe(),
   };
 }
