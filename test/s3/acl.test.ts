@@ -69,8 +69,12 @@ describe('ACLs are off by default', () => {
     const acl = await s3.send(new GetBucketAclCommand({ Bucket }));
     assert.equal(acl.Owner?.ID, ownerId);
     assert.deepEqual(acl.Grants?.map((g) => [g.Grantee?.Type, g.Grantee?.ID, g.Permission]), [['CanonicalUser', ownerId, 'FULL_CONTROL']]);
-    const f = await failure(s3.send(new PutBucketAclCommand({ Bucket, ACL: 'public-read' })));
-    assert.deepEqual([f.name, f.status], ['AccessControlListNotSupported', 400]);
+    for (const ACL of ['public-read', 'private'] as const) {
+      const f = await failure(s3.send(new PutBucketAclCommand({ Bucket, ACL })));
+      assert.deepEqual([f.name, f.status], ['AccessControlListNotSupported', 400], ACL);
+    }
+    // The owner-only document (what GetBucketAcl shows) is the one ACL a bucket without ACLs takes.
+    await s3.send(new PutBucketAclCommand({ Bucket, AccessControlPolicy: { Owner: acl.Owner, Grants: acl.Grants } }));
     const put = await failure(s3.send(new PutObjectCommand({ Bucket, Key: 'p.txt', Body: 'x', ACL: 'public-read' })));
     assert.deepEqual([put.name, put.status], ['AccessControlListNotSupported', 400]);
     assert.equal((await failure(s3.send(new GetObjectCommand({ Bucket, Key: 'p.txt' })))).name, 'NoSuchKey', 'the refused PUT stored nothing');

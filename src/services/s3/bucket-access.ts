@@ -50,8 +50,8 @@ export function bucketAccessHandlers(auth: Authorizer) {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     const acl = requestedAcl(input as AclInput, bucket.account, bucket.account, 'bucket');
     if (!acl) throw new AwsError('MissingSecurityHeader', 'Your request was missing a required header', 400, { fields: { MissingHeaderName: 'x-amz-acl' } });
-    if (auth.ownership(bucket.name) === 'BucketOwnerEnforced' && aclGrantsOthers(acl, bucket.account)) throw S3AclErrors.aclNotSupported();
-    auth.checkRequestedAcl(bucket, acl, { ...(input as AclInput), ACL: undefined });
+    // With ACLs off only "bucket owner full control" is taken, even `private` is refused.
+    auth.checkRequestedAcl(bucket, acl, input as AclInput);
     if (aclGrantsOthers(acl, bucket.account)) acc.put(bucket.name, 'acl', acl);
     else acc.delete(bucket.name, 'acl');
     return {};
