@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { REGION, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { awsJson } from '../helpers/python.js';
 import { failure, s3Client, xmlField } from './support.js';
 
 let kumo: TestKumo;
@@ -140,5 +141,17 @@ describe('actual requests', () => {
     const foreign = await fetch(url, { headers: { Origin: 'https://evil.example.net' } });
     assert.equal(foreign.status, 200);
     assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+  });
+});
+
+describe('the aws CLI', () => {
+  test('put-bucket-cors and get-bucket-cors', async () => {
+    const Bucket = uniqueName('cors-cli');
+    await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
+    const config = { CORSRules: [{ AllowedOrigins: ['https://cli.example.com'], AllowedMethods: ['GET'], MaxAgeSeconds: 60 }] };
+    await awsJson(kumo.url, ['s3api', 'put-bucket-cors', '--bucket', Bucket, '--cors-configuration', JSON.stringify(config)]);
+    assert.deepEqual(await awsJson(kumo.url, ['s3api', 'get-bucket-cors', '--bucket', Bucket]), config);
+    const res = await preflight(`${Bucket}/x`, { Origin: 'https://cli.example.com', 'Access-Control-Request-Method': 'GET' });
+    assert.equal(res.headers.get('access-control-max-age'), '60');
   });
 });

@@ -13,6 +13,7 @@ import {
   type WebsiteConfiguration,
 } from '@aws-sdk/client-s3';
 import { REGION, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { aws, awsJson } from '../helpers/python.js';
 import { rawRequest, s3Client } from './support.js';
 
 let kumo: TestKumo;
@@ -112,5 +113,16 @@ describe('website endpoint', () => {
     assert.match(nosite.body.toString(), /Code: NoSuchWebsiteConfiguration/);
     const post = await get(Bucket, '/', 'POST');
     assert.equal(post.status, 405);
+  });
+});
+
+describe('the aws CLI', () => {
+  test('aws s3 website configures a bucket the endpoint then serves', async () => {
+    const Bucket = await site({ config: { IndexDocument: { Suffix: 'about.html' } } });
+    const r = await aws(kumo.url, ['s3', 'website', `s3://${Bucket}`, '--index-document', 'index.html', '--error-document', 'error.html']);
+    assert.equal(r.code, 0, r.stderr);
+    const got = await awsJson<{ IndexDocument: { Suffix: string }; ErrorDocument: { Key: string } }>(kumo.url, ['s3api', 'get-bucket-website', '--bucket', Bucket]);
+    assert.deepEqual([got.IndexDocument.Suffix, got.ErrorDocument.Key], ['index.html', 'error.html']);
+    assert.equal((await get(Bucket, '/')).body.toString(), '<h1>home</h1>');
   });
 });
