@@ -1,7 +1,10 @@
 /**
  * Amazon S3 (rest-xml wire family): the operation table. Metadata lives in SQLite
- * (./store.ts), bytes in files (./blobs.ts); handlers by resource in ./buckets.ts,
- * ./objects.ts and ./listing.ts.
+ * (./store.ts, and ./access-store.ts for access and bucket configuration), bytes in files
+ * (./blobs.ts); handlers by resource in ./buckets.ts, ./objects.ts, ./listing.ts,
+ * ./bucket-access.ts, ./cors.ts and ./bucket-config.ts. Every handler runs inside ./authorize.ts's
+ * guard, which decides access; the edge hands CORS preflights to ./cors.ts and website hosts to
+ * ./website.ts.
  *
  * Differences from AWS (foundation slice):
  * - Access (./authorize.ts): bucket policies, ACLs, Block Public Access and Object Ownership are
@@ -9,7 +12,9 @@
  *   only (no IAM users, roles or identity policies); account-level Block Public Access
  *   (s3control), access points and e-mail grantees do not exist; policy condition keys are the
  *   ones listed in ./policy.ts (others are refused as MalformedPolicy); DeleteObjects is denied
- *   whole if any key is denied (AWS reports per key).
+ *   whole if any key is denied (AWS reports per key). An object an anonymous caller writes
+ *   (public-read-write bucket) is owned by the bucket owner. Denials are always AccessDenied
+ *   with no explanation of which policy denied.
  * - Lifecycle configuration and bucket tags are stored and returned, not acted on: nothing
  *   expires or transitions. Website configuration is served on website hosts (./website.ts), over
  *   http on kumo's own port only.
