@@ -8,6 +8,8 @@
  *   4. authenticate  SigV4 against the configured keys (service-specific error codes)
  *   5. parse       the codec walks the operation's input shape
  *   6. dispatch    the service's operation table; no handler → NotImplemented
+ *                  (S3's CORS preflight, OPTIONS, and its website endpoints are answered by the
+ *                  service before step 4: neither is signed nor names an operation)
  *   7. serialize   the codec walks the output shape (or the error)
  *   8. log         one access-log line
  *
@@ -62,6 +64,19 @@ export async function handle(edge: Edge, req: IncomingMessage, res: ServerRespon
     route(edge, x);
     x.wire = await read(edge, x);
     const service = x.service!;
+    // A website endpoint serves anonymous GETs from the bucket's website configuration (S3 only).
+    const site = service.website?.bucketOf(x.headers.host ?? '');
+    if (site !== undefined) {
+      x.operation = 'Website';
+      await send(x, await service.website!.serve(site, x.wire, requestContext(edge, x, { account: '' }, undefined)));
+      return;
+    }
+    // A CORS preflight is unsigned and names no operation: the service answers it (S3 only).
+    if (x.wire.method === 'OPTIONS' && service.preflight) {
+      x.operation = 'Preflight';
+      await send(x, service.preflight(x.wire));
+      return;
+    }
     const caller = authenticateStep(edge, x);
     const body = service.codec.model.metadata.protocol === 'rest-xml' ? streamBody(req, x.headers, caller) : undefined;
     if (body) x.wire.stream = body.stream;
@@ -170,7 +185,11 @@ async function dispatch(
   const service = x.service!;
   const handler = service.handlers[operation];
   if (!handler) throw CommonErrors.notImplemented(service.name, operation);
-  const ctx: RequestContext = {
+  return handler(requestContext(edge, x, caller, trailers), input);
+}
+
+function requestContext(edge: Edge, x: Exchange, caller: Caller, trailers: Map<string, string> | undefined): RequestContext {
+  return {
     requestId: x.id,
     account: caller.account,
     region: caller.region ?? edge.defaultRegion,
@@ -178,9 +197,10 @@ async function dispatch(
     callerArn: caller.account ? `arn:aws:iam::${caller.account}:root` : undefined,
     now: edge.auth.now,
     host: x.headers.host ?? '',
+    sourceIp: x.req.socket.remoteAddress,
+    headers: x.headers,
     trailers,
   };
-  return handler(ctx, input);
 }
 
 // 7. serialize
@@ -189,6 +209,7 @@ async function send(x: Exchange, out: WireResponse): Promise<void> {
   x.status = out.status;
   const family = x.service?.codec.model.metadata.protocol;
   const headers: Record<string, string> = { ...out.headers };
+  if (x.wire && x.service?.responseHeaders) Object.assign(headers, x.service.responseHeaders(x.wire));
   if (family === 'rest-xml') {
     headers['x-amz-request-id'] = x.id;
     headers['x-amz-id-2'] = Buffer.from(x.id).toString('base64');

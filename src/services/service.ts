@@ -3,7 +3,7 @@
  * operation table and the error codes it answers for authentication failures. Handlers receive a
  * RequestContext and the decoded input, and return the output or throw an AwsError.
  */
-import type { Codec } from '../protocol/types.js';
+import type { Codec, WireRequest, WireResponse } from '../protocol/types.js';
 import type { Scope } from '../state/scope.js';
 
 export interface RequestContext {
@@ -18,6 +18,10 @@ export interface RequestContext {
   now(): Date;
   /** Host and port the request came in on, for building URLs and DNS names. */
   host: string;
+  /** The client's address (S3 policies' aws:SourceIp). */
+  sourceIp?: string;
+  /** The request headers, lower-cased (S3 policy conditions such as aws:Referer). */
+  headers?: Record<string, string>;
   /** Trailing headers of an aws-chunked body (checksums); complete once the body stream ends. */
   trailers?: Map<string, string>;
 }
@@ -58,6 +62,21 @@ export interface Service {
   readonly authErrors: AuthErrorCodes;
   /** Services that keep regions apart use the request's region; global ones (S3, STS) may not. */
   readonly global?: boolean;
+  /**
+   * S3 only: answers a CORS preflight (OPTIONS). No API model describes it and browsers send it
+   * unsigned, so the edge hands it here instead of to the codec. Throws AwsError to refuse.
+   */
+  preflight?(req: WireRequest): { status: number; headers: Record<string, string> };
+  /**
+   * S3 only: static website hosting. `bucketOf` says whether a Host is a website endpoint; such
+   * requests are anonymous by definition and are served by `serve` instead of an operation.
+   */
+  website?: {
+    bucketOf(host: string): string | undefined;
+    serve(bucket: string, req: WireRequest, ctx: RequestContext): Promise<WireResponse>;
+  };
+  /** S3 only: headers to add to any response for this request (CORS Access-Control-*). */
+  responseHeaders?(req: WireRequest): Record<string, string> | undefined;
   /** Called by /_kumo/reset after the database is wiped (drop caches, files). */
   reset?(): void | Promise<void>;
   close?(): void | Promise<void>;

@@ -259,7 +259,7 @@ describe('deleting buckets', () => {
 
 describe('operations kumo does not serve yet', () => {
   test('bucket features kumo lacks are NotImplemented, and no bucket is made', async () => {
-    for (const extra of [{ ObjectLockEnabledForBucket: true }, { ACL: 'public-read' as const }, { ObjectOwnership: 'ObjectWriter' as const }]) {
+    for (const extra of [{ ObjectLockEnabledForBucket: true }]) {
       const Bucket = uniqueName('feature');
       const f = await failure(s3.send(new CreateBucketCommand({ Bucket, ...located, ...extra })));
       assert.deepEqual([f.name, f.status], ['NotImplemented', 501], JSON.stringify(extra));
@@ -278,11 +278,11 @@ describe('operations kumo does not serve yet', () => {
 
   test('the NotImplemented body is an S3 error document', async () => {
     const Bucket = await newBucket();
-    // GetBucketTagging, signed with the SDK so only the missing handler can refuse it.
-    const { GetBucketTaggingCommand } = await import('@aws-sdk/client-s3');
-    const f = await failure(s3.send(new GetBucketTaggingCommand({ Bucket })));
+    // GetBucketEncryption, signed with the SDK so only the missing handler can refuse it.
+    const { GetBucketEncryptionCommand } = await import('@aws-sdk/client-s3');
+    const f = await failure(s3.send(new GetBucketEncryptionCommand({ Bucket })));
     assert.equal(f.name, 'NotImplemented');
     assert.equal(f.status, 501);
-    assert.match(String(f.fields.message), /GetBucketTagging/);
+    assert.match(String(f.fields.message), /GetBucketEncryption/);
   });
 });

@@ -10,7 +10,6 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
-  GetObjectAclCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -175,8 +174,6 @@ describe('versions and sub-resources', () => {
     assert.equal((await failure(s3.send(new HeadObjectCommand({ Bucket, Key: 'dst' })))).status, 404, 'a copy is never mistaken for an empty PUT');
     const tagging = await failure(s3.send(new PutObjectTaggingCommand({ Bucket, Key: 'src', Tagging: { TagSet: [{ Key: 'a', Value: 'b' }] } })));
     assert.deepEqual([tagging.name, tagging.status], ['NotImplemented', 501]);
-    const acl = await failure(s3.send(new GetObjectAclCommand({ Bucket, Key: 'src' })));
-    assert.deepEqual([acl.name, acl.status], ['NotImplemented', 501]);
     const tagged = await failure(s3.send(new PutObjectCommand({ Bucket, Key: 'tagged', Body: 'x', Tagging: 'a=b' })));
     assert.deepEqual([tagged.name, tagged.status], ['NotImplemented', 501]);
     assert.equal((await bytesOf(Bucket, 'src')).toString(), 'source');

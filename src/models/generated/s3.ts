@@ -332,6 +332,275 @@ export interface ListObjectsV2Output {
   RequestCharged?: string;
 }
 
+export interface PutBucketPolicyInput {
+  Bucket: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  ConfirmRemoveSelfBucketAccess?: boolean;
+  Policy: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutBucketPolicyOutput {}
+
+export interface GetBucketPolicyInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetBucketPolicyOutput {
+  Policy?: string;
+}
+
+export interface DeleteBucketPolicyInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface DeleteBucketPolicyOutput {}
+
+export interface GetBucketPolicyStatusInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetBucketPolicyStatusOutput {
+  PolicyStatus?: {
+    IsPublic?: boolean;
+  };
+}
+
+export interface PutBucketAclInput {
+  ACL?: string;
+  AccessControlPolicy?: AccessControlPolicy;
+  Bucket: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  GrantFullControl?: string;
+  GrantRead?: string;
+  GrantReadACP?: string;
+  GrantWrite?: string;
+  GrantWriteACP?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutBucketAclOutput {}
+
+export interface GetBucketAclInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetBucketAclOutput {
+  Owner?: Owner;
+  Grants?: Grants;
+}
+
+export interface PutObjectAclInput {
+  ACL?: string;
+  AccessControlPolicy?: AccessControlPolicy;
+  Bucket: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  GrantFullControl?: string;
+  GrantRead?: string;
+  GrantReadACP?: string;
+  GrantWrite?: string;
+  GrantWriteACP?: string;
+  Key: string;
+  RequestPayer?: string;
+  VersionId?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutObjectAclOutput {
+  RequestCharged?: string;
+}
+
+export interface GetObjectAclInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  RequestPayer?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetObjectAclOutput {
+  Owner?: Owner;
+  Grants?: Grants;
+  RequestCharged?: string;
+}
+
+export interface PutPublicAccessBlockInput {
+  Bucket: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  PublicAccessBlockConfiguration: PublicAccessBlockConfiguration;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutPublicAccessBlockOutput {}
+
+export interface GetPublicAccessBlockInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetPublicAccessBlockOutput {
+  PublicAccessBlockConfiguration?: PublicAccessBlockConfiguration;
+}
+
+export interface DeletePublicAccessBlockInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface DeletePublicAccessBlockOutput {}
+
+export interface PutBucketOwnershipControlsInput {
+  Bucket: string;
+  ContentMD5?: string;
+  ExpectedBucketOwner?: string;
+  OwnershipControls: OwnershipControls;
+}
+
+export interface PutBucketOwnershipControlsOutput {}
+
+export interface GetBucketOwnershipControlsInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetBucketOwnershipControlsOutput {
+  OwnershipControls?: OwnershipControls;
+}
+
+export interface DeleteBucketOwnershipControlsInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface DeleteBucketOwnershipControlsOutput {}
+
+export interface PutBucketCorsInput {
+  Bucket: string;
+  CORSConfiguration: {
+    CORSRules: CORSRules;
+  };
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutBucketCorsOutput {}
+
+export interface GetBucketCorsInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetBucketCorsOutput {
+  CORSRules?: CORSRules;
+}
+
+export interface DeleteBucketCorsInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface DeleteBucketCorsOutput {}
+
+export interface PutBucketLifecycleConfigurationInput {
+  Bucket: string;
+  ChecksumAlgorithm?: string;
+  LifecycleConfiguration?: {
+    Rules: Rules;
+  };
+  ExpectedBucketOwner?: string;
+  TransitionDefaultMinimumObjectSize?: string;
+}
+
+export interface PutBucketLifecycleConfigurationOutput {
+  TransitionDefaultMinimumObjectSize?: string;
+}
+
+export interface GetBucketLifecycleConfigurationInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetBucketLifecycleConfigurationOutput {
+  Rules?: Rules;
+  TransitionDefaultMinimumObjectSize?: string;
+}
+
+export interface DeleteBucketLifecycleInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface DeleteBucketLifecycleOutput {}
+
+export interface PutBucketWebsiteInput {
+  Bucket: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  WebsiteConfiguration: {
+    ErrorDocument?: ErrorDocument;
+    IndexDocument?: IndexDocument;
+    RedirectAllRequestsTo?: RedirectAllRequestsTo;
+    RoutingRules?: RoutingRules;
+  };
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutBucketWebsiteOutput {}
+
+export interface GetBucketWebsiteInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetBucketWebsiteOutput {
+  RedirectAllRequestsTo?: RedirectAllRequestsTo;
+  IndexDocument?: IndexDocument;
+  ErrorDocument?: ErrorDocument;
+  RoutingRules?: RoutingRules;
+}
+
+export interface DeleteBucketWebsiteInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface DeleteBucketWebsiteOutput {}
+
+export interface PutBucketTaggingInput {
+  Bucket: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  Tagging: Tagging;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutBucketTaggingOutput {}
+
+export interface GetBucketTaggingInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetBucketTaggingOutput {
+  TagSet: TagSet;
+}
+
+export interface DeleteBucketTaggingInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface DeleteBucketTaggingOutput {}
+
 export type Buckets = ({
   Name?: string;
   CreationDate?: Date | string;
@@ -362,11 +631,139 @@ export type CommonPrefixes = {
   Prefix?: string;
 }[];
 
+export interface AccessControlPolicy {
+  Grants?: Grants;
+  Owner?: Owner;
+}
+
+export type Grants = {
+  Grantee?: Grantee;
+  Permission?: string;
+}[];
+
+export interface PublicAccessBlockConfiguration {
+  BlockPublicAcls?: boolean;
+  IgnorePublicAcls?: boolean;
+  BlockPublicPolicy?: boolean;
+  RestrictPublicBuckets?: boolean;
+}
+
+export interface OwnershipControls {
+  Rules: {
+    ObjectOwnership: string;
+  }[];
+}
+
+export type CORSRules = {
+  ID?: string;
+  AllowedHeaders?: string[];
+  AllowedMethods: string[];
+  AllowedOrigins: string[];
+  ExposeHeaders?: string[];
+  MaxAgeSeconds?: number;
+}[];
+
+export type Rules = {
+  Expiration?: Expiration;
+  ID?: string;
+  Prefix?: string;
+  Filter?: {
+    Prefix?: string;
+    Tag?: Tag;
+    ObjectSizeGreaterThan?: number;
+    ObjectSizeLessThan?: number;
+    And?: {
+      Prefix?: string;
+      Tags?: TagSet;
+      ObjectSizeGreaterThan?: number;
+      ObjectSizeLessThan?: number;
+    };
+  };
+  Status: string;
+  Transitions?: TransitionsItem[];
+  NoncurrentVersionTransitions?: NoncurrentVersionTransitionsItem[];
+  NoncurrentVersionExpiration?: NoncurrentVersionExpiration;
+  AbortIncompleteMultipartUpload?: AbortIncompleteMultipartUpload;
+}[];
+
+export interface ErrorDocument {
+  Key: string;
+}
+
+export interface IndexDocument {
+  Suffix: string;
+}
+
+export interface RedirectAllRequestsTo {
+  HostName: string;
+  Protocol?: string;
+}
+
+export type RoutingRules = {
+  Condition?: {
+    HttpErrorCodeReturnedEquals?: string;
+    KeyPrefixEquals?: string;
+  };
+  Redirect: {
+    HostName?: string;
+    HttpRedirectCode?: string;
+    Protocol?: string;
+    ReplaceKeyPrefixWith?: string;
+    ReplaceKeyWith?: string;
+  };
+}[];
+
+export interface Tagging {
+  TagSet: TagSet;
+}
+
+export type TagSet = Tag[];
+
 export type ChecksumAlgorithm = string[];
 
 export interface RestoreStatus {
   IsRestoreInProgress?: boolean;
   RestoreExpiryDate?: Date | string;
+}
+
+export interface Grantee {
+  DisplayName?: string;
+  EmailAddress?: string;
+  ID?: string;
+  Type: string;
+  URI?: string;
+}
+
+export interface Expiration {
+  Date?: Date | string;
+  Days?: number;
+  ExpiredObjectDeleteMarker?: boolean;
+}
+
+export interface Tag {
+  Key: string;
+  Value: string;
+}
+
+export interface TransitionsItem {
+  Date?: Date | string;
+  Days?: number;
+  StorageClass?: string;
+}
+
+export interface NoncurrentVersionTransitionsItem {
+  NoncurrentDays?: number;
+  StorageClass?: string;
+  NewerNoncurrentVersions?: number;
+}
+
+export interface NoncurrentVersionExpiration {
+  NoncurrentDays?: number;
+  NewerNoncurrentVersions?: number;
+}
+
+export interface AbortIncompleteMultipartUpload {
+  DaysAfterInitiation?: number;
 }
 
 export interface S3Operations {
@@ -380,4 +777,30 @@ export interface S3Operations {
   HeadObject: { input: HeadObjectInput; output: HeadObjectOutput };
   DeleteObject: { input: DeleteObjectInput; output: DeleteObjectOutput };
   ListObjectsV2: { input: ListObjectsV2Input; output: ListObjectsV2Output };
+  PutBucketPolicy: { input: PutBucketPolicyInput; output: PutBucketPolicyOutput };
+  GetBucketPolicy: { input: GetBucketPolicyInput; output: GetBucketPolicyOutput };
+  DeleteBucketPolicy: { input: DeleteBucketPolicyInput; output: DeleteBucketPolicyOutput };
+  GetBucketPolicyStatus: { input: GetBucketPolicyStatusInput; output: GetBucketPolicyStatusOutput };
+  PutBucketAcl: { input: PutBucketAclInput; output: PutBucketAclOutput };
+  GetBucketAcl: { input: GetBucketAclInput; output: GetBucketAclOutput };
+  PutObjectAcl: { input: PutObjectAclInput; output: PutObjectAclOutput };
+  GetObjectAcl: { input: GetObjectAclInput; output: GetObjectAclOutput };
+  PutPublicAccessBlock: { input: PutPublicAccessBlockInput; output: PutPublicAccessBlockOutput };
+  GetPublicAccessBlock: { input: GetPublicAccessBlockInput; output: GetPublicAccessBlockOutput };
+  DeletePublicAccessBlock: { input: DeletePublicAccessBlockInput; output: DeletePublicAccessBlockOutput };
+  PutBucketOwnershipControls: { input: PutBucketOwnershipControlsInput; output: PutBucketOwnershipControlsOutput };
+  GetBucketOwnershipControls: { input: GetBucketOwnershipControlsInput; output: GetBucketOwnershipControlsOutput };
+  DeleteBucketOwnershipControls: { input: DeleteBucketOwnershipControlsInput; output: DeleteBucketOwnershipControlsOutput };
+  PutBucketCors: { input: PutBucketCorsInput; output: PutBucketCorsOutput };
+  GetBucketCors: { input: GetBucketCorsInput; output: GetBucketCorsOutput };
+  DeleteBucketCors: { input: DeleteBucketCorsInput; output: DeleteBucketCorsOutput };
+  PutBucketLifecycleConfiguration: { input: PutBucketLifecycleConfigurationInput; output: PutBucketLifecycleConfigurationOutput };
+  GetBucketLifecycleConfiguration: { input: GetBucketLifecycleConfigurationInput; output: GetBucketLifecycleConfigurationOutput };
+  DeleteBucketLifecycle: { input: DeleteBucketLifecycleInput; output: DeleteBucketLifecycleOutput };
+  PutBucketWebsite: { input: PutBucketWebsiteInput; output: PutBucketWebsiteOutput };
+  GetBucketWebsite: { input: GetBucketWebsiteInput; output: GetBucketWebsiteOutput };
+  DeleteBucketWebsite: { input: DeleteBucketWebsiteInput; output: DeleteBucketWebsiteOutput };
+  PutBucketTagging: { input: PutBucketTaggingInput; output: PutBucketTaggingOutput };
+  GetBucketTagging: { input: GetBucketTaggingInput; output: GetBucketTaggingOutput };
+  DeleteBucketTagging: { input: DeleteBucketTaggingInput; output: DeleteBucketTaggingOutput };
 }

@@ -51,4 +51,8 @@ for (const op of ['GetObject', 'HeadObject']) operations[op] = { ...(operations[
 // A ranged GET answers 206; the model has no member for it, so kumo adds one.
 (operations['GetObject'] as { output: { members: Record<string, unknown> } }).output.members.StatusCode = { location: 'statusCode', type: 'integer' };
 
+// S3 answers PutBucketPolicy with 204 No Content; the model leaves the default 200.
+operations['PutBucketPolicy'] = { http: { responseCode: 204 } };
+
 export const s3Patch: ModelPatch = { operations };
+

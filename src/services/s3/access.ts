@@ -1,13 +1,26 @@
 /**
- * Who may touch a bucket. Buckets are private to the account that owns them: anonymous callers
- * and other accounts get AccessDenied (bucket policies and ACLs come later), but, as on AWS,
- * anyone may learn that a bucket name does not exist. The canonical user
- * ID S3 shows as Owner is derived from the account, so it is stable.
+ * Who may touch a bucket, as handlers see it. The decision itself (policy, ACLs, Block Public
+ * Access) is made before a handler runs by ./authorize.ts, which grants the request its bucket;
+ * a handler that was not wrapped still serves only the bucket's own account. As on AWS, anyone
+ * may learn that a bucket name does not exist. The canonical user ID S3 shows as Owner is
+ * derived from the account, so it is stable.
  */
 import { createHash } from 'node:crypto';
 import type { RequestContext } from '../service.js';
 import { S3Errors } from './errors.js';
 import type { BucketRow, S3Store } from './store.js';
+
+/** Requests that ./authorize.ts allowed, and the bucket it allowed them. */
+const granted = new WeakMap<RequestContext, string>();
+
+export function grantBucket(ctx: RequestContext, bucket: string): void {
+  granted.set(ctx, bucket);
+}
+
+/** Whether the request may use the bucket: its owner's, or allowed by ./authorize.ts. */
+export function mayUse(ctx: RequestContext, bucket: BucketRow): boolean {
+  return bucket.account === ctx.account || granted.get(ctx) === bucket.name;
+}
 
 export function canonicalId(account: string): string {
   return createHash('sha256').update(`kumo-canonical-user:${account}`).digest('hex');
@@ -22,6 +35,6 @@ export function ownedBucket(store: S3Store, ctx: RequestContext, name: string): 
   const bucket = store.bucket(name);
   // Whether a bucket exists is public on AWS (anyone gets NoSuchBucket); its contents are not.
   if (!bucket) throw S3Errors.noSuchBucket(name);
-  if (bucket.account !== ctx.account) throw S3Errors.accessDenied();
+  if (!mayUse(ctx, bucket)) throw S3Errors.accessDenied();
   return bucket;
 }

@@ -7,7 +7,7 @@ import type { S3Operations } from '../../models/generated/s3.js';
 import { regionInfo } from '../../state/regions.js';
 import { encodeToken, decodeToken } from '../../state/pagination.js';
 import { type OpHandler } from '../service.js';
-import { ownedBucket, ownerOf } from './access.js';
+import { mayUse, ownedBucket, ownerOf } from './access.js';
 import { S3Errors } from './errors.js';
 import type { S3Store } from './store.js';
 
@@ -25,13 +25,8 @@ export function validBucketName(name: string): boolean {
 
 /** Bucket features kumo does not have yet are refused, never silently left out. */
 function refuseUnsupportedBucket(input: S3Operations['CreateBucket']['input']): void {
-  if (input.ACL && input.ACL !== 'private') throw S3Errors.notImplementedHeader('x-amz-acl');
-  if (input.GrantFullControl || input.GrantRead || input.GrantReadACP || input.GrantWrite || input.GrantWriteACP) {
-    throw S3Errors.notImplementedHeader('x-amz-grant-*');
-  }
+  // ACLs and ObjectOwnership are validated and recorded by ./authorize.ts around this handler.
   if (input.ObjectLockEnabledForBucket) throw S3Errors.notImplementedHeader('x-amz-bucket-object-lock-enabled');
-  // BucketOwnerEnforced (ACLs off) is AWS's default and what kumo does.
-  if (input.ObjectOwnership && input.ObjectOwnership !== 'BucketOwnerEnforced') throw S3Errors.notImplementedHeader('x-amz-object-ownership');
   const config = input.CreateBucketConfiguration;
   if (config?.Location || config?.Bucket) throw S3Errors.notImplemented('directory buckets');
 }
@@ -90,7 +85,7 @@ export function bucketHandlers(store: S3Store) {
   const HeadBucket: Op<'HeadBucket'> = (ctx, input) => {
     const bucket = store.bucket(input.Bucket);
     if (!bucket) throw S3Errors.notFound();
-    if (bucket.account !== ctx.account) throw S3Errors.accessDenied();
+    if (!mayUse(ctx, bucket)) throw S3Errors.accessDenied();
     return { BucketRegion: bucket.region, AccessPointAlias: false };
   };
 

@@ -33,8 +33,7 @@ function checkVersion(versionId: string | undefined): void {
 }
 
 function refuseUnsupported(input: S3Operations['PutObject']['input']): void {
-  if (input.ACL && input.ACL !== 'private') throw S3Errors.notImplementedHeader('x-amz-acl');
-  if (input.GrantRead || input.GrantFullControl || input.GrantReadACP || input.GrantWriteACP) throw S3Errors.notImplementedHeader('x-amz-grant-*');
+  // x-amz-acl and x-amz-grant-* are checked and recorded by ./authorize.ts around this handler.
   if (input.Tagging) throw S3Errors.notImplementedHeader('x-amz-tagging');
   if (input.SSECustomerKey || input.SSECustomerAlgorithm) throw S3Errors.notImplementedHeader('x-amz-server-side-encryption-customer-algorithm');
   if (input.SSEKMSKeyId || (input.ServerSideEncryption && input.ServerSideEncryption !== 'AES256')) {
