@@ -8,6 +8,7 @@
 import type { Db, Migration } from './db.js';
 import { ResourceTable, resourceTableSql } from './resources.js';
 import type { Scope } from './scope.js';
+import { PublicIps } from './public-ips.js';
 import { SubnetAddresses } from './subnet-addresses.js';
 
 export interface VpcRecord {
@@ -126,6 +127,36 @@ export interface DhcpOptionsRecord {
   DhcpConfigurations: { Key: string; Values: { Value: string }[] }[];
 }
 
+export interface NetworkInterfaceRecord {
+  NetworkInterfaceId: string;
+  SubnetId: string;
+  VpcId: string;
+  AvailabilityZone: string;
+  OwnerId: string;
+  Description: string;
+  InterfaceType: string;
+  MacAddress: string;
+  /** The primary address first. */
+  PrivateIpAddresses: { PrivateIpAddress: string; Primary: boolean }[];
+  GroupIds: string[];
+  SourceDestCheck: boolean;
+  RequesterManaged: boolean;
+  /** `available`, or `in-use` once attached (attachments come with instances). */
+  Status: string;
+}
+
+export interface AddressRecord {
+  AllocationId: string;
+  PublicIp: string;
+  Domain: string;
+  PublicIpv4Pool: string;
+  NetworkBorderGroup: string;
+  AssociationId?: string;
+  NetworkInterfaceId?: string;
+  NetworkInterfaceOwnerId?: string;
+  PrivateIpAddress?: string;
+}
+
 export const networkMigrations: Migration[] = [
   {
     version: 1,
@@ -139,6 +170,10 @@ export const networkMigrations: Migration[] = [
       resourceTableSql('ec2_security_groups'),
       resourceTableSql('ec2_network_acls'),
       resourceTableSql('ec2_dhcp_options'),
+      resourceTableSql('ec2_network_interfaces'),
+      resourceTableSql('ec2_addresses'),
+      // Public IPv4 addresses handed out, across all accounts and regions (they are unique).
+      'CREATE TABLE ec2_public_ips (address TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, owner TEXT NOT NULL);',
       // Account+regions whose defaults (DHCP options set, default VPC) exist: made once, lazily.
       `CREATE TABLE ec2_region_defaults (account TEXT NOT NULL, region TEXT NOT NULL, dhcp_options_id TEXT NOT NULL,
         PRIMARY KEY (account, region));`,
@@ -157,6 +192,9 @@ export class NetworkStore {
   readonly securityGroups: ResourceTable<SecurityGroupRecord>;
   readonly networkAcls: ResourceTable<NetworkAclRecord>;
   readonly dhcpOptions: ResourceTable<DhcpOptionsRecord>;
+  readonly networkInterfaces: ResourceTable<NetworkInterfaceRecord>;
+  readonly elasticIps: ResourceTable<AddressRecord>;
+  readonly publicIps: PublicIps;
   readonly addresses: SubnetAddresses;
   private readonly stmts;
 
@@ -168,6 +206,9 @@ export class NetworkStore {
     this.securityGroups = new ResourceTable<SecurityGroupRecord>(db, 'ec2_security_groups');
     this.networkAcls = new ResourceTable<NetworkAclRecord>(db, 'ec2_network_acls');
     this.dhcpOptions = new ResourceTable<DhcpOptionsRecord>(db, 'ec2_dhcp_options');
+    this.networkInterfaces = new ResourceTable<NetworkInterfaceRecord>(db, 'ec2_network_interfaces');
+    this.elasticIps = new ResourceTable<AddressRecord>(db, 'ec2_addresses');
+    this.publicIps = new PublicIps(db);
     this.addresses = new SubnetAddresses(db);
     this.stmts = {
       defaults: db.prepare('SELECT dhcp_options_id AS id FROM ec2_region_defaults WHERE account = ? AND region = ?'),

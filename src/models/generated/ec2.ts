@@ -687,6 +687,174 @@ export interface ReplaceNetworkAclAssociationOutput {
   NewAssociationId?: string;
 }
 
+export interface CreateNetworkInterfaceInput {
+  Description?: string;
+  DryRun?: boolean;
+  Groups?: Groups;
+  Ipv6AddressCount?: number;
+  Ipv6Addresses?: Ipv6Addresses;
+  PrivateIpAddress?: string;
+  PrivateIpAddresses?: PrivateIpAddresses;
+  SecondaryPrivateIpAddressCount?: number;
+  Ipv4Prefixes?: Ipv4Prefixes;
+  Ipv4PrefixCount?: number;
+  Ipv6Prefixes?: Ipv6Prefixes;
+  Ipv6PrefixCount?: number;
+  InterfaceType?: string;
+  SubnetId: string;
+  TagSpecifications?: TagSpecifications;
+  ClientToken?: string;
+  EnablePrimaryIpv6?: boolean;
+  ConnectionTrackingSpecification?: ConnectionTrackingSpecification;
+}
+
+export interface CreateNetworkInterfaceOutput {
+  NetworkInterface?: NetworkInterface;
+  ClientToken?: string;
+}
+
+export interface DescribeNetworkInterfacesInput {
+  Filters?: Filters;
+  DryRun?: boolean;
+  NetworkInterfaceIds?: string[];
+  NextToken?: string;
+  MaxResults?: number;
+}
+
+export interface DescribeNetworkInterfacesOutput {
+  NetworkInterfaces?: NetworkInterface[];
+  NextToken?: string;
+}
+
+export interface DeleteNetworkInterfaceInput {
+  DryRun?: boolean;
+  NetworkInterfaceId: string;
+}
+
+export interface DeleteNetworkInterfaceOutput {}
+
+export interface ModifyNetworkInterfaceAttributeInput {
+  Attachment?: {
+    AttachmentId?: string;
+    DeleteOnTermination?: boolean;
+  };
+  Description?: Description;
+  DryRun?: boolean;
+  Groups?: Groups;
+  NetworkInterfaceId: string;
+  SourceDestCheck?: EnableDnsHostnames;
+  EnaSrdSpecification?: EnaSrdSpecification;
+  EnablePrimaryIpv6?: boolean;
+  ConnectionTrackingSpecification?: ConnectionTrackingSpecification;
+  AssociatePublicIpAddress?: boolean;
+}
+
+export interface ModifyNetworkInterfaceAttributeOutput {}
+
+export interface AssignPrivateIpAddressesInput {
+  AllowReassignment?: boolean;
+  NetworkInterfaceId: string;
+  PrivateIpAddresses?: PrivateIpAddresses2;
+  SecondaryPrivateIpAddressCount?: number;
+  Ipv4Prefixes?: Ipv4Prefixes2;
+  Ipv4PrefixCount?: number;
+}
+
+export interface AssignPrivateIpAddressesOutput {
+  NetworkInterfaceId?: string;
+  AssignedPrivateIpAddresses?: {
+    PrivateIpAddress?: string;
+  }[];
+  AssignedIpv4Prefixes?: AssignedIpv4Prefixes;
+}
+
+export interface UnassignPrivateIpAddressesInput {
+  NetworkInterfaceId: string;
+  PrivateIpAddresses?: PrivateIpAddresses2;
+  Ipv4Prefixes?: Ipv4Prefixes2;
+}
+
+export interface UnassignPrivateIpAddressesOutput {}
+
+export interface AllocateAddressInput {
+  Domain?: string;
+  Address?: string;
+  PublicIpv4Pool?: string;
+  NetworkBorderGroup?: string;
+  CustomerOwnedIpv4Pool?: string;
+  DryRun?: boolean;
+  TagSpecifications?: TagSpecifications;
+  IpamPoolId?: string;
+}
+
+export interface AllocateAddressOutput {
+  PublicIp?: string;
+  AllocationId?: string;
+  PublicIpv4Pool?: string;
+  NetworkBorderGroup?: string;
+  Domain?: string;
+  CustomerOwnedIp?: string;
+  CustomerOwnedIpv4Pool?: string;
+  CarrierIp?: string;
+}
+
+export interface DescribeAddressesInput {
+  Filters?: Filters;
+  PublicIps?: string[];
+  AllocationIds?: AllocationIds;
+  DryRun?: boolean;
+}
+
+export interface DescribeAddressesOutput {
+  Addresses?: {
+    InstanceId?: string;
+    PublicIp?: string;
+    AllocationId?: string;
+    AssociationId?: string;
+    Domain?: string;
+    NetworkInterfaceId?: string;
+    NetworkInterfaceOwnerId?: string;
+    PrivateIpAddress?: string;
+    Tags?: Tags;
+    PublicIpv4Pool?: string;
+    NetworkBorderGroup?: string;
+    CustomerOwnedIp?: string;
+    CustomerOwnedIpv4Pool?: string;
+    CarrierIp?: string;
+  }[];
+}
+
+export interface ReleaseAddressInput {
+  AllocationId?: string;
+  PublicIp?: string;
+  NetworkBorderGroup?: string;
+  DryRun?: boolean;
+}
+
+export interface ReleaseAddressOutput {}
+
+export interface AssociateAddressInput {
+  AllocationId?: string;
+  InstanceId?: string;
+  PublicIp?: string;
+  AllowReassociation?: boolean;
+  DryRun?: boolean;
+  NetworkInterfaceId?: string;
+  PrivateIpAddress?: string;
+}
+
+export interface AssociateAddressOutput {
+  AssociationId?: string;
+}
+
+export interface DisassociateAddressInput {
+  AssociationId?: string;
+  PublicIp?: string;
+  DryRun?: boolean;
+}
+
+export interface DisassociateAddressOutput {}
+
 export type TagSpecifications = {
   ResourceType?: string;
   Tags?: Tags;
@@ -750,7 +918,7 @@ export type Values = string[];
 export interface DhcpOptions {
   DhcpConfigurations?: {
     Key?: string;
-    Values?: ValuesItem[];
+    Values?: Description[];
   }[];
   DhcpOptionsId?: string;
   OwnerId?: string;
@@ -905,6 +1073,97 @@ export interface PortRange {
   To?: number;
 }
 
+export type Groups = string[];
+
+export type Ipv6Addresses = {
+  Ipv6Address?: string;
+  IsPrimaryIpv6?: boolean;
+}[];
+
+export type PrivateIpAddresses = {
+  Primary?: boolean;
+  PrivateIpAddress?: string;
+}[];
+
+export type Ipv4Prefixes = {
+  Ipv4Prefix?: string;
+}[];
+
+export type Ipv6Prefixes = {
+  Ipv6Prefix?: string;
+}[];
+
+export interface ConnectionTrackingSpecification {
+  TcpEstablishedTimeout?: number;
+  UdpStreamTimeout?: number;
+  UdpTimeout?: number;
+}
+
+export interface NetworkInterface {
+  Association?: Association;
+  Attachment?: Attachment;
+  AvailabilityZone?: string;
+  ConnectionTrackingConfiguration?: {
+    TcpEstablishedTimeout?: number;
+    UdpStreamTimeout?: number;
+    UdpTimeout?: number;
+  };
+  Description?: string;
+  Groups?: Groups2;
+  InterfaceType?: string;
+  Ipv6Addresses?: {
+    Ipv6Address?: string;
+    IsPrimaryIpv6?: boolean;
+  }[];
+  MacAddress?: string;
+  NetworkInterfaceId?: string;
+  OutpostArn?: string;
+  OwnerId?: string;
+  PrivateDnsName?: string;
+  PrivateIpAddress?: string;
+  PrivateIpAddresses?: {
+    Association?: Association;
+    Primary?: boolean;
+    PrivateDnsName?: string;
+    PrivateIpAddress?: string;
+  }[];
+  Ipv4Prefixes?: AssignedIpv4Prefixes;
+  Ipv6Prefixes?: {
+    Ipv6Prefix?: string;
+  }[];
+  RequesterId?: string;
+  RequesterManaged?: boolean;
+  SourceDestCheck?: boolean;
+  Status?: string;
+  SubnetId?: string;
+  TagSet?: Tags;
+  VpcId?: string;
+  DenyAllIgwTraffic?: boolean;
+  Ipv6Native?: boolean;
+  Ipv6Address?: string;
+}
+
+export interface Description {
+  Value?: string;
+}
+
+export interface EnaSrdSpecification {
+  EnaSrdEnabled?: boolean;
+  EnaSrdUdpSpecification?: {
+    EnaSrdUdpEnabled?: boolean;
+  };
+}
+
+export type PrivateIpAddresses2 = string[];
+
+export type Ipv4Prefixes2 = string[];
+
+export type AssignedIpv4Prefixes = {
+  Ipv4Prefix?: string;
+}[];
+
+export type AllocationIds = string[];
+
 export interface Ipv6CidrBlockAssociationSetItem {
   AssociationId?: string;
   Ipv6CidrBlock?: string;
@@ -914,10 +1173,6 @@ export interface Ipv6CidrBlockAssociationSetItem {
   };
   Ipv6AddressAttribute?: string;
   IpSource?: string;
-}
-
-export interface ValuesItem {
-  Value?: string;
 }
 
 export interface Ipv6CidrBlockState {
@@ -939,6 +1194,38 @@ export interface UserIdGroupPairsItem {
   VpcId?: string;
   VpcPeeringConnectionId?: string;
 }
+
+export interface Association {
+  AllocationId?: string;
+  AssociationId?: string;
+  IpOwnerId?: string;
+  PublicDnsName?: string;
+  PublicIp?: string;
+  CustomerOwnedIp?: string;
+  CarrierIp?: string;
+}
+
+export interface Attachment {
+  AttachTime?: Date | string;
+  AttachmentId?: string;
+  DeleteOnTermination?: boolean;
+  DeviceIndex?: number;
+  NetworkCardIndex?: number;
+  InstanceId?: string;
+  InstanceOwnerId?: string;
+  Status?: string;
+  EnaSrdSpecification?: {
+    EnaSrdEnabled?: boolean;
+    EnaSrdUdpSpecification?: {
+      EnaSrdUdpEnabled?: boolean;
+    };
+  };
+}
+
+export type Groups2 = {
+  GroupName?: string;
+  GroupId?: string;
+}[];
 
 export interface Ec2Operations {
   CreateVpc: { input: CreateVpcInput; output: CreateVpcOutput };
@@ -994,4 +1281,15 @@ export interface Ec2Operations {
   ReplaceNetworkAclEntry: { input: ReplaceNetworkAclEntryInput; output: ReplaceNetworkAclEntryOutput };
   DeleteNetworkAclEntry: { input: DeleteNetworkAclEntryInput; output: DeleteNetworkAclEntryOutput };
   ReplaceNetworkAclAssociation: { input: ReplaceNetworkAclAssociationInput; output: ReplaceNetworkAclAssociationOutput };
+  CreateNetworkInterface: { input: CreateNetworkInterfaceInput; output: CreateNetworkInterfaceOutput };
+  DescribeNetworkInterfaces: { input: DescribeNetworkInterfacesInput; output: DescribeNetworkInterfacesOutput };
+  DeleteNetworkInterface: { input: DeleteNetworkInterfaceInput; output: DeleteNetworkInterfaceOutput };
+  ModifyNetworkInterfaceAttribute: { input: ModifyNetworkInterfaceAttributeInput; output: ModifyNetworkInterfaceAttributeOutput };
+  AssignPrivateIpAddresses: { input: AssignPrivateIpAddressesInput; output: AssignPrivateIpAddressesOutput };
+  UnassignPrivateIpAddresses: { input: UnassignPrivateIpAddressesInput; output: UnassignPrivateIpAddressesOutput };
+  AllocateAddress: { input: AllocateAddressInput; output: AllocateAddressOutput };
+  DescribeAddresses: { input: DescribeAddressesInput; output: DescribeAddressesOutput };
+  ReleaseAddress: { input: ReleaseAddressInput; output: ReleaseAddressOutput };
+  AssociateAddress: { input: AssociateAddressInput; output: AssociateAddressOutput };
+  DisassociateAddress: { input: DisassociateAddressInput; output: DisassociateAddressOutput };
 }

@@ -87,5 +87,20 @@ export const Ec2Errors = {
   cidrAssocNotFound: (id: string) => e('InvalidVpcCidrBlockAssociationID.NotFound', `The vpc CIDR block association ID '${id}' does not exist`),
   invalidCidrAssocState: (id: string) =>
     e('IncorrectState', `The vpc CIDR block with association ID ${id} may not be disassociated. It is the primary IPv4 CIDR block of the VPC`),
+  eniMalformed: (id: string) => e('InvalidNetworkInterfaceId.Malformed', `Invalid id: "${id}" (expecting "eni-...")`),
+  eniInUse: (id: string) => e('InvalidNetworkInterface.InUse', `Interface: [${id}] in use.`),
+  addressInUse: (ip: string) => e('InvalidIPAddress.InUse', `Address ${ip} is in use.`),
+  addressOutsideSubnet: (ip: string, subnet: string) =>
+    e('InvalidParameterValue', `Address ${ip} does not fall within the subnet's address range of ${subnet}`),
+  addressReserved: (ip: string) => e('InvalidParameterValue', `Address ${ip} is reserved by AWS and cannot be used.`),
+  subnetFull: (subnet: string) =>
+    e('InsufficientFreeAddressesInSubnet', `There are not enough free addresses in subnet '${subnet}' to satisfy the requested number of instances.`),
+  differentNetworks: () => e('InvalidParameter', 'You have specified two resources that belong to different networks.'),
+  allocationNotFound: (id: string) => e('InvalidAllocationID.NotFound', `The allocation ID '${id}' does not exist`),
+  addressNotFound: (ip: string) => e('InvalidAddress.NotFound', `Address '${ip}' not found.`),
+  addressLimit: () => e('AddressLimitExceeded', 'The maximum number of addresses has been reached.'),
+  addressAssociated: (id: string) => e('InvalidIPAddress.InUse', `Address ${id} is in use.`),
+  noInternetGateway: (vpc: string) => e('Gateway.NotAttached', `Network ${vpc} is not attached to any internet gateway`),
+  mappedAddresses: (vpc: string) => e('DependencyViolation', `Network ${vpc} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.`),
   unsupported: (what: string) => e('InvalidParameterValue', `kumo does not support ${what} yet.`),
 };

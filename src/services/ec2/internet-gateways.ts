@@ -1,7 +1,7 @@
 /**
  * Internet gateways: Create/Describe/Delete/Attach/DetachInternetGateway. A gateway attaches to
  * at most one VPC and a VPC has at most one gateway (Resource.AlreadyAssociated); an attached
- * gateway cannot be deleted. Routes through a detached gateway turn `blackhole` (route-tables.ts
+ * gateway cannot be deleted, nor detached while Elastic IPs are mapped in its VPC. Routes through a detached gateway turn `blackhole` (route-tables.ts
  * derives that on read).
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
@@ -94,6 +94,10 @@ export function internetGatewayHandlers(store: Ec2Store) {
     const igw = igwOf(scope, input.InternetGatewayId);
     const vpc = vpcOf(scope, input.VpcId);
     if (!igw.Attachments.some((a) => a.VpcId === vpc.VpcId)) throw Ec2Errors.gatewayNotAttached(igw.InternetGatewayId, vpc.VpcId);
+    const mapped = store.network.elasticIps
+      .list(scope)
+      .some((a) => a.NetworkInterfaceId && store.network.networkInterfaces.get(scope, a.NetworkInterfaceId)?.VpcId === vpc.VpcId);
+    if (mapped) throw Ec2Errors.mappedAddresses(vpc.VpcId);
     checkDryRun(input);
     internetGateways.update(scope, igw.InternetGatewayId, { ...igw, Attachments: [] });
     return {};

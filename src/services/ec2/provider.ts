@@ -2,7 +2,8 @@
  * EC2 (ec2 wire family): the operation table. Handlers live by resource (./vpcs.ts,
  * ./vpc-attributes.ts, ./subnets.ts, ./default-vpc.ts, ./dhcp-options.ts,
  * ./internet-gateways.ts, ./route-tables.ts, ./routes.ts, ./security-groups.ts,
- * ./security-group-rules.ts, ./network-acls.ts, ./tags.ts, ./regions.ts); this file assembles
+ * ./security-group-rules.ts, ./network-acls.ts, ./network-interfaces.ts, ./elastic-ips.ts,
+ * ./tags.ts, ./regions.ts); this file assembles
  * them and makes each account+region's defaults (default VPC, DHCP options) before the first
  * call there runs.
  *
@@ -10,10 +11,15 @@
  * - IPv4 only: IPv6 CIDRs on VPCs and subnets, IPAM pools and Outposts are refused.
  *   Security group rules and network ACL entries do accept IPv6 CIDRs.
  * - No managed prefix lists: a PrefixListId in a rule is InvalidPrefixListId.NotFound.
- * - Route targets: internet gateways only. Instances and network interfaces answer their
- *   NotFound until kumo has them; NAT/transit/local/carrier gateways, peering connections and
- *   VPC endpoints answer theirs (no such resource can exist yet). IPv6 and prefix-list
- *   destinations and gateway (edge) route table associations are refused.
+ * - Route targets: internet gateways and network interfaces. Instances answer
+ *   InvalidInstanceID.NotFound until kumo has them; NAT/transit/local/carrier gateways, peering
+ *   connections and VPC endpoints answer theirs (no such resource can exist yet). IPv6 and
+ *   prefix-list destinations and gateway (edge) route table associations are refused.
+ * - Network interfaces: IPv4 only, type `interface` only, no attachments yet (so always
+ *   `available`), no IPv4 prefixes.
+ * - Elastic IPs: VPC domain, Amazon pool only; addresses come from 198.51.100.0/24 and
+ *   203.0.113.0/24 (RFC 5737), not real Amazon ranges; five per account and region. They
+ *   associate with network interfaces (instances come later).
  * - Security group references are same-VPC and same-account only (no peering).
  * - Revoking rules where none match is InvalidPermission.NotFound (as AWS does for VPC groups).
  * - The default VPC appears on the first EC2 call in an account+region, not at account creation.
@@ -31,9 +37,11 @@ import type { TagStore } from '../../state/tags.js';
 import type { Handler, Service } from '../service.js';
 import { RegionDefaults, defaultVpcHandlers } from './default-vpc.js';
 import { dhcpOptionsHandlers } from './dhcp-options.js';
+import { elasticIpHandlers } from './elastic-ips.js';
 import { ec2AuthErrors } from './errors.js';
 import { internetGatewayHandlers } from './internet-gateways.js';
 import { networkAclHandlers } from './network-acls.js';
+import { networkInterfaceHandlers } from './network-interfaces.js';
 import { regionHandlers } from './regions.js';
 import { routeTableHandlers } from './route-tables.js';
 import { routeHandlers } from './routes.js';
@@ -65,6 +73,8 @@ export function createEc2Service(deps: Ec2Deps): Service {
     ...securityGroupHandlers(store),
     ...securityGroupRuleHandlers(store),
     ...networkAclHandlers(store),
+    ...networkInterfaceHandlers(store),
+    ...elasticIpHandlers(store),
     ...tagHandlers(store),
     ...regionHandlers(),
   };

@@ -3,7 +3,7 @@
  * ReplaceRouteTableAssociation. Each VPC has one main table (made with the VPC, never deleted
  * while main); a subnet without an explicit association uses it. ReplaceRouteTableAssociation on
  * the main association makes another table main. Routes themselves are in ./routes.ts; a route's
- * `State` is derived here on read (`blackhole` once its gateway is detached or gone).
+ * `State` is derived here on read (`blackhole` once its gateway is detached or gone, or its interface deleted).
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { checkDryRun } from '../../state/dry-run.js';
@@ -44,6 +44,7 @@ export function routeState(store: Ec2Store, scope: Scope, vpcId: string, route: 
     const igw = store.network.internetGateways.get(scope, route.GatewayId);
     return igw?.Attachments.some((a) => a.VpcId === vpcId) ? 'active' : 'blackhole';
   }
+  if (route.NetworkInterfaceId) return store.network.networkInterfaces.get(scope, route.NetworkInterfaceId) ? 'active' : 'blackhole';
   return 'active';
 }
 

@@ -1,9 +1,10 @@
 /**
  * CreateRoute, ReplaceRoute, DeleteRoute over IPv4 destinations. Targets kumo has today are
- * internet gateways attached to the table's VPC; instance and network interface targets answer
- * their NotFound until those resources exist, as do NAT gateways, peering connections, transit
- * gateways and the rest, because no such resource can exist in kumo yet. The `local` route of
- * each VPC CIDR can be neither deleted nor pointed elsewhere.
+ * internet gateways attached to the table's VPC and network interfaces in it (which may also
+ * take routes more specific than a VPC CIDR); instance targets answer InvalidInstanceID.NotFound
+ * until instances exist, as do NAT gateways, peering connections, transit gateways and the rest
+ * with their own codes, because no such resource can exist in kumo yet. The `local` route of
+ * each VPC CIDR cannot be deleted, only pointed at an interface and back (LocalTarget).
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { contains, parseCidr4 } from '../../runtime/net/cidr.js';
@@ -46,7 +47,7 @@ export function routeHandlers(store: Ec2Store) {
   };
 
   /** Validates the one target of a route and returns it as stored. */
-  const targetOf = (scope: Scope, rtb: RouteTableRecord, input: RouteInput): Pick<RouteRecord, 'GatewayId'> => {
+  const targetOf = (scope: Scope, rtb: RouteTableRecord, input: RouteInput): Pick<RouteRecord, 'GatewayId' | 'NetworkInterfaceId'> => {
     const given = [
       input.GatewayId,
       input.InstanceId,
@@ -62,9 +63,13 @@ export function routeHandlers(store: Ec2Store) {
       if (typeof id === 'string' && id) throw e(code, `The ${key.replace(/Id$/, '')} ID '${id}' does not exist`);
     }
     if (input.CoreNetworkArn) throw Ec2Errors.invalidParameter(`The core network '${input.CoreNetworkArn}' does not exist`);
-    // No instances or network interfaces exist in kumo yet.
+    // No instances exist in kumo yet.
     if (input.InstanceId) throw Ec2Errors.instanceNotFound(input.InstanceId);
-    if (input.NetworkInterfaceId) throw Ec2Errors.eniNotFound(input.NetworkInterfaceId);
+    if (input.NetworkInterfaceId) {
+      const eni = mustGet((x) => store.network.networkInterfaces.get(scope, x), input.NetworkInterfaceId, 'eni', Ec2Errors.eniNotFound, Ec2Errors.eniMalformed);
+      if (eni.VpcId !== rtb.VpcId) throw Ec2Errors.differentNetworks();
+      return { NetworkInterfaceId: eni.NetworkInterfaceId };
+    }
     if (input.LocalTarget) return { GatewayId: 'local' };
     const gw = input.GatewayId!;
     if (gw.startsWith('igw-')) {
@@ -89,7 +94,7 @@ export function routeHandlers(store: Ec2Store) {
     const target = targetOf(scope, rtb, input);
     if (rtb.Routes.some((r) => r.DestinationCidrBlock === dest)) throw Ec2Errors.routeExists(rtb.RouteTableId, dest);
     // Within a VPC CIDR only instances and interfaces may be targets (AWS's "more specific routes").
-    if (vpcCidrs(scope, rtb).some((c) => contains(c, parseCidr4(dest)!))) throw Ec2Errors.routeInvalidLocal(dest);
+    if (!target.NetworkInterfaceId && vpcCidrs(scope, rtb).some((c) => contains(c, parseCidr4(dest)!))) throw Ec2Errors.routeInvalidLocal(dest);
     checkDryRun(input);
     routeTables.update(scope, rtb.RouteTableId, { ...rtb, Routes: [...rtb.Routes, { DestinationCidrBlock: dest, ...target, Origin: 'CreateRoute' }] });
     return { Return: true };
@@ -104,7 +109,9 @@ export function routeHandlers(store: Ec2Store) {
     const target = targetOf(scope, rtb, input);
     const isVpcCidr = vpcCidrs(scope, rtb).some((c) => c.text === dest);
     if (target.GatewayId === 'local' && !isVpcCidr) throw Ec2Errors.invalidParameter(`The destination ${dest} is not a CIDR block of the VPC; LocalTarget applies only to VPC CIDR routes.`);
-    if (target.GatewayId !== 'local' && vpcCidrs(scope, rtb).some((c) => contains(c, parseCidr4(dest)!))) throw Ec2Errors.routeInvalidLocal(dest);
+    if (target.GatewayId && target.GatewayId !== 'local' && vpcCidrs(scope, rtb).some((c) => contains(c, parseCidr4(dest)!))) {
+      throw Ec2Errors.routeInvalidLocal(dest);
+    }
     checkDryRun(input);
     const replaced: RouteRecord = { DestinationCidrBlock: dest, ...target, Origin: existing.Origin };
     routeTables.update(scope, rtb.RouteTableId, { ...rtb, Routes: rtb.Routes.map((r) => (r === existing ? replaced : r)) });
@@ -117,7 +124,10 @@ export function routeHandlers(store: Ec2Store) {
     const dest = destinationOf(input);
     const existing = rtb.Routes.find((r) => r.DestinationCidrBlock === dest);
     if (!existing) throw Ec2Errors.routeNotFound(rtb.RouteTableId, dest);
-    if (existing.GatewayId === 'local') throw Ec2Errors.invalidParameter(`cannot remove local route ${dest} in route table ${rtb.RouteTableId}`);
+    // A VPC CIDR's route stays, whether it targets `local` or (after ReplaceRoute) an interface.
+    if (vpcCidrs(scope, rtb).some((c) => c.text === dest)) {
+      throw Ec2Errors.invalidParameter(`cannot remove local route ${dest} in route table ${rtb.RouteTableId}`);
+    }
     checkDryRun(input);
     routeTables.update(scope, rtb.RouteTableId, { ...rtb, Routes: rtb.Routes.filter((r) => r !== existing) });
     return {};

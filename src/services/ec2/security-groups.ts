@@ -2,7 +2,7 @@
  * Security groups: Create/Describe/DeleteSecurityGroup. Names are unique per VPC, `default` is
  * reserved for the group every VPC is born with, and `sg-*` names are refused; a call without
  * VpcId (and GroupName lookups) means the default VPC, as in AWS. A group that another group's
- * rules reference cannot be deleted. Rules are in ./security-group-rules.ts.
+ * rules reference, or that a network interface carries, cannot be deleted. Rules are in ./security-group-rules.ts.
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { AwsError } from '../../protocol/errors.js';
@@ -158,7 +158,8 @@ export function securityGroupHandlers(store: Ec2Store) {
     const referenced = securityGroups
       .list(scope)
       .some((g) => g.GroupId !== sg.GroupId && g.Rules.some((r) => r.ReferencedGroupId === sg.GroupId));
-    if (referenced) throw Ec2Errors.sgInUse(sg.GroupId);
+    const onInterface = store.network.networkInterfaces.list(scope).some((e) => e.GroupIds.includes(sg.GroupId));
+    if (referenced || onInterface) throw Ec2Errors.sgInUse(sg.GroupId);
     checkDryRun(input);
     store.transaction(() => {
       for (const r of sg.Rules) store.tags.removeAll(scope, r.SecurityGroupRuleId);

@@ -116,6 +116,12 @@ export function vpcAttributeHandlers(store: Ec2Store) {
     if (current.some((c) => overlaps(c, cidr))) throw Ec2Errors.cidrConflict(cidr.text, vpc.VpcId);
     if (restricted(parseCidr4(vpc.CidrBlock)!, cidr)) throw Ec2Errors.cidrRestricted(cidr.text);
     if (current.length >= MAX_IPV4_CIDRS) throw Ec2Errors.cidrLimit(vpc.VpcId);
+    // A route already as specific as the new range (or more) would clash with its `local` route.
+    const clash = routeTables
+      .list(scope)
+      .filter((r) => r.VpcId === vpc.VpcId)
+      .some((r) => r.Routes.some((route) => contains(cidr, parseCidr4(route.DestinationCidrBlock)!)));
+    if (clash) throw Ec2Errors.cidrConflict(cidr.text, vpc.VpcId);
     const association = { AssociationId: resourceId('vpc-cidr-assoc'), CidrBlock: cidr.text, CidrBlockState: { State: 'associated' } };
     store.transaction(() => {
       vpcs.update(scope, vpc.VpcId, { ...vpc, CidrBlockAssociationSet: [...vpc.CidrBlockAssociationSet, association] });
@@ -139,7 +145,7 @@ export function vpcAttributeHandlers(store: Ec2Store) {
     store.transaction(() => {
       vpcs.update(scope, vpc.VpcId, { ...vpc, CidrBlockAssociationSet: vpc.CidrBlockAssociationSet.filter((a) => a !== association) });
       for (const rtb of routeTables.list(scope).filter((r) => r.VpcId === vpc.VpcId)) {
-        rtb.Routes = rtb.Routes.filter((r) => !(r.GatewayId === 'local' && r.DestinationCidrBlock === cidr.text));
+        rtb.Routes = rtb.Routes.filter((r) => r.DestinationCidrBlock !== cidr.text);
         routeTables.update(scope, rtb.RouteTableId, rtb);
       }
     });
