@@ -1,11 +1,12 @@
 // SCENARIO.md Part B steps 1–4, the network, as a user builds it with the aws CLI v1: Test-VPC
 // with DNS resolution on and hostnames off, four subnets in 1a/1c, an internet gateway, a public
 // route table (0.0.0.0/0 → igw) for the public subnets, and web-sg, db-sg (3306 from web-sg)
-// and elb-sg; then torn down, with DeleteVpc refused until its dependents are gone.
+// and elb-sg; then torn down, with DeleteVpc refused until its dependents are gone. The same
+// network's gateway, route and group reference once more with boto3.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startKumoForTest, type TestKumo } from '../helpers/kumo.js';
-import { aws, awsJson } from '../helpers/python.js';
+import { aws, awsJson, boto3, pythonWithBoto3 } from '../helpers/python.js';
 
 let kumo: TestKumo;
 
@@ -113,5 +114,61 @@ describe('scenario Part B network with the aws CLI', () => {
     assert.deepEqual(leftovers.SecurityGroups, []);
     const tables = await j('ec2', 'describe-route-tables', '--filters', `Name=vpc-id,Values=${vpcId}`);
     assert.deepEqual(tables.RouteTables, []);
+  });
+
+  test('boto3: gateway, public route, web-sg → db-sg reference, DependencyViolation', async (t) => {
+    if (!pythonWithBoto3()) {
+      t.skip('no python3 with boto3 on this machine');
+      return;
+    }
+    const out = await boto3<Json>(
+      kumo.url,
+      `
+import boto3, json, os
+from botocore.exceptions import ClientError
+ec2 = boto3.client('ec2', endpoint_url=os.environ['KUMO_URL'])
+
+def error_code(fn, **kw):
+    try:
+        fn(**kw)
+    except ClientError as e:
+        return e.response['Error']['Code']
+    return None
+
+vpc_id = ec2.create_vpc(CidrBlock='10.0.0.0/16')['Vpc']['VpcId']
+subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock='10.0.0.0/24', AvailabilityZone='ap-northeast-1a')['Subnet']['SubnetId']
+igw_id = ec2.create_internet_gateway()['InternetGateway']['InternetGatewayId']
+ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+rtb_id = ec2.create_route_table(VpcId=vpc_id)['RouteTable']['RouteTableId']
+ec2.create_route(RouteTableId=rtb_id, DestinationCidrBlock='0.0.0.0/0', GatewayId=igw_id)
+assoc_id = ec2.associate_route_table(RouteTableId=rtb_id, SubnetId=subnet_id)['AssociationId']
+web = ec2.create_security_group(GroupName='web-sg', Description='web', VpcId=vpc_id)['GroupId']
+ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[{'IpProtocol': 'tcp', 'FromPort': p, 'ToPort': p, 'IpRanges': [{'CidrIp': '0.0.0.0/0'}]} for p in (22, 80)])
+db = ec2.create_security_group(GroupName='db-sg', Description='db', VpcId=vpc_id)['GroupId']
+ec2.authorize_security_group_ingress(GroupId=db, IpPermissions=[{'IpProtocol': 'tcp', 'FromPort': 3306, 'ToPort': 3306, 'UserIdGroupPairs': [{'GroupId': web}]}])
+db_perms = ec2.describe_security_groups(GroupIds=[db])['SecurityGroups'][0]['IpPermissions']
+routes = ec2.describe_route_tables(RouteTableIds=[rtb_id])['RouteTables'][0]['Routes']
+refused = error_code(ec2.delete_vpc, VpcId=vpc_id)
+for g in (db, web):
+    ec2.delete_security_group(GroupId=g)
+ec2.disassociate_route_table(AssociationId=assoc_id)
+ec2.delete_route_table(RouteTableId=rtb_id)
+ec2.detach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+ec2.delete_internet_gateway(InternetGatewayId=igw_id)
+ec2.delete_subnet(SubnetId=subnet_id)
+ec2.delete_vpc(VpcId=vpc_id)
+print(json.dumps({'web': web, 'igw': igw_id, 'db_perms': db_perms, 'routes': routes, 'refused': refused,
+                  'gone': error_code(ec2.describe_vpcs, VpcIds=[vpc_id])}))
+`,
+    );
+    assert.deepEqual(out.db_perms, [
+      { IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, IpRanges: [], Ipv6Ranges: [], PrefixListIds: [], UserIdGroupPairs: [{ GroupId: out.web, UserId: '000000000000' }] },
+    ]);
+    assert.deepEqual(out.routes.map((r: Json) => [r.DestinationCidrBlock, r.GatewayId, r.State]), [
+      ['10.0.0.0/16', 'local', 'active'],
+      ['0.0.0.0/0', out.igw, 'active'],
+    ]);
+    assert.equal(out.refused, 'DependencyViolation');
+    assert.equal(out.gone, 'InvalidVpcID.NotFound');
   });
 });

@@ -190,6 +190,9 @@ describe('security groups', () => {
     const modified = (await ec2.send(new DescribeSecurityGroupRulesCommand({ SecurityGroupRuleIds: [ssh.SecurityGroupRuleId!] }))).SecurityGroupRules![0];
     assert.deepEqual([modified.FromPort, modified.CidrIpv4], [2222, '10.0.0.0/8']);
 
+    // Outside a default VPC, one miss refuses the whole revoke.
+    assert.equal(await code(ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: [tcp(80), tcp(81)] }))), 'InvalidPermission.NotFound');
+    assert.equal((await describeGroup(id)).IpPermissions!.length, 2, 'nothing was revoked');
     await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: [tcp(80)] }));
     assert.equal(await code(ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: [tcp(80)] }))), 'InvalidPermission.NotFound');
     await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: id, SecurityGroupRuleIds: [ssh.SecurityGroupRuleId!] }));
@@ -204,6 +207,17 @@ describe('security groups', () => {
     await ec2.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: id, IpPermissions: [tcp(443)] }));
     assert.equal(await code(ec2.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: id, IpPermissions: [tcp(443)] }))), 'InvalidPermission.Duplicate');
     assert.deepEqual((await describeGroup(id)).IpPermissionsEgress!.map((p) => [p.IpProtocol, p.FromPort]), [['tcp', 443]]);
+  });
+
+  test('in the default VPC, a revoke revokes what matches and returns the misses', async () => {
+    const name = uniqueName('dflt');
+    const id = (await ec2.send(new CreateSecurityGroupCommand({ GroupName: name, Description: 'in the default VPC' }))).GroupId!;
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupName: name, IpPermissions: [tcp(22)] }));
+    const out = await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupName: name, IpPermissions: [tcp(22), tcp(23)] }));
+    assert.equal(out.Return, true);
+    assert.deepEqual(out.UnknownIpPermissions!.map((p) => [p.IpProtocol, p.FromPort, p.IpRanges![0].CidrIp]), [['tcp', 23, '0.0.0.0/0']]);
+    assert.deepEqual((await describeGroup(id)).IpPermissions, []);
+    await ec2.send(new DeleteSecurityGroupCommand({ GroupName: name }));
   });
 
   test('paging with MaxResults and NextToken', async () => {

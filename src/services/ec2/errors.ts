@@ -63,7 +63,7 @@ export const Ec2Errors = {
   sgDuplicate: (name: string, vpc: string) =>
     e('InvalidGroup.Duplicate', `The security group '${name}' already exists for VPC '${vpc}'`),
   sgReserved: () => e('InvalidGroup.Reserved', 'The security group \'default\' is reserved'),
-  sgDefaultDelete: () => e('CannotDelete', 'the specified group: "default" name: "default" cannot be deleted by a user'),
+  sgDefaultDelete: (id: string) => e('CannotDelete', `the specified group: "${id}" name: "default" cannot be deleted by a user`),
   sgInUse: (id: string) => e('DependencyViolation', `resource ${id} has a dependent object`),
   permissionDuplicate: (what: string) => e('InvalidPermission.Duplicate', `the specified rule ${what} already exists`),
   permissionNotFound: () =>

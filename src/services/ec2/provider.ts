@@ -21,7 +21,6 @@
  *   203.0.113.0/24 (RFC 5737), not real Amazon ranges; five per account and region. They
  *   associate with network interfaces (instances come later).
  * - Security group references are same-VPC and same-account only (no peering).
- * - Revoking rules where none match is InvalidPermission.NotFound (as AWS does for VPC groups).
  * - The default VPC appears on the first EC2 call in an account+region, not at account creation.
  * - Regions outside kumo's table have no availability zones (and a default VPC without subnets).
  * - CreateTags/DeleteTags on an ID of a type kumo does not have yet (i-, eni-, …) is InvalidID,

@@ -2,9 +2,9 @@
  * Security group rules: Authorize/RevokeSecurityGroupIngress/Egress (by IpPermissions, the
  * legacy single-rule parameters, or, for revokes, SecurityGroupRuleIds), DescribeSecurityGroupRules
  * and ModifySecurityGroupRules. Every rule gets an `sgr-` ID and may carry tags. A rule that
- * already exists is InvalidPermission.Duplicate; revoking rules none of which exist is
- * InvalidPermission.NotFound (some missing: the rest are revoked and the missing ones returned as
- * UnknownIpPermissions, as AWS does).
+ * already exists is InvalidPermission.Duplicate. Revoking a rule that does not exist is
+ * InvalidPermission.NotFound with nothing revoked, except in a default VPC, where AWS revokes
+ * the rest and returns the misses as UnknownIpPermissions.
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { checkDryRun } from '../../state/dry-run.js';
@@ -100,7 +100,10 @@ export function securityGroupRuleHandlers(store: Ec2Store) {
         if (rule) doomed.push(rule);
         else unknown.push(spec);
       }
-      if (doomed.length === 0) throw Ec2Errors.permissionNotFound();
+      // AWS: in a default VPC the misses come back as UnknownIpPermissions; elsewhere any miss
+      // is InvalidPermission.NotFound and nothing is revoked.
+      const inDefaultVpc = store.network.vpcs.get(scope, sg.VpcId)?.IsDefault === true;
+      if (unknown.length && !inDefaultVpc) throw Ec2Errors.permissionNotFound();
     }
     checkDryRun(input);
     store.transaction(() => {

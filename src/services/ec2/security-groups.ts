@@ -154,7 +154,7 @@ export function securityGroupHandlers(store: Ec2Store) {
   const DeleteSecurityGroup: Op<'DeleteSecurityGroup'> = (ctx, input) => {
     const scope = scopeOf(ctx);
     const sg = targetGroup(store, scope, input.GroupId, input.GroupName);
-    if (sg.GroupName === 'default') throw Ec2Errors.sgDefaultDelete();
+    if (sg.GroupName === 'default') throw Ec2Errors.sgDefaultDelete(sg.GroupId);
     const referenced = securityGroups
       .list(scope)
       .some((g) => g.GroupId !== sg.GroupId && g.Rules.some((r) => r.ReferencedGroupId === sg.GroupId));
