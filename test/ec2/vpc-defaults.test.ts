@@ -175,6 +175,10 @@ describe('VPC attributes, tenancy and CIDR blocks', () => {
       'InvalidParameterCombination',
     );
     assert.equal(await get('enableDnsSupport'), false, 'a refused modify changes nothing');
+    // AWS: hostnames only with DNS support.
+    await ec2.send(new ModifyVpcAttributeCommand({ VpcId, EnableDnsHostnames: { Value: false } }));
+    assert.equal(await errorCode(ec2.send(new ModifyVpcAttributeCommand({ VpcId, EnableDnsHostnames: { Value: true } }))), 'InvalidParameterValue');
+    assert.equal(await get('enableDnsHostnames'), false);
     assert.equal(await errorCode(ec2.send(new DescribeVpcAttributeCommand({ VpcId: 'vpc-0123456789abcdef0', Attribute: 'enableDnsSupport' }))), 'InvalidVpcID.NotFound');
   });
 

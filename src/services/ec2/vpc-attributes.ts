@@ -1,6 +1,7 @@
 /**
  * A VPC's settings after creation: DNS support and hostnames and network address usage metrics
- * (DescribeVpcAttribute/ModifyVpcAttribute, one attribute per call as AWS requires), instance
+ * (DescribeVpcAttribute/ModifyVpcAttribute, one attribute per call and hostnames only with DNS
+ * support, as AWS requires), instance
  * tenancy (ModifyVpcTenancy: only back to `default`), and additional IPv4 CIDR blocks
  * (Associate/DisassociateVpcCidrBlock), which add and remove the `local` route in every route
  * table of the VPC.
@@ -74,6 +75,9 @@ export function vpcAttributeHandlers(store: Ec2Store) {
     }
     const [name, value] = given[0];
     if (value?.Value === undefined) throw Ec2Errors.missingParameter(`${name}.Value`);
+    if (name === 'enableDnsHostnames' && value.Value && !vpc.EnableDnsSupport) {
+      throw Ec2Errors.invalidParameter('DNS hostnames can only be enabled in a VPC with DNS support enabled.');
+    }
     const next: VpcRecord = { ...vpc };
     if (name === 'enableDnsHostnames') next.EnableDnsHostnames = value.Value;
     else if (name === 'enableDnsSupport') next.EnableDnsSupport = value.Value;
