@@ -3,9 +3,8 @@
  * ./vpc-attributes.ts, ./subnets.ts, ./default-vpc.ts, ./dhcp-options.ts,
  * ./internet-gateways.ts, ./route-tables.ts, ./routes.ts, ./security-groups.ts,
  * ./security-group-rules.ts, ./network-acls.ts, ./network-interfaces.ts, ./elastic-ips.ts,
- * ./tags.ts, ./regions.ts); this file assembles
- * them and makes each account+region's defaults (default VPC, DHCP options) before the first
- * call there runs.
+ * ./tags.ts, ./regions.ts); this file assembles them and makes each account+region's defaults
+ * (default VPC, DHCP options) before the first call there runs.
  *
  * Differences from AWS:
  * - IPv4 only: IPv6 CIDRs on VPCs and subnets, IPAM pools and Outposts are refused.
@@ -23,9 +22,14 @@
  * - Security group references are same-VPC and same-account only (no peering).
  * - The default VPC appears on the first EC2 call in an account+region, not at account creation.
  * - Regions outside kumo's table have no availability zones (and a default VPC without subnets).
- * - CreateTags/DeleteTags on an ID of a type kumo does not have yet (i-, eni-, …) is InvalidID,
- *   where AWS would say that type's NotFound.
- * - ClientToken idempotency (CreateRouteTable, CreateNetworkAcl) is echoed, not enforced.
+ * - CreateTags/DeleteTags on an ID of a type kumo does not have yet (i-, ami-, vol-, …) is
+ *   InvalidID, where AWS would say that type's NotFound.
+ * - ClientToken idempotency (CreateRouteTable, CreateNetworkAcl, CreateNetworkInterface) is
+ *   echoed, not enforced.
+ * - Some refusals' codes are AWS's documented ones but their message texts are kumo's; deleting
+ *   a default network ACL answers InvalidParameterValue (AWS's exact code there is unverified).
+ * - Security groups, network ACLs, routes and DHCP options are recorded, not yet enforced:
+ *   there is no VPC data plane yet.
  */
 import { loadModel } from '../../models/loader.js';
 import type { Ec2Operations } from '../../models/generated/ec2.js';

@@ -1,10 +1,9 @@
 /**
  * A VPC's settings after creation: DNS support and hostnames and network address usage metrics
  * (DescribeVpcAttribute/ModifyVpcAttribute, one attribute per call and hostnames only with DNS
- * support, as AWS requires), instance
- * tenancy (ModifyVpcTenancy: only back to `default`), and additional IPv4 CIDR blocks
- * (Associate/DisassociateVpcCidrBlock), which add and remove the `local` route in every route
- * table of the VPC.
+ * support, as AWS requires), instance tenancy (ModifyVpcTenancy: only back to `default`), and
+ * additional IPv4 CIDR blocks (Associate/DisassociateVpcCidrBlock), which add and remove the
+ * `local` route in every route table of the VPC.
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { contains, overlaps, parseCidr4, type Cidr4 } from '../../runtime/net/cidr.js';
