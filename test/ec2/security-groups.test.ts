@@ -144,6 +144,18 @@ describe('security groups', () => {
     assert.equal((await describeGroup(id)).IpPermissions!.length, 5);
   });
 
+  test('60 rules per direction, IPv4 and IPv6 counted apart', async () => {
+    const id = await group(uniqueName('quota'));
+    const ports = (from: number, n: number) => Array.from({ length: n }, (_, i) => tcp(from + i));
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: ports(1000, 60) }));
+    assert.equal(await code(ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: [tcp(2000)] }))), 'RulesPerSecurityGroupLimitExceeded');
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 2000, ToPort: 2000, Ipv6Ranges: [{ CidrIpv6: '::/0' }] }] }),
+    );
+    const rules = await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [id] }], MaxResults: 1000 }));
+    assert.equal(rules.SecurityGroupRules!.filter((r) => !r.IsEgress).length, 61);
+  });
+
   test('group references stay inside the VPC', async () => {
     const a = await group(uniqueName('a'));
     const otherVpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.2.0.0/16' }))).Vpc!.VpcId!;

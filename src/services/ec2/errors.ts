@@ -66,6 +66,7 @@ export const Ec2Errors = {
   sgDefaultDelete: (id: string) => e('CannotDelete', `the specified group: "${id}" name: "default" cannot be deleted by a user`),
   sgInUse: (id: string) => e('DependencyViolation', `resource ${id} has a dependent object`),
   permissionDuplicate: (what: string) => e('InvalidPermission.Duplicate', `the specified rule ${what} already exists`),
+  rulesLimit: () => e('RulesPerSecurityGroupLimitExceeded', 'The maximum number of rules per security group has been reached.'),
   permissionNotFound: () =>
     e('InvalidPermission.NotFound', 'The specified rule does not exist in this security group.'),
   permissionMalformed: (message: string) => e('InvalidPermission.Malformed', message),

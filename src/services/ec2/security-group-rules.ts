@@ -2,7 +2,8 @@
  * Security group rules: Authorize/RevokeSecurityGroupIngress/Egress (by IpPermissions, the
  * legacy single-rule parameters, or, for revokes, SecurityGroupRuleIds), DescribeSecurityGroupRules
  * and ModifySecurityGroupRules. Every rule gets an `sgr-` ID and may carry tags. A rule that
- * already exists is InvalidPermission.Duplicate. Revoking a rule that does not exist is
+ * already exists is InvalidPermission.Duplicate; a group holds at most 60 rules per direction
+ * (IPv4 and IPv6 counted apart). Revoking a rule that does not exist is
  * InvalidPermission.NotFound with nothing revoked, except in a default VPC, where AWS revokes
  * the rest and returns the misses as UnknownIpPermissions.
  */
@@ -30,6 +31,7 @@ import { wellFormed, type Ec2Store } from './store.js';
 import { putTags, tagsFromSpecifications, type TagSpecification } from './tagging.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
+const MAX_RULES = 60;
 type RuleRow = SecurityGroupRuleRecord & { GroupId: string; GroupOwnerId: string; Tags: Tag[] };
 
 const ruleFilters: Accessors<RuleRow> = {
@@ -66,6 +68,12 @@ export function securityGroupRuleHandlers(store: Ec2Store) {
         throw Ec2Errors.permissionDuplicate(describeRule(spec));
       }
     });
+    // AWS's default quota: 60 rules per direction, IPv4 and IPv6 sources counted apart.
+    const v6 = (r: RuleSpec) => r.CidrIpv6 !== undefined;
+    for (const family of [false, true]) {
+      const count = [...sg.Rules, ...specs].filter((r) => r.IsEgress === egress && v6(r) === family).length;
+      if (count > MAX_RULES) throw Ec2Errors.rulesLimit();
+    }
     checkDryRun(input);
     const added: SecurityGroupRuleRecord[] = specs.map((s) => ({ SecurityGroupRuleId: resourceId('sgr'), ...s }));
     store.transaction(() => {
