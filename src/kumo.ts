@@ -18,7 +18,6 @@ import type { Service } from './services/service.js';
 import { createStsService } from './services/sts/provider.js';
 import { createEc2Service } from './services/ec2/provider.js';
 import { keyPairMigrations } from './services/ec2/key-pairs-store.js';
-import { addressMigrations } from './services/ec2/addresses-store.js';
 import { createElbv2Service } from './services/elbv2/provider.js';
 import { createRdsService } from './services/rds/provider.js';
 import { createS3Service } from './services/s3/provider.js';
@@ -61,7 +60,6 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
     migrate(db, 'tags', tagMigrations);
     migrate(db, 'network', networkMigrations);
     migrate(db, 'ec2-key-pairs', keyPairMigrations);
-    migrate(db, 'ec2-addresses', addressMigrations);
     const services = buildServices(config, db, log);
     undo.push(async () => {
       for (const s of services) await s.close?.();
@@ -99,9 +97,9 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
 
 function buildServices(config: KumoConfig, db: Db, log: (line: string) => void): Service[] {
   const tags = new TagStore(db);
-  const network = new NetworkStore(db);
+  const network = new NetworkStore(db, config.elasticIpPool);
   return [
-    createEc2Service({ db, network, tags, elasticIpPool: config.elasticIpPool }),
+    createEc2Service({ db, network, tags }),
     createElbv2Service({ db, network, tags }),
     createRdsService({ db, network, tags }),
     createS3Service({ db, dataDir: config.dataDir, log }),

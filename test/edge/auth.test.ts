@@ -225,7 +225,7 @@ describe('auth disabled', () => {
     assert.equal((await sts({ accessKeyId: 'whoever', secretAccessKey: 'whatever' })).Account, DEFAULT_CREDENTIAL.account);
     assert.equal((await sts({ accessKeyId: OTHER.accessKeyId, secretAccessKey: 'not-its-secret' })).Account, OTHER.account);
     const ec2 = new EC2Client(clientConfig(open.url, { credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, systemClockOffset: -60 * 60 * 1000 }));
-    assert.deepEqual((await ec2.send(new DescribeVpcsCommand({}))).Vpcs, []);
+    assert.deepEqual((await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['false'] }] }))).Vpcs, []);
     ec2.destroy();
   });
 

@@ -68,8 +68,10 @@ describe('/_kumo/reset', () => {
     await ec2.send(new CreateSubnetCommand({ VpcId: vpc.VpcId, CidrBlock: '10.9.1.0/24' }));
     await elbv2.send(new CreateTargetGroupCommand({ Name: 'reset-tg', Protocol: 'HTTP', Port: 80, VpcId: vpc.VpcId }));
     await reset();
-    assert.deepEqual((await ec2.send(new DescribeVpcsCommand({}))).Vpcs, []);
-    assert.deepEqual((await ec2.send(new DescribeSubnetsCommand({}))).Subnets, []);
+    // What was made is gone; the region's default VPC is made afresh on the next call.
+    const vpcs = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs!;
+    assert.deepEqual(vpcs.map((v) => [v.IsDefault, v.CidrBlock]), [[true, '172.31.0.0/16']]);
+    assert.deepEqual((await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['false'] }] }))).Subnets, []);
     assert.deepEqual((await elbv2.send(new DescribeTargetGroupsCommand({}))).TargetGroups, []);
   });
 
@@ -86,7 +88,7 @@ describe('/_kumo/reset', () => {
   });
 
   test('only POST, and not from a web page of another origin', async () => {
-    const count = async () => (await ec2.send(new DescribeVpcsCommand({}))).Vpcs!.length;
+    const count = async () => (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'is-default', Values: ['false'] }] }))).Vpcs!.length;
     await ec2.send(new CreateVpcCommand({ CidrBlock: '10.8.0.0/16' }));
     const before = await count();
     assert.equal((await fetch(`${kumo.url}/_kumo/reset`)).status, 405);

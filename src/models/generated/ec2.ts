@@ -447,6 +447,649 @@ export interface ReleaseAddressInput {
 
 export interface ReleaseAddressOutput {}
 
+export interface CreateDhcpOptionsInput {
+  DhcpConfigurations: {
+    Key?: string;
+    Values?: Values;
+  }[];
+  TagSpecifications?: TagSpecifications;
+  DryRun?: boolean;
+}
+
+export interface CreateDhcpOptionsOutput {
+  DhcpOptions?: DhcpOptions;
+}
+
+export interface DescribeDhcpOptionsInput {
+  DhcpOptionsIds?: string[];
+  Filters?: Filters;
+  DryRun?: boolean;
+  NextToken?: string;
+  MaxResults?: number;
+}
+
+export interface DescribeDhcpOptionsOutput {
+  DhcpOptions?: DhcpOptions[];
+  NextToken?: string;
+}
+
+export interface DeleteDhcpOptionsInput {
+  DhcpOptionsId: string;
+  DryRun?: boolean;
+}
+
+export interface DeleteDhcpOptionsOutput {}
+
+export interface AssociateDhcpOptionsInput {
+  DhcpOptionsId: string;
+  VpcId: string;
+  DryRun?: boolean;
+}
+
+export interface AssociateDhcpOptionsOutput {}
+
+export interface DescribeVpcAttributeInput {
+  Attribute: string;
+  VpcId: string;
+  DryRun?: boolean;
+}
+
+export interface DescribeVpcAttributeOutput {
+  VpcId?: string;
+  EnableDnsHostnames?: EnableDnsHostnames;
+  EnableDnsSupport?: EnableDnsHostnames;
+  EnableNetworkAddressUsageMetrics?: EnableDnsHostnames;
+}
+
+export interface ModifyVpcAttributeInput {
+  EnableDnsHostnames?: EnableDnsHostnames;
+  EnableDnsSupport?: EnableDnsHostnames;
+  VpcId: string;
+  EnableNetworkAddressUsageMetrics?: EnableDnsHostnames;
+}
+
+export interface ModifyVpcAttributeOutput {}
+
+export interface ModifyVpcTenancyInput {
+  VpcId: string;
+  InstanceTenancy: string;
+  DryRun?: boolean;
+}
+
+export interface ModifyVpcTenancyOutput {
+  ReturnValue?: boolean;
+}
+
+export interface AssociateVpcCidrBlockInput {
+  AmazonProvidedIpv6CidrBlock?: boolean;
+  CidrBlock?: string;
+  VpcId: string;
+  Ipv6CidrBlockNetworkBorderGroup?: string;
+  Ipv6Pool?: string;
+  Ipv6CidrBlock?: string;
+  Ipv4IpamPoolId?: string;
+  Ipv4NetmaskLength?: number;
+  Ipv6IpamPoolId?: string;
+  Ipv6NetmaskLength?: number;
+}
+
+export interface AssociateVpcCidrBlockOutput {
+  Ipv6CidrBlockAssociation?: Ipv6CidrBlockAssociation;
+  CidrBlockAssociation?: CidrBlockAssociation;
+  VpcId?: string;
+}
+
+export interface DisassociateVpcCidrBlockInput {
+  AssociationId: string;
+}
+
+export interface DisassociateVpcCidrBlockOutput {
+  Ipv6CidrBlockAssociation?: Ipv6CidrBlockAssociation;
+  CidrBlockAssociation?: CidrBlockAssociation;
+  VpcId?: string;
+}
+
+export interface ModifySubnetAttributeInput {
+  AssignIpv6AddressOnCreation?: EnableDnsHostnames;
+  MapPublicIpOnLaunch?: EnableDnsHostnames;
+  SubnetId: string;
+  MapCustomerOwnedIpOnLaunch?: EnableDnsHostnames;
+  CustomerOwnedIpv4Pool?: string;
+  EnableDns64?: EnableDnsHostnames;
+  PrivateDnsHostnameTypeOnLaunch?: string;
+  EnableResourceNameDnsARecordOnLaunch?: EnableDnsHostnames;
+  EnableResourceNameDnsAAAARecordOnLaunch?: EnableDnsHostnames;
+  EnableLniAtDeviceIndex?: number;
+  DisableLniAtDeviceIndex?: EnableDnsHostnames;
+}
+
+export interface ModifySubnetAttributeOutput {}
+
+export interface CreateDefaultVpcInput {
+  DryRun?: boolean;
+}
+
+export interface CreateDefaultVpcOutput {
+  Vpc?: Vpc;
+}
+
+export interface CreateDefaultSubnetInput {
+  AvailabilityZone: string;
+  DryRun?: boolean;
+  Ipv6Native?: boolean;
+}
+
+export interface CreateDefaultSubnetOutput {
+  Subnet?: Subnet;
+}
+
+export interface CreateInternetGatewayInput {
+  TagSpecifications?: TagSpecifications;
+  DryRun?: boolean;
+}
+
+export interface CreateInternetGatewayOutput {
+  InternetGateway?: InternetGateway;
+}
+
+export interface DescribeInternetGatewaysInput {
+  Filters?: Filters;
+  DryRun?: boolean;
+  InternetGatewayIds?: string[];
+  NextToken?: string;
+  MaxResults?: number;
+}
+
+export interface DescribeInternetGatewaysOutput {
+  InternetGateways?: InternetGateway[];
+  NextToken?: string;
+}
+
+export interface DeleteInternetGatewayInput {
+  DryRun?: boolean;
+  InternetGatewayId: string;
+}
+
+export interface DeleteInternetGatewayOutput {}
+
+export interface AttachInternetGatewayInput {
+  DryRun?: boolean;
+  InternetGatewayId: string;
+  VpcId: string;
+}
+
+export interface AttachInternetGatewayOutput {}
+
+export interface DetachInternetGatewayInput {
+  DryRun?: boolean;
+  InternetGatewayId: string;
+  VpcId: string;
+}
+
+export interface DetachInternetGatewayOutput {}
+
+export interface CreateRouteTableInput {
+  DryRun?: boolean;
+  VpcId: string;
+  TagSpecifications?: TagSpecifications;
+  ClientToken?: string;
+}
+
+export interface CreateRouteTableOutput {
+  RouteTable?: RouteTable;
+  ClientToken?: string;
+}
+
+export interface DescribeRouteTablesInput {
+  Filters?: Filters;
+  DryRun?: boolean;
+  RouteTableIds?: string[];
+  NextToken?: string;
+  MaxResults?: number;
+}
+
+export interface DescribeRouteTablesOutput {
+  RouteTables?: RouteTable[];
+  NextToken?: string;
+}
+
+export interface DeleteRouteTableInput {
+  DryRun?: boolean;
+  RouteTableId: string;
+}
+
+export interface DeleteRouteTableOutput {}
+
+export interface CreateRouteInput {
+  DestinationCidrBlock?: string;
+  DestinationIpv6CidrBlock?: string;
+  DestinationPrefixListId?: string;
+  DryRun?: boolean;
+  VpcEndpointId?: string;
+  EgressOnlyInternetGatewayId?: string;
+  GatewayId?: string;
+  InstanceId?: string;
+  NatGatewayId?: string;
+  TransitGatewayId?: string;
+  LocalGatewayId?: string;
+  CarrierGatewayId?: string;
+  NetworkInterfaceId?: string;
+  RouteTableId: string;
+  VpcPeeringConnectionId?: string;
+  CoreNetworkArn?: string;
+}
+
+export interface CreateRouteOutput {
+  Return?: boolean;
+}
+
+export interface ReplaceRouteInput {
+  DestinationCidrBlock?: string;
+  DestinationIpv6CidrBlock?: string;
+  DestinationPrefixListId?: string;
+  DryRun?: boolean;
+  VpcEndpointId?: string;
+  EgressOnlyInternetGatewayId?: string;
+  GatewayId?: string;
+  InstanceId?: string;
+  LocalTarget?: boolean;
+  NatGatewayId?: string;
+  TransitGatewayId?: string;
+  LocalGatewayId?: string;
+  CarrierGatewayId?: string;
+  NetworkInterfaceId?: string;
+  RouteTableId: string;
+  VpcPeeringConnectionId?: string;
+  CoreNetworkArn?: string;
+}
+
+export interface ReplaceRouteOutput {}
+
+export interface DeleteRouteInput {
+  DestinationCidrBlock?: string;
+  DestinationIpv6CidrBlock?: string;
+  DestinationPrefixListId?: string;
+  DryRun?: boolean;
+  RouteTableId: string;
+}
+
+export interface DeleteRouteOutput {}
+
+export interface AssociateRouteTableInput {
+  DryRun?: boolean;
+  RouteTableId: string;
+  SubnetId?: string;
+  GatewayId?: string;
+}
+
+export interface AssociateRouteTableOutput {
+  AssociationId?: string;
+  AssociationState?: AssociationState;
+}
+
+export interface DisassociateRouteTableInput {
+  AssociationId: string;
+  DryRun?: boolean;
+}
+
+export interface DisassociateRouteTableOutput {}
+
+export interface ReplaceRouteTableAssociationInput {
+  AssociationId: string;
+  DryRun?: boolean;
+  RouteTableId: string;
+}
+
+export interface ReplaceRouteTableAssociationOutput {
+  NewAssociationId?: string;
+  AssociationState?: AssociationState;
+}
+
+export interface CreateSecurityGroupInput {
+  Description: string;
+  GroupName: string;
+  VpcId?: string;
+  TagSpecifications?: TagSpecifications;
+  DryRun?: boolean;
+}
+
+export interface CreateSecurityGroupOutput {
+  GroupId?: string;
+  Tags?: Tags;
+}
+
+export interface DescribeSecurityGroupsInput {
+  Filters?: Filters;
+  GroupIds?: GroupIds;
+  GroupNames?: GroupNames;
+  DryRun?: boolean;
+  NextToken?: string;
+  MaxResults?: number;
+}
+
+export interface DescribeSecurityGroupsOutput {
+  SecurityGroups?: {
+    Description?: string;
+    GroupName?: string;
+    IpPermissions?: IpPermissions;
+    OwnerId?: string;
+    GroupId?: string;
+    IpPermissionsEgress?: IpPermissions;
+    Tags?: Tags;
+    VpcId?: string;
+  }[];
+  NextToken?: string;
+}
+
+export interface DeleteSecurityGroupInput {
+  GroupId?: string;
+  GroupName?: string;
+  DryRun?: boolean;
+}
+
+export interface DeleteSecurityGroupOutput {}
+
+export interface AuthorizeSecurityGroupIngressInput {
+  CidrIp?: string;
+  FromPort?: number;
+  GroupId?: string;
+  GroupName?: string;
+  IpPermissions?: IpPermissions;
+  IpProtocol?: string;
+  SourceSecurityGroupName?: string;
+  SourceSecurityGroupOwnerId?: string;
+  ToPort?: number;
+  DryRun?: boolean;
+  TagSpecifications?: TagSpecifications;
+}
+
+export interface AuthorizeSecurityGroupIngressOutput {
+  Return?: boolean;
+  SecurityGroupRules?: SecurityGroupRules;
+}
+
+export interface AuthorizeSecurityGroupEgressInput {
+  DryRun?: boolean;
+  GroupId: string;
+  IpPermissions?: IpPermissions;
+  TagSpecifications?: TagSpecifications;
+  CidrIp?: string;
+  FromPort?: number;
+  IpProtocol?: string;
+  ToPort?: number;
+  SourceSecurityGroupName?: string;
+  SourceSecurityGroupOwnerId?: string;
+}
+
+export interface AuthorizeSecurityGroupEgressOutput {
+  Return?: boolean;
+  SecurityGroupRules?: SecurityGroupRules;
+}
+
+export interface RevokeSecurityGroupIngressInput {
+  CidrIp?: string;
+  FromPort?: number;
+  GroupId?: string;
+  GroupName?: string;
+  IpPermissions?: IpPermissions;
+  IpProtocol?: string;
+  SourceSecurityGroupName?: string;
+  SourceSecurityGroupOwnerId?: string;
+  ToPort?: number;
+  DryRun?: boolean;
+  SecurityGroupRuleIds?: SecurityGroupRuleIds;
+}
+
+export interface RevokeSecurityGroupIngressOutput {
+  Return?: boolean;
+  UnknownIpPermissions?: IpPermissions;
+}
+
+export interface RevokeSecurityGroupEgressInput {
+  DryRun?: boolean;
+  GroupId: string;
+  IpPermissions?: IpPermissions;
+  SecurityGroupRuleIds?: SecurityGroupRuleIds;
+  CidrIp?: string;
+  FromPort?: number;
+  IpProtocol?: string;
+  ToPort?: number;
+  SourceSecurityGroupName?: string;
+  SourceSecurityGroupOwnerId?: string;
+}
+
+export interface RevokeSecurityGroupEgressOutput {
+  Return?: boolean;
+  UnknownIpPermissions?: IpPermissions;
+}
+
+export interface DescribeSecurityGroupRulesInput {
+  Filters?: Filters;
+  SecurityGroupRuleIds?: SecurityGroupRuleIds;
+  DryRun?: boolean;
+  NextToken?: string;
+  MaxResults?: number;
+}
+
+export interface DescribeSecurityGroupRulesOutput {
+  SecurityGroupRules?: SecurityGroupRules;
+  NextToken?: string;
+}
+
+export interface ModifySecurityGroupRulesInput {
+  GroupId: string;
+  SecurityGroupRules: {
+    SecurityGroupRuleId: string;
+    SecurityGroupRule?: {
+      IpProtocol?: string;
+      FromPort?: number;
+      ToPort?: number;
+      CidrIpv4?: string;
+      CidrIpv6?: string;
+      PrefixListId?: string;
+      ReferencedGroupId?: string;
+      Description?: string;
+    };
+  }[];
+  DryRun?: boolean;
+}
+
+export interface ModifySecurityGroupRulesOutput {
+  Return?: boolean;
+}
+
+export interface CreateNetworkAclInput {
+  DryRun?: boolean;
+  VpcId: string;
+  TagSpecifications?: TagSpecifications;
+  ClientToken?: string;
+}
+
+export interface CreateNetworkAclOutput {
+  NetworkAcl?: NetworkAcl;
+  ClientToken?: string;
+}
+
+export interface DescribeNetworkAclsInput {
+  Filters?: Filters;
+  DryRun?: boolean;
+  NetworkAclIds?: string[];
+  NextToken?: string;
+  MaxResults?: number;
+}
+
+export interface DescribeNetworkAclsOutput {
+  NetworkAcls?: NetworkAcl[];
+  NextToken?: string;
+}
+
+export interface DeleteNetworkAclInput {
+  DryRun?: boolean;
+  NetworkAclId: string;
+}
+
+export interface DeleteNetworkAclOutput {}
+
+export interface CreateNetworkAclEntryInput {
+  CidrBlock?: string;
+  DryRun?: boolean;
+  Egress: boolean;
+  IcmpTypeCode?: IcmpTypeCode;
+  Ipv6CidrBlock?: string;
+  NetworkAclId: string;
+  PortRange?: PortRange;
+  Protocol: string;
+  RuleAction: string;
+  RuleNumber: number;
+}
+
+export interface CreateNetworkAclEntryOutput {}
+
+export interface ReplaceNetworkAclEntryInput {
+  CidrBlock?: string;
+  DryRun?: boolean;
+  Egress: boolean;
+  IcmpTypeCode?: IcmpTypeCode;
+  Ipv6CidrBlock?: string;
+  NetworkAclId: string;
+  PortRange?: PortRange;
+  Protocol: string;
+  RuleAction: string;
+  RuleNumber: number;
+}
+
+export interface ReplaceNetworkAclEntryOutput {}
+
+export interface DeleteNetworkAclEntryInput {
+  DryRun?: boolean;
+  Egress: boolean;
+  NetworkAclId: string;
+  RuleNumber: number;
+}
+
+export interface DeleteNetworkAclEntryOutput {}
+
+export interface ReplaceNetworkAclAssociationInput {
+  AssociationId: string;
+  DryRun?: boolean;
+  NetworkAclId: string;
+}
+
+export interface ReplaceNetworkAclAssociationOutput {
+  NewAssociationId?: string;
+}
+
+export interface CreateNetworkInterfaceInput {
+  Description?: string;
+  DryRun?: boolean;
+  Groups?: Groups;
+  Ipv6AddressCount?: number;
+  Ipv6Addresses?: Ipv6Addresses;
+  PrivateIpAddress?: string;
+  PrivateIpAddresses?: PrivateIpAddresses;
+  SecondaryPrivateIpAddressCount?: number;
+  Ipv4Prefixes?: Ipv4Prefixes;
+  Ipv4PrefixCount?: number;
+  Ipv6Prefixes?: Ipv6Prefixes;
+  Ipv6PrefixCount?: number;
+  InterfaceType?: string;
+  SubnetId: string;
+  TagSpecifications?: TagSpecifications;
+  ClientToken?: string;
+  EnablePrimaryIpv6?: boolean;
+  ConnectionTrackingSpecification?: ConnectionTrackingSpecification;
+}
+
+export interface CreateNetworkInterfaceOutput {
+  NetworkInterface?: NetworkInterface;
+  ClientToken?: string;
+}
+
+export interface DescribeNetworkInterfacesInput {
+  Filters?: Filters;
+  DryRun?: boolean;
+  NetworkInterfaceIds?: string[];
+  NextToken?: string;
+  MaxResults?: number;
+}
+
+export interface DescribeNetworkInterfacesOutput {
+  NetworkInterfaces?: NetworkInterface[];
+  NextToken?: string;
+}
+
+export interface DeleteNetworkInterfaceInput {
+  DryRun?: boolean;
+  NetworkInterfaceId: string;
+}
+
+export interface DeleteNetworkInterfaceOutput {}
+
+export interface ModifyNetworkInterfaceAttributeInput {
+  Attachment?: {
+    AttachmentId?: string;
+    DeleteOnTermination?: boolean;
+  };
+  Description?: Description;
+  DryRun?: boolean;
+  Groups?: Groups;
+  NetworkInterfaceId: string;
+  SourceDestCheck?: EnableDnsHostnames;
+  EnaSrdSpecification?: EnaSrdSpecification;
+  EnablePrimaryIpv6?: boolean;
+  ConnectionTrackingSpecification?: ConnectionTrackingSpecification;
+  AssociatePublicIpAddress?: boolean;
+}
+
+export interface ModifyNetworkInterfaceAttributeOutput {}
+
+export interface AssignPrivateIpAddressesInput {
+  AllowReassignment?: boolean;
+  NetworkInterfaceId: string;
+  PrivateIpAddresses?: PrivateIpAddresses2;
+  SecondaryPrivateIpAddressCount?: number;
+  Ipv4Prefixes?: Ipv4Prefixes2;
+  Ipv4PrefixCount?: number;
+}
+
+export interface AssignPrivateIpAddressesOutput {
+  NetworkInterfaceId?: string;
+  AssignedPrivateIpAddresses?: {
+    PrivateIpAddress?: string;
+  }[];
+  AssignedIpv4Prefixes?: AssignedIpv4Prefixes;
+}
+
+export interface UnassignPrivateIpAddressesInput {
+  NetworkInterfaceId: string;
+  PrivateIpAddresses?: PrivateIpAddresses2;
+  Ipv4Prefixes?: Ipv4Prefixes2;
+}
+
+export interface UnassignPrivateIpAddressesOutput {}
+
+export interface AssociateAddressInput {
+  AllocationId?: string;
+  InstanceId?: string;
+  PublicIp?: string;
+  AllowReassociation?: boolean;
+  DryRun?: boolean;
+  NetworkInterfaceId?: string;
+  PrivateIpAddress?: string;
+}
+
+export interface AssociateAddressOutput {
+  AssociationId?: string;
+}
+
+export interface DisassociateAddressInput {
+  AssociationId?: string;
+  PublicIp?: string;
+  DryRun?: boolean;
+}
+
+export interface DisassociateAddressOutput {}
+
 export type TagSpecifications = {
   ResourceType?: string;
   Tags?: Tags;
@@ -459,8 +1102,8 @@ export interface Vpc {
   VpcId?: string;
   OwnerId?: string;
   InstanceTenancy?: string;
-  Ipv6CidrBlockAssociationSet?: Ipv6CidrBlockAssociationSetItem[];
-  CidrBlockAssociationSet?: CidrBlockAssociationSetItem[];
+  Ipv6CidrBlockAssociationSet?: Ipv6CidrBlockAssociation[];
+  CidrBlockAssociationSet?: CidrBlockAssociation[];
   IsDefault?: boolean;
   Tags?: Tags;
 }
@@ -485,7 +1128,7 @@ export interface Subnet {
   VpcId?: string;
   OwnerId?: string;
   AssignIpv6AddressOnCreation?: boolean;
-  Ipv6CidrBlockAssociationSet?: Ipv6CidrBlockAssociationSetItem2[];
+  Ipv6CidrBlockAssociationSet?: Ipv6CidrBlockAssociationSetItem[];
   Tags?: Tags;
   SubnetArn?: string;
   OutpostArn?: string;
@@ -507,7 +1150,23 @@ export type Tags = {
 
 export type AllocationIds = string[];
 
-export interface Ipv6CidrBlockAssociationSetItem {
+export type Values = string[];
+
+export interface DhcpOptions {
+  DhcpConfigurations?: {
+    Key?: string;
+    Values?: Description[];
+  }[];
+  DhcpOptionsId?: string;
+  OwnerId?: string;
+  Tags?: Tags;
+}
+
+export interface EnableDnsHostnames {
+  Value?: boolean;
+}
+
+export interface Ipv6CidrBlockAssociation {
   AssociationId?: string;
   Ipv6CidrBlock?: string;
   Ipv6CidrBlockState?: Ipv6CidrBlockState;
@@ -517,15 +1176,230 @@ export interface Ipv6CidrBlockAssociationSetItem {
   IpSource?: string;
 }
 
-export interface CidrBlockAssociationSetItem {
+export interface CidrBlockAssociation {
   AssociationId?: string;
   CidrBlock?: string;
   CidrBlockState?: Ipv6CidrBlockState;
 }
 
-export type Values = string[];
+export interface InternetGateway {
+  Attachments?: Attachments;
+  InternetGatewayId?: string;
+  OwnerId?: string;
+  Tags?: Tags;
+}
 
-export interface Ipv6CidrBlockAssociationSetItem2 {
+export interface RouteTable {
+  Associations?: {
+    Main?: boolean;
+    RouteTableAssociationId?: string;
+    RouteTableId?: string;
+    SubnetId?: string;
+    GatewayId?: string;
+    AssociationState?: AssociationState;
+  }[];
+  PropagatingVgws?: {
+    GatewayId?: string;
+  }[];
+  RouteTableId?: string;
+  Routes?: {
+    DestinationCidrBlock?: string;
+    DestinationIpv6CidrBlock?: string;
+    DestinationPrefixListId?: string;
+    EgressOnlyInternetGatewayId?: string;
+    GatewayId?: string;
+    InstanceId?: string;
+    InstanceOwnerId?: string;
+    NatGatewayId?: string;
+    TransitGatewayId?: string;
+    LocalGatewayId?: string;
+    CarrierGatewayId?: string;
+    NetworkInterfaceId?: string;
+    Origin?: string;
+    State?: string;
+    VpcPeeringConnectionId?: string;
+    CoreNetworkArn?: string;
+  }[];
+  Tags?: Tags;
+  VpcId?: string;
+  OwnerId?: string;
+}
+
+export interface AssociationState {
+  State?: string;
+  StatusMessage?: string;
+}
+
+export type GroupIds = string[];
+
+export type GroupNames = string[];
+
+export type IpPermissions = {
+  FromPort?: number;
+  IpProtocol?: string;
+  IpRanges?: {
+    CidrIp?: string;
+    Description?: string;
+  }[];
+  Ipv6Ranges?: {
+    CidrIpv6?: string;
+    Description?: string;
+  }[];
+  PrefixListIds?: {
+    Description?: string;
+    PrefixListId?: string;
+  }[];
+  ToPort?: number;
+  UserIdGroupPairs?: UserIdGroupPairsItem[];
+}[];
+
+export type SecurityGroupRules = {
+  SecurityGroupRuleId?: string;
+  GroupId?: string;
+  GroupOwnerId?: string;
+  IsEgress?: boolean;
+  IpProtocol?: string;
+  FromPort?: number;
+  ToPort?: number;
+  CidrIpv4?: string;
+  CidrIpv6?: string;
+  PrefixListId?: string;
+  ReferencedGroupInfo?: {
+    GroupId?: string;
+    PeeringStatus?: string;
+    UserId?: string;
+    VpcId?: string;
+    VpcPeeringConnectionId?: string;
+  };
+  Description?: string;
+  Tags?: Tags;
+}[];
+
+export type SecurityGroupRuleIds = string[];
+
+export interface NetworkAcl {
+  Associations?: {
+    NetworkAclAssociationId?: string;
+    NetworkAclId?: string;
+    SubnetId?: string;
+  }[];
+  Entries?: {
+    CidrBlock?: string;
+    Egress?: boolean;
+    IcmpTypeCode?: IcmpTypeCode;
+    Ipv6CidrBlock?: string;
+    PortRange?: PortRange;
+    Protocol?: string;
+    RuleAction?: string;
+    RuleNumber?: number;
+  }[];
+  IsDefault?: boolean;
+  NetworkAclId?: string;
+  Tags?: Tags;
+  VpcId?: string;
+  OwnerId?: string;
+}
+
+export interface IcmpTypeCode {
+  Code?: number;
+  Type?: number;
+}
+
+export interface PortRange {
+  From?: number;
+  To?: number;
+}
+
+export type Groups = string[];
+
+export type Ipv6Addresses = {
+  Ipv6Address?: string;
+  IsPrimaryIpv6?: boolean;
+}[];
+
+export type PrivateIpAddresses = {
+  Primary?: boolean;
+  PrivateIpAddress?: string;
+}[];
+
+export type Ipv4Prefixes = {
+  Ipv4Prefix?: string;
+}[];
+
+export type Ipv6Prefixes = {
+  Ipv6Prefix?: string;
+}[];
+
+export interface ConnectionTrackingSpecification {
+  TcpEstablishedTimeout?: number;
+  UdpStreamTimeout?: number;
+  UdpTimeout?: number;
+}
+
+export interface NetworkInterface {
+  Association?: Association;
+  Attachment?: Attachment;
+  AvailabilityZone?: string;
+  ConnectionTrackingConfiguration?: {
+    TcpEstablishedTimeout?: number;
+    UdpStreamTimeout?: number;
+    UdpTimeout?: number;
+  };
+  Description?: string;
+  Groups?: Groups2;
+  InterfaceType?: string;
+  Ipv6Addresses?: {
+    Ipv6Address?: string;
+    IsPrimaryIpv6?: boolean;
+  }[];
+  MacAddress?: string;
+  NetworkInterfaceId?: string;
+  OutpostArn?: string;
+  OwnerId?: string;
+  PrivateDnsName?: string;
+  PrivateIpAddress?: string;
+  PrivateIpAddresses?: {
+    Association?: Association;
+    Primary?: boolean;
+    PrivateDnsName?: string;
+    PrivateIpAddress?: string;
+  }[];
+  Ipv4Prefixes?: AssignedIpv4Prefixes;
+  Ipv6Prefixes?: {
+    Ipv6Prefix?: string;
+  }[];
+  RequesterId?: string;
+  RequesterManaged?: boolean;
+  SourceDestCheck?: boolean;
+  Status?: string;
+  SubnetId?: string;
+  TagSet?: Tags;
+  VpcId?: string;
+  DenyAllIgwTraffic?: boolean;
+  Ipv6Native?: boolean;
+  Ipv6Address?: string;
+}
+
+export interface Description {
+  Value?: string;
+}
+
+export interface EnaSrdSpecification {
+  EnaSrdEnabled?: boolean;
+  EnaSrdUdpSpecification?: {
+    EnaSrdUdpEnabled?: boolean;
+  };
+}
+
+export type PrivateIpAddresses2 = string[];
+
+export type Ipv4Prefixes2 = string[];
+
+export type AssignedIpv4Prefixes = {
+  Ipv4Prefix?: string;
+}[];
+
+export interface Ipv6CidrBlockAssociationSetItem {
   AssociationId?: string;
   Ipv6CidrBlock?: string;
   Ipv6CidrBlockState?: {
@@ -540,6 +1414,53 @@ export interface Ipv6CidrBlockState {
   State?: string;
   StatusMessage?: string;
 }
+
+export type Attachments = {
+  State?: string;
+  VpcId?: string;
+}[];
+
+export interface UserIdGroupPairsItem {
+  Description?: string;
+  GroupId?: string;
+  GroupName?: string;
+  PeeringStatus?: string;
+  UserId?: string;
+  VpcId?: string;
+  VpcPeeringConnectionId?: string;
+}
+
+export interface Association {
+  AllocationId?: string;
+  AssociationId?: string;
+  IpOwnerId?: string;
+  PublicDnsName?: string;
+  PublicIp?: string;
+  CustomerOwnedIp?: string;
+  CarrierIp?: string;
+}
+
+export interface Attachment {
+  AttachTime?: Date | string;
+  AttachmentId?: string;
+  DeleteOnTermination?: boolean;
+  DeviceIndex?: number;
+  NetworkCardIndex?: number;
+  InstanceId?: string;
+  InstanceOwnerId?: string;
+  Status?: string;
+  EnaSrdSpecification?: {
+    EnaSrdEnabled?: boolean;
+    EnaSrdUdpSpecification?: {
+      EnaSrdUdpEnabled?: boolean;
+    };
+  };
+}
+
+export type Groups2 = {
+  GroupName?: string;
+  GroupId?: string;
+}[];
 
 export interface Ec2Operations {
   CreateVpc: { input: CreateVpcInput; output: CreateVpcOutput };
@@ -562,4 +1483,54 @@ export interface Ec2Operations {
   AllocateAddress: { input: AllocateAddressInput; output: AllocateAddressOutput };
   DescribeAddresses: { input: DescribeAddressesInput; output: DescribeAddressesOutput };
   ReleaseAddress: { input: ReleaseAddressInput; output: ReleaseAddressOutput };
+  CreateDhcpOptions: { input: CreateDhcpOptionsInput; output: CreateDhcpOptionsOutput };
+  DescribeDhcpOptions: { input: DescribeDhcpOptionsInput; output: DescribeDhcpOptionsOutput };
+  DeleteDhcpOptions: { input: DeleteDhcpOptionsInput; output: DeleteDhcpOptionsOutput };
+  AssociateDhcpOptions: { input: AssociateDhcpOptionsInput; output: AssociateDhcpOptionsOutput };
+  DescribeVpcAttribute: { input: DescribeVpcAttributeInput; output: DescribeVpcAttributeOutput };
+  ModifyVpcAttribute: { input: ModifyVpcAttributeInput; output: ModifyVpcAttributeOutput };
+  ModifyVpcTenancy: { input: ModifyVpcTenancyInput; output: ModifyVpcTenancyOutput };
+  AssociateVpcCidrBlock: { input: AssociateVpcCidrBlockInput; output: AssociateVpcCidrBlockOutput };
+  DisassociateVpcCidrBlock: { input: DisassociateVpcCidrBlockInput; output: DisassociateVpcCidrBlockOutput };
+  ModifySubnetAttribute: { input: ModifySubnetAttributeInput; output: ModifySubnetAttributeOutput };
+  CreateDefaultVpc: { input: CreateDefaultVpcInput; output: CreateDefaultVpcOutput };
+  CreateDefaultSubnet: { input: CreateDefaultSubnetInput; output: CreateDefaultSubnetOutput };
+  CreateInternetGateway: { input: CreateInternetGatewayInput; output: CreateInternetGatewayOutput };
+  DescribeInternetGateways: { input: DescribeInternetGatewaysInput; output: DescribeInternetGatewaysOutput };
+  DeleteInternetGateway: { input: DeleteInternetGatewayInput; output: DeleteInternetGatewayOutput };
+  AttachInternetGateway: { input: AttachInternetGatewayInput; output: AttachInternetGatewayOutput };
+  DetachInternetGateway: { input: DetachInternetGatewayInput; output: DetachInternetGatewayOutput };
+  CreateRouteTable: { input: CreateRouteTableInput; output: CreateRouteTableOutput };
+  DescribeRouteTables: { input: DescribeRouteTablesInput; output: DescribeRouteTablesOutput };
+  DeleteRouteTable: { input: DeleteRouteTableInput; output: DeleteRouteTableOutput };
+  CreateRoute: { input: CreateRouteInput; output: CreateRouteOutput };
+  ReplaceRoute: { input: ReplaceRouteInput; output: ReplaceRouteOutput };
+  DeleteRoute: { input: DeleteRouteInput; output: DeleteRouteOutput };
+  AssociateRouteTable: { input: AssociateRouteTableInput; output: AssociateRouteTableOutput };
+  DisassociateRouteTable: { input: DisassociateRouteTableInput; output: DisassociateRouteTableOutput };
+  ReplaceRouteTableAssociation: { input: ReplaceRouteTableAssociationInput; output: ReplaceRouteTableAssociationOutput };
+  CreateSecurityGroup: { input: CreateSecurityGroupInput; output: CreateSecurityGroupOutput };
+  DescribeSecurityGroups: { input: DescribeSecurityGroupsInput; output: DescribeSecurityGroupsOutput };
+  DeleteSecurityGroup: { input: DeleteSecurityGroupInput; output: DeleteSecurityGroupOutput };
+  AuthorizeSecurityGroupIngress: { input: AuthorizeSecurityGroupIngressInput; output: AuthorizeSecurityGroupIngressOutput };
+  AuthorizeSecurityGroupEgress: { input: AuthorizeSecurityGroupEgressInput; output: AuthorizeSecurityGroupEgressOutput };
+  RevokeSecurityGroupIngress: { input: RevokeSecurityGroupIngressInput; output: RevokeSecurityGroupIngressOutput };
+  RevokeSecurityGroupEgress: { input: RevokeSecurityGroupEgressInput; output: RevokeSecurityGroupEgressOutput };
+  DescribeSecurityGroupRules: { input: DescribeSecurityGroupRulesInput; output: DescribeSecurityGroupRulesOutput };
+  ModifySecurityGroupRules: { input: ModifySecurityGroupRulesInput; output: ModifySecurityGroupRulesOutput };
+  CreateNetworkAcl: { input: CreateNetworkAclInput; output: CreateNetworkAclOutput };
+  DescribeNetworkAcls: { input: DescribeNetworkAclsInput; output: DescribeNetworkAclsOutput };
+  DeleteNetworkAcl: { input: DeleteNetworkAclInput; output: DeleteNetworkAclOutput };
+  CreateNetworkAclEntry: { input: CreateNetworkAclEntryInput; output: CreateNetworkAclEntryOutput };
+  ReplaceNetworkAclEntry: { input: ReplaceNetworkAclEntryInput; output: ReplaceNetworkAclEntryOutput };
+  DeleteNetworkAclEntry: { input: DeleteNetworkAclEntryInput; output: DeleteNetworkAclEntryOutput };
+  ReplaceNetworkAclAssociation: { input: ReplaceNetworkAclAssociationInput; output: ReplaceNetworkAclAssociationOutput };
+  CreateNetworkInterface: { input: CreateNetworkInterfaceInput; output: CreateNetworkInterfaceOutput };
+  DescribeNetworkInterfaces: { input: DescribeNetworkInterfacesInput; output: DescribeNetworkInterfacesOutput };
+  DeleteNetworkInterface: { input: DeleteNetworkInterfaceInput; output: DeleteNetworkInterfaceOutput };
+  ModifyNetworkInterfaceAttribute: { input: ModifyNetworkInterfaceAttributeInput; output: ModifyNetworkInterfaceAttributeOutput };
+  AssignPrivateIpAddresses: { input: AssignPrivateIpAddressesInput; output: AssignPrivateIpAddressesOutput };
+  UnassignPrivateIpAddresses: { input: UnassignPrivateIpAddressesInput; output: UnassignPrivateIpAddressesOutput };
+  AssociateAddress: { input: AssociateAddressInput; output: AssociateAddressOutput };
+  DisassociateAddress: { input: DisassociateAddressInput; output: DisassociateAddressOutput };
 }

@@ -1,7 +1,9 @@
 /**
- * CreateSubnet, DescribeSubnets, DeleteSubnet. A subnet's CIDR lies inside its VPC's, is /16 to
- * /28 and overlaps no other subnet of the VPC; AWS reserves five addresses in each (network,
- * router, DNS, future use, broadcast), which AvailableIpAddressCount leaves out.
+ * CreateSubnet, DescribeSubnets, DeleteSubnet, ModifySubnetAttribute. A subnet's CIDR lies inside
+ * one of its VPC's, is /16 to /28 and overlaps no other subnet of the VPC; it starts associated
+ * with its VPC's default network ACL (and, implicitly, the main route table). AWS reserves five
+ * addresses in each (network, router, DNS, future use, broadcast); AvailableIpAddressCount leaves
+ * those out and whatever state/subnet-addresses.ts records as in use.
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { contains, overlaps, parseCidr4, size } from '../../runtime/net/cidr.js';
@@ -10,8 +12,10 @@ import { applyFilters, type Accessors } from '../../state/filters.js';
 import { resourceId } from '../../state/ids.js';
 import type { SubnetRecord } from '../../state/network.js';
 import { paginate } from '../../state/pagination.js';
-import { findZone, zonesOf } from '../../state/regions.js';
+import { findZone, zonesOf, type ZoneInfo } from '../../state/regions.js';
 import type { Tag } from '../../state/tags.js';
+import { RESERVED_ADDRESSES } from '../../state/subnet-addresses.js';
+import type { Scope } from '../../state/scope.js';
 import { scopeOf, type OpHandler } from '../service.js';
 import { Ec2Errors } from './errors.js';
 import { wellFormed, type Ec2Store } from './store.js';
@@ -20,7 +24,6 @@ import { putTags, tagsFromSpecifications } from './tagging.js';
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 type Subnet = SubnetRecord & { Tags: Tag[] };
 
-export const RESERVED_ADDRESSES = 5;
 
 const subnetFilters: Accessors<Subnet> = {
   'subnet-id': (s) => s.SubnetId,
@@ -76,30 +79,8 @@ export function subnetHandlers(store: Ec2Store) {
     if (!zone) throw Ec2Errors.invalidZone(asked ?? '', zones.map((z) => z.zoneName));
     const tags = tagsFromSpecifications(input.TagSpecifications, 'subnet');
     checkDryRun(input);
-    const id = resourceId('subnet');
-    const subnet: SubnetRecord = {
-      SubnetId: id,
-      SubnetArn: `arn:aws:ec2:${ctx.region}:${ctx.account}:subnet/${id}`,
-      VpcId: vpc.VpcId,
-      OwnerId: ctx.account,
-      CidrBlock: cidr.text,
-      AvailabilityZone: zone.zoneName,
-      AvailabilityZoneId: zone.zoneId,
-      AvailableIpAddressCount: size(cidr) - RESERVED_ADDRESSES,
-      State: 'available',
-      DefaultForAz: false,
-      MapPublicIpOnLaunch: false,
-      MapCustomerOwnedIpOnLaunch: false,
-      AssignIpv6AddressOnCreation: false,
-      Ipv6CidrBlockAssociationSet: [],
-      EnableDns64: false,
-      Ipv6Native: false,
-      PrivateDnsNameOptionsOnLaunch: { HostnameType: 'ip-name', EnableResourceNameDnsARecord: false, EnableResourceNameDnsAAAARecord: false },
-    };
-    store.transaction(() => {
-      subnets.insert(scope, id, subnet);
-      putTags(store, scope, id, 'subnet', tags);
-    });
+    const subnet = newSubnetRecord(ctx.region, ctx.account, vpc.VpcId, cidr.text, zone, false);
+    store.transaction(() => insertSubnet(store, scope, subnet, tags));
     return { Subnet: { ...subnet, Tags: tags } };
   };
 
@@ -116,6 +97,8 @@ export function subnetHandlers(store: Ec2Store) {
       for (const id of input.SubnetIds) if (!byId.has(id)) throw Ec2Errors.subnetNotFound(id);
       all = [...new Set(input.SubnetIds)].map((id) => byId.get(id)!);
     }
+    const used = store.network.addresses.inUseBySubnet(scope);
+    all = all.map((s) => ({ ...s, AvailableIpAddressCount: s.AvailableIpAddressCount - (used.get(s.SubnetId) ?? 0) }));
     const filtered = applyFilters(all, input.Filters, subnetFilters);
     const page = paginate(filtered, (s) => s.SubnetId, { maxResults: input.MaxResults, nextToken: input.NextToken, min: 5, max: 1000 });
     return { Subnets: page.items, NextToken: page.nextToken };
@@ -126,13 +109,107 @@ export function subnetHandlers(store: Ec2Store) {
     if (!wellFormed(input.SubnetId, 'subnet')) throw Ec2Errors.subnetMalformed(input.SubnetId);
     const subnet = subnets.get(scope, input.SubnetId);
     if (!subnet) throw Ec2Errors.subnetNotFound(input.SubnetId);
+    // Anything holding an address here (an interface, an instance, a load balancer) must go first.
+    if (store.network.addresses.inUse(scope, subnet.SubnetId) > 0) throw Ec2Errors.dependencyViolation('subnet', subnet.SubnetId);
     checkDryRun(input);
-    store.transaction(() => {
-      subnets.delete(scope, subnet.SubnetId);
-      store.tags.removeAll(scope, subnet.SubnetId);
-    });
+    store.transaction(() => removeSubnet(store, scope, subnet.SubnetId));
     return {};
   };
 
-  return { CreateSubnet, DescribeSubnets, DeleteSubnet };
+  const ModifySubnetAttribute: Op<'ModifySubnetAttribute'> = (ctx, input) => {
+    const scope = scopeOf(ctx);
+    if (!wellFormed(input.SubnetId, 'subnet')) throw Ec2Errors.subnetMalformed(input.SubnetId);
+    const subnet = subnets.get(scope, input.SubnetId);
+    if (!subnet) throw Ec2Errors.subnetNotFound(input.SubnetId);
+    if (
+      input.AssignIpv6AddressOnCreation?.Value ||
+      input.MapCustomerOwnedIpOnLaunch?.Value ||
+      input.CustomerOwnedIpv4Pool ||
+      input.EnableDns64?.Value ||
+      input.EnableLniAtDeviceIndex !== undefined ||
+      input.DisableLniAtDeviceIndex?.Value ||
+      input.EnableResourceNameDnsAAAARecordOnLaunch?.Value
+    ) {
+      throw Ec2Errors.unsupported('IPv6, customer-owned IP pools or local network interfaces on subnets');
+    }
+    const set = [
+      input.MapPublicIpOnLaunch,
+      input.AssignIpv6AddressOnCreation,
+      input.MapCustomerOwnedIpOnLaunch,
+      input.EnableDns64,
+      input.EnableResourceNameDnsARecordOnLaunch,
+      input.EnableResourceNameDnsAAAARecordOnLaunch,
+      input.PrivateDnsHostnameTypeOnLaunch,
+      input.DisableLniAtDeviceIndex,
+    ].filter((x) => x !== undefined);
+    // AWS modifies one attribute per call.
+    if (set.length !== 1) throw Ec2Errors.invalidCombination('Only one attribute can be modified at a time');
+    const hostnameType = input.PrivateDnsHostnameTypeOnLaunch;
+    if (hostnameType !== undefined && hostnameType !== 'ip-name' && hostnameType !== 'resource-name') {
+      throw Ec2Errors.invalidParameter(`Value (${hostnameType}) for parameter PrivateDnsHostnameTypeOnLaunch is invalid.`);
+    }
+    const next: SubnetRecord = { ...subnet, PrivateDnsNameOptionsOnLaunch: { ...subnet.PrivateDnsNameOptionsOnLaunch } };
+    if (input.MapPublicIpOnLaunch) next.MapPublicIpOnLaunch = input.MapPublicIpOnLaunch.Value ?? false;
+    if (input.AssignIpv6AddressOnCreation) next.AssignIpv6AddressOnCreation = false;
+    if (input.MapCustomerOwnedIpOnLaunch) next.MapCustomerOwnedIpOnLaunch = false;
+    if (input.EnableDns64) next.EnableDns64 = false;
+    if (input.EnableResourceNameDnsARecordOnLaunch) {
+      next.PrivateDnsNameOptionsOnLaunch.EnableResourceNameDnsARecord = input.EnableResourceNameDnsARecordOnLaunch.Value ?? false;
+    }
+    if (hostnameType) next.PrivateDnsNameOptionsOnLaunch.HostnameType = hostnameType;
+    subnets.update(scope, subnet.SubnetId, next);
+    return {};
+  };
+
+  return { CreateSubnet, DescribeSubnets, DeleteSubnet, ModifySubnetAttribute };
+}
+
+export function newSubnetRecord(region: string, account: string, vpcId: string, cidr: string, zone: ZoneInfo, isDefault: boolean): SubnetRecord {
+  const id = resourceId('subnet');
+  return {
+    SubnetId: id,
+    SubnetArn: `arn:aws:ec2:${region}:${account}:subnet/${id}`,
+    VpcId: vpcId,
+    OwnerId: account,
+    CidrBlock: cidr,
+    AvailabilityZone: zone.zoneName,
+    AvailabilityZoneId: zone.zoneId,
+    AvailableIpAddressCount: size(parseCidr4(cidr)!) - RESERVED_ADDRESSES,
+    State: 'available',
+    DefaultForAz: isDefault,
+    MapPublicIpOnLaunch: isDefault,
+    MapCustomerOwnedIpOnLaunch: false,
+    AssignIpv6AddressOnCreation: false,
+    Ipv6CidrBlockAssociationSet: [],
+    EnableDns64: false,
+    Ipv6Native: false,
+    PrivateDnsNameOptionsOnLaunch: { HostnameType: 'ip-name', EnableResourceNameDnsARecord: false, EnableResourceNameDnsAAAARecord: false },
+  };
+}
+
+/** Writes a subnet associated with its VPC's default network ACL; call inside a transaction. */
+export function insertSubnet(store: Ec2Store, scope: Scope, subnet: SubnetRecord, tags: Tag[]): void {
+  const n = store.network;
+  n.subnets.insert(scope, subnet.SubnetId, subnet);
+  const acl = n.networkAcls.list(scope).find((a) => a.VpcId === subnet.VpcId && a.IsDefault);
+  if (acl) {
+    acl.Associations.push({ NetworkAclAssociationId: resourceId('aclassoc'), NetworkAclId: acl.NetworkAclId, SubnetId: subnet.SubnetId });
+    n.networkAcls.update(scope, acl.NetworkAclId, acl);
+  }
+  putTags(store, scope, subnet.SubnetId, 'subnet', tags);
+}
+
+/** Removes a subnet and its network ACL and route table associations. */
+function removeSubnet(store: Ec2Store, scope: Scope, subnetId: string): void {
+  const n = store.network;
+  for (const acl of n.networkAcls.list(scope)) {
+    if (!acl.Associations.some((a) => a.SubnetId === subnetId)) continue;
+    n.networkAcls.update(scope, acl.NetworkAclId, { ...acl, Associations: acl.Associations.filter((a) => a.SubnetId !== subnetId) });
+  }
+  for (const rtb of n.routeTables.list(scope)) {
+    if (!rtb.Associations.some((a) => a.SubnetId === subnetId)) continue;
+    n.routeTables.update(scope, rtb.RouteTableId, { ...rtb, Associations: rtb.Associations.filter((a) => a.SubnetId !== subnetId) });
+  }
+  n.subnets.delete(scope, subnetId);
+  store.tags.removeAll(scope, subnetId);
 }

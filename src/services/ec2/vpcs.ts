@@ -1,6 +1,8 @@
 /**
  * CreateVpc, DescribeVpcs, DeleteVpc. A VPC is created `available` with one primary IPv4 CIDR
- * (/16 to /28, network-aligned); it can be deleted once nothing lives in it.
+ * (/16 to /28, network-aligned), the region's default DHCP options, and (./vpc-network.ts) its
+ * main route table, default network ACL and default security group; it can be deleted once
+ * nothing but those lives in it.
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { parseCidr4 } from '../../runtime/net/cidr.js';
@@ -13,7 +15,8 @@ import type { Tag } from '../../state/tags.js';
 import { scopeOf, type OpHandler } from '../service.js';
 import { Ec2Errors } from './errors.js';
 import { wellFormed, type Ec2Store } from './store.js';
-import { putTags, tagsFromSpecifications } from './tagging.js';
+import { tagsFromSpecifications } from './tagging.js';
+import { insertVpc, removeVpc, vpcDependents } from './vpc-network.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 type Vpc = VpcRecord & { Tags: Tag[] };
@@ -33,13 +36,13 @@ const vpcFilters: Accessors<Vpc> = {
 };
 
 /** The wire form: kumo-internal attributes (DNS settings) are answered by DescribeVpcAttribute. */
-function present(v: Vpc) {
-  const { EnableDnsSupport: _s, EnableDnsHostnames: _h, ...wire } = v;
+export function present(v: Vpc) {
+  const { EnableDnsSupport: _s, EnableDnsHostnames: _h, EnableNetworkAddressUsageMetrics: _m, ...wire } = v;
   return wire;
 }
 
 export function vpcHandlers(store: Ec2Store) {
-  const { vpcs, subnets } = store.network;
+  const { vpcs } = store.network;
   store.registerTaggable('vpc', {
     type: 'vpc',
     exists: (scope, id) => vpcs.get(scope, id) !== undefined,
@@ -70,25 +73,8 @@ export function vpcHandlers(store: Ec2Store) {
     const tags = tagsFromSpecifications(input.TagSpecifications, 'vpc');
     checkDryRun(input);
     const scope = scopeOf(ctx);
-    const vpc: VpcRecord = {
-      VpcId: resourceId('vpc'),
-      OwnerId: ctx.account,
-      CidrBlock: cidr.text,
-      State: 'available',
-      DhcpOptionsId: 'default',
-      InstanceTenancy: tenancy,
-      IsDefault: false,
-      CidrBlockAssociationSet: [
-        { AssociationId: resourceId('vpc-cidr-assoc'), CidrBlock: cidr.text, CidrBlockState: { State: 'associated' } },
-      ],
-      Ipv6CidrBlockAssociationSet: [],
-      EnableDnsSupport: true,
-      EnableDnsHostnames: false,
-    };
-    store.transaction(() => {
-      vpcs.insert(scope, vpc.VpcId, vpc);
-      putTags(store, scope, vpc.VpcId, 'vpc', tags);
-    });
+    const vpc = newVpcRecord(ctx.account, cidr.text, tenancy, store.network.regionDefaultDhcpOptions(scope) ?? 'default', false);
+    store.transaction(() => insertVpc(store, scope, vpc, tags));
     return { Vpc: present({ ...vpc, Tags: tags }) };
   };
 
@@ -115,14 +101,28 @@ export function vpcHandlers(store: Ec2Store) {
     if (!wellFormed(input.VpcId, 'vpc')) throw Ec2Errors.vpcMalformed(input.VpcId);
     const vpc = vpcs.get(scope, input.VpcId);
     if (!vpc) throw Ec2Errors.vpcNotFound(input.VpcId);
-    if (subnets.list(scope).some((s) => s.VpcId === vpc.VpcId)) throw Ec2Errors.dependencyViolation('vpc', vpc.VpcId);
+    if (vpcDependents(store, scope, vpc.VpcId).length) throw Ec2Errors.dependencyViolation('vpc', vpc.VpcId);
     checkDryRun(input);
-    store.transaction(() => {
-      vpcs.delete(scope, vpc.VpcId);
-      store.tags.removeAll(scope, vpc.VpcId);
-    });
+    store.transaction(() => removeVpc(store, scope, vpc.VpcId));
     return {};
   };
 
   return { CreateVpc, DescribeVpcs, DeleteVpc };
+}
+
+export function newVpcRecord(account: string, cidr: string, tenancy: string, dhcpOptionsId: string, isDefault: boolean): VpcRecord {
+  return {
+    VpcId: resourceId('vpc'),
+    OwnerId: account,
+    CidrBlock: cidr,
+    State: 'available',
+    DhcpOptionsId: dhcpOptionsId,
+    InstanceTenancy: tenancy,
+    IsDefault: isDefault,
+    CidrBlockAssociationSet: [{ AssociationId: resourceId('vpc-cidr-assoc'), CidrBlock: cidr, CidrBlockState: { State: 'associated' } }],
+    Ipv6CidrBlockAssociationSet: [],
+    EnableDnsSupport: true,
+    // AWS turns DNS hostnames on only in default VPCs.
+    EnableDnsHostnames: isDefault,
+  };
 }

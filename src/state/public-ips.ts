@@ -1,0 +1,62 @@
+/**
+ * The public IPv4 addresses kumo hands out (Elastic IPs now; auto-assigned public IPs later),
+ * unique across accounts and regions like AWS's. They come from a loopback pool (KUMO_EIP_POOL,
+ * default 127.100.0.0/16; anything outside 127.0.0.0/8 is refused), so no kumo address is a real
+ * public one and the host reaches each of them on loopback (DESIGN.md: the fabric forwards them
+ * into the VPC).
+ */
+import { randomInt } from 'node:crypto';
+import { contains, intToIp, last, parseCidr4, type Cidr4 } from '../runtime/net/cidr.js';
+import type { Db } from './db.js';
+import type { Scope } from './scope.js';
+
+export const DEFAULT_PUBLIC_IP_POOL = '127.100.0.0/16';
+const LOOPBACK = parseCidr4('127.0.0.0/8')!;
+
+/** The pool as configured; anything outside 127.0.0.0/8 is refused, so kumo never hands out real addresses. */
+export function parsePublicIpPool(text: string): Cidr4 {
+  const pool = parseCidr4(text);
+  if (!pool || !contains(LOOPBACK, pool) || pool.prefix > 30) {
+    throw new Error(`invalid Elastic IP pool '${text}': expected a CIDR block of at least 4 addresses inside 127.0.0.0/8`);
+  }
+  return pool;
+}
+
+export class PublicIps {
+  private readonly stmts;
+
+  private readonly pool: Cidr4;
+
+  constructor(db: Db, pool = DEFAULT_PUBLIC_IP_POOL) {
+    this.pool = parsePublicIpPool(pool);
+    this.stmts = {
+      taken: db.prepare('SELECT 1 FROM ec2_public_ips WHERE address = ?'),
+      all: db.prepare('SELECT address FROM ec2_public_ips'),
+      put: db.prepare('INSERT INTO ec2_public_ips (address, account, region, owner) VALUES (?, ?, ?, ?)'),
+      del: db.prepare('DELETE FROM ec2_public_ips WHERE address = ?'),
+    };
+  }
+
+  /** A random free address of the pool (network and broadcast aside), or undefined when all are taken. */
+  allocate(scope: Scope, owner: string): string | undefined {
+    const first = this.pool.base + 1;
+    const count = last(this.pool) - 1 - first + 1;
+    // Random probes find a free address at once in a mostly empty pool; a full scan settles the rest.
+    let ip: string | undefined;
+    for (let i = 0; i < 32 && !ip; i++) {
+      const candidate = intToIp(first + randomInt(count));
+      if (!this.stmts.taken.get(candidate)) ip = candidate;
+    }
+    if (!ip) {
+      const used = new Set((this.stmts.all.all() as { address: string }[]).map((r) => r.address));
+      for (let n = first; n < first + count && !ip; n++) if (!used.has(intToIp(n))) ip = intToIp(n);
+    }
+    if (!ip) return undefined;
+    this.stmts.put.run(ip, scope.account, scope.region, owner);
+    return ip;
+  }
+
+  release(address: string): void {
+    this.stmts.del.run(address);
+  }
+}
