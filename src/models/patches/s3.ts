@@ -51,4 +51,49 @@ for (const op of ['GetObject', 'HeadObject']) operations[op] = { ...(operations[
 // A ranged GET answers 206; the model has no member for it, so kumo adds one.
 (operations['GetObject'] as { output: { members: Record<string, unknown> } }).output.members.StatusCode = { location: 'statusCode', type: 'integer' };
 
+
+// Multipart and copy members from after the last aws-sdk v2 model: CRC64NVME everywhere a part or
+// result carries a checksum, the checksum type of an upload, and x-amz-mp-object-size.
+const crc64 = { ChecksumCRC64NVME: {} };
+const bodyChecksumType = { ChecksumType: {} };
+const deep = (op: string, patch: Record<string, unknown>) => {
+  operations[op] = mergeInto((operations[op] as Record<string, unknown>) ?? {}, patch);
+};
+function mergeInto(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(b)) {
+    const t = a[k];
+    a[k] = t && typeof t === 'object' && v && typeof v === 'object' ? mergeInto(t as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return a;
+}
+deep('CreateMultipartUpload', { input: { members: checksumType }, output: { members: checksumType } });
+deep('CompleteMultipartUpload', {
+  input: {
+    members: {
+      ChecksumCRC64NVME: header('x-amz-checksum-crc64nvme'),
+      ...checksumType,
+      MpuObjectSize: header('x-amz-mp-object-size'),
+      IfMatch: header('If-Match'),
+      MultipartUpload: { members: { Parts: { member: { members: crc64 } } } },
+    },
+  },
+  output: { members: { ...crc64, ...bodyChecksumType } },
+});
+deep('ListParts', { output: { members: { ...bodyChecksumType, Parts: { member: { members: crc64 } } } } });
+deep('UploadPartCopy', { output: { members: { CopyPartResult: { members: crc64 } } } });
+deep('CopyObject', { output: { members: { CopyObjectResult: { members: { ...crc64, ...bodyChecksumType } } } } });
+deep('ListMultipartUploads', { output: { members: { Uploads: { member: { members: { ChecksumType: {} } } } } } });
+// DeleteObjects must carry Content-MD5 or a checksum of its body; the v2 model lacks both headers.
+deep('DeleteObjects', {
+  input: {
+    members: {
+      ContentMD5: header('Content-MD5'),
+      ...Object.fromEntries(['CRC32', 'CRC32C', 'SHA1', 'SHA256'].map((a) => [`Checksum${a}`, header(`x-amz-checksum-${a.toLowerCase()}`)])),
+      ...newChecksums,
+    },
+  },
+});
+// HEAD ?partNumber= answers 206 like a ranged GET.
+deep('HeadObject', { output: { members: { StatusCode: { location: 'statusCode', type: 'integer' } } } });
+
 export const s3Patch: ModelPatch = { operations };

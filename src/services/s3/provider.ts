@@ -19,10 +19,19 @@ import { migrate, type Db } from '../../state/db.js';
 import type { Handler, Service } from '../service.js';
 import { BlobStore } from './blobs.js';
 import { bucketHandlers } from './buckets.js';
-import { s3AuthErrors } from './errors.js';
+import { S3Errors, s3AuthErrors } from './errors.js';
 import { listingHandlers } from './listing.js';
+import { batchDeleteHandlers } from './batch-delete.js';
+import { versioning } from './commit.js';
+import { copyHandlers } from './copy.js';
+import { listingV1Handlers } from './listing-v1.js';
+import { completeHandlers } from './multipart-complete.js';
+import { multipartHandlers } from './multipart.js';
 import { objectHandlers } from './objects.js';
 import { S3Store, s3Migrations } from './store.js';
+import { multipartMigrations, UploadStore } from './uploads-store.js';
+import { versionHandlers } from './versions-handlers.js';
+import { versionMigrations, VersionStore } from './versions-store.js';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -34,14 +43,33 @@ export interface S3Deps {
 
 export function createS3Service(deps: S3Deps): Service {
   migrate(deps.db, 's3', s3Migrations);
+  migrate(deps.db, 's3-data', [...multipartMigrations, versionMigrations]);
   const store = new S3Store(deps.db);
+  const uploads = new UploadStore(deps.db);
+  const versions = new VersionStore(deps.db);
+  const v = versioning(store, versions);
   const blobs = new BlobStore(join(deps.dataDir, 's3'));
-  const removed = blobs.collectGarbage((id) => store.blobInUse(id));
+  const removed = blobs.collectGarbage((id) => store.blobInUse(id) || uploads.blobInUse(id) || versions.blobInUse(id));
   if (removed > 0) deps.log?.(`s3: removed ${removed} unreferenced file(s) left by an interrupted run`);
   const handlers: { [K in keyof S3Operations]: Handler } = {
     ...bucketHandlers(store),
-    ...objectHandlers(store, blobs),
+    ...objectHandlers(store, blobs, v),
     ...listingHandlers(store),
+    ...multipartHandlers(store, uploads, blobs),
+    ...completeHandlers(store, uploads, blobs, v.commit),
+    ...copyHandlers(store, blobs, v),
+    ...batchDeleteHandlers(store, blobs, v.remove),
+    ...listingV1Handlers(store),
+    ...versionHandlers(store, versions),
+  };
+  // A bucket holding only noncurrent versions or delete markers is not empty either.
+  const deleteBucket = handlers.DeleteBucket;
+  handlers.DeleteBucket = async (ctx, input: { Bucket: string }) => {
+    const bucket = store.bucket(input.Bucket);
+    if (bucket && bucket.account === ctx.account && versions.hasVersions(bucket.name)) throw S3Errors.bucketNotEmpty(bucket.name);
+    const out = await deleteBucket(ctx, input);
+    versions.forgetBucket(input.Bucket);
+    return out;
   };
   return {
     name: 's3',
