@@ -54,6 +54,9 @@ export const implemented = {
       'PutBucketVersioning',
       'GetBucketVersioning',
       'ListObjectVersions',
+      'PutObjectTagging',
+      'GetObjectTagging',
+      'DeleteObjectTagging',
     ],
   },
   sts: {

@@ -14,7 +14,6 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  PutObjectTaggingCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { REGION, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
@@ -169,12 +168,8 @@ describe('versions and sub-resources', () => {
   test('object sub-resources kumo lacks are NotImplemented and change nothing', async () => {
     const Bucket = await newBucket();
     await s3.send(new PutObjectCommand({ Bucket, Key: 'src', Body: 'source' }));
-    const tagging = await failure(s3.send(new PutObjectTaggingCommand({ Bucket, Key: 'src', Tagging: { TagSet: [{ Key: 'a', Value: 'b' }] } })));
-    assert.deepEqual([tagging.name, tagging.status], ['NotImplemented', 501]);
     const acl = await failure(s3.send(new GetObjectAclCommand({ Bucket, Key: 'src' })));
     assert.deepEqual([acl.name, acl.status], ['NotImplemented', 501]);
-    const tagged = await failure(s3.send(new PutObjectCommand({ Bucket, Key: 'tagged', Body: 'x', Tagging: 'a=b' })));
-    assert.deepEqual([tagged.name, tagged.status], ['NotImplemented', 501]);
     assert.equal((await bytesOf(Bucket, 'src')).toString(), 'source');
   });
 });

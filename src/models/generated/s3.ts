@@ -820,6 +820,45 @@ export interface ListObjectVersionsOutput {
   RequestCharged?: string;
 }
 
+export interface PutObjectTaggingInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  Tagging: Tagging;
+  ExpectedBucketOwner?: string;
+  RequestPayer?: string;
+}
+
+export interface PutObjectTaggingOutput {
+  VersionId?: string;
+}
+
+export interface GetObjectTaggingInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  ExpectedBucketOwner?: string;
+  RequestPayer?: string;
+}
+
+export interface GetObjectTaggingOutput {
+  VersionId?: string;
+  TagSet: TagSet;
+}
+
+export interface DeleteObjectTaggingInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface DeleteObjectTaggingOutput {
+  VersionId?: string;
+}
+
 export type Buckets = ({
   Name?: string;
   CreationDate?: Date | string;
@@ -862,6 +901,17 @@ export interface RestoreStatus {
   RestoreExpiryDate?: Date | string;
 }
 
+export interface Tagging {
+  TagSet: TagSet;
+}
+
+export type TagSet = TagSetItem[];
+
+export interface TagSetItem {
+  Key: string;
+  Value: string;
+}
+
 export interface S3Operations {
   CreateBucket: { input: CreateBucketInput; output: CreateBucketOutput };
   ListBuckets: { input: ListBucketsInput; output: ListBucketsOutput };
@@ -886,4 +936,7 @@ export interface S3Operations {
   PutBucketVersioning: { input: PutBucketVersioningInput; output: PutBucketVersioningOutput };
   GetBucketVersioning: { input: GetBucketVersioningInput; output: GetBucketVersioningOutput };
   ListObjectVersions: { input: ListObjectVersionsInput; output: ListObjectVersionsOutput };
+  PutObjectTagging: { input: PutObjectTaggingInput; output: PutObjectTaggingOutput };
+  GetObjectTagging: { input: GetObjectTaggingInput; output: GetObjectTaggingOutput };
+  DeleteObjectTagging: { input: DeleteObjectTaggingInput; output: DeleteObjectTaggingOutput };
 }

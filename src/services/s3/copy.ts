@@ -17,6 +17,7 @@ import { receive } from './ingest.js';
 import type { Versioning } from './commit.js';
 import { checkKey, MAX_METADATA_BYTES, MAX_PUT_BYTES, metadataSize, refuseUnsupported, stripAwsChunked } from './objects.js';
 import { checkStorageClass } from './storage-class.js';
+import { parseTaggingHeader } from './tagging.js';
 import type { ObjectAttributes, ObjectRow, S3Store } from './store.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
@@ -43,6 +44,7 @@ export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
     if (input.TaggingDirective !== undefined && input.TaggingDirective !== 'COPY' && input.TaggingDirective !== 'REPLACE') {
       throw S3Errors.invalidArgument('Unknown tagging directive.', 'x-amz-tagging-directive', input.TaggingDirective);
     }
+    const tags = input.TaggingDirective === 'REPLACE' ? parseTaggingHeader(input.Tagging ?? '') : undefined;
     if (directive === 'REPLACE' && metadataSize(input.Metadata) > MAX_METADATA_BYTES) throw S3Errors.metadataTooLarge();
     let algorithm: ChecksumAlgorithm | undefined;
     if (input.ChecksumAlgorithm !== undefined) {
@@ -99,7 +101,7 @@ export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
         ...kept,
         StorageClass: input.StorageClass,
         Checksum: got.checksum,
-        Tags: input.TaggingDirective === 'REPLACE' ? undefined : source.attrs.Tags,
+        Tags: input.TaggingDirective === 'REPLACE' ? (tags?.length ? tags : undefined) : source.attrs.Tags,
       } as ObjectAttributes,
     };
     blobs.promote(got.pending);

@@ -16,6 +16,7 @@ import { S3Errors } from './errors.js';
 import { contentMd5, receive, type Received } from './ingest.js';
 import { checkKey, metadataSize, MAX_METADATA_BYTES, refuseUnsupported, stripAwsChunked } from './objects.js';
 import { checkStorageClass } from './storage-class.js';
+import { parseTaggingHeader } from './tagging.js';
 import type { S3Store } from './store.js';
 import type { UploadRow, UploadStore } from './uploads-store.js';
 
@@ -56,6 +57,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
     refuseUnsupported(input);
     if (metadataSize(input.Metadata) > MAX_METADATA_BYTES) throw S3Errors.metadataTooLarge();
     checkStorageClass(input.StorageClass);
+    const tags = parseTaggingHeader(input.Tagging);
     const extra = input as { ChecksumType?: string };
     let algorithm: ChecksumAlgorithm | undefined;
     if (input.ChecksumAlgorithm !== undefined) {
@@ -98,6 +100,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
         ChecksumAlgorithm: algorithm,
         ChecksumType: type,
         Owner: ctx.account,
+        Tags: tags,
       },
     };
     uploads.insertUpload(upload);

@@ -14,6 +14,7 @@ import type { FindObject, Versioning } from './commit.js';
 import { S3DataErrors } from './data-errors.js';
 import { contentMd5, receive } from './ingest.js';
 import { checkStorageClass } from './storage-class.js';
+import { parseTaggingHeader } from './tagging.js';
 import { S3Errors } from './errors.js';
 import type { ObjectRow, S3Store } from './store.js';
 
@@ -50,7 +51,6 @@ export type Unsupported = Pick<
 export function refuseUnsupported(input: Unsupported): void {
   if (input.ACL && input.ACL !== 'private') throw S3Errors.notImplementedHeader('x-amz-acl');
   if (input.GrantRead || input.GrantFullControl || input.GrantReadACP || input.GrantWriteACP) throw S3Errors.notImplementedHeader('x-amz-grant-*');
-  if (input.Tagging) throw S3Errors.notImplementedHeader('x-amz-tagging');
   if (input.SSECustomerKey || input.SSECustomerAlgorithm) throw S3Errors.notImplementedHeader('x-amz-server-side-encryption-customer-algorithm');
   if (input.SSEKMSKeyId || (input.ServerSideEncryption && input.ServerSideEncryption !== 'AES256')) {
     throw S3Errors.notImplementedHeader('x-amz-server-side-encryption');
@@ -69,6 +69,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) 
     checkKey(input.Key);
     refuseUnsupported(input);
     checkStorageClass(input.StorageClass);
+    const tags = parseTaggingHeader(input.Tagging);
     if (metadataSize(input.Metadata) > MAX_METADATA_BYTES) throw S3Errors.metadataTooLarge();
     // An aws-chunked body (ctx.trailers set) declares its length in x-amz-decoded-content-length,
     // and its Content-Length counts the framing; the stream itself is bounded below.
@@ -101,6 +102,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) 
           Metadata: input.Metadata,
           StorageClass: input.StorageClass,
           Checksum: checksum,
+          Tags: tags,
         },
       };
       blobs.promote(pending);
@@ -140,6 +142,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) 
       StatusCode: range ? 206 : 200,
       PartsCount: part ? (obj.attrs.Parts?.length ?? 1) : undefined,
       VersionId: v.versionIdOf(obj),
+      TagCount: obj.attrs.Tags?.length || undefined,
       ...responseOverrides(input),
     };
   };

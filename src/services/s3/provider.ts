@@ -30,6 +30,7 @@ import { multipartHandlers } from './multipart.js';
 import { objectHandlers } from './objects.js';
 import { S3Store, s3Migrations } from './store.js';
 import { multipartMigrations, UploadStore } from './uploads-store.js';
+import { taggingHandlers } from './tagging.js';
 import { versionHandlers } from './versions-handlers.js';
 import { versionMigrations, VersionStore } from './versions-store.js';
 
@@ -61,6 +62,7 @@ export function createS3Service(deps: S3Deps): Service {
     ...batchDeleteHandlers(store, blobs, v.remove),
     ...listingV1Handlers(store),
     ...versionHandlers(store, versions),
+    ...taggingHandlers(store, versions, v),
   };
   // A bucket holding only noncurrent versions or delete markers is not empty either.
   const deleteBucket = handlers.DeleteBucket;

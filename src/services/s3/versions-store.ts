@@ -75,6 +75,7 @@ export class VersionStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       remove: db.prepare('DELETE FROM s3_versions WHERE bucket = ? AND key = ? AND version_id = ?'),
+      updateAttrs: db.prepare('UPDATE s3_versions SET attrs = ? WHERE bucket = ? AND key = ? AND version_id = ?'),
       from: db.prepare('SELECT * FROM s3_versions WHERE bucket = ? AND key >= ? ORDER BY key, seq DESC'),
       blobUsed: db.prepare('SELECT 1 FROM s3_versions WHERE blob = ? LIMIT 1'),
       any: db.prepare('SELECT 1 FROM s3_versions WHERE bucket = ? LIMIT 1'),
@@ -113,6 +114,10 @@ export class VersionStore {
 
   remove(bucket: string, key: string, versionId: string): void {
     this.q.remove.run(bucket, key, versionId);
+  }
+
+  updateAttrs(bucket: string, key: string, versionId: string, attrs: ObjectAttributes): void {
+    this.q.updateAttrs.run(JSON.stringify(attrs), bucket, key, versionId);
   }
 
   /** Noncurrent versions and markers from `fromKey` on, by key then newest first, lazily. */
