@@ -104,7 +104,7 @@ export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
         Tags: input.TaggingDirective === 'REPLACE' ? (tags?.length ? tags : undefined) : source.attrs.Tags,
       } as ObjectAttributes,
     };
-    blobs.promote(got.pending);
+    await blobs.promote(got.pending);
     let result: ReturnType<Versioning['commit']>;
     try {
       result = store.transaction(() => v.commit(row, () => undefined));

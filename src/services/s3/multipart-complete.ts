@@ -98,7 +98,7 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
       lastModified: new Date(Math.floor(ctx.now().getTime() / 1000) * 1000).toISOString(),
       attrs: { ...attrs, Checksum: checksum, ChecksumType: checksum ? type : undefined, Parts: chosen.map((p) => p.size) },
     };
-    blobs.promote(pending);
+    await blobs.promote(pending);
     let result: { freed: string[]; versionId?: string; partBlobs: string[] };
     try {
       result = store.transaction(() => {

@@ -115,8 +115,13 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
   };
 
   /** Makes a received part durable and records it, unless the upload ended meanwhile. */
-  function commitPart(upload: UploadRow, partNumber: number, got: Received, ctx: RequestContext) {
-    blobs.promote(got.pending);
+  async function commitPart(upload: UploadRow, partNumber: number, got: Received, ctx: RequestContext) {
+    try {
+      await blobs.promote(got.pending);
+    } catch (e) {
+      blobs.discard(got.pending);
+      throw e;
+    }
     const etag = `"${got.md5.toString('hex')}"`;
     const lastModified = new Date(Math.floor(ctx.now().getTime() / 1000) * 1000).toISOString();
     let replaced: string | undefined;
@@ -161,7 +166,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
       blobs.discard(got.pending);
       throw S3DataErrors.invalidRequest(`Checksum Type mismatch occurred, expected checksum Type: ${expected.toLowerCase()}, actual checksum Type: md5`);
     }
-    const { etag } = commitPart(upload, input.PartNumber, got, ctx);
+    const { etag } = await commitPart(upload, input.PartNumber, got, ctx);
     return { ETag: etag, ServerSideEncryption: 'AES256', ...checksumOut(got) };
   };
 
@@ -186,7 +191,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
       fallback: upload.attrs.ChecksumAlgorithm as ChecksumAlgorithm | undefined,
       maxBytes: MAX_PART_BYTES,
     });
-    const { etag, lastModified } = commitPart(upload, input.PartNumber, got, ctx);
+    const { etag, lastModified } = await commitPart(upload, input.PartNumber, got, ctx);
     return {
       CopyPartResult: { ETag: etag, LastModified: lastModified, ...checksumOut(got) },
       ServerSideEncryption: 'AES256',

@@ -105,7 +105,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) 
           Tags: tags,
         },
       };
-      blobs.promote(pending);
+      await blobs.promote(pending);
       promoted = true;
       const done = store.transaction(() => v.commit(row, (old) => writeConditions(old, input)));
       for (const b of done.freed) blobs.remove(b);
