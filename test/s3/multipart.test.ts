@@ -205,6 +205,35 @@ describe('multipart upload', () => {
   });
 });
 
+describe('default checksum', () => {
+  test('objects sent without a checksum get a full-object CRC64NVME, single PUT and multipart alike', async () => {
+    const Bucket = await newBucket();
+    // A client that sends no checksum of its own, so kumo's default is what gets stored.
+    const plain = s3Client(kumo.url, { requestChecksumCalculation: 'WHEN_REQUIRED' });
+    try {
+      const body = randomBytes(5 * MiB + 1);
+      const put = await plain.send(new PutObjectCommand({ Bucket, Key: 'single', Body: body }));
+      assert.equal(put.ChecksumType, 'FULL_OBJECT');
+      assert.ok(put.ChecksumCRC64NVME);
+      const { UploadId } = await plain.send(new CreateMultipartUploadCommand({ Bucket, Key: 'multi' }));
+      const p1 = await plain.send(new UploadPartCommand({ Bucket, Key: 'multi', UploadId, PartNumber: 1, Body: body.subarray(0, 5 * MiB) }));
+      const p2 = await plain.send(new UploadPartCommand({ Bucket, Key: 'multi', UploadId, PartNumber: 2, Body: body.subarray(5 * MiB) }));
+      const done = await plain.send(
+        new CompleteMultipartUploadCommand({ Bucket, Key: 'multi', UploadId, MultipartUpload: { Parts: [{ ETag: p1.ETag, PartNumber: 1 }, { ETag: p2.ETag, PartNumber: 2 }] } }),
+      );
+      // The same bytes, so the same full-object CRC64NVME however they arrived.
+      assert.equal(done.ChecksumCRC64NVME, put.ChecksumCRC64NVME);
+      for (const Key of ['single', 'multi']) {
+        const got = await s3.send(new GetObjectCommand({ Bucket, Key, ChecksumMode: 'ENABLED' }));
+        assert.deepEqual([got.ChecksumCRC64NVME, got.ChecksumType], [put.ChecksumCRC64NVME, 'FULL_OBJECT']);
+        assert.equal(sha256(Buffer.from(await got.Body!.transformToByteArray())), sha256(body));
+      }
+    } finally {
+      plain.destroy();
+    }
+  });
+});
+
 describe('@aws-sdk/lib-storage Upload', () => {
   test('a 20 MiB stream uploads in parts, concurrently, and reads back identical', async () => {
     const Bucket = await newBucket();

@@ -15,7 +15,7 @@ import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
 import { receive } from './ingest.js';
 import type { Versioning } from './commit.js';
-import { checkKey, MAX_METADATA_BYTES, MAX_PUT_BYTES, metadataSize, refuseUnsupported, stripAwsChunked } from './objects.js';
+import { checkKey, DEFAULT_CHECKSUM, MAX_METADATA_BYTES, MAX_PUT_BYTES, metadataSize, refuseUnsupported, stripAwsChunked } from './objects.js';
 import { checkStorageClass } from './storage-class.js';
 import { parseTaggingHeader } from './tagging.js';
 import type { ObjectAttributes, ObjectRow, S3Store } from './store.js';
@@ -69,7 +69,7 @@ export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
       throw S3DataErrors.invalidRequest(`The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PUT_BYTES}`);
     }
     const sourceAlgorithm = source.attrs.Checksum?.algorithm as ChecksumAlgorithm | undefined;
-    const got = await receive(blobs, sourceStream(blobs, source), { fallback: algorithm ?? sourceAlgorithm, maxBytes: MAX_PUT_BYTES });
+    const got = await receive(blobs, sourceStream(blobs, source), { fallback: algorithm ?? sourceAlgorithm ?? DEFAULT_CHECKSUM, maxBytes: MAX_PUT_BYTES });
     const kept: ObjectAttributes =
       directive === 'REPLACE'
         ? {

@@ -21,7 +21,7 @@ import type { CommitObject } from './commit.js';
 import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
 import { liveUpload, MAX_PARTS } from './multipart.js';
-import { writeConditions } from './objects.js';
+import { DEFAULT_CHECKSUM, writeConditions } from './objects.js';
 import type { ObjectRow, S3Store } from './store.js';
 import type { PartRow, UploadStore } from './uploads-store.js';
 
@@ -73,11 +73,14 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
     // Checked before the bytes are rewritten, and again atomically with the commit.
     writeConditions(store.object(upload.bucket, upload.key), { IfNoneMatch: input.IfNoneMatch, IfMatch: extra.IfMatch, Key: upload.key });
 
-    const full = algorithm && type === 'FULL_OBJECT' ? newDigest(algorithm) : undefined;
+    // Without a checksum algorithm the object still gets AWS's default full-object CRC64NVME,
+    // computed while the parts are concatenated.
+    const full = algorithm ? (type === 'FULL_OBJECT' ? newDigest(algorithm) : undefined) : newDigest(DEFAULT_CHECKSUM);
     const paths = chosen.map((p) => blobs.pathOf(p.blob));
     const pending = await blobs.writeTemp(Readable.from(concat(paths)), (chunk) => full?.update(chunk));
     let checksum: ObjectRow['attrs']['Checksum'];
-    if (algorithm && full) checksum = { algorithm, value: full.base64() };
+    if (!algorithm) checksum = { algorithm: DEFAULT_CHECKSUM, value: full!.base64() };
+    else if (full) checksum = { algorithm, value: full.base64() };
     else if (algorithm) {
       const d = newDigest(algorithm);
       for (const p of chosen) d.update(Buffer.from(p.checksum ?? '', 'base64'));
@@ -96,7 +99,7 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
       size: total,
       etag,
       lastModified: new Date(Math.floor(ctx.now().getTime() / 1000) * 1000).toISOString(),
-      attrs: { ...attrs, Checksum: checksum, ChecksumType: checksum ? type : undefined, Parts: chosen.map((p) => p.size) },
+      attrs: { ...attrs, Checksum: checksum, ChecksumType: algorithm ? type : 'FULL_OBJECT', Parts: chosen.map((p) => p.size) },
     };
     await blobs.promote(pending);
     let result: { freed: string[]; versionId?: string; partBlobs: string[] };
@@ -123,7 +126,7 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
     };
     if (checksum) {
       out[`Checksum${checksum.algorithm as ChecksumAlgorithm}`] = checksum.value;
-      out.ChecksumType = type;
+      out.ChecksumType = row.attrs.ChecksumType;
     }
     return out;
   };
