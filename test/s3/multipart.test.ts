@@ -10,6 +10,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -137,6 +138,15 @@ describe('multipart upload', () => {
     assert.equal(aborted.$metadata.httpStatusCode, 204);
     const twice = await failure(s3.send(new AbortMultipartUploadCommand({ Bucket, Key: 'gone', UploadId })));
     assert.deepEqual([twice.name, twice.status], ['NoSuchUpload', 404]);
+    assert.equal((await s3.send(new ListMultipartUploadsCommand({ Bucket }))).Uploads, undefined);
+  });
+
+  test('deleting a bucket aborts its incomplete uploads; a bucket of the same name starts with none', async () => {
+    const Bucket = await newBucket();
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'left' }));
+    await s3.send(new UploadPartCommand({ Bucket, Key: 'left', UploadId, PartNumber: 1, Body: 'bytes' }));
+    await s3.send(new DeleteBucketCommand({ Bucket }));
+    await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
     assert.equal((await s3.send(new ListMultipartUploadsCommand({ Bucket }))).Uploads, undefined);
   });
 

@@ -1,15 +1,26 @@
 /**
  * Amazon S3 (rest-xml wire family): the operation table. Metadata lives in SQLite
- * (./store.ts), bytes in files (./blobs.ts); handlers by resource in ./buckets.ts,
- * ./objects.ts and ./listing.ts.
+ * (./store.ts, ./uploads-store.ts, ./versions-store.ts), bytes in files (./blobs.ts); handlers by
+ * resource in ./buckets.ts, ./objects.ts, ./listing.ts, ./listing-v1.ts, ./multipart.ts,
+ * ./multipart-complete.ts, ./copy.ts, ./batch-delete.ts, ./versions-handlers.ts and ./tagging.ts.
  *
- * Differences from AWS (foundation slice):
- * - Buckets are private to their account; bucket policies, ACLs other than `private`, object
- *   tagging, versioning, multipart uploads, CopyObject, ListObjects (v1), SSE-C/KMS, object lock
- *   and directory buckets are refused (NotImplemented) or not yet served.
+ * Differences from AWS:
+ * - Buckets are private to their account; bucket policies, ACLs other than `private`, SSE-C/KMS,
+ *   object lock, MFA delete and directory buckets are refused (NotImplemented) or not yet served.
  * - Requests for a bucket in another region are served, not redirected.
- * - Without a checksum in the request, none is computed or stored (AWS now defaults to CRC64NVME).
- *   The XXHASH checksum family is NotImplemented; the others are verified and stored.
+ * - Completing a multipart upload concatenates its parts into one file (one sequential rewrite of
+ *   the bytes before the answer; no whitespace keep-alive while it runs). Incomplete uploads never
+ *   expire; deleting a bucket aborts its incomplete uploads.
+ * - A part sent without the checksum its upload was created with gets it computed by kumo rather
+ *   than refused.
+ * - Version IDs are 32 random URL-safe characters. ListObjectVersions answers all Version entries,
+ *   then all DeleteMarker entries (AWS interleaves them; SDKs read them as two lists anyway).
+ *   Deleting a version that does not exist succeeds and changes nothing.
+ * - Storage classes are labels (every object is on the same disk); GLACIER, DEEP_ARCHIVE and
+ *   OUTPOSTS, whose objects need a restore, are NotImplemented.
+ * - Objects sent without a checksum get a full-object CRC64NVME, as on AWS. The XXHASH checksum
+ *   family is NotImplemented; the others are verified and stored. PutObjectTagging does not
+ *   insist on Content-MD5.
  */
 import { join } from 'node:path';
 import { loadModel } from '../../models/loader.js';
@@ -71,6 +82,7 @@ export function createS3Service(deps: S3Deps): Service {
     if (bucket && bucket.account === ctx.account && versions.hasVersions(bucket.name)) throw S3Errors.bucketNotEmpty(bucket.name);
     const out = await deleteBucket(ctx, input);
     versions.forgetBucket(input.Bucket);
+    for (const b of uploads.transaction(() => uploads.deleteUploadsOf(input.Bucket))) blobs.remove(b);
     return out;
   };
   return {

@@ -124,6 +124,12 @@ export class UploadStore {
     return blobs;
   }
 
+  /** Deletes every upload of a bucket; returns the part blobs they pointed at. */
+  deleteUploadsOf(bucket: string): string[] {
+    const ids = [...this.iterate(bucket, '', '', '\u{10FFFF}')].map((u) => u.uploadId);
+    return ids.flatMap((id) => this.deleteUpload(id));
+  }
+
   /** Uploads in (key, upload id) order (upload IDs sort by creation time), after the marker, lazily. */
   *iterate(bucket: string, from: string, afterKey: string, afterUploadId: string): Generator<UploadRow> {
     for (const r of this.q.uploadsFrom.iterate(bucket, from, afterKey, afterKey, afterUploadId) as Iterable<RawUpload>) yield toUpload(r);
