@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { startKumoForTest, tempDir, uniqueName, type TestKumo } from '../helpers/kumo.js';
 import { aws, boto3, pythonWithBoto3 } from '../helpers/python.js';
 import { s3Client } from './support.js';
@@ -50,6 +50,32 @@ describe('aws s3 cp (multipart)', () => {
     await ok(['s3', 'cp', `s3://${bucket}/big.bin`, back]);
     assert.equal(sha256(readFileSync(back)), sha256(data));
     assert.equal((await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads, undefined);
+
+    // A server-side copy of that size goes through UploadPartCopy; `rm --recursive` through DeleteObjects.
+    await ok(['s3', 'cp', `s3://${bucket}/big.bin`, `s3://${bucket}/copy/big.bin`]);
+    const copyBack = join(work, 'cli-copy.back');
+    await ok(['s3', 'cp', `s3://${bucket}/copy/big.bin`, copyBack]);
+    assert.equal(sha256(readFileSync(copyBack)), sha256(data));
+    const removed = await ok(['s3', 'rm', `s3://${bucket}`, '--recursive']);
+    assert.equal(removed.match(/delete:/g)?.length, 2);
+    assert.equal((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount, 0);
+  });
+});
+
+describe('aws s3api (versions)', () => {
+  test('put-bucket-versioning, put-object twice, delete-object, list-object-versions', async () => {
+    const bucket = uniqueName('cliver');
+    await ok(['s3', 'mb', `s3://${bucket}`]);
+    await ok(['s3api', 'put-bucket-versioning', '--bucket', bucket, '--versioning-configuration', 'Status=Enabled']);
+    const body = join(work, 'v.txt');
+    writeFileSync(body, 'v');
+    const ids = [];
+    for (let i = 0; i < 2; i++) ids.push(JSON.parse(await ok(['s3api', 'put-object', '--bucket', bucket, '--key', 'k', '--body', body, '--output', 'json'])).VersionId);
+    const del = JSON.parse(await ok(['s3api', 'delete-object', '--bucket', bucket, '--key', 'k', '--output', 'json']));
+    assert.equal(del.DeleteMarker, true);
+    const listed = JSON.parse(await ok(['s3api', 'list-object-versions', '--bucket', bucket, '--output', 'json']));
+    assert.deepEqual(listed.Versions.map((v: { VersionId: string }) => v.VersionId), [ids[1], ids[0]]);
+    assert.deepEqual(listed.DeleteMarkers.map((m: { VersionId: string; IsLatest: boolean }) => [m.VersionId, m.IsLatest]), [[del.VersionId, true]]);
   });
 });
 
