@@ -19,6 +19,8 @@ import {
   PutBucketVersioningCommand,
   PutObjectCommand,
   UploadPartCommand,
+  UploadPartCopyCommand,
+  ListPartsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { REGION, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
@@ -96,6 +98,10 @@ describe('versioning enabled', () => {
     assert.ok(copy.VersionId);
     assert.equal(await read(Bucket, 'dst'), 'old');
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'dst' }));
+    const copied = await s3.send(new UploadPartCopyCommand({ Bucket, Key: 'dst', UploadId, PartNumber: 1, CopySource: `${Bucket}/src?versionId=${v1.VersionId}` }));
+    assert.equal(copied.CopySourceVersionId, v1.VersionId);
+    const copiedParts = await s3.send(new ListPartsCommand({ Bucket, Key: 'dst', UploadId }));
+    assert.deepEqual(copiedParts.Parts!.map((p) => p.ETag), [v1.ETag], 'the part holds the old version\'s bytes');
     const part = await s3.send(new UploadPartCommand({ Bucket, Key: 'dst', UploadId, PartNumber: 1, Body: 'mpu' }));
     const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: 'dst', UploadId, MultipartUpload: { Parts: [{ ETag: part.ETag, PartNumber: 1 }] } }));
     assert.ok(done.VersionId && done.VersionId !== copy.VersionId);

@@ -57,8 +57,8 @@ export function copySource(
   store: S3Store,
   ctx: RequestContext,
   c: CopySourceConditions,
-  lookup: (bucket: string, key: string, versionId: string | undefined) => ObjectRow | undefined = (b, k) => store.object(b, k),
-): { source: ObjectRow; parsed: ParsedSource } {
+  lookup: (bucket: string, key: string, versionId: string | undefined) => (ObjectRow & { versionId?: string }) | undefined,
+): { source: ObjectRow & { versionId?: string }; parsed: ParsedSource } {
   if (c.CopySourceSSECustomerAlgorithm || c.CopySourceSSECustomerKey) {
     throw S3Errors.notImplementedHeader('x-amz-copy-source-server-side-encryption-customer-algorithm');
   }

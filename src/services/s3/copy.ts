@@ -25,8 +25,9 @@ type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 /** Finds a source version (versioning supplies its own lookup). */
 export type SourceLookup = (bucket: string, key: string, versionId: string | undefined) => (ObjectRow & { versionId?: string }) | undefined;
 
-export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
-  const lookup: SourceLookup = (bucket, key, versionId) => {
+/** Copy sources by version: a delete marker named by ID is InvalidRequest, as on AWS. */
+export function sourceLookup(v: Versioning): SourceLookup {
+  return (bucket, key, versionId) => {
     const found = v.find(bucket, key, versionId);
     if (found.marker && versionId !== undefined) {
       throw S3DataErrors.invalidRequest('The source of a copy request may not specifically refer to a delete marker by version id.');
@@ -34,6 +35,10 @@ export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
     if (!found.row && versionId !== undefined && versionId !== 'null') throw S3DataErrors.noSuchVersion(key, versionId);
     return found.row ? { ...found.row, versionId: v.versionIdOf(found.row) } : undefined;
   };
+}
+
+export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
+  const lookup = sourceLookup(v);
   const CopyObject: Op<'CopyObject'> = async (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);

@@ -10,6 +10,8 @@ import { type OpHandler, type RequestContext } from '../service.js';
 import { ownedBucket } from './access.js';
 import type { BlobStore } from './blobs.js';
 import { CHECKSUM_ALGORITHMS, checksumRequest, type ChecksumAlgorithm, type ChecksumFields } from './checksums.js';
+import type { Versioning } from './commit.js';
+import { sourceLookup } from './copy.js';
 import { copySource, sourceStream } from './copy-source.js';
 import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
@@ -50,7 +52,8 @@ function checkPartNumber(n: number): void {
 const FULL_OBJECT_ONLY = ['CRC64NVME'];
 const COMPOSITE_ONLY = ['SHA1', 'SHA256'];
 
-export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore) {
+export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore, v: Versioning) {
+  const lookup = sourceLookup(v);
   const CreateMultipartUpload: Op<'CreateMultipartUpload'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
@@ -174,7 +177,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
     const upload = liveUpload(store, uploads, ctx, input.Bucket, input.Key, input.UploadId);
     checkPartNumber(input.PartNumber);
     if (input.SSECustomerKey || input.SSECustomerAlgorithm) throw S3Errors.notImplementedHeader('x-amz-server-side-encryption-customer-algorithm');
-    const { source } = copySource(store, ctx, input);
+    const { source } = copySource(store, ctx, input, lookup);
     let start = 0;
     let end = source.size - 1;
     if (input.CopySourceRange !== undefined) {
@@ -194,6 +197,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
     const { etag, lastModified } = await commitPart(upload, input.PartNumber, got, ctx);
     return {
       CopyPartResult: { ETag: etag, LastModified: lastModified, ...checksumOut(got) },
+      CopySourceVersionId: source.versionId,
       ServerSideEncryption: 'AES256',
     };
   };

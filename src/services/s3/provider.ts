@@ -67,7 +67,7 @@ export function createS3Service(deps: S3Deps): Service {
     ...bucketHandlers(store),
     ...objectHandlers(store, blobs, v),
     ...listingHandlers(store),
-    ...multipartHandlers(store, uploads, blobs),
+    ...multipartHandlers(store, uploads, blobs, v),
     ...completeHandlers(store, uploads, blobs, v.commit),
     ...copyHandlers(store, blobs, v),
     ...batchDeleteHandlers(store, blobs, v.remove),
