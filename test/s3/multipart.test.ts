@@ -150,6 +150,23 @@ describe('multipart upload', () => {
     assert.equal((await s3.send(new ListMultipartUploadsCommand({ Bucket }))).Uploads, undefined);
   });
 
+  test('two Completes of one upload at once: one object, and the other call is NoSuchUpload', async () => {
+    const Bucket = await newBucket();
+    const parts = [randomBytes(5 * MiB), randomBytes(5 * MiB), randomBytes(10)];
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'race' }));
+    const Parts: { ETag?: string; PartNumber: number }[] = [];
+    for (const [i, Body] of parts.entries()) {
+      const r: { ETag?: string } = await s3.send(new UploadPartCommand({ Bucket, Key: 'race', UploadId, PartNumber: i + 1, Body }));
+      Parts.push({ ETag: r.ETag, PartNumber: i + 1 });
+    }
+    const complete = () => s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: 'race', UploadId, MultipartUpload: { Parts } }));
+    const results = await Promise.allSettled([complete(), complete()]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, JSON.stringify(results.map((r) => r.status)));
+    const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.equal((lost.reason as Error).name, 'NoSuchUpload');
+    assert.equal(sha256(await bytesOf(Bucket, 'race')), sha256(Buffer.concat(parts)));
+  });
+
   test('ListMultipartUploads pages by key and upload id and folds prefixes', async () => {
     const Bucket = await newBucket();
     const ids: string[] = [];

@@ -77,7 +77,11 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
     // computed while the parts are concatenated.
     const full = algorithm ? (type === 'FULL_OBJECT' ? newDigest(algorithm) : undefined) : newDigest(DEFAULT_CHECKSUM);
     const paths = chosen.map((p) => blobs.pathOf(p.blob));
-    const pending = await blobs.writeTemp(Readable.from(concat(paths)), (chunk) => full?.update(chunk));
+    const pending = await blobs.writeTemp(Readable.from(concat(paths)), (chunk) => full?.update(chunk)).catch((e: unknown) => {
+      // A concurrent Complete or Abort removed the parts while they were being read.
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !uploads.upload(upload.uploadId)) throw S3DataErrors.noSuchUpload(upload.uploadId);
+      throw e;
+    });
     let checksum: ObjectRow['attrs']['Checksum'];
     if (!algorithm) checksum = { algorithm: DEFAULT_CHECKSUM, value: full!.base64() };
     else if (full) checksum = { algorithm, value: full.base64() };
