@@ -154,3 +154,13 @@ describe('ListObjects (v1)', () => {
     assert.deepEqual([next.CommonPrefixes!.map((p) => p.Prefix), next.Contents!.map((o) => o.Key)], [['c/'], ['b', 'd']]);
   });
 });
+
+describe('DeleteObject conditions', () => {
+  test('a conditional delete (If-Match) is NotImplemented and deletes nothing', async () => {
+    const Bucket = await newBucket();
+    const put = await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'x' }));
+    const r = await rawRequest(kumo.url, { method: 'DELETE', path: `/${Bucket}/k`, headers: { 'if-match': put.ETag! } });
+    assert.deepEqual([r.status, xmlField(r.body.toString(), 'Code')], [501, 'NotImplemented']);
+    assert.equal(await text(Bucket, 'k'), 'x');
+  });
+});

@@ -295,6 +295,9 @@ export interface DeleteObjectInput {
   RequestPayer?: string;
   BypassGovernanceRetention?: boolean;
   ExpectedBucketOwner?: string;
+  IfMatch?: string;
+  IfMatchLastModifiedTime?: string;
+  IfMatchSize?: string;
 }
 
 export interface DeleteObjectOutput {

@@ -93,6 +93,17 @@ deep('DeleteObjects', {
     },
   },
 });
+// Conditional deletes (If-Match, x-amz-if-match-last-modified-time, x-amz-if-match-size) came
+// after the v2 model; kumo reads them so it can refuse them rather than ignore them.
+deep('DeleteObject', {
+  input: {
+    members: {
+      IfMatch: header('If-Match'),
+      IfMatchLastModifiedTime: header('x-amz-if-match-last-modified-time'),
+      IfMatchSize: header('x-amz-if-match-size'),
+    },
+  },
+});
 // HEAD ?partNumber= answers 206 like a ranged GET.
 deep('HeadObject', { output: { members: { StatusCode: { location: 'statusCode', type: 'integer' } } } });
 

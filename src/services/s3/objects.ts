@@ -169,6 +169,11 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) 
   const DeleteObject: Op<'DeleteObject'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
+    const conditional = input as { IfMatch?: string; IfMatchLastModifiedTime?: string; IfMatchSize?: string };
+    if (conditional.IfMatch !== undefined || conditional.IfMatchLastModifiedTime !== undefined || conditional.IfMatchSize !== undefined) {
+      throw S3Errors.notImplementedHeader('If-Match');
+    }
+    if (input.MFA !== undefined) throw S3Errors.notImplementedHeader('x-amz-mfa');
     const r = store.transaction(() => v.remove(bucket.name, input.Key, input.VersionId, ctx.now()));
     for (const b of r.freed) blobs.remove(b);
     return { VersionId: r.versionId, DeleteMarker: r.deleteMarker };
