@@ -12,9 +12,10 @@ import { machine } from './lib/machine.js';
 import { cleanupAll, cleanupSync, ROOT } from './lib/spawn.js';
 import type { Benchmark } from './lib/types.js';
 import { memory } from './memory.js';
+import { s3 } from './s3.js';
 import { startup } from './startup.js';
 
-const BENCHMARKS: Benchmark[] = [startup, memory, describeSubnets];
+const BENCHMARKS: Benchmark[] = [startup, memory, describeSubnets, s3];
 let interrupted = false;
 
 function usage(): string {

@@ -29,6 +29,12 @@ interface Route {
 /** Older duplicates of newer operations on the same route; clients use the newer ones. */
 const SHADOWED = new Set(['GetBucketLifecycle', 'PutBucketLifecycle', 'GetBucketNotification', 'PutBucketNotification', 'ListDirectoryBuckets']);
 
+/**
+ * The raw bytes of an XML payload, kept on the decoded input under this key (not enumerable) for
+ * handlers that must check Content-MD5 or a checksum over exactly what was sent (DeleteObjects).
+ */
+export const RAW_PAYLOAD = Symbol('kumo.rawPayload');
+
 export interface S3Target {
   bucket?: string;
   key?: string;
@@ -158,7 +164,9 @@ export class RestXmlCodec implements Codec {
       input[name] = req.stream;
       return;
     }
-    const text = (await readAll(req.stream, MAX_XML_BODY)).toString('utf8');
+    const raw = await readAll(req.stream, MAX_XML_BODY);
+    Object.defineProperty(input, RAW_PAYLOAD, { value: raw, enumerable: false });
+    const text = raw.toString('utf8');
     if (text.trim() === '') return;
     if (type === 'structure') input[name] = decodeXmlDocument(this.model, m, text, m.locationName ?? name);
     else input[name] = text;

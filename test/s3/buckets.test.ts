@@ -12,7 +12,6 @@ import {
   ListBucketsCommand,
   ListObjectsV2Command,
   paginateListBuckets,
-  PutBucketVersioningCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -267,13 +266,6 @@ describe('operations kumo does not serve yet', () => {
     }
     const Bucket = uniqueName('owner-enforced');
     await s3.send(new CreateBucketCommand({ Bucket, ...located, ObjectOwnership: 'BucketOwnerEnforced', ACL: 'private' }));
-  });
-
-  test('PutBucketVersioning answers NotImplemented (501), not a fake success', async () => {
-    const Bucket = await newBucket();
-    const f = await failure(s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Enabled' } })));
-    assert.equal(f.name, 'NotImplemented');
-    assert.equal(f.status, 501);
   });
 
   test('the NotImplemented body is an S3 error document', async () => {

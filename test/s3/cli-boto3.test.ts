@@ -1,6 +1,5 @@
 // S3 through the aws CLI (v1) and boto3, as a user would drive them against a real kumo.
-// Multipart upload is not implemented yet: `aws s3 cp` of a file over the CLI's 8 MiB multipart
-// threshold is asserted to fail loudly (NotImplemented) and leave nothing behind.
+// Multipart transfers through the CLI and boto3 are in multipart-clients.test.ts.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -111,17 +110,6 @@ describe('aws s3 (high-level commands)', () => {
     const listed = await awsJson<{ Contents: { Key: string }[] }>(kumo.url, ['s3api', 'list-objects-v2', '--bucket', bucket]);
     assert.deepEqual(listed.Contents.map((o) => o.Key).sort(), ['t/a.txt', 't/sub dir/b+c.txt']);
     assert.equal((await ok(['s3', 'sync', tree, `s3://${bucket}/t`])).trim(), '');
-  });
-
-  test('a file over the 8 MiB multipart threshold fails with NotImplemented and leaves nothing', async () => {
-    const bucket = uniqueName('mpu');
-    await ok(['s3', 'mb', `s3://${bucket}`]);
-    const big = join(work, 'big.bin');
-    writeFileSync(big, randomBytes(9 * 1024 * 1024));
-    const r = await aws(kumo.url, ['s3', 'cp', big, `s3://${bucket}/big.bin`]);
-    assert.notEqual(r.code, 0, 'multipart uploads are not implemented yet');
-    assert.match(r.stderr, /CreateMultipartUpload operation.*NotImplemented|NotImplemented.*CreateMultipartUpload/s);
-    assert.equal((await failure(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'big.bin' })))).status, 404);
   });
 });
 

@@ -284,6 +284,7 @@ export interface HeadObjectOutput {
   ChecksumXXHASH64?: string;
   ChecksumXXHASH128?: string;
   ChecksumType?: string;
+  StatusCode?: number;
 }
 
 export interface DeleteObjectInput {
@@ -294,6 +295,9 @@ export interface DeleteObjectInput {
   RequestPayer?: string;
   BypassGovernanceRetention?: boolean;
   ExpectedBucketOwner?: string;
+  IfMatch?: string;
+  IfMatchLastModifiedTime?: string;
+  IfMatchSize?: string;
 }
 
 export interface DeleteObjectOutput {
@@ -601,6 +605,532 @@ export interface DeleteBucketTaggingInput {
 
 export interface DeleteBucketTaggingOutput {}
 
+export interface CreateMultipartUploadInput {
+  ACL?: string;
+  Bucket: string;
+  CacheControl?: string;
+  ContentDisposition?: string;
+  ContentEncoding?: string;
+  ContentLanguage?: string;
+  ContentType?: string;
+  Expires?: Date | string;
+  GrantFullControl?: string;
+  GrantRead?: string;
+  GrantReadACP?: string;
+  GrantWriteACP?: string;
+  Key: string;
+  Metadata?: Metadata;
+  ServerSideEncryption?: string;
+  StorageClass?: string;
+  WebsiteRedirectLocation?: string;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKey?: Buffer;
+  SSECustomerKeyMD5?: string;
+  SSEKMSKeyId?: string;
+  SSEKMSEncryptionContext?: string;
+  BucketKeyEnabled?: boolean;
+  RequestPayer?: string;
+  Tagging?: string;
+  ObjectLockMode?: string;
+  ObjectLockRetainUntilDate?: Date | string;
+  ObjectLockLegalHoldStatus?: string;
+  ExpectedBucketOwner?: string;
+  ChecksumAlgorithm?: string;
+  ChecksumType?: string;
+}
+
+export interface CreateMultipartUploadOutput {
+  AbortDate?: Date | string;
+  AbortRuleId?: string;
+  Bucket?: string;
+  Key?: string;
+  UploadId?: string;
+  ServerSideEncryption?: string;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKeyMD5?: string;
+  SSEKMSKeyId?: string;
+  SSEKMSEncryptionContext?: string;
+  BucketKeyEnabled?: boolean;
+  RequestCharged?: string;
+  ChecksumAlgorithm?: string;
+  ChecksumType?: string;
+}
+
+export interface UploadPartInput {
+  Body?: Readable;
+  Bucket: string;
+  ContentLength?: number;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  ChecksumCRC32?: string;
+  ChecksumCRC32C?: string;
+  ChecksumSHA1?: string;
+  ChecksumSHA256?: string;
+  Key: string;
+  PartNumber: number;
+  UploadId: string;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKey?: Buffer;
+  SSECustomerKeyMD5?: string;
+  RequestPayer?: string;
+  ExpectedBucketOwner?: string;
+  ChecksumCRC64NVME?: string;
+  ChecksumMD5?: string;
+  ChecksumSHA512?: string;
+  ChecksumXXHASH3?: string;
+  ChecksumXXHASH64?: string;
+  ChecksumXXHASH128?: string;
+  Trailer?: string;
+}
+
+export interface UploadPartOutput {
+  ServerSideEncryption?: string;
+  ETag?: string;
+  ChecksumCRC32?: string;
+  ChecksumCRC32C?: string;
+  ChecksumSHA1?: string;
+  ChecksumSHA256?: string;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKeyMD5?: string;
+  SSEKMSKeyId?: string;
+  BucketKeyEnabled?: boolean;
+  RequestCharged?: string;
+  ChecksumCRC64NVME?: string;
+  ChecksumMD5?: string;
+  ChecksumSHA512?: string;
+  ChecksumXXHASH3?: string;
+  ChecksumXXHASH64?: string;
+  ChecksumXXHASH128?: string;
+}
+
+export interface UploadPartCopyInput {
+  Bucket: string;
+  CopySource: string;
+  CopySourceIfMatch?: string;
+  CopySourceIfModifiedSince?: Date | string;
+  CopySourceIfNoneMatch?: string;
+  CopySourceIfUnmodifiedSince?: Date | string;
+  CopySourceRange?: string;
+  Key: string;
+  PartNumber: number;
+  UploadId: string;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKey?: Buffer;
+  SSECustomerKeyMD5?: string;
+  CopySourceSSECustomerAlgorithm?: string;
+  CopySourceSSECustomerKey?: Buffer;
+  CopySourceSSECustomerKeyMD5?: string;
+  RequestPayer?: string;
+  ExpectedBucketOwner?: string;
+  ExpectedSourceBucketOwner?: string;
+}
+
+export interface UploadPartCopyOutput {
+  CopySourceVersionId?: string;
+  CopyPartResult?: {
+    ETag?: string;
+    LastModified?: Date | string;
+    ChecksumCRC32?: string;
+    ChecksumCRC32C?: string;
+    ChecksumSHA1?: string;
+    ChecksumSHA256?: string;
+    ChecksumCRC64NVME?: string;
+  };
+  ServerSideEncryption?: string;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKeyMD5?: string;
+  SSEKMSKeyId?: string;
+  BucketKeyEnabled?: boolean;
+  RequestCharged?: string;
+}
+
+export interface ListPartsInput {
+  Bucket: string;
+  Key: string;
+  MaxParts?: number;
+  PartNumberMarker?: number;
+  UploadId: string;
+  RequestPayer?: string;
+  ExpectedBucketOwner?: string;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKey?: Buffer;
+  SSECustomerKeyMD5?: string;
+}
+
+export interface ListPartsOutput {
+  AbortDate?: Date | string;
+  AbortRuleId?: string;
+  Bucket?: string;
+  Key?: string;
+  UploadId?: string;
+  PartNumberMarker?: number;
+  NextPartNumberMarker?: number;
+  MaxParts?: number;
+  IsTruncated?: boolean;
+  Parts?: ({
+    PartNumber?: number;
+    LastModified?: Date | string;
+    ETag?: string;
+    Size?: number;
+    ChecksumCRC32?: string;
+    ChecksumCRC32C?: string;
+    ChecksumSHA1?: string;
+    ChecksumSHA256?: string;
+    ChecksumCRC64NVME?: string;
+  })[];
+  Initiator?: Initiator;
+  Owner?: Owner;
+  StorageClass?: string;
+  RequestCharged?: string;
+  ChecksumAlgorithm?: string;
+  ChecksumType?: string;
+}
+
+export interface CompleteMultipartUploadInput {
+  Bucket: string;
+  Key: string;
+  MultipartUpload?: {
+    Parts?: {
+      ETag?: string;
+      ChecksumCRC32?: string;
+      ChecksumCRC32C?: string;
+      ChecksumSHA1?: string;
+      ChecksumSHA256?: string;
+      PartNumber?: number;
+      ChecksumCRC64NVME?: string;
+    }[];
+  };
+  UploadId: string;
+  ChecksumCRC32?: string;
+  ChecksumCRC32C?: string;
+  ChecksumSHA1?: string;
+  ChecksumSHA256?: string;
+  RequestPayer?: string;
+  ExpectedBucketOwner?: string;
+  IfNoneMatch?: string;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKey?: Buffer;
+  SSECustomerKeyMD5?: string;
+  ChecksumCRC64NVME?: string;
+  ChecksumType?: string;
+  MpuObjectSize?: string;
+  IfMatch?: string;
+}
+
+export interface CompleteMultipartUploadOutput {
+  Location?: string;
+  Bucket?: string;
+  Key?: string;
+  Expiration?: string;
+  ETag?: string;
+  ChecksumCRC32?: string;
+  ChecksumCRC32C?: string;
+  ChecksumSHA1?: string;
+  ChecksumSHA256?: string;
+  ServerSideEncryption?: string;
+  VersionId?: string;
+  SSEKMSKeyId?: string;
+  BucketKeyEnabled?: boolean;
+  RequestCharged?: string;
+  ChecksumCRC64NVME?: string;
+  ChecksumType?: string;
+}
+
+export interface AbortMultipartUploadInput {
+  Bucket: string;
+  Key: string;
+  UploadId: string;
+  RequestPayer?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface AbortMultipartUploadOutput {
+  RequestCharged?: string;
+}
+
+export interface ListMultipartUploadsInput {
+  Bucket: string;
+  Delimiter?: string;
+  EncodingType?: string;
+  KeyMarker?: string;
+  MaxUploads?: number;
+  Prefix?: string;
+  UploadIdMarker?: string;
+  ExpectedBucketOwner?: string;
+  RequestPayer?: string;
+}
+
+export interface ListMultipartUploadsOutput {
+  Bucket?: string;
+  KeyMarker?: string;
+  UploadIdMarker?: string;
+  NextKeyMarker?: string;
+  Prefix?: string;
+  Delimiter?: string;
+  NextUploadIdMarker?: string;
+  MaxUploads?: number;
+  IsTruncated?: boolean;
+  Uploads?: ({
+    UploadId?: string;
+    Key?: string;
+    Initiated?: Date | string;
+    StorageClass?: string;
+    Owner?: Owner;
+    Initiator?: Initiator;
+    ChecksumAlgorithm?: string;
+    ChecksumType?: string;
+  })[];
+  CommonPrefixes?: CommonPrefixes;
+  EncodingType?: string;
+  RequestCharged?: string;
+}
+
+export interface CopyObjectInput {
+  ACL?: string;
+  Bucket: string;
+  CacheControl?: string;
+  ChecksumAlgorithm?: string;
+  ContentDisposition?: string;
+  ContentEncoding?: string;
+  ContentLanguage?: string;
+  ContentType?: string;
+  CopySource: string;
+  CopySourceIfMatch?: string;
+  CopySourceIfModifiedSince?: Date | string;
+  CopySourceIfNoneMatch?: string;
+  CopySourceIfUnmodifiedSince?: Date | string;
+  Expires?: Date | string;
+  GrantFullControl?: string;
+  GrantRead?: string;
+  GrantReadACP?: string;
+  GrantWriteACP?: string;
+  Key: string;
+  Metadata?: Metadata;
+  MetadataDirective?: string;
+  TaggingDirective?: string;
+  ServerSideEncryption?: string;
+  StorageClass?: string;
+  WebsiteRedirectLocation?: string;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKey?: Buffer;
+  SSECustomerKeyMD5?: string;
+  SSEKMSKeyId?: string;
+  SSEKMSEncryptionContext?: string;
+  BucketKeyEnabled?: boolean;
+  CopySourceSSECustomerAlgorithm?: string;
+  CopySourceSSECustomerKey?: Buffer;
+  CopySourceSSECustomerKeyMD5?: string;
+  RequestPayer?: string;
+  Tagging?: string;
+  ObjectLockMode?: string;
+  ObjectLockRetainUntilDate?: Date | string;
+  ObjectLockLegalHoldStatus?: string;
+  ExpectedBucketOwner?: string;
+  ExpectedSourceBucketOwner?: string;
+}
+
+export interface CopyObjectOutput {
+  CopyObjectResult?: {
+    ETag?: string;
+    LastModified?: Date | string;
+    ChecksumCRC32?: string;
+    ChecksumCRC32C?: string;
+    ChecksumSHA1?: string;
+    ChecksumSHA256?: string;
+    ChecksumCRC64NVME?: string;
+    ChecksumType?: string;
+  };
+  Expiration?: string;
+  CopySourceVersionId?: string;
+  VersionId?: string;
+  ServerSideEncryption?: string;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKeyMD5?: string;
+  SSEKMSKeyId?: string;
+  SSEKMSEncryptionContext?: string;
+  BucketKeyEnabled?: boolean;
+  RequestCharged?: string;
+}
+
+export interface DeleteObjectsInput {
+  Bucket: string;
+  Delete: {
+    Objects: {
+      Key: string;
+      VersionId?: string;
+    }[];
+    Quiet?: boolean;
+  };
+  MFA?: string;
+  RequestPayer?: string;
+  BypassGovernanceRetention?: boolean;
+  ExpectedBucketOwner?: string;
+  ChecksumAlgorithm?: string;
+  ContentMD5?: string;
+  ChecksumCRC32?: string;
+  ChecksumCRC32C?: string;
+  ChecksumSHA1?: string;
+  ChecksumSHA256?: string;
+  ChecksumCRC64NVME?: string;
+  ChecksumMD5?: string;
+  ChecksumSHA512?: string;
+  ChecksumXXHASH3?: string;
+  ChecksumXXHASH64?: string;
+  ChecksumXXHASH128?: string;
+}
+
+export interface DeleteObjectsOutput {
+  Deleted?: {
+    Key?: string;
+    VersionId?: string;
+    DeleteMarker?: boolean;
+    DeleteMarkerVersionId?: string;
+  }[];
+  RequestCharged?: string;
+  Errors?: {
+    Key?: string;
+    VersionId?: string;
+    Code?: string;
+    Message?: string;
+  }[];
+}
+
+export interface ListObjectsInput {
+  Bucket: string;
+  Delimiter?: string;
+  EncodingType?: string;
+  Marker?: string;
+  MaxKeys?: number;
+  Prefix?: string;
+  RequestPayer?: string;
+  ExpectedBucketOwner?: string;
+  OptionalObjectAttributes?: OptionalObjectAttributes;
+}
+
+export interface ListObjectsOutput {
+  IsTruncated?: boolean;
+  Marker?: string;
+  NextMarker?: string;
+  Contents?: Contents;
+  Name?: string;
+  Prefix?: string;
+  Delimiter?: string;
+  MaxKeys?: number;
+  CommonPrefixes?: CommonPrefixes;
+  EncodingType?: string;
+  RequestCharged?: string;
+}
+
+export interface PutBucketVersioningInput {
+  Bucket: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  MFA?: string;
+  VersioningConfiguration: {
+    MFADelete?: string;
+    Status?: string;
+  };
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutBucketVersioningOutput {}
+
+export interface GetBucketVersioningInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetBucketVersioningOutput {
+  Status?: string;
+  MFADelete?: string;
+}
+
+export interface ListObjectVersionsInput {
+  Bucket: string;
+  Delimiter?: string;
+  EncodingType?: string;
+  KeyMarker?: string;
+  MaxKeys?: number;
+  Prefix?: string;
+  VersionIdMarker?: string;
+  ExpectedBucketOwner?: string;
+  RequestPayer?: string;
+  OptionalObjectAttributes?: OptionalObjectAttributes;
+}
+
+export interface ListObjectVersionsOutput {
+  IsTruncated?: boolean;
+  KeyMarker?: string;
+  VersionIdMarker?: string;
+  NextKeyMarker?: string;
+  NextVersionIdMarker?: string;
+  Versions?: ({
+    ETag?: string;
+    ChecksumAlgorithm?: ChecksumAlgorithm;
+    Size?: number;
+    StorageClass?: string;
+    Key?: string;
+    VersionId?: string;
+    IsLatest?: boolean;
+    LastModified?: Date | string;
+    Owner?: Owner;
+    RestoreStatus?: RestoreStatus;
+  })[];
+  DeleteMarkers?: ({
+    Owner?: Owner;
+    Key?: string;
+    VersionId?: string;
+    IsLatest?: boolean;
+    LastModified?: Date | string;
+  })[];
+  Name?: string;
+  Prefix?: string;
+  Delimiter?: string;
+  MaxKeys?: number;
+  CommonPrefixes?: CommonPrefixes;
+  EncodingType?: string;
+  RequestCharged?: string;
+}
+
+export interface PutObjectTaggingInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  Tagging: Tagging;
+  ExpectedBucketOwner?: string;
+  RequestPayer?: string;
+}
+
+export interface PutObjectTaggingOutput {
+  VersionId?: string;
+}
+
+export interface GetObjectTaggingInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  ExpectedBucketOwner?: string;
+  RequestPayer?: string;
+}
+
+export interface GetObjectTaggingOutput {
+  VersionId?: string;
+  TagSet: TagSet;
+}
+
+export interface DeleteObjectTaggingInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface DeleteObjectTaggingOutput {
+  VersionId?: string;
+}
+
 export type Buckets = ({
   Name?: string;
   CreationDate?: Date | string;
@@ -719,6 +1249,11 @@ export interface Tagging {
 
 export type TagSet = Tag[];
 
+export interface Initiator {
+  ID?: string;
+  DisplayName?: string;
+}
+
 export type ChecksumAlgorithm = string[];
 
 export interface RestoreStatus {
@@ -803,4 +1338,20 @@ export interface S3Operations {
   PutBucketTagging: { input: PutBucketTaggingInput; output: PutBucketTaggingOutput };
   GetBucketTagging: { input: GetBucketTaggingInput; output: GetBucketTaggingOutput };
   DeleteBucketTagging: { input: DeleteBucketTaggingInput; output: DeleteBucketTaggingOutput };
+  CreateMultipartUpload: { input: CreateMultipartUploadInput; output: CreateMultipartUploadOutput };
+  UploadPart: { input: UploadPartInput; output: UploadPartOutput };
+  UploadPartCopy: { input: UploadPartCopyInput; output: UploadPartCopyOutput };
+  ListParts: { input: ListPartsInput; output: ListPartsOutput };
+  CompleteMultipartUpload: { input: CompleteMultipartUploadInput; output: CompleteMultipartUploadOutput };
+  AbortMultipartUpload: { input: AbortMultipartUploadInput; output: AbortMultipartUploadOutput };
+  ListMultipartUploads: { input: ListMultipartUploadsInput; output: ListMultipartUploadsOutput };
+  CopyObject: { input: CopyObjectInput; output: CopyObjectOutput };
+  DeleteObjects: { input: DeleteObjectsInput; output: DeleteObjectsOutput };
+  ListObjects: { input: ListObjectsInput; output: ListObjectsOutput };
+  PutBucketVersioning: { input: PutBucketVersioningInput; output: PutBucketVersioningOutput };
+  GetBucketVersioning: { input: GetBucketVersioningInput; output: GetBucketVersioningOutput };
+  ListObjectVersions: { input: ListObjectVersionsInput; output: ListObjectVersionsOutput };
+  PutObjectTagging: { input: PutObjectTaggingInput; output: PutObjectTaggingOutput };
+  GetObjectTagging: { input: GetObjectTaggingInput; output: GetObjectTaggingOutput };
+  DeleteObjectTagging: { input: DeleteObjectTaggingInput; output: DeleteObjectTaggingOutput };
 }

@@ -54,5 +54,60 @@ for (const op of ['GetObject', 'HeadObject']) operations[op] = { ...(operations[
 // S3 answers PutBucketPolicy with 204 No Content; the model leaves the default 200.
 operations['PutBucketPolicy'] = { http: { responseCode: 204 } };
 
+// Multipart and copy members from after the last aws-sdk v2 model: CRC64NVME everywhere a part or
+// result carries a checksum, the checksum type of an upload, and x-amz-mp-object-size.
+const crc64 = { ChecksumCRC64NVME: {} };
+const bodyChecksumType = { ChecksumType: {} };
+const deep = (op: string, patch: Record<string, unknown>) => {
+  operations[op] = mergeInto((operations[op] as Record<string, unknown>) ?? {}, patch);
+};
+function mergeInto(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  for (const [k, v] of Object.entries(b)) {
+    const t = a[k];
+    a[k] = t && typeof t === 'object' && v && typeof v === 'object' ? mergeInto(t as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return a;
+}
+deep('CreateMultipartUpload', { input: { members: checksumType }, output: { members: checksumType } });
+deep('CompleteMultipartUpload', {
+  input: {
+    members: {
+      ChecksumCRC64NVME: header('x-amz-checksum-crc64nvme'),
+      ...checksumType,
+      MpuObjectSize: header('x-amz-mp-object-size'),
+      IfMatch: header('If-Match'),
+      MultipartUpload: { members: { Parts: { member: { members: crc64 } } } },
+    },
+  },
+  output: { members: { ...crc64, ...bodyChecksumType } },
+});
+deep('ListParts', { output: { members: { ...bodyChecksumType, Parts: { member: { members: crc64 } } } } });
+deep('UploadPartCopy', { output: { members: { CopyPartResult: { members: crc64 } } } });
+deep('CopyObject', { output: { members: { CopyObjectResult: { members: { ...crc64, ...bodyChecksumType } } } } });
+deep('ListMultipartUploads', { output: { members: { Uploads: { member: { members: { ChecksumType: {} } } } } } });
+// DeleteObjects must carry Content-MD5 or a checksum of its body; the v2 model lacks both headers.
+deep('DeleteObjects', {
+  input: {
+    members: {
+      ContentMD5: header('Content-MD5'),
+      ...Object.fromEntries(['CRC32', 'CRC32C', 'SHA1', 'SHA256'].map((a) => [`Checksum${a}`, header(`x-amz-checksum-${a.toLowerCase()}`)])),
+      ...newChecksums,
+    },
+  },
+});
+// Conditional deletes (If-Match, x-amz-if-match-last-modified-time, x-amz-if-match-size) came
+// after the v2 model; kumo reads them so it can refuse them rather than ignore them.
+deep('DeleteObject', {
+  input: {
+    members: {
+      IfMatch: header('If-Match'),
+      IfMatchLastModifiedTime: header('x-amz-if-match-last-modified-time'),
+      IfMatchSize: header('x-amz-if-match-size'),
+    },
+  },
+});
+// HEAD ?partNumber= answers 206 like a ranged GET.
+deep('HeadObject', { output: { members: { StatusCode: { location: 'statusCode', type: 'integer' } } } });
+
 export const s3Patch: ModelPatch = { operations };
 

@@ -6,7 +6,8 @@
  * at the next start.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, statSync, renameSync } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, readdirSync, rmSync, statSync, renameSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -58,11 +59,12 @@ export class BlobStore {
     const out = createWriteStream(tmpPath, { fd: openSync(tmpPath, 'wx') });
     try {
       await pipeline(body, meter, out);
-      const fd = openSync(tmpPath, 'r');
+      // fsync off the event loop, so concurrent uploads overlap their waits for the disk.
+      const fh = await open(tmpPath, 'r');
       try {
-        fsyncSync(fd);
+        await fh.sync();
       } finally {
-        closeSync(fd);
+        await fh.close();
       }
     } catch (e) {
       out.destroy();
@@ -73,15 +75,15 @@ export class BlobStore {
   }
 
   /** Moves a finished temporary file to its permanent name, durably. */
-  promote(p: PendingBlob): void {
+  async promote(p: PendingBlob): Promise<void> {
     const dir = join(this.blobDir, p.id.slice(0, 2));
     mkdirSync(dir, { recursive: true });
     renameSync(p.tmpPath, this.pathOf(p.id));
-    const fd = openSync(dir, 'r');
+    const fh = await open(dir, 'r');
     try {
-      fsyncSync(fd);
+      await fh.sync();
     } finally {
-      closeSync(fd);
+      await fh.close();
     }
   }
 

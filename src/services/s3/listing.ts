@@ -16,11 +16,62 @@ type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 // S3's encoding-type=url is form-style: '/' and RFC 3986's unreserved characters stay, a space
 // becomes '+' (so a literal '+' must be %2B), everything else is %XX of its UTF-8 bytes. botocore
 // decodes these with unquote_plus.
-const urlEncode = (s: string) =>
+export const urlEncode = (s: string) =>
   encodeURIComponent(s)
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
     .replace(/%2F/g, '/')
     .replace(/%20/g, '+');
+
+export interface ListedObject {
+  key: string;
+  lastModified: string;
+  etag: string;
+  size: number;
+  storageClass?: string;
+  checksum?: string;
+  checksumType?: string;
+}
+
+/**
+ * One page of keys after `after` under `prefix`, folded at `delimiter`: at most `limit` entries
+ * (keys plus common prefixes). `last` is where the next page starts (past a whole common prefix).
+ */
+export function walk(store: S3Store, bucket: string, after: string, prefix: string, delimiter: string | undefined, limit: number) {
+  const contents: ListedObject[] = [];
+  const prefixes: string[] = [];
+  let truncated = false;
+  let last = '';
+  // max-keys=0 asks for no entries, and S3 then says nothing is left (IsTruncated false).
+  for (const o of limit === 0 ? [] : store.iterate(bucket, after, prefix)) {
+    if (!o.key.startsWith(prefix)) break;
+    let common: string | undefined;
+    if (delimiter) {
+      const i = o.key.indexOf(delimiter, prefix.length);
+      if (i >= 0) common = o.key.slice(0, i + delimiter.length);
+    }
+    if (common !== undefined && prefixes[prefixes.length - 1] === common) continue;
+    if (contents.length + prefixes.length >= limit) {
+      truncated = true;
+      break;
+    }
+    if (common !== undefined) {
+      prefixes.push(common);
+      last = common + '\u{10FFFF}';
+    } else {
+      contents.push({
+        key: o.key,
+        lastModified: o.lastModified,
+        etag: o.etag,
+        size: o.size,
+        storageClass: o.attrs.StorageClass,
+        checksum: o.attrs.Checksum?.algorithm,
+        checksumType: o.attrs.Checksum ? (o.attrs.ChecksumType ?? 'FULL_OBJECT') : undefined,
+      });
+      last = o.key;
+    }
+  }
+  return { contents, prefixes, truncated, last };
+}
 
 export function listingHandlers(store: S3Store) {
   const ListObjectsV2: Op<'ListObjectsV2'> = (ctx, input) => {
@@ -40,32 +91,7 @@ export function listingHandlers(store: S3Store) {
         throw S3Errors.invalidArgument('The continuation token provided is incorrect', 'continuation-token', input.ContinuationToken);
       }
     }
-    const contents: { key: string; lastModified: string; etag: string; size: number; storageClass?: string; checksum?: string }[] = [];
-    const prefixes: string[] = [];
-    let truncated = false;
-    let last = '';
-    const limit = Math.min(maxKeys, 1000);
-    // max-keys=0 asks for no entries, and S3 then says nothing is left (IsTruncated false).
-    for (const o of limit === 0 ? [] : store.iterate(bucket.name, after, prefix)) {
-      if (!o.key.startsWith(prefix)) break;
-      let common: string | undefined;
-      if (delimiter) {
-        const i = o.key.indexOf(delimiter, prefix.length);
-        if (i >= 0) common = o.key.slice(0, i + delimiter.length);
-      }
-      if (common !== undefined && prefixes[prefixes.length - 1] === common) continue;
-      if (contents.length + prefixes.length >= limit) {
-        truncated = true;
-        break;
-      }
-      if (common !== undefined) {
-        prefixes.push(common);
-        last = common + '\u{10FFFF}';
-      } else {
-        contents.push({ key: o.key, lastModified: o.lastModified, etag: o.etag, size: o.size, storageClass: o.attrs.StorageClass, checksum: o.attrs.Checksum?.algorithm });
-        last = o.key;
-      }
-    }
+    const { contents, prefixes, truncated, last } = walk(store, bucket.name, after, prefix, delimiter, Math.min(maxKeys, 1000));
     const enc = input.EncodingType === 'url' ? urlEncode : (s: string) => s;
     return {
       Name: bucket.name,

@@ -1,12 +1,13 @@
 /**
  * Amazon S3 (rest-xml wire family): the operation table. Metadata lives in SQLite
- * (./store.ts, and ./access-store.ts for access and bucket configuration), bytes in files
- * (./blobs.ts); handlers by resource in ./buckets.ts, ./objects.ts, ./listing.ts,
- * ./bucket-access.ts, ./cors.ts and ./bucket-config.ts. Every handler runs inside ./authorize.ts's
- * guard, which decides access; the edge hands CORS preflights to ./cors.ts and website hosts to
- * ./website.ts.
+ * (./store.ts, ./uploads-store.ts, ./versions-store.ts, and ./access-store.ts for access and
+ * bucket configuration), bytes in files (./blobs.ts); handlers by resource in ./buckets.ts,
+ * ./objects.ts, ./listing.ts, ./listing-v1.ts, ./multipart.ts, ./multipart-complete.ts, ./copy.ts,
+ * ./batch-delete.ts, ./versions-handlers.ts, ./tagging.ts, ./bucket-access.ts, ./cors.ts and
+ * ./bucket-config.ts. Every handler runs inside ./authorize.ts's guard, which decides access; the
+ * edge hands CORS preflights to ./cors.ts and website hosts to ./website.ts.
  *
- * Differences from AWS (foundation slice):
+ * Differences from AWS:
  * - Access (./authorize.ts): bucket policies, ACLs, Block Public Access and Object Ownership are
  *   evaluated for the owner, other accounts and anonymous callers. Callers are account root users
  *   only (no IAM users, roles or identity policies); account-level Block Public Access
@@ -14,15 +15,25 @@
  *   ones listed in ./policy.ts (others are refused as MalformedPolicy); DeleteObjects is denied
  *   whole if any key is denied (AWS reports per key). An object an anonymous caller writes
  *   (public-read-write bucket) is owned by the bucket owner. Denials are always AccessDenied
- *   with no explanation of which policy denied.
+ *   with no explanation of which policy denied. Object ACLs are per key, not per version.
  * - Lifecycle configuration and bucket tags are stored and returned, not acted on: nothing
  *   expires or transitions. Website configuration is served on website hosts (./website.ts), over
  *   http on kumo's own port only.
- * - Object tagging, versioning, multipart uploads, CopyObject, ListObjects (v1), SSE-C/KMS,
- *   object lock and directory buckets are refused (NotImplemented) or not yet served.
+ * - SSE-C/KMS, object lock, MFA delete and directory buckets are refused (NotImplemented).
  * - Requests for a bucket in another region are served, not redirected.
- * - Without a checksum in the request, none is computed or stored (AWS now defaults to CRC64NVME).
- *   The XXHASH checksum family is NotImplemented; the others are verified and stored.
+ * - Completing a multipart upload concatenates its parts into one file (one sequential rewrite of
+ *   the bytes before the answer; no whitespace keep-alive while it runs). Incomplete uploads never
+ *   expire; deleting a bucket aborts its incomplete uploads.
+ * - A part sent without the checksum its upload was created with gets it computed by kumo rather
+ *   than refused.
+ * - Version IDs are 32 random URL-safe characters. ListObjectVersions answers all Version entries,
+ *   then all DeleteMarker entries (AWS interleaves them; SDKs read them as two lists anyway).
+ *   Deleting a version that does not exist succeeds and changes nothing.
+ * - Storage classes are labels (every object is on the same disk); GLACIER, DEEP_ARCHIVE and
+ *   OUTPOSTS, whose objects need a restore, are NotImplemented.
+ * - Objects sent without a checksum get a full-object CRC64NVME, as on AWS. The XXHASH checksum
+ *   family is NotImplemented; the others are verified and stored. PutObjectTagging does not
+ *   insist on Content-MD5.
  */
 import { join } from 'node:path';
 import { loadModel } from '../../models/loader.js';
@@ -32,10 +43,20 @@ import { migrate, type Db } from '../../state/db.js';
 import type { Handler, Service } from '../service.js';
 import { BlobStore } from './blobs.js';
 import { bucketHandlers } from './buckets.js';
-import { s3AuthErrors } from './errors.js';
+import { S3Errors, s3AuthErrors } from './errors.js';
 import { listingHandlers } from './listing.js';
+import { batchDeleteHandlers } from './batch-delete.js';
+import { versioning } from './commit.js';
+import { copyHandlers } from './copy.js';
+import { listingV1Handlers } from './listing-v1.js';
+import { completeHandlers } from './multipart-complete.js';
+import { multipartHandlers } from './multipart.js';
 import { objectHandlers } from './objects.js';
 import { S3Store, s3Migrations } from './store.js';
+import { multipartMigrations, UploadStore } from './uploads-store.js';
+import { taggingHandlers } from './tagging.js';
+import { versionHandlers } from './versions-handlers.js';
+import { versionMigrations, VersionStore } from './versions-store.js';
 import { AccessStore, accessMigrations } from './access-store.js';
 import { Authorizer, guard } from './authorize.js';
 import { bucketAccessHandlers } from './bucket-access.js';
@@ -53,21 +74,42 @@ export interface S3Deps {
 
 export function createS3Service(deps: S3Deps): Service {
   migrate(deps.db, 's3', s3Migrations);
+  migrate(deps.db, 's3-data', [...multipartMigrations, versionMigrations]);
   migrate(deps.db, 's3-access', accessMigrations);
   const store = new S3Store(deps.db);
+  const uploads = new UploadStore(deps.db);
+  const versions = new VersionStore(deps.db);
+  const v = versioning(store, versions);
   const acc = new AccessStore(deps.db);
   const auth = new Authorizer(store, acc);
   const cors = new Cors(store, acc);
   const blobs = new BlobStore(join(deps.dataDir, 's3'));
-  const removed = blobs.collectGarbage((id) => store.blobInUse(id));
+  const removed = blobs.collectGarbage((id) => store.blobInUse(id) || uploads.blobInUse(id) || versions.blobInUse(id));
   if (removed > 0) deps.log?.(`s3: removed ${removed} unreferenced file(s) left by an interrupted run`);
   const table: { [K in keyof S3Operations]: Handler } = {
     ...bucketHandlers(store),
-    ...objectHandlers(store, blobs),
+    ...objectHandlers(store, blobs, v),
     ...listingHandlers(store),
+    ...multipartHandlers(store, uploads, blobs, v),
+    ...completeHandlers(store, uploads, blobs, v.commit),
+    ...copyHandlers(store, blobs, v),
+    ...batchDeleteHandlers(store, blobs, v.remove),
+    ...listingV1Handlers(store),
+    ...versionHandlers(store, versions),
+    ...taggingHandlers(store, versions, v),
     ...bucketAccessHandlers(auth),
     ...corsHandlers(store, acc),
     ...bucketConfigHandlers(store, acc),
+  };
+  // A bucket holding only noncurrent versions or delete markers is not empty either.
+  const deleteBucket = table.DeleteBucket;
+  table.DeleteBucket = async (ctx, input: { Bucket: string }) => {
+    const bucket = store.bucket(input.Bucket);
+    if (bucket && bucket.account === ctx.account && versions.hasVersions(bucket.name)) throw S3Errors.bucketNotEmpty(bucket.name);
+    const out = await deleteBucket(ctx, input);
+    versions.forgetBucket(input.Bucket);
+    for (const b of uploads.transaction(() => uploads.deleteUploadsOf(input.Bucket))) blobs.remove(b);
+    return out;
   };
   const handlers = guard(auth, table);
   const codec = new RestXmlCodec(loadModel('s3-2006-03-01'), S3_NAMESPACE);

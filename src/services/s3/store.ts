@@ -22,6 +22,14 @@ export interface ObjectAttributes {
   Metadata?: Record<string, string>;
   StorageClass?: string;
   Checksum?: { algorithm: string; value: string };
+  /** COMPOSITE for a multipart object whose checksum is over its parts' checksums. */
+  ChecksumType?: 'COMPOSITE' | 'FULL_OBJECT';
+  /** Part sizes of an object made by multipart upload, for GET/HEAD ?partNumber=. */
+  Parts?: number[];
+  /** Object tags (x-amz-tagging, PutObjectTagging), in the order given. */
+  Tags?: { Key: string; Value: string }[];
+  /** The version's ID in a versioned bucket; absent for the "null" version. */
+  VersionId?: string;
 }
 
 export interface ObjectRow {

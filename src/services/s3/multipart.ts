@@ -1,0 +1,213 @@
+/**
+ * Multipart uploads, first half: CreateMultipartUpload, UploadPart, UploadPartCopy and
+ * AbortMultipartUpload. Each part streams into its own blob (tmp → fsync → rename) and only then
+ * gets its row, replacing any earlier part of the same number; so a part that was answered 200
+ * survives a crash and one that was not leaves nothing. Completion is in ./multipart-complete.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import type { S3Operations } from '../../models/generated/s3.js';
+import { type OpHandler, type RequestContext } from '../service.js';
+import { ownedBucket } from './access.js';
+import type { BlobStore } from './blobs.js';
+import { CHECKSUM_ALGORITHMS, checksumRequest, type ChecksumAlgorithm, type ChecksumFields } from './checksums.js';
+import type { Versioning } from './commit.js';
+import { sourceLookup } from './copy.js';
+import { copySource, sourceStream } from './copy-source.js';
+import { S3DataErrors } from './data-errors.js';
+import { S3Errors } from './errors.js';
+import { contentMd5, receive, type Received } from './ingest.js';
+import { checkKey, metadataSize, MAX_METADATA_BYTES, refuseUnsupported, stripAwsChunked } from './objects.js';
+import { checkStorageClass } from './storage-class.js';
+import { parseTaggingHeader } from './tagging.js';
+import type { S3Store } from './store.js';
+import type { UploadRow, UploadStore } from './uploads-store.js';
+
+type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
+
+export const MAX_PART_BYTES = 5 * 1024 ** 3;
+export const MAX_PARTS = 10000;
+
+/** Upload IDs sort by creation time (ListMultipartUploads orders by key, then initiation). */
+function newUploadId(now: Date): string {
+  return now.getTime().toString(36).padStart(10, '0') + randomBytes(24).toString('base64url');
+}
+
+/** The upload, if it exists for this bucket and key; NoSuchUpload otherwise. */
+export function liveUpload(store: S3Store, uploads: UploadStore, ctx: RequestContext, bucketName: string, key: string, uploadId: string): UploadRow {
+  const bucket = ownedBucket(store, ctx, bucketName);
+  checkKey(key);
+  const upload = uploads.upload(uploadId);
+  if (!upload || upload.bucket !== bucket.name || upload.key !== key) throw S3DataErrors.noSuchUpload(uploadId);
+  return upload;
+}
+
+function checkPartNumber(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
+    throw S3Errors.invalidArgument('Part number must be an integer between 1 and 10000, inclusive', 'partNumber', String(n));
+  }
+}
+
+// Full-object CRCs can be combined across parts, digests cannot: S3 allows each algorithm only the
+// checksum types it can compute.
+const FULL_OBJECT_ONLY = ['CRC64NVME'];
+const COMPOSITE_ONLY = ['SHA1', 'SHA256'];
+
+export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore, v: Versioning) {
+  const lookup = sourceLookup(v);
+  const CreateMultipartUpload: Op<'CreateMultipartUpload'> = (ctx, input) => {
+    const bucket = ownedBucket(store, ctx, input.Bucket);
+    checkKey(input.Key);
+    refuseUnsupported(input);
+    if (metadataSize(input.Metadata) > MAX_METADATA_BYTES) throw S3Errors.metadataTooLarge();
+    checkStorageClass(input.StorageClass);
+    const tags = parseTaggingHeader(input.Tagging);
+    const extra = input as { ChecksumType?: string };
+    let algorithm: ChecksumAlgorithm | undefined;
+    if (input.ChecksumAlgorithm !== undefined) {
+      const upper = input.ChecksumAlgorithm.toUpperCase();
+      if (!(CHECKSUM_ALGORITHMS as string[]).includes(upper) || upper === 'MD5' || upper === 'SHA512') {
+        if (upper.startsWith('XXHASH') || upper === 'MD5' || upper === 'SHA512') throw S3Errors.notImplementedHeader('x-amz-checksum-algorithm');
+        throw S3DataErrors.invalidRequest('Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]');
+      }
+      algorithm = upper as ChecksumAlgorithm;
+    }
+    let type: 'COMPOSITE' | 'FULL_OBJECT' | undefined;
+    if (extra.ChecksumType !== undefined) {
+      if (extra.ChecksumType !== 'COMPOSITE' && extra.ChecksumType !== 'FULL_OBJECT') {
+        throw S3DataErrors.invalidRequest('Value for x-amz-checksum-type header is invalid.');
+      }
+      if (!algorithm) throw S3DataErrors.invalidRequest('The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
+      type = extra.ChecksumType;
+    }
+    if (algorithm) {
+      type ??= FULL_OBJECT_ONLY.includes(algorithm) ? 'FULL_OBJECT' : 'COMPOSITE';
+      if ((type === 'COMPOSITE' && FULL_OBJECT_ONLY.includes(algorithm)) || (type === 'FULL_OBJECT' && COMPOSITE_ONLY.includes(algorithm))) {
+        throw S3DataErrors.invalidRequest(`The ${type} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`);
+      }
+    }
+    const now = ctx.now();
+    const upload: UploadRow = {
+      uploadId: newUploadId(now),
+      bucket: bucket.name,
+      key: input.Key,
+      initiated: new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString(),
+      attrs: {
+        ContentType: input.ContentType,
+        ContentEncoding: stripAwsChunked(input.ContentEncoding),
+        ContentLanguage: input.ContentLanguage,
+        ContentDisposition: input.ContentDisposition,
+        CacheControl: input.CacheControl,
+        Expires: input.Expires ? new Date(input.Expires).toUTCString() : undefined,
+        Metadata: input.Metadata,
+        StorageClass: input.StorageClass,
+        ChecksumAlgorithm: algorithm,
+        ChecksumType: type,
+        Owner: ctx.account,
+        Tags: tags,
+      },
+    };
+    uploads.insertUpload(upload);
+    return {
+      Bucket: bucket.name,
+      Key: input.Key,
+      UploadId: upload.uploadId,
+      ServerSideEncryption: 'AES256',
+      ChecksumAlgorithm: algorithm,
+      ...(type ? { ChecksumType: type } : {}),
+    };
+  };
+
+  /** Makes a received part durable and records it, unless the upload ended meanwhile. */
+  async function commitPart(upload: UploadRow, partNumber: number, got: Received, ctx: RequestContext) {
+    try {
+      await blobs.promote(got.pending);
+    } catch (e) {
+      blobs.discard(got.pending);
+      throw e;
+    }
+    const etag = `"${got.md5.toString('hex')}"`;
+    const lastModified = new Date(Math.floor(ctx.now().getTime() / 1000) * 1000).toISOString();
+    let replaced: string | undefined;
+    try {
+      replaced = uploads.transaction(() => {
+        if (!uploads.upload(upload.uploadId)) throw S3DataErrors.noSuchUpload(upload.uploadId);
+        const old = uploads.part(upload.uploadId, partNumber);
+        uploads.putPart({ uploadId: upload.uploadId, partNumber, blob: got.pending.id, size: got.pending.size, etag, lastModified, checksum: got.checksum?.value });
+        return old?.blob;
+      });
+    } catch (e) {
+      blobs.remove(got.pending.id);
+      throw e;
+    }
+    if (replaced) blobs.remove(replaced);
+    return { etag, lastModified };
+  }
+
+  function checksumOut(got: Received): ChecksumFields {
+    return got.checksum ? { [`Checksum${got.checksum.algorithm}`]: got.checksum.value } : {};
+  }
+
+  const UploadPart: Op<'UploadPart'> = async (ctx, input) => {
+    const upload = liveUpload(store, uploads, ctx, input.Bucket, input.Key, input.UploadId);
+    checkPartNumber(input.PartNumber);
+    if (input.SSECustomerKey || input.SSECustomerAlgorithm) throw S3Errors.notImplementedHeader('x-amz-server-side-encryption-customer-algorithm');
+    const chunked = ctx.trailers !== undefined;
+    if (!chunked && input.ContentLength === undefined) throw S3Errors.missingContentLength();
+    if (!chunked && input.ContentLength! > MAX_PART_BYTES) throw S3Errors.entityTooLarge(input.ContentLength!, MAX_PART_BYTES);
+    const md5Expected = contentMd5(input.ContentMD5);
+    const wanted = checksumRequest(input as ChecksumFields, input.ChecksumAlgorithm, input.Trailer, input.ContentMD5);
+    const expected = upload.attrs.ChecksumAlgorithm as ChecksumAlgorithm | undefined;
+    if (wanted && wanted.algorithm !== 'MD5' && expected && wanted.algorithm !== expected) {
+      throw S3DataErrors.invalidRequest(
+        `Checksum Type mismatch occurred, expected checksum Type: ${expected.toLowerCase()}, actual checksum Type: ${wanted.algorithm.toLowerCase()}`,
+      );
+    }
+    // A part of an upload with a checksum algorithm always gets that checksum, so completion can
+    // combine them even when a client sent the part without one.
+    const got = await receive(blobs, input.Body, { wanted, fallback: expected, md5Expected, maxBytes: MAX_PART_BYTES, trailers: ctx.trailers });
+    if (expected && got.checksum?.algorithm !== expected) {
+      blobs.discard(got.pending);
+      throw S3DataErrors.invalidRequest(`Checksum Type mismatch occurred, expected checksum Type: ${expected.toLowerCase()}, actual checksum Type: md5`);
+    }
+    const { etag } = await commitPart(upload, input.PartNumber, got, ctx);
+    return { ETag: etag, ServerSideEncryption: 'AES256', ...checksumOut(got) };
+  };
+
+  const UploadPartCopy: Op<'UploadPartCopy'> = async (ctx, input) => {
+    const upload = liveUpload(store, uploads, ctx, input.Bucket, input.Key, input.UploadId);
+    checkPartNumber(input.PartNumber);
+    if (input.SSECustomerKey || input.SSECustomerAlgorithm) throw S3Errors.notImplementedHeader('x-amz-server-side-encryption-customer-algorithm');
+    const { source } = copySource(store, ctx, input, lookup);
+    let start = 0;
+    let end = source.size - 1;
+    if (input.CopySourceRange !== undefined) {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(input.CopySourceRange.trim());
+      if (!m) throw S3Errors.invalidArgument('The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', 'x-amz-copy-source-range', input.CopySourceRange);
+      start = Number(m[1]);
+      end = Number(m[2]);
+      if (end < start || end >= source.size) {
+        throw S3Errors.invalidArgument(`Range specified is not valid for source object of size: ${source.size}`, 'x-amz-copy-source-range', input.CopySourceRange);
+      }
+    }
+    if (end - start + 1 > MAX_PART_BYTES) throw S3Errors.entityTooLarge(end - start + 1, MAX_PART_BYTES);
+    const got = await receive(blobs, sourceStream(blobs, source, start, end), {
+      fallback: upload.attrs.ChecksumAlgorithm as ChecksumAlgorithm | undefined,
+      maxBytes: MAX_PART_BYTES,
+    });
+    const { etag, lastModified } = await commitPart(upload, input.PartNumber, got, ctx);
+    return {
+      CopyPartResult: { ETag: etag, LastModified: lastModified, ...checksumOut(got) },
+      CopySourceVersionId: source.versionId,
+      ServerSideEncryption: 'AES256',
+    };
+  };
+
+  const AbortMultipartUpload: Op<'AbortMultipartUpload'> = (ctx, input) => {
+    const upload = liveUpload(store, uploads, ctx, input.Bucket, input.Key, input.UploadId);
+    const removed = uploads.transaction(() => uploads.deleteUpload(upload.uploadId));
+    for (const b of removed) blobs.remove(b);
+    return {};
+  };
+
+  return { CreateMultipartUpload, UploadPart, UploadPartCopy, AbortMultipartUpload };
+}

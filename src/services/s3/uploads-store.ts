@@ -1,0 +1,162 @@
+/**
+ * Multipart uploads in SQLite: one row per upload in progress, one per part received, each part
+ * pointing at its own blob. Completing an upload writes the object's single blob and row and
+ * deletes these rows in one transaction; aborting deletes them. These tables and the versioning
+ * ones (./versions-store.ts) are the `s3-data` migration component, numbered apart from `s3`.
+ */
+import type { Db, Migration } from '../../state/db.js';
+import type { ObjectAttributes } from './store.js';
+
+export interface UploadAttributes extends ObjectAttributes {
+  ChecksumAlgorithm?: string;
+  ChecksumType?: 'COMPOSITE' | 'FULL_OBJECT';
+  /** The account that initiated the upload (ListParts/ListMultipartUploads show it). */
+  Owner?: string;
+}
+
+export interface UploadRow {
+  uploadId: string;
+  bucket: string;
+  key: string;
+  initiated: string;
+  attrs: UploadAttributes;
+}
+
+export interface PartRow {
+  uploadId: string;
+  partNumber: number;
+  blob: string;
+  size: number;
+  etag: string;
+  lastModified: string;
+  checksum?: string;
+}
+
+export const multipartMigrations: Migration[] = [
+  {
+    version: 1,
+    up: `CREATE TABLE s3_uploads (
+        upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL, initiated TEXT NOT NULL,
+        attrs TEXT NOT NULL);
+      CREATE INDEX s3_uploads_by_key ON s3_uploads (bucket, key, upload_id);
+      CREATE TABLE s3_parts (
+        upload_id TEXT NOT NULL REFERENCES s3_uploads (upload_id) ON DELETE CASCADE,
+        part_number INTEGER NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+        last_modified TEXT NOT NULL, checksum TEXT,
+        PRIMARY KEY (upload_id, part_number)) WITHOUT ROWID;
+      CREATE INDEX s3_parts_by_blob ON s3_parts (blob);`,
+  },
+];
+
+interface RawUpload {
+  upload_id: string;
+  bucket: string;
+  key: string;
+  initiated: string;
+  attrs: string;
+}
+
+interface RawPart {
+  upload_id: string;
+  part_number: number;
+  blob: string;
+  size: number;
+  etag: string;
+  last_modified: string;
+  checksum: string | null;
+}
+
+const toUpload = (r: RawUpload): UploadRow => ({
+  uploadId: r.upload_id,
+  bucket: r.bucket,
+  key: r.key,
+  initiated: r.initiated,
+  attrs: JSON.parse(r.attrs) as UploadAttributes,
+});
+
+const toPart = (r: RawPart): PartRow => ({
+  uploadId: r.upload_id,
+  partNumber: r.part_number,
+  blob: r.blob,
+  size: r.size,
+  etag: r.etag,
+  lastModified: r.last_modified,
+  checksum: r.checksum ?? undefined,
+});
+
+export class UploadStore {
+  private readonly q;
+
+  constructor(readonly db: Db) {
+    this.q = {
+      upload: db.prepare('SELECT * FROM s3_uploads WHERE upload_id = ?'),
+      insertUpload: db.prepare('INSERT INTO s3_uploads (upload_id, bucket, key, initiated, attrs) VALUES (?, ?, ?, ?, ?)'),
+      deleteUpload: db.prepare('DELETE FROM s3_uploads WHERE upload_id = ?'),
+      uploadsFrom: db.prepare(
+        `SELECT * FROM s3_uploads WHERE bucket = ? AND key >= ? AND (key > ? OR (key = ? AND upload_id > ?))
+         ORDER BY key, upload_id`,
+      ),
+      part: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? AND part_number = ?'),
+      partsFrom: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number'),
+      upsertPart: db.prepare(
+        `INSERT INTO s3_parts (upload_id, part_number, blob, size, etag, last_modified, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (upload_id, part_number) DO UPDATE SET blob = excluded.blob, size = excluded.size,
+           etag = excluded.etag, last_modified = excluded.last_modified, checksum = excluded.checksum`,
+      ),
+      blobUsed: db.prepare('SELECT 1 FROM s3_parts WHERE blob = ? LIMIT 1'),
+      anyUpload: db.prepare('SELECT 1 FROM s3_uploads WHERE bucket = ? LIMIT 1'),
+    };
+  }
+
+  upload(uploadId: string): UploadRow | undefined {
+    const r = this.q.upload.get(uploadId) as RawUpload | undefined;
+    return r ? toUpload(r) : undefined;
+  }
+
+  insertUpload(u: UploadRow): void {
+    this.q.insertUpload.run(u.uploadId, u.bucket, u.key, u.initiated, JSON.stringify(u.attrs));
+  }
+
+  /** Deletes the upload and its part rows; returns the blobs they pointed at. */
+  deleteUpload(uploadId: string): string[] {
+    const blobs = this.parts(uploadId).map((p) => p.blob);
+    this.q.deleteUpload.run(uploadId);
+    return blobs;
+  }
+
+  /** Deletes every upload of a bucket; returns the part blobs they pointed at. */
+  deleteUploadsOf(bucket: string): string[] {
+    const ids = [...this.iterate(bucket, '', '', '\u{10FFFF}')].map((u) => u.uploadId);
+    return ids.flatMap((id) => this.deleteUpload(id));
+  }
+
+  /** Uploads in (key, upload id) order (upload IDs sort by creation time), after the marker, lazily. */
+  *iterate(bucket: string, from: string, afterKey: string, afterUploadId: string): Generator<UploadRow> {
+    for (const r of this.q.uploadsFrom.iterate(bucket, from, afterKey, afterKey, afterUploadId) as Iterable<RawUpload>) yield toUpload(r);
+  }
+
+  part(uploadId: string, partNumber: number): PartRow | undefined {
+    const r = this.q.part.get(uploadId, partNumber) as RawPart | undefined;
+    return r ? toPart(r) : undefined;
+  }
+
+  parts(uploadId: string, after = 0): PartRow[] {
+    return (this.q.partsFrom.all(uploadId, after) as RawPart[]).map(toPart);
+  }
+
+  putPart(p: PartRow): void {
+    this.q.upsertPart.run(p.uploadId, p.partNumber, p.blob, p.size, p.etag, p.lastModified, p.checksum ?? null);
+  }
+
+  blobInUse(id: string): boolean {
+    return this.q.blobUsed.get(id) !== undefined;
+  }
+
+  hasUploads(bucket: string): boolean {
+    return this.q.anyUpload.get(bucket) !== undefined;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+}

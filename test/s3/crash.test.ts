@@ -1,0 +1,136 @@
+// kill -9 in the middle of S3 uploads: kumo runs as a child process; several single PUTs and
+// multipart uploads finish (200), while others are cut off mid-body when kumo is killed. After a
+// restart every acknowledged object and part is intact (sha256), nothing interrupted is visible,
+// and <data-dir>/s3 holds exactly the blob files that rows reference (tmp/ is empty).
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
+import { request, type ClientRequest } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { ensureDist } from '../cli/dist.js';
+import { clientConfig, REGION, spawnKumo, tempDir, uniqueName, waitFor, type SpawnedKumo } from '../helpers/kumo.js';
+import { signHeaders } from './support.js';
+
+const dirs: string[] = [];
+const children: SpawnedKumo[] = [];
+
+before(async () => {
+  await ensureDist();
+});
+after(async () => {
+  for (const k of children) {
+    if (k.child.exitCode === null && k.child.signalCode === null) k.child.kill('SIGKILL');
+    await k.exited;
+  }
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const MiB = 1024 * 1024;
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** A PUT (object or part) whose body is sent only halfway and then held open. */
+async function halfSent(url: string, path: string, query: Record<string, string>, size: number): Promise<ClientRequest> {
+  const headers = await signHeaders(url, {
+    method: 'PUT',
+    path,
+    query,
+    headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-length': String(size) },
+  });
+  const target = new URL(url);
+  const qs = new URLSearchParams(query).toString();
+  const req = request({ host: target.hostname, port: Number(target.port), method: 'PUT', path: path + (qs ? `?${qs}` : ''), headers, setHost: false });
+  req.on('error', () => undefined);
+  req.write(randomBytes(size / 2));
+  return req;
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? filesUnder(join(dir, d.name)) : [d.name]));
+}
+
+describe('kill -9 during uploads', () => {
+  test('acknowledged uploads survive intact; interrupted ones vanish without orphan files', async () => {
+    const dataDir = tempDir('kumo-s3-crash-');
+    dirs.push(dataDir);
+    const first = await spawnKumo(dataDir, ['--quiet']);
+    children.push(first);
+    const s3 = new S3Client(clientConfig(first.url, { forcePathStyle: true }));
+    const Bucket = uniqueName('crash');
+    await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
+
+    // Acknowledged: four single PUTs and two multipart uploads, all at once.
+    const singles = Array.from({ length: 4 }, (_, i) => ({ Key: `single-${i}`, body: randomBytes(MiB + i) }));
+    const multis = Array.from({ length: 2 }, (_, i) => ({ Key: `multi-${i}`, parts: [randomBytes(5 * MiB), randomBytes(MiB + i)] }));
+    const pending = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'pending' }));
+    const pendingPart = randomBytes(5 * MiB);
+    await Promise.all([
+      ...singles.map((s) => s3.send(new PutObjectCommand({ Bucket, Key: s.Key, Body: s.body }))),
+      ...multis.map(async (m) => {
+        const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: m.Key }));
+        const etags = await Promise.all(
+          m.parts.map(async (Body, i) => (await s3.send(new UploadPartCommand({ Bucket, Key: m.Key, UploadId, PartNumber: i + 1, Body }))).ETag!),
+        );
+        await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: m.Key, UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }));
+      }),
+      s3.send(new UploadPartCommand({ Bucket, Key: 'pending', UploadId: pending.UploadId, PartNumber: 1, Body: pendingPart })),
+    ]);
+
+    // Interrupted: two PUTs and a part of the pending upload, each cut off halfway through its body.
+    const cut = [
+      await halfSent(first.url, `/${Bucket}/cut-0`, {}, 4 * MiB),
+      await halfSent(first.url, `/${Bucket}/cut-1`, {}, 4 * MiB),
+      await halfSent(first.url, `/${Bucket}/pending`, { partNumber: '2', uploadId: pending.UploadId! }, 4 * MiB),
+    ];
+    const tmp = join(dataDir, 's3', 'tmp');
+    await waitFor('the interrupted bodies to reach kumo', () => readdirSync(tmp).length === cut.length);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    for (const r of cut) r.destroy();
+    s3.destroy();
+
+    const second = await spawnKumo(dataDir, ['--quiet']);
+    children.push(second);
+    const c = new S3Client(clientConfig(second.url, { forcePathStyle: true }));
+    try {
+      const bytes = async (Key: string) => Buffer.from(await (await c.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToByteArray());
+      for (const s of singles) assert.equal(sha256(await bytes(s.Key)), sha256(s.body), s.Key);
+      for (const m of multis) assert.equal(sha256(await bytes(m.Key)), sha256(Buffer.concat(m.parts)), m.Key);
+      for (const Key of ['cut-0', 'cut-1']) {
+        await assert.rejects(c.send(new HeadObjectCommand({ Bucket, Key })), (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode === 404);
+      }
+      const uploads = await c.send(new ListMultipartUploadsCommand({ Bucket }));
+      assert.deepEqual(uploads.Uploads!.map((u) => u.UploadId), [pending.UploadId]);
+      const parts = await c.send(new ListPartsCommand({ Bucket, Key: 'pending', UploadId: pending.UploadId }));
+      assert.deepEqual(parts.Parts!.map((p) => [p.PartNumber, p.Size]), [[1, pendingPart.length]]);
+
+      assert.deepEqual(readdirSync(tmp), [], 'no temporary files survive a restart');
+      const db = new Database(join(dataDir, 'state.db'), { readonly: true });
+      const referenced = db
+        .prepare("SELECT blob FROM s3_objects UNION SELECT blob FROM s3_parts UNION SELECT blob FROM s3_versions WHERE blob IS NOT NULL")
+        .all()
+        .map((r) => (r as { blob: string }).blob)
+        .sort();
+      db.close();
+      assert.deepEqual(filesUnder(join(dataDir, 's3', 'blobs')).sort(), referenced, 'blob files are exactly the referenced ones');
+      assert.equal(referenced.length, singles.length + multis.length + 1);
+    } finally {
+      c.destroy();
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  });
+});
