@@ -8,7 +8,7 @@ import type { S3Operations } from '../../models/generated/s3.js';
 import { type OpHandler } from '../service.js';
 import { ownedBucket, ownerOf } from './access.js';
 import { S3Errors } from './errors.js';
-import { urlEncode, walk } from './listing.js';
+import { listingArgs, urlEncode, walk } from './listing.js';
 import type { S3Store } from './store.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
@@ -16,13 +16,7 @@ type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 export function listingV1Handlers(store: S3Store) {
   const ListObjects: Op<'ListObjects'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
-    const maxKeys = input.MaxKeys ?? 1000;
-    if (maxKeys < 0) throw S3Errors.invalidArgument('Argument maxKeys must be an integer between 0 and 2147483647', 'max-keys', String(maxKeys));
-    if (input.EncodingType !== undefined && input.EncodingType !== 'url') {
-      throw S3Errors.invalidArgument('Invalid Encoding Method specified in Request', 'encoding-type', input.EncodingType);
-    }
-    const prefix = input.Prefix ?? '';
-    const delimiter = input.Delimiter || undefined;
+    const { maxKeys, prefix, delimiter } = listingArgs(input);
     const marker = input.Marker ?? '';
     let after = marker;
     // A marker inside a common prefix (NextMarker is often the prefix itself) continues after the

@@ -73,16 +73,20 @@ export function walk(store: S3Store, bucket: string, after: string, prefix: stri
   return { contents, prefixes, truncated, last };
 }
 
+/** The arguments both ListObjects versions share, checked as S3 checks them. */
+export function listingArgs(input: { MaxKeys?: number; EncodingType?: string; Prefix?: string; Delimiter?: string }) {
+  const maxKeys = input.MaxKeys ?? 1000;
+  if (maxKeys < 0) throw S3Errors.invalidArgument('Argument maxKeys must be an integer between 0 and 2147483647', 'max-keys', String(maxKeys));
+  if (input.EncodingType !== undefined && input.EncodingType !== 'url') {
+    throw S3Errors.invalidArgument('Invalid Encoding Method specified in Request', 'encoding-type', input.EncodingType);
+  }
+  return { maxKeys, prefix: input.Prefix ?? '', delimiter: input.Delimiter || undefined };
+}
+
 export function listingHandlers(store: S3Store) {
   const ListObjectsV2: Op<'ListObjectsV2'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
-    const maxKeys = input.MaxKeys ?? 1000;
-    if (maxKeys < 0) throw S3Errors.invalidArgument('Argument maxKeys must be an integer between 0 and 2147483647', 'max-keys', String(maxKeys));
-    if (input.EncodingType !== undefined && input.EncodingType !== 'url') {
-      throw S3Errors.invalidArgument('Invalid Encoding Method specified in Request', 'encoding-type', input.EncodingType);
-    }
-    const prefix = input.Prefix ?? '';
-    const delimiter = input.Delimiter || undefined;
+    const { maxKeys, prefix, delimiter } = listingArgs(input);
     let after = input.StartAfter ?? '';
     if (input.ContinuationToken !== undefined) {
       try {

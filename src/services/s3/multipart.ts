@@ -16,7 +16,7 @@ import { copySource, sourceStream } from './copy-source.js';
 import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
 import { contentMd5, receive, type Received } from './ingest.js';
-import { checkKey, metadataSize, MAX_METADATA_BYTES, refuseUnsupported, stripAwsChunked } from './objects.js';
+import { checkKey, metadataSize, MAX_METADATA_BYTES, refuseUnsupported, stripAwsChunked, contentAttributes } from './objects.js';
 import { checkStorageClass } from './storage-class.js';
 import { parseTaggingHeader } from './tagging.js';
 import type { S3Store } from './store.js';
@@ -92,14 +92,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
       key: input.Key,
       initiated: new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString(),
       attrs: {
-        ContentType: input.ContentType,
-        ContentEncoding: stripAwsChunked(input.ContentEncoding),
-        ContentLanguage: input.ContentLanguage,
-        ContentDisposition: input.ContentDisposition,
-        CacheControl: input.CacheControl,
-        Expires: input.Expires ? new Date(input.Expires).toUTCString() : undefined,
-        Metadata: input.Metadata,
-        StorageClass: input.StorageClass,
+        ...contentAttributes(input),
         ChecksumAlgorithm: algorithm,
         ChecksumType: type,
         Owner: ctx.account,

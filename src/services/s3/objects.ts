@@ -96,14 +96,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) 
         etag: `"${got.md5.toString('hex')}"`,
         lastModified: new Date(Math.floor(ctx.now().getTime() / 1000) * 1000).toISOString(),
         attrs: {
-          ContentType: input.ContentType,
-          ContentEncoding: stripAwsChunked(input.ContentEncoding),
-          ContentLanguage: input.ContentLanguage,
-          ContentDisposition: input.ContentDisposition,
-          CacheControl: input.CacheControl,
-          Expires: input.Expires ? new Date(input.Expires).toUTCString() : undefined,
-          Metadata: input.Metadata,
-          StorageClass: input.StorageClass,
+          ...contentAttributes(input),
           Checksum: checksum,
           Tags: tags,
         },
@@ -189,6 +182,29 @@ export function writeConditions(existing: ObjectRow | undefined, input: { IfNone
     const tags = input.IfMatch.split(',').map((t) => t.trim());
     if (!tags.some((t) => t === '*' || t === existing.etag || `"${t}"` === existing.etag)) throw S3Errors.preconditionFailed('If-Match');
   }
+}
+
+/** The content headers and metadata a write stores with the object, as the request gave them. */
+export function contentAttributes(input: {
+  ContentType?: string;
+  ContentEncoding?: string;
+  ContentLanguage?: string;
+  ContentDisposition?: string;
+  CacheControl?: string;
+  Expires?: Date | string;
+  Metadata?: Record<string, string>;
+  StorageClass?: string;
+}) {
+  return {
+    ContentType: input.ContentType,
+    ContentEncoding: stripAwsChunked(input.ContentEncoding),
+    ContentLanguage: input.ContentLanguage,
+    ContentDisposition: input.ContentDisposition,
+    CacheControl: input.CacheControl,
+    Expires: input.Expires ? new Date(input.Expires).toUTCString() : undefined,
+    Metadata: input.Metadata,
+    StorageClass: input.StorageClass,
+  };
 }
 
 export function stripAwsChunked(encoding: string | undefined): string | undefined {
