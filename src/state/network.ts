@@ -47,7 +47,9 @@ export interface SubnetRecord {
 }
 
 export interface RouteRecord {
-  DestinationCidrBlock: string;
+  /** Exactly one of DestinationCidrBlock (IPv4) and DestinationPrefixListId is set. */
+  DestinationCidrBlock?: string;
+  DestinationPrefixListId?: string;
   GatewayId?: string;
   InstanceId?: string;
   NetworkInterfaceId?: string;

@@ -4,7 +4,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  AttachInternetGatewayCommand,
   AuthorizeSecurityGroupEgressCommand,
+  CreateInternetGatewayCommand,
+  CreateRouteCommand,
+  CreateRouteTableCommand,
+  DeleteRouteCommand,
+  DescribeRouteTablesCommand,
+  ReplaceRouteCommand,
   AuthorizeSecurityGroupIngressCommand,
   CreateManagedPrefixListCommand,
   CreateSecurityGroupCommand,
@@ -312,6 +319,42 @@ describe('prefix lists as security group rule sources', () => {
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sg2, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }] }));
     assert.equal(await code(ec2.send(new ModifyManagedPrefixListCommand({ PrefixListId: small.PrefixListId!, MaxEntries: 60 }))), 'InvalidParameterValue');
     await ec2.send(new ModifyManagedPrefixListCommand({ PrefixListId: small.PrefixListId!, MaxEntries: 59 }));
+  });
+});
+
+describe('prefix lists as route destinations', () => {
+  test('create, describe, filter, replace and delete a route to a prefix list; deletion of the list refused meanwhile', async () => {
+    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16' }))).Vpc!.VpcId!;
+    const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
+    await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpc }));
+    const rtb = (await ec2.send(new CreateRouteTableCommand({ VpcId: vpc }))).RouteTable!.RouteTableId!;
+    const pl = await createList({ Entries: [{ Cidr: '198.51.100.0/24' }] });
+    const id = pl.PrefixListId!;
+
+    await ec2.send(new CreateRouteCommand({ RouteTableId: rtb, DestinationPrefixListId: id, GatewayId: igw }));
+    const [t] = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [rtb] }))).RouteTables!;
+    const route = t.Routes!.find((r) => r.DestinationPrefixListId === id)!;
+    assert.deepEqual([route.GatewayId, route.State, route.Origin, route.DestinationCidrBlock], [igw, 'active', 'CreateRoute', undefined]);
+    const byFilter = (await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'route.destination-prefix-list-id', Values: [id] }] }))).RouteTables!;
+    assert.deepEqual(byFilter.map((x) => x.RouteTableId), [rtb]);
+
+    assert.equal(await code(ec2.send(new CreateRouteCommand({ RouteTableId: rtb, DestinationPrefixListId: id, GatewayId: igw }))), 'RouteAlreadyExists');
+    assert.equal(await code(ec2.send(new DeleteManagedPrefixListCommand({ PrefixListId: id }))), 'DependencyViolation');
+    const unknown = 'pl-0123456789abcdef0';
+    assert.equal(await code(ec2.send(new CreateRouteCommand({ RouteTableId: rtb, DestinationPrefixListId: unknown, GatewayId: igw }))), 'InvalidPrefixListID.NotFound');
+    assert.equal(await code(ec2.send(new CreateRouteCommand({ RouteTableId: rtb, DestinationPrefixListId: 'pl-bad', GatewayId: igw }))), 'InvalidPrefixListId.Malformed');
+    assert.equal(
+      await code(ec2.send(new CreateRouteCommand({ RouteTableId: rtb, DestinationPrefixListId: id, DestinationCidrBlock: '1.0.0.0/8', GatewayId: igw }))),
+      'InvalidParameterCombination',
+    );
+    const s3 = (await ec2.send(new DescribePrefixListsCommand({ Filters: [{ Name: 'prefix-list-name', Values: ['*.s3'] }] }))).PrefixLists![0].PrefixListId!;
+    assert.equal(await code(ec2.send(new CreateRouteCommand({ RouteTableId: rtb, DestinationPrefixListId: s3, GatewayId: igw }))), 'InvalidParameterValue');
+
+    await ec2.send(new ReplaceRouteCommand({ RouteTableId: rtb, DestinationPrefixListId: id, GatewayId: igw }));
+    await ec2.send(new DeleteRouteCommand({ RouteTableId: rtb, DestinationPrefixListId: id }));
+    const [after] = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [rtb] }))).RouteTables!;
+    assert.ok(!after.Routes!.some((r) => r.DestinationPrefixListId));
+    await ec2.send(new DeleteManagedPrefixListCommand({ PrefixListId: id }));
   });
 });
 

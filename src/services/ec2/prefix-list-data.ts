@@ -74,7 +74,7 @@ export function prefixListReferences(store: Ec2Store, scope: Scope, id: string):
     .map((g) => g.GroupId);
   const tables = store.network.routeTables
     .list(scope)
-    .filter((t) => t.Routes.some((r) => (r as { DestinationPrefixListId?: string }).DestinationPrefixListId === id))
+    .filter((t) => t.Routes.some((r) => r.DestinationPrefixListId === id))
     .map((t) => t.RouteTableId);
   return [...groups, ...tables];
 }

@@ -23,8 +23,11 @@
  *   transit gateway references. ClientToken makes CreateManagedPrefixList idempotent.
  * - Route targets: internet gateways and network interfaces. Instances answer
  *   InvalidInstanceID.NotFound until kumo has them; NAT/transit/local/carrier gateways, peering
- *   connections and VPC endpoints answer theirs (no such resource can exist yet). IPv6 and
- *   prefix-list destinations and gateway (edge) route table associations are refused.
+ *   connections and VPC endpoints answer theirs (no such resource can exist yet). IPv6
+ *   destinations and gateway (edge) route table associations are refused. A DestinationPrefixListId
+ *   must be one of the account's own IPv4 lists (AWS-managed ones, which AWS routes only through
+ *   gateway endpoints, are InvalidParameterValue); such a route counts as one route, not as the
+ *   list's MaxEntries, and is not checked against the VPC's CIDRs.
  * - Network interfaces: IPv4 only, type `interface` only, no attachments yet (so always
  *   `available`), no IPv4 prefixes.
  * - Elastic IPs: VPC domain, Amazon pool only; addresses are loopback addresses from
