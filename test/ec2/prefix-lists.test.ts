@@ -26,6 +26,7 @@ import {
   EC2Client,
   GetManagedPrefixListEntriesCommand,
   ModifyManagedPrefixListCommand,
+  ModifySecurityGroupRulesCommand,
   RevokeSecurityGroupIngressCommand,
   type CreateManagedPrefixListCommandInput,
   type GetManagedPrefixListEntriesCommandOutput,
@@ -319,6 +320,14 @@ describe('prefix lists as security group rule sources', () => {
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sg2, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 1, ToPort: 1, IpRanges: [{ CidrIp: '10.0.0.0/8' }] }] }));
     assert.equal(await code(ec2.send(new ModifyManagedPrefixListCommand({ PrefixListId: small.PrefixListId!, MaxEntries: 60 }))), 'InvalidParameterValue');
     await ec2.send(new ModifyManagedPrefixListCommand({ PrefixListId: small.PrefixListId!, MaxEntries: 59 }));
+
+    // So is turning a CIDR rule into a reference to a list too big for the quota.
+    const sg3 = await group();
+    const cidrRules = (await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sg3, IpPermissions: [22, 23].map((p) => ({ IpProtocol: 'tcp', FromPort: p, ToPort: p, IpRanges: [{ CidrIp: '10.0.0.0/8' }] })) }))).SecurityGroupRules!;
+    const change = { SecurityGroupRuleId: cidrRules[0].SecurityGroupRuleId!, SecurityGroupRule: { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, PrefixListId: big.PrefixListId! } };
+    assert.equal(await code(ec2.send(new ModifySecurityGroupRulesCommand({ GroupId: sg3, SecurityGroupRules: [change] }))), 'RulesPerSecurityGroupLimitExceeded');
+    const rules3 = (await ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [sg3] }] }))).SecurityGroupRules!;
+    assert.ok(!rules3.some((r) => r.PrefixListId));
   });
 });
 

@@ -177,6 +177,8 @@ export function securityGroupRuleHandlers(store: Ec2Store) {
       if (rules.some((r) => r !== existing && sameRule(r, spec))) throw Ec2Errors.permissionDuplicate(describeRule(spec));
       rules = rules.map((r) => (r === existing ? { SecurityGroupRuleId: id, ...spec } : r));
     }
+    // A rule changed to name a prefix list counts as the list's MaxEntries rules.
+    if (quotaExceeded(rules, (id) => resolver.prefixList(id))) throw Ec2Errors.rulesLimit();
     checkDryRun(input);
     securityGroups.update(scope, sg.GroupId, { ...sg, Rules: rules });
     return { Return: true };
