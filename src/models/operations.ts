@@ -77,6 +77,13 @@ export const implemented = {
       'UnassignPrivateIpAddresses',
       'AssociateAddress',
       'DisassociateAddress',
+      // Prefix lists (./services/ec2/prefix-lists.ts)
+      'DescribePrefixLists',
+      'DescribeManagedPrefixLists',
+      'GetManagedPrefixListEntries',
+      'CreateManagedPrefixList',
+      'ModifyManagedPrefixList',
+      'DeleteManagedPrefixList',
     ],
   },
   elbv2: {

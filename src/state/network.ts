@@ -1,6 +1,6 @@
 /**
  * The network fabric's records (VPCs, subnets, route tables, internet gateways, security groups,
- * network ACLs, DHCP options), shared by every service that places things in a VPC: EC2 writes
+ * network ACLs, DHCP options, customer-managed prefix lists), shared by every service that places things in a VPC: EC2 writes
  * them; ELB and RDS read them to validate subnets, zones and security groups. Rows hold the EC2
  * API's own attribute names; fields AWS computes at read time (route state, grouped
  * IpPermissions) are derived by EC2's handlers, not stored.
@@ -47,7 +47,9 @@ export interface SubnetRecord {
 }
 
 export interface RouteRecord {
-  DestinationCidrBlock: string;
+  /** Exactly one of DestinationCidrBlock (IPv4) and DestinationPrefixListId is set. */
+  DestinationCidrBlock?: string;
+  DestinationPrefixListId?: string;
   GatewayId?: string;
   InstanceId?: string;
   NetworkInterfaceId?: string;
@@ -159,6 +161,27 @@ export interface AddressRecord {
   PrivateIpAddress?: string;
 }
 
+/** One CIDR of a managed prefix list. */
+export interface PrefixListEntryRecord {
+  Cidr: string;
+  Description?: string;
+}
+
+/** A customer-managed prefix list (AWS-managed ones are computed per region, never stored). */
+export interface PrefixListRecord {
+  PrefixListId: string;
+  PrefixListName: string;
+  PrefixListArn: string;
+  AddressFamily: 'IPv4' | 'IPv6';
+  MaxEntries: number;
+  State: string;
+  Version: number;
+  OwnerId: string;
+  /** Entries of every version so far, oldest first (GetManagedPrefixListEntries' TargetVersion). */
+  Versions: { Version: number; Entries: PrefixListEntryRecord[] }[];
+  ClientToken?: string;
+}
+
 export const networkMigrations: Migration[] = [
   {
     version: 1,
@@ -184,6 +207,10 @@ export const networkMigrations: Migration[] = [
         address TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (account, region, subnet_id, address));`,
     ].join('\n'),
   },
+  {
+    version: 3,
+    up: resourceTableSql('ec2_prefix_lists'),
+  },
 ];
 
 export class NetworkStore {
@@ -196,6 +223,7 @@ export class NetworkStore {
   readonly dhcpOptions: ResourceTable<DhcpOptionsRecord>;
   readonly networkInterfaces: ResourceTable<NetworkInterfaceRecord>;
   readonly elasticIps: ResourceTable<AddressRecord>;
+  readonly prefixLists: ResourceTable<PrefixListRecord>;
   readonly publicIps: PublicIps;
   readonly addresses: SubnetAddresses;
   private readonly stmts;
@@ -211,6 +239,7 @@ export class NetworkStore {
     this.dhcpOptions = new ResourceTable<DhcpOptionsRecord>(db, 'ec2_dhcp_options');
     this.networkInterfaces = new ResourceTable<NetworkInterfaceRecord>(db, 'ec2_network_interfaces');
     this.elasticIps = new ResourceTable<AddressRecord>(db, 'ec2_addresses');
+    this.prefixLists = new ResourceTable<PrefixListRecord>(db, 'ec2_prefix_lists');
     this.publicIps = new PublicIps(db, publicIpPool);
     this.addresses = new SubnetAddresses(db);
     this.stmts = {

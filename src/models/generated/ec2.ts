@@ -1090,6 +1090,91 @@ export interface DisassociateAddressInput {
 
 export interface DisassociateAddressOutput {}
 
+export interface DescribePrefixListsInput {
+  DryRun?: boolean;
+  Filters?: Filters;
+  MaxResults?: number;
+  NextToken?: string;
+  PrefixListIds?: string[];
+}
+
+export interface DescribePrefixListsOutput {
+  NextToken?: string;
+  PrefixLists?: {
+    Cidrs?: Values;
+    PrefixListId?: string;
+    PrefixListName?: string;
+  }[];
+}
+
+export interface DescribeManagedPrefixListsInput {
+  DryRun?: boolean;
+  Filters?: Filters;
+  MaxResults?: number;
+  NextToken?: string;
+  PrefixListIds?: Values;
+}
+
+export interface DescribeManagedPrefixListsOutput {
+  NextToken?: string;
+  PrefixLists?: PrefixListsItem[];
+}
+
+export interface GetManagedPrefixListEntriesInput {
+  DryRun?: boolean;
+  PrefixListId: string;
+  TargetVersion?: number;
+  MaxResults?: number;
+  NextToken?: string;
+}
+
+export interface GetManagedPrefixListEntriesOutput {
+  Entries?: {
+    Cidr?: string;
+    Description?: string;
+  }[];
+  NextToken?: string;
+}
+
+export interface CreateManagedPrefixListInput {
+  DryRun?: boolean;
+  PrefixListName: string;
+  Entries?: Entries;
+  MaxEntries: number;
+  TagSpecifications?: TagSpecifications;
+  AddressFamily: string;
+  ClientToken?: string;
+}
+
+export interface CreateManagedPrefixListOutput {
+  PrefixList?: PrefixListsItem;
+}
+
+export interface ModifyManagedPrefixListInput {
+  DryRun?: boolean;
+  PrefixListId: string;
+  CurrentVersion?: number;
+  PrefixListName?: string;
+  AddEntries?: Entries;
+  RemoveEntries?: {
+    Cidr: string;
+  }[];
+  MaxEntries?: number;
+}
+
+export interface ModifyManagedPrefixListOutput {
+  PrefixList?: PrefixListsItem;
+}
+
+export interface DeleteManagedPrefixListInput {
+  DryRun?: boolean;
+  PrefixListId: string;
+}
+
+export interface DeleteManagedPrefixListOutput {
+  PrefixList?: PrefixListsItem;
+}
+
 export type TagSpecifications = {
   ResourceType?: string;
   Tags?: Tags;
@@ -1399,6 +1484,24 @@ export type AssignedIpv4Prefixes = {
   Ipv4Prefix?: string;
 }[];
 
+export interface PrefixListsItem {
+  PrefixListId?: string;
+  AddressFamily?: string;
+  State?: string;
+  StateMessage?: string;
+  PrefixListArn?: string;
+  PrefixListName?: string;
+  MaxEntries?: number;
+  Version?: number;
+  Tags?: Tags;
+  OwnerId?: string;
+}
+
+export type Entries = {
+  Cidr: string;
+  Description?: string;
+}[];
+
 export interface Ipv6CidrBlockAssociationSetItem {
   AssociationId?: string;
   Ipv6CidrBlock?: string;
@@ -1533,4 +1636,10 @@ export interface Ec2Operations {
   UnassignPrivateIpAddresses: { input: UnassignPrivateIpAddressesInput; output: UnassignPrivateIpAddressesOutput };
   AssociateAddress: { input: AssociateAddressInput; output: AssociateAddressOutput };
   DisassociateAddress: { input: DisassociateAddressInput; output: DisassociateAddressOutput };
+  DescribePrefixLists: { input: DescribePrefixListsInput; output: DescribePrefixListsOutput };
+  DescribeManagedPrefixLists: { input: DescribeManagedPrefixListsInput; output: DescribeManagedPrefixListsOutput };
+  GetManagedPrefixListEntries: { input: GetManagedPrefixListEntriesInput; output: GetManagedPrefixListEntriesOutput };
+  CreateManagedPrefixList: { input: CreateManagedPrefixListInput; output: CreateManagedPrefixListOutput };
+  ModifyManagedPrefixList: { input: ModifyManagedPrefixListInput; output: ModifyManagedPrefixListOutput };
+  DeleteManagedPrefixList: { input: DeleteManagedPrefixListInput; output: DeleteManagedPrefixListOutput };
 }

@@ -104,5 +104,13 @@ export const Ec2Errors = {
   addressAssociated: (id: string) => e('InvalidIPAddress.InUse', `Address ${id} is in use.`),
   noInternetGateway: (vpc: string) => e('Gateway.NotAttached', `Network ${vpc} is not attached to any internet gateway`),
   mappedAddresses: (vpc: string) => e('DependencyViolation', `Network ${vpc} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway.`),
+  // The managed prefix list APIs spell NotFound with `ID`; security group rules with `Id`.
+  prefixListNotFound: (id: string) => e('InvalidPrefixListID.NotFound', `The prefix list ID '${id}' does not exist`),
+  prefixListRefNotFound: (id: string) => e('InvalidPrefixListId.NotFound', `The prefix list ID '${id}' does not exist`),
+  prefixListMalformed: (id: string) => e('InvalidPrefixListId.Malformed', `Invalid id: "${id}" (expecting "pl-...")`),
+  prefixListVersionMismatch: () => e('PrefixListVersionMismatch', 'The prefix list has the incorrect version number.'),
+  prefixListInUse: (id: string, users: string[]) =>
+    e('DependencyViolation', `The prefix list '${id}' has dependencies and cannot be deleted: it is referenced by ${users.slice(0, 10).join(', ')}.`),
+  awsManagedPrefixList: (id: string) => e('InvalidParameterValue', `The prefix list '${id}' is managed by AWS and cannot be modified or deleted.`),
   unsupported: (what: string) => e('InvalidParameterValue', `kumo does not support ${what} yet.`),
 };

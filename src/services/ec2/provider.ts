@@ -3,17 +3,31 @@
  * ./vpc-attributes.ts, ./subnets.ts, ./default-vpc.ts, ./dhcp-options.ts,
  * ./internet-gateways.ts, ./route-tables.ts, ./routes.ts, ./security-groups.ts,
  * ./security-group-rules.ts, ./network-acls.ts, ./network-interfaces.ts, ./elastic-ips.ts,
- * ./tags.ts, ./regions.ts); this file assembles them and makes each account+region's defaults
+ * ./prefix-lists.ts, ./tags.ts, ./regions.ts); this file assembles them and makes each account+region's defaults
  * (default VPC, DHCP options) before the first call there runs.
  *
  * Differences from AWS:
  * - IPv4 only: IPv6 CIDRs on VPCs and subnets, IPAM pools and Outposts are refused.
  *   Security group rules and network ACL entries do accept IPv6 CIDRs.
- * - No managed prefix lists: a PrefixListId in a rule is InvalidPrefixListId.NotFound.
+ * - Managed prefix lists: the AWS-managed ones are `com.amazonaws.<region>.s3` and `.dynamodb`
+ *   only, with IDs derived from the region (not Amazon's real IDs) and a few plausible CIDRs that
+ *   are NOT Amazon's real ranges; they show no MaxEntries/Version and count as one rule in a
+ *   security group's quota. Customer lists are `create-complete`/`modify-complete` at once (AWS
+ *   passes through `*-in-progress`), DeleteManagedPrefixList answers `delete-in-progress` but the
+ *   list is gone at once, and deleting a list a security group rule or route refers to is refused
+ *   synchronously with DependencyViolation (AWS's exact behaviour there is unverified: it may
+ *   instead go to `delete-failed`). Refusals to modify/delete AWS-managed lists, to grow MaxEntries
+ *   past a referencing group's quota, bad CIDRs and duplicate entries are InvalidParameterValue
+ *   with kumo's messages; a change of entries without CurrentVersion is MissingParameter. No
+ *   RestoreManagedPrefixListVersion, GetManagedPrefixListAssociations, sharing (RAM) or
+ *   transit gateway references. ClientToken makes CreateManagedPrefixList idempotent.
  * - Route targets: internet gateways and network interfaces. Instances answer
  *   InvalidInstanceID.NotFound until kumo has them; NAT/transit/local/carrier gateways, peering
- *   connections and VPC endpoints answer theirs (no such resource can exist yet). IPv6 and
- *   prefix-list destinations and gateway (edge) route table associations are refused.
+ *   connections and VPC endpoints answer theirs (no such resource can exist yet). IPv6
+ *   destinations and gateway (edge) route table associations are refused. A DestinationPrefixListId
+ *   must be one of the account's own IPv4 lists (AWS-managed ones, which AWS routes only through
+ *   gateway endpoints, are InvalidParameterValue); such a route counts as one route, not as the
+ *   list's MaxEntries, and is not checked against the VPC's CIDRs.
  * - Network interfaces: IPv4 only, type `interface` only, no attachments yet (so always
  *   `available`), no IPv4 prefixes.
  * - Elastic IPs: VPC domain, Amazon pool only; addresses are loopback addresses from
@@ -51,6 +65,7 @@ import { internetGatewayHandlers } from './internet-gateways.js';
 import { keyPairHandlers } from './key-pairs.js';
 import { networkAclHandlers } from './network-acls.js';
 import { networkInterfaceHandlers } from './network-interfaces.js';
+import { prefixListHandlers } from './prefix-lists.js';
 import { regionHandlers } from './regions.js';
 import { routeTableHandlers } from './route-tables.js';
 import { routeHandlers } from './routes.js';
@@ -84,6 +99,7 @@ export function createEc2Service(deps: Ec2Deps): Service {
     ...networkAclHandlers(store),
     ...networkInterfaceHandlers(store),
     ...elasticIpHandlers(store),
+    ...prefixListHandlers(store),
     ...tagHandlers(store),
     ...regionHandlers(),
     ...keyPairHandlers(store),

@@ -31,6 +31,7 @@ const rtbFilters: Accessors<Shown> = {
   'association.route-table-id': (t) => t.Associations.map((a) => a.RouteTableId),
   'association.subnet-id': (t) => t.Associations.map((a) => a.SubnetId),
   'route.destination-cidr-block': (t) => t.Routes.map((r) => r.DestinationCidrBlock),
+  'route.destination-prefix-list-id': (t) => t.Routes.map((r) => r.DestinationPrefixListId),
   'route.gateway-id': (t) => t.Routes.map((r) => r.GatewayId),
   'route.instance-id': (t) => t.Routes.map((r) => r.InstanceId),
   'route.network-interface-id': (t) => t.Routes.map((r) => r.NetworkInterfaceId),

@@ -1,5 +1,6 @@
 /**
- * CreateRoute, ReplaceRoute, DeleteRoute over IPv4 destinations. Targets kumo has today are
+ * CreateRoute, ReplaceRoute, DeleteRoute over IPv4 destinations and the account's own IPv4
+ * managed prefix lists (DestinationPrefixListId). Targets kumo has today are
  * internet gateways attached to the table's VPC and network interfaces in it (which may also
  * take routes more specific than a VPC CIDR); instance targets answer InvalidInstanceID.NotFound
  * until instances exist, as do NAT gateways, peering connections, transit gateways and the rest
@@ -15,10 +16,14 @@ import type { Scope } from '../../state/scope.js';
 import { scopeOf, type OpHandler } from '../service.js';
 import { mustGet } from './describe.js';
 import { Ec2Errors } from './errors.js';
-import type { Ec2Store } from './store.js';
+import { awsManagedPrefixLists, customerPrefixList } from './prefix-list-data.js';
+import { wellFormed, type Ec2Store } from './store.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 type RouteInput = Ec2Operations['CreateRoute']['input'] & { LocalTarget?: boolean };
+/** A route's destination as stored: a CIDR or a prefix list. */
+type Destination = Pick<RouteRecord, 'DestinationCidrBlock' | 'DestinationPrefixListId'>;
+const keyOf = (d: Destination) => d.DestinationCidrBlock ?? d.DestinationPrefixListId!;
 
 const e = (code: string, message: string) => new AwsError(code, message, 400);
 
@@ -38,13 +43,31 @@ export function routeHandlers(store: Ec2Store) {
   const rtbOf = (scope: Scope, id: string) =>
     mustGet((x) => routeTables.get(scope, x), id, 'rtb', Ec2Errors.rtbNotFound, Ec2Errors.rtbMalformed);
 
-  const destinationOf = (input: RouteInput): string => {
-    if (input.DestinationIpv6CidrBlock || input.DestinationPrefixListId) throw Ec2Errors.unsupported('IPv6 and prefix list route destinations');
+  const destinationOf = (scope: Scope, input: RouteInput): Destination => {
+    if (input.DestinationIpv6CidrBlock) throw Ec2Errors.unsupported('IPv6 route destinations');
+    const pl = input.DestinationPrefixListId;
+    if (pl && input.DestinationCidrBlock) {
+      throw Ec2Errors.invalidCombination('Only one of destinationCidrBlock and destinationPrefixListId may be specified.');
+    }
+    if (pl) {
+      if (!wellFormed(pl, 'pl')) throw Ec2Errors.prefixListMalformed(pl);
+      const list = customerPrefixList(store, scope, pl);
+      if (!list) {
+        // AWS-managed lists reach route tables only through gateway VPC endpoints.
+        throw findAwsManaged(scope.region, pl) ? Ec2Errors.unsupported('AWS-managed prefix lists as route destinations') : Ec2Errors.prefixListNotFound(pl);
+      }
+      if (list.AddressFamily !== 'IPv4') throw Ec2Errors.unsupported('IPv6 route destinations');
+      return { DestinationPrefixListId: pl };
+    }
     if (!input.DestinationCidrBlock) throw Ec2Errors.missingParameter('destinationCidrBlock');
     const cidr = parseCidr4(input.DestinationCidrBlock);
     if (!cidr) throw Ec2Errors.invalidCidr(input.DestinationCidrBlock, 'destinationCidrBlock');
-    return cidr.text;
+    return { DestinationCidrBlock: cidr.text };
   };
+  const findAwsManaged = (region: string, id: string) => awsManagedPrefixLists(region).some((l) => l.PrefixListId === id);
+  /** Within a VPC CIDR only interfaces (and instances) may be targets (AWS's "more specific routes"). */
+  const insideVpc = (scope: Scope, rtb: RouteTableRecord, dest: Destination) =>
+    dest.DestinationCidrBlock !== undefined && vpcCidrs(scope, rtb).some((c) => contains(c, parseCidr4(dest.DestinationCidrBlock!)!));
 
   /** Validates the one target of a route and returns it as stored. */
   const targetOf = (scope: Scope, rtb: RouteTableRecord, input: RouteInput): Pick<RouteRecord, 'GatewayId' | 'NetworkInterfaceId'> => {
@@ -90,30 +113,28 @@ export function routeHandlers(store: Ec2Store) {
   const CreateRoute: Op<'CreateRoute'> = (ctx, input) => {
     const scope = scopeOf(ctx);
     const rtb = rtbOf(scope, input.RouteTableId);
-    const dest = destinationOf(input);
+    const dest = destinationOf(scope, input);
     const target = targetOf(scope, rtb, input);
-    if (rtb.Routes.some((r) => r.DestinationCidrBlock === dest)) throw Ec2Errors.routeExists(rtb.RouteTableId, dest);
-    // Within a VPC CIDR only instances and interfaces may be targets (AWS's "more specific routes").
-    if (!target.NetworkInterfaceId && vpcCidrs(scope, rtb).some((c) => contains(c, parseCidr4(dest)!))) throw Ec2Errors.routeInvalidLocal(dest);
+    if (rtb.Routes.some((r) => keyOf(r) === keyOf(dest))) throw Ec2Errors.routeExists(rtb.RouteTableId, keyOf(dest));
+    if (!target.NetworkInterfaceId && insideVpc(scope, rtb, dest)) throw Ec2Errors.routeInvalidLocal(keyOf(dest));
     checkDryRun(input);
-    routeTables.update(scope, rtb.RouteTableId, { ...rtb, Routes: [...rtb.Routes, { DestinationCidrBlock: dest, ...target, Origin: 'CreateRoute' }] });
+    routeTables.update(scope, rtb.RouteTableId, { ...rtb, Routes: [...rtb.Routes, { ...dest, ...target, Origin: 'CreateRoute' }] });
     return { Return: true };
   };
 
   const ReplaceRoute: Op<'ReplaceRoute'> = (ctx, input) => {
     const scope = scopeOf(ctx);
     const rtb = rtbOf(scope, input.RouteTableId);
-    const dest = destinationOf(input);
-    const existing = rtb.Routes.find((r) => r.DestinationCidrBlock === dest);
-    if (!existing) throw Ec2Errors.routeNotFound(rtb.RouteTableId, dest);
+    const dest = destinationOf(scope, input);
+    const key = keyOf(dest);
+    const existing = rtb.Routes.find((r) => keyOf(r) === key);
+    if (!existing) throw Ec2Errors.routeNotFound(rtb.RouteTableId, key);
     const target = targetOf(scope, rtb, input);
-    const isVpcCidr = vpcCidrs(scope, rtb).some((c) => c.text === dest);
-    if (target.GatewayId === 'local' && !isVpcCidr) throw Ec2Errors.invalidParameter(`The destination ${dest} is not a CIDR block of the VPC; LocalTarget applies only to VPC CIDR routes.`);
-    if (target.GatewayId && target.GatewayId !== 'local' && vpcCidrs(scope, rtb).some((c) => contains(c, parseCidr4(dest)!))) {
-      throw Ec2Errors.routeInvalidLocal(dest);
-    }
+    const isVpcCidr = vpcCidrs(scope, rtb).some((c) => c.text === dest.DestinationCidrBlock);
+    if (target.GatewayId === 'local' && !isVpcCidr) throw Ec2Errors.invalidParameter(`The destination ${key} is not a CIDR block of the VPC; LocalTarget applies only to VPC CIDR routes.`);
+    if (target.GatewayId && target.GatewayId !== 'local' && insideVpc(scope, rtb, dest)) throw Ec2Errors.routeInvalidLocal(key);
     checkDryRun(input);
-    const replaced: RouteRecord = { DestinationCidrBlock: dest, ...target, Origin: existing.Origin };
+    const replaced: RouteRecord = { ...dest, ...target, Origin: existing.Origin };
     routeTables.update(scope, rtb.RouteTableId, { ...rtb, Routes: rtb.Routes.map((r) => (r === existing ? replaced : r)) });
     return {};
   };
@@ -121,12 +142,13 @@ export function routeHandlers(store: Ec2Store) {
   const DeleteRoute: Op<'DeleteRoute'> = (ctx, input) => {
     const scope = scopeOf(ctx);
     const rtb = rtbOf(scope, input.RouteTableId);
-    const dest = destinationOf(input);
-    const existing = rtb.Routes.find((r) => r.DestinationCidrBlock === dest);
-    if (!existing) throw Ec2Errors.routeNotFound(rtb.RouteTableId, dest);
+    const dest = destinationOf(scope, input);
+    const key = keyOf(dest);
+    const existing = rtb.Routes.find((r) => keyOf(r) === key);
+    if (!existing) throw Ec2Errors.routeNotFound(rtb.RouteTableId, key);
     // A VPC CIDR's route stays, whether it targets `local` or (after ReplaceRoute) an interface.
-    if (vpcCidrs(scope, rtb).some((c) => c.text === dest)) {
-      throw Ec2Errors.invalidParameter(`cannot remove local route ${dest} in route table ${rtb.RouteTableId}`);
+    if (vpcCidrs(scope, rtb).some((c) => c.text === dest.DestinationCidrBlock)) {
+      throw Ec2Errors.invalidParameter(`cannot remove local route ${key} in route table ${rtb.RouteTableId}`);
     }
     checkDryRun(input);
     routeTables.update(scope, rtb.RouteTableId, { ...rtb, Routes: rtb.Routes.filter((r) => r !== existing) });

@@ -22,6 +22,7 @@ import {
   describeRule,
   permissionsFromRules,
   permissionsOf,
+  quotaExceeded,
   rulesFromPermissions,
   sameRule,
   type LegacyRule,
@@ -31,7 +32,6 @@ import { wellFormed, type Ec2Store } from './store.js';
 import { putTags, tagsFromSpecifications, type TagSpecification } from './tagging.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
-const MAX_RULES = 60;
 type RuleRow = SecurityGroupRuleRecord & { GroupId: string; GroupOwnerId: string; Tags: Tag[] };
 
 const ruleFilters: Accessors<RuleRow> = {
@@ -68,12 +68,8 @@ export function securityGroupRuleHandlers(store: Ec2Store) {
         throw Ec2Errors.permissionDuplicate(describeRule(spec));
       }
     });
-    // AWS's default quota: 60 rules per direction, IPv4 and IPv6 sources counted apart.
-    const v6 = (r: RuleSpec) => r.CidrIpv6 !== undefined;
-    for (const family of [false, true]) {
-      const count = [...sg.Rules, ...specs].filter((r) => r.IsEgress === egress && v6(r) === family).length;
-      if (count > MAX_RULES) throw Ec2Errors.rulesLimit();
-    }
+    const resolver = groupResolver(store, scope, ctx.account);
+    if (quotaExceeded([...sg.Rules, ...specs], (id) => resolver.prefixList(id))) throw Ec2Errors.rulesLimit();
     checkDryRun(input);
     const added: SecurityGroupRuleRecord[] = specs.map((s) => ({ SecurityGroupRuleId: resourceId('sgr'), ...s }));
     store.transaction(() => {
@@ -181,6 +177,8 @@ export function securityGroupRuleHandlers(store: Ec2Store) {
       if (rules.some((r) => r !== existing && sameRule(r, spec))) throw Ec2Errors.permissionDuplicate(describeRule(spec));
       rules = rules.map((r) => (r === existing ? { SecurityGroupRuleId: id, ...spec } : r));
     }
+    // A rule changed to name a prefix list counts as the list's MaxEntries rules.
+    if (quotaExceeded(rules, (id) => resolver.prefixList(id))) throw Ec2Errors.rulesLimit();
     checkDryRun(input);
     securityGroups.update(scope, sg.GroupId, { ...sg, Rules: rules });
     return { Return: true };

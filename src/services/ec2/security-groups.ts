@@ -14,6 +14,7 @@ import type { Tag } from '../../state/tags.js';
 import { scopeOf, type OpHandler } from '../service.js';
 import { describe, mustGet } from './describe.js';
 import { Ec2Errors } from './errors.js';
+import { findPrefixList } from './prefix-list-data.js';
 import { permissionsFromRules, type GroupResolver } from './sg-permissions.js';
 import { wellFormed, type Ec2Store } from './store.js';
 import { putTags, tagsFromSpecifications } from './tagging.js';
@@ -58,6 +59,7 @@ export function groupResolver(store: Ec2Store, scope: Scope, account: string): G
       if (!g) throw Ec2Errors.sgNameNotFound(name, vpcId);
       return g;
     },
+    prefixList: (id) => findPrefixList(store, scope, id),
   };
 }
 

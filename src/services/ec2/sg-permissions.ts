@@ -8,10 +8,10 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { IpPermissions, UserIdGroupPairsItem } from '../../models/generated/ec2.js';
-import { AwsError } from '../../protocol/errors.js';
 import { parseCidr4 } from '../../runtime/net/cidr.js';
 import type { SecurityGroupRecord, SecurityGroupRuleRecord } from '../../state/network.js';
 import { Ec2Errors } from './errors.js';
+import type { PrefixListRef } from './prefix-list-data.js';
 
 export type IpPermission = IpPermissions[number];
 /** A rule before it has an ID. */
@@ -68,6 +68,8 @@ export interface GroupResolver {
   /** The referenced group, checked to exist and to be in `vpcId`; throws otherwise. */
   byId(id: string, vpcId: string): SecurityGroupRecord;
   byName(name: string, vpcId: string): SecurityGroupRecord;
+  /** A prefix list the account can use (AWS-managed in the region, or its own), if it exists. */
+  prefixList(id: string): PrefixListRef | undefined;
   account: string;
 }
 
@@ -84,13 +86,38 @@ export function rulesFromPermissions(perms: IpPermissions, egress: boolean, vpcI
     }
     for (const r of p.IpRanges ?? []) out.push({ ...base, CidrIpv4: cidr4(r.CidrIp), ...desc(r.Description) });
     for (const r of p.Ipv6Ranges ?? []) out.push({ ...base, CidrIpv6: cidr6(r.CidrIpv6), ...desc(r.Description) });
-    for (const r of p.PrefixListIds ?? []) {
-      // kumo has no managed prefix lists yet, so no prefix list ID can exist.
-      throw new AwsError('InvalidPrefixListId.NotFound', `The prefix list ID '${r.PrefixListId}' does not exist`, 400);
-    }
+    for (const r of p.PrefixListIds ?? []) out.push({ ...base, PrefixListId: prefixList(r.PrefixListId, groups), ...desc(r.Description) });
     for (const g of p.UserIdGroupPairs ?? []) out.push({ ...base, ReferencedGroupId: referenced(g, vpcId, groups), ...desc(g.Description) });
   }
   return out;
+}
+
+function prefixList(id: string | undefined, groups: GroupResolver): string {
+  if (!id) throw Ec2Errors.permissionMalformed('A PrefixListId entry must name a PrefixListId.');
+  if (!/^pl-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) throw Ec2Errors.prefixListMalformed(id);
+  if (!groups.prefixList(id)) throw Ec2Errors.prefixListRefNotFound(id);
+  return id;
+}
+
+/**
+ * AWS's default quota: 60 rules per direction, IPv4 and IPv6 counted apart, where a rule naming
+ * a prefix list counts as many rules as the list's MaxEntries (and falls in the list's family).
+ */
+export const MAX_RULES = 60;
+export function quotaExceeded(rules: RuleSpec[], prefixList: (id: string) => PrefixListRef | undefined): boolean {
+  for (const egress of [false, true]) {
+    for (const v6 of [false, true]) {
+      let count = 0;
+      for (const r of rules) {
+        if (r.IsEgress !== egress) continue;
+        const pl = r.PrefixListId ? prefixList(r.PrefixListId) : undefined;
+        const family6 = r.CidrIpv6 !== undefined || pl?.family === 'IPv6';
+        if (family6 === v6) count += pl?.weight ?? 1;
+      }
+      if (count > MAX_RULES) return true;
+    }
+  }
+  return false;
 }
 
 function referenced(g: UserIdGroupPairsItem, vpcId: string, groups: GroupResolver): string {

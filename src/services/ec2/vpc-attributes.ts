@@ -123,7 +123,7 @@ export function vpcAttributeHandlers(store: Ec2Store) {
     const clash = routeTables
       .list(scope)
       .filter((r) => r.VpcId === vpc.VpcId)
-      .some((r) => r.Routes.some((route) => contains(cidr, parseCidr4(route.DestinationCidrBlock)!)));
+      .some((r) => r.Routes.some((route) => route.DestinationCidrBlock !== undefined && contains(cidr, parseCidr4(route.DestinationCidrBlock)!)));
     if (clash) throw Ec2Errors.cidrConflict(cidr.text, vpc.VpcId);
     const association = { AssociationId: resourceId('vpc-cidr-assoc'), CidrBlock: cidr.text, CidrBlockState: { State: 'associated' } };
     store.transaction(() => {
