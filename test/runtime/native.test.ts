@@ -89,7 +89,7 @@ test('an instance boots, runs its user data once, serves, stops, starts and term
 
   const rss = driver.rss(id);
   t.diagnostic(`launch to user data done: ${userDataMs} ms`);
-  t.diagnostic(`idle instance RSS: ${(rss.container / 2 ** 20).toFixed(1)} MiB in ${driver.containerPids(id).length} processes, + ${(rss.nspawn / 2 ** 20).toFixed(1)} MiB systemd-nspawn`);
+  t.diagnostic(`idle instance RSS: ${(rss.container / 2 ** 20).toFixed(1)} MiB in ${driver.containerPids(id).length} processes, + ${(rss.nspawn / 2 ** 20).toFixed(1)} MiB systemd-nspawn; PSS of all ${(rss.pss / 2 ** 20).toFixed(1)} MiB`);
 
   const stopping = Date.now();
   await driver.stop(id);

@@ -32,7 +32,7 @@ ConditionPathExists=!/${STARTED_MARKER}
 
 [Service]
 Type=oneshot
-ExecStart=/${USER_DATA_DIR}/run-user-data
+ExecStart=/bin/sh /${USER_DATA_DIR}/run-user-data
 RemainAfterExit=yes
 TimeoutStartSec=0
 StandardOutput=journal+console

@@ -80,8 +80,17 @@ export function descendantsOf(pid: number): number[] {
 }
 
 export function rssBytes(pid: number): number {
+  return kbField(`/proc/${pid}/status`, 'VmRSS');
+}
+
+/** Proportional set size: shared pages (libraries all instances map from the one image) counted once in total. */
+export function pssBytes(pid: number): number {
+  return kbField(`/proc/${pid}/smaps_rollup`, 'Pss');
+}
+
+function kbField(file: string, field: string): number {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(file, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
   } catch {
     return 0;

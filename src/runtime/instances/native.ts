@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import type { InstanceDriver, InstanceStatus, LaunchSpec } from './driver.js';
 import { installUserData } from './first-boot.js';
 import {
-  attachVeth, descendantsOf, detachVeth, ensureNetns, mountOverlay, peerName, removeNetns, rssBytes, unmount,
+  attachVeth, descendantsOf, detachVeth, ensureNetns, mountOverlay, peerName, pssBytes, removeNetns, rssBytes, unmount,
 } from './host.js';
 
 interface Running {
@@ -178,12 +178,18 @@ export class NativeDriver implements InstanceDriver {
     return pid ? descendantsOf(pid) : [];
   }
 
-  /** Resident memory of the instance: its processes plus the nspawn that supervises them. */
-  rss(id: string): { container: number; nspawn: number } {
+  /**
+   * Memory of the instance: its processes plus the nspawn that supervises them. RSS counts the
+   * shared libraries in full for every instance; PSS shares them out, so summing PSS over many
+   * instances gives what they really cost together.
+   */
+  rss(id: string): { container: number; nspawn: number; pss: number } {
     const pid = this.running.get(id)?.child.pid;
+    const all = pid ? [pid, ...this.containerPids(id)] : [];
     return {
       container: this.containerPids(id).reduce((sum, p) => sum + rssBytes(p), 0),
       nspawn: pid ? rssBytes(pid) : 0,
+      pss: all.reduce((sum, p) => sum + pssBytes(p), 0),
     };
   }
 }
