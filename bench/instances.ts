@@ -6,10 +6,7 @@
  * the time to stop them all cleanly. The image comes from the same per-machine cache as the tests
  * (KUMO_TEST_IMAGE_CACHE, default /var/tmp/kumo-test-images) and is built first if missing.
  *
- * Rounds default to 1 instance: KUMO_BENCH_INSTANCES=1,20 adds 20, which on a host without
- * systemd (cgroup v1, every nspawn in the same name=systemd cgroup) fails now and then: the
- * containers' systemds share one cgroup tree and a unit dies with status=219/CGROUP. Each nspawn
- * needs its own cgroup first (see the runtime notes for the next session).
+ * KUMO_BENCH_INSTANCES=1,5 picks other rounds (default 1,20).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,7 +58,7 @@ async function round(driver: NativeDriver, rootfs: string, n: number) {
 
 export const instances: Benchmark = {
   name: 'instances',
-  description: 'native instances: launch to user data done, memory per idle instance',
+  description: 'native instances: launch to user data done, memory per idle instance (1 and 20)',
   async run(progress) {
     const rt = detectRuntime();
     if (rt.mode !== 'native' || !which('debootstrap')) {
@@ -74,7 +71,7 @@ export const instances: Benchmark = {
     const driver = new NativeDriver(dataDir);
     try {
       const rows = [];
-      for (const n of (process.env.KUMO_BENCH_INSTANCES || '1').split(',').map(Number)) {
+      for (const n of (process.env.KUMO_BENCH_INSTANCES || '1,20').split(',').map(Number)) {
         progress(`launching ${n}`);
         rows.push(await round(driver, rootfs, n));
       }

@@ -59,6 +59,13 @@ export function leftovers(marker: string): string[] {
     // no namespaces at all
   }
   for (const ns of names) if (ns.includes(marker)) out.push(`netns: ${ns}`);
+  for (const h of ['systemd', 'unified']) {
+    try {
+      for (const d of readdirSync(`/sys/fs/cgroup/${h}/kumo`)) if (d.includes(marker)) out.push(`cgroup: ${h}/kumo/${d}`);
+    } catch {
+      // no kumo cgroups
+    }
+  }
   // nspawn's per-machine mount propagation dir, which it removes when it exits cleanly.
   try {
     for (const d of readdirSync('/run/systemd/nspawn/propagate')) if (d.includes(marker)) out.push(`nspawn dir: ${d}`);

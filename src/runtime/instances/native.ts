@@ -15,7 +15,7 @@
  * host but its directory. The host may have no systemd, hence --register=no --keep-unit.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import type { InstanceDriver, InstanceStatus, LaunchSpec } from './driver.js';
 import { installUserData } from './first-boot.js';
@@ -105,7 +105,11 @@ export class NativeDriver implements InstanceDriver {
       ];
       // detached: its own process group, so a Ctrl-C aimed at kumo does not hard-kill instances;
       // kumo stops them itself, cleanly.
-      const child = spawn('systemd-nspawn', args, { stdio: ['ignore', consoleFd, consoleFd], detached: true });
+      // Its own cgroup first: without systemd on the host every nspawn would share one, and the
+      // containers' systemds, each managing that same tree, break each other's units
+      // (status=219/CGROUP seen with 20 instances at once).
+      const cg = `for h in systemd unified; do d=/sys/fs/cgroup/$h/kumo/${id}; [ -d /sys/fs/cgroup/$h ] || continue; mkdir -p $d && echo $$ > $d/cgroup.procs; done; exec systemd-nspawn "$@"`;
+      const child = spawn('/bin/sh', ['-c', cg, 'sh', ...args], { stdio: ['ignore', consoleFd, consoleFd], detached: true });
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.once('exit', () => {
         if (this.running.get(id)?.child === child) this.running.delete(id);
@@ -152,6 +156,19 @@ export class NativeDriver implements InstanceDriver {
     await unmount(this.paths(id).merged);
     // nspawn removes its mount-propagation dir on a clean exit, not when it is SIGKILLed.
     rmSync(join('/run/systemd/nspawn/propagate', id), { recursive: true, force: true });
+    // A cgroup stays busy until the kernel has reaped its last process, a moment after nspawn exits.
+    const end = Date.now() + 5_000;
+    for (const h of CGROUP_HIERARCHIES) {
+      for (;;) {
+        try {
+          removeCgroupTree(`/sys/fs/cgroup/${h}/kumo/${id}`);
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || Date.now() > end) throw err;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    }
   }
 
   async terminate(id: string, deadlineMs?: number): Promise<void> {
@@ -216,6 +233,20 @@ async function waitGone(pids: number[], deadlineMs: number): Promise<void> {
     if (Date.now() > end) throw new Error(`processes ${pids.filter(alive).join(' ')} survived SIGKILL`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+const CGROUP_HIERARCHIES = ['systemd', 'unified'];
+
+/** A cgroup is removed with rmdir, children first (its files cannot be deleted). */
+function removeCgroupTree(dir: string): void {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return; // never created, or gone
+  }
+  for (const e of entries) if (e.isDirectory()) removeCgroupTree(join(dir, e.name));
+  rmdirSync(dir);
 }
 
 function tryKill(pid: number): void {
