@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describeSubnets } from './describe-subnets.js';
+import { instances } from './instances.js';
 import { machine } from './lib/machine.js';
 import { cleanupAll, cleanupSync, ROOT } from './lib/spawn.js';
 import type { Benchmark } from './lib/types.js';
@@ -15,7 +16,7 @@ import { memory } from './memory.js';
 import { s3 } from './s3.js';
 import { startup } from './startup.js';
 
-const BENCHMARKS: Benchmark[] = [startup, memory, describeSubnets, s3];
+const BENCHMARKS: Benchmark[] = [startup, memory, describeSubnets, s3, instances];
 let interrupted = false;
 
 function usage(): string {

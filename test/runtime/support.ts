@@ -1,0 +1,76 @@
+/**
+ * Shared by the native runtime tests: whether this host can run them (root, Linux, nspawn,
+ * debootstrap, ip), where the cached test image lives, and the leak checks every file ends with.
+ *
+ * The base image takes about a minute to build, so the tests share one build per machine in
+ * KUMO_TEST_IMAGE_CACHE (default /var/tmp/kumo-test-images); delete that dir to force a rebuild.
+ * With KUMO_REQUIRE_NATIVE=1 (set by CI) a host that cannot run them fails instead of skipping.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { which } from '../../src/runtime/detect.js';
+
+export const IMAGE_CACHE = process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images';
+
+/** A reason to skip, or undefined when the host can run native tests. Throws when CI requires them. */
+export function nativeSkipReason(): string | undefined {
+  let reason: string | undefined;
+  if (process.platform !== 'linux') reason = `platform is ${process.platform}`;
+  else if (process.getuid?.() !== 0) reason = 'not running as root';
+  else {
+    const missing = ['systemd-nspawn', 'debootstrap', 'ip', 'mount'].filter((c) => !which(c));
+    if (missing.length) reason = `missing ${missing.join(', ')} (apt-get install systemd-container debootstrap iproute2)`;
+  }
+  if (reason && process.env.KUMO_REQUIRE_NATIVE === '1') {
+    throw new Error(`KUMO_REQUIRE_NATIVE=1 but native runtime tests cannot run: ${reason}`);
+  }
+  if (reason) console.log(`# skipping native runtime tests: ${reason}`);
+  return reason;
+}
+
+/** Polls a condition until it holds or the deadline passes (boots are event-driven elsewhere; here we only observe). */
+export async function waitFor<T>(what: string, deadlineMs: number, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** What of ours is still on the host: nspawn processes, overlay mounts and namespaces whose names contain `marker`. */
+export function leftovers(marker: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.startsWith('systemd-nspawn') && cmd.includes(marker)) out.push(`process ${pid}: ${cmd}`);
+    } catch {
+      // exited while we looked
+    }
+  }
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    if (line.includes(marker)) out.push(`mount: ${line.split(' ')[4]}`);
+  }
+  let names: string[] = [];
+  try {
+    names = readdirSync('/run/netns');
+  } catch {
+    // no namespaces at all
+  }
+  for (const ns of names) if (ns.includes(marker)) out.push(`netns: ${ns}`);
+  for (const h of ['systemd', 'unified']) {
+    try {
+      for (const d of readdirSync(`/sys/fs/cgroup/${h}/kumo`)) if (d.includes(marker)) out.push(`cgroup: ${h}/kumo/${d}`);
+    } catch {
+      // no kumo cgroups
+    }
+  }
+  // nspawn's per-machine mount propagation dir, which it removes when it exits cleanly.
+  try {
+    for (const d of readdirSync('/run/systemd/nspawn/propagate')) if (d.includes(marker)) out.push(`nspawn dir: ${d}`);
+  } catch {
+    // nspawn never ran
+  }
+  return out;
+}
