@@ -24,6 +24,18 @@ export interface KumoConfig {
   accessLog: boolean;
   /** Loopback CIDR block Elastic IPs are drawn from (`KUMO_EIP_POOL`, default 127.100.0.0/16). */
   elasticIpPool?: string;
+  /**
+   * Where base images are built and cached (`KUMO_IMAGE_DIR`). Shared by every data dir on the
+   * machine, so a reset or a new data dir does not rebuild them.
+   */
+  imageDir: string;
+  /** `KUMO_RUNTIME=process` forces the process driver where the native one could run. */
+  runtime: 'auto' | 'process';
+}
+
+export function defaultImageDir(dataDir: string, env = process.env): string {
+  if (env.KUMO_IMAGE_DIR) return resolve(env.KUMO_IMAGE_DIR);
+  return process.getuid?.() === 0 ? '/var/lib/kumo/images' : join(dataDir, 'images');
 }
 
 export const DEFAULT_CREDENTIAL: Credential = { accessKeyId: 'test', secretAccessKey: 'test', account: '000000000000' };
@@ -58,5 +70,7 @@ export function configFromEnv(env = process.env): KumoConfig {
     defaultRegion: env.KUMO_DEFAULT_REGION ?? 'us-east-1',
     accessLog: true,
     elasticIpPool: env.KUMO_EIP_POOL,
+    imageDir: defaultImageDir(defaultDataDir(env), env),
+    runtime: env.KUMO_RUNTIME === 'process' ? 'process' : 'auto',
   };
 }

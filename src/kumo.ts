@@ -13,10 +13,12 @@ import type { Edge } from './edge/chain.js';
 import { internalHandler } from './edge/internal.js';
 import { ServiceRouter } from './edge/route.js';
 import { listen } from './edge/server.js';
-import { detectRuntime } from './runtime/detect.js';
+import { createHostRuntime, type HostRuntime } from './runtime/host-runtime.js';
 import type { Service } from './services/service.js';
 import { createStsService } from './services/sts/provider.js';
 import { createEc2Service } from './services/ec2/provider.js';
+import { instanceMigrations } from './services/ec2/instance-store.js';
+import { placeholderImages } from './services/ec2/placeholder-images.js';
 import { keyPairMigrations } from './services/ec2/key-pairs-store.js';
 import { createElbv2Service } from './services/elbv2/provider.js';
 import { createRdsService } from './services/rds/provider.js';
@@ -60,11 +62,14 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
     migrate(db, 'tags', tagMigrations);
     migrate(db, 'network', networkMigrations);
     migrate(db, 'ec2-key-pairs', keyPairMigrations);
-    const services = buildServices(config, db, log);
+    migrate(db, 'ec2-instances', instanceMigrations);
+    const runtime = createHostRuntime(config, log);
+    const services = buildServices(config, db, runtime, log);
     undo.push(async () => {
       for (const s of services) await s.close?.();
     });
-    const { server, port } = await listen(edgeFor(config, db, services, log), config.host, config.port);
+    const { server, port } = await listen(edgeFor(config, db, services, runtime, log), config.host, config.port);
+    for (const s of services) await s.start?.();
     lock.ready(config.host, port);
     const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
     let closed = false;
@@ -95,11 +100,20 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
   }
 }
 
-function buildServices(config: KumoConfig, db: Db, log: (line: string) => void): Service[] {
+function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, log: (line: string) => void): Service[] {
   const tags = new TagStore(db);
   const network = new NetworkStore(db, config.elasticIpPool);
+  const ec2 = createEc2Service({
+    db,
+    network,
+    tags,
+    runtime: { driver: runtime.driver, imageRootfs: runtime.imageRootfs },
+    images: placeholderImages,
+    log,
+  });
+  runtime.onExit((id, kind) => ec2.supervisor.exited(id, kind));
   return [
-    createEc2Service({ db, network, tags }),
+    ec2,
     createElbv2Service({ db, network, tags }),
     createRdsService({ db, network, tags }),
     createS3Service({ db, dataDir: config.dataDir, log }),
@@ -107,8 +121,8 @@ function buildServices(config: KumoConfig, db: Db, log: (line: string) => void):
   ];
 }
 
-function edgeFor(config: KumoConfig, db: Db, services: Service[], log: (line: string) => void): Edge {
-  const runtime = detectRuntime();
+function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRuntime, log: (line: string) => void): Edge {
+  const runtime = host.mode;
   const started = Date.now();
   return {
     router: new ServiceRouter(services),

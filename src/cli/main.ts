@@ -6,7 +6,7 @@
 import { rmSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { configFromEnv, parseCredentials, type KumoConfig } from '../config.js';
+import { configFromEnv, defaultImageDir, parseCredentials, type KumoConfig } from '../config.js';
 import { isRunning, lockDataDir, runningKumo, startKumo, type PidFile } from '../kumo.js';
 import { VERSION } from '../version.js';
 
@@ -19,7 +19,8 @@ usage:
   kumo stop   [--data-dir DIR]     stop the kumo that uses DIR
   kumo reset  [--data-dir DIR]     wipe all state (running or not)
 
-environment: KUMO_HOST, KUMO_PORT, KUMO_DATA_DIR, KUMO_NO_AUTH=1, KUMO_CREDENTIALS, KUMO_DEFAULT_REGION`;
+environment: KUMO_HOST, KUMO_PORT, KUMO_DATA_DIR, KUMO_NO_AUTH=1, KUMO_CREDENTIALS, KUMO_DEFAULT_REGION,
+  KUMO_EIP_POOL, KUMO_IMAGE_DIR, KUMO_RUNTIME=process`;
 
 const options = {
   host: { type: 'string' },
@@ -47,7 +48,10 @@ function buildConfig(values: Record<string, string | boolean | undefined>): Kumo
     config.port = port;
   }
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) fail(`KUMO_PORT must be a number from 0 to 65535`);
-  if (typeof values['data-dir'] === 'string') config.dataDir = resolve(values['data-dir']);
+  if (typeof values['data-dir'] === 'string') {
+    config.dataDir = resolve(values['data-dir']);
+    config.imageDir = defaultImageDir(config.dataDir);
+  }
   if (values['no-auth']) config.auth = false;
   if (typeof values.credentials === 'string') {
     try {

@@ -25,7 +25,8 @@ export function which(cmd: string, path = process.env.PATH ?? ''): string | unde
   return undefined;
 }
 
-export function detectRuntime(): RuntimeMode {
+export function detectRuntime(forced?: 'auto' | 'process'): RuntimeMode {
+  if (forced === 'process') return { mode: 'process', reason: 'KUMO_RUNTIME=process' };
   if (process.platform !== 'linux') return { mode: 'process', reason: `platform is ${process.platform}, not linux` };
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return { mode: 'process', reason: 'not running as root' };
   if (!which('systemd-nspawn')) return { mode: 'process', reason: 'systemd-nspawn is not installed' };

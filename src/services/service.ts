@@ -77,6 +77,8 @@ export interface Service {
   };
   /** S3 only: headers to add to any response for this request (CORS Access-Control-*). */
   responseHeaders?(req: WireRequest): Record<string, string> | undefined;
+  /** Called once kumo listens: bring the host back in line with the stored state. */
+  start?(): void | Promise<void>;
   /** Called by /_kumo/reset after the database is wiped (drop caches, files). */
   reset?(): void | Promise<void>;
   close?(): void | Promise<void>;

@@ -143,8 +143,20 @@ export interface NetworkInterfaceRecord {
   GroupIds: string[];
   SourceDestCheck: boolean;
   RequesterManaged: boolean;
-  /** `available`, or `in-use` once attached (attachments come with instances). */
+  /** `available`, or `in-use` while attached to an instance. */
   Status: string;
+  Attachment?: NetworkInterfaceAttachmentRecord;
+}
+
+export interface NetworkInterfaceAttachmentRecord {
+  AttachmentId: string;
+  InstanceId: string;
+  InstanceOwnerId: string;
+  DeviceIndex: number;
+  NetworkCardIndex: number;
+  Status: string;
+  AttachTime: string;
+  DeleteOnTermination: boolean;
 }
 
 export interface AddressRecord {

@@ -31,6 +31,8 @@ export async function startKumoForTest(overrides: Partial<KumoConfig> = {}): Pro
     port: 0,
     dataDir,
     accessLog: false,
+    // One image build per machine for the whole suite (see test/runtime/support.ts).
+    imageDir: process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images',
     ...overrides,
   };
   const handle = await startKumo(config, () => {});

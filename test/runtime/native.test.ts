@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DEBIAN_12, ensureImage } from '../../src/runtime/images/builder.js';
 import { NativeDriver, netnsOf } from '../../src/runtime/instances/native.js';
 import { DONE_MARKER, STARTED_MARKER } from '../../src/runtime/instances/first-boot.js';
-import { ensureNetns, removeNetns, run } from '../../src/runtime/instances/host.js';
+import { attachVeth, ensureNetns, peerName, removeNetns, run } from '../../src/runtime/instances/host.js';
 import { IMAGE_CACHE, leftovers, nativeSkipReason, waitFor } from './support.js';
 
 const skip = nativeSkipReason();
@@ -20,6 +20,8 @@ const tag = `kt${process.pid}`;
 const id = `i-${tag}`;
 const forcedId = `i-${tag}-forced`;
 const routerNs = `kumo-rt-${tag}`;
+// The caller (in kumo, the VPC fabric) owns the instance's namespace; here the test does.
+const instanceNs = `kumo-in-${tag}`;
 const ADDRESS = '10.213.0.2';
 
 const USER_DATA = `#!/bin/sh
@@ -58,6 +60,8 @@ before(async () => {
   driver = new NativeDriver(dataDir);
   rootfs = await ensureImage(IMAGE_CACHE, DEBIAN_12, (l) => console.log(`# ${l}`));
   await ensureNetns(routerNs);
+  await ensureNetns(instanceNs);
+  await attachVeth(instanceNs, peerName(id), routerNs, `${ADDRESS}/24`, '10.213.0.1/24');
 });
 
 after(async () => {
@@ -66,6 +70,7 @@ after(async () => {
   try {
     for (const i of [id, forcedId]) if (driver.status(i) !== 'terminated') await driver.terminate(i, 5_000);
   } finally {
+    await removeNetns(instanceNs);
     await removeNetns(routerNs);
     rmSync(dataDir, { recursive: true, force: true });
   }
@@ -77,7 +82,7 @@ test('an instance boots, runs its user data once, serves, stops, starts and term
   const launched = Date.now();
   await driver.launch({
     id, imageRootfs: rootfs, hostname: 'ip-10-213-0-2', userData: USER_DATA,
-    network: { routerNs, address: `${ADDRESS}/24`, gateway: '10.213.0.1/24' },
+    netns: instanceNs,
   });
   assert.equal(driver.status(id), 'running');
   await waitFor('user data to finish', 60_000, () => existsSync(join(p.merged, DONE_MARKER)));
@@ -96,12 +101,12 @@ test('an instance boots, runs its user data once, serves, stops, starts and term
   t.diagnostic(`clean stop: ${Date.now() - stopping} ms`);
   assert.equal(driver.status(id), 'stopped');
   assert.match(driver.consoleOutput(id), /shutdown\.target[\s\S]*Halting system/, 'stop was an orderly shutdown, not a kill');
-  assert.deepEqual(leftovers(tag).filter((l) => !l.includes(routerNs)), [], 'a stopped instance holds no process, mount or netns');
+  assert.deepEqual(leftovers(tag).filter((l) => !l.includes(routerNs) && !l.includes(instanceNs)), [], 'a stopped instance holds no process, mount or netns');
   assert.ok(existsSync(join(p.upper, 'srv/www/index.html')), 'files persist in the root volume');
   assert.ok(existsSync(join(p.upper, STARTED_MARKER)));
 
   const starting = Date.now();
-  await driver.start(id);
+  await driver.start(id, { netns: instanceNs });
   assert.equal(driver.status(id), 'running');
   assert.equal((await waitFor('the web server after start', 30_000, fetchPage)).trim(), 'hello from ip-10-213-0-2');
   t.diagnostic(`start to web server answering: ${Date.now() - starting} ms`);
@@ -111,7 +116,7 @@ test('an instance boots, runs its user data once, serves, stops, starts and term
   assert.equal(driver.status(id), 'terminated');
   assert.ok(!existsSync(p.dir), 'root volume deleted');
   assert.ok(!existsSync(`/run/netns/${netnsOf(id)}`));
-  assert.deepEqual(leftovers(tag).filter((l) => !l.includes(routerNs)), []);
+  assert.deepEqual(leftovers(tag).filter((l) => !l.includes(routerNs) && !l.includes(instanceNs)), []);
 });
 
 test('a stop past its deadline kills the container and still leaves nothing behind', { skip, timeout: 60_000 }, async () => {

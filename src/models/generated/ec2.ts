@@ -390,6 +390,392 @@ export interface DescribeInstanceTypeOfferingsOutput {
   NextToken?: string;
 }
 
+export interface RunInstancesInput {
+  BlockDeviceMappings?: BlockDeviceMappings;
+  ImageId?: string;
+  InstanceType?: string;
+  Ipv6AddressCount?: number;
+  Ipv6Addresses?: Ipv6Addresses;
+  KernelId?: string;
+  KeyName?: string;
+  MaxCount: number;
+  MinCount: number;
+  Monitoring?: Monitoring;
+  Placement?: Placement;
+  RamdiskId?: string;
+  SecurityGroupIds?: SecurityGroupIds;
+  SecurityGroups?: SecurityGroups;
+  SubnetId?: string;
+  UserData?: string;
+  AdditionalInfo?: string;
+  ClientToken?: string;
+  DisableApiTermination?: boolean;
+  DryRun?: boolean;
+  EbsOptimized?: boolean;
+  IamInstanceProfile?: IamInstanceProfile;
+  InstanceInitiatedShutdownBehavior?: string;
+  NetworkInterfaces?: NetworkInterfaces;
+  PrivateIpAddress?: string;
+  ElasticGpuSpecification?: ElasticGpuSpecificationItem[];
+  ElasticInferenceAccelerators?: {
+    Type: string;
+    Count?: number;
+  }[];
+  TagSpecifications?: TagSpecifications;
+  LaunchTemplate?: {
+    LaunchTemplateId?: string;
+    LaunchTemplateName?: string;
+    Version?: string;
+  };
+  InstanceMarketOptions?: {
+    MarketType?: string;
+    SpotOptions?: {
+      MaxPrice?: string;
+      SpotInstanceType?: string;
+      BlockDurationMinutes?: number;
+      ValidUntil?: Date | string;
+      InstanceInterruptionBehavior?: string;
+    };
+  };
+  CreditSpecification?: CreditSpecification;
+  CpuOptions?: {
+    CoreCount?: number;
+    ThreadsPerCore?: number;
+    AmdSevSnp?: string;
+  };
+  CapacityReservationSpecification?: CapacityReservationSpecification;
+  HibernationOptions?: {
+    Configured?: boolean;
+  };
+  LicenseSpecifications?: {
+    LicenseConfigurationArn?: string;
+  }[];
+  MetadataOptions?: {
+    HttpTokens?: string;
+    HttpPutResponseHopLimit?: number;
+    HttpEndpoint?: string;
+    HttpProtocolIpv6?: string;
+    InstanceMetadataTags?: string;
+  };
+  EnclaveOptions?: {
+    Enabled?: boolean;
+  };
+  PrivateDnsNameOptions?: {
+    HostnameType?: string;
+    EnableResourceNameDnsARecord?: boolean;
+    EnableResourceNameDnsAAAARecord?: boolean;
+  };
+  MaintenanceOptions?: {
+    AutoRecovery?: string;
+  };
+  DisableApiStop?: boolean;
+  EnablePrimaryIpv6?: boolean;
+}
+
+export interface RunInstancesOutput {
+  Groups?: Groups;
+  Instances?: ({
+    AmiLaunchIndex?: number;
+    ImageId?: string;
+    InstanceId?: string;
+    InstanceType?: string;
+    KernelId?: string;
+    KeyName?: string;
+    LaunchTime?: Date | string;
+    Monitoring?: Monitoring2;
+    Placement?: Placement;
+    Platform?: string;
+    PrivateDnsName?: string;
+    PrivateIpAddress?: string;
+    ProductCodes?: ProductCodes;
+    PublicDnsName?: string;
+    PublicIpAddress?: string;
+    RamdiskId?: string;
+    State?: State;
+    StateTransitionReason?: string;
+    SubnetId?: string;
+    VpcId?: string;
+    Architecture?: string;
+    BlockDeviceMappings?: BlockDeviceMappings2;
+    ClientToken?: string;
+    EbsOptimized?: boolean;
+    EnaSupport?: boolean;
+    Hypervisor?: string;
+    IamInstanceProfile?: IamInstanceProfile2;
+    InstanceLifecycle?: string;
+    ElasticGpuAssociations?: {
+      ElasticGpuId?: string;
+      ElasticGpuAssociationId?: string;
+      ElasticGpuAssociationState?: string;
+      ElasticGpuAssociationTime?: string;
+    }[];
+    ElasticInferenceAcceleratorAssociations?: ({
+      ElasticInferenceAcceleratorArn?: string;
+      ElasticInferenceAcceleratorAssociationId?: string;
+      ElasticInferenceAcceleratorAssociationState?: string;
+      ElasticInferenceAcceleratorAssociationTime?: Date | string;
+    })[];
+    NetworkInterfaces?: ({
+      Association?: Association;
+      Attachment?: {
+        AttachTime?: Date | string;
+        AttachmentId?: string;
+        DeleteOnTermination?: boolean;
+        DeviceIndex?: number;
+        Status?: string;
+        NetworkCardIndex?: number;
+        EnaSrdSpecification?: {
+          EnaSrdEnabled?: boolean;
+          EnaSrdUdpSpecification?: {
+            EnaSrdUdpEnabled?: boolean;
+          };
+        };
+      };
+      Description?: string;
+      Groups?: Groups;
+      Ipv6Addresses?: Ipv6Addresses;
+      MacAddress?: string;
+      NetworkInterfaceId?: string;
+      OwnerId?: string;
+      PrivateDnsName?: string;
+      PrivateIpAddress?: string;
+      PrivateIpAddresses?: {
+        Association?: Association;
+        Primary?: boolean;
+        PrivateDnsName?: string;
+        PrivateIpAddress?: string;
+      }[];
+      SourceDestCheck?: boolean;
+      Status?: string;
+      SubnetId?: string;
+      VpcId?: string;
+      InterfaceType?: string;
+      Ipv4Prefixes?: {
+        Ipv4Prefix?: string;
+      }[];
+      Ipv6Prefixes?: {
+        Ipv6Prefix?: string;
+      }[];
+      ConnectionTrackingConfiguration?: {
+        TcpEstablishedTimeout?: number;
+        UdpStreamTimeout?: number;
+        UdpTimeout?: number;
+      };
+    })[];
+    OutpostArn?: string;
+    RootDeviceName?: string;
+    RootDeviceType?: string;
+    SecurityGroups?: Groups;
+    SourceDestCheck?: boolean;
+    SpotInstanceRequestId?: string;
+    SriovNetSupport?: string;
+    StateReason?: StateReason;
+    Tags?: Tags;
+    VirtualizationType?: string;
+    CpuOptions?: {
+      CoreCount?: number;
+      ThreadsPerCore?: number;
+      AmdSevSnp?: string;
+    };
+    CapacityReservationId?: string;
+    CapacityReservationSpecification?: {
+      CapacityReservationPreference?: string;
+      CapacityReservationTarget?: CapacityReservationTarget;
+    };
+    HibernationOptions?: {
+      Configured?: boolean;
+    };
+    Licenses?: {
+      LicenseConfigurationArn?: string;
+    }[];
+    MetadataOptions?: MetadataOptions;
+    EnclaveOptions?: EnclaveOptions;
+    BootMode?: string;
+    PlatformDetails?: string;
+    UsageOperation?: string;
+    UsageOperationUpdateTime?: Date | string;
+    PrivateDnsNameOptions?: {
+      HostnameType?: string;
+      EnableResourceNameDnsARecord?: boolean;
+      EnableResourceNameDnsAAAARecord?: boolean;
+    };
+    Ipv6Address?: string;
+    TpmSupport?: string;
+    MaintenanceOptions?: {
+      AutoRecovery?: string;
+    };
+    CurrentInstanceBootMode?: string;
+  })[];
+  OwnerId?: string;
+  RequesterId?: string;
+  ReservationId?: string;
+}
+
+export interface DescribeInstancesInput {
+  Filters?: Filters;
+  InstanceIds?: InstanceIds;
+  DryRun?: boolean;
+  MaxResults?: number;
+  NextToken?: string;
+}
+
+export interface DescribeInstancesOutput {
+  Reservations?: ReservationsItem[];
+  NextToken?: string;
+}
+
+export interface TerminateInstancesInput {
+  InstanceIds: InstanceIds;
+  DryRun?: boolean;
+}
+
+export interface TerminateInstancesOutput {
+  TerminatingInstances?: TerminatingInstances;
+}
+
+export interface StopInstancesInput {
+  InstanceIds: InstanceIds;
+  Hibernate?: boolean;
+  DryRun?: boolean;
+  Force?: boolean;
+}
+
+export interface StopInstancesOutput {
+  StoppingInstances?: TerminatingInstances;
+}
+
+export interface StartInstancesInput {
+  InstanceIds: InstanceIds;
+  AdditionalInfo?: string;
+  DryRun?: boolean;
+}
+
+export interface StartInstancesOutput {
+  StartingInstances?: TerminatingInstances;
+}
+
+export interface RebootInstancesInput {
+  InstanceIds: InstanceIds;
+  DryRun?: boolean;
+}
+
+export interface RebootInstancesOutput {}
+
+export interface DescribeInstanceStatusInput {
+  Filters?: Filters;
+  InstanceIds?: InstanceIds;
+  MaxResults?: number;
+  NextToken?: string;
+  DryRun?: boolean;
+  IncludeAllInstances?: boolean;
+}
+
+export interface DescribeInstanceStatusOutput {
+  InstanceStatuses?: ({
+    AvailabilityZone?: string;
+    OutpostArn?: string;
+    Events?: EventsItem[];
+    InstanceId?: string;
+    InstanceState?: State;
+    InstanceStatus?: InstanceStatus;
+    SystemStatus?: InstanceStatus;
+    AttachedEbsStatus?: {
+      Details?: ({
+        ImpairedSince?: Date | string;
+        Name?: string;
+        Status?: string;
+      })[];
+      Status?: string;
+    };
+  })[];
+  NextToken?: string;
+}
+
+export interface GetConsoleOutputInput {
+  InstanceId: string;
+  DryRun?: boolean;
+  Latest?: boolean;
+}
+
+export interface GetConsoleOutputOutput {
+  InstanceId?: string;
+  Output?: string;
+  Timestamp?: Date | string;
+}
+
+export interface DescribeInstanceAttributeInput {
+  Attribute: string;
+  DryRun?: boolean;
+  InstanceId: string;
+}
+
+export interface DescribeInstanceAttributeOutput {
+  Groups?: Groups;
+  BlockDeviceMappings?: BlockDeviceMappings2;
+  DisableApiTermination?: DisableApiTermination;
+  EnaSupport?: DisableApiTermination;
+  EnclaveOptions?: EnclaveOptions;
+  EbsOptimized?: DisableApiTermination;
+  InstanceId?: string;
+  InstanceInitiatedShutdownBehavior?: InstanceInitiatedShutdownBehavior;
+  InstanceType?: InstanceInitiatedShutdownBehavior;
+  KernelId?: InstanceInitiatedShutdownBehavior;
+  ProductCodes?: ProductCodes;
+  RamdiskId?: InstanceInitiatedShutdownBehavior;
+  RootDeviceName?: InstanceInitiatedShutdownBehavior;
+  SourceDestCheck?: DisableApiTermination;
+  SriovNetSupport?: InstanceInitiatedShutdownBehavior;
+  UserData?: InstanceInitiatedShutdownBehavior;
+  DisableApiStop?: DisableApiTermination;
+}
+
+export interface ModifyInstanceAttributeInput {
+  SourceDestCheck?: DisableApiTermination;
+  Attribute?: string;
+  BlockDeviceMappings?: {
+    DeviceName?: string;
+    Ebs?: {
+      DeleteOnTermination?: boolean;
+      VolumeId?: string;
+    };
+    NoDevice?: string;
+    VirtualName?: string;
+  }[];
+  DisableApiTermination?: DisableApiTermination;
+  DryRun?: boolean;
+  EbsOptimized?: DisableApiTermination;
+  EnaSupport?: DisableApiTermination;
+  Groups?: Groups2;
+  InstanceId: string;
+  InstanceInitiatedShutdownBehavior?: InstanceInitiatedShutdownBehavior;
+  InstanceType?: InstanceInitiatedShutdownBehavior;
+  Kernel?: InstanceInitiatedShutdownBehavior;
+  Ramdisk?: InstanceInitiatedShutdownBehavior;
+  SriovNetSupport?: InstanceInitiatedShutdownBehavior;
+  UserData?: {
+    Value?: Buffer;
+  };
+  Value?: string;
+  DisableApiStop?: DisableApiTermination;
+}
+
+export interface ModifyInstanceAttributeOutput {}
+
+export interface ModifyInstanceMetadataOptionsInput {
+  InstanceId: string;
+  HttpTokens?: string;
+  HttpPutResponseHopLimit?: number;
+  HttpEndpoint?: string;
+  DryRun?: boolean;
+  HttpProtocolIpv6?: string;
+  InstanceMetadataTags?: string;
+}
+
+export interface ModifyInstanceMetadataOptionsOutput {
+  InstanceId?: string;
+  InstanceMetadataOptions?: MetadataOptions;
+}
+
 export interface AllocateAddressInput {
   Domain?: string;
   Address?: string;
@@ -496,16 +882,16 @@ export interface DescribeVpcAttributeInput {
 
 export interface DescribeVpcAttributeOutput {
   VpcId?: string;
-  EnableDnsHostnames?: EnableDnsHostnames;
-  EnableDnsSupport?: EnableDnsHostnames;
-  EnableNetworkAddressUsageMetrics?: EnableDnsHostnames;
+  EnableDnsHostnames?: DisableApiTermination;
+  EnableDnsSupport?: DisableApiTermination;
+  EnableNetworkAddressUsageMetrics?: DisableApiTermination;
 }
 
 export interface ModifyVpcAttributeInput {
-  EnableDnsHostnames?: EnableDnsHostnames;
-  EnableDnsSupport?: EnableDnsHostnames;
+  EnableDnsHostnames?: DisableApiTermination;
+  EnableDnsSupport?: DisableApiTermination;
   VpcId: string;
-  EnableNetworkAddressUsageMetrics?: EnableDnsHostnames;
+  EnableNetworkAddressUsageMetrics?: DisableApiTermination;
 }
 
 export interface ModifyVpcAttributeOutput {}
@@ -550,17 +936,17 @@ export interface DisassociateVpcCidrBlockOutput {
 }
 
 export interface ModifySubnetAttributeInput {
-  AssignIpv6AddressOnCreation?: EnableDnsHostnames;
-  MapPublicIpOnLaunch?: EnableDnsHostnames;
+  AssignIpv6AddressOnCreation?: DisableApiTermination;
+  MapPublicIpOnLaunch?: DisableApiTermination;
   SubnetId: string;
-  MapCustomerOwnedIpOnLaunch?: EnableDnsHostnames;
+  MapCustomerOwnedIpOnLaunch?: DisableApiTermination;
   CustomerOwnedIpv4Pool?: string;
-  EnableDns64?: EnableDnsHostnames;
+  EnableDns64?: DisableApiTermination;
   PrivateDnsHostnameTypeOnLaunch?: string;
-  EnableResourceNameDnsARecordOnLaunch?: EnableDnsHostnames;
-  EnableResourceNameDnsAAAARecordOnLaunch?: EnableDnsHostnames;
+  EnableResourceNameDnsARecordOnLaunch?: DisableApiTermination;
+  EnableResourceNameDnsAAAARecordOnLaunch?: DisableApiTermination;
   EnableLniAtDeviceIndex?: number;
-  DisableLniAtDeviceIndex?: EnableDnsHostnames;
+  DisableLniAtDeviceIndex?: DisableApiTermination;
 }
 
 export interface ModifySubnetAttributeOutput {}
@@ -760,7 +1146,7 @@ export interface CreateSecurityGroupOutput {
 
 export interface DescribeSecurityGroupsInput {
   Filters?: Filters;
-  GroupIds?: GroupIds;
+  GroupIds?: Groups2;
   GroupNames?: GroupNames;
   DryRun?: boolean;
   NextToken?: string;
@@ -982,7 +1368,7 @@ export interface ReplaceNetworkAclAssociationOutput {
 export interface CreateNetworkInterfaceInput {
   Description?: string;
   DryRun?: boolean;
-  Groups?: Groups;
+  Groups?: SecurityGroupIds;
   Ipv6AddressCount?: number;
   Ipv6Addresses?: Ipv6Addresses;
   PrivateIpAddress?: string;
@@ -1030,11 +1416,11 @@ export interface ModifyNetworkInterfaceAttributeInput {
     AttachmentId?: string;
     DeleteOnTermination?: boolean;
   };
-  Description?: Description;
+  Description?: InstanceInitiatedShutdownBehavior;
   DryRun?: boolean;
-  Groups?: Groups;
+  Groups?: SecurityGroupIds;
   NetworkInterfaceId: string;
-  SourceDestCheck?: EnableDnsHostnames;
+  SourceDestCheck?: DisableApiTermination;
   EnaSrdSpecification?: EnaSrdSpecification;
   EnablePrimaryIpv6?: boolean;
   ConnectionTrackingSpecification?: ConnectionTrackingSpecification;
@@ -1233,6 +1619,318 @@ export type Tags = {
   Value?: string;
 }[];
 
+export type BlockDeviceMappings = BlockDeviceMappingsItem[];
+
+export type Ipv6Addresses = {
+  Ipv6Address?: string;
+  IsPrimaryIpv6?: boolean;
+}[];
+
+export interface Monitoring {
+  Enabled: boolean;
+}
+
+export interface Placement {
+  AvailabilityZone?: string;
+  Affinity?: string;
+  GroupName?: string;
+  PartitionNumber?: number;
+  HostId?: string;
+  Tenancy?: string;
+  SpreadDomain?: string;
+  HostResourceGroupArn?: string;
+  GroupId?: string;
+}
+
+export type SecurityGroupIds = string[];
+
+export type SecurityGroups = string[];
+
+export interface IamInstanceProfile {
+  Arn?: string;
+  Name?: string;
+}
+
+export type NetworkInterfaces = {
+  AssociatePublicIpAddress?: boolean;
+  DeleteOnTermination?: boolean;
+  Description?: string;
+  DeviceIndex?: number;
+  Groups?: SecurityGroupIds;
+  Ipv6AddressCount?: number;
+  Ipv6Addresses?: Ipv6Addresses;
+  NetworkInterfaceId?: string;
+  PrivateIpAddress?: string;
+  PrivateIpAddresses?: PrivateIpAddresses;
+  SecondaryPrivateIpAddressCount?: number;
+  SubnetId?: string;
+  AssociateCarrierIpAddress?: boolean;
+  InterfaceType?: string;
+  NetworkCardIndex?: number;
+  Ipv4Prefixes?: Ipv4Prefixes;
+  Ipv4PrefixCount?: number;
+  Ipv6Prefixes?: Ipv6Prefixes;
+  Ipv6PrefixCount?: number;
+  PrimaryIpv6?: boolean;
+  EnaSrdSpecification?: EnaSrdSpecification2;
+  ConnectionTrackingSpecification?: ConnectionTrackingSpecification;
+}[];
+
+export interface ElasticGpuSpecificationItem {
+  Type: string;
+}
+
+export interface CreditSpecification {
+  CpuCredits: string;
+}
+
+export interface CapacityReservationSpecification {
+  CapacityReservationPreference?: string;
+  CapacityReservationTarget?: CapacityReservationTarget2;
+}
+
+export type Groups = {
+  GroupName?: string;
+  GroupId?: string;
+}[];
+
+export interface Monitoring2 {
+  State?: string;
+}
+
+export type ProductCodes = {
+  ProductCodeId?: string;
+  ProductCodeType?: string;
+}[];
+
+export interface State {
+  Code?: number;
+  Name?: string;
+}
+
+export type BlockDeviceMappings2 = ({
+  DeviceName?: string;
+  Ebs?: {
+    AttachTime?: Date | string;
+    DeleteOnTermination?: boolean;
+    Status?: string;
+    VolumeId?: string;
+    AssociatedResource?: string;
+    VolumeOwnerId?: string;
+  };
+})[];
+
+export interface IamInstanceProfile2 {
+  Arn?: string;
+  Id?: string;
+}
+
+export interface Association {
+  CarrierIp?: string;
+  CustomerOwnedIp?: string;
+  IpOwnerId?: string;
+  PublicDnsName?: string;
+  PublicIp?: string;
+}
+
+export interface StateReason {
+  Code?: string;
+  Message?: string;
+}
+
+export interface CapacityReservationTarget {
+  CapacityReservationId?: string;
+  CapacityReservationResourceGroupArn?: string;
+}
+
+export interface MetadataOptions {
+  State?: string;
+  HttpTokens?: string;
+  HttpPutResponseHopLimit?: number;
+  HttpEndpoint?: string;
+  HttpProtocolIpv6?: string;
+  InstanceMetadataTags?: string;
+}
+
+export interface EnclaveOptions {
+  Enabled?: boolean;
+}
+
+export type InstanceIds = string[];
+
+export interface ReservationsItem {
+  Groups?: Groups;
+  Instances?: ({
+    AmiLaunchIndex?: number;
+    ImageId?: string;
+    InstanceId?: string;
+    InstanceType?: string;
+    KernelId?: string;
+    KeyName?: string;
+    LaunchTime?: Date | string;
+    Monitoring?: Monitoring2;
+    Placement?: Placement;
+    Platform?: string;
+    PrivateDnsName?: string;
+    PrivateIpAddress?: string;
+    ProductCodes?: ProductCodes;
+    PublicDnsName?: string;
+    PublicIpAddress?: string;
+    RamdiskId?: string;
+    State?: State;
+    StateTransitionReason?: string;
+    SubnetId?: string;
+    VpcId?: string;
+    Architecture?: string;
+    BlockDeviceMappings?: BlockDeviceMappings2;
+    ClientToken?: string;
+    EbsOptimized?: boolean;
+    EnaSupport?: boolean;
+    Hypervisor?: string;
+    IamInstanceProfile?: IamInstanceProfile2;
+    InstanceLifecycle?: string;
+    ElasticGpuAssociations?: {
+      ElasticGpuId?: string;
+      ElasticGpuAssociationId?: string;
+      ElasticGpuAssociationState?: string;
+      ElasticGpuAssociationTime?: string;
+    }[];
+    ElasticInferenceAcceleratorAssociations?: ({
+      ElasticInferenceAcceleratorArn?: string;
+      ElasticInferenceAcceleratorAssociationId?: string;
+      ElasticInferenceAcceleratorAssociationState?: string;
+      ElasticInferenceAcceleratorAssociationTime?: Date | string;
+    })[];
+    NetworkInterfaces?: ({
+      Association?: Association;
+      Attachment?: {
+        AttachTime?: Date | string;
+        AttachmentId?: string;
+        DeleteOnTermination?: boolean;
+        DeviceIndex?: number;
+        Status?: string;
+        NetworkCardIndex?: number;
+        EnaSrdSpecification?: {
+          EnaSrdEnabled?: boolean;
+          EnaSrdUdpSpecification?: {
+            EnaSrdUdpEnabled?: boolean;
+          };
+        };
+      };
+      Description?: string;
+      Groups?: Groups;
+      Ipv6Addresses?: Ipv6Addresses;
+      MacAddress?: string;
+      NetworkInterfaceId?: string;
+      OwnerId?: string;
+      PrivateDnsName?: string;
+      PrivateIpAddress?: string;
+      PrivateIpAddresses?: {
+        Association?: Association;
+        Primary?: boolean;
+        PrivateDnsName?: string;
+        PrivateIpAddress?: string;
+      }[];
+      SourceDestCheck?: boolean;
+      Status?: string;
+      SubnetId?: string;
+      VpcId?: string;
+      InterfaceType?: string;
+      Ipv4Prefixes?: {
+        Ipv4Prefix?: string;
+      }[];
+      Ipv6Prefixes?: {
+        Ipv6Prefix?: string;
+      }[];
+      ConnectionTrackingConfiguration?: {
+        TcpEstablishedTimeout?: number;
+        UdpStreamTimeout?: number;
+        UdpTimeout?: number;
+      };
+    })[];
+    OutpostArn?: string;
+    RootDeviceName?: string;
+    RootDeviceType?: string;
+    SecurityGroups?: Groups;
+    SourceDestCheck?: boolean;
+    SpotInstanceRequestId?: string;
+    SriovNetSupport?: string;
+    StateReason?: StateReason;
+    Tags?: Tags;
+    VirtualizationType?: string;
+    CpuOptions?: {
+      CoreCount?: number;
+      ThreadsPerCore?: number;
+      AmdSevSnp?: string;
+    };
+    CapacityReservationId?: string;
+    CapacityReservationSpecification?: {
+      CapacityReservationPreference?: string;
+      CapacityReservationTarget?: CapacityReservationTarget;
+    };
+    HibernationOptions?: {
+      Configured?: boolean;
+    };
+    Licenses?: {
+      LicenseConfigurationArn?: string;
+    }[];
+    MetadataOptions?: MetadataOptions;
+    EnclaveOptions?: EnclaveOptions;
+    BootMode?: string;
+    PlatformDetails?: string;
+    UsageOperation?: string;
+    UsageOperationUpdateTime?: Date | string;
+    PrivateDnsNameOptions?: {
+      HostnameType?: string;
+      EnableResourceNameDnsARecord?: boolean;
+      EnableResourceNameDnsAAAARecord?: boolean;
+    };
+    Ipv6Address?: string;
+    TpmSupport?: string;
+    MaintenanceOptions?: {
+      AutoRecovery?: string;
+    };
+    CurrentInstanceBootMode?: string;
+  })[];
+  OwnerId?: string;
+  RequesterId?: string;
+  ReservationId?: string;
+}
+
+export type TerminatingInstances = {
+  CurrentState?: State;
+  InstanceId?: string;
+  PreviousState?: State;
+}[];
+
+export interface EventsItem {
+  InstanceEventId?: string;
+  Code?: string;
+  Description?: string;
+  NotAfter?: Date | string;
+  NotBefore?: Date | string;
+  NotBeforeDeadline?: Date | string;
+}
+
+export interface InstanceStatus {
+  Details?: ({
+    ImpairedSince?: Date | string;
+    Name?: string;
+    Status?: string;
+  })[];
+  Status?: string;
+}
+
+export interface DisableApiTermination {
+  Value?: boolean;
+}
+
+export interface InstanceInitiatedShutdownBehavior {
+  Value?: string;
+}
+
+export type Groups2 = string[];
+
 export type AllocationIds = string[];
 
 export type Values = string[];
@@ -1240,15 +1938,11 @@ export type Values = string[];
 export interface DhcpOptions {
   DhcpConfigurations?: {
     Key?: string;
-    Values?: Description[];
+    Values?: InstanceInitiatedShutdownBehavior[];
   }[];
   DhcpOptionsId?: string;
   OwnerId?: string;
   Tags?: Tags;
-}
-
-export interface EnableDnsHostnames {
-  Value?: boolean;
 }
 
 export interface Ipv6CidrBlockAssociation {
@@ -1314,8 +2008,6 @@ export interface AssociationState {
   State?: string;
   StatusMessage?: string;
 }
-
-export type GroupIds = string[];
 
 export type GroupNames = string[];
 
@@ -1395,13 +2087,6 @@ export interface PortRange {
   To?: number;
 }
 
-export type Groups = string[];
-
-export type Ipv6Addresses = {
-  Ipv6Address?: string;
-  IsPrimaryIpv6?: boolean;
-}[];
-
 export type PrivateIpAddresses = {
   Primary?: boolean;
   PrivateIpAddress?: string;
@@ -1422,7 +2107,7 @@ export interface ConnectionTrackingSpecification {
 }
 
 export interface NetworkInterface {
-  Association?: Association;
+  Association?: Association2;
   Attachment?: Attachment;
   AvailabilityZone?: string;
   ConnectionTrackingConfiguration?: {
@@ -1431,7 +2116,7 @@ export interface NetworkInterface {
     UdpTimeout?: number;
   };
   Description?: string;
-  Groups?: Groups2;
+  Groups?: Groups;
   InterfaceType?: string;
   Ipv6Addresses?: {
     Ipv6Address?: string;
@@ -1444,7 +2129,7 @@ export interface NetworkInterface {
   PrivateDnsName?: string;
   PrivateIpAddress?: string;
   PrivateIpAddresses?: {
-    Association?: Association;
+    Association?: Association2;
     Primary?: boolean;
     PrivateDnsName?: string;
     PrivateIpAddress?: string;
@@ -1463,10 +2148,6 @@ export interface NetworkInterface {
   DenyAllIgwTraffic?: boolean;
   Ipv6Native?: boolean;
   Ipv6Address?: string;
-}
-
-export interface Description {
-  Value?: string;
 }
 
 export interface EnaSrdSpecification {
@@ -1513,6 +2194,35 @@ export interface Ipv6CidrBlockAssociationSetItem {
   IpSource?: string;
 }
 
+export interface BlockDeviceMappingsItem {
+  DeviceName?: string;
+  VirtualName?: string;
+  Ebs?: {
+    DeleteOnTermination?: boolean;
+    Iops?: number;
+    SnapshotId?: string;
+    VolumeSize?: number;
+    VolumeType?: string;
+    KmsKeyId?: string;
+    Throughput?: number;
+    OutpostArn?: string;
+    Encrypted?: boolean;
+  };
+  NoDevice?: string;
+}
+
+export interface EnaSrdSpecification2 {
+  EnaSrdEnabled?: boolean;
+  EnaSrdUdpSpecification?: {
+    EnaSrdUdpEnabled?: boolean;
+  };
+}
+
+export interface CapacityReservationTarget2 {
+  CapacityReservationId?: string;
+  CapacityReservationResourceGroupArn?: string;
+}
+
 export interface Ipv6CidrBlockState {
   State?: string;
   StatusMessage?: string;
@@ -1533,7 +2243,7 @@ export interface UserIdGroupPairsItem {
   VpcPeeringConnectionId?: string;
 }
 
-export interface Association {
+export interface Association2 {
   AllocationId?: string;
   AssociationId?: string;
   IpOwnerId?: string;
@@ -1560,11 +2270,6 @@ export interface Attachment {
   };
 }
 
-export type Groups2 = {
-  GroupName?: string;
-  GroupId?: string;
-}[];
-
 export interface Ec2Operations {
   CreateVpc: { input: CreateVpcInput; output: CreateVpcOutput };
   DescribeVpcs: { input: DescribeVpcsInput; output: DescribeVpcsOutput };
@@ -1583,6 +2288,17 @@ export interface Ec2Operations {
   DeleteKeyPair: { input: DeleteKeyPairInput; output: DeleteKeyPairOutput };
   DescribeInstanceTypes: { input: DescribeInstanceTypesInput; output: DescribeInstanceTypesOutput };
   DescribeInstanceTypeOfferings: { input: DescribeInstanceTypeOfferingsInput; output: DescribeInstanceTypeOfferingsOutput };
+  RunInstances: { input: RunInstancesInput; output: RunInstancesOutput };
+  DescribeInstances: { input: DescribeInstancesInput; output: DescribeInstancesOutput };
+  TerminateInstances: { input: TerminateInstancesInput; output: TerminateInstancesOutput };
+  StopInstances: { input: StopInstancesInput; output: StopInstancesOutput };
+  StartInstances: { input: StartInstancesInput; output: StartInstancesOutput };
+  RebootInstances: { input: RebootInstancesInput; output: RebootInstancesOutput };
+  DescribeInstanceStatus: { input: DescribeInstanceStatusInput; output: DescribeInstanceStatusOutput };
+  GetConsoleOutput: { input: GetConsoleOutputInput; output: GetConsoleOutputOutput };
+  DescribeInstanceAttribute: { input: DescribeInstanceAttributeInput; output: DescribeInstanceAttributeOutput };
+  ModifyInstanceAttribute: { input: ModifyInstanceAttributeInput; output: ModifyInstanceAttributeOutput };
+  ModifyInstanceMetadataOptions: { input: ModifyInstanceMetadataOptionsInput; output: ModifyInstanceMetadataOptionsOutput };
   AllocateAddress: { input: AllocateAddressInput; output: AllocateAddressOutput };
   DescribeAddresses: { input: DescribeAddressesInput; output: DescribeAddressesOutput };
   ReleaseAddress: { input: ReleaseAddressInput; output: ReleaseAddressOutput };

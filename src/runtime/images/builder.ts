@@ -31,6 +31,14 @@ export const DEBIAN_12: ImageSpec = {
   include: ['systemd', 'systemd-sysv', 'dbus', 'iproute2', 'ca-certificates', 'python3', 'curl'],
 };
 
+const SPECS = new Map([[DEBIAN_12.name, DEBIAN_12]]);
+
+export function imageSpecByName(name: string): ImageSpec {
+  const spec = SPECS.get(name);
+  if (!spec) throw new Error(`no kumo image named ${name}`);
+  return spec;
+}
+
 export type Progress = (line: string) => void;
 
 export const rootfsOf = (imagesDir: string, name: string) => join(imagesDir, name, 'rootfs');

@@ -6,16 +6,6 @@
  * `status` reports what is observed on the host, not what was last asked for.
  */
 
-/** Where an instance plugs into the network: a veth whose peer lives in a namespace the caller owns. */
-export interface NetworkAttachment {
-  /** Namespace (under /run/netns) that gets the peer end, e.g. a VPC's router namespace. */
-  routerNs: string;
-  /** The instance's address with prefix, on its eth0, e.g. 10.0.1.5/24. */
-  address: string;
-  /** Address with prefix given to the peer end in routerNs and used as default route, e.g. 10.0.1.1/24. */
-  gateway: string;
-}
-
 export interface LaunchSpec {
   /** EC2 instance id (i-…); names the instance's dirs and namespace. */
   id: string;
@@ -26,8 +16,18 @@ export interface LaunchSpec {
   nameservers?: string[];
   /** Run once as root at first boot, as cloud-init does; a `#!` script. */
   userData?: string | Buffer;
-  network?: NetworkAttachment;
+  /** The login user that gets `publicKeys` (the AMI's default user: admin, ec2-user…). */
+  defaultUser?: string;
+  publicKeys?: string[];
+  /**
+   * Network namespace (a name under /run/netns) to run in, created and wired by the caller (the
+   * VPC fabric). None: the driver gives the instance a namespace of its own with loopback only.
+   */
+  netns?: string;
 }
+
+/** How a container ended when nobody asked it to: its OS powered off, rebooted, or it died. */
+export type ExitKind = 'poweroff' | 'reboot' | 'crash';
 
 /** Observed on the host: running = the container's init is alive. */
 export type InstanceStatus = 'running' | 'stopped' | 'terminated';
@@ -38,11 +38,19 @@ export interface InstanceDriver {
   launch(spec: LaunchSpec): Promise<void>;
   /** Clean shutdown within the deadline, then a hard kill; the root volume is kept. */
   stop(id: string, deadlineMs?: number): Promise<void>;
-  /** Boots a stopped instance from its existing root volume. */
-  start(id: string): Promise<void>;
+  /** Boots a stopped instance from its existing root volume (in `netns`, as for launch). */
+  start(id: string, opts?: { netns?: string }): Promise<void>;
   /** Stops it and deletes its root volume; nothing of it stays on the host. */
   terminate(id: string, deadlineMs?: number): Promise<void>;
   status(id: string): InstanceStatus;
   /** Everything the instance printed on its console since launch (boot log, user data output). */
   consoleOutput(id: string): string;
+  /** Instances with a root volume on this host (running or stopped). */
+  list(): string[];
+  /** Whether a running instance answers: `impaired` when its init is hung or gone, `initializing` until it has booted. */
+  health?(id: string): Promise<'ok' | 'impaired' | 'initializing'>;
+  /** Moves a stopped instance's root volume out of the way before terminate (DeleteOnTermination=false). */
+  keepRootVolume?(id: string, volumeId: string): Promise<void>;
+  /** Kills and unmounts whatever a crashed earlier run left of instances on this host. */
+  reclaimLeftovers?(): Promise<void>;
 }

@@ -14,19 +14,30 @@
  * overlay is unmounted and the namespace deleted, so a stopped instance holds nothing on the
  * host but its directory. The host may have no systemd, hence --register=no --keep-unit.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import type { InstanceDriver, InstanceStatus, LaunchSpec } from './driver.js';
+import type { ExitKind, InstanceDriver, InstanceStatus, LaunchSpec } from './driver.js';
 import { installUserData } from './first-boot.js';
-import {
-  attachVeth, descendantsOf, detachVeth, ensureNetns, mountOverlay, peerName, pssBytes, removeNetns, rssBytes, unmount,
-} from './host.js';
+import { descendantsOf, ensureNetns, mountOverlay, pssBytes, removeNetns, rssBytes, run, unmount } from './host.js';
 
 interface Running {
   child: ChildProcess;
   exited: Promise<void>;
+  /** The namespace it runs in, and whether the driver made it (and so removes it). */
+  netns: string;
+  ownNetns: boolean;
+  /** Set by stop(): the exit that follows was asked for. */
+  stopping?: boolean;
 }
+
+export interface NativeDriverOptions {
+  /** A container ended without stop() (its OS powered off or rebooted, or it died). */
+  onExit?: (id: string, kind: ExitKind) => void;
+}
+
+// systemd-nspawn's exit status when the container's OS asked for a reboot.
+const NSPAWN_REBOOT = 133;
 
 export interface InstancePaths {
   dir: string;
@@ -43,7 +54,10 @@ export class NativeDriver implements InstanceDriver {
   readonly kind = 'native' as const;
   private readonly running = new Map<string, Running>();
 
-  constructor(private readonly dataDir: string) {}
+  constructor(
+    private readonly dataDir: string,
+    private readonly options: NativeDriverOptions = {},
+  ) {}
 
   paths(id: string): InstancePaths {
     if (!/^[a-z0-9-]+$/.test(id)) throw new Error(`bad instance id ${JSON.stringify(id)}`);
@@ -58,7 +72,7 @@ export class NativeDriver implements InstanceDriver {
     const p = this.paths(spec.id);
     if (existsSync(p.dir)) throw new Error(`instance ${spec.id} already exists`);
     for (const d of [p.upper, p.work, p.merged]) mkdirSync(d, { recursive: true });
-    const { userData, ...stored } = spec;
+    const { userData, netns, ...stored } = spec;
     writeFileSync(p.spec, JSON.stringify(stored, null, 2));
     await mountOverlay(spec.imageRootfs, p.upper, p.work, p.merged);
     try {
@@ -68,35 +82,32 @@ export class NativeDriver implements InstanceDriver {
       await unmount(p.merged);
       throw err;
     }
-    await this.start(spec.id);
+    await this.start(spec.id, { netns });
   }
 
-  async start(id: string): Promise<void> {
+  async start(id: string, opts: { netns?: string } = {}): Promise<void> {
     if (this.running.has(id)) return;
     const p = this.paths(id);
     const spec = JSON.parse(readFileSync(p.spec, 'utf8')) as Omit<LaunchSpec, 'userData'>;
-    const ns = netnsOf(id);
+    const ownNetns = !opts.netns;
+    const ns = opts.netns ?? netnsOf(id);
     try {
       await mountOverlay(spec.imageRootfs, p.upper, p.work, p.merged);
-      await ensureNetns(ns);
-      if (spec.network) {
-        const { routerNs, address, gateway } = spec.network;
-        await attachVeth(ns, peerName(id), routerNs, address, gateway);
-      }
-      this.spawnContainer(id, spec, p);
+      if (ownNetns) await ensureNetns(ns);
+      this.spawnContainer(id, spec, p, ns, ownNetns);
     } catch (err) {
-      await this.release(id, spec);
+      await this.release(id, ownNetns);
       throw err;
     }
   }
 
-  private spawnContainer(id: string, spec: Omit<LaunchSpec, 'userData'>, p: InstancePaths): void {
+  private spawnContainer(id: string, spec: Omit<LaunchSpec, 'userData'>, p: InstancePaths, ns: string, ownNetns: boolean): void {
     const consoleFd = openSync(p.console, 'a');
     try {
       const args = [
         '--register=no', '--keep-unit', '--boot', '--quiet',
         `--directory=${p.merged}`, `--machine=${id}`, `--hostname=${spec.hostname ?? id}`,
-        `--network-namespace-path=/run/netns/${netnsOf(id)}`,
+        `--network-namespace-path=/run/netns/${ns}`,
         // read-only: the console goes to our stdout (the log file) and nobody can type into it.
         '--console=read-only',
         // The instance's own resolv.conf (writeIdentity), not the host's: the host's servers are
@@ -111,11 +122,18 @@ export class NativeDriver implements InstanceDriver {
       const cg = `for h in systemd unified; do d=/sys/fs/cgroup/$h/kumo/${id}; [ -d /sys/fs/cgroup/$h ] || continue; mkdir -p $d && echo $$ > $d/cgroup.procs; done; exec systemd-nspawn "$@"`;
       const child = spawn('/bin/sh', ['-c', cg, 'sh', ...args], { stdio: ['ignore', consoleFd, consoleFd], detached: true });
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.once('exit', () => {
+      const entry: Running = { child, exited, netns: ns, ownNetns };
+      child.once('exit', (code, signal) => {
         if (this.running.get(id)?.child === child) this.running.delete(id);
+        if (entry.stopping) return;
+        // Nobody asked: the OS inside powered off or rebooted, or the container died.
+        const kind: ExitKind = code === 0 ? 'poweroff' : code === NSPAWN_REBOOT ? 'reboot' : 'crash';
+        void this.release(id, ownNetns)
+          .catch(() => {})
+          .then(() => this.options.onExit?.(id, signal ? 'crash' : kind));
       });
       child.unref();
-      this.running.set(id, { child, exited });
+      this.running.set(id, entry);
     } finally {
       closeSync(consoleFd);
     }
@@ -123,6 +141,7 @@ export class NativeDriver implements InstanceDriver {
 
   async stop(id: string, deadlineMs = 30_000): Promise<void> {
     const r = this.running.get(id);
+    if (r) r.stopping = true;
     if (r && r.child.exitCode === null && r.child.signalCode === null) {
       // The child is unref'd while it runs; while we wait for it, it must keep node alive.
       r.child.ref();
@@ -145,14 +164,12 @@ export class NativeDriver implements InstanceDriver {
       }
     }
     this.running.delete(id);
-    const p = this.paths(id);
-    if (existsSync(p.spec)) await this.release(id, JSON.parse(readFileSync(p.spec, 'utf8')) as LaunchSpec);
+    if (existsSync(this.paths(id).spec)) await this.release(id, r?.ownNetns ?? true);
   }
 
-  /** Undoes start's host side: veth, namespace, mount. */
-  private async release(id: string, spec: Pick<LaunchSpec, 'network'>): Promise<void> {
-    if (spec.network) await detachVeth(peerName(id), spec.network.routerNs);
-    await removeNetns(netnsOf(id));
+  /** Undoes start's host side: its own namespace (if it made one), the mount, the cgroups. */
+  private async release(id: string, ownNetns: boolean): Promise<void> {
+    if (ownNetns) await removeNetns(netnsOf(id));
     await unmount(this.paths(id).merged);
     // nspawn removes its mount-propagation dir on a clean exit, not when it is SIGKILLed.
     rmSync(join('/run/systemd/nspawn/propagate', id), { recursive: true, force: true });
@@ -179,6 +196,63 @@ export class NativeDriver implements InstanceDriver {
   status(id: string): InstanceStatus {
     if (this.running.has(id)) return 'running';
     return existsSync(this.paths(id).spec) ? 'stopped' : 'terminated';
+  }
+
+  list(): string[] {
+    try {
+      return readdirSync(join(this.dataDir, 'instances')).filter((id) => existsSync(this.paths(id).spec));
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Asks the container's systemd how the boot went (`systemctl is-system-running` inside it): a
+   * hung or stopped init does not answer in time and is impaired, as an unreachable EC2
+   * instance fails its reachability check.
+   */
+  async health(id: string): Promise<'ok' | 'impaired' | 'initializing'> {
+    const init = this.containerPids(id)[0];
+    if (!init) return 'impaired';
+    try {
+      if (/^\d+ \(.*\) [TtZX]/.test(readFileSync(`/proc/${init}/stat`, 'utf8'))) return 'impaired';
+    } catch {
+      return 'impaired';
+    }
+    const state = await new Promise<string>((resolve) => {
+      execFile('nsenter', ['-t', String(init), '-m', '-p', 'systemctl', 'is-system-running'], { timeout: 3_000, encoding: 'utf8' }, (err, stdout) => {
+        resolve(err && (err as { killed?: boolean }).killed ? 'timeout' : stdout.trim());
+      });
+    });
+    if (state === 'running' || state === 'degraded') return 'ok';
+    if (state === 'initializing' || state === 'starting') return 'initializing';
+    return 'impaired';
+  }
+
+  /** A root volume that outlives its instance (DeleteOnTermination=false) moves to <dataDir>/volumes/<vol-id>/. */
+  async keepRootVolume(id: string, volumeId: string): Promise<void> {
+    const p = this.paths(id);
+    if (!existsSync(p.upper)) return;
+    const dest = join(this.dataDir, 'volumes', volumeId);
+    mkdirSync(dest, { recursive: true });
+    const spec = JSON.parse(readFileSync(p.spec, 'utf8')) as LaunchSpec;
+    renameSync(p.upper, join(dest, 'upper'));
+    writeFileSync(join(dest, 'volume.json'), JSON.stringify({ volumeId, imageRootfs: spec.imageRootfs, from: id }, null, 2));
+  }
+
+  /**
+   * After a crash of kumo, its containers may still run (they are detached) and their mounts
+   * remain. They are killed through their cgroups and their mounts and namespaces removed, so
+   * the supervisor can boot them again from a clean slate.
+   */
+  async reclaimLeftovers(): Promise<void> {
+    for (const id of this.list()) {
+      if (this.running.has(id)) continue;
+      const pids = CGROUP_HIERARCHIES.flatMap((h) => cgroupPids(`/sys/fs/cgroup/${h}/kumo/${id}`));
+      for (const pid of pids) tryKill(pid);
+      await waitGone(pids, 10_000);
+      await this.release(id, true);
+    }
   }
 
   consoleOutput(id: string): string {
@@ -247,6 +321,18 @@ function removeCgroupTree(dir: string): void {
   }
   for (const e of entries) if (e.isDirectory()) removeCgroupTree(join(dir, e.name));
   rmdirSync(dir);
+}
+
+/** Every process in a cgroup and its children. */
+function cgroupPids(dir: string): number[] {
+  let out: number[] = [];
+  try {
+    out = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) out.push(...cgroupPids(join(dir, e.name)));
+  } catch {
+    // no such cgroup
+  }
+  return out;
 }
 
 function tryKill(pid: number): void {

@@ -76,16 +76,55 @@ import { subnetHandlers } from './subnets.js';
 import { tagHandlers } from './tags.js';
 import { vpcAttributeHandlers } from './vpc-attributes.js';
 import { vpcHandlers } from './vpcs.js';
+import { instanceHandlers, type InstanceDeps } from './instances.js';
+import { instanceStatusHandlers } from './instance-status.js';
+import { instanceAttributeHandlers } from './instance-attributes.js';
+import { InstanceStore } from './instance-store.js';
+import type { ImageLookup } from './instance-launch.js';
+import { InstanceSupervisor, type NetworkPlane } from './supervisor.js';
+import type { InstanceDriver } from '../../runtime/instances/driver.js';
+
+/** The host side of instances, picked by the composition root. */
+export interface Ec2Runtime {
+  driver: InstanceDriver;
+  /** The VPC fabric, opened on first use; absent where instances get no network of their own. */
+  network?: () => Promise<NetworkPlane>;
+  /** Rootfs of a kumo image (built on first use). */
+  imageRootfs: (name: string) => Promise<string>;
+}
 
 export interface Ec2Deps {
   db: Db;
   network: NetworkStore;
   tags: TagStore;
+  runtime: Ec2Runtime;
+  images: ImageLookup;
+  log: (line: string) => void;
 }
 
-export function createEc2Service(deps: Ec2Deps): Service {
+export interface Ec2Service extends Service {
+  supervisor: InstanceSupervisor;
+  instances: InstanceStore;
+  store: Ec2Store;
+}
+
+export function createEc2Service(deps: Ec2Deps): Ec2Service {
   const store = new Ec2Store(deps.db, deps.network, deps.tags);
+  const instances = new InstanceStore(deps.db);
+  const supervisor = new InstanceSupervisor({
+    store,
+    instances,
+    driver: deps.runtime.driver,
+    network: deps.runtime.network,
+    imageRootfs: deps.runtime.imageRootfs,
+    log: deps.log,
+    now: () => new Date(),
+  });
+  const instanceDeps: InstanceDeps = { store, instances, images: deps.images, changed: () => supervisor.wake() };
   const table: { [K in keyof Ec2Operations]: Handler } = {
+    ...instanceHandlers(instanceDeps),
+    ...instanceStatusHandlers(instanceDeps, supervisor),
+    ...instanceAttributeHandlers(instanceDeps),
     ...vpcHandlers(store),
     ...vpcAttributeHandlers(store),
     ...subnetHandlers(store),
@@ -110,11 +149,16 @@ export function createEc2Service(deps: Ec2Deps): Service {
   const stateless = new Set<string>(['DescribeRegions', 'DescribeAvailabilityZones', 'DescribeInstanceTypes', 'DescribeInstanceTypeOfferings']);
   const handlers: Record<string, Handler> = {};
   for (const [name, handler] of Object.entries(table) as [string, Handler][]) {
+    // Any change may matter to running instances (a rule, an Elastic IP): the supervisor
+    // re-derives what the data plane needs and applies only what differs.
+    const reads = /^(Describe|Get)/.test(name);
     handlers[name] = stateless.has(name)
       ? handler
-      : (ctx, input) => {
+      : async (ctx, input) => {
           defaults.ensure(ctx);
-          return handler(ctx, input);
+          const out = await handler(ctx, input);
+          if (!reads) supervisor.wake();
+          return out;
         };
   }
   return {
@@ -123,6 +167,18 @@ export function createEc2Service(deps: Ec2Deps): Service {
     codec: new Ec2Codec(loadModel('ec2-2016-11-15')),
     handlers,
     authErrors: ec2AuthErrors,
-    reset: () => defaults.forget(),
+    supervisor,
+    instances,
+    store,
+    start: async () => {
+      await deps.runtime.driver.reclaimLeftovers?.();
+      supervisor.wake();
+    },
+    reset: async () => {
+      defaults.forget();
+      await supervisor.reset(deps.runtime.driver.list());
+      supervisor.wake();
+    },
+    close: () => supervisor.close(),
   };
 }

@@ -1,0 +1,44 @@
+/**
+ * Picks what runs instances on this host (DESIGN.md, "Data plane"): the native driver with the
+ * VPC fabric where Linux, root and systemd-nspawn allow, the process driver anywhere else.
+ * Called by the composition root only; services receive the result.
+ */
+import type { KumoConfig } from '../config.js';
+import { detectRuntime, type RuntimeMode } from './detect.js';
+import type { ExitKind, InstanceDriver } from './instances/driver.js';
+import { NativeDriver } from './instances/native.js';
+import { ensureImage, imageSpecByName } from './images/builder.js';
+
+export interface HostRuntime {
+  mode: RuntimeMode;
+  driver: InstanceDriver;
+  imageRootfs(name: string): Promise<string>;
+  /** Where the driver reports containers that ended on their own; set once the supervisor exists. */
+  onExit: (handler: (id: string, kind: ExitKind) => void) => void;
+}
+
+export function createHostRuntime(config: KumoConfig, log: (line: string) => void): HostRuntime {
+  const mode = detectRuntime(config.runtime);
+  let exitHandler: (id: string, kind: ExitKind) => void = () => {};
+  const onExit = (id: string, kind: ExitKind) => exitHandler(id, kind);
+  const driver: InstanceDriver = mode.mode === 'native' ? new NativeDriver(config.dataDir, { onExit }) : unavailableDriver(mode.reason);
+  return {
+    mode,
+    driver,
+    imageRootfs: async (name) => {
+      if (mode.mode !== 'native') return '';
+      return ensureImage(config.imageDir, imageSpecByName(name), log);
+    },
+    onExit: (handler) => {
+      exitHandler = handler;
+    },
+  };
+}
+
+// Placeholder until the process driver lands.
+function unavailableDriver(reason: string): InstanceDriver {
+  const no = async () => {
+    throw new Error(`instances cannot run here: ${reason}`);
+  };
+  return { kind: 'process', launch: no, start: no, stop: async () => {}, terminate: async () => {}, status: () => 'terminated', consoleOutput: () => '', list: () => [] };
+}

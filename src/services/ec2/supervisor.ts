@@ -1,0 +1,378 @@
+/**
+ * The EC2 data-plane supervisor: makes the host match the instance rows.
+ *
+ *   handlers write a request (pending, stopping, shutting-down, reboot) → wake() →
+ *   pass(): for each instance not already being worked on, start the step its row asks for;
+ *           re-derive each VPC's rules and each running instance's port and apply what changed →
+ *   step done → row moves on (running, stopped, terminated) → wake() again
+ *
+ * Steps run concurrently across instances and one at a time per instance. A pass never waits on a
+ * step (an image build can take minutes; a StopInstances meanwhile must not queue behind it).
+ * The rows are the truth: after a restart, an instance whose row says `running` but that this
+ * process has not booted is booted again; one that this process booted and that died on its own
+ * stays `running` with failing status checks, as a crashed EC2 instance does; one whose OS
+ * powered itself off is stopped (or terminated, per InstanceInitiatedShutdownBehavior).
+ */
+import type { InstanceDriver } from '../../runtime/instances/driver.js';
+import { ipToInt, intToIp, parseCidr4 } from '../../runtime/net/cidr.js';
+import type { Scope } from '../../state/scope.js';
+import { userReason, TERMINATED_VISIBLE_MS } from './instances.js';
+import type { InstanceRecord, InstanceStore } from './instance-store.js';
+import { keyPairTable } from './key-pairs-store.js';
+import type { Ec2Store } from './store.js';
+import { publicIpOf } from './instance-view.js';
+import { vpcPolicyOf, vpcSpecOf, type VpcPolicy, type VpcSpec } from './vpc-policy.js';
+import { unmap } from './elastic-ips.js';
+
+export interface PortSpec {
+  instanceId: string;
+  vpcId: string;
+  subnetCidr: string;
+  privateIp: string;
+  groups: string[];
+  publicIps: string[];
+  imdsHopLimit?: number;
+}
+
+/** What the supervisor needs of the VPC fabric (runtime/network). */
+export interface NetworkPlane {
+  ensureVpc(vpc: VpcSpec, policy: VpcPolicy): Promise<void>;
+  setPolicy(vpcId: string, policy: VpcPolicy): Promise<void>;
+  plug(port: PortSpec): Promise<{ netns: string; transitIp: string }>;
+  update(port: PortSpec): Promise<void>;
+  unplug(instanceId: string): Promise<void>;
+  removeVpc(vpcId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SupervisorDeps {
+  store: Ec2Store;
+  instances: InstanceStore;
+  driver: InstanceDriver;
+  /** Opened on first use (creating host network state costs a moment); absent for the process driver. */
+  network?: () => Promise<NetworkPlane>;
+  /** The rootfs of a kumo image, built first if needed (may take minutes). */
+  imageRootfs: (name: string) => Promise<string>;
+  log: (line: string) => void;
+  now: () => Date;
+}
+
+export type CheckStatus = 'ok' | 'impaired' | 'initializing' | 'not-applicable' | 'insufficient-data';
+
+const STOP_DEADLINE_MS = 20_000;
+const FORCE_STOP_DEADLINE_MS = 2_000;
+
+export class InstanceSupervisor {
+  private readonly busy = new Map<string, Promise<void>>();
+  /** Instances this process booted (a `running` row not in here needs booting after a restart). */
+  private readonly booted = new Set<string>();
+  /** Instances this process booted whose container then died without being asked to. */
+  private readonly crashed = new Set<string>();
+  private readonly appliedVpc = new Map<string, string>();
+  private readonly appliedPort = new Map<string, string>();
+  private passing: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private net: Promise<NetworkPlane> | undefined;
+
+  constructor(private readonly deps: SupervisorDeps) {}
+
+  /** Something changed: schedule a pass (coalesced). */
+  wake(): void {
+    if (this.closed) return;
+    if (this.passing) {
+      this.again = true;
+      return;
+    }
+    this.passing = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.pass();
+        } catch (err) {
+          this.deps.log(`supervisor: ${(err as Error).stack ?? err}`);
+        }
+      } while (this.again && !this.closed);
+      this.passing = undefined;
+    })();
+  }
+
+  /** Resolves when no pass or step is in flight (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.passing || this.busy.size) {
+      await this.passing;
+      await Promise.all([...this.busy.values()]);
+    }
+  }
+
+  /** The driver reports a container that ended without being asked to. */
+  exited(id: string, how: 'poweroff' | 'reboot' | 'crash'): void {
+    if (!this.booted.has(id) || this.busy.has(id)) return;
+    const found = this.deps.instances.everywhere().find((r) => r.instance.InstanceId === id);
+    if (!found || found.instance.State !== 'running') return;
+    const { scope, instance } = found;
+    if (how === 'crash') {
+      this.crashed.add(id);
+      this.deps.log(`instance ${id}: its processes died; status checks now fail`);
+      return;
+    }
+    if (how === 'reboot') {
+      this.save(scope, { ...instance, RebootRequested: true });
+    } else {
+      const terminate = instance.InstanceInitiatedShutdownBehavior === 'terminate';
+      this.save(scope, {
+        ...instance,
+        State: terminate ? 'shutting-down' : 'stopping',
+        StateTransitionReason: userReason(this.deps.now(), 'Instance initiated shutdown'),
+        StateReason: { Code: 'Client.InstanceInitiatedShutdown', Message: 'Client.InstanceInitiatedShutdown: Instance initiated shutdown' },
+      });
+    }
+    this.wake();
+  }
+
+  async statusChecks(i: InstanceRecord): Promise<{ system: CheckStatus; instance: CheckStatus }> {
+    if (i.State !== 'running') return { system: 'not-applicable', instance: 'not-applicable' };
+    if (!this.booted.has(i.InstanceId) || this.busy.has(i.InstanceId)) return { system: 'initializing', instance: 'initializing' };
+    const observed = this.deps.driver.status(i.InstanceId);
+    if (observed !== 'running' || this.crashed.has(i.InstanceId)) return { system: 'ok', instance: 'impaired' };
+    return { system: 'ok', instance: (await this.deps.driver.health?.(i.InstanceId)) ?? 'ok' };
+  }
+
+  consoleOutput(id: string): string {
+    return this.deps.driver.consoleOutput(id);
+  }
+
+  private async pass(): Promise<void> {
+    const now = this.deps.now();
+    const all = this.deps.instances.everywhere();
+    for (const { scope, instance: i } of all) {
+      if (this.busy.has(i.InstanceId)) continue;
+      if (i.State === 'pending') this.run(i.InstanceId, () => this.boot(scope, i));
+      else if (i.State === 'stopping') this.run(i.InstanceId, () => this.stop(scope, i));
+      else if (i.State === 'shutting-down') this.run(i.InstanceId, () => this.terminate(scope, i));
+      else if (i.State === 'running' && i.RebootRequested) this.run(i.InstanceId, () => this.reboot(scope, i));
+      else if (i.State === 'running' && !this.booted.has(i.InstanceId)) this.run(i.InstanceId, () => this.boot(scope, i));
+      else if (i.State === 'terminated' && i.TerminatedAt && now.getTime() - Date.parse(i.TerminatedAt) > TERMINATED_VISIBLE_MS) {
+        this.deps.store.transaction(() => {
+          this.deps.instances.delete(scope, i.InstanceId);
+          this.deps.store.tags.removeAll(scope, i.InstanceId);
+        });
+      }
+    }
+    if (this.deps.network && this.net) await this.syncNetwork(all);
+  }
+
+  private run(id: string, step: () => Promise<void>): void {
+    const p = (async () => {
+      try {
+        await step();
+      } catch (err) {
+        this.deps.log(`instance ${id}: ${(err as Error).stack ?? err}`);
+      } finally {
+        this.busy.delete(id);
+        this.wake();
+      }
+    })();
+    this.busy.set(id, p);
+  }
+
+  private network(): Promise<NetworkPlane> {
+    this.net ??= this.deps.network!();
+    return this.net;
+  }
+
+  /** Re-applies VPC rules and ports whose inputs changed (security group edits, Elastic IPs…). */
+  private async syncNetwork(all: { scope: Scope; instance: InstanceRecord }[]): Promise<void> {
+    const net = await this.network();
+    const vpcs = new Map<string, Scope>();
+    for (const { scope, instance } of all) if (this.appliedPort.has(instance.InstanceId)) vpcs.set(instance.VpcId, scope);
+    for (const [vpcId, scope] of vpcs) {
+      const spec = vpcSpecOf(this.deps.store.network, scope, vpcId);
+      if (!spec) continue;
+      const policy = vpcPolicyOf(this.deps.store.network, scope, vpcId);
+      const key = JSON.stringify([spec, policy]);
+      if (this.appliedVpc.get(vpcId) === key) continue;
+      await net.ensureVpc(spec, policy);
+      this.appliedVpc.set(vpcId, key);
+    }
+    for (const { scope, instance } of all) {
+      const before = this.appliedPort.get(instance.InstanceId);
+      if (before === undefined || this.busy.has(instance.InstanceId)) continue;
+      const port = this.portOf(scope, instance);
+      if (!port || JSON.stringify(port) === before) continue;
+      await net.update(port);
+      this.appliedPort.set(instance.InstanceId, JSON.stringify(port));
+    }
+  }
+
+  private portOf(scope: Scope, i: InstanceRecord): PortSpec | undefined {
+    const n = this.deps.store.network;
+    const subnet = n.subnets.get(scope, i.SubnetId);
+    const eni = n.networkInterfaces.get(scope, i.NetworkInterfaceId);
+    if (!subnet || !eni) return undefined;
+    const pub = publicIpOf(this.deps.store, scope, i);
+    return {
+      instanceId: i.InstanceId,
+      vpcId: i.VpcId,
+      subnetCidr: subnet.CidrBlock,
+      privateIp: i.PrivateIpAddress,
+      groups: eni.GroupIds,
+      publicIps: pub ? [pub.ip] : [],
+      imdsHopLimit: i.MetadataOptions.HttpPutResponseHopLimit,
+    };
+  }
+
+  private async plug(scope: Scope, i: InstanceRecord): Promise<string | undefined> {
+    if (!this.deps.network) return undefined;
+    const net = await this.network();
+    const spec = vpcSpecOf(this.deps.store.network, scope, i.VpcId);
+    const port = this.portOf(scope, i);
+    if (!spec || !port) throw new Error(`instance ${i.InstanceId}: its VPC or network interface is gone`);
+    const policy = vpcPolicyOf(this.deps.store.network, scope, i.VpcId);
+    await net.ensureVpc(spec, policy);
+    this.appliedVpc.set(i.VpcId, JSON.stringify([spec, policy]));
+    const { netns } = await net.plug(port);
+    this.appliedPort.set(i.InstanceId, JSON.stringify(port));
+    return netns;
+  }
+
+  private async unplug(i: InstanceRecord): Promise<void> {
+    if (!this.deps.network || !this.net) return;
+    const net = await this.net;
+    await net.unplug(i.InstanceId);
+    this.appliedPort.delete(i.InstanceId);
+  }
+
+  /** Re-reads the row and applies `change` only if it is still in `expected` (a request may have come in meanwhile). */
+  private settle(scope: Scope, id: string, expected: InstanceRecord['State'][], change: (i: InstanceRecord) => InstanceRecord): boolean {
+    return this.deps.store.transaction(() => {
+      const fresh = this.deps.instances.get(scope, id);
+      if (!fresh || !expected.includes(fresh.State)) return false;
+      this.deps.instances.put(scope, change(fresh));
+      return true;
+    });
+  }
+
+  private save(scope: Scope, i: InstanceRecord): void {
+    this.deps.instances.put(scope, i);
+  }
+
+  private async boot(scope: Scope, i: InstanceRecord): Promise<void> {
+    const { driver } = this.deps;
+    const fresh = driver.status(i.InstanceId) === 'terminated';
+    try {
+      const rootfs = await this.deps.imageRootfs(i.KumoImage);
+      const netns = await this.plug(scope, i);
+      if (fresh) {
+        const key = i.KeyName ? keyPairTable(this.deps.store.db).list(scope).find((k) => k.KeyName === i.KeyName) : undefined;
+        await driver.launch({
+          id: i.InstanceId,
+          imageRootfs: rootfs,
+          hostname: `ip-${i.PrivateIpAddress.replaceAll('.', '-')}`,
+          nameservers: [dnsServerOf(this.deps.store, scope, i.VpcId)],
+          userData: i.UserData ? Buffer.from(i.UserData, 'base64') : undefined,
+          defaultUser: i.DefaultUser,
+          publicKeys: key ? [key.PublicKey] : [],
+          netns,
+        });
+      } else {
+        await driver.start(i.InstanceId, { netns });
+      }
+      this.booted.add(i.InstanceId);
+      this.crashed.delete(i.InstanceId);
+    } catch (err) {
+      this.deps.log(`instance ${i.InstanceId}: could not boot: ${(err as Error).message}`);
+      await driver.stop(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
+      await this.unplug(i).catch(() => {});
+      const reason = { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on launch' };
+      if (fresh) {
+        await driver.terminate(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
+        this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => this.terminatedRow(scope, r, reason));
+      } else {
+        this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => ({ ...r, State: 'stopped', StateReason: reason, PublicIpAddress: this.releasePublicIp(r) }));
+      }
+      return;
+    }
+    this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => ({ ...r, State: 'running', StateReason: undefined, StateTransitionReason: '' }));
+  }
+
+  private async reboot(scope: Scope, i: InstanceRecord): Promise<void> {
+    await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
+    await this.deps.driver.start(i.InstanceId, { netns: this.appliedPort.has(i.InstanceId) ? await this.plug(scope, i) : undefined });
+    this.booted.add(i.InstanceId);
+    this.crashed.delete(i.InstanceId);
+    this.settle(scope, i.InstanceId, ['running'], (r) => ({ ...r, RebootRequested: false }));
+  }
+
+  private async stop(scope: Scope, i: InstanceRecord): Promise<void> {
+    await this.deps.driver.stop(i.InstanceId, i.ForceStop ? FORCE_STOP_DEADLINE_MS : STOP_DEADLINE_MS);
+    await this.unplug(i);
+    this.booted.delete(i.InstanceId);
+    this.crashed.delete(i.InstanceId);
+    this.settle(scope, i.InstanceId, ['stopping'], (r) => ({ ...r, State: 'stopped', ForceStop: undefined, RebootRequested: false, PublicIpAddress: this.releasePublicIp(r) }));
+  }
+
+  private async terminate(scope: Scope, i: InstanceRecord): Promise<void> {
+    await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
+    await this.unplug(i);
+    if (!i.RootDeleteOnTermination) await this.deps.driver.keepRootVolume?.(i.InstanceId, i.RootVolumeId);
+    await this.deps.driver.terminate(i.InstanceId);
+    this.booted.delete(i.InstanceId);
+    this.crashed.delete(i.InstanceId);
+    this.settle(scope, i.InstanceId, ['shutting-down'], (r) => this.terminatedRow(scope, r, r.StateReason));
+  }
+
+  /** The row of a terminated instance; frees its interface, addresses and Elastic IP association (call in a transaction). */
+  private terminatedRow(scope: Scope, r: InstanceRecord, reason: InstanceRecord['StateReason']): InstanceRecord {
+    const n = this.deps.store.network;
+    for (const a of n.elasticIps.list(scope).filter((x) => x.NetworkInterfaceId === r.NetworkInterfaceId)) unmap(this.deps.store, scope, a);
+    n.addresses.releaseOwner(scope, r.NetworkInterfaceId);
+    n.networkInterfaces.delete(scope, r.NetworkInterfaceId);
+    this.deps.store.tags.removeAll(scope, r.NetworkInterfaceId);
+    return {
+      ...r,
+      State: 'terminated',
+      StateReason: reason,
+      PublicIpAddress: this.releasePublicIp(r),
+      RebootRequested: false,
+      TerminatedAt: this.deps.now().toISOString(),
+    };
+  }
+
+  /** Auto-assigned public IPs go back to the pool when an instance stops (AWS gives a new one at start). */
+  private releasePublicIp(r: InstanceRecord): undefined {
+    if (r.PublicIpAddress) this.deps.store.network.publicIps.release(r.PublicIpAddress);
+    return undefined;
+  }
+
+  /** kumo is stopping: every instance is shut down cleanly; rows keep saying `running`, so the next start boots them again. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.passing;
+    await Promise.all([...this.busy.values()]);
+    const running = this.deps.instances.everywhere().filter(({ instance }) => this.deps.driver.status(instance.InstanceId) === 'running');
+    await Promise.all(running.map(({ instance }) => this.deps.driver.stop(instance.InstanceId, STOP_DEADLINE_MS).catch((err) => this.deps.log(`instance ${instance.InstanceId}: ${err}`))));
+    if (this.net) await (await this.net).close();
+    this.net = undefined;
+  }
+
+  /** After /_kumo/reset wiped the rows: remove every instance this process knows of from the host. */
+  async reset(known: string[]): Promise<void> {
+    await this.passing;
+    await Promise.all([...this.busy.values()]);
+    for (const id of known) await this.deps.driver.terminate(id, FORCE_STOP_DEADLINE_MS).catch(() => {});
+    this.booted.clear();
+    this.crashed.clear();
+    this.appliedPort.clear();
+    this.appliedVpc.clear();
+    if (this.net) await (await this.net).close();
+    this.net = undefined;
+  }
+}
+
+/** The Amazon-provided DNS server: the VPC's primary CIDR base + 2. */
+export function dnsServerOf(store: Ec2Store, scope: Scope, vpcId: string): string {
+  const vpc = store.network.vpcs.get(scope, vpcId);
+  const c = vpc ? parseCidr4(vpc.CidrBlock) : undefined;
+  return c ? intToIp(c.base + 2) : intToIp(ipToInt('10.0.0.2'));
+}
