@@ -2,7 +2,8 @@
  * Elastic IPs: Allocate/Describe/Release/Associate/DisassociateAddress, VPC domain only. An
  * address comes from kumo's public pool (state/public-ips.ts), at most five per account and
  * region as AWS's default quota, and maps to one private address of a network interface whose VPC
- * has an internet gateway. Instances answer InvalidInstanceID.NotFound until they exist.
+ * has an internet gateway; AssociateAddress with an InstanceId maps it to the instance's primary
+ * interface and returns the instance's auto-assigned public IP to the pool, as AWS does.
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { checkDryRun } from '../../state/dry-run.js';
@@ -11,7 +12,9 @@ import { resourceId } from '../../state/ids.js';
 import type { AddressRecord } from '../../state/network.js';
 import type { Scope } from '../../state/scope.js';
 import type { Tag } from '../../state/tags.js';
+import { AwsError } from '../../protocol/errors.js';
 import { scopeOf, type OpHandler } from '../service.js';
+import { InstanceStore } from './instance-store.js';
 import { mustGet } from './describe.js';
 import { Ec2Errors } from './errors.js';
 import { wellFormed, type Ec2Store } from './store.js';
@@ -40,13 +43,14 @@ const addressFilters: Accessors<AddressRecord & { Tags: Tag[] }> = {
 
 /** Drops an address's association; call inside a transaction. */
 export function unmap(store: Ec2Store, scope: Scope, a: AddressRecord): void {
-  const { AssociationId: _a, NetworkInterfaceId: _n, NetworkInterfaceOwnerId: _o, PrivateIpAddress: _p, ...rest } = a;
+  const { AssociationId: _a, InstanceId: _i, NetworkInterfaceId: _n, NetworkInterfaceOwnerId: _o, PrivateIpAddress: _p, ...rest } = a;
   store.network.elasticIps.update(scope, a.AllocationId, rest);
 }
 
 export function elasticIpHandlers(store: Ec2Store) {
   const n = store.network;
   const { elasticIps } = n;
+  const instances = new InstanceStore(store.db);
   store.registerTaggable('eipalloc', {
     type: 'elastic-ip',
     exists: (scope, id) => elasticIps.get(scope, id) !== undefined,
@@ -126,10 +130,16 @@ export function elasticIpHandlers(store: Ec2Store) {
     const a = input.AllocationId ? byAllocation(scope, input.AllocationId) : input.PublicIp ? byPublicIp(scope, input.PublicIp) : undefined;
     if (!a) throw Ec2Errors.missingParameter('AllocationId');
     if (input.InstanceId && input.NetworkInterfaceId) throw Ec2Errors.invalidCombination('Specify either InstanceId or NetworkInterfaceId, not both.');
-    // No instances exist in kumo yet.
-    if (input.InstanceId) throw Ec2Errors.instanceNotFound(input.InstanceId);
-    if (!input.NetworkInterfaceId) throw Ec2Errors.missingParameter('NetworkInterfaceId');
-    const eni = mustGet((x) => n.networkInterfaces.get(scope, x), input.NetworkInterfaceId, 'eni', Ec2Errors.eniNotFound, Ec2Errors.eniMalformed);
+    let eniId = input.NetworkInterfaceId;
+    const instance = input.InstanceId ? mustGet((x) => instances.get(scope, x), input.InstanceId, 'i', Ec2Errors.instanceNotFound, Ec2Errors.instanceNotFound) : undefined;
+    if (instance) {
+      if (instance.State !== 'running' && instance.State !== 'stopped' && instance.State !== 'pending') {
+        throw new AwsError('InvalidInstanceID', `The pending instance '${instance.InstanceId}' is not in a valid state for this operation.`, 400);
+      }
+      eniId = instance.NetworkInterfaceId;
+    }
+    if (!eniId) throw Ec2Errors.missingParameter('InstanceId');
+    const eni = mustGet((x) => n.networkInterfaces.get(scope, x), eniId, 'eni', Ec2Errors.eniNotFound, Ec2Errors.eniMalformed);
     const privateIp = input.PrivateIpAddress ?? eni.PrivateIpAddresses.find((p) => p.Primary)!.PrivateIpAddress;
     if (!eni.PrivateIpAddresses.some((p) => p.PrivateIpAddress === privateIp)) {
       throw Ec2Errors.invalidParameter(`The private IP address ${privateIp} is not assigned to interface ${eni.NetworkInterfaceId}`);
@@ -146,10 +156,17 @@ export function elasticIpHandlers(store: Ec2Store) {
       elasticIps.update(scope, a.AllocationId, {
         ...a,
         AssociationId: associationId,
+        InstanceId: eni.Attachment?.InstanceId,
         NetworkInterfaceId: eni.NetworkInterfaceId,
         NetworkInterfaceOwnerId: eni.OwnerId,
         PrivateIpAddress: privateIp,
       });
+      // An Elastic IP replaces the instance's auto-assigned public IP, which goes back to the pool.
+      const holder = eni.Attachment ? instances.get(scope, eni.Attachment.InstanceId) : undefined;
+      if (holder?.PublicIpAddress && holder.PrivateIpAddress === privateIp) {
+        n.publicIps.release(holder.PublicIpAddress);
+        instances.put(scope, { ...holder, PublicIpAddress: undefined });
+      }
     });
     return { AssociationId: associationId };
   };
