@@ -82,8 +82,7 @@ export function instanceAttributeHandlers(deps: InstanceDeps) {
       if (i.State !== 'stopped') throw InstanceErrors.mustBeStopped(i.InstanceId);
       const t = INSTANCE_TYPE_BY_NAME.get(typed.instanceType);
       if (!t) throw InstanceErrors.invalidType(typed.instanceType);
-      const was = archOf(i.InstanceType)[0];
-      if (was && !archOf(typed.instanceType).includes(was)) throw InstanceErrors.architectureMismatch(archOf(typed.instanceType)[0]!, was);
+      if (!archOf(typed.instanceType).includes(i.Architecture)) throw InstanceErrors.architectureMismatch(archOf(typed.instanceType)[0]!, i.Architecture);
       next.InstanceType = typed.instanceType;
     }
     if (typed.userData !== undefined) {

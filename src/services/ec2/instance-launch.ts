@@ -194,7 +194,7 @@ export function runInstancesHandler(deps: LaunchDeps): Op<'RunInstances'> {
     if (nic0?.AssociatePublicIpAddress && nics.length > 1) throw Ec2Errors.invalidCombination('The associatePublicIPAddress parameter cannot be specified when launching with multiple network interfaces.');
 
     // Launch as many as fit between MinCount and MaxCount, as AWS does.
-    const free = subnet.AvailableIpAddressCount ?? Infinity;
+    const free = subnet.AvailableIpAddressCount - n.addresses.inUse(scope, subnet.SubnetId);
     const count = Math.min(max, free);
     if (count < min) throw Ec2Errors.subnetFull(subnet.SubnetId);
     checkDryRun(input);
@@ -246,6 +246,7 @@ export function runInstancesHandler(deps: LaunchDeps): Op<'RunInstances'> {
           OwnerId: ctx.account,
           ImageId: image.ImageId,
           InstanceType: typeName,
+          Architecture: image.Architecture,
           KeyName: key?.KeyName,
           AmiLaunchIndex: i,
           LaunchTime: now,

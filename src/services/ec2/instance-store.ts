@@ -28,6 +28,8 @@ export interface InstanceRecord {
   OwnerId: string;
   ImageId: string;
   InstanceType: string;
+  /** The AMI's architecture (an instance type may support several). */
+  Architecture: string;
   KeyName?: string;
   AmiLaunchIndex: number;
   LaunchTime: string;

@@ -39,7 +39,6 @@ export function presentInstance(store: Ec2Store, ctx: RequestContext, i: ShownIn
   const groups = terminated ? [] : groupsOf(store, scope, i);
   const privateDns = terminated ? '' : privateDnsName(ctx.region, i.PrivateIpAddress);
   const publicDns = pub ? publicDnsName(ctx.region, pub.ip) : '';
-  const arch = (INSTANCE_TYPE_BY_NAME.get(i.InstanceType)?.ProcessorInfo.SupportedArchitectures as string[] | undefined)?.[0] ?? 'x86_64';
   const association = pub ? { IpOwnerId: pub.elastic ? ctx.account : 'amazon', PublicDnsName: publicDns, PublicIp: pub.ip } : undefined;
   return {
     AmiLaunchIndex: i.AmiLaunchIndex,
@@ -60,7 +59,7 @@ export function presentInstance(store: Ec2Store, ctx: RequestContext, i: ShownIn
     StateReason: i.StateReason,
     SubnetId: terminated ? undefined : i.SubnetId,
     VpcId: terminated ? undefined : i.VpcId,
-    Architecture: arch,
+    Architecture: i.Architecture,
     BlockDeviceMappings: terminated
       ? []
       : [
@@ -163,7 +162,7 @@ export function instanceFilters(store: Ec2Store, scope: Scope, region: string): 
     'block-device-mapping.device-name': (i) => i.RootDeviceName,
     'root-device-name': (i) => i.RootDeviceName,
     'root-device-type': () => 'ebs',
-    architecture: (i) => (INSTANCE_TYPE_BY_NAME.get(i.InstanceType)?.ProcessorInfo.SupportedArchitectures as string[] | undefined)?.[0],
+    architecture: (i) => i.Architecture,
     'client-token': (i) => i.ClientToken,
     'metadata-options.http-tokens': (i) => i.MetadataOptions.HttpTokens,
     'metadata-options.http-endpoint': (i) => i.MetadataOptions.HttpEndpoint,

@@ -1,0 +1,49 @@
+/**
+ * EC2 test fixture: a kumo with an EC2 client, the base AMI looked up the way users do it
+ * (DescribeImages by owner and name), and waits on instance state with deadlines.
+ */
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { clientConfig, startKumoForTest, waitFor, type TestKumo } from './kumo.js';
+import type { KumoConfig } from '../../src/config.js';
+
+export interface Ec2Fixture {
+  kumo: TestKumo;
+  ec2: EC2Client;
+  stop(): Promise<void>;
+}
+
+export async function ec2Fixture(overrides: Partial<KumoConfig> = {}): Promise<Ec2Fixture> {
+  const kumo = await startKumoForTest(overrides);
+  const ec2 = new EC2Client(clientConfig(kumo.url));
+  return {
+    kumo,
+    ec2,
+    async stop() {
+      ec2.destroy();
+      await kumo.stop();
+    },
+  };
+}
+
+/** The newest Debian 12 AMI, found as a user finds it. */
+export async function debianImageId(ec2: EC2Client): Promise<string> {
+  const out = await ec2.send(new DescribeImagesCommand({ Owners: ['136693071363'], Filters: [{ Name: 'name', Values: ['debian-12-amd64-*'] }] }));
+  const newest = (out.Images ?? []).sort((a, b) => (a.CreationDate ?? '').localeCompare(b.CreationDate ?? '')).at(-1);
+  if (!newest?.ImageId) throw new Error('no Debian 12 AMI listed');
+  return newest.ImageId;
+}
+
+export async function describeInstance(ec2: EC2Client, id: string): Promise<Instance> {
+  const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+  return out.Reservations![0]!.Instances![0]!;
+}
+
+/** Waits until the instance is in `state` (a first boot may build the base image: minutes). */
+export async function waitForState(ec2: EC2Client, id: string, state: string, timeoutMs = 5 * 60_000): Promise<Instance> {
+  const found = await waitFor(`${id} to be ${state}`, async () => {
+    const i = await describeInstance(ec2, id);
+    if (i.State?.Name === 'terminated' && state !== 'terminated') throw new Error(`${id} terminated: ${i.StateReason?.Message}`);
+    return i.State?.Name === state ? i : undefined;
+  }, timeoutMs);
+  return found!;
+}

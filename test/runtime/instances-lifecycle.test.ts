@@ -1,0 +1,140 @@
+/**
+ * An EC2 instance's life through the API, on the native driver: launch with a key, tags and user
+ * data; the state machine and its reasons; filters; status checks; the console; stop/start
+ * keeping the private IP and files while the auto-assigned public IP changes; type changes only
+ * while stopped; reboot re-running enabled services but not user data; termination protection;
+ * terminate freeing the interface. Needs root (skips otherwise; fails under KUMO_REQUIRE_NATIVE=1).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CreateKeyPairCommand, DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeInstanceStatusCommand,
+  DescribeNetworkInterfacesCommand, GetConsoleOutputCommand, ModifyInstanceAttributeCommand, RebootInstancesCommand,
+  RunInstancesCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand, type EC2Client,
+} from '@aws-sdk/client-ec2';
+import { errorCode, waitFor } from '../helpers/kumo.js';
+import { debianImageId, describeInstance, ec2Fixture, waitForState, type Ec2Fixture } from '../helpers/ec2.js';
+import { nativeSkipReason } from './support.js';
+
+const skip = nativeSkipReason();
+let f: Ec2Fixture;
+let ec2: EC2Client;
+
+const USER_DATA = `#!/bin/bash
+echo "host=$(hostname) $(grep nameserver /etc/resolv.conf)"
+mkdir -p /srv && echo kept > /srv/file
+cat > /etc/systemd/system/hello.service <<'UNIT'
+[Unit]
+Description=hello
+[Service]
+Type=oneshot
+ExecStart=/bin/echo hello-service-started
+StandardOutput=journal+console
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl enable hello.service
+echo user-data-ran
+`;
+
+const consoleText = async (id: string) =>
+  Buffer.from((await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }))).Output ?? '', 'base64').toString();
+const count = (text: string, word: string) => text.split(word).length - 1;
+
+before(async () => {
+  if (skip) return;
+  f = await ec2Fixture();
+  ec2 = f.ec2;
+});
+
+after(async () => {
+  if (skip) return;
+  await f.stop();
+});
+
+test('an instance lives, stops, starts, reboots and terminates as on EC2', { skip, timeout: 10 * 60_000 }, async (t) => {
+  const ami = await debianImageId(ec2);
+  await ec2.send(new CreateKeyPairCommand({ KeyName: 'cms-key' }));
+  const launched = Date.now();
+  const r = await ec2.send(new RunInstancesCommand({
+    ImageId: ami, MinCount: 1, MaxCount: 1, InstanceType: 't2.micro', KeyName: 'cms-key',
+    UserData: Buffer.from(USER_DATA).toString('base64'), DisableApiTermination: true,
+    TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: 'cms01' }] }],
+  }));
+  const first = r.Instances![0]!;
+  const id = first.InstanceId!;
+  assert.match(id, /^i-[0-9a-f]{17}$/);
+  assert.match(r.ReservationId!, /^r-[0-9a-f]{17}$/);
+  assert.equal(first.State?.Name, 'pending');
+  assert.equal(first.State?.Code, 0);
+  const running = await waitForState(ec2, id, 'running');
+  t.diagnostic(`RunInstances to running: ${Date.now() - launched} ms`);
+  assert.equal(running.State?.Code, 16);
+  assert.equal(running.PrivateIpAddress, first.PrivateIpAddress);
+  assert.ok(running.PublicIpAddress?.startsWith('127.'), 'a default subnet maps a (loopback) public IP');
+  assert.equal(running.KeyName, 'cms-key');
+  const privateIp = running.PrivateIpAddress!;
+
+  for (const [name, value] of [
+    ['tag:Name', 'cms01'], ['instance-state-name', 'running'], ['subnet-id', running.SubnetId!], ['vpc-id', running.VpcId!],
+    ['image-id', ami], ['instance-type', 't2.micro'], ['private-ip-address', privateIp], ['availability-zone', running.Placement!.AvailabilityZone!],
+  ]) {
+    const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: name, Values: [value!] }] }));
+    assert.deepEqual(out.Reservations?.flatMap((x) => x.Instances!.map((i) => i.InstanceId)), [id], `filter ${name}`);
+  }
+  const none = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['stopped'] }] }));
+  assert.deepEqual(none.Reservations, []);
+
+  const text = await waitFor('user data output on the console', async () => {
+    const c = await consoleText(id);
+    return c.includes('user-data-ran') ? c : undefined;
+  }, 60_000);
+  assert.match(text!, new RegExp(`host=ip-${privateIp.replaceAll('.', '-')} nameserver 172\\.31\\.0\\.2`), 'hostname ip-a-b-c-d, resolver at VPC base+2');
+  const status = await waitFor('status checks ok', async () => {
+    const s = (await ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [id] }))).InstanceStatuses![0];
+    return s?.InstanceStatus?.Status === 'ok' && s.SystemStatus?.Status === 'ok' ? s : undefined;
+  }, 60_000);
+  assert.equal(status!.InstanceState?.Name, 'running');
+
+  assert.equal(await errorCode(ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, InstanceType: { Value: 't3.small' } }))), 'IncorrectInstanceState');
+  assert.equal(await errorCode(ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }))), 'OperationNotPermitted');
+
+  const stopping = await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+  assert.deepEqual(stopping.StoppingInstances![0]!.PreviousState, { Code: 16, Name: 'running' });
+  assert.equal(stopping.StoppingInstances![0]!.CurrentState?.Name, 'stopping');
+  const stopped = await waitForState(ec2, id, 'stopped', 60_000);
+  assert.equal(stopped.StateReason?.Code, 'Client.UserInitiatedShutdown');
+  assert.match(stopped.StateTransitionReason ?? '', /^User initiated \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT\)$/);
+  assert.equal(stopped.PublicIpAddress, undefined, 'a stopped instance has no auto-assigned public IP');
+  assert.equal(stopped.PrivateIpAddress, privateIp);
+  const idle = await ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [id], IncludeAllInstances: true }));
+  assert.equal(idle.InstanceStatuses![0]!.InstanceStatus?.Status, 'not-applicable', 'a stopped instance is not ok');
+
+  await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, InstanceType: { Value: 't3.small' } }));
+  const type = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'instanceType' }));
+  assert.equal(type.InstanceType?.Value, 't3.small');
+
+  await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
+  const again = await waitForState(ec2, id, 'running', 60_000);
+  assert.equal(again.PrivateIpAddress, privateIp, 'the private IP survives stop/start');
+  assert.equal(again.InstanceType, 't3.small');
+  await waitFor('the enabled service on the second boot', async () => count(await consoleText(id), 'hello-service-started') >= 1, 60_000);
+
+  await ec2.send(new RebootInstancesCommand({ InstanceIds: [id] }));
+  const before = count(await consoleText(id), 'hello-service-started');
+  await waitFor('the enabled service after reboot', async () => count(await consoleText(id), 'hello-service-started') > before, 60_000);
+  const after = await consoleText(id);
+  assert.equal(count(after, 'user-data-ran'), 1, 'user data ran only at first boot');
+  assert.equal((await describeInstance(ec2, id)).State?.Name, 'running');
+
+  await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, DisableApiTermination: { Value: false } }));
+  const eniId = again.NetworkInterfaces![0]!.NetworkInterfaceId!;
+  const term = await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+  assert.equal(term.TerminatingInstances![0]!.CurrentState?.Name, 'shutting-down');
+  const gone = await waitForState(ec2, id, 'terminated', 60_000);
+  assert.equal(gone.State?.Code, 48);
+  assert.equal(gone.PrivateIpAddress, undefined);
+  const enis = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'network-interface-id', Values: [eniId] }] }));
+  assert.deepEqual(enis.NetworkInterfaces, [], 'the primary interface went with the instance');
+  assert.equal(await errorCode(ec2.send(new StartInstancesCommand({ InstanceIds: [id] }))), 'IncorrectInstanceState');
+});
