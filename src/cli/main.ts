@@ -6,6 +6,8 @@
 import { rmSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { detectRuntime } from '../runtime/detect.js';
+import { NativeDriver } from '../runtime/instances/native.js';
 import { configFromEnv, defaultImageDir, parseCredentials, type KumoConfig } from '../config.js';
 import { isRunning, lockDataDir, runningKumo, startKumo, type PidFile } from '../kumo.js';
 import { VERSION } from '../version.js';
@@ -141,16 +143,17 @@ async function stopCmd(config: KumoConfig): Promise<void> {
     return;
   }
   process.kill(pid.pid, 'SIGTERM');
-  const deadline = Date.now() + 30_000;
+  // Instances get a clean shutdown each (up to 20 s, in parallel) before kumo exits.
+  const deadline = Date.now() + 60_000;
   while (isRunning(config.dataDir, pid)) {
-    if (Date.now() > deadline) fail(`kumo (pid ${pid.pid}) did not stop within 30 s`);
+    if (Date.now() > deadline) fail(`kumo (pid ${pid.pid}) did not stop within 60 s`);
     await new Promise((r) => setTimeout(r, 50));
   }
   process.stdout.write(`kumo (pid ${pid.pid}) stopped\n`);
 }
 
 /** What a stopped kumo leaves in its data dir; reset removes exactly these. */
-const STATE_ENTRIES = ['state.db', 'state.db-wal', 'state.db-shm', 's3'];
+const STATE_ENTRIES = ['state.db', 'state.db-wal', 'state.db-shm', 's3', 'instances', 'volumes'];
 
 async function reset(config: KumoConfig): Promise<void> {
   const pid = runningKumo(config.dataDir);
@@ -173,6 +176,8 @@ async function reset(config: KumoConfig): Promise<void> {
     fail((e as Error).message);
   }
   try {
+    // A crashed kumo's instances may still run on their root volumes: end them first.
+    if (present.includes('instances') && detectRuntime(config.runtime).mode === 'native') await new NativeDriver(config.dataDir).reclaimLeftovers();
     for (const f of present) rmSync(join(config.dataDir, f), { recursive: true, force: true });
   } finally {
     lock.release();

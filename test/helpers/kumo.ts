@@ -63,7 +63,7 @@ export interface SpawnedKumo {
 export async function spawnKumo(dataDir: string, args: string[] = []): Promise<SpawnedKumo> {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'kumo.js'), 'start', '--port', '0', '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KUMO_PORT: undefined },
+    env: { ...process.env, KUMO_PORT: undefined, KUMO_IMAGE_DIR: process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images' },
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -1,0 +1,87 @@
+/**
+ * kumo's own lifecycle with instances in it: `kumo stop` (SIGTERM) shuts every instance down
+ * cleanly and leaves nothing on the host; the next start boots the instances whose rows say
+ * running (their enabled services start again, user data does not); after `kill -9` of kumo the
+ * orphaned containers are reclaimed at the next start and the instance comes back once, not twice.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { EC2Client, GetConsoleOutputCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { clientConfig, spawnKumo, tempDir, waitFor, type SpawnedKumo } from '../helpers/kumo.js';
+import { debianImageId, waitForState } from '../helpers/ec2.js';
+import { leftovers, nativeSkipReason } from './support.js';
+import { ensureDist } from '../cli/dist.js';
+
+const skip = nativeSkipReason();
+const dataDir = skip ? '' : tempDir('kumo-restart-');
+let kumo: SpawnedKumo | undefined;
+
+const USER_DATA = `#!/bin/bash
+cat > /etc/systemd/system/hello.service <<'UNIT'
+[Service]
+Type=oneshot
+ExecStart=/bin/echo hello-service-started
+StandardOutput=journal+console
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl enable --now hello.service
+echo user-data-ran
+`;
+
+async function boot(): Promise<EC2Client> {
+  kumo = await spawnKumo(dataDir, ['--quiet']);
+  return new EC2Client(clientConfig(kumo.url));
+}
+
+async function stopKumo(signal: NodeJS.Signals): Promise<void> {
+  kumo!.child.kill(signal);
+  await kumo!.exited;
+  kumo = undefined;
+}
+
+const count = (text: string, word: string) => text.split(word).length - 1;
+const consoleOf = async (ec2: EC2Client, id: string) =>
+  Buffer.from((await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }))).Output ?? '', 'base64').toString();
+
+before(async () => {
+  if (!skip) await ensureDist();
+});
+
+after(async () => {
+  if (skip) return;
+  if (kumo) await stopKumo('SIGTERM');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('instances survive kumo stop/start and a kill -9 of kumo', { skip, timeout: 10 * 60_000 }, async (t) => {
+  let ec2 = await boot();
+  const ami = await debianImageId(ec2);
+  const r = await ec2.send(new RunInstancesCommand({ ImageId: ami, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro', UserData: Buffer.from(USER_DATA).toString('base64') }));
+  const id = r.Instances![0]!.InstanceId!;
+  await waitForState(ec2, id, 'running');
+  await waitFor('user data', async () => (await consoleOf(ec2, id)).includes('user-data-ran'), 60_000);
+
+  const stopping = Date.now();
+  await stopKumo('SIGTERM');
+  t.diagnostic(`kumo stop with one instance: ${Date.now() - stopping} ms`);
+  assert.deepEqual(leftovers(id), [], 'kumo stop leaves no container, mount or namespace of the instance');
+
+  ec2 = await boot();
+  await waitFor('the instance to boot again', async () => count(await consoleOf(ec2, id), 'hello-service-started') >= 2, 60_000);
+  assert.equal((await waitForState(ec2, id, 'running', 10_000)).State?.Name, 'running');
+  assert.equal(count(await consoleOf(ec2, id), 'user-data-ran'), 1, 'user data ran once');
+
+  await stopKumo('SIGKILL');
+  assert.ok(leftovers(id).some((l) => l.startsWith('process')), 'a killed kumo leaves its containers running');
+  ec2 = await boot();
+  await waitFor('the instance to boot a third time', async () => count(await consoleOf(ec2, id), 'hello-service-started') >= 3, 60_000);
+  const nspawns = leftovers(id).filter((l) => l.startsWith('process'));
+  assert.equal(nspawns.length, 1, `one container for the instance, not two: ${nspawns.join('; ')}`);
+
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+  await waitForState(ec2, id, 'terminated', 60_000);
+  await stopKumo('SIGTERM');
+  assert.deepEqual(leftovers(id), []);
+});
