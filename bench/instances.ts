@@ -1,89 +1,123 @@
 /**
- * Native instances (needs root, systemd-nspawn, debootstrap; otherwise it says why and reports
- * nothing): for 1 and for 20 instances launched at once through the native driver directly (not
- * yet through RunInstances), the time from launch to user data done (per instance: median and
- * slowest), the memory per idle instance (its processes plus its systemd-nspawn; RSS and PSS), and
- * the time to stop them all cleanly. The image comes from the same per-machine cache as the tests
- * (KUMO_TEST_IMAGE_CACHE, default /var/tmp/kumo-test-images) and is built first if missing.
+ * Instances through the API (needs root and systemd-nspawn; otherwise it says why and reports
+ * nothing): a kumo is spawned as users start it, then for 1 and for 20 instances launched by one
+ * RunInstances each round: per instance, RunInstances to `running` (DescribeInstances) and to
+ * user data done (its output on GetConsoleOutput), median and slowest; the memory per idle
+ * instance (its processes plus its systemd-nspawn, RSS and PSS, read from /proc); and the time
+ * until TerminateInstances has them all `terminated`. The base image comes from the tests'
+ * per-machine cache (KUMO_TEST_IMAGE_CACHE, default /var/tmp/kumo-test-images), built if missing.
  *
  * KUMO_BENCH_INSTANCES=1,5 picks other rounds (default 1,20).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, GetConsoleOutputCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { detectRuntime, which } from '../src/runtime/detect.js';
-import { DEBIAN_12, ensureImage } from '../src/runtime/images/builder.js';
-import { DONE_MARKER } from '../src/runtime/instances/first-boot.js';
-import { NativeDriver } from '../src/runtime/instances/native.js';
-import { run } from '../src/runtime/instances/host.js';
+import { detectRuntime } from '../src/runtime/detect.js';
+import { descendantsOf, pssBytes, rssBytes } from '../src/runtime/instances/host.js';
+import { clientConfig } from './lib/clients.js';
+import { spawnKumo } from './lib/spawn.js';
 import type { Benchmark } from './lib/types.js';
 
 const IMAGE_CACHE = process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images';
-const USER_DATA = '#!/bin/sh\necho "user data ran on $(hostname)"\n';
+const USER_DATA = Buffer.from('#!/bin/sh\necho "bench-user-data-done on $(hostname)"\n').toString('base64');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function round(driver: NativeDriver, rootfs: string, n: number) {
-  const ids = Array.from({ length: n }, (_, i) => `i-bench${process.pid}x${i}`);
-  const done: number[] = [];
-  try {
-    const t0 = performance.now();
-    await Promise.all(ids.map(async (id) => {
-      const started = performance.now();
-      await driver.launch({ id, imageRootfs: rootfs, userData: USER_DATA });
-      const marker = join(driver.paths(id).merged, DONE_MARKER);
-      while (!existsSync(marker)) {
-        if (performance.now() - started > 120_000) {
-          const journal = await run('journalctl', ['--no-pager', '-D', join(driver.paths(id).merged, 'var/log/journal'), '-u', 'kumo-user-data']).catch((e) => String(e));
-          const tail = `${driver.consoleOutput(id).split('\n').slice(-8).join('\n')}\n${journal}`;
-          throw new Error(`${id}: user data not done after 120 s (${driver.status(id)}); console ends:\n${tail}`);
-        }
-        await sleep(10);
-      }
-      done.push(performance.now() - started);
+/** The instance's systemd-nspawn and everything under it, found by its --machine= argument. */
+function instanceMemory(id: string): { rss: number; pss: number } {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.startsWith('systemd-nspawn') || !cmd.includes(`--machine=${id}\0`)) continue;
+      const all = [pid, ...descendantsOf(pid)];
+      return { rss: all.reduce((s, p) => s + rssBytes(p), 0), pss: all.reduce((s, p) => s + pssBytes(p), 0) };
+    } catch {
+      // exited while we looked
+    }
+  }
+  return { rss: 0, pss: 0 };
+}
+
+async function waitEach(ids: string[], started: number, done: (id: string) => Promise<boolean>, what: string): Promise<number[]> {
+  const ms = new Map<string, number>();
+  while (ms.size < ids.length) {
+    if (performance.now() - started > 300_000) throw new Error(`${what}: ${ids.length - ms.size} instances not there after 300 s`);
+    await Promise.all(ids.filter((id) => !ms.has(id)).map(async (id) => {
+      if (await done(id)) ms.set(id, performance.now() - started);
     }));
-    const allMs = performance.now() - t0;
-    await sleep(2000); // let boot-time work finish so the memory figure is an idle one
-    const mem = ids.map((id) => driver.rss(id));
-    const rss = mem.reduce((s, r) => s + r.container + r.nspawn, 0);
-    const pss = mem.reduce((s, r) => s + r.pss, 0);
-    const ts = performance.now();
-    await Promise.all(ids.map((id) => driver.stop(id)));
-    const stopMs = performance.now() - ts;
-    done.sort((a, b) => a - b);
-    return { n, medianMs: done[Math.floor(n / 2)]!, maxMs: done[n - 1]!, allMs, rssMiBPerInstance: rss / n / 2 ** 20, pssMiBPerInstance: pss / n / 2 ** 20, stopAllMs: stopMs };
-  } finally {
-    for (const id of ids) await driver.terminate(id, 5_000).catch(() => {});
+    await sleep(20);
+  }
+  return [...ms.values()].sort((a, b) => a - b);
+}
+
+async function round(ec2: EC2Client, ami: string, n: number) {
+  const t0 = performance.now();
+  const r = await ec2.send(new RunInstancesCommand({ ImageId: ami, MinCount: n, MaxCount: n, InstanceType: 't3.micro', UserData: USER_DATA }));
+  const ids = r.Instances!.map((i) => i.InstanceId!);
+  try {
+    const stateOf = async () => {
+      const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+      return new Map(out.Reservations!.flatMap((x) => x.Instances!).map((i) => [i.InstanceId!, i.State!.Name!]));
+    };
+    let states = new Map<string, string>();
+    let polled = 0;
+    const running = await waitEach(ids, t0, async (id) => {
+      if (performance.now() - polled > 15) {
+        states = await stateOf();
+        polled = performance.now();
+      }
+      return states.get(id) === 'running';
+    }, 'running');
+    const userData = await waitEach(ids, t0, async (id) => {
+      const out = await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }));
+      return Buffer.from(out.Output ?? '', 'base64').includes('bench-user-data-done');
+    }, 'user data');
+    await sleep(2000); // boot-time work settles, so the figure is an idle one
+    const mem = ids.map(instanceMemory);
+    const tt = performance.now();
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+    await waitEach(ids, tt, async () => [...(await stateOf()).values()].every((s) => s === 'terminated'), 'terminated');
+    const mid = (xs: number[]) => xs[Math.floor(xs.length / 2)]!;
+    return {
+      n,
+      runningMedianMs: mid(running), runningMaxMs: running.at(-1)!,
+      userDataMedianMs: mid(userData), userDataMaxMs: userData.at(-1)!,
+      rssMiBPerInstance: mem.reduce((s, m) => s + m.rss, 0) / n / 2 ** 20,
+      pssMiBPerInstance: mem.reduce((s, m) => s + m.pss, 0) / n / 2 ** 20,
+      terminateAllMs: performance.now() - tt,
+    };
+  } catch (err) {
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids })).catch(() => {});
+    throw err;
   }
 }
 
 export const instances: Benchmark = {
   name: 'instances',
-  description: 'native instances: launch to user data done, memory per idle instance (1 and 20)',
+  description: 'RunInstances to running and to user data done, memory per idle instance (1 and 20)',
   async run(progress) {
     const rt = detectRuntime();
-    if (rt.mode !== 'native' || !which('debootstrap')) {
-      return { text: `instances: skipped (${rt.mode !== 'native' ? rt.reason : 'debootstrap missing'})`, data: { skipped: true } };
-    }
-    const tImage = performance.now();
-    const rootfs = await ensureImage(IMAGE_CACHE, DEBIAN_12, progress);
-    const imageS = (performance.now() - tImage) / 1000;
-    const dataDir = mkdtempSync('/var/tmp/kumo-bench-');
-    const driver = new NativeDriver(dataDir);
+    if (rt.mode !== 'native') return { text: `instances: skipped (${rt.reason})`, data: { skipped: true } };
+    const kumo = await spawnKumo({ env: { KUMO_IMAGE_DIR: IMAGE_CACHE } });
+    const ec2 = new EC2Client(clientConfig(kumo.url));
     try {
+      const images = await ec2.send(new DescribeImagesCommand({ Owners: ['136693071363'], Filters: [{ Name: 'name', Values: ['debian-12-amd64-*'] }] }));
+      const ami = images.Images![0]!.ImageId!;
+      progress('warming up (builds the base image if this machine has none)');
+      await round(ec2, ami, 1);
       const rows = [];
       for (const n of (process.env.KUMO_BENCH_INSTANCES || '1,20').split(',').map(Number)) {
         progress(`launching ${n}`);
-        rows.push(await round(driver, rootfs, n));
+        rows.push(await round(ec2, ami, n));
       }
-      const f = (x: number) => x.toFixed(0).padStart(8);
+      const f = (x: number) => x.toFixed(0).padStart(7);
       const text = [
-        `image ready in ${imageS.toFixed(1)} s (${imageS > 5 ? 'built now' : 'cached'})`,
-        'instances  user-data done ms (median / slowest / all)  MiB per instance (RSS / PSS)  stop all ms',
-        ...rows.map((r) => `${String(r.n).padStart(9)}  ${f(r.medianMs)} ${f(r.maxMs)} ${f(r.allMs)}${' '.repeat(17)}${r.rssMiBPerInstance.toFixed(1).padStart(10)} / ${r.pssMiBPerInstance.toFixed(1).padStart(5)}     ${f(r.stopAllMs)}`),
+        'instances  to running ms (median / slowest)  to user data done ms (median / slowest)  MiB per idle instance (RSS / PSS)  terminate all ms',
+        ...rows.map((r) => `${String(r.n).padStart(9)}  ${f(r.runningMedianMs)} ${f(r.runningMaxMs)}${' '.repeat(19)}${f(r.userDataMedianMs)} ${f(r.userDataMaxMs)}${' '.repeat(27)}${r.rssMiBPerInstance.toFixed(1).padStart(6)} / ${r.pssMiBPerInstance.toFixed(1).padStart(5)}${' '.repeat(22)}${f(r.terminateAllMs)}`),
       ].join('\n');
-      return { text, data: { imageSeconds: imageS, rounds: rows } };
+      return { text, data: { rounds: rows } };
     } finally {
-      rmSync(dataDir, { recursive: true, force: true });
+      ec2.destroy();
+      await kumo.stop();
     }
   },
 };

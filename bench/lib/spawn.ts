@@ -50,6 +50,8 @@ export interface SpawnOptions {
   /** Called as soon as the ready line is seen, before the promise resolves (no timer lag). */
   onReady?: (url: string, spawnedAt: number) => void;
   timeoutMs?: number;
+  /** KUMO_* variables for the child (the parent's are never inherited). */
+  env?: Record<string, string>;
 }
 
 /** Starts kumo and resolves when it prints its ready line; throws (after killing it) if it does not. */
@@ -58,6 +60,7 @@ export function spawnKumo(opts: SpawnOptions = {}): Promise<SpawnedKumo> {
   const args = [KUMO_BIN, 'start', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--quiet', ...(opts.args ?? [])];
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('KUMO_')) delete env[k];
+  Object.assign(env, opts.env ?? {});
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: ROOT });
   liveChildren.add(child);
