@@ -28,11 +28,12 @@
  *   must be one of the account's own IPv4 lists (AWS-managed ones, which AWS routes only through
  *   gateway endpoints, are InvalidParameterValue); such a route counts as one route, not as the
  *   list's MaxEntries, and is not checked against the VPC's CIDRs.
- * - Network interfaces: IPv4 only, type `interface` only, no attachments yet (so always
- *   `available`), no IPv4 prefixes.
+ * - Network interfaces: IPv4 only, type `interface` only, no IPv4 prefixes. An instance has exactly
+ *   its primary interface (created by RunInstances, deleted at termination); AttachNetworkInterface
+ *   is not implemented.
  * - Elastic IPs: VPC domain, Amazon pool only; addresses are loopback addresses from
  *   KUMO_EIP_POOL (default 127.100.0.0/16), never real public ones, so the host can reach them;
- *   five per account and region. They associate with network interfaces (instances come later).
+ *   five per account and region. They associate with network interfaces and instances.
  * - Key pairs: KeyFormat ppk gives a PuTTY format 2 file (not checked with puttygen here);
  *   PublicKey's comment is always the key name; no 5,000-per-region quota.
  * - Instance types: a table of selected real families (./instance-types-data.ts), each offered in
@@ -46,8 +47,19 @@
  *   echoed, not enforced.
  * - Some refusals' codes are AWS's documented ones but their message texts are kumo's; deleting
  *   a default network ACL answers InvalidParameterValue (AWS's exact code there is unverified).
- * - Security groups, network ACLs, routes and DHCP options are recorded, not yet enforced:
- *   there is no VPC data plane yet.
+ * - Instances (./instances.ts, ./instance-launch.ts, ./supervisor.ts): containers booting the AMI's
+ *   kumo image (runtime/), not VMs; every AMI is backed by a local Debian 12 image. Instance types
+ *   are names with AWS's attributes: no CPU or memory limits are applied. A root volume is an
+ *   overlay directory; its size is recorded, not enforced. Auto-assigned public IPs come from the
+ *   loopback pool (KUMO_EIP_POOL) like Elastic IPs and are released at stop, as on AWS. One network
+ *   interface per instance; no launch templates, Spot, IPv6, placement groups, hibernation,
+ *   additional EBS volumes at launch, or IAM instance profiles. Status checks: the system check is
+ *   kumo's host side (ok while the container is up); the instance check asks the container's
+ *   systemd (`impaired` when it is hung or dead). A kumo restart reboots the instances that were
+ *   running (their rows stay `running`). Terminated instances are listed for an hour, then purged.
+ *   ClientToken makes RunInstances idempotent per account and region.
+ * - Route tables are recorded; every subnet of a VPC reaches every other (the `local` route), and
+ *   nothing is routed outside the host whatever the routes say.
  */
 import { loadModel } from '../../models/loader.js';
 import type { Ec2Operations } from '../../models/generated/ec2.js';
