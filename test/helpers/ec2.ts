@@ -2,7 +2,7 @@
  * EC2 test fixture: a kumo with an EC2 client, the base AMI looked up the way users do it
  * (DescribeImages by owner and name), and waits on instance state with deadlines.
  */
-import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, GetConsoleOutputCommand, type Instance } from '@aws-sdk/client-ec2';
 import { clientConfig, startKumoForTest, waitFor, type TestKumo } from './kumo.js';
 import type { KumoConfig } from '../../src/config.js';
 
@@ -47,3 +47,25 @@ export async function waitForState(ec2: EC2Client, id: string, state: string, ti
   }, timeoutMs);
   return found!;
 }
+
+/** User data lines that install and enable a oneshot unit printing `hello-service-started` to the console at every boot. */
+export const HELLO_SERVICE = `cat > /etc/systemd/system/hello.service <<'UNIT'
+[Unit]
+Description=hello
+[Service]
+Type=oneshot
+ExecStart=/bin/echo hello-service-started
+StandardOutput=journal+console
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl enable hello.service
+`;
+
+/** Everything the instance printed on its console so far. */
+export async function consoleText(ec2: EC2Client, id: string): Promise<string> {
+  const out = await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }));
+  return Buffer.from(out.Output ?? '', 'base64').toString();
+}
+
+export const occurrences = (text: string, word: string) => text.split(word).length - 1;

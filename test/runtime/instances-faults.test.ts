@@ -8,10 +8,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import {
-  DescribeInstanceStatusCommand, GetConsoleOutputCommand, RebootInstancesCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client,
+  DescribeInstanceStatusCommand, RebootInstancesCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { waitFor } from '../helpers/kumo.js';
-import { debianImageId, ec2Fixture, waitForState, type Ec2Fixture } from '../helpers/ec2.js';
+import { consoleText, debianImageId, ec2Fixture, waitForState, type Ec2Fixture } from '../helpers/ec2.js';
 import { nativeSkipReason } from './support.js';
 
 const skip = nativeSkipReason();
@@ -36,7 +36,7 @@ async function launch(userData: string, extra: Record<string, unknown> = {}): Pr
   return r.Instances![0]!.InstanceId!;
 }
 
-const consoleOf = async (id: string) => Buffer.from((await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }))).Output ?? '', 'base64').toString();
+const consoleOf = (id: string) => consoleText(ec2, id);
 
 async function instanceCheck(id: string): Promise<string | undefined> {
   const s = await ec2.send(new DescribeInstanceStatusCommand({ InstanceIds: [id] }));

@@ -9,11 +9,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CreateKeyPairCommand, DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeInstanceStatusCommand,
-  DescribeNetworkInterfacesCommand, GetConsoleOutputCommand, ModifyInstanceAttributeCommand, RebootInstancesCommand,
+  DescribeNetworkInterfacesCommand, ModifyInstanceAttributeCommand, RebootInstancesCommand,
   RunInstancesCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand, type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { errorCode, waitFor } from '../helpers/kumo.js';
-import { debianImageId, describeInstance, ec2Fixture, waitForState, type Ec2Fixture } from '../helpers/ec2.js';
+import { consoleText, debianImageId, describeInstance, ec2Fixture, HELLO_SERVICE, occurrences, waitForState, type Ec2Fixture } from '../helpers/ec2.js';
 import { nativeSkipReason } from './support.js';
 
 const skip = nativeSkipReason();
@@ -23,23 +23,12 @@ let ec2: EC2Client;
 const USER_DATA = `#!/bin/bash
 echo "host=$(hostname) $(grep nameserver /etc/resolv.conf)"
 mkdir -p /srv && echo kept > /srv/file
-cat > /etc/systemd/system/hello.service <<'UNIT'
-[Unit]
-Description=hello
-[Service]
-Type=oneshot
-ExecStart=/bin/echo hello-service-started
-StandardOutput=journal+console
-[Install]
-WantedBy=multi-user.target
-UNIT
-systemctl enable hello.service
+${HELLO_SERVICE}
 echo user-data-ran
 `;
 
-const consoleText = async (id: string) =>
-  Buffer.from((await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }))).Output ?? '', 'base64').toString();
-const count = (text: string, word: string) => text.split(word).length - 1;
+const consoleOf = (id: string) => consoleText(ec2, id);
+const count = occurrences;
 
 before(async () => {
   if (skip) return;
@@ -86,7 +75,7 @@ test('an instance lives, stops, starts, reboots and terminates as on EC2', { ski
   assert.deepEqual(none.Reservations, []);
 
   const text = await waitFor('user data output on the console', async () => {
-    const c = await consoleText(id);
+    const c = await consoleOf(id);
     return c.includes('user-data-ran') ? c : undefined;
   }, 60_000);
   assert.match(text!, new RegExp(`host=ip-${privateIp.replaceAll('.', '-')} nameserver 172\\.31\\.0\\.2`), 'hostname ip-a-b-c-d, resolver at VPC base+2');
@@ -118,12 +107,12 @@ test('an instance lives, stops, starts, reboots and terminates as on EC2', { ski
   const again = await waitForState(ec2, id, 'running', 60_000);
   assert.equal(again.PrivateIpAddress, privateIp, 'the private IP survives stop/start');
   assert.equal(again.InstanceType, 't3.small');
-  await waitFor('the enabled service on the second boot', async () => count(await consoleText(id), 'hello-service-started') >= 1, 60_000);
+  await waitFor('the enabled service on the second boot', async () => count(await consoleOf(id), 'hello-service-started') >= 1, 60_000);
 
   await ec2.send(new RebootInstancesCommand({ InstanceIds: [id] }));
-  const before = count(await consoleText(id), 'hello-service-started');
-  await waitFor('the enabled service after reboot', async () => count(await consoleText(id), 'hello-service-started') > before, 60_000);
-  const after = await consoleText(id);
+  const before = count(await consoleOf(id), 'hello-service-started');
+  await waitFor('the enabled service after reboot', async () => count(await consoleOf(id), 'hello-service-started') > before, 60_000);
+  const after = await consoleOf(id);
   assert.equal(count(after, 'user-data-ran'), 1, 'user data ran only at first boot');
   assert.equal((await describeInstance(ec2, id)).State?.Name, 'running');
 

@@ -7,9 +7,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { EC2Client, GetConsoleOutputCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { clientConfig, spawnKumo, tempDir, waitFor, type SpawnedKumo } from '../helpers/kumo.js';
-import { debianImageId, waitForState } from '../helpers/ec2.js';
+import { consoleText, debianImageId, HELLO_SERVICE, occurrences, waitForState } from '../helpers/ec2.js';
 import { leftovers, nativeSkipReason } from './support.js';
 import { ensureDist } from '../cli/dist.js';
 
@@ -18,15 +18,8 @@ const dataDir = skip ? '' : tempDir('kumo-restart-');
 let kumo: SpawnedKumo | undefined;
 
 const USER_DATA = `#!/bin/bash
-cat > /etc/systemd/system/hello.service <<'UNIT'
-[Service]
-Type=oneshot
-ExecStart=/bin/echo hello-service-started
-StandardOutput=journal+console
-[Install]
-WantedBy=multi-user.target
-UNIT
-systemctl enable --now hello.service
+${HELLO_SERVICE}
+systemctl start hello.service
 echo user-data-ran
 `;
 
@@ -41,9 +34,8 @@ async function stopKumo(signal: NodeJS.Signals): Promise<void> {
   kumo = undefined;
 }
 
-const count = (text: string, word: string) => text.split(word).length - 1;
-const consoleOf = async (ec2: EC2Client, id: string) =>
-  Buffer.from((await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }))).Output ?? '', 'base64').toString();
+const count = occurrences;
+const consoleOf = consoleText;
 
 before(async () => {
   if (!skip) await ensureDist();

@@ -7,7 +7,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Ec2Operations } from '../../models/generated/ec2.js';
-import { containsIp, ipToInt, last, parseCidr4 } from '../../runtime/net/cidr.js';
 import { checkDryRun } from '../../state/dry-run.js';
 import { resourceId } from '../../state/ids.js';
 import type { NetworkInterfaceRecord, SubnetRecord } from '../../state/network.js';
@@ -20,6 +19,7 @@ import { InstanceErrors } from './instance-errors.js';
 import type { InstanceRecord, InstanceStore } from './instance-store.js';
 import { INSTANCE_TYPE_BY_NAME } from './instance-types-data.js';
 import { keyPairTable } from './key-pairs-store.js';
+import { checkUsableAddress } from './network-interfaces.js';
 import { wellFormed, type Ec2Store } from './store.js';
 import { putTags, validateTags, type TagSpecification } from './tagging.js';
 
@@ -127,15 +127,7 @@ export function runInstancesHandler(deps: LaunchDeps): Op<'RunInstances'> {
   };
 
   const checkPrivateIp = (scope: Scope, subnet: SubnetRecord, ip: string) => {
-    const c = parseCidr4(subnet.CidrBlock)!;
-    let v: number;
-    try {
-      v = ipToInt(ip);
-    } catch {
-      throw Ec2Errors.invalidParameter(`Value (${ip}) for parameter privateIpAddress is invalid.`);
-    }
-    if (!containsIp(c, v)) throw Ec2Errors.addressOutsideSubnet(ip, subnet.CidrBlock);
-    if (v - c.base < 4 || v === last(c)) throw Ec2Errors.addressReserved(ip);
+    checkUsableAddress(subnet, ip);
     if (n.networkInterfaces.list(scope).some((e) => e.SubnetId === subnet.SubnetId && e.PrivateIpAddresses.some((a) => a.PrivateIpAddress === ip))) {
       throw Ec2Errors.addressInUse(ip);
     }

@@ -57,6 +57,19 @@ const eniFilters: Accessors<Shown> = {
   status: (n) => n.Status,
 };
 
+/** An address asked for by name must be a valid IPv4 address inside the subnet and not one of AWS's five reserved. */
+export function checkUsableAddress(subnet: SubnetRecord, ip: string): void {
+  const c = parseCidr4(subnet.CidrBlock)!;
+  let v: number;
+  try {
+    v = ipToInt(ip);
+  } catch {
+    throw Ec2Errors.invalidParameter(`Value (${ip}) for parameter privateIpAddress is invalid.`);
+  }
+  if (!containsIp(c, v)) throw Ec2Errors.addressOutsideSubnet(ip, subnet.CidrBlock);
+  if (v - c.base < 4 || v === c.base + 2 ** (32 - c.prefix) - 1) throw Ec2Errors.addressReserved(ip);
+}
+
 export function networkInterfaceHandlers(store: Ec2Store) {
   const n = store.network;
   const { networkInterfaces, subnets, securityGroups } = n;
@@ -82,15 +95,7 @@ export function networkInterfaceHandlers(store: Ec2Store) {
 
   /** Checks an address asked for by name: inside the subnet, not reserved, not taken. */
   const checkWanted = (scope: Scope, subnet: SubnetRecord, ip: string, reassign = false) => {
-    const c = parseCidr4(subnet.CidrBlock)!;
-    let v: number;
-    try {
-      v = ipToInt(ip);
-    } catch {
-      throw Ec2Errors.invalidParameter(`Value (${ip}) for parameter privateIpAddress is invalid.`);
-    }
-    if (!containsIp(c, v)) throw Ec2Errors.addressOutsideSubnet(ip, subnet.CidrBlock);
-    if (v - c.base < 4 || v === c.base + 2 ** (32 - c.prefix) - 1) throw Ec2Errors.addressReserved(ip);
+    checkUsableAddress(subnet, ip);
     const holder = networkInterfaces.list(scope).find((e) => e.SubnetId === subnet.SubnetId && e.PrivateIpAddresses.some((a) => a.PrivateIpAddress === ip));
     if (holder && !(reassign && !holder.PrivateIpAddresses.find((a) => a.PrivateIpAddress === ip)!.Primary)) throw Ec2Errors.addressInUse(ip);
     return holder;
