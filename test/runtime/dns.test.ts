@@ -11,7 +11,7 @@ import { Resolver } from 'node:dns/promises';
 import { connect } from 'node:net';
 import { createDnsServer, type DnsQuestion } from '../../src/runtime/dns/server.js';
 import { encodeName } from '../../src/runtime/dns/wire.js';
-import { parseEc2Name, privateDnsName, publicDnsName, resourceDnsName } from '../../src/runtime/dns/names.js';
+import { parseEc2Name, parseReverseName, privateDnsName, publicDnsName, resourceDnsName, reverseName } from '../../src/runtime/dns/names.js';
 
 const seen: DnsQuestion[] = [];
 const server = createDnsServer({
@@ -24,6 +24,8 @@ const server = createDnsServer({
     }
     if (q.name === 'many.kumo.test') return { answers: Array.from({ length: 60 }, (_, i) => ({ type: 'A' as const, data: `10.9.0.${i + 1}` })) };
     if (q.name === 'who.kumo.test') return { answers: [{ type: 'A', data: q.remoteAddress }] };
+    const rev = parseReverseName(q.name);
+    if (rev) return { answers: [{ type: 'PTR', data: privateDnsName(rev, 'ap-northeast-1') }] };
     if (q.name === 'refuse.kumo.test') return 'refused';
     if (q.name === 'boom.kumo.test') throw new Error('boom');
     return 'nxdomain';
@@ -88,6 +90,13 @@ test('AAAA for a known name is NOERROR with no records; unknown names are NXDOMA
   assert.equal(ancount(m), 0);
   await assert.rejects(resolver.resolve4('www.example.com'), { code: 'ENOTFOUND' });
   assert.equal(rcode(await udpAsk(query('www.example.com', 1))), 3);
+});
+
+test('PTR: reverse lookups of private addresses give the instance name; A questions on them get nothing', async () => {
+  assert.deepEqual(await resolver.reverse('10.0.1.5'), ['ip-10-0-1-5.ap-northeast-1.compute.internal']);
+  const m = await udpAsk(query('5.1.0.10.in-addr.arpa', 1));
+  assert.equal(rcode(m), 0);
+  assert.equal(ancount(m), 0);
 });
 
 test('refused and failures: REFUSED, SERVFAIL; garbage is ignored', async () => {
@@ -162,4 +171,8 @@ test('EC2 names: AWS spelling per region, parsed back to the address', () => {
     assert.equal(parseEc2Name(bad), undefined, bad);
   }
   assert.throws(() => privateDnsName('10.0.1', 'us-east-1'));
+  assert.equal(reverseName('10.0.1.5'), '5.1.0.10.in-addr.arpa');
+  assert.equal(parseReverseName('5.1.0.10.IN-ADDR.ARPA.'), '10.0.1.5');
+  assert.equal(parseReverseName('1.0.10.in-addr.arpa'), undefined);
+  assert.equal(parseReverseName('300.1.0.10.in-addr.arpa'), undefined);
 });

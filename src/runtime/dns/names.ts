@@ -73,3 +73,14 @@ function ipOf(host: string, prefix: string): string | undefined {
   const ip = host.slice(prefix.length).replaceAll('-', '.');
   return IPV4.test(ip) ? ip : undefined;
 }
+
+/** The reverse-lookup name of an address: 10.0.1.5 → 5.1.0.10.in-addr.arpa. */
+export const reverseName = (ip: string) => `${dashed(ip).split('-').reverse().join('.')}.in-addr.arpa`;
+
+/** The address a reverse-lookup name stands for, or undefined. */
+export function parseReverseName(name: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.in-addr\.arpa\.?$/i.exec(name);
+  if (!m) return undefined;
+  const ip = [m[4], m[3], m[2], m[1]].join('.');
+  return IPV4.test(ip) ? ip : undefined;
+}

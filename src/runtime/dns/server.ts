@@ -9,7 +9,7 @@
  *
  * `resolve` returns the records of a name without regard to the type asked: a CNAME first, then
  * the target's A records (each record after a CNAME is owned by that CNAME's target). The server
- * keeps CNAMEs for any question type and A records for A/ANY questions, so an AAAA question for a
+ * keeps CNAMEs for any question type and other records for questions of their type or ANY, so an AAAA question for a
  * known name gets NOERROR with no address (as AWS answers for IPv4-only names) and a client
  * falls back to A. `remoteAddress` lets answers depend on who asks (split horizon: the private IP
  * inside a VPC, the public one from the host).
@@ -31,7 +31,8 @@ export interface DnsQuestion {
 }
 
 export interface DnsAnswer {
-  type: 'A' | 'CNAME';
+  /** PTR for reverse names (5.1.0.10.in-addr.arpa → ip-10-0-1-5…), as the VPC resolver answers them. */
+  type: 'A' | 'CNAME' | 'PTR';
   data: string;
   /** Seconds; 60 unless given. */
   ttl?: number;
@@ -173,7 +174,7 @@ function records(answers: DnsAnswer[], qtype: string): AnswerRecord[] {
   const out: AnswerRecord[] = [];
   let owner: string | undefined;
   for (const a of answers) {
-    const keep = a.type === 'CNAME' || qtype === 'A' || qtype === 'ANY';
+    const keep = a.type === 'CNAME' || qtype === a.type || qtype === 'ANY';
     if (keep) out.push({ ...(owner !== undefined ? { name: owner } : {}), type: a.type, data: a.data, ttl: a.ttl ?? DEFAULT_TTL });
     if (a.type === 'CNAME') owner = a.data;
   }

@@ -1,7 +1,7 @@
 /**
  * The small part of the DNS wire format (RFC 1035, EDNS from RFC 6891) that an answering-only
- * server needs: read one question (and whether the client speaks EDNS), write a response with A
- * and CNAME records. Hand-rolled rather than a dependency because that subset is this file; it
+ * server needs: read one question (and whether the client speaks EDNS), write a response with A,
+ * CNAME and PTR records. Hand-rolled rather than a dependency because that subset is this file; it
  * never parses answers from elsewhere, since kumo never forwards queries.
  */
 
@@ -11,6 +11,7 @@ export const TYPES: Record<number, string> = {
 };
 const TYPE_A = 1;
 const TYPE_CNAME = 5;
+const TYPE_PTR = 12;
 const TYPE_OPT = 41;
 const CLASS_IN = 1;
 
@@ -113,7 +114,7 @@ export function encodeName(name: string): Buffer {
 export interface AnswerRecord {
   /** Owner name; undefined means the question's name (written as a pointer to it). */
   name?: string;
-  type: 'A' | 'CNAME';
+  type: 'A' | 'CNAME' | 'PTR';
   data: string;
   ttl: number;
 }
@@ -165,7 +166,7 @@ function encodeRecord(a: AnswerRecord): Buffer {
     rdata = encodeName(a.data);
   }
   const fixed = Buffer.alloc(10);
-  fixed.writeUInt16BE(a.type === 'A' ? TYPE_A : TYPE_CNAME, 0);
+  fixed.writeUInt16BE(a.type === 'A' ? TYPE_A : a.type === 'CNAME' ? TYPE_CNAME : TYPE_PTR, 0);
   fixed.writeUInt16BE(CLASS_IN, 2);
   fixed.writeUInt32BE(a.ttl >>> 0, 4);
   fixed.writeUInt16BE(rdata.length, 8);

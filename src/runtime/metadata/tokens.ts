@@ -7,6 +7,8 @@
 import { randomBytes } from 'node:crypto';
 
 export const MAX_TOKEN_TTL_SECONDS = 21_600;
+/** Live tokens kept at most; past it the oldest go first (a client minting tokens in a loop must not grow kumo without bound). */
+const MAX_SESSIONS = 100_000;
 
 interface Session {
   instanceId: string;
@@ -24,6 +26,8 @@ export class TokenStore {
     // Shaped like AWS's tokens (base64, 56 characters); nothing may read meaning into it.
     const token = randomBytes(42).toString('base64');
     this.sessions.set(token, { instanceId, expiresAt: this.now() + ttlSeconds * 1000 });
+    // Maps iterate in insertion order: the first key is the oldest token.
+    if (this.sessions.size > MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
     return token;
   }
 
@@ -43,7 +47,7 @@ export class TokenStore {
     return this.sessions.size;
   }
 
-  /** Expired tokens are dropped at most once a minute, so a client minting tokens in a loop cannot grow the map without bound. */
+  /** Expired tokens are dropped at most once a minute rather than on every request. */
   private sweep(): void {
     const t = this.now();
     if (t - this.lastSweep < 60_000) return;
