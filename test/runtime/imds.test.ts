@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createImdsServer, type InstanceMetadata } from '../../src/runtime/metadata/imds.js';
+import { boto3, pythonWithBoto3 } from '../helpers/python.js';
 
 const A = '127.0.0.1';
 const B = '127.0.0.2';
@@ -256,4 +257,16 @@ test('curl, as a user script would call it', async (t) => {
   const url = `http://127.0.0.1:${port}`;
   const tok = await curl('-X', 'PUT', `${url}/latest/api/token`, '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 21600');
   assert.equal(await curl('-H', `X-aws-ec2-metadata-token: ${tok}`, `${url}/latest/meta-data/instance-id`), 'i-0123456789abcdef0');
+});
+
+test('botocore finds its region through IMDSv2, as on an instance', async (t) => {
+  if (!pythonWithBoto3()) return t.skip('no python3 with boto3');
+  const script = `
+import json, os
+from botocore.utils import InstanceMetadataRegionFetcher, IMDSFetcher
+f = InstanceMetadataRegionFetcher(base_url=os.environ['KUMO_URL'], num_attempts=1, timeout=5)
+token = IMDSFetcher(base_url=os.environ['KUMO_URL'], timeout=5)._fetch_metadata_token()
+print(json.dumps({'region': f.retrieve_region(), 'token': bool(token)}))
+`;
+  assert.deepEqual(await boto3(`http://127.0.0.1:${port}`, script), { region: 'ap-northeast-1', token: true });
 });

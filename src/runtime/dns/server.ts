@@ -53,6 +53,7 @@ export interface DnsServer {
 
 const DEFAULT_TTL = 60;
 const TCP_IDLE_MS = 10_000;
+const MAX_TCP_CONNECTIONS = 512;
 
 export function createDnsServer(opts: DnsServerOptions): DnsServer {
   let udp: UdpSocket | undefined;
@@ -92,12 +93,16 @@ export function createDnsServer(opts: DnsServerOptions): DnsServer {
   }
 
   function onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
-    void answer(msg, rinfo.address, 512).then((out) => {
-      if (out && udp) udp.send(out, rinfo.port, rinfo.address);
-    });
+    answer(msg, rinfo.address, 512)
+      .then((out) => {
+        if (out && udp) udp.send(out, rinfo.port, rinfo.address);
+      })
+      .catch(() => {}); // a query we cannot answer is dropped, as a lost datagram would be
   }
 
   function onConnection(sock: Socket): void {
+    // Each connection costs a socket and a buffer; a runaway client must not exhaust kumo's fds.
+    if (conns.size >= MAX_TCP_CONNECTIONS) return void sock.destroy();
     conns.add(sock);
     sock.setTimeout(TCP_IDLE_MS, () => sock.destroy());
     sock.on('close', () => conns.delete(sock));
@@ -111,13 +116,16 @@ export function createDnsServer(opts: DnsServerOptions): DnsServer {
         const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
         buf = buf.subarray(2 + msg.length);
         const pending = answer(msg, (sock.remoteAddress ?? '').replace(/^::ffff:/, ''), undefined);
-        chain = chain.then(async () => {
-          const out = await pending;
-          if (!out) return void sock.destroy();
-          const len = Buffer.alloc(2);
-          len.writeUInt16BE(out.length);
-          if (!sock.destroyed) sock.write(Buffer.concat([len, out]));
-        });
+        chain = chain
+          .then(async () => {
+            const out = await pending;
+            // Unparseable, or (absurdly) past what a 2-byte length can frame: end the connection.
+            if (!out || out.length > 0xffff) return void sock.destroy();
+            const len = Buffer.alloc(2);
+            len.writeUInt16BE(out.length);
+            if (!sock.destroyed) sock.write(Buffer.concat([len, out]));
+          })
+          .catch(() => void sock.destroy());
       }
     });
   }
