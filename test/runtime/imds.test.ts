@@ -205,6 +205,8 @@ test('values a script reads', async () => {
   assert.equal(await v(`${mac}/owner-id`), '000000000000');
   assert.equal(await v(`${mac}/public-ipv4s`), '127.100.0.5');
   assert.equal(await v(`${mac}/local-ipv4s`), '10.0.1.5');
+  assert.equal(await v(`${mac}/ipv4-associations/`), '127.100.0.5');
+  assert.equal(await v(`${mac}/ipv4-associations/127.100.0.5`), '10.0.1.5');
   assert.equal((await get('/latest/meta-data/no-such-thing', t)).status, 404);
   assert.equal((await get('/latest/meta-data/instance-id/extra', t)).status, 404);
 });
@@ -213,6 +215,7 @@ test('what an instance lacks is absent: no public IP, no key, no user data, tags
   const t = await token('60', B);
   const md = (await get('/latest/meta-data/', t, B)).body.split('\n');
   for (const name of ['public-ipv4', 'public-hostname', 'public-keys/', 'tags/']) assert.ok(!md.includes(name), name);
+  assert.ok(!(await get('/latest/meta-data/network/interfaces/macs/0a:1b:2c:3d:4e:5f/', t, B)).body.includes('ipv4-associations'));
   for (const p of ['meta-data/public-ipv4', 'meta-data/public-keys/', 'meta-data/tags/instance', 'user-data']) {
     assert.equal((await get(`/latest/${p}`, t, B)).status, 404, p);
   }

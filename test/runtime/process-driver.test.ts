@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { ProcessDriver } from '../../src/runtime/instances/process.js';
 import { which } from '../../src/runtime/detect.js';
 import { waitFor } from './support.js';
@@ -112,6 +113,13 @@ test('a restarted kumo (new driver, same data dir) sees the running instance and
   assert.equal(again.status(id), 'stopped');
   assert.equal(driver.status(id), 'stopped');
   await waitFor('user data process to go', 2000, () => !alive(pid));
+});
+
+test('gzip-compressed user data runs as its script', async () => {
+  const id = newId();
+  await driver.launch({ id, imageRootfs: '/nonexistent', userData: gzipSync('#!/bin/sh\necho unzipped-ok\n') });
+  await waitFor('user data to finish', 5000, () => existsSync(driver.paths(id).done));
+  assert.match(driver.consoleOutput(id), /unzipped-ok/);
 });
 
 test('non-script user data is skipped with a console note; no user data is fine', async () => {

@@ -25,7 +25,8 @@
  *   used, and the script sees the host's files with kumo's user's rights (no root unless kumo is);
  * - only first-boot user data runs: a stopped instance restarts with nothing running in it (there
  *   is no systemd to bring enabled services back);
- * - user data must be a `#!` script; cloud-config and MIME multipart are logged and skipped;
+ * - user data must be a `#!` script (gzip-compressed is fine); cloud-config and MIME multipart
+ *   are logged and skipped;
  * - a process that leaves the group (setsid, daemon(3), double fork into a new session) escapes
  *   stop and terminate;
  * - `hostname`, `nameservers` and `network` of the launch spec are ignored.
@@ -35,6 +36,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { InstanceDriver, InstanceStatus, LaunchSpec } from './driver.js';
 
 const INIT = `#!/bin/sh
@@ -88,7 +90,7 @@ export class ProcessDriver implements InstanceDriver {
     mkdirSync(p.root, { recursive: true });
     const { userData, ...stored } = spec;
     writeFileSync(p.spec, JSON.stringify(stored, null, 2));
-    if (userData !== undefined) writeFileSync(p.userData, userData, { mode: 0o700 });
+    if (userData !== undefined) writeFileSync(p.userData, gunzipIfGzipped(userData), { mode: 0o700 });
     writeFileSync(p.init, INIT, { mode: 0o700 });
     this.spawnInit(spec.id, true);
   }
@@ -199,6 +201,16 @@ export class ProcessDriver implements InstanceDriver {
       return undefined;
     }
     return Number.isInteger(pid) && pid > 1 && isOurInit(pid, this.paths(id).init) ? pid : undefined;
+  }
+}
+
+/** cloud-init accepts gzip-compressed user data (it fits more into EC2's 16 KB); so does this driver. */
+function gunzipIfGzipped(data: string | Buffer): string | Buffer {
+  if (typeof data === 'string' || data[0] !== 0x1f || data[1] !== 0x8b) return data;
+  try {
+    return gunzipSync(data);
+  } catch {
+    return data; // not gzip after all: run (or skip) it as it is
   }
 }
 

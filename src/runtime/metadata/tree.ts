@@ -92,6 +92,8 @@ export function metaDataTree(m: InstanceMetadata): Dir {
   const iface = dir({
     'device-number': '0',
     'interface-id': m.interfaceId,
+    // public IP → the private IP it maps to, present only with a public IP
+    'ipv4-associations': pub ? dir({ [pub]: m.privateIp }) : undefined,
     'local-hostname': m.privateDnsName,
     'local-ipv4s': m.privateIp,
     mac: m.mac,
