@@ -103,6 +103,11 @@ test('refused and failures: REFUSED, SERVFAIL; garbage is ignored', async () => 
   assert.equal(rcode(await udpAsk(query('refuse.kumo.test', 1))), 5);
   assert.equal(rcode(await udpAsk(query('boom.kumo.test', 1))), 2);
   await assert.rejects(udpAsk(Buffer.from([1, 2, 3]), '127.0.0.1', 300), /no UDP answer/);
+  const notQuery = query('x.kumo.test', 1);
+  notQuery.writeUInt16BE(0x8000, 2); // a response: never answered, not even with FORMERR
+  await assert.rejects(udpAsk(notQuery, '127.0.0.1', 300), /no UDP answer/);
+  const badName = Buffer.concat([query('x', 1).subarray(0, 12), Buffer.from([0x3f, 1, 2])]);
+  assert.equal(rcode(await udpAsk(badName)), 1); // FORMERR: the header was readable
   assert.deepEqual(await resolver.resolve4('ip-10-0-1-5.ec2.internal'), ['10.0.1.5']); // still serving
 });
 

@@ -9,9 +9,9 @@
  *
  * `resolve` returns the records of a name without regard to the type asked: a CNAME first, then
  * the target's A records (each record after a CNAME is owned by that CNAME's target). The server
- * keeps CNAMEs for any question type and other records for questions of their type or ANY, so an AAAA question for a
- * known name gets NOERROR with no address (as AWS answers for IPv4-only names) and a client
- * falls back to A. `remoteAddress` lets answers depend on who asks (split horizon: the private IP
+ * keeps CNAMEs for any question type and other records for questions of their type or ANY, so an
+ * AAAA question for a known name gets NOERROR with no address (as AWS answers for IPv4-only
+ * names) and a client falls back to A. `remoteAddress` lets answers depend on who asks (split horizon: the private IP
  * inside a VPC, the public one from the host).
  *
  * UDP answers longer than 512 bytes (or the client's EDNS size) are truncated with TC set, and the
@@ -65,7 +65,8 @@ export function createDnsServer(opts: DnsServerOptions): DnsServer {
     try {
       q = decodeQuery(msg);
     } catch (err) {
-      if (!(err instanceof FormatError) || msg.length < 12) return undefined;
+      // Responses are never answered (two servers must not bounce errors at each other).
+      if (!(err instanceof FormatError) || msg.length < 12 || msg.readUInt16BE(2) & 0x8000) return undefined;
       // Header readable, rest not: FORMERR with the id, so the client stops waiting.
       const id = msg.readUInt16BE(0);
       return encodeResponse({ id, flags: msg.readUInt16BE(2), opcode: 0, qdcount: 0, name: '', type: 0, class: 0, question: Buffer.alloc(0) },
