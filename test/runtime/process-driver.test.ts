@@ -122,6 +122,21 @@ test('gzip-compressed user data runs as its script', async () => {
   assert.match(driver.consoleOutput(id), /unzipped-ok/);
 });
 
+test('if init dies, the instance is stopped; orphans it left are cleared by stop or start', async () => {
+  const id = newId();
+  await driver.launch(spec(id, '#!/bin/sh\nsleep 1000 & echo $! > orphan.pid\n'));
+  const p = driver.paths(id);
+  await waitFor('user data to finish', 5000, () => existsSync(p.done));
+  const orphan = Number(readFileSync(join(p.root, 'orphan.pid'), 'utf8'));
+  process.kill(Number(readFileSync(p.pid, 'utf8')), 'SIGKILL');
+  await waitFor('init to be gone', 2000, () => driver.status(id) === 'stopped');
+  assert.ok(alive(orphan));
+  await driver.start(id);
+  assert.ok(!alive(orphan), 'start cleared the orphan first');
+  assert.equal(driver.status(id), 'running');
+  await driver.stop(id, 2000);
+});
+
 test('non-script user data is skipped with a console note; no user data is fine', async () => {
   const a = newId();
   await driver.launch(spec(a, '#cloud-config\npackages: [nginx]\n'));

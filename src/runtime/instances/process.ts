@@ -99,6 +99,8 @@ export class ProcessDriver implements InstanceDriver {
     if (this.status(id) === 'running') return;
     const p = this.paths(id);
     if (!existsSync(p.spec)) throw new Error(`instance ${id} does not exist`);
+    // Orphans of a crashed init would otherwise run on untracked next to the new one.
+    if (this.leftoverGroup(id) !== undefined) await this.stop(id, 5_000);
     this.spawnInit(id, false);
   }
 
@@ -116,6 +118,8 @@ export class ProcessDriver implements InstanceDriver {
       const child = spawn('/bin/sh', [p.init, ...(firstBoot ? ['first-boot'] : [])], {
         cwd: p.dir, env, stdio: ['ignore', consoleFd, consoleFd], detached: true,
       });
+      // spawn reports failure as an event; unhandled, it would take kumo down.
+      child.once('error', () => {});
       child.once('exit', () => {
         if (this.running.get(id) === child) this.running.delete(id);
       });
