@@ -9,7 +9,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -29,8 +29,22 @@ const newId = () => {
 
 after(async () => {
   for (const id of ids) await driver.terminate(id, 1000);
+  const leaked = processesUnder(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
+  assert.deepEqual(leaked, [], 'no process of any instance outlives terminate');
 });
+
+/** Pids whose working directory is inside dir (Linux; elsewhere none are found). */
+function processesUnder(dir: string): number[] {
+  if (process.platform !== 'linux') return [];
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => {
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`).startsWith(dir);
+    } catch {
+      return false;
+    }
+  });
+}
 
 const alive = (pid: number) => {
   try {
