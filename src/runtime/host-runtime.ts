@@ -7,6 +7,7 @@ import type { KumoConfig } from '../config.js';
 import { detectRuntime, type RuntimeMode } from './detect.js';
 import type { ExitKind, InstanceDriver } from './instances/driver.js';
 import { NativeDriver } from './instances/native.js';
+import { ProcessDriver } from './instances/process.js';
 import { ensureImage, imageSpecByName } from './images/builder.js';
 
 export interface HostRuntime {
@@ -21,7 +22,7 @@ export function createHostRuntime(config: KumoConfig, log: (line: string) => voi
   const mode = detectRuntime(config.runtime);
   let exitHandler: (id: string, kind: ExitKind) => void = () => {};
   const onExit = (id: string, kind: ExitKind) => exitHandler(id, kind);
-  const driver: InstanceDriver = mode.mode === 'native' ? new NativeDriver(config.dataDir, { onExit }) : unavailableDriver(mode.reason);
+  const driver: InstanceDriver = mode.mode === 'native' ? new NativeDriver(config.dataDir, { onExit }) : new ProcessDriver(config.dataDir);
   return {
     mode,
     driver,
@@ -35,10 +36,3 @@ export function createHostRuntime(config: KumoConfig, log: (line: string) => voi
   };
 }
 
-// Placeholder until the process driver lands.
-function unavailableDriver(reason: string): InstanceDriver {
-  const no = async () => {
-    throw new Error(`instances cannot run here: ${reason}`);
-  };
-  return { kind: 'process', launch: no, start: no, stop: async () => {}, terminate: async () => {}, status: () => 'terminated', consoleOutput: () => '', list: () => [] };
-}

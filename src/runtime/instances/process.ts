@@ -179,6 +179,14 @@ export class ProcessDriver implements InstanceDriver {
     return existsSync(this.paths(id).spec) ? 'stopped' : 'terminated';
   }
 
+  list(): string[] {
+    try {
+      return readdirSync(join(this.dataDir, 'instances')).filter((id) => existsSync(this.paths(id).spec));
+    } catch {
+      return [];
+    }
+  }
+
   consoleOutput(id: string): string {
     try {
       return readFileSync(this.paths(id).console, 'utf8');
