@@ -1,5 +1,5 @@
 /**
- * The fabric's footprint in the host namespace: the dummy carrying the service address, one
+ * The fabric's footprint in the host namespace: the dummy (or portless bridge) carrying the service address, one
  * uplink veth per VPC, /32 routes to transit addresses, and the nft table `ip kumo<n>` that maps
  * public (loopback) IPs to transit addresses and keeps instances off every host port but the
  * service address's 80 and 53. Nothing here touches a table, route or interface we did not name.
@@ -11,7 +11,13 @@ import { dummyName, hostTable, slotOfLink, slotOfNetns, slotOfTable } from './na
 export async function ensureDummy(slot: number, serviceAddress: string): Promise<void> {
   const dev = dummyName(slot);
   await quietly(ip(undefined, 'link', 'del', dev));
-  await ip(undefined, 'link', 'add', dev, 'type', 'dummy');
+  try {
+    await ip(undefined, 'link', 'add', dev, 'type', 'dummy');
+  } catch {
+    // Kernels built without the dummy driver (some VMs): a bridge without ports holds a local
+    // address just as well, and nothing is ever enslaved to it.
+    await ip(undefined, 'link', 'add', dev, 'type', 'bridge');
+  }
   await ip(undefined, 'addr', 'add', `${serviceAddress}/32`, 'dev', dev);
   await ip(undefined, 'link', 'set', dev, 'up');
 }
@@ -32,20 +38,20 @@ export function renderHostTable(t: HostTableInput): string {
     `table ip ${name}`,
     `delete table ip ${name}`,
     `table ip ${name} {`,
-    `  chain out {`,
-    `    type nat hook output priority dstnat; policy accept;`,
+    `  chain output {`,
+    `    type nat hook output priority -100; policy accept;`,
   ];
   // Connections the host opens to a public IP go to the instance's transit address, from there
   // the router's 1:1 dnat takes them to its private IP.
   if (publics.length) lines.push(`    dnat to ip daddr map { ${publics.map(([p, tr]) => `${p} : ${tr}`).join(', ')} }`);
   lines.push(
     `  }`,
-    `  chain post {`,
+    `  chain postrouting {`,
     `    type nat hook postrouting priority srcnat; policy accept;`,
     // A 127/8 source cannot leave the host; the router sees our uplink end's address instead.
     `    oifname ${veths} ip saddr 127.0.0.0/8 masquerade`,
     `  }`,
-    `  chain in {`,
+    `  chain input {`,
     `    type filter hook input priority filter; policy accept;`,
     // Instances reach the host only for kumo's services; the host's other listeners (sshd, the
     // API) stay out of their reach, as they would be on AWS.

@@ -137,11 +137,11 @@ export function renderRouter(r: RouterInput): string {
   for (const g of [...groups].sort()) {
     L.push(`  set ${setOf(g)} { type ipv4_addr;${elems(ports.filter((p) => p.groups.includes(g)).map((p) => p.privateIp))} }`);
   }
-  L.push(`  set ports { type ipv4_addr;${elems(ports.map((p) => p.privateIp))} }`);
+  L.push(`  set instances { type ipv4_addr;${elems(ports.map((p) => p.privateIp))} }`);
 
   const publics = ports.filter((p) => p.hasPublicIp);
   const fromInstance = `iifname != ${q(UPLINK)}`;
-  chain('pre', 'type nat hook prerouting priority dstnat; policy accept;', [
+  chain('prerouting', 'type nat hook prerouting priority dstnat; policy accept;', [
     `${fromInstance} ip daddr 169.254.169.254 tcp dport 80 dnat to ${svc}:80`,
     ...(r.dnsAddresses.length
       ? [`${fromInstance} ip daddr { ${r.dnsAddresses.join(', ')} } meta l4proto { tcp, udp } th dport 53 dnat to ${svc}:53`]
@@ -149,10 +149,10 @@ export function renderRouter(r: RouterInput): string {
     ...(publics.length ? [`iifname ${q(UPLINK)} dnat to ip daddr map { ${publics.map((p) => `${p.transitIp} : ${p.privateIp}`).join(', ')} }`] : []),
   ]);
   // Host-side servers learn which instance asks from the transit source address.
-  chain('post', 'type nat hook postrouting priority srcnat; policy accept;', ports.length
+  chain('postrouting', 'type nat hook postrouting priority srcnat; policy accept;', ports.length
     ? [`oifname ${q(UPLINK)} snat to ip saddr map { ${ports.map((p) => `${p.privateIp} : ${p.transitIp}`).join(', ')} }`]
     : []);
-  chain('in', 'type filter hook input priority filter; policy drop;', [
+  chain('input', 'type filter hook input priority filter; policy drop;', [
     'iif lo accept',
     'ct state established,related accept',
     'icmp type echo-request accept',
@@ -180,15 +180,15 @@ export function renderRouter(r: RouterInput): string {
       `${fromInstance} ip daddr ${cidr} ip saddr != ${cidr} jump nacl_in_${id}`,
     );
   }
-  fwd.push('ct state established,related accept', `${fromInstance} ip saddr != @ports drop`, 'ip daddr != @ports drop');
+  fwd.push('ct state established,related accept', `${fromInstance} ip saddr != @instances drop`, 'ip daddr != @instances drop');
   if (ports.length) {
     fwd.push(
-      `${fromInstance} ip saddr vmap { ${ports.map((p, i) => `${p.privateIp} : jump out_${i}`).join(', ')} }`,
-      `ip daddr vmap { ${ports.map((p, i) => `${p.privateIp} : jump in_${i}`).join(', ')} }`,
+      `${fromInstance} ip saddr vmap { ${ports.map((p, i) => `${p.privateIp} : jump inst_out_${i}`).join(', ')} }`,
+      `ip daddr vmap { ${ports.map((p, i) => `${p.privateIp} : jump inst_in_${i}`).join(', ')} }`,
       'accept',
     );
   }
-  chain('fwd', 'type filter hook forward priority filter; policy drop;', fwd);
+  chain('forward', 'type filter hook forward priority filter; policy drop;', fwd);
 
   for (const n of [...nacls].sort()) {
     chain(`nacl_in_${ident(n)}`, undefined, aclChain(r.policy.nacls[n]!.ingress, 'ingress'));
@@ -200,7 +200,7 @@ export function renderRouter(r: RouterInput): string {
     chain(`sg_out_${ident(g)}`, undefined, sgChain(sg.egress, 'egress', setOf));
   }
   ports.forEach((p, i) => {
-    for (const [dir, name] of [['out', `out_${i}`], ['in', `in_${i}`]] as const) {
+    for (const [dir, name] of [['out', `inst_out_${i}`], ['in', `inst_in_${i}`]] as const) {
       chain(name, undefined, ['meta mark set 0x0', ...p.groups.map((g) => `jump sg_${dir}_${ident(g)}`), 'meta mark != 0x1 drop']);
     }
   });
