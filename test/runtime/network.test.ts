@@ -99,9 +99,10 @@ async function attempt(p: Promise<string>): Promise<Outcome> {
   }
 }
 
-const curlArgs = (url: string) => ['curl', '-sf', '--max-time', '2', url];
-const curlIn = (ns: string, url: string) => attempt(exec('ip', ['netns', 'exec', ns, ...curlArgs(url)]));
-const curlHost = (url: string) => attempt(exec(curlArgs(url)[0]!, curlArgs(url).slice(1)));
+// Dropped packets (groups, NACLs) end in curl's timeout; 2 s is ample for paths that never leave this host.
+const curlArgs = (url: string, extra: string[] = []) => ['curl', '-sf', '--max-time', '2', ...extra, url];
+const curlIn = (ns: string, url: string, extra: string[] = []) => attempt(exec('ip', ['netns', 'exec', ns, ...curlArgs(url, extra)]));
+const curlHost = (url: string) => attempt(exec('curl', curlArgs(url).slice(1)));
 const udpIn = (ns: string, addr: string, port: number) => attempt(exec('ip', ['netns', 'exec', ns, 'python3', '-c', UDP_CLIENT, addr, String(port)]));
 
 async function footprint(slot: number) {
@@ -282,6 +283,30 @@ test('a public loopback IP reaches its instance from the host when its groups al
   await fabric.update(port('closed', 'vpc-a', '10.0.1.0/24', '10.0.1.12', ['sg-closed'], []));
   assert.equal((await curlHost(`http://${pub(12)}/`)).ok, false, 'no public IP any more');
   assert.equal((await curlIn(ns.client!, 'http://10.0.1.12/')).ok, false);
+});
+
+test('an instance cannot pose as another: the router only accepts its own address from its veth', { skip }, async () => {
+  // client claims closed's address (closed may send anything, web admits 80 from anywhere); a
+  // counter in web's namespace shows whether the forged SYN ever arrived.
+  await exec('ip', ['netns', 'exec', ns.web!, 'nft', '-f', '-'], 'table ip spoofprobe { chain input { type filter hook input priority 0; ip saddr 10.0.1.12 tcp dport 80 counter; }; }\n');
+  await exec('ip', ['-n', ns.client!, 'addr', 'add', '10.0.1.12/32', 'dev', 'eth0']);
+  try {
+    assert.equal((await curlIn(ns.client!, 'http://10.0.1.10/', ['--interface', '10.0.1.12'])).ok, false);
+    const listing = await exec('ip', ['netns', 'exec', ns.web!, 'nft', 'list', 'table', 'ip', 'spoofprobe']);
+    assert.match(listing, /packets 0 /, 'the forged packets never reached web');
+    assert.ok((await curlIn(ns.client!, 'http://10.0.1.10/')).ok);
+  } finally {
+    await exec('ip', ['-n', ns.client!, 'addr', 'del', '10.0.1.12/32', 'dev', 'eth0']);
+    await exec('ip', ['netns', 'exec', ns.web!, 'nft', 'delete', 'table', 'ip', 'spoofprobe']);
+  }
+});
+
+test('a private IP taken in a VPC is refused; public IPs must be loopback', { skip }, async () => {
+  await assert.rejects(fabric.plug(port('dup', 'vpc-a', '10.0.1.0/24', '10.0.1.10', [])), /already/);
+  await assert.rejects(fabric.plug(port('ext', 'vpc-a', '10.0.1.0/24', '10.0.1.50', [], ['8.8.8.8'])), /loopback/);
+  await assert.rejects(fabric.plug(port('lo', 'vpc-a', '10.0.1.0/24', '10.0.1.51', [], ['127.0.0.1'])), /loopback/);
+  await assert.rejects(fabric.plug(port('out', 'vpc-a', '10.0.1.0/24', '10.0.9.1', [])), /not in/);
+  assert.equal((await footprint(slot)).netns.filter((n) => /-(dup|ext|lo|out)-/.test(n)).length, 0);
 });
 
 test('unplug and removeVpc take their namespaces and routes with them', { skip }, async () => {

@@ -147,6 +147,7 @@ export class Fabric {
       }
       checkPort(port);
       const v = this.vpc(port.vpcId);
+      this.checkAddressFree(port);
       const transitIndex = this.freeTransit();
       const p: Port = { spec: port, ns: instanceNs(this.slot, port.instanceId), transitIndex, transitIp: transitAddress(this.slot, transitIndex) };
       try {
@@ -220,6 +221,15 @@ export class Fabric {
     return v;
   }
 
+  /** Two instances with one private IP would share a /32 route: the second would silently steal the first's traffic. */
+  private checkAddressFree(port: PortSpec): void {
+    for (const other of this.ports.values()) {
+      if (other.spec.instanceId !== port.instanceId && other.spec.vpcId === port.vpcId && other.spec.privateIp === port.privateIp) {
+        throw new Error(`fabric: ${port.privateIp} in ${port.vpcId} is already ${other.spec.instanceId}'s`);
+      }
+    }
+  }
+
   private describe(p: Port) {
     return { netns: p.ns, netnsPath: `/run/netns/${p.ns}`, transitIp: p.transitIp };
   }
@@ -255,6 +265,7 @@ export class Fabric {
     if (port.vpcId !== p.spec.vpcId) throw new Error(`fabric: ${port.instanceId} cannot move from ${p.spec.vpcId} to ${port.vpcId}`);
     const v = this.vpc(port.vpcId);
     const rewire = port.privateIp !== p.spec.privateIp || port.subnetCidr !== p.spec.subnetCidr;
+    if (rewire) this.checkAddressFree(port);
     p.spec = port;
     if (rewire) {
       await this.wire(v, p);
