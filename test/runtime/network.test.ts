@@ -21,7 +21,7 @@ import { which } from '../../src/runtime/detect.js';
 import { Fabric, type PortSpec, type VpcPolicy } from '../../src/runtime/network/fabric.js';
 import { exec } from '../../src/runtime/network/exec.js';
 import { slotFile } from '../../src/runtime/network/slots.js';
-import { slotOfLink, slotOfNetns, slotOfTable } from '../../src/runtime/network/names.js';
+import { routerNs, slotOfLink, slotOfNetns, slotOfTable } from '../../src/runtime/network/names.js';
 import { waitFor } from './support.js';
 
 /** Like support.ts's nativeSkipReason, but this file needs only ip, nft, curl and python3 (no nspawn). */
@@ -178,6 +178,7 @@ before(async () => {
   for (const name of ['web', 'closed', 'db', 'far', 'twin']) await serve(ns[name], HTTP_SERVER, '0.0.0.0', '80', name);
   await serve(undefined, HTTP_SERVER, fabric.serviceAddress, '80', 'imds');
   await serve(undefined, UDP_SERVER, fabric.serviceAddress, '53');
+  await serve(undefined, HTTP_SERVER, fabric.serviceAddress, '53', 'dns-tcp'); // any TCP server shows the path
 });
 
 after(async () => {
@@ -185,6 +186,16 @@ after(async () => {
   await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
   if (fabric) await fabric.close().catch(() => undefined); // already closed when the last test ran
   if (slot >= 0) assert.deepEqual(await footprint(slot), EMPTY);
+});
+
+test('the router holds each subnet\'s gateway and the DNS addresses, and follows subnet changes', { skip }, async () => {
+  const lo = async () => (await exec('ip', ['-n', routerNs(slot, 'vpc-a'), '-o', '-4', 'addr', 'show', 'dev', 'lo'])).match(/inet [\d.]+/g)!.map((m) => m.slice(5)).sort();
+  assert.deepEqual(await lo(), ['10.0.0.2', '10.0.1.1', '10.0.2.1', '127.0.0.1', '169.254.169.253']);
+  const spec = { vpcId: 'vpc-a', cidrs: ['10.0.0.0/16'], subnets: [{ subnetId: 'subnet-a1', cidr: '10.0.1.0/24', naclId: 'acl-open' }, { subnetId: 'subnet-a2', cidr: '10.0.2.0/24', naclId: 'acl-strict' }] };
+  await fabric.ensureVpc({ ...spec, subnets: [...spec.subnets, { subnetId: 'subnet-a3', cidr: '10.0.3.0/24', naclId: 'acl-open' }] }, policy(true));
+  assert.ok((await lo()).includes('10.0.3.1'));
+  await fabric.ensureVpc(spec, policy(true));
+  assert.deepEqual(await lo(), ['10.0.0.2', '10.0.1.1', '10.0.2.1', '127.0.0.1', '169.254.169.253']);
 });
 
 test('plug is idempotent and names a namespace that exists', { skip }, async () => {
@@ -245,6 +256,8 @@ test('IMDS and DNS reach the service address, and instanceOf names the asker', {
     const d = await udpIn(ns[name]!, '10.0.0.2', 53);
     assert.ok(d.ok, d.body);
     assert.equal(fabric.instanceOf(d.body.split(' ')[1]!), id(name));
+    const t = await curlIn(ns[name]!, 'http://169.254.169.253:53/');
+    assert.equal(t.body, `dns-tcp ${transit[name]}`, 'DNS over TCP, at the link-local resolver address');
   }
   assert.equal(fabric.instanceOf('10.0.1.11'), undefined);
 });

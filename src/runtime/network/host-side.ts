@@ -18,6 +18,7 @@ export async function ensureDummy(slot: number, serviceAddress: string): Promise
     // address just as well, and nothing is ever enslaved to it.
     await ip(undefined, 'link', 'add', dev, 'type', 'bridge');
   }
+  await setProcSys(`net.ipv6.conf.${dev}.disable_ipv6`, 1);
   await ip(undefined, 'addr', 'add', `${serviceAddress}/32`, 'dev', dev);
   await ip(undefined, 'link', 'set', dev, 'up');
 }
