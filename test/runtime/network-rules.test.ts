@@ -101,7 +101,7 @@ test('router script: services, nat maps, NACL dispatch, per-instance group chain
   assert.match(text, /ip daddr \{ 10\.0\.0\.2, 169\.254\.169\.253 \} meta l4proto \{ tcp, udp \} th dport 53 dnat to 198\.18\.0\.1:53/);
   assert.match(text, /iifname "uplink" dnat to ip daddr map \{ 198\.18\.4\.1 : 10\.0\.1\.10 \}/, 'only instances with a public IP');
   assert.match(text, /snat to ip saddr map \{ 10\.0\.1\.10 : 198\.18\.4\.1, 10\.0\.1\.20 : 198\.18\.4\.2 \}/);
-  assert.match(text, /ip daddr 10\.0\.1\.20 ip ttl set 1/);
+  assert.match(text, /tcp sport 80 ip daddr \{ 10\.0\.1\.20 \} ip ttl set 1\n.*tcp sport 80 ip daddr \{ 10\.0\.1\.10 \} ip ttl set 2/);
   assert.match(text, /set g_sg_b \{ type ipv4_addr; elements = \{ 10\.0\.1\.10 \}; \}/);
   assert.match(text, /jump nacl_out_acl_1/);
   assert.doesNotMatch(text, /acl_missing/, 'a subnet whose NACL is unknown is not filtered');

@@ -159,7 +159,13 @@ export function renderRouter(r: RouterInput): string {
   ]);
 
   const fwd: string[] = [];
-  for (const p of ports) fwd.push(`iifname ${q(UPLINK)} ip saddr ${svc} tcp sport 80 ip daddr ${p.privateIp} ip ttl set ${p.hopLimit}`);
+  // One rule per distinct hop limit (nft cannot take the TTL from a map).
+  const byHop = new Map<number, string[]>();
+  for (const p of ports) byHop.set(p.hopLimit, [...(byHop.get(p.hopLimit) ?? []), p.privateIp]);
+  for (const [hop, ips] of [...byHop].sort(([a], [b]) => a - b)) {
+    if (!Number.isInteger(hop) || hop < 1 || hop > 255) throw new Error(`bad IMDS hop limit ${hop}`);
+    fwd.push(`iifname ${q(UPLINK)} ip saddr ${svc} tcp sport 80 ip daddr { ${ips.join(', ')} } ip ttl set ${hop}`);
+  }
   fwd.push(
     `iifname ${q(UPLINK)} ip saddr ${svc} ct state established,related accept`,
     `oifname ${q(UPLINK)} ip daddr ${svc} tcp dport 80 accept`,
