@@ -367,6 +367,55 @@ test('cleanupStale removes what a killed process left', { skip }, async () => {
   }
 });
 
+test('a restarted owner takes its slot back: instances that outlived it get their network again', { skip }, async () => {
+  const dir = mkdtempSync('/tmp/kumo-fabric-test-');
+  const owner = `${dir}/data`;
+  let second: Fabric | undefined;
+  try {
+    const script = join(dir, 'child.mts');
+    const spec = (name: string, ip: string) => ({ instanceId: `i-${name}-${process.pid}`, vpcId: 'vpc-keep', subnetCidr: '10.7.1.0/24', privateIp: ip, groups: ['sg-keep'], publicIps: [] });
+    const vpc = { vpcId: 'vpc-keep', cidrs: ['10.7.0.0/16'], subnets: [{ subnetId: 's', cidr: '10.7.1.0/24', naclId: 'acl' }] };
+    const keepPolicy: VpcPolicy = { nacls: {}, securityGroups: { 'sg-keep': { ingress: [{ protocol: '-1', cidrs: ['10.7.0.0/16'], groups: [] }], egress: ALL_OUT } } };
+    writeFileSync(script, `
+      import { Fabric } from ${JSON.stringify(join(ROOT, 'src/runtime/network/fabric.ts'))};
+      const f = await Fabric.open({ owner: ${JSON.stringify(owner)} });
+      await f.ensureVpc(${JSON.stringify(vpc)}, ${JSON.stringify(keepPolicy)});
+      const kept = await f.plug(${JSON.stringify(spec('kept', '10.7.1.5'))});
+      await f.plug(${JSON.stringify(spec('gone', '10.7.1.6'))});
+      console.log(f.slot + ' ' + kept.netns);
+      setInterval(() => {}, 1000);
+    `);
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    const [oldSlot, keptNs] = await new Promise<[number, string]>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).on('line', (l) => {
+        const [n, name] = l.split(' ');
+        resolve([Number(n), name!]);
+      });
+      child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
+    });
+    // The "instance": a server in the namespace, outliving the kumo that plugged it.
+    await serve(keptNs, HTTP_SERVER, '0.0.0.0', '80', `survivor-${process.pid}`);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+
+    second = await Fabric.open({ owner });
+    assert.equal(second.slot, oldSlot);
+    assert.ok(existsSync(`/run/netns/${keptNs}`), 'the instance namespace was kept');
+    await second.ensureVpc(vpc, keepPolicy);
+    assert.equal((await second.plug(spec('kept', '10.7.1.5'))).netns, keptNs);
+    const asker = await second.plug(spec('asker', '10.7.1.7'));
+    const r = await curlIn(asker.netns, 'http://10.7.1.5/');
+    assert.equal(r.body, `survivor-${process.pid} 10.7.1.7`, 'the same server process answers');
+    assert.deepEqual(await second.prune(), [`kumo${oldSlot}-i-gone-${process.pid}`]);
+    await second.close();
+    assert.deepEqual(await footprint(oldSlot), EMPTY);
+  } finally {
+    await second?.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('close() leaves no namespace, link, route, nft table or lock file', { skip }, async () => {
   for (const c of children) c.kill('SIGKILL'); // servers would otherwise keep namespaces alive
   await fabric.close();

@@ -5,15 +5,16 @@
  * The host side (host-side.ts) carries the service address where kumo's IMDS and DNS servers
  * listen and maps public loopback IPs to instances. Nothing is routed beyond the host.
  *
- * State lives in memory only: after a crash the next open() (or cleanupStale()) removes the dead
- * slot's footprint by name and the control plane plugs its instances again. Calls are serialized,
- * since each one rewrites whole nft tables from the current state.
+ * State lives in memory only: after a crash, open() or cleanupStale() removes the dead slot's
+ * footprint by name and the control plane plugs its instances again; open({ owner }) taken by the
+ * same owner keeps the instance namespaces, so instances that outlived kumo keep theirs. Calls
+ * are serialized, since each one rewrites whole nft tables from the current state.
  */
 import { containsIp, intToIp, ipToInt, parseCidr4 } from '../net/cidr.js';
 import { ip, nft, quietly } from './exec.js';
 import { applyHostTable, ensureDummy, listFootprint, removeFootprint } from './host-side.js';
 import {
-  MAX_VPCS, ROUTER_TABLE, TRANSIT_END, TRANSIT_FIRST, hostVeth, instanceNs, isUsableTransit, routerNs,
+  MAX_VPCS, ROUTER_TABLE, TRANSIT_END, TRANSIT_FIRST, hostVeth, instanceNs, isRouterNs, isUsableTransit, routerNs,
   serviceAddress, transitAddress, uplinkAddresses,
 } from './names.js';
 import { createRouter, removeRouter, setLoopbackAddresses, unwireInstance, wireInstance } from './router.js';
@@ -51,16 +52,28 @@ export class Fabric {
     this.serviceAddress = serviceAddress(slot);
   }
 
-  /** Takes a slot (cleaning a dead holder's leftovers first) and sets up the host side. */
-  static async open(opts: { log?: (l: string) => void } = {}): Promise<Fabric> {
+  /**
+   * Takes a slot (cleaning a dead holder's leftovers first) and sets up the host side.
+   * With `owner` (kumo's data dir, say), a stale slot of the same owner is taken back in
+   * preference, keeping its instance namespaces: instances that kept running while kumo was down
+   * get their network back when plugged again. `prune()` then removes the ones not plugged.
+   */
+  static async open(opts: { log?: (l: string) => void; owner?: string } = {}): Promise<Fabric> {
     const log = opts.log ?? (() => {});
-    const slot = await claimSlot(async (n) => {
-      log(`fabric: slot ${n} was held by a dead process, removing its leftovers`);
-      await removeFootprint(n);
-    });
+    const { slot, adopted } = await claimSlot(
+      async (n) => {
+        log(`fabric: slot ${n} was held by a dead process, removing its leftovers`);
+        await removeFootprint(n);
+      },
+      opts.owner,
+      async (n) => {
+        log(`fabric: taking back slot ${n} of ${opts.owner}, keeping its instance namespaces`);
+        await removeFootprint(n, { keepInstances: true });
+      },
+    );
     const f = new Fabric(slot, log);
     try {
-      await removeFootprint(slot); // a holder that died before writing its lock file
+      await removeFootprint(slot, { keepInstances: adopted }); // a holder that died before writing its lock file
       await ensureDummy(slot, f.serviceAddress);
       await f.applyHost();
     } catch (err) {
@@ -187,6 +200,17 @@ export class Fabric {
         await quietly(ip(undefined, 'netns', 'delete', p.ns));
       }
       await this.applyHost();
+    });
+  }
+
+  /** Removes instance namespaces of this slot that are not plugged (left by a previous holder); returns their names. */
+  prune(): Promise<string[]> {
+    return this.serial(async () => {
+      const plugged = new Set([...this.ports.values()].map((p) => p.ns));
+      const { netns } = await listFootprint((s) => s === this.slot);
+      const gone = netns.filter((n) => !isRouterNs(n) && !plugged.has(n));
+      for (const n of gone) await quietly(ip(undefined, 'netns', 'delete', n));
+      return gone;
     });
   }
 

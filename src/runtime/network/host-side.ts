@@ -6,7 +6,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { exec, ip, nft, quietly } from './exec.js';
-import { dummyName, hostTable, slotOfLink, slotOfNetns, slotOfTable } from './names.js';
+import { dummyName, hostTable, isRouterNs, slotOfLink, slotOfNetns, slotOfTable } from './names.js';
 
 export async function ensureDummy(slot: number, serviceAddress: string): Promise<void> {
   const dev = dummyName(slot);
@@ -110,11 +110,15 @@ export async function listFootprint(match: (slot: number) => boolean): Promise<{
 /**
  * Removes a slot's footprint by name. Namespaces first (their veths go with them unless a process
  * still holds the namespace), then host links explicitly (which also takes their routes), then
- * the table.
+ * the table. keepInstances spares instance namespaces (their eth0 dies with the router) so that
+ * processes inside keep running and get their network back when plugged again.
  */
-export async function removeFootprint(slot: number): Promise<void> {
+export async function removeFootprint(slot: number, opts: { keepInstances?: boolean } = {}): Promise<void> {
   const f = await listFootprint((s) => s === slot);
-  for (const ns of f.netns) await quietly(ip(undefined, 'netns', 'delete', ns));
+  for (const ns of f.netns) {
+    if (opts.keepInstances && !isRouterNs(ns)) continue;
+    await quietly(ip(undefined, 'netns', 'delete', ns));
+  }
   const again = await listFootprint((s) => s === slot);
   for (const l of again.links) await quietly(ip(undefined, 'link', 'del', l));
   for (const t of again.tables) await quietly(exec('nft', ['delete', 'table', 'ip', t]));

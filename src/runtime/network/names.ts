@@ -34,6 +34,7 @@ export const transitAddress = (slot: number, j: number) => intToIp(base(slot) + 
 export const isUsableTransit = (j: number) => j >= TRANSIT_FIRST && j < BLOCK_SIZE && j % 256 !== 0 && j % 256 !== 255;
 
 export const routerNs = (slot: number, vpcId: string) => `kumo${slot}-vpc-${hash(vpcId, 10)}`;
+export const isRouterNs = (name: string) => /^kumo\d+-vpc-[0-9a-f]{10}$/.test(name);
 export const instanceNs = (slot: number, instanceId: string) => `kumo${slot}-${instanceId}`;
 /** ≤ 15 bytes: "kh63-" + 8 hex. */
 export const hostVeth = (slot: number, vpcId: string) => `kh${slot}-${hash(vpcId, 8)}`;

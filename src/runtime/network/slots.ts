@@ -27,7 +27,17 @@ export function startTime(pid: number): string | undefined {
   }
 }
 
-export const ownerStamp = () => `${process.pid} ${startTime(process.pid) ?? '?'}\n`;
+/** "<pid> <start time> [owner]": the owner (e.g. kumo's data dir) lets a restarted kumo find its slot again. */
+export const ownerStamp = (owner?: string) => `${process.pid} ${startTime(process.pid) ?? '?'}${owner ? ` ${encodeURIComponent(owner)}` : ''}\n`;
+
+export function ownerOf(n: number): string | undefined {
+  try {
+    const o = readFileSync(slotFile(n), 'utf8').trim().split(' ')[2];
+    return o === undefined ? undefined : decodeURIComponent(o);
+  } catch {
+    return undefined;
+  }
+}
 
 /** True when the slot file names a process that no longer exists (or cannot be read at all). */
 export function isStale(n: number): boolean {
@@ -75,7 +85,7 @@ export async function withMutex<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function create(n: number): boolean {
+function create(n: number, owner?: string): boolean {
   let fd: number;
   try {
     fd = openSync(slotFile(n), 'wx', 0o644);
@@ -84,22 +94,34 @@ function create(n: number): boolean {
     throw err;
   }
   try {
-    writeSync(fd, ownerStamp());
+    writeSync(fd, ownerStamp(owner));
   } finally {
     closeSync(fd);
   }
   return true;
 }
 
-/** Takes the first free or stale slot; a stale one is handed to `clean` first. */
-export function claimSlot(clean: (n: number) => Promise<void>): Promise<number> {
+/**
+ * Takes a slot: first a stale one left by the same `owner` (handed to `adopt`, so a restarted
+ * kumo gets its old names and can keep its instances' namespaces), else the first free or stale
+ * one (a stale one is handed to `clean` first).
+ */
+export function claimSlot(clean: (n: number) => Promise<void>, owner?: string, adopt?: (n: number) => Promise<void>): Promise<{ slot: number; adopted: boolean }> {
   return withMutex(async () => {
+    if (owner !== undefined && adopt) {
+      for (const n of heldSlots().sort((a, b) => a - b)) {
+        if (ownerOf(n) !== owner || !isStale(n)) continue;
+        await adopt(n);
+        unlinkSync(slotFile(n));
+        if (create(n, owner)) return { slot: n, adopted: true };
+      }
+    }
     for (let n = 0; n < SLOTS; n++) {
-      if (create(n)) return n;
+      if (create(n, owner)) return { slot: n, adopted: false };
       if (isStale(n)) {
         await clean(n);
         unlinkSync(slotFile(n));
-        if (create(n)) return n;
+        if (create(n, owner)) return { slot: n, adopted: false };
       }
     }
     throw new Error(`fabric: all ${SLOTS} slots in ${SLOT_DIR} are held by live processes`);
