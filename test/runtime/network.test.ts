@@ -319,7 +319,9 @@ test('a private IP taken in a VPC is refused; public IPs must be loopback', { sk
   await assert.rejects(fabric.plug(port('ext', 'vpc-a', '10.0.1.0/24', '10.0.1.50', [], ['8.8.8.8'])), /loopback/);
   await assert.rejects(fabric.plug(port('lo', 'vpc-a', '10.0.1.0/24', '10.0.1.51', [], ['127.0.0.1'])), /loopback/);
   await assert.rejects(fabric.plug(port('out', 'vpc-a', '10.0.1.0/24', '10.0.9.1', [])), /not in/);
-  assert.equal((await footprint(slot)).netns.filter((n) => /-(dup|ext|lo|out)-/.test(n)).length, 0);
+  await assert.rejects(fabric.plug(port('nosub', 'vpc-a', '10.0.9.0/24', '10.0.9.1', [])), /not a subnet/);
+  await assert.rejects(fabric.plug(port('novpc', 'vpc-zzz', '10.0.1.0/24', '10.0.1.60', [])), /unknown VPC/);
+  assert.equal((await footprint(slot)).netns.filter((n) => /-(dup|ext|lo|out|nosub|novpc)-/.test(n)).length, 0);
 });
 
 test('unplug and removeVpc take their namespaces and routes with them', { skip }, async () => {

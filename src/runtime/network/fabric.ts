@@ -227,7 +227,13 @@ export class Fabric {
   /** Tears down everything of this slot and releases it; the Fabric is unusable afterwards. */
   close(): Promise<void> {
     return this.serial(async () => {
-      for (const id of [...this.vpcs.keys()]) await this.removeVpcLocked(id);
+      for (const id of [...this.vpcs.keys()]) {
+        // Best effort: whatever fails here is removed by name just below.
+        await this.removeVpcLocked(id).catch((err: Error) => this.log(`fabric: removing ${id}: ${err.message}`));
+      }
+      this.vpcs.clear();
+      this.ports.clear();
+      this.byTransit.clear();
       await removeFootprint(this.slot);
       const left = await listFootprint((s) => s === this.slot);
       this.closed = true;
@@ -245,8 +251,15 @@ export class Fabric {
     return v;
   }
 
-  /** Two instances with one private IP would share a /32 route: the second would silently steal the first's traffic. */
+  /**
+   * The subnet must be known (its gateway lives on the router), and two instances with one private
+   * IP would share a /32 route: the second would silently steal the first's traffic.
+   */
   private checkAddressFree(port: PortSpec): void {
+    const v = this.vpc(port.vpcId);
+    if (!v.spec.subnets.some((s) => parseCidr4(s.cidr)?.text === parseCidr4(port.subnetCidr)?.text)) {
+      throw new Error(`fabric: ${port.subnetCidr} is not a subnet of ${port.vpcId}`);
+    }
     for (const other of this.ports.values()) {
       if (other.spec.instanceId !== port.instanceId && other.spec.vpcId === port.vpcId && other.spec.privateIp === port.privateIp) {
         throw new Error(`fabric: ${port.privateIp} in ${port.vpcId} is already ${other.spec.instanceId}'s`);

@@ -11,7 +11,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, s
 import { join } from 'node:path';
 import { SLOTS } from './names.js';
 
-export const SLOT_DIR = process.env.KUMO_FABRIC_DIR || '/run/kumo/fabric';
+/** Fixed, not configurable: every kumo on the host must see the same slots. */
+export const SLOT_DIR = '/run/kumo/fabric';
 const MUTEX = () => join(SLOT_DIR, '.mutex');
 const MUTEX_STALE_MS = 60_000;
 
