@@ -324,6 +324,25 @@ test('a private IP taken in a VPC is refused; public IPs must be loopback', { sk
   assert.equal((await footprint(slot)).netns.filter((n) => /-(dup|ext|lo|out|nosub|novpc)-/.test(n)).length, 0);
 });
 
+test('a change nft cannot express is refused and leaves the VPC as it was', { skip }, async () => {
+  const bad = policy(true);
+  bad.securityGroups['sg-web'] = { ingress: [{ protocol: 'bogus', cidrs: ['0.0.0.0/0'], groups: [] }], egress: [] };
+  await assert.rejects(fabric.setPolicy('vpc-a', bad), /bad protocol/);
+  await assert.rejects(fabric.update(port('client', 'vpc-a', '10.0.1.0/24', '10.0.1.11', ['sg-client'], [], 65)), /hop limit/);
+  await fabric.setPolicy('vpc-a', policy(true)); // still accepted: the bad policy was not stored
+  assert.equal((await curlIn(ns.client!, 'http://10.0.1.10/')).body, 'web 10.0.1.11');
+});
+
+test('update moves an instance to another private IP in its namespace', { skip }, async () => {
+  const mover = await fabric.plug(port('mover', 'vpc-a', '10.0.1.0/24', '10.0.1.30', ['sg-client']));
+  assert.equal((await curlIn(mover.netns, 'http://10.0.1.10/')).body, 'web 10.0.1.30');
+  await fabric.update(port('mover', 'vpc-a', '10.0.2.0/24', '10.0.2.30', ['sg-client']));
+  assert.equal((await curlIn(mover.netns, 'http://10.0.1.10/')).body, 'web 10.0.2.30');
+  assert.equal(fabric.instanceOf((await curlIn(mover.netns, 'http://169.254.169.254/')).body.split(' ')[1]!), id('mover'));
+  await fabric.unplug(id('mover'));
+  assert.equal(existsSync(mover.netnsPath), false);
+});
+
 test('unplug and removeVpc take their namespaces and routes with them', { skip }, async () => {
   await fabric.unplug(id('bclient'));
   assert.equal(existsSync(`/run/netns/${ns.bclient}`), false);

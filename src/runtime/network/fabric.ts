@@ -116,6 +116,7 @@ export class Fabric {
         if (!parseCidr4(c)) throw new Error(`fabric: bad CIDR ${c} in ${vpc.vpcId}`);
       }
       let v = this.vpcs.get(vpc.vpcId);
+      this.check(vpc.vpcId, { spec: vpc, policy });
       if (!v) {
         const used = new Set([...this.vpcs.values()].map((x) => x.index));
         let index = 1;
@@ -146,6 +147,7 @@ export class Fabric {
   setPolicy(vpcId: string, policy: VpcPolicy): Promise<void> {
     return this.serial(async () => {
       const v = this.vpc(vpcId);
+      this.check(vpcId, { policy });
       v.policy = policy;
       await this.applyRouter(v);
     });
@@ -161,6 +163,7 @@ export class Fabric {
       checkPort(port);
       const v = this.vpc(port.vpcId);
       this.checkAddressFree(port);
+      this.check(port.vpcId, { port });
       const transitIndex = this.freeTransit();
       const p: Port = { spec: port, ns: instanceNs(this.slot, port.instanceId), transitIndex, transitIp: transitAddress(this.slot, transitIndex) };
       try {
@@ -303,6 +306,7 @@ export class Fabric {
     const v = this.vpc(port.vpcId);
     const rewire = port.privateIp !== p.spec.privateIp || port.subnetCidr !== p.spec.subnetCidr;
     if (rewire) this.checkAddressFree(port);
+    this.check(port.vpcId, { port });
     p.spec = port;
     if (rewire) {
       await this.wire(v, p);
@@ -326,22 +330,44 @@ export class Fabric {
     await this.applyHost();
   }
 
-  private async applyRouter(v: Vpc): Promise<void> {
-    const ports = [...this.ports.values()].filter((p) => p.spec.vpcId === v.spec.vpcId);
-    await nft(v.ns, renderRouter({
+  /**
+   * The router's nft script for a VPC state. Also called on a prospective state before a change is
+   * recorded: a policy nft cannot express (a bad protocol, say) is refused there, instead of being
+   * stored and failing every later change of the VPC.
+   */
+  private routerScript(spec: VpcSpec, policy: VpcPolicy, ports: PortSpec[], transitOf: (p: PortSpec) => string): string {
+    return renderRouter({
       table: ROUTER_TABLE,
       serviceAddress: this.serviceAddress,
-      dnsAddresses: [...v.spec.cidrs.map((c) => intToIp(parseCidr4(c)!.base + 2)), '169.254.169.253'],
-      subnets: v.spec.subnets.map((s) => ({ cidr: s.cidr, naclId: s.naclId })),
-      policy: v.policy,
+      dnsAddresses: [...spec.cidrs.map((c) => intToIp(parseCidr4(c)!.base + 2)), '169.254.169.253'],
+      subnets: spec.subnets.map((s) => ({ cidr: s.cidr, naclId: s.naclId })),
+      policy,
       ports: ports.map((p) => ({
-        privateIp: p.spec.privateIp,
-        transitIp: p.transitIp,
-        groups: p.spec.groups,
-        hasPublicIp: p.spec.publicIps.length > 0,
-        hopLimit: p.spec.imdsHopLimit ?? 2,
+        privateIp: p.privateIp,
+        transitIp: transitOf(p),
+        groups: p.groups,
+        hasPublicIp: p.publicIps.length > 0,
+        hopLimit: p.imdsHopLimit ?? 2,
       })),
-    }));
+    });
+  }
+
+  /** Throws when the VPC state after a change could not be rendered; `port` replaces or adds one instance. */
+  private check(vpcId: string, change: { spec?: VpcSpec; policy?: VpcPolicy; port?: PortSpec }): void {
+    const v = this.vpcs.get(vpcId);
+    const ports = this.portsOf(vpcId).map((p) => p.spec).filter((p) => p.instanceId !== change.port?.instanceId);
+    if (change.port) ports.push(change.port);
+    this.routerScript(change.spec ?? v!.spec, change.policy ?? v!.policy, ports, () => '198.18.0.0');
+  }
+
+  private portsOf(vpcId: string): Port[] {
+    return [...this.ports.values()].filter((p) => p.spec.vpcId === vpcId);
+  }
+
+  private async applyRouter(v: Vpc): Promise<void> {
+    const ports = this.portsOf(v.spec.vpcId);
+    const transit = new Map(ports.map((p) => [p.spec.instanceId, p.transitIp]));
+    await nft(v.ns, this.routerScript(v.spec, v.policy, ports.map((p) => p.spec), (p) => transit.get(p.instanceId)!));
   }
 
   private async applyHost(): Promise<void> {
@@ -366,6 +392,8 @@ function checkPort(port: PortSpec): void {
     throw new Error(`fabric: bad private IP ${port.privateIp}`);
   }
   if (!containsIp(subnet, priv)) throw new Error(`fabric: ${port.privateIp} is not in ${port.subnetCidr}`);
+  const hop = port.imdsHopLimit;
+  if (hop !== undefined && (!Number.isInteger(hop) || hop < 1 || hop > 64)) throw new Error(`fabric: IMDS hop limit ${hop} is not in 1..64`);
   for (const pub of port.publicIps) {
     let n: number;
     try {
