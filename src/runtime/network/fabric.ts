@@ -11,10 +11,11 @@
  * are serialized, since each one rewrites whole nft tables from the current state.
  */
 import { containsIp, intToIp, ipToInt, parseCidr4 } from '../net/cidr.js';
+import { netnsExists } from '../instances/host.js';
 import { ip, nft, quietly } from './exec.js';
 import { applyHostTable, ensureDummy, listFootprint, removeFootprint } from './host-side.js';
 import {
-  MAX_VPCS, ROUTER_TABLE, TRANSIT_END, TRANSIT_FIRST, hostVeth, instanceNs, isRouterNs, isUsableTransit, routerNs,
+  MAX_VPCS, ROUTER_TABLE, TRANSIT_END, TRANSIT_FIRST, hostVeth, instanceNs, isRouterNs, isUsableTransit, peerName, routerNs,
   serviceAddress, transitAddress, uplinkAddresses,
 } from './names.js';
 import { createRouter, removeRouter, setLoopbackAddresses, unwireInstance, wireInstance } from './router.js';
@@ -166,6 +167,9 @@ export class Fabric {
       this.check(port.vpcId, { port });
       const transitIndex = this.freeTransit();
       const p: Port = { spec: port, ns: instanceNs(this.slot, port.instanceId), transitIndex, transitIp: transitAddress(this.slot, transitIndex) };
+      // An existing namespace may hold a running instance (taken back after a restart): a failed
+      // plug must not delete it.
+      const adopted = netnsExists(p.ns);
       try {
         await this.wire(v, p);
         await ip(undefined, 'route', 'replace', `${p.transitIp}/32`, 'via', v.uplink.router, 'dev', v.hostIf);
@@ -176,8 +180,11 @@ export class Fabric {
       } catch (err) {
         this.ports.delete(port.instanceId);
         this.byTransit.delete(p.transitIp);
-        await unwireInstance(v.ns, p.ns, port.instanceId);
+        if (adopted) await quietly(ip(v.ns, 'link', 'del', peerName(port.instanceId)));
+        else await unwireInstance(v.ns, p.ns, port.instanceId);
         await quietly(ip(undefined, 'route', 'del', `${p.transitIp}/32`));
+        await quietly(this.applyRouter(v));
+        await quietly(this.applyHost());
         throw err;
       }
       return this.describe(p);
