@@ -30,8 +30,8 @@ function skipReason(): string | undefined {
   if (process.platform !== 'linux') reason = `platform is ${process.platform}`;
   else if (process.getuid?.() !== 0) reason = 'not running as root';
   else {
-    const missing = ['ip', 'nft', 'curl', 'python3', 'sysctl'].filter((c) => !which(c));
-    if (missing.length) reason = `missing ${missing.join(', ')} (apt-get install iproute2 nftables curl python3 procps)`;
+    const missing = ['ip', 'nft', 'curl', 'python3'].filter((c) => !which(c));
+    if (missing.length) reason = `missing ${missing.join(', ')} (apt-get install iproute2 nftables curl python3)`;
   }
   if (reason && process.env.KUMO_REQUIRE_NATIVE === '1') throw new Error(`KUMO_REQUIRE_NATIVE=1 but fabric tests cannot run: ${reason}`);
   if (reason) console.log(`# skipping fabric tests: ${reason}`);

@@ -4,6 +4,7 @@
  * has its own variant plus the few idioms every other file repeats (ip in a namespace, sysctls).
  */
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 
 export function exec(cmd: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -22,10 +23,21 @@ export const ip = (ns: string | undefined, ...args: string[]) => exec('ip', ns ?
 export const nft = (ns: string | undefined, script: string) =>
   ns ? exec('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], script) : exec('nft', ['-f', '-'], script);
 
-/** Sets sysctls inside a namespace (each namespace has its own net.* tree). */
+const procSys = (key: string) => `/proc/sys/${key.replace(/\./g, '/')}`;
+
+/**
+ * Sets sysctls inside a namespace (each has its own net.* tree; `ip netns exec` enters it, and
+ * /proc/sys/net follows the writer's namespace). Plain writes through sh: no procps needed.
+ * Keys are ours (interface names without dots), never user input.
+ */
 export async function sysctls(ns: string, settings: Record<string, string | number>): Promise<void> {
-  const args = Object.entries(settings).map(([k, v]) => `${k}=${v}`);
-  if (args.length) await exec('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...args]);
+  const writes = Object.entries(settings).map(([k, v]) => `echo ${Number(v)} > ${procSys(k)}`);
+  if (writes.length) await exec('ip', ['netns', 'exec', ns, 'sh', '-ec', writes.join('\n')]);
+}
+
+/** A sysctl of the host's own namespace; only ever used on interfaces the fabric created. */
+export function hostSysctl(key: string, value: number): void {
+  writeFileSync(procSys(key), String(value));
 }
 
 /** Tolerates "already gone": teardown must be repeatable after a crash or a half-done setup. */

@@ -5,7 +5,7 @@
  * service address's 80 and 53. Nothing here touches a table, route or interface we did not name.
  */
 import { readdirSync } from 'node:fs';
-import { exec, ip, nft, quietly } from './exec.js';
+import { exec, hostSysctl, ip, nft, quietly } from './exec.js';
 import { dummyName, hostTable, isRouterNs, slotOfLink, slotOfNetns, slotOfTable } from './names.js';
 
 export async function ensureDummy(slot: number, serviceAddress: string): Promise<void> {
@@ -18,7 +18,7 @@ export async function ensureDummy(slot: number, serviceAddress: string): Promise
     // address just as well, and nothing is ever enslaved to it.
     await ip(undefined, 'link', 'add', dev, 'type', 'bridge');
   }
-  await setProcSys(`net.ipv6.conf.${dev}.disable_ipv6`, 1);
+  hostSysctl(`net.ipv6.conf.${dev}.disable_ipv6`, 1);
   await ip(undefined, 'addr', 'add', `${serviceAddress}/32`, 'dev', dev);
   await ip(undefined, 'link', 'set', dev, 'up');
 }
@@ -67,11 +67,6 @@ export function renderHostTable(t: HostTableInput): string {
 }
 
 export const applyHostTable = (t: HostTableInput) => nft(undefined, renderHostTable(t));
-
-export async function setProcSys(path: string, value: string | number): Promise<void> {
-  // Written through sysctl rather than fs so failures carry the key in the message.
-  await exec('sysctl', ['-q', '-w', `${path}=${value}`]);
-}
 
 /** Everything on the host that belongs to the slots `match` picks (by name), for cleanup and leak checks. */
 export async function listFootprint(match: (slot: number) => boolean): Promise<{ netns: string[]; links: string[]; tables: string[]; slots: Set<number> }> {

@@ -5,8 +5,7 @@
  * its peer, so even same-subnet packets are routed, and the forward hook sees all of them.
  */
 import { ensureNetns, removeNetns } from '../instances/host.js';
-import { ip, quietly, sysctls } from './exec.js';
-import { setProcSys } from './host-side.js';
+import { hostSysctl, ip, quietly, sysctls } from './exec.js';
 import { UPLINK, peerName } from './names.js';
 
 export async function createRouter(ns: string, hostIf: string, up: { host: string; router: string }, serviceAddress: string): Promise<void> {
@@ -24,9 +23,9 @@ export async function createRouter(ns: string, hostIf: string, up: { host: strin
   await ip(undefined, 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', UPLINK, 'netns', ns);
   await ip(undefined, 'addr', 'add', `${up.host}/30`, 'dev', hostIf);
   // Lets host connections to public (127/8) IPs leave through this veth before masquerade.
-  await setProcSys(`net.ipv4.conf.${hostIf}.route_localnet`, 1);
+  hostSysctl(`net.ipv4.conf.${hostIf}.route_localnet`, 1);
   // IPv4 only; no link-local chatter (DAD, router solicitations) on the host's side either.
-  await setProcSys(`net.ipv6.conf.${hostIf}.disable_ipv6`, 1);
+  hostSysctl(`net.ipv6.conf.${hostIf}.disable_ipv6`, 1);
   await ip(undefined, 'link', 'set', hostIf, 'up');
   await ip(ns, 'addr', 'add', `${up.router}/30`, 'dev', UPLINK);
   await ip(ns, 'link', 'set', UPLINK, 'up');
