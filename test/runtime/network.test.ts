@@ -169,12 +169,14 @@ before(async () => {
     ['twin', port('twin', 'vpc-b', '10.0.1.0/24', '10.0.1.10', ['sg-web'])],
     ['bclient', port('bclient', 'vpc-b', '10.0.1.0/24', '10.0.1.20', ['sg-client'])],
   ];
+  const t0 = Date.now();
   for (const [name, spec] of ports) {
     const r = await fabric.plug(spec);
     assert.equal(r.netnsPath, `/run/netns/${r.netns}`);
     ns[name] = r.netns;
     transit[name] = r.transitIp;
   }
+  console.log(`# plug: ${Math.round((Date.now() - t0) / ports.length)} ms per instance (${ports.length} instances)`);
   for (const name of ['web', 'closed', 'db', 'far', 'twin']) await serve(ns[name], HTTP_SERVER, '0.0.0.0', '80', name);
   await serve(undefined, HTTP_SERVER, fabric.serviceAddress, '80', 'imds');
   await serve(undefined, UDP_SERVER, fabric.serviceAddress, '53');
@@ -375,6 +377,7 @@ test('cleanupStale removes what a killed process left', { skip }, async () => {
     assert.notEqual(crashed, slot);
     const before = await footprint(crashed);
     assert.ok(before.netns.length === 2 && before.links.length === 2 && before.tables.length === 1 && before.lock, JSON.stringify(before));
+    assert.equal((await Fabric.leftovers(crashed)).length, 6);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     await Fabric.cleanupStale();
@@ -441,5 +444,6 @@ test('close() leaves no namespace, link, route, nft table or lock file', { skip 
   for (const c of children) c.kill('SIGKILL'); // servers would otherwise keep namespaces alive
   await fabric.close();
   assert.deepEqual(await footprint(slot), EMPTY);
+  assert.deepEqual(await Fabric.leftovers(slot), []);
   await assert.rejects(fabric.plug(port('late', 'vpc-a', '10.0.1.0/24', '10.0.1.99', [])), /closed/);
 });

@@ -102,6 +102,16 @@ export class Fabric {
     });
   }
 
+  /**
+   * For leak checks (tests, `kumo stop`): names of namespaces, links and nft tables, and the lock
+   * file, that belong to `slot`, or to any slot when omitted.
+   */
+  static async leftovers(slot?: number): Promise<string[]> {
+    const f = await listFootprint((s) => slot === undefined || s === slot);
+    const locks = (slot === undefined ? heldSlots() : heldSlots().filter((n) => n === slot)).map((n) => `lock: slot-${n}`);
+    return [...f.netns.map((n) => `netns: ${n}`), ...f.links.map((n) => `link: ${n}`), ...f.tables.map((n) => `nft table: ip ${n}`), ...locks];
+  }
+
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.queue.then(() => {
       if (this.closed) throw new Error('fabric is closed');
