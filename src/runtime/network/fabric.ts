@@ -1,0 +1,423 @@
+/**
+ * The VPC data plane on one host, driven by the EC2 control plane. A Fabric holds a host-wide
+ * slot (slots.ts) and, within it, one router namespace per VPC (router.ts) whose nft table
+ * (rules.ts) enforces NACLs and security groups between instances, each in its own namespace.
+ * The host side (host-side.ts) carries the service address where kumo's IMDS and DNS servers
+ * listen and maps public loopback IPs to instances. Nothing is routed beyond the host.
+ *
+ * State lives in memory only: after a crash, open() or cleanupStale() removes the dead slot's
+ * footprint by name and the control plane plugs its instances again; open({ owner }) taken by the
+ * same owner keeps the instance namespaces, so instances that outlived kumo keep theirs. Calls
+ * are serialized, since each one rewrites whole nft tables from the current state.
+ */
+import { containsIp, intToIp, ipToInt, parseCidr4 } from '../net/cidr.js';
+import { netnsExists } from '../instances/host.js';
+import { ip, nft, quietly } from './exec.js';
+import { applyHostTable, ensureDummy, listFootprint, removeFootprint } from './host-side.js';
+import {
+  MAX_VPCS, ROUTER_TABLE, TRANSIT_END, TRANSIT_FIRST, hostVeth, instanceNs, isRouterNs, isUsableTransit, peerName, routerNs,
+  serviceAddress, transitAddress, uplinkAddresses,
+} from './names.js';
+import { createRouter, removeRouter, setLoopbackAddresses, unwireInstance, wireInstance } from './router.js';
+import { renderRouter } from './rules.js';
+import { claimSlot, heldSlots, isStale, releaseSlot, withMutex } from './slots.js';
+import type { PortSpec, VpcPolicy, VpcSpec } from './types.js';
+
+export type { AclRule, PortSpec, SgRule, SubnetSpec, VpcPolicy, VpcSpec } from './types.js';
+
+interface Vpc {
+  spec: VpcSpec;
+  policy: VpcPolicy;
+  ns: string;
+  hostIf: string;
+  index: number;
+  uplink: { host: string; router: string };
+}
+
+interface Port {
+  spec: PortSpec;
+  ns: string;
+  transitIndex: number;
+  transitIp: string;
+}
+
+export class Fabric {
+  readonly serviceAddress: string;
+  private readonly vpcs = new Map<string, Vpc>();
+  private readonly ports = new Map<string, Port>();
+  private readonly byTransit = new Map<string, string>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(readonly slot: number, private readonly log: (l: string) => void) {
+    this.serviceAddress = serviceAddress(slot);
+  }
+
+  /**
+   * Takes a slot (cleaning a dead holder's leftovers first) and sets up the host side.
+   * With `owner` (kumo's data dir, say), a stale slot of the same owner is taken back in
+   * preference, keeping its instance namespaces: instances that kept running while kumo was down
+   * get their network back when plugged again. `prune()` then removes the ones not plugged.
+   */
+  static async open(opts: { log?: (l: string) => void; owner?: string } = {}): Promise<Fabric> {
+    const log = opts.log ?? (() => {});
+    const { slot, adopted } = await claimSlot(
+      async (n) => {
+        log(`fabric: slot ${n} was held by a dead process, removing its leftovers`);
+        await removeFootprint(n);
+      },
+      opts.owner,
+      async (n) => {
+        log(`fabric: taking back slot ${n} of ${opts.owner}, keeping its instance namespaces`);
+        await removeFootprint(n, { keepInstances: true });
+      },
+    );
+    const f = new Fabric(slot, log);
+    try {
+      await removeFootprint(slot, { keepInstances: adopted }); // a holder that died before writing its lock file
+      await ensureDummy(slot, f.serviceAddress);
+      await f.applyHost();
+    } catch (err) {
+      await removeFootprint(slot);
+      releaseSlot(slot);
+      throw err;
+    }
+    log(`fabric: slot ${slot}, service address ${f.serviceAddress}`);
+    return f;
+  }
+
+  /** Removes the footprint of every slot not held by a live process. */
+  static async cleanupStale(): Promise<void> {
+    await withMutex(async () => {
+      const held = new Set(heldSlots());
+      for (const n of held) {
+        if (!isStale(n)) continue;
+        await removeFootprint(n);
+        releaseSlot(n);
+        held.delete(n);
+      }
+      // Names of slots without any lock file: a holder that died while releasing.
+      const orphans = await listFootprint((s) => !held.has(s));
+      for (const n of orphans.slots) await removeFootprint(n);
+    });
+  }
+
+  /**
+   * For leak checks (tests, `kumo stop`): names of namespaces, links and nft tables, and the lock
+   * file, that belong to `slot`, or to any slot when omitted.
+   */
+  static async leftovers(slot?: number): Promise<string[]> {
+    const f = await listFootprint((s) => slot === undefined || s === slot);
+    const locks = (slot === undefined ? heldSlots() : heldSlots().filter((n) => n === slot)).map((n) => `lock: slot-${n}`);
+    return [...f.netns.map((n) => `netns: ${n}`), ...f.links.map((n) => `link: ${n}`), ...f.tables.map((n) => `nft table: ip ${n}`), ...locks];
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(() => {
+      if (this.closed) throw new Error('fabric is closed');
+      return fn();
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  ensureVpc(vpc: VpcSpec, policy: VpcPolicy): Promise<void> {
+    return this.serial(async () => {
+      for (const c of [...vpc.cidrs, ...vpc.subnets.map((s) => s.cidr)]) {
+        if (!parseCidr4(c)) throw new Error(`fabric: bad CIDR ${c} in ${vpc.vpcId}`);
+      }
+      let v = this.vpcs.get(vpc.vpcId);
+      this.check(vpc.vpcId, { spec: vpc, policy });
+      if (!v) {
+        const used = new Set([...this.vpcs.values()].map((x) => x.index));
+        let index = 1;
+        while (used.has(index)) index++;
+        if (index > MAX_VPCS) throw new Error(`fabric: more than ${MAX_VPCS} VPCs in one slot`);
+        v = {
+          spec: vpc, policy, index,
+          ns: routerNs(this.slot, vpc.vpcId),
+          hostIf: hostVeth(this.slot, vpc.vpcId),
+          uplink: uplinkAddresses(this.slot, index),
+        };
+        try {
+          await createRouter(v.ns, v.hostIf, v.uplink, this.serviceAddress);
+        } catch (err) {
+          await removeRouter(v.ns, v.hostIf);
+          throw err;
+        }
+        this.vpcs.set(vpc.vpcId, v);
+        this.log(`fabric: VPC ${vpc.vpcId} router ${v.ns}`);
+      }
+      v.spec = vpc;
+      v.policy = policy;
+      await setLoopbackAddresses(v.ns, this.routerAddresses(vpc));
+      await this.applyRouter(v);
+    });
+  }
+
+  setPolicy(vpcId: string, policy: VpcPolicy): Promise<void> {
+    return this.serial(async () => {
+      const v = this.vpc(vpcId);
+      this.check(vpcId, { policy });
+      v.policy = policy;
+      await this.applyRouter(v);
+    });
+  }
+
+  plug(port: PortSpec): Promise<{ netns: string; netnsPath: string; transitIp: string }> {
+    return this.serial(async () => {
+      const existing = this.ports.get(port.instanceId);
+      if (existing) {
+        await this.updateLocked(port);
+        return this.describe(existing);
+      }
+      checkPort(port);
+      const v = this.vpc(port.vpcId);
+      this.checkAddressFree(port);
+      this.check(port.vpcId, { port });
+      const transitIndex = this.freeTransit();
+      const p: Port = { spec: port, ns: instanceNs(this.slot, port.instanceId), transitIndex, transitIp: transitAddress(this.slot, transitIndex) };
+      // An existing namespace may hold a running instance (taken back after a restart): a failed
+      // plug must not delete it.
+      const adopted = netnsExists(p.ns);
+      try {
+        await this.wire(v, p);
+        await ip(undefined, 'route', 'replace', `${p.transitIp}/32`, 'via', v.uplink.router, 'dev', v.hostIf);
+        this.ports.set(port.instanceId, p);
+        this.byTransit.set(p.transitIp, port.instanceId);
+        await this.applyRouter(v);
+        await this.applyHost();
+      } catch (err) {
+        this.ports.delete(port.instanceId);
+        this.byTransit.delete(p.transitIp);
+        if (adopted) await quietly(ip(v.ns, 'link', 'del', peerName(port.instanceId)));
+        else await unwireInstance(v.ns, p.ns, port.instanceId);
+        await quietly(ip(undefined, 'route', 'del', `${p.transitIp}/32`));
+        await quietly(this.applyRouter(v));
+        await quietly(this.applyHost());
+        throw err;
+      }
+      return this.describe(p);
+    });
+  }
+
+  update(port: PortSpec): Promise<void> {
+    return this.serial(() => this.updateLocked(port));
+  }
+
+  unplug(instanceId: string): Promise<void> {
+    return this.serial(async () => {
+      const p = this.ports.get(instanceId);
+      if (!p) return;
+      const v = this.vpcs.get(p.spec.vpcId);
+      this.ports.delete(instanceId);
+      this.byTransit.delete(p.transitIp);
+      await quietly(ip(undefined, 'route', 'del', `${p.transitIp}/32`));
+      if (v) {
+        await unwireInstance(v.ns, p.ns, instanceId);
+        await this.applyRouter(v);
+      } else {
+        await quietly(ip(undefined, 'netns', 'delete', p.ns));
+      }
+      await this.applyHost();
+    });
+  }
+
+  /** Removes instance namespaces of this slot that are not plugged (left by a previous holder); returns their names. */
+  prune(): Promise<string[]> {
+    return this.serial(async () => {
+      const plugged = new Set([...this.ports.values()].map((p) => p.ns));
+      const { netns } = await listFootprint((s) => s === this.slot);
+      const gone = netns.filter((n) => !isRouterNs(n) && !plugged.has(n));
+      for (const n of gone) await quietly(ip(undefined, 'netns', 'delete', n));
+      return gone;
+    });
+  }
+
+  /** The instance behind a transit address, as host-side servers see it (plain or '::ffff:' form). */
+  instanceOf(remoteAddress: string): string | undefined {
+    return this.byTransit.get(remoteAddress.replace(/^::ffff:/i, ''));
+  }
+
+  /** Also unplugs the VPC's remaining instances. */
+  removeVpc(vpcId: string): Promise<void> {
+    return this.serial(() => this.removeVpcLocked(vpcId));
+  }
+
+  /** Tears down everything of this slot and releases it; the Fabric is unusable afterwards. */
+  close(): Promise<void> {
+    return this.serial(async () => {
+      for (const id of [...this.vpcs.keys()]) {
+        // Best effort: whatever fails here is removed by name just below.
+        await this.removeVpcLocked(id).catch((err: Error) => this.log(`fabric: removing ${id}: ${err.message}`));
+      }
+      this.vpcs.clear();
+      this.ports.clear();
+      this.byTransit.clear();
+      await removeFootprint(this.slot);
+      const left = await listFootprint((s) => s === this.slot);
+      this.closed = true;
+      releaseSlot(this.slot);
+      const names = [...left.netns, ...left.links, ...left.tables];
+      if (names.length) throw new Error(`fabric: slot ${this.slot} left ${names.join(', ')}`);
+    });
+  }
+
+  // ---- internals (called inside serial) ----
+
+  private vpc(vpcId: string): Vpc {
+    const v = this.vpcs.get(vpcId);
+    if (!v) throw new Error(`fabric: unknown VPC ${vpcId}`);
+    return v;
+  }
+
+  /**
+   * The subnet must be known (its gateway lives on the router), and two instances with one private
+   * IP would share a /32 route: the second would silently steal the first's traffic.
+   */
+  private checkAddressFree(port: PortSpec): void {
+    const v = this.vpc(port.vpcId);
+    if (!v.spec.subnets.some((s) => parseCidr4(s.cidr)?.text === parseCidr4(port.subnetCidr)?.text)) {
+      throw new Error(`fabric: ${port.subnetCidr} is not a subnet of ${port.vpcId}`);
+    }
+    for (const other of this.ports.values()) {
+      if (other.spec.instanceId !== port.instanceId && other.spec.vpcId === port.vpcId && other.spec.privateIp === port.privateIp) {
+        throw new Error(`fabric: ${port.privateIp} in ${port.vpcId} is already ${other.spec.instanceId}'s`);
+      }
+    }
+  }
+
+  private describe(p: Port) {
+    return { netns: p.ns, netnsPath: `/run/netns/${p.ns}`, transitIp: p.transitIp };
+  }
+
+  private freeTransit(): number {
+    const used = new Set([...this.ports.values()].map((p) => p.transitIndex));
+    for (let j = TRANSIT_FIRST; j < TRANSIT_END; j++) if (isUsableTransit(j) && !used.has(j)) return j;
+    throw new Error(`fabric: no transit address left in slot ${this.slot}`);
+  }
+
+  /** Gateways (each subnet's .1), the DNS address (base+2 of each VPC CIDR) and 169.254.169.253. */
+  private routerAddresses(vpc: VpcSpec): string[] {
+    const out = new Set<string>();
+    for (const s of vpc.subnets) out.add(intToIp(parseCidr4(s.cidr)!.base + 1));
+    for (const c of vpc.cidrs) out.add(intToIp(parseCidr4(c)!.base + 2));
+    out.add('169.254.169.253');
+    return [...out];
+  }
+
+  private async wire(v: Vpc, p: Port): Promise<void> {
+    const subnet = parseCidr4(p.spec.subnetCidr);
+    if (!subnet) throw new Error(`fabric: bad subnet CIDR ${p.spec.subnetCidr}`);
+    await wireInstance({
+      routerNs: v.ns, instanceNs: p.ns, instanceId: p.spec.instanceId,
+      privateIp: p.spec.privateIp, prefix: subnet.prefix, gateway: intToIp(subnet.base + 1),
+    });
+  }
+
+  private async updateLocked(port: PortSpec): Promise<void> {
+    const p = this.ports.get(port.instanceId);
+    if (!p) throw new Error(`fabric: ${port.instanceId} is not plugged`);
+    checkPort(port);
+    if (port.vpcId !== p.spec.vpcId) throw new Error(`fabric: ${port.instanceId} cannot move from ${p.spec.vpcId} to ${port.vpcId}`);
+    const v = this.vpc(port.vpcId);
+    const rewire = port.privateIp !== p.spec.privateIp || port.subnetCidr !== p.spec.subnetCidr;
+    if (rewire) this.checkAddressFree(port);
+    this.check(port.vpcId, { port });
+    p.spec = port;
+    if (rewire) {
+      await this.wire(v, p);
+      await ip(undefined, 'route', 'replace', `${p.transitIp}/32`, 'via', v.uplink.router, 'dev', v.hostIf);
+    }
+    await this.applyRouter(v);
+    await this.applyHost();
+  }
+
+  private async removeVpcLocked(vpcId: string): Promise<void> {
+    const v = this.vpcs.get(vpcId);
+    if (!v) return;
+    for (const [id, p] of [...this.ports]) {
+      if (p.spec.vpcId !== vpcId) continue;
+      this.ports.delete(id);
+      this.byTransit.delete(p.transitIp);
+      await unwireInstance(v.ns, p.ns, id);
+    }
+    this.vpcs.delete(vpcId);
+    await removeRouter(v.ns, v.hostIf); // its host routes go with the host veth
+    await this.applyHost();
+  }
+
+  /**
+   * The router's nft script for a VPC state. Also called on a prospective state before a change is
+   * recorded: a policy nft cannot express (a bad protocol, say) is refused there, instead of being
+   * stored and failing every later change of the VPC.
+   */
+  private routerScript(spec: VpcSpec, policy: VpcPolicy, ports: PortSpec[], transitOf: (p: PortSpec) => string): string {
+    return renderRouter({
+      table: ROUTER_TABLE,
+      serviceAddress: this.serviceAddress,
+      dnsAddresses: [...spec.cidrs.map((c) => intToIp(parseCidr4(c)!.base + 2)), '169.254.169.253'],
+      subnets: spec.subnets.map((s) => ({ cidr: s.cidr, naclId: s.naclId })),
+      policy,
+      ports: ports.map((p) => ({
+        privateIp: p.privateIp,
+        transitIp: transitOf(p),
+        groups: p.groups,
+        hasPublicIp: p.publicIps.length > 0,
+        hopLimit: p.imdsHopLimit ?? 2,
+      })),
+    });
+  }
+
+  /** Throws when the VPC state after a change could not be rendered; `port` replaces or adds one instance. */
+  private check(vpcId: string, change: { spec?: VpcSpec; policy?: VpcPolicy; port?: PortSpec }): void {
+    const v = this.vpcs.get(vpcId);
+    const ports = this.portsOf(vpcId).map((p) => p.spec).filter((p) => p.instanceId !== change.port?.instanceId);
+    if (change.port) ports.push(change.port);
+    this.routerScript(change.spec ?? v!.spec, change.policy ?? v!.policy, ports, () => '198.18.0.0');
+  }
+
+  private portsOf(vpcId: string): Port[] {
+    return [...this.ports.values()].filter((p) => p.spec.vpcId === vpcId);
+  }
+
+  private async applyRouter(v: Vpc): Promise<void> {
+    const ports = this.portsOf(v.spec.vpcId);
+    const transit = new Map(ports.map((p) => [p.spec.instanceId, p.transitIp]));
+    await nft(v.ns, this.routerScript(v.spec, v.policy, ports.map((p) => p.spec), (p) => transit.get(p.instanceId)!));
+  }
+
+  private async applyHost(): Promise<void> {
+    const publics = new Map<string, string>();
+    for (const p of this.ports.values()) for (const pub of p.spec.publicIps) publics.set(pub, p.transitIp);
+    await applyHostTable({ slot: this.slot, serviceAddress: this.serviceAddress, publics });
+  }
+}
+
+/**
+ * Public IPs become dnat rules on the host's output path, so anything outside 127/8 would hijack
+ * the host's own traffic to a real address; 127.0.0.0/24 holds the host's own loopback services.
+ */
+function checkPort(port: PortSpec): void {
+  if (!/^[A-Za-z0-9-]+$/.test(port.instanceId)) throw new Error(`fabric: bad instance id ${JSON.stringify(port.instanceId)}`);
+  const subnet = parseCidr4(port.subnetCidr);
+  if (!subnet) throw new Error(`fabric: bad subnet CIDR ${port.subnetCidr}`);
+  let priv: number;
+  try {
+    priv = ipToInt(port.privateIp);
+  } catch {
+    throw new Error(`fabric: bad private IP ${port.privateIp}`);
+  }
+  if (!containsIp(subnet, priv)) throw new Error(`fabric: ${port.privateIp} is not in ${port.subnetCidr}`);
+  const hop = port.imdsHopLimit;
+  if (hop !== undefined && (!Number.isInteger(hop) || hop < 1 || hop > 64)) throw new Error(`fabric: IMDS hop limit ${hop} is not in 1..64`);
+  for (const pub of port.publicIps) {
+    let n: number;
+    try {
+      n = ipToInt(pub);
+    } catch {
+      throw new Error(`fabric: bad public IP ${pub}`);
+    }
+    if (n >>> 24 !== 127 || n >>> 8 === 0x7f0000) throw new Error(`fabric: public IP ${pub} must be a loopback address outside 127.0.0.0/24`);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Every name and address the fabric creates, derived from the slot so that several kumo
+ * processes on one host (parallel tests) never collide, and so that a crashed process's
+ * leftovers can be found by name alone, without its memory.
+ *
+ * Slot n owns the /21 block n of 198.18.0.0/15 (RFC 2544 benchmarking space: never routed on the
+ * internet, unlikely to clash with a user's VPC CIDR):
+ *   +1            service address (IMDS tcp 80, DNS 53), on the dummy `kumos<n>` in the host netns
+ *   +4k .. +4k+3  VPC k's uplink /30 (k = 1..255): host end +1, router end +2
+ *   +1024 ..      transit addresses, one per plugged instance (what the host-side servers see)
+ */
+import { createHash } from 'node:crypto';
+import { intToIp, ipToInt } from '../net/cidr.js';
+
+export const SLOTS = 64;
+const BLOCK = ipToInt('198.18.0.0');
+const BLOCK_SIZE = 2048;
+export const MAX_VPCS = 255;
+export const TRANSIT_FIRST = 1024;
+export const TRANSIT_END = 2048;
+
+const base = (slot: number) => BLOCK + slot * BLOCK_SIZE;
+const hash = (s: string, n: number) => createHash('sha1').update(s).digest('hex').slice(0, n);
+
+export const serviceAddress = (slot: number) => intToIp(base(slot) + 1);
+
+export function uplinkAddresses(slot: number, k: number): { host: string; router: string } {
+  if (k < 1 || k > MAX_VPCS) throw new Error(`uplink index ${k} out of range`);
+  return { host: intToIp(base(slot) + 4 * k + 1), router: intToIp(base(slot) + 4 * k + 2) };
+}
+
+/** Transit index j → address; indices whose last octet is 0 or 255 are never handed out (see isUsableTransit). */
+export const transitAddress = (slot: number, j: number) => intToIp(base(slot) + j);
+export const isUsableTransit = (j: number) => j >= TRANSIT_FIRST && j < BLOCK_SIZE && j % 256 !== 0 && j % 256 !== 255;
+
+export const routerNs = (slot: number, vpcId: string) => `kumo${slot}-vpc-${hash(vpcId, 10)}`;
+export const isRouterNs = (name: string) => /^kumo\d+-vpc-[0-9a-f]{10}$/.test(name);
+export const instanceNs = (slot: number, instanceId: string) => `kumo${slot}-${instanceId}`;
+/** ≤ 15 bytes: "kh63-" + 8 hex. */
+export const hostVeth = (slot: number, vpcId: string) => `kh${slot}-${hash(vpcId, 8)}`;
+export const dummyName = (slot: number) => `kumos${slot}`;
+export const hostTable = (slot: number) => `kumo${slot}`;
+/** The instance's veth end inside the router namespace (names there are per namespace). */
+export const peerName = (instanceId: string) => `p${hash(instanceId, 10)}`;
+export const UPLINK = 'uplink';
+export const ROUTER_TABLE = 'kumo';
+
+/** Which slot a host-level name belongs to, for cleanup by name. */
+export function slotOfNetns(name: string): number | undefined {
+  const m = /^kumo(\d+)-/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+export function slotOfLink(name: string): number | undefined {
+  const m = /^kh(\d+)-/.exec(name) ?? /^kumos(\d+)$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+export function slotOfTable(name: string): number | undefined {
+  const m = /^kumo(\d+)$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}

@@ -1,0 +1,38 @@
+/**
+ * The fabric's public data types (re-exported by fabric.ts), apart so that the pure rule renderer
+ * does not import the class that shells out.
+ */
+export interface SubnetSpec { subnetId: string; cidr: string; naclId: string }
+export interface VpcSpec { vpcId: string; cidrs: string[]; subnets: SubnetSpec[] }
+export interface AclRule {
+  ruleNumber: number;
+  /** '-1' | '6' | '17' | '1' | any protocol number as a string ('tcp'/'udp'/'icmp' accepted too) */
+  protocol: string;
+  action: 'allow' | 'deny';
+  cidr: string;
+  fromPort?: number;
+  toPort?: number;
+}
+export interface SgRule {
+  /** '-1' | 'tcp' | 'udp' | 'icmp' | a protocol number as a string. For icmp, fromPort = type, toPort = code (-1 = any). */
+  protocol: string;
+  fromPort?: number;
+  toPort?: number;
+  cidrs: string[];
+  /** security group ids whose member instances (in this VPC) match */
+  groups: string[];
+}
+export interface VpcPolicy {
+  nacls: Record<string, { ingress: AclRule[]; egress: AclRule[] }>;
+  securityGroups: Record<string, { ingress: SgRule[]; egress: SgRule[] }>;
+}
+export interface PortSpec {
+  instanceId: string;
+  vpcId: string;
+  subnetCidr: string;
+  privateIp: string;
+  groups: string[];
+  publicIps: string[];
+  /** IMDS hop limit: the TTL replies from the metadata service arrive with (default 2) */
+  imdsHopLimit?: number;
+}
