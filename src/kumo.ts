@@ -107,7 +107,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, log: (l
     db,
     network,
     tags,
-    runtime: { driver: runtime.driver, imageRootfs: runtime.imageRootfs },
+    runtime: { driver: runtime.driver, imageRootfs: runtime.imageRootfs, openFabric: runtime.openFabric },
     images: placeholderImages,
     log,
   });

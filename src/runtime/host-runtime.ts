@@ -8,12 +8,15 @@ import { detectRuntime, type RuntimeMode } from './detect.js';
 import type { ExitKind, InstanceDriver } from './instances/driver.js';
 import { NativeDriver } from './instances/native.js';
 import { ProcessDriver } from './instances/process.js';
+import { Fabric } from './network/fabric.js';
 import { ensureImage, imageSpecByName } from './images/builder.js';
 
 export interface HostRuntime {
   mode: RuntimeMode;
   driver: InstanceDriver;
   imageRootfs(name: string): Promise<string>;
+  /** The VPC fabric (native only): takes this data dir's slot back after a crash, then clears what dead kumos left. */
+  openFabric?: () => Promise<Fabric>;
   /** Where the driver reports containers that ended on their own; set once the supervisor exists. */
   onExit: (handler: (id: string, kind: ExitKind) => void) => void;
 }
@@ -26,6 +29,16 @@ export function createHostRuntime(config: KumoConfig, log: (line: string) => voi
   return {
     mode,
     driver,
+    openFabric:
+      mode.mode === 'native'
+        ? async () => {
+            const fabric = await Fabric.open({ log, owner: config.dataDir });
+            await Fabric.cleanupStale();
+            // Instances are booted afresh after a restart and plugged again; namespaces kept from before go.
+            await fabric.prune();
+            return fabric;
+          }
+        : undefined,
     imageRootfs: async (name) => {
       if (mode.mode !== 'native') return '';
       return ensureImage(config.imageDir, imageSpecByName(name), log);

@@ -93,14 +93,17 @@ import { instanceStatusHandlers } from './instance-status.js';
 import { instanceAttributeHandlers } from './instance-attributes.js';
 import { InstanceStore } from './instance-store.js';
 import type { ImageLookup } from './instance-launch.js';
-import { InstanceSupervisor, type NetworkPlane } from './supervisor.js';
+import { InstanceSupervisor } from './supervisor.js';
+import { InstanceDirectory } from './instance-metadata.js';
+import { openDataPlane } from './data-plane.js';
+import type { Fabric } from '../../runtime/network/fabric.js';
 import type { InstanceDriver } from '../../runtime/instances/driver.js';
 
 /** The host side of instances, picked by the composition root. */
 export interface Ec2Runtime {
   driver: InstanceDriver;
-  /** The VPC fabric, opened on first use; absent where instances get no network of their own. */
-  network?: () => Promise<NetworkPlane>;
+  /** Opens the VPC fabric (on first use); absent where instances get no network of their own. */
+  openFabric?: () => Promise<Fabric>;
   /** Rootfs of a kumo image (built on first use). */
   imageRootfs: (name: string) => Promise<string>;
 }
@@ -123,11 +126,12 @@ export interface Ec2Service extends Service {
 export function createEc2Service(deps: Ec2Deps): Ec2Service {
   const store = new Ec2Store(deps.db, deps.network, deps.tags);
   const instances = new InstanceStore(deps.db);
+  const directory = new InstanceDirectory(store, instances);
   const supervisor = new InstanceSupervisor({
     store,
     instances,
     driver: deps.runtime.driver,
-    network: deps.runtime.network,
+    network: deps.runtime.openFabric ? () => openDataPlane(deps.runtime.openFabric!, directory, deps.log) : undefined,
     imageRootfs: deps.runtime.imageRootfs,
     log: deps.log,
     now: () => new Date(),
