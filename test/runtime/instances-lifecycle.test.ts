@@ -7,6 +7,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CreateKeyPairCommand, DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeInstanceStatusCommand,
   DescribeNetworkInterfacesCommand, ModifyInstanceAttributeCommand, RebootInstancesCommand,
@@ -126,4 +128,23 @@ test('an instance lives, stops, starts, reboots and terminates as on EC2', { ski
   const enis = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'network-interface-id', Values: [eniId] }] }));
   assert.deepEqual(enis.NetworkInterfaces, [], 'the primary interface went with the instance');
   assert.equal(await errorCode(ec2.send(new StartInstancesCommand({ InstanceIds: [id] }))), 'IncorrectInstanceState');
+  assert.ok(!existsSync(join(f.kumo.dataDir, 'instances', id)), 'the root volume was deleted (DeleteOnTermination)');
+});
+
+test('a root volume with DeleteOnTermination=false outlives its instance', { skip, timeout: 5 * 60_000 }, async () => {
+  const ami = await debianImageId(ec2);
+  const r = await ec2.send(new RunInstancesCommand({
+    ImageId: ami, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro',
+    UserData: Buffer.from('#!/bin/sh\necho precious > /root/data\n').toString('base64'),
+    BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { DeleteOnTermination: false, VolumeSize: 10 } }],
+  }));
+  const id = r.Instances![0]!.InstanceId!;
+  const running = await waitForState(ec2, id, 'running');
+  const root = running.BlockDeviceMappings![0]!;
+  assert.equal(root.Ebs?.DeleteOnTermination, false);
+  assert.match(root.Ebs?.VolumeId ?? '', /^vol-[0-9a-f]{17}$/);
+  await waitFor('user data', async () => (await consoleOf(id)).includes('user data exited with status 0'), 60_000);
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+  await waitForState(ec2, id, 'terminated', 60_000);
+  assert.equal(readFileSync(join(f.kumo.dataDir, 'volumes', root.Ebs!.VolumeId!, 'upper', 'root', 'data'), 'utf8'), 'precious\n');
 });
