@@ -24,6 +24,8 @@ export const implemented = {
       'DeleteKeyPair',
       'DescribeInstanceTypes',
       'DescribeInstanceTypeOfferings',
+      'DescribeImages',
+      'DescribeImageAttribute',
       'AllocateAddress',
       'DescribeAddresses',
       'ReleaseAddress',

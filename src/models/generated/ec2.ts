@@ -390,6 +390,80 @@ export interface DescribeInstanceTypeOfferingsOutput {
   NextToken?: string;
 }
 
+export interface DescribeImagesInput {
+  ExecutableUsers?: string[];
+  Filters?: Filters;
+  ImageIds?: ImageIds;
+  Owners?: Owners;
+  IncludeDeprecated?: boolean;
+  IncludeDisabled?: boolean;
+  DryRun?: boolean;
+  MaxResults?: number;
+  NextToken?: string;
+}
+
+export interface DescribeImagesOutput {
+  Images?: {
+    Architecture?: string;
+    CreationDate?: string;
+    ImageId?: string;
+    ImageLocation?: string;
+    ImageType?: string;
+    Public?: boolean;
+    KernelId?: string;
+    OwnerId?: string;
+    Platform?: string;
+    PlatformDetails?: string;
+    UsageOperation?: string;
+    ProductCodes?: ProductCodes;
+    RamdiskId?: string;
+    State?: string;
+    BlockDeviceMappings?: BlockDeviceMappings;
+    Description?: string;
+    EnaSupport?: boolean;
+    Hypervisor?: string;
+    ImageOwnerAlias?: string;
+    Name?: string;
+    RootDeviceName?: string;
+    RootDeviceType?: string;
+    SriovNetSupport?: string;
+    StateReason?: StateReason;
+    Tags?: Tags;
+    VirtualizationType?: string;
+    BootMode?: string;
+    TpmSupport?: string;
+    DeprecationTime?: string;
+    ImdsSupport?: string;
+    SourceInstanceId?: string;
+    DeregistrationProtection?: string;
+    LastLaunchedTime?: string;
+  }[];
+  NextToken?: string;
+}
+
+export interface DescribeImageAttributeInput {
+  Attribute: string;
+  ImageId: string;
+  DryRun?: boolean;
+}
+
+export interface DescribeImageAttributeOutput {
+  BlockDeviceMappings?: BlockDeviceMappings;
+  ImageId?: string;
+  LaunchPermissions?: LaunchPermissions;
+  ProductCodes?: ProductCodes;
+  Description?: Description;
+  KernelId?: Description;
+  RamdiskId?: Description;
+  SriovNetSupport?: Description;
+  BootMode?: Description;
+  TpmSupport?: Description;
+  UefiData?: Description;
+  LastLaunchedTime?: Description;
+  ImdsSupport?: Description;
+  DeregistrationProtection?: Description;
+}
+
 export interface AllocateAddressInput {
   Domain?: string;
   Address?: string;
@@ -1233,6 +1307,33 @@ export type Tags = {
   Value?: string;
 }[];
 
+export type ImageIds = string[];
+
+export type Owners = string[];
+
+export type ProductCodes = {
+  ProductCodeId?: string;
+  ProductCodeType?: string;
+}[];
+
+export type BlockDeviceMappings = BlockDeviceMappingsItem[];
+
+export interface StateReason {
+  Code?: string;
+  Message?: string;
+}
+
+export type LaunchPermissions = {
+  Group?: string;
+  UserId?: string;
+  OrganizationArn?: string;
+  OrganizationalUnitArn?: string;
+}[];
+
+export interface Description {
+  Value?: string;
+}
+
 export type AllocationIds = string[];
 
 export type Values = string[];
@@ -1465,10 +1566,6 @@ export interface NetworkInterface {
   Ipv6Address?: string;
 }
 
-export interface Description {
-  Value?: string;
-}
-
 export interface EnaSrdSpecification {
   EnaSrdEnabled?: boolean;
   EnaSrdUdpSpecification?: {
@@ -1511,6 +1608,23 @@ export interface Ipv6CidrBlockAssociationSetItem {
   };
   Ipv6AddressAttribute?: string;
   IpSource?: string;
+}
+
+export interface BlockDeviceMappingsItem {
+  DeviceName?: string;
+  VirtualName?: string;
+  Ebs?: {
+    DeleteOnTermination?: boolean;
+    Iops?: number;
+    SnapshotId?: string;
+    VolumeSize?: number;
+    VolumeType?: string;
+    KmsKeyId?: string;
+    Throughput?: number;
+    OutpostArn?: string;
+    Encrypted?: boolean;
+  };
+  NoDevice?: string;
 }
 
 export interface Ipv6CidrBlockState {
@@ -1583,6 +1697,8 @@ export interface Ec2Operations {
   DeleteKeyPair: { input: DeleteKeyPairInput; output: DeleteKeyPairOutput };
   DescribeInstanceTypes: { input: DescribeInstanceTypesInput; output: DescribeInstanceTypesOutput };
   DescribeInstanceTypeOfferings: { input: DescribeInstanceTypeOfferingsInput; output: DescribeInstanceTypeOfferingsOutput };
+  DescribeImages: { input: DescribeImagesInput; output: DescribeImagesOutput };
+  DescribeImageAttribute: { input: DescribeImageAttributeInput; output: DescribeImageAttributeOutput };
   AllocateAddress: { input: AllocateAddressInput; output: AllocateAddressOutput };
   DescribeAddresses: { input: DescribeAddressesInput; output: DescribeAddressesOutput };
   ReleaseAddress: { input: ReleaseAddressInput; output: ReleaseAddressOutput };

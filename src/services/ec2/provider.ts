@@ -3,7 +3,7 @@
  * ./vpc-attributes.ts, ./subnets.ts, ./default-vpc.ts, ./dhcp-options.ts,
  * ./internet-gateways.ts, ./route-tables.ts, ./routes.ts, ./security-groups.ts,
  * ./security-group-rules.ts, ./network-acls.ts, ./network-interfaces.ts, ./elastic-ips.ts,
- * ./prefix-lists.ts, ./tags.ts, ./regions.ts); this file assembles them and makes each account+region's defaults
+ * ./prefix-lists.ts, ./tags.ts, ./regions.ts, ./images.ts); this file assembles them and makes each account+region's defaults
  * (default VPC, DHCP options) before the first call there runs.
  *
  * Differences from AWS:
@@ -35,6 +35,7 @@
  *   five per account and region. They associate with network interfaces (instances come later).
  * - Key pairs: KeyFormat ppk gives a PuTTY format 2 file (not checked with puttygen here);
  *   PublicKey's comment is always the key name; no 5,000-per-region quota.
+ * - Images: the public catalog only (./images.ts lists its own differences).
  * - Instance types: a table of selected real families (./instance-types-data.ts), each offered in
  *   every zone of the region; other types are InvalidInstanceType.
  * - Security group references are same-VPC and same-account only (no peering).
@@ -59,6 +60,7 @@ import type { Handler, Service } from '../service.js';
 import { RegionDefaults, defaultVpcHandlers } from './default-vpc.js';
 import { dhcpOptionsHandlers } from './dhcp-options.js';
 import { elasticIpHandlers } from './elastic-ips.js';
+import { imageHandlers } from './images.js';
 import { ec2AuthErrors } from './errors.js';
 import { instanceTypeHandlers } from './instance-types.js';
 import { internetGatewayHandlers } from './internet-gateways.js';
@@ -104,10 +106,11 @@ export function createEc2Service(deps: Ec2Deps): Service {
     ...regionHandlers(),
     ...keyPairHandlers(store),
     ...instanceTypeHandlers(),
+    ...imageHandlers(),
   };
   const defaults = new RegionDefaults(store);
   // Region and zone listings are not regional state; everything else sees the region's defaults.
-  const stateless = new Set<string>(['DescribeRegions', 'DescribeAvailabilityZones', 'DescribeInstanceTypes', 'DescribeInstanceTypeOfferings']);
+  const stateless = new Set<string>(['DescribeRegions', 'DescribeAvailabilityZones', 'DescribeInstanceTypes', 'DescribeInstanceTypeOfferings', 'DescribeImages', 'DescribeImageAttribute']);
   const handlers: Record<string, Handler> = {};
   for (const [name, handler] of Object.entries(table) as [string, Handler][]) {
     handlers[name] = stateless.has(name)

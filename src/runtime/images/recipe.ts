@@ -1,0 +1,166 @@
+/**
+ * What goes into the Debian base image beyond debootstrap: the shell script run once inside the
+ * fresh rootfs (chroot) and the files it writes. Everything here is part of the image's recipe,
+ * so builder.ts hashes it into the image's directory name: change a line and the next
+ * ensureImage builds a new image instead of reusing a cache built from an older recipe.
+ *
+ * Instances never reach a real network, so what user data installs must already be inside the
+ * image: the build downloads the web servers' .debs (with every dependency the base lacks) into
+ * a local apt repository, /var/lib/kumo/apt, and makes it the image's only apt source. Then
+ * `apt-get update && apt-get install -y nginx` works offline, and `yum -y install httpd` too,
+ * through a small compatibility shim (it is not yum: it maps Amazon Linux package names to
+ * Debian ones and calls apt-get).
+ */
+
+/** Packages on top of minbase, installed by debootstrap. */
+export const BASE_PACKAGES = [
+  // systemd to boot, dbus for systemctl, iproute2 for the network
+  'systemd', 'systemd-sysv', 'dbus', 'iproute2', 'ca-certificates',
+  // what user data and logins expect
+  'python3', 'python3-yaml', 'curl', 'openssh-server', 'sudo', 'procps', 'less',
+];
+
+/** Downloaded into the image's local apt repository (with their dependencies), not installed. */
+export const REPO_PACKAGES = [
+  'apache2', 'nginx', 'php', 'libapache2-mod-php', 'php-mysql', 'php-fpm', 'mariadb-client', 'wget', 'unzip', 'git',
+];
+
+export const LOCAL_REPO = '/var/lib/kumo/apt';
+
+/**
+ * Amazon Linux names → Debian names for the shim (and for cloud-config `packages`). Names not
+ * listed pass through unchanged; `-` drops a package Debian does not split out.
+ */
+export const YUM_NAMES: Record<string, string> = {
+  httpd: 'apache2', 'httpd-tools': 'apache2-utils', mod_ssl: '-', 'mod_php': 'libapache2-mod-php',
+  'php-mysqlnd': 'php-mysql', 'php-cli': 'php-cli', 'php-fpm': 'php-fpm',
+  mysql: 'mariadb-client', mariadb: 'mariadb-client', mariadb105: 'mariadb-client', 'mariadb1011-client-utils': 'mariadb-client',
+};
+
+const YUM_SHIM = `#!/bin/sh
+# kumo's yum/dnf compatibility shim -- NOT yum. kumo's Amazon Linux images are Debian underneath;
+# this maps the usual Amazon Linux package names to Debian ones and runs apt-get against the
+# image's local repository (${LOCAL_REPO}), so user data written for Amazon Linux
+# (yum -y install httpd) still works. Subcommands it does not know succeed doing nothing.
+export DEBIAN_FRONTEND=noninteractive
+map() {
+  case "$1" in
+${Object.entries(YUM_NAMES).map(([k, v]) => `    ${k}) [ "${v}" = - ] || echo ${v} ;;`).join('\n')}
+    *) echo "$1" ;;
+  esac
+}
+cmd=""; pkgs=""
+for a in "$@"; do
+  case "$a" in
+    -*) ;;
+    *) if [ -z "$cmd" ]; then cmd="$a"; else pkgs="$pkgs $(map "$a")"; fi ;;
+  esac
+done
+case "$cmd" in
+  install|groupinstall|reinstall) [ -n "$pkgs" ] || exit 0; apt-get install -y $pkgs ;;
+  remove|erase) apt-get remove -y $pkgs ;;
+  update|upgrade) [ -n "$pkgs" ] && exit 0; apt-get update -q >/dev/null ;;
+  makecache|clean) exit 0 ;;
+  list|info) [ -n "$pkgs" ] && apt-cache policy $pkgs || apt list --installed 2>/dev/null ;;
+  *) echo "kumo yum shim: '$cmd' ignored" >&2; exit 0 ;;
+esac
+`;
+
+/** amazon-linux-extras (Amazon Linux 2) in the same spirit: `install -y php7.4` installs php. */
+const EXTRAS_SHIM = `#!/bin/sh
+# kumo compatibility shim for Amazon Linux 2's amazon-linux-extras (see /usr/local/bin/yum).
+[ "$1" = install ] || exit 0
+shift; pkgs=""
+for a in "$@"; do case "$a" in -*) ;; php*) pkgs="$pkgs php" ;; mariadb*|lamp-mariadb*) pkgs="$pkgs mariadb-client php-mysql" ;; nginx*) pkgs="$pkgs nginx" ;; *) ;; esac; done
+[ -z "$pkgs" ] || exec /usr/local/bin/yum install -y $pkgs
+`;
+
+/**
+ * `systemctl start|enable|restart httpd` on Amazon Linux: a unit of its own (systemd refuses to
+ * enable an alias that is a symlink to another package's unit) bound to apache2.
+ */
+const HTTPD_UNIT = `[Unit]
+Description=httpd: kumo's Amazon Linux name for apache2
+BindsTo=apache2.service
+After=apache2.service
+PropagatesReloadTo=apache2.service
+PropagatesStopTo=apache2.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/true
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/** Host keys are per instance: generated at first boot, before sshd needs them. */
+const SSH_KEYGEN_UNIT = `[Unit]
+Description=kumo: generate this instance's SSH host keys
+Before=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+RemainAfterExit=yes
+`;
+
+/**
+ * Units with nothing to do in a container (no disks to scrub or trim, no hardware, nobody
+ * upgrading packages from a network it cannot reach): masked, for boot time and idle memory.
+ */
+export const MASKED_UNITS = [
+  'apt-daily.timer', 'apt-daily-upgrade.timer', 'dpkg-db-backup.timer', 'e2scrub_all.timer', 'e2scrub_reap.service',
+  'fstrim.timer', 'systemd-pstore.service', 'getty@tty1.service', 'systemd-tmpfiles-clean.timer',
+];
+
+const heredoc = (path: string, text: string, mode = '644') =>
+  `mkdir -p "$(dirname ${path})"\ncat > ${path} <<'KUMO_EOF'\n${text}KUMO_EOF\nchmod ${mode} ${path}\n`;
+
+/**
+ * Runs inside the new rootfs (chroot) with the build host's resolv.conf, so apt can download.
+ * `--download-only` fetches exactly what the base lacks, which is what an instance (the same
+ * base) needs to install those packages offline.
+ */
+export const CUSTOMIZE_SCRIPT = `set -eu
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+echo "customize: downloading ${REPO_PACKAGES.join(' ')} into ${LOCAL_REPO}"
+apt-get update -q
+mkdir -p ${LOCAL_REPO}/partial
+apt-get install -y -q --download-only -o Dir::Cache::archives=${LOCAL_REPO} ${REPO_PACKAGES.join(' ')}
+rm -rf ${LOCAL_REPO}/partial ${LOCAL_REPO}/lock
+cd ${LOCAL_REPO}
+echo "customize: indexing $(ls *.deb | wc -l) packages"
+for f in *.deb; do
+  dpkg-deb -f "$f"
+  echo "Filename: ./$f"
+  echo "Size: $(stat -c %s "$f")"
+  echo "SHA256: $(sha256sum "$f" | cut -d' ' -f1)"
+  echo
+done > Packages
+gzip -9k Packages
+cd /
+# The local repository is the only source: no instance can reach a mirror.
+echo "deb [trusted=yes] file:${LOCAL_REPO} ./" > /etc/apt/sources.list
+rm -rf /var/lib/apt/lists/*
+apt-get update -q
+apt-get clean
+echo "customize: users, ssh, shims, units"
+# cloud-init's sudo rule for default users lives in sudoers.d; sudo must read it.
+grep -q '^@includedir /etc/sudoers.d' /etc/sudoers || echo '@includedir /etc/sudoers.d' >> /etc/sudoers
+rm -f /etc/ssh/ssh_host_*
+${heredoc('/etc/systemd/system/kumo-ssh-keygen.service', SSH_KEYGEN_UNIT)}
+mkdir -p /etc/systemd/system/ssh.service.requires
+ln -sf /etc/systemd/system/kumo-ssh-keygen.service /etc/systemd/system/ssh.service.requires/kumo-ssh-keygen.service
+${heredoc('/usr/local/bin/yum', YUM_SHIM, '755')}
+ln -sf yum /usr/local/bin/dnf
+${heredoc('/usr/local/bin/amazon-linux-extras', EXTRAS_SHIM, '755')}
+${heredoc('/etc/systemd/system/httpd.service', HTTPD_UNIT)}
+for u in ${MASKED_UNITS.join(' ')}; do ln -sf /dev/null /etc/systemd/system/$u; done
+rm -f /etc/systemd/system/*.wants/e2scrub_reap.service /etc/systemd/system/getty.target.wants/getty@tty1.service
+# Journal in memory only: an instance's log is its console (GetConsoleOutput), and no disk writes.
+mkdir -p /etc/systemd/journald.conf.d
+printf '[Journal]\\nStorage=volatile\\nRuntimeMaxUse=8M\\n' > /etc/systemd/journald.conf.d/kumo.conf
+`;
