@@ -114,6 +114,8 @@ RemainAfterExit=yes
 export const MASKED_UNITS = [
   'apt-daily.timer', 'apt-daily-upgrade.timer', 'dpkg-db-backup.timer', 'e2scrub_all.timer', 'e2scrub_reap.service',
   'fstrim.timer', 'systemd-pstore.service', 'getty@tty1.service', 'systemd-tmpfiles-clean.timer',
+  // The console is read-only (GetConsoleOutput): a login prompt on it could never be used.
+  'console-getty.service',
 ];
 
 const heredoc = (path: string, text: string, mode = '644') =>
@@ -160,6 +162,10 @@ ${heredoc('/usr/local/bin/amazon-linux-extras', EXTRAS_SHIM, '755')}
 ${heredoc('/etc/systemd/system/httpd.service', HTTPD_UNIT)}
 for u in ${MASKED_UNITS.join(' ')}; do ln -sf /dev/null /etc/systemd/system/$u; done
 rm -f /etc/systemd/system/*.wants/e2scrub_reap.service /etc/systemd/system/getty.target.wants/getty@tty1.service
+# Package installs in user data: no fsync per file (an instance's disk is a directory on the
+# host; a crash mid-install is a broken instance either way), no translations to look for.
+echo force-unsafe-io > /etc/dpkg/dpkg.cfg.d/kumo-unsafe-io
+echo 'Acquire::Languages "none";' > /etc/apt/apt.conf.d/99kumo-no-translations
 # Journal in memory only: an instance's log is its console (GetConsoleOutput), and no disk writes.
 mkdir -p /etc/systemd/journald.conf.d
 printf '[Journal]\\nStorage=volatile\\nRuntimeMaxUse=8M\\n' > /etc/systemd/journald.conf.d/kumo.conf
