@@ -44,7 +44,7 @@ describe('DescribeImages', () => {
     assert.equal(img.VirtualizationType, 'hvm');
     assert.equal(img.PlatformDetails, 'Linux/UNIX');
     assert.match(img.BlockDeviceMappings![0]!.Ebs!.SnapshotId!, /^snap-[0-9a-f]{17}$/);
-    assert.ok(img.CreationDate instanceof Date || typeof img.CreationDate === 'string');
+    assert.equal(img.CreationDate, '2026-01-01T04:13:22.000Z');
   });
 
   test('IDs are stable per region and differ between regions; findImage resolves them', async () => {
