@@ -61,8 +61,8 @@ runcmd:
   - [sh, -c, 'command -v unzip && echo unzip-present']
 `;
   const script = `#!/bin/bash
-yum -y install httpd
-systemctl enable httpd
+yum -y install httpd mod_ssl php-json
+chkconfig httpd on
 systemctl start httpd
 echo "httpd-is-$(systemctl is-active httpd)"
 `;

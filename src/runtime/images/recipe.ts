@@ -33,7 +33,9 @@ export const LOCAL_REPO = '/var/lib/kumo/apt';
  */
 export const YUM_NAMES: Record<string, string> = {
   httpd: 'apache2', 'httpd-tools': 'apache2-utils', mod_ssl: '-', 'mod_php': 'libapache2-mod-php',
-  'php-mysqlnd': 'php-mysql', 'php-cli': 'php-cli', 'php-fpm': 'php-fpm',
+  'php-mysqlnd': 'php-mysql', 'php-mysqli': 'php-mysql', 'php-cli': 'php-cli', 'php-fpm': 'php-fpm',
+  // Built into Debian's php8.2 (json) or of no use without a compiler (devel).
+  'php-json': '-', 'php-devel': '-', 'php-pdo': '-',
   mysql: 'mariadb-client', mariadb: 'mariadb-client', mariadb105: 'mariadb-client', 'mariadb1011-client-utils': 'mariadb-client',
 };
 
@@ -56,8 +58,14 @@ for a in "$@"; do
     *) if [ -z "$cmd" ]; then cmd="$a"; else pkgs="$pkgs $(map "$a")"; fi ;;
   esac
 done
+# Packages Amazon Linux has but this image's repository lacks are skipped with a warning rather
+# than failing the whole install (real yum would fail: the gap is kumo's, not the user's).
+available=""
+for p in $pkgs; do
+  if apt-cache show "$p" >/dev/null 2>&1; then available="$available $p"; else echo "kumo yum shim: no package $p in this image; skipped" >&2; fi
+done
 case "$cmd" in
-  install|groupinstall|reinstall) [ -n "$pkgs" ] || exit 0; apt-get install -y $pkgs ;;
+  install|groupinstall|reinstall) [ -n "$available" ] || exit 0; apt-get install -y $available ;;
   remove|erase) apt-get remove -y $pkgs ;;
   update|upgrade) [ -n "$pkgs" ] && exit 0; apt-get update -q >/dev/null ;;
   makecache|clean) exit 0 ;;
@@ -73,6 +81,16 @@ const EXTRAS_SHIM = `#!/bin/sh
 shift; pkgs=""
 for a in "$@"; do case "$a" in -*) ;; php*) pkgs="$pkgs php" ;; mariadb*|lamp-mariadb*) pkgs="$pkgs mariadb-client php-mysql" ;; nginx*) pkgs="$pkgs nginx" ;; *) ;; esac; done
 [ -z "$pkgs" ] || exec /usr/local/bin/yum install -y $pkgs
+`;
+
+/** chkconfig (Amazon Linux 1 and 2 guides: `chkconfig httpd on`) as systemctl enable/disable. */
+const CHKCONFIG_SHIM = `#!/bin/sh
+# kumo compatibility shim for chkconfig (see /usr/local/bin/yum): NAME on|off -> systemctl enable|disable.
+case "$2" in
+  on) exec systemctl enable "$1" ;;
+  off) exec systemctl disable "$1" ;;
+  *) exec systemctl list-unit-files --type=service ;;
+esac
 `;
 
 /**
@@ -159,6 +177,7 @@ ln -sf /etc/systemd/system/kumo-ssh-keygen.service /etc/systemd/system/ssh.servi
 ${heredoc('/usr/local/bin/yum', YUM_SHIM, '755')}
 ln -sf yum /usr/local/bin/dnf
 ${heredoc('/usr/local/bin/amazon-linux-extras', EXTRAS_SHIM, '755')}
+${heredoc('/usr/local/sbin/chkconfig', CHKCONFIG_SHIM, '755')}
 ${heredoc('/etc/systemd/system/httpd.service', HTTPD_UNIT)}
 for u in ${MASKED_UNITS.join(' ')}; do ln -sf /dev/null /etc/systemd/system/$u; done
 rm -f /etc/systemd/system/*.wants/e2scrub_reap.service /etc/systemd/system/getty.target.wants/getty@tty1.service

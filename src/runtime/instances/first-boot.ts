@@ -185,7 +185,7 @@ with open('/${DONE_MARKER}', 'w') as f:
 
 const UNIT_TEXT = `[Unit]
 Description=kumo: run user data (first boot only)
-After=network.target ssh.service
+After=network.target
 ConditionPathExists=!/${STARTED_MARKER}
 
 [Service]
