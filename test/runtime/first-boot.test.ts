@@ -2,7 +2,8 @@
  * The base image booted by the native driver with no network (instances never reach a real one):
  * per-instance SSH host keys, the launch key in the default user's authorized_keys and an SSH
  * login with passwordless sudo, offline `apt-get install nginx` from the image's local
- * repository, Amazon-Linux-style `yum -y install httpd` + `systemctl start httpd`, and
+ * repository, SCENARIO.md's Amazon Linux user data (yum php httpd mysql, chown apache, systemctl
+ * enable/start httpd.service) serving PHP with mbstring and mysqli, and
  * gzip-compressed MIME multipart user data with cloud-config (bootcmd, write_files, packages,
  * ssh_authorized_keys, runcmd) next to a shell script, all reported on the console.
  *
@@ -60,11 +61,28 @@ runcmd:
   - echo "runcmd-ran-$(cat /etc/kumo-test/config.txt)"
   - [sh, -c, 'command -v unzip && echo unzip-present']
 `;
+  // SCENARIO.md part B's user data (seeds/002), as written for Amazon Linux 2, minus the
+  // WordPress download (instances have no internet): a PHP page stands in for it.
   const script = `#!/bin/bash
-yum -y install httpd mod_ssl php-json
+
+yum -y update
+yum -y install php httpd mysql
+PHP_VERSION=php -v | head -n 1 | awk '{print $2}' | awk -F "." '{print $1}'
+while [ \${PHP_VERSION} -ne 7 ]
+do
+amazon-linux-extras install php7.4 -y
+PHP_VERSION=php -v | head -n 1 | awk '{print $2}' | awk -F "." '{print $1}'
+done
+
+yum -y install php-mbstring php-xml mod_ssl php-json
+echo '<?php echo "php-" . (extension_loaded("mbstring") ? "mbstring" : "none") . "-" . (function_exists("mysqli_connect") ? "mysqli" : "none");' > /var/www/html/index.php
+chown apache:apache -R /var/www/html
 chkconfig httpd on
-systemctl start httpd
+
+systemctl enable httpd.service
+systemctl start httpd.service
 echo "httpd-is-$(systemctl is-active httpd)"
+mysql --version
 `;
   const mime = [
     'Content-Type: multipart/mixed; boundary="==BOUNDARY=="',
@@ -180,6 +198,10 @@ test('two instances boot with their own SSH host keys, the launch key and their 
     assert.equal((await inside(amazonId, 'cat /run/kumo-bootcmd')).trim(), 'bootcmd-ran');
     assert.equal((await inside(amazonId, 'stat -c %a /etc/kumo-test/config.txt')).trim(), '640');
     assert.equal((await inside(amazonId, 'systemctl is-enabled httpd; systemctl is-active apache2')).trim(), 'enabled\nactive');
+    assert.match(console, /mysql +Ver .*MariaDB/, 'the mysql client is installed');
+    assert.equal((await inside(amazonId, 'stat -c %U:%G /var/www/html/index.php')).trim(), 'www-data:www-data', 'apache is www-data');
+    // Debian's default index.html is gone, as on Amazon Linux, so index.php is the site.
+    assert.equal((await waitFor('php', 30_000, () => fetchLocal(amazonId, '/'))).trim(), 'php-mbstring-mysqli');
     assert.equal((await waitFor('httpd', 30_000, () => fetchLocal(amazonId, '/kumo.html'))).trim(), 'hello from cloud-config');
     assert.match(await ssh(amazonId, 'ec2-user', `${key}2`, 'cat ~/.ssh/authorized_keys'), /launch-key[\s\S]*cloud-config-key/, 'ssh_authorized_keys added');
     // restart through the alias restarts apache2 and it still serves.

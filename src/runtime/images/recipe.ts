@@ -23,6 +23,8 @@ export const BASE_PACKAGES = [
 /** Downloaded into the image's local apt repository (with their dependencies), not installed. */
 export const REPO_PACKAGES = [
   'apache2', 'nginx', 'php', 'libapache2-mod-php', 'php-mysql', 'php-fpm', 'mariadb-client', 'wget', 'unzip', 'git',
+  // What WordPress guides install next to php (SCENARIO.md's user data: php-mbstring php-xml).
+  'php-mbstring', 'php-xml', 'php-gd', 'php-curl', 'php-zip', 'php-intl',
 ];
 
 export const LOCAL_REPO = '/var/lib/kumo/apt';
@@ -32,6 +34,9 @@ export const LOCAL_REPO = '/var/lib/kumo/apt';
  * listed pass through unchanged; `-` drops a package Debian does not split out.
  */
 export const YUM_NAMES: Record<string, string> = {
+  // Amazon Linux PHP setups for WordPress get mysqli one way or another (amazon-linux-extras'
+  // php topics install php-mysqlnd); Debian splits it out, so php brings it along here.
+  php: 'php php-mysql',
   httpd: 'apache2', 'httpd-tools': 'apache2-utils', mod_ssl: '-', 'mod_php': 'libapache2-mod-php',
   'php-mysqlnd': 'php-mysql', 'php-mysqli': 'php-mysql', 'php-cli': 'php-cli', 'php-fpm': 'php-fpm',
   // Built into Debian's php8.2 (json) or of no use without a compiler (devel).
@@ -65,7 +70,19 @@ for p in $pkgs; do
   if apt-cache show "$p" >/dev/null 2>&1; then available="$available $p"; else echo "kumo yum shim: no package $p in this image; skipped" >&2; fi
 done
 case "$cmd" in
-  install|groupinstall|reinstall) [ -n "$available" ] || exit 0; apt-get install -y $available ;;
+  install|groupinstall|reinstall)
+    [ -n "$available" ] || exit 0
+    # yum installs, it never starts: services start at the user's systemctl start, with every
+    # module installed by then (Debian would start apache2 before php-mbstring arrives). A
+    # policy-rc.d refusing starts does that for the length of this install.
+    if [ -z "$KUMO_START_SERVICES" ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    apt-get install -y $available || exit $?
+    # Amazon Linux's httpd starts with an empty document root; Debian's apache2 drops its own
+    # index.html there, which would shadow an index.php copied in afterwards (WordPress).
+    if cmp -s /var/www/html/index.html /usr/share/apache2/default-site/index.html; then rm -f /var/www/html/index.html; fi ;;
   remove|erase) apt-get remove -y $pkgs ;;
   update|upgrade) [ -n "$pkgs" ] && exit 0; apt-get update -q >/dev/null ;;
   makecache|clean) exit 0 ;;
@@ -79,7 +96,7 @@ const EXTRAS_SHIM = `#!/bin/sh
 # kumo compatibility shim for Amazon Linux 2's amazon-linux-extras (see /usr/local/bin/yum).
 [ "$1" = install ] || exit 0
 shift; pkgs=""
-for a in "$@"; do case "$a" in -*) ;; php*) pkgs="$pkgs php" ;; mariadb*|lamp-mariadb*) pkgs="$pkgs mariadb-client php-mysql" ;; nginx*) pkgs="$pkgs nginx" ;; *) ;; esac; done
+for a in "$@"; do case "$a" in -*) ;; php*) pkgs="$pkgs php php-mysql" ;; mariadb*|lamp-mariadb*) pkgs="$pkgs mariadb-client php-mysql" ;; nginx*) pkgs="$pkgs nginx" ;; *) ;; esac; done
 [ -z "$pkgs" ] || exec /usr/local/bin/yum install -y $pkgs
 `;
 
@@ -170,6 +187,12 @@ apt-get clean
 echo "customize: users, ssh, shims, units"
 # cloud-init's sudo rule for default users lives in sudoers.d; sudo must read it.
 grep -q '^@includedir /etc/sudoers.d' /etc/sudoers || echo '@includedir /etc/sudoers.d' >> /etc/sudoers
+# Amazon Linux's web server users, as aliases of Debian's www-data (same uid), so that
+# \`chown -R apache:apache /var/www/html\` in user data does what it does there.
+for u in apache nginx; do
+  groupadd -o -g 33 $u
+  useradd -o -u 33 -g 33 -M -d /var/www -s /usr/sbin/nologin -c "$u, alias of www-data (kumo)" $u
+done
 rm -f /etc/ssh/ssh_host_*
 ${heredoc('/etc/systemd/system/kumo-ssh-keygen.service', SSH_KEYGEN_UNIT)}
 mkdir -p /etc/systemd/system/ssh.service.requires

@@ -168,8 +168,11 @@ if cfg.get('package_update') or cfg.get('package_upgrade') or cfg.get('apt_updat
 pkgs = [' '.join(map(str, p[:1])) if isinstance(p, list) else str(p) for p in listing(cfg.get('packages'))]
 if pkgs:
     say('installing packages: ' + ' '.join(pkgs))
-    # Through the yum shim, which maps Amazon Linux names (httpd) to Debian ones.
+    # Through the yum shim, which maps Amazon Linux names (httpd) to Debian ones; services start
+    # on install as cloud-init's apt would do it (the shim otherwise leaves them stopped, as yum).
+    os.environ['KUMO_START_SERVICES'] = '1'
     run(['/usr/local/bin/yum', 'install', '-y'] + pkgs, 'packages')
+    del os.environ['KUMO_START_SERVICES']
 write_files(cfg, True)
 for p in parts('scripts'):
     run([p], 'user data script ' + os.path.basename(p))
