@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -71,6 +71,36 @@ test('a root gets identity, the key in the default user\'s authorized_keys, sudo
     assert.equal(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants/kumo-user-data.service')), '/etc/systemd/system/kumo-user-data.service');
     assert.ok(existsSync(join(root, 'etc/systemd/system/kumo-user-data.service')));
     assert.ok(existsSync(join(root, 'var/lib/cloud/kumo-init.py')));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a root made from another instance forgets its host keys, user data state and machine id', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'kumo-provision-'));
+  try {
+    const uid = process.getuid?.() ?? 0;
+    const gid = process.getgid?.() ?? 0;
+    for (const d of ['etc/ssh', 'etc/systemd/system/multi-user.target.wants', 'home/admin/.ssh', 'var/lib/cloud/instance/scripts']) {
+      mkdirSync(join(root, d), { recursive: true });
+    }
+    writeFileSync(join(root, 'etc/passwd'), `admin:x:${uid}:${gid}:admin:/home/admin:/bin/bash\n`);
+    writeFileSync(join(root, 'etc/group'), 'sudo:x:27:\n');
+    writeFileSync(join(root, 'etc/machine-id'), '0123456789abcdef0123456789abcdef\n');
+    writeFileSync(join(root, 'etc/ssh/ssh_host_ed25519_key'), 'old');
+    writeFileSync(join(root, 'etc/ssh/sshd_config'), 'kept');
+    writeFileSync(join(root, 'var/lib/cloud/user-data.started'), '');
+    writeFileSync(join(root, 'var/lib/cloud/instance/scripts/part-001'), '#!/bin/sh\necho old\n');
+    writeFileSync(join(root, 'etc/systemd/system/kumo-user-data.service'), 'old');
+    symlinkSync('/etc/systemd/system/kumo-user-data.service', join(root, 'etc/systemd/system/multi-user.target.wants/kumo-user-data.service'));
+    writeFileSync(join(root, 'home/admin/.ssh/authorized_keys'), 'ssh-ed25519 AAAA cms\n');
+    await provisionInstance(root, { hostname: 'cms02', nameservers: [], defaultUser: 'admin', publicKeys: ['ssh-ed25519 AAAA cms'] });
+    assert.equal(readFileSync(join(root, 'etc/machine-id'), 'utf8'), '');
+    assert.deepEqual(readdirSync(join(root, 'etc/ssh')), ['sshd_config']);
+    assert.ok(!existsSync(join(root, 'var/lib/cloud/user-data.started')));
+    assert.ok(!existsSync(join(root, 'var/lib/cloud/instance')), 'no user data of the previous instance to run again');
+    assert.deepEqual(readdirSync(join(root, 'etc/systemd/system/multi-user.target.wants')), []);
+    assert.equal(readFileSync(join(root, 'home/admin/.ssh/authorized_keys'), 'utf8'), 'ssh-ed25519 AAAA cms\n', 'the same key is not added twice');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -23,7 +23,8 @@ export const USER_DATA_DIR = 'var/lib/cloud';
 export const STARTED_MARKER = `${USER_DATA_DIR}/user-data.started`;
 export const DONE_MARKER = `${USER_DATA_DIR}/user-data.done`;
 const INSTANCE_DIR = `${USER_DATA_DIR}/instance`;
-const UNIT = 'kumo-user-data.service';
+export const USER_DATA_UNIT = 'kumo-user-data.service';
+const UNIT = USER_DATA_UNIT;
 
 export interface UserDataParts {
   scripts: Buffer[];

@@ -4,15 +4,18 @@
  * passwordless sudo and the launch key pair in its authorized_keys, and the user data decoded
  * (gzip, MIME multipart) into parts that first-boot.ts's runner executes during that boot.
  *
+ * Every launch is a new instance: state a previous instance left in the root (when the root
+ * comes from an image made from that instance) is forgotten first.
+ *
  * Work that needs no running system happens here, on the host, so that an instance is reachable
  * by SSH as soon as sshd starts; only user data (which may install packages and start services)
  * waits for the instance's own systemd.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { installFirstBoot, type UserDataParts } from './first-boot.js';
+import { DONE_MARKER, installFirstBoot, STARTED_MARKER, USER_DATA_DIR, USER_DATA_UNIT, type UserDataParts } from './first-boot.js';
 
 export interface ProvisionParams {
   hostname: string;
@@ -27,12 +30,30 @@ export interface ProvisionParams {
 
 /** `root` is the instance's mounted root; every write lands in its upper layer. */
 export async function provisionInstance(root: string, p: ProvisionParams): Promise<void> {
+  forgetPreviousInstance(root);
   writeIdentity(root, p.hostname, p.nameservers);
   await ensureUser(root, p.defaultUser);
   if (p.publicKeys.length) addAuthorizedKeys(root, p.defaultUser, p.publicKeys);
   if (p.userData !== undefined && p.userData.length > 0) {
     installFirstBoot(root, splitUserData(p.userData), p.defaultUser);
   }
+}
+
+/**
+ * A root made from another instance (an image created from it, SCENARIO.md part A) carries that
+ * instance's first-boot state. cloud-init keys its per-instance work on the instance ID; here every
+ * provisioning is a new instance, so: new SSH host keys (regenerated at boot), user data that runs
+ * again if the new launch has some and the old one's never, a machine ID of its own.
+ */
+function forgetPreviousInstance(root: string): void {
+  const rm = (path: string) => rmSync(join(root, path), { recursive: true, force: true });
+  for (const path of [STARTED_MARKER, DONE_MARKER, `${USER_DATA_DIR}/instance`, `${USER_DATA_DIR}/kumo-init.py`]) rm(path);
+  rm(`etc/systemd/system/${USER_DATA_UNIT}`);
+  rm(`etc/systemd/system/multi-user.target.wants/${USER_DATA_UNIT}`);
+  const ssh = join(root, 'etc/ssh');
+  if (existsSync(ssh)) for (const f of readdirSync(ssh)) if (f.startsWith('ssh_host_')) rm(`etc/ssh/${f}`);
+  const machineId = join(root, 'etc/machine-id');
+  if (existsSync(machineId) && readFileSync(machineId, 'utf8').trim()) writeFileSync(machineId, '');
 }
 
 function writeIdentity(root: string, hostname: string, nameservers: string[]): void {
@@ -79,7 +100,9 @@ function addAuthorizedKeys(root: string, user: string, keys: string[]): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, 'authorized_keys');
   const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  writeFileSync(file, before + keys.map((k) => `${k.trim()}\n`).join(''));
+  // An image made from an instance already has its key; a second copy would be noise.
+  const have = new Set(before.split('\n').map((l) => l.trim()));
+  writeFileSync(file, before + keys.map((k) => k.trim()).filter((k) => !have.has(k)).map((k) => `${k}\n`).join(''));
   chmodSync(dir, 0o700);
   chmodSync(file, 0o600);
   chownSync(dir, u.uid, u.gid);
