@@ -126,14 +126,14 @@ describe('DescribeImages', () => {
 });
 
 describe('DescribeImageAttribute', () => {
-  test('description, launchPermission, blockDeviceMapping; unknown attribute refused', async () => {
+  test('description and blockDeviceMapping; launchPermission is the owner\'s; unknown attribute refused', async () => {
     const { Images } = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'name', Values: ['al2023-ami-2023.6.20260101.0-*'] }] }));
     const ImageId = Images![0]!.ImageId!;
     const d = await ec2.send(new DescribeImageAttributeCommand({ ImageId, Attribute: 'description' }));
     assert.equal(d.ImageId, ImageId);
     assert.match(d.Description!.Value!, /Amazon Linux 2023/);
-    const lp = await ec2.send(new DescribeImageAttributeCommand({ ImageId, Attribute: 'launchPermission' }));
-    assert.deepEqual(lp.LaunchPermissions, [{ Group: 'all' }]);
+    // Launch permissions are the owner's business: Amazon's images are not the caller's.
+    assert.equal(await errorCode(ec2.send(new DescribeImageAttributeCommand({ ImageId, Attribute: 'launchPermission' }))), 'AuthFailure');
     const bdm = await ec2.send(new DescribeImageAttributeCommand({ ImageId, Attribute: 'blockDeviceMapping' }));
     assert.equal(bdm.BlockDeviceMappings![0]!.DeviceName, '/dev/xvda');
     assert.equal(await errorCode(ec2.send(new DescribeImageAttributeCommand({ ImageId, Attribute: 'bogus' as 'description' }))), 'InvalidParameterValue');

@@ -10,8 +10,9 @@
  *
  * Differences from AWS: no images of the caller's own yet (CreateImage/RegisterImage come with
  * instances); catalog images carry no tags; IncludeDisabled has nothing to include;
- * DescribeImageAttribute answers for catalog images as if the caller could read them (AWS
- * refuses some attributes, e.g. launchPermission, on images the caller does not own).
+ * DescribeImageAttribute answers launchPermission on a catalog image with AuthFailure, as AWS
+ * does for images the caller does not own, but answers its other attributes (AWS's documentation
+ * says the call needs ownership; whether it refuses every attribute is unverified).
  */
 import { createHash } from 'node:crypto';
 import type { Ec2Operations } from '../../models/generated/ec2.js';
@@ -213,7 +214,10 @@ export function imageHandlers() {
       description: () => ({ Description: value(image.Description) }),
       kernel: () => ({ KernelId: {} }),
       ramdisk: () => ({ RamdiskId: {} }),
-      launchPermission: () => ({ LaunchPermissions: [{ Group: 'all' }] }),
+      // AWS shows launch permissions to the image's owner only, and no caller owns a catalog image.
+      launchPermission: () => {
+        throw new AwsError('AuthFailure', `Not authorized for image:${image.ImageId}`, 400);
+      },
       productCodes: () => ({ ProductCodes: [] }),
       blockDeviceMapping: () => ({ BlockDeviceMappings: image.BlockDeviceMappings }),
       sriovNetSupport: () => ({ SriovNetSupport: value(image.SriovNetSupport) }),
