@@ -183,6 +183,7 @@ test('two instances boot with their own SSH host keys, the launch key and their 
     assert.match(console, /nginx-installed-42/, 'user data output on the console');
     assert.match(console, /kumo: user data exited with status 0/);
     assert.equal((await waitFor('nginx', 30_000, () => fetchLocal(debianId))).trim(), 'nginx-from-user-data');
+    assert.equal((await ssh(debianId, 'admin', key, 'cloud-init status --wait')).trim(), 'status: done');
   });
 
   await t.test('gzip MIME multipart: cloud-config and a yum/systemctl httpd script', async () => {

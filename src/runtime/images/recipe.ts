@@ -100,6 +100,22 @@ for a in "$@"; do case "$a" in -*) ;; php*) pkgs="$pkgs php php-mysql" ;; mariad
 [ -z "$pkgs" ] || exec /usr/local/bin/yum install -y $pkgs
 `;
 
+/**
+ * `cloud-init status --wait`, which provisioning scripts (Terraform remote-exec, Ansible) run to
+ * wait for user data; the rest of cloud-init's CLI is not there. kumo's runner: first-boot.ts.
+ */
+const CLOUD_INIT_SHIM = `#!/bin/sh
+# kumo stand-in for cloud-init's CLI: only 'status [--wait] [--long]'. User data is run by
+# kumo-user-data.service; /var/lib/cloud/user-data.done holds its exit status once it finished.
+UNIT=/etc/systemd/system/multi-user.target.wants/kumo-user-data.service
+DONE=/var/lib/cloud/user-data.done
+[ "$1" = status ] || { echo "kumo: only 'cloud-init status' is available" >&2; exit 2; }
+case " $* " in *" --wait "*|*" -w "*) while [ -e $UNIT ] && [ ! -e $DONE ]; do sleep 0.5; done ;; esac
+if [ -e $UNIT ] && [ ! -e $DONE ]; then echo "status: running"; exit 0; fi
+if [ -e $DONE ] && [ "$(cat $DONE)" != 0 ]; then echo "status: error"; exit 1; fi
+echo "status: done"
+`;
+
 /** chkconfig (Amazon Linux 1 and 2 guides: `chkconfig httpd on`) as systemctl enable/disable. */
 const CHKCONFIG_SHIM = `#!/bin/sh
 # kumo compatibility shim for chkconfig (see /usr/local/bin/yum): NAME on|off -> systemctl enable|disable.
@@ -201,6 +217,7 @@ ${heredoc('/usr/local/bin/yum', YUM_SHIM, '755')}
 ln -sf yum /usr/local/bin/dnf
 ${heredoc('/usr/local/bin/amazon-linux-extras', EXTRAS_SHIM, '755')}
 ${heredoc('/usr/local/sbin/chkconfig', CHKCONFIG_SHIM, '755')}
+${heredoc('/usr/local/bin/cloud-init', CLOUD_INIT_SHIM, '755')}
 ${heredoc('/etc/systemd/system/httpd.service', HTTPD_UNIT)}
 for u in ${MASKED_UNITS.join(' ')}; do ln -sf /dev/null /etc/systemd/system/$u; done
 rm -f /etc/systemd/system/*.wants/e2scrub_reap.service /etc/systemd/system/getty.target.wants/getty@tty1.service

@@ -206,6 +206,9 @@ WantedBy=multi-user.target
 
 /** `root` is the instance's mounted root (writes land in its upper layer). */
 export function installFirstBoot(root: string, parts: UserDataParts, defaultUser: string): void {
+  // As cloud-init lays it out: /var/lib/cloud readable by all (`cloud-init status` runs as any
+  // user and reads the markers), the user data itself root's only.
+  mkdirSync(join(root, USER_DATA_DIR), { recursive: true, mode: 0o755 });
   const inst = join(root, INSTANCE_DIR);
   mkdirSync(inst, { recursive: true, mode: 0o700 });
   const numbered = (kind: string, items: Buffer[], name: (i: number) => string, mode: number) => {
