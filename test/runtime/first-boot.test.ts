@@ -121,9 +121,9 @@ async function fetchLocal(id: string, path = '/'): Promise<string | undefined> {
   }
 }
 
-const ssh = (id: string, user: string, identity: string, cmd: string) =>
+const ssh = (id: string, user: string, identity: string, cmd: string, options: string[] = []) =>
   inNetns(id, 'ssh', [
-    '-i', identity, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+    ...options, '-i', identity, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
     '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=5', `${user}@127.0.0.1`, cmd,
   ]);
 
@@ -165,11 +165,18 @@ test('two instances boot with their own SSH host keys, the launch key and their 
       assert.ok(existsSync(join(driver.paths(id).upper, 'etc/ssh/ssh_host_ed25519_key')), 'host key in the instance volume, not the image');
     }
     t.diagnostic(`launch to sshd active in both: ${Date.now() - launched} ms`);
+    // The RSA key comes a moment later, at idle priority.
+    for (const id of [debianId, amazonId]) {
+      await waitFor(`the RSA host key in ${id}`, 30_000, () => existsSync(join(driver.paths(id).merged, 'etc/ssh/ssh_host_rsa_key.pub')));
+    }
     assert.notEqual(fingerprints[0], fingerprints[1]);
     assert.ok(!existsSync(join(rootfs, 'etc/ssh/ssh_host_ed25519_key')), 'the image stays without host keys');
   });
 
   await t.test('the launch key logs in as the default user, who has passwordless sudo', async () => {
+    // sshd reloaded with the RSA key once it existed: a client that only accepts RSA host keys gets in.
+    await waitFor('sshd to offer the RSA host key', 15_000, () =>
+      ssh(debianId, 'admin', key, 'true', ['-o', 'HostKeyAlgorithms=rsa-sha2-512']).then(() => true, () => false));
     assert.match(readFileSync(join(driver.paths(debianId).merged, 'home/admin/.ssh/authorized_keys'), 'utf8'), /launch-key/);
     assert.equal((await ssh(debianId, 'admin', key, 'id -un; sudo -n id -un')).trim(), 'admin\nroot');
     assert.equal((await ssh(amazonId, 'ec2-user', key, 'hostname')).trim(), 'ip-10-0-1-9');
