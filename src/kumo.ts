@@ -18,7 +18,6 @@ import type { Service } from './services/service.js';
 import { createStsService } from './services/sts/provider.js';
 import { createEc2Service } from './services/ec2/provider.js';
 import { instanceMigrations } from './services/ec2/instance-store.js';
-import { placeholderImages } from './services/ec2/placeholder-images.js';
 import { keyPairMigrations } from './services/ec2/key-pairs-store.js';
 import { createElbv2Service } from './services/elbv2/provider.js';
 import { createRdsService } from './services/rds/provider.js';
@@ -108,7 +107,6 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, log: (l
     network,
     tags,
     runtime: { driver: runtime.driver, imageRootfs: runtime.imageRootfs, openFabric: runtime.openFabric },
-    images: placeholderImages,
     log,
   });
   runtime.onExit((id, kind) => ec2.supervisor.exited(id, kind));

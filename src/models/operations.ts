@@ -35,6 +35,8 @@ export const implemented = {
       'DescribeInstanceAttribute',
       'ModifyInstanceAttribute',
       'ModifyInstanceMetadataOptions',
+      'DescribeImages',
+      'DescribeImageAttribute',
       'AllocateAddress',
       'DescribeAddresses',
       'ReleaseAddress',

@@ -776,6 +776,80 @@ export interface ModifyInstanceMetadataOptionsOutput {
   InstanceMetadataOptions?: MetadataOptions;
 }
 
+export interface DescribeImagesInput {
+  ExecutableUsers?: string[];
+  Filters?: Filters;
+  ImageIds?: ImageIds;
+  Owners?: Owners;
+  IncludeDeprecated?: boolean;
+  IncludeDisabled?: boolean;
+  DryRun?: boolean;
+  MaxResults?: number;
+  NextToken?: string;
+}
+
+export interface DescribeImagesOutput {
+  Images?: {
+    Architecture?: string;
+    CreationDate?: string;
+    ImageId?: string;
+    ImageLocation?: string;
+    ImageType?: string;
+    Public?: boolean;
+    KernelId?: string;
+    OwnerId?: string;
+    Platform?: string;
+    PlatformDetails?: string;
+    UsageOperation?: string;
+    ProductCodes?: ProductCodes;
+    RamdiskId?: string;
+    State?: string;
+    BlockDeviceMappings?: BlockDeviceMappings3;
+    Description?: string;
+    EnaSupport?: boolean;
+    Hypervisor?: string;
+    ImageOwnerAlias?: string;
+    Name?: string;
+    RootDeviceName?: string;
+    RootDeviceType?: string;
+    SriovNetSupport?: string;
+    StateReason?: StateReason;
+    Tags?: Tags;
+    VirtualizationType?: string;
+    BootMode?: string;
+    TpmSupport?: string;
+    DeprecationTime?: string;
+    ImdsSupport?: string;
+    SourceInstanceId?: string;
+    DeregistrationProtection?: string;
+    LastLaunchedTime?: string;
+  }[];
+  NextToken?: string;
+}
+
+export interface DescribeImageAttributeInput {
+  Attribute: string;
+  ImageId: string;
+  DryRun?: boolean;
+}
+
+export interface DescribeImageAttributeOutput {
+  BlockDeviceMappings?: BlockDeviceMappings3;
+  ImageId?: string;
+  LaunchPermissions?: LaunchPermissions;
+  ProductCodes?: ProductCodes;
+  Description?: InstanceInitiatedShutdownBehavior;
+  KernelId?: InstanceInitiatedShutdownBehavior;
+  RamdiskId?: InstanceInitiatedShutdownBehavior;
+  SriovNetSupport?: InstanceInitiatedShutdownBehavior;
+  BootMode?: InstanceInitiatedShutdownBehavior;
+  TpmSupport?: InstanceInitiatedShutdownBehavior;
+  UefiData?: InstanceInitiatedShutdownBehavior;
+  LastLaunchedTime?: InstanceInitiatedShutdownBehavior;
+  ImdsSupport?: InstanceInitiatedShutdownBehavior;
+  DeregistrationProtection?: InstanceInitiatedShutdownBehavior;
+}
+
 export interface AllocateAddressInput {
   Domain?: string;
   Address?: string;
@@ -1931,6 +2005,19 @@ export interface InstanceInitiatedShutdownBehavior {
 
 export type Groups2 = string[];
 
+export type ImageIds = string[];
+
+export type Owners = string[];
+
+export type BlockDeviceMappings3 = BlockDeviceMappingsItem[];
+
+export type LaunchPermissions = {
+  Group?: string;
+  UserId?: string;
+  OrganizationArn?: string;
+  OrganizationalUnitArn?: string;
+}[];
+
 export type AllocationIds = string[];
 
 export type Values = string[];
@@ -2299,6 +2386,8 @@ export interface Ec2Operations {
   DescribeInstanceAttribute: { input: DescribeInstanceAttributeInput; output: DescribeInstanceAttributeOutput };
   ModifyInstanceAttribute: { input: ModifyInstanceAttributeInput; output: ModifyInstanceAttributeOutput };
   ModifyInstanceMetadataOptions: { input: ModifyInstanceMetadataOptionsInput; output: ModifyInstanceMetadataOptionsOutput };
+  DescribeImages: { input: DescribeImagesInput; output: DescribeImagesOutput };
+  DescribeImageAttribute: { input: DescribeImageAttributeInput; output: DescribeImageAttributeOutput };
   AllocateAddress: { input: AllocateAddressInput; output: AllocateAddressOutput };
   DescribeAddresses: { input: DescribeAddressesInput; output: DescribeAddressesOutput };
   ReleaseAddress: { input: ReleaseAddressInput; output: ReleaseAddressOutput };

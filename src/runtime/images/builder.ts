@@ -9,26 +9,34 @@
  * pid) keeps two builders from racing; a lock whose pid is dead is stale and taken over, and the
  * dead builder's temp dir is removed. Tests may point `KUMO_TEST_IMAGE_CACHE` at a shared dir
  * (see test/runtime/support.ts) so a machine builds the image once per run, not once per file.
+ *
+ * The directory name carries a hash of the recipe (packages, customize script: recipe.ts), so a
+ * changed recipe builds a new image rather than reusing a cache built from an older one.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../../state/data-dir.js';
+import { BASE_PACKAGES, CUSTOMIZE_SCRIPT } from './recipe.js';
 
 export interface ImageSpec {
-  /** Directory name under imagesDir, e.g. `debian-12`. */
+  /** Image name, e.g. `debian-12`; its directory under imagesDir is `<name>-<recipe hash>`. */
   name: string;
   suite: string;
   /** Packages on top of the minbase variant. */
   include: string[];
+  /** Shell script run inside the new rootfs (chroot) after debootstrap, with network access. */
+  customize?: string;
   mirror?: string;
 }
 
-/** systemd to boot, dbus for systemctl, iproute2 for the network, python3 and curl for user data. */
+/** Debian 12 with sshd, sudo, python3, curl and a local apt repository of web servers (recipe.ts). */
 export const DEBIAN_12: ImageSpec = {
   name: 'debian-12',
   suite: 'bookworm',
-  include: ['systemd', 'systemd-sysv', 'dbus', 'iproute2', 'ca-certificates', 'python3', 'curl'],
+  include: BASE_PACKAGES,
+  customize: CUSTOMIZE_SCRIPT,
 };
 
 const SPECS = new Map([[DEBIAN_12.name, DEBIAN_12]]);
@@ -41,28 +49,42 @@ export function imageSpecByName(name: string): ImageSpec {
 
 export type Progress = (line: string) => void;
 
-export const rootfsOf = (imagesDir: string, name: string) => join(imagesDir, name, 'rootfs');
+/** `<name>-<8 hex of the recipe's hash>`: a new recipe never matches an old build. */
+export function imageDirName(spec: ImageSpec): string {
+  const recipe = JSON.stringify([spec.suite, spec.include, spec.customize ?? '', spec.mirror ?? '', BUILDER_VERSION]);
+  return `${spec.name}-${createHash('sha256').update(recipe).digest('hex').slice(0, 8)}`;
+}
+
+/** Bumped when this file changes what it does to a rootfs (finishRootfs). */
+const BUILDER_VERSION = 2;
+
+export const rootfsOf = (imagesDir: string, spec: ImageSpec) => join(imagesDir, imageDirName(spec), 'rootfs');
 
 /** Returns the image's rootfs, building it first if no complete build exists. */
 export async function ensureImage(imagesDir: string, spec: ImageSpec, progress: Progress = () => {}): Promise<string> {
-  const rootfs = rootfsOf(imagesDir, spec.name);
+  const dirName = imageDirName(spec);
+  const rootfs = rootfsOf(imagesDir, spec);
   if (existsSync(rootfs)) return rootfs;
   mkdirSync(imagesDir, { recursive: true });
-  const release = await acquireLock(join(imagesDir, `.lock-${spec.name}`), progress);
+  const release = await acquireLock(join(imagesDir, `.lock-${dirName}`), progress);
   try {
     // Another builder may have finished while we waited for the lock.
     if (existsSync(rootfs)) return rootfs;
-    removeAbandonedBuilds(imagesDir, spec.name);
-    const tmp = join(imagesDir, `.build-${spec.name}-${process.pid}`);
+    removeAbandonedBuilds(imagesDir, dirName);
+    const tmp = join(imagesDir, `.build-${dirName}-${process.pid}`);
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
     try {
       const started = Date.now();
-      progress(`image ${spec.name}: debootstrap ${spec.suite} (minbase + ${spec.include.join(',')}); a first build takes a few minutes`);
+      progress(`image ${dirName}: debootstrap ${spec.suite} (minbase + ${spec.include.join(',')}); a first build takes a few minutes`);
       await debootstrap(spec, join(tmp, 'rootfs'), progress);
+      if (spec.customize) {
+        progress(`image ${dirName}: customizing (${((Date.now() - started) / 1000).toFixed(0)} s so far)`);
+        await customize(spec, join(tmp, 'rootfs'), progress);
+      }
       finishRootfs(join(tmp, 'rootfs'));
       writeFileSync(join(tmp, 'image.json'), JSON.stringify({ ...spec, builtAt: new Date().toISOString() }, null, 2));
-      renameSync(tmp, join(imagesDir, spec.name));
+      renameSync(tmp, join(imagesDir, dirName));
       progress(`image ${spec.name}: built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (err) {
       rmSync(tmp, { recursive: true, force: true });
@@ -77,24 +99,39 @@ export async function ensureImage(imagesDir: string, spec: ImageSpec, progress: 
 function debootstrap(spec: ImageSpec, target: string, progress: Progress): Promise<void> {
   const args = ['--variant=minbase', `--include=${spec.include.join(',')}`, spec.suite, target];
   if (spec.mirror) args.push(spec.mirror);
+  // debootstrap prints one `I: Retrieving/Unpacking/Configuring x...` line per package:
+  // enough to show life without flooding.
+  const shown = (line: string) => (/^I: (Retriev|Validat|Extract|Install|Configur|Base system)/.test(line) ? line.slice(3) : undefined);
+  return runLogged('debootstrap', args, `image ${spec.name}`, shown, progress);
+}
+
+/**
+ * The recipe's script in a chroot of the new tree. The build host's resolv.conf (debootstrap
+ * copied it) lets apt download; finishRootfs blanks it afterwards.
+ */
+function customize(spec: ImageSpec, rootfs: string, progress: Progress): Promise<void> {
+  const shown = (line: string) => (/^(customize:|Fetched )/.test(line) ? line : undefined);
+  return runLogged('chroot', [rootfs, '/bin/sh', '-c', spec.customize!], `image ${spec.name}`, shown, progress);
+}
+
+function runLogged(cmd: string, args: string[], label: string, shown: (line: string) => string | undefined, progress: Progress): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('debootstrap', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
     const tail: string[] = [];
     const onLine = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n')) {
         if (!line.trim()) continue;
         tail.push(line);
         if (tail.length > 20) tail.shift();
-        // debootstrap prints one `I: Retrieving/Unpacking/Configuring x...` line per package:
-        // enough to show life without flooding.
-        if (/^I: (Retriev|Validat|Extract|Install|Configur|Base system)/.test(line)) progress(`image ${spec.name}: ${line.slice(3)}`);
+        const s = shown(line);
+        if (s) progress(`${label}: ${s}`);
       }
     };
     child.stdout.on('data', onLine);
     child.stderr.on('data', onLine);
     child.on('error', reject);
     child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`debootstrap exited with ${code}:\n${tail.join('\n')}`)),
+      code === 0 ? resolve() : reject(new Error(`${cmd} exited with ${code}:\n${tail.join('\n')}`)),
     );
   });
 }

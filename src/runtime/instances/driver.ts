@@ -14,10 +14,11 @@ export interface LaunchSpec {
   hostname?: string;
   /** /etc/resolv.conf's servers (the VPC's base+2); none means lookups fail fast on loopback. */
   nameservers?: string[];
-  /** Run once as root at first boot, as cloud-init does; a `#!` script. */
+  /** Run once as root at first boot, as cloud-init does: `#!` script, `#cloud-config`, MIME multipart, gzip. */
   userData?: string | Buffer;
-  /** The login user that gets `publicKeys` (the AMI's default user: admin, ec2-user…). */
+  /** The image's login user (ec2-user, admin, ubuntu), created with passwordless sudo; default admin. */
   defaultUser?: string;
+  /** OpenSSH public key lines for the default user's authorized_keys (the launch key pair). */
   publicKeys?: string[];
   /**
    * Network namespace (a name under /run/netns) to run in, created and wired by the caller (the

@@ -18,8 +18,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import type { ExitKind, InstanceDriver, InstanceStatus, LaunchSpec } from './driver.js';
-import { installUserData } from './first-boot.js';
 import { descendantsOf, ensureNetns, mountOverlay, pssBytes, removeNetns, rssBytes, run, unmount } from './host.js';
+import { provisionInstance } from './provision.js';
 
 interface Running {
   child: ChildProcess;
@@ -76,8 +76,11 @@ export class NativeDriver implements InstanceDriver {
     writeFileSync(p.spec, JSON.stringify(stored, null, 2));
     await mountOverlay(spec.imageRootfs, p.upper, p.work, p.merged);
     try {
-      writeIdentity(p.merged, spec);
-      if (userData !== undefined) installUserData(p.merged, userData);
+      await provisionInstance(p.merged, {
+        hostname: spec.hostname ?? spec.id, nameservers: spec.nameservers ?? [],
+        defaultUser: spec.defaultUser ?? 'admin', publicKeys: spec.publicKeys ?? [],
+        userData: userData === undefined ? undefined : Buffer.from(userData),
+      });
     } catch (err) {
       await unmount(p.merged);
       throw err;
@@ -110,7 +113,7 @@ export class NativeDriver implements InstanceDriver {
         `--network-namespace-path=/run/netns/${ns}`,
         // read-only: the console goes to our stdout (the log file) and nobody can type into it.
         '--console=read-only',
-        // The instance's own resolv.conf (writeIdentity), not the host's: the host's servers are
+        // The instance's own resolv.conf (provisionInstance), not the host's: the host's servers are
         // unreachable from its namespace and every lookup would wait for a timeout.
         '--resolv-conf=off',
       ];
@@ -283,15 +286,6 @@ export class NativeDriver implements InstanceDriver {
       pss: all.reduce((sum, p) => sum + pssBytes(p), 0),
     };
   }
-}
-
-/** What cloud-init writes on EC2 at first boot: hostname, hosts entry, resolvers. */
-function writeIdentity(root: string, spec: LaunchSpec): void {
-  const hostname = spec.hostname ?? spec.id;
-  // systemd takes the hostname from /etc/hostname at boot, over nspawn's --hostname.
-  writeFileSync(join(root, 'etc/hostname'), `${hostname}\n`);
-  writeFileSync(join(root, 'etc/hosts'), `127.0.0.1\tlocalhost\n127.0.1.1\t${hostname}\n::1\t\tlocalhost ip6-localhost ip6-loopback\n`);
-  writeFileSync(join(root, 'etc/resolv.conf'), (spec.nameservers ?? []).map((s) => `nameserver ${s}\n`).join(''));
 }
 
 async function waitGone(pids: number[], deadlineMs: number): Promise<void> {

@@ -29,7 +29,5 @@ export const InstanceErrors = {
   countInvalid: (message: string) => e('InvalidParameterValue', message),
   rootTooSmall: (size: number, min: number) =>
     e('InvalidBlockDeviceMapping', `Volume of size ${size}GB is smaller than snapshot, expect size >= ${min}GB`),
-  amiMalformed: (id: string) => e('InvalidAMIID.Malformed', `Invalid id: "${id}" (expecting "ami-...")`),
-  amiNotFound: (id: string) => e('InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`),
   attributeInvalid: (name: string) => e('InvalidParameterValue', `Value (${name}) for parameter attribute is invalid. Unknown attribute.`),
 };

@@ -16,6 +16,7 @@ import { scopeOf, type OpHandler, type RequestContext } from '../service.js';
 import { mustGet } from './describe.js';
 import { Ec2Errors } from './errors.js';
 import { InstanceErrors } from './instance-errors.js';
+import { ImageErrors } from './images.js';
 import type { InstanceRecord, InstanceStore } from './instance-store.js';
 import { INSTANCE_TYPE_BY_NAME } from './instance-types-data.js';
 import { keyPairTable } from './key-pairs-store.js';
@@ -149,9 +150,9 @@ export function runInstancesHandler(deps: LaunchDeps): Op<'RunInstances'> {
     if (min > max) throw InstanceErrors.countInvalid('Value for parameter minCount must be less than or equal to maxCount.');
 
     if (!input.ImageId) throw Ec2Errors.missingParameter('ImageId');
-    if (!wellFormed(input.ImageId, 'ami')) throw InstanceErrors.amiMalformed(input.ImageId);
+    if (!wellFormed(input.ImageId, 'ami')) throw ImageErrors.malformed(input.ImageId);
     const image = deps.images(scope, input.ImageId);
-    if (!image) throw InstanceErrors.amiNotFound(input.ImageId);
+    if (!image) throw ImageErrors.notFound([input.ImageId]);
     const typeName = input.InstanceType ?? DEFAULT_INSTANCE_TYPE;
     const type = INSTANCE_TYPE_BY_NAME.get(typeName);
     if (!type) throw InstanceErrors.invalidType(typeName);

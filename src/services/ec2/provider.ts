@@ -3,7 +3,7 @@
  * ./vpc-attributes.ts, ./subnets.ts, ./default-vpc.ts, ./dhcp-options.ts,
  * ./internet-gateways.ts, ./route-tables.ts, ./routes.ts, ./security-groups.ts,
  * ./security-group-rules.ts, ./network-acls.ts, ./network-interfaces.ts, ./elastic-ips.ts,
- * ./prefix-lists.ts, ./tags.ts, ./regions.ts); this file assembles them and makes each account+region's defaults
+ * ./prefix-lists.ts, ./tags.ts, ./regions.ts, ./images.ts); this file assembles them and makes each account+region's defaults
  * (default VPC, DHCP options) before the first call there runs.
  *
  * Differences from AWS:
@@ -36,6 +36,7 @@
  *   five per account and region. They associate with network interfaces and instances.
  * - Key pairs: KeyFormat ppk gives a PuTTY format 2 file (not checked with puttygen here);
  *   PublicKey's comment is always the key name; no 5,000-per-region quota.
+ * - Images: the public catalog only (./images.ts lists its own differences).
  * - Instance types: a table of selected real families (./instance-types-data.ts), each offered in
  *   every zone of the region; other types are InvalidInstanceType.
  * - Security group references are same-VPC and same-account only (no peering).
@@ -71,6 +72,7 @@ import type { Handler, Service } from '../service.js';
 import { RegionDefaults, defaultVpcHandlers } from './default-vpc.js';
 import { dhcpOptionsHandlers } from './dhcp-options.js';
 import { elasticIpHandlers } from './elastic-ips.js';
+import { findImage, imageHandlers } from './images.js';
 import { ec2AuthErrors } from './errors.js';
 import { instanceTypeHandlers } from './instance-types.js';
 import { internetGatewayHandlers } from './internet-gateways.js';
@@ -113,9 +115,22 @@ export interface Ec2Deps {
   network: NetworkStore;
   tags: TagStore;
   runtime: Ec2Runtime;
-  images: ImageLookup;
   log: (line: string) => void;
 }
+
+/** What RunInstances needs of a catalog AMI. */
+const launchImage: ImageLookup = (scope, imageId) => {
+  const image = findImage(scope.account, scope.region, imageId);
+  return image && {
+    ImageId: image.imageId,
+    Architecture: image.architecture,
+    KumoImage: image.kumoImage.name,
+    DefaultUser: image.defaultUser,
+    RootDeviceName: image.rootDeviceName,
+    RootSizeGiB: image.volumeSize,
+    ImdsSupport: image.imdsSupport,
+  };
+};
 
 export interface Ec2Service extends Service {
   supervisor: InstanceSupervisor;
@@ -136,7 +151,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     log: deps.log,
     now: () => new Date(),
   });
-  const instanceDeps: InstanceDeps = { store, instances, images: deps.images, changed: () => supervisor.wake() };
+  const instanceDeps: InstanceDeps = { store, instances, images: launchImage, changed: () => supervisor.wake() };
   const table: { [K in keyof Ec2Operations]: Handler } = {
     ...instanceHandlers(instanceDeps),
     ...instanceStatusHandlers(instanceDeps, supervisor),
@@ -159,10 +174,11 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     ...regionHandlers(),
     ...keyPairHandlers(store),
     ...instanceTypeHandlers(),
+    ...imageHandlers(),
   };
   const defaults = new RegionDefaults(store);
   // Region and zone listings are not regional state; everything else sees the region's defaults.
-  const stateless = new Set<string>(['DescribeRegions', 'DescribeAvailabilityZones', 'DescribeInstanceTypes', 'DescribeInstanceTypeOfferings']);
+  const stateless = new Set<string>(['DescribeRegions', 'DescribeAvailabilityZones', 'DescribeInstanceTypes', 'DescribeInstanceTypeOfferings', 'DescribeImages', 'DescribeImageAttribute']);
   const handlers: Record<string, Handler> = {};
   for (const [name, handler] of Object.entries(table) as [string, Handler][]) {
     // Any change may matter to running instances (a rule, an Elastic IP): the supervisor

@@ -1,0 +1,254 @@
+/**
+ * What goes into the Debian base image beyond debootstrap: the shell script run once inside the
+ * fresh rootfs (chroot) and the files it writes. Everything here is part of the image's recipe,
+ * so builder.ts hashes it into the image's directory name: change a line and the next
+ * ensureImage builds a new image instead of reusing a cache built from an older recipe.
+ *
+ * Instances never reach a real network, so what user data installs must already be inside the
+ * image: the build downloads the web servers' .debs (with every dependency the base lacks) into
+ * a local apt repository, /var/lib/kumo/apt, and makes it the image's only apt source. Then
+ * `apt-get update && apt-get install -y nginx` works offline, and `yum -y install httpd` too,
+ * through a small compatibility shim (it is not yum: it maps Amazon Linux package names to
+ * Debian ones and calls apt-get).
+ */
+
+/** Packages on top of minbase, installed by debootstrap. */
+export const BASE_PACKAGES = [
+  // systemd to boot, dbus for systemctl, iproute2 for the network
+  'systemd', 'systemd-sysv', 'dbus', 'iproute2', 'ca-certificates',
+  // what user data and logins expect
+  'python3', 'python3-yaml', 'curl', 'openssh-server', 'sudo', 'procps', 'less',
+];
+
+/** Downloaded into the image's local apt repository (with their dependencies), not installed. */
+export const REPO_PACKAGES = [
+  'apache2', 'nginx', 'php', 'libapache2-mod-php', 'php-mysql', 'php-fpm', 'mariadb-client', 'wget', 'unzip', 'git',
+  // What WordPress guides install next to php (SCENARIO.md's user data: php-mbstring php-xml).
+  'php-mbstring', 'php-xml', 'php-gd', 'php-curl', 'php-zip', 'php-intl',
+];
+
+export const LOCAL_REPO = '/var/lib/kumo/apt';
+
+/**
+ * Amazon Linux names → Debian names for the shim (and for cloud-config `packages`). Names not
+ * listed pass through unchanged; `-` drops a package Debian does not split out.
+ */
+export const YUM_NAMES: Record<string, string> = {
+  // Amazon Linux PHP setups for WordPress get mysqli one way or another (amazon-linux-extras'
+  // php topics install php-mysqlnd); Debian splits it out, so php brings it along here.
+  php: 'php php-mysql',
+  httpd: 'apache2', 'httpd-tools': 'apache2-utils', mod_ssl: '-', 'mod_php': 'libapache2-mod-php',
+  'php-mysqlnd': 'php-mysql', 'php-mysqli': 'php-mysql', 'php-cli': 'php-cli', 'php-fpm': 'php-fpm',
+  // Built into Debian's php8.2 (json) or of no use without a compiler (devel).
+  'php-json': '-', 'php-devel': '-', 'php-pdo': '-',
+  mysql: 'mariadb-client', mariadb: 'mariadb-client', mariadb105: 'mariadb-client', 'mariadb1011-client-utils': 'mariadb-client',
+};
+
+const YUM_SHIM = `#!/bin/sh
+# kumo's yum/dnf compatibility shim -- NOT yum. kumo's Amazon Linux images are Debian underneath;
+# this maps the usual Amazon Linux package names to Debian ones and runs apt-get against the
+# image's local repository (${LOCAL_REPO}), so user data written for Amazon Linux
+# (yum -y install httpd) still works. Subcommands it does not know succeed doing nothing.
+export DEBIAN_FRONTEND=noninteractive
+map() {
+  case "$1" in
+${Object.entries(YUM_NAMES).map(([k, v]) => `    ${k}) [ "${v}" = - ] || echo ${v} ;;`).join('\n')}
+    *) echo "$1" ;;
+  esac
+}
+cmd=""; pkgs=""
+for a in "$@"; do
+  case "$a" in
+    -*) ;;
+    *) if [ -z "$cmd" ]; then cmd="$a"; else pkgs="$pkgs $(map "$a")"; fi ;;
+  esac
+done
+# Packages Amazon Linux has but this image's repository lacks are skipped with a warning rather
+# than failing the whole install (real yum would fail: the gap is kumo's, not the user's).
+available=""
+for p in $pkgs; do
+  if apt-cache show "$p" >/dev/null 2>&1; then available="$available $p"; else echo "kumo yum shim: no package $p in this image; skipped" >&2; fi
+done
+case "$cmd" in
+  install|groupinstall|reinstall)
+    [ -n "$available" ] || exit 0
+    # yum installs, it never starts: services start at the user's systemctl start, with every
+    # module installed by then (Debian would start apache2 before php-mbstring arrives). A
+    # policy-rc.d refusing starts does that for the length of this install.
+    if [ -z "$KUMO_START_SERVICES" ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    apt-get install -y $available || exit $?
+    # Amazon Linux's httpd starts with an empty document root; Debian's apache2 drops its own
+    # index.html there, which would shadow an index.php copied in afterwards (WordPress).
+    if cmp -s /var/www/html/index.html /usr/share/apache2/default-site/index.html; then rm -f /var/www/html/index.html; fi ;;
+  remove|erase) apt-get remove -y $pkgs ;;
+  update|upgrade) [ -n "$pkgs" ] && exit 0; apt-get update -q >/dev/null ;;
+  makecache|clean) exit 0 ;;
+  list|info) [ -n "$pkgs" ] && apt-cache policy $pkgs || apt list --installed 2>/dev/null ;;
+  *) echo "kumo yum shim: '$cmd' ignored" >&2; exit 0 ;;
+esac
+`;
+
+/** amazon-linux-extras (Amazon Linux 2) in the same spirit: `install -y php7.4` installs php. */
+const EXTRAS_SHIM = `#!/bin/sh
+# kumo compatibility shim for Amazon Linux 2's amazon-linux-extras (see /usr/local/bin/yum).
+[ "$1" = install ] || exit 0
+shift; pkgs=""
+for a in "$@"; do case "$a" in -*) ;; php*) pkgs="$pkgs php php-mysql" ;; mariadb*|lamp-mariadb*) pkgs="$pkgs mariadb-client php-mysql" ;; nginx*) pkgs="$pkgs nginx" ;; *) ;; esac; done
+[ -z "$pkgs" ] || exec /usr/local/bin/yum install -y $pkgs
+`;
+
+/**
+ * `cloud-init status --wait`, which provisioning scripts (Terraform remote-exec, Ansible) run to
+ * wait for user data; the rest of cloud-init's CLI is not there. kumo's runner: first-boot.ts.
+ */
+const CLOUD_INIT_SHIM = `#!/bin/sh
+# kumo stand-in for cloud-init's CLI: only 'status [--wait] [--long]'. User data is run by
+# kumo-user-data.service; /var/lib/cloud/user-data.done holds its exit status once it finished.
+UNIT=/etc/systemd/system/multi-user.target.wants/kumo-user-data.service
+DONE=/var/lib/cloud/user-data.done
+[ "$1" = status ] || { echo "kumo: only 'cloud-init status' is available" >&2; exit 2; }
+case " $* " in *" --wait "*|*" -w "*) while [ -e $UNIT ] && [ ! -e $DONE ]; do sleep 0.5; done ;; esac
+if [ -e $UNIT ] && [ ! -e $DONE ]; then echo "status: running"; exit 0; fi
+if [ -e $DONE ] && [ "$(cat $DONE)" != 0 ]; then echo "status: error"; exit 1; fi
+echo "status: done"
+`;
+
+/** chkconfig (Amazon Linux 1 and 2 guides: `chkconfig httpd on`) as systemctl enable/disable. */
+const CHKCONFIG_SHIM = `#!/bin/sh
+# kumo compatibility shim for chkconfig (see /usr/local/bin/yum): NAME on|off -> systemctl enable|disable.
+case "$2" in
+  on) exec systemctl enable "$1" ;;
+  off) exec systemctl disable "$1" ;;
+  *) exec systemctl list-unit-files --type=service ;;
+esac
+`;
+
+/**
+ * `systemctl start|enable|restart httpd` on Amazon Linux: a unit of its own (systemd refuses to
+ * enable an alias that is a symlink to another package's unit) bound to apache2.
+ */
+const HTTPD_UNIT = `[Unit]
+Description=httpd: kumo's Amazon Linux name for apache2
+BindsTo=apache2.service
+After=apache2.service
+PropagatesReloadTo=apache2.service
+PropagatesStopTo=apache2.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/true
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/**
+ * Host keys are per instance: generated at first boot. ed25519 and ECDSA take milliseconds and
+ * come before sshd; RSA takes a third of a CPU second (20 instances booting at once on two cores
+ * spent seconds on it), so it comes after, at idle priority, and sshd reloads to pick it up.
+ */
+const SSH_KEYGEN_UNIT = `[Unit]
+Description=kumo: generate this instance's SSH host keys (ed25519, ECDSA)
+Before=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key
+ExecStart=/usr/bin/ssh-keygen -q -t ecdsa -N "" -f /etc/ssh/ssh_host_ecdsa_key
+RemainAfterExit=yes
+`;
+
+const SSH_KEYGEN_RSA_UNIT = `[Unit]
+Description=kumo: generate this instance's RSA SSH host key (idle priority)
+After=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_rsa_key
+
+[Service]
+Type=oneshot
+Nice=19
+CPUSchedulingPolicy=idle
+ExecStart=/usr/bin/ssh-keygen -q -t rsa -b 3072 -N "" -f /etc/ssh/ssh_host_rsa_key
+ExecStartPost=-/bin/systemctl reload ssh.service
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/**
+ * Units with nothing to do in a container (no disks to scrub or trim, no hardware, nobody
+ * upgrading packages from a network it cannot reach): masked, for boot time and idle memory.
+ */
+export const MASKED_UNITS = [
+  'apt-daily.timer', 'apt-daily-upgrade.timer', 'dpkg-db-backup.timer', 'e2scrub_all.timer', 'e2scrub_reap.service',
+  'fstrim.timer', 'systemd-pstore.service', 'getty@tty1.service', 'systemd-tmpfiles-clean.timer',
+  // The console is read-only (GetConsoleOutput): a login prompt on it could never be used.
+  'console-getty.service',
+];
+
+const heredoc = (path: string, text: string, mode = '644') =>
+  `mkdir -p "$(dirname ${path})"\ncat > ${path} <<'KUMO_EOF'\n${text}KUMO_EOF\nchmod ${mode} ${path}\n`;
+
+/**
+ * Runs inside the new rootfs (chroot) with the build host's resolv.conf, so apt can download.
+ * `--download-only` fetches exactly what the base lacks, which is what an instance (the same
+ * base) needs to install those packages offline.
+ */
+export const CUSTOMIZE_SCRIPT = `set -eu
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+echo "customize: downloading ${REPO_PACKAGES.join(' ')} into ${LOCAL_REPO}"
+apt-get update -q
+mkdir -p ${LOCAL_REPO}/partial
+apt-get install -y -q --download-only -o Dir::Cache::archives=${LOCAL_REPO} ${REPO_PACKAGES.join(' ')}
+rm -rf ${LOCAL_REPO}/partial ${LOCAL_REPO}/lock
+cd ${LOCAL_REPO}
+echo "customize: indexing $(ls *.deb | wc -l) packages"
+for f in *.deb; do
+  dpkg-deb -f "$f"
+  echo "Filename: ./$f"
+  echo "Size: $(stat -c %s "$f")"
+  echo "SHA256: $(sha256sum "$f" | cut -d' ' -f1)"
+  echo
+done > Packages
+gzip -9k Packages
+cd /
+# The local repository is the only source: no instance can reach a mirror.
+echo "deb [trusted=yes] file:${LOCAL_REPO} ./" > /etc/apt/sources.list
+rm -rf /var/lib/apt/lists/*
+apt-get update -q
+apt-get clean
+echo "customize: users, ssh, shims, units"
+# cloud-init's sudo rule for default users lives in sudoers.d; sudo must read it.
+grep -q '^@includedir /etc/sudoers.d' /etc/sudoers || echo '@includedir /etc/sudoers.d' >> /etc/sudoers
+# Amazon Linux's web server users, as aliases of Debian's www-data (same uid), so that
+# \`chown -R apache:apache /var/www/html\` in user data does what it does there.
+for u in apache nginx; do
+  groupadd -o -g 33 $u
+  useradd -o -u 33 -g 33 -M -d /var/www -s /usr/sbin/nologin -c "$u, alias of www-data (kumo)" $u
+done
+rm -f /etc/ssh/ssh_host_*
+${heredoc('/etc/systemd/system/kumo-ssh-keygen.service', SSH_KEYGEN_UNIT)}
+mkdir -p /etc/systemd/system/ssh.service.requires
+ln -sf /etc/systemd/system/kumo-ssh-keygen.service /etc/systemd/system/ssh.service.requires/kumo-ssh-keygen.service
+${heredoc('/etc/systemd/system/kumo-ssh-keygen-rsa.service', SSH_KEYGEN_RSA_UNIT)}
+ln -sf /etc/systemd/system/kumo-ssh-keygen-rsa.service /etc/systemd/system/multi-user.target.wants/kumo-ssh-keygen-rsa.service
+${heredoc('/usr/local/bin/yum', YUM_SHIM, '755')}
+ln -sf yum /usr/local/bin/dnf
+${heredoc('/usr/local/bin/amazon-linux-extras', EXTRAS_SHIM, '755')}
+${heredoc('/usr/local/sbin/chkconfig', CHKCONFIG_SHIM, '755')}
+${heredoc('/usr/local/bin/cloud-init', CLOUD_INIT_SHIM, '755')}
+${heredoc('/etc/systemd/system/httpd.service', HTTPD_UNIT)}
+for u in ${MASKED_UNITS.join(' ')}; do ln -sf /dev/null /etc/systemd/system/$u; done
+rm -f /etc/systemd/system/*.wants/e2scrub_reap.service /etc/systemd/system/getty.target.wants/getty@tty1.service
+# Package installs in user data: no fsync per file (an instance's disk is a directory on the
+# host; a crash mid-install is a broken instance either way), no translations to look for.
+echo force-unsafe-io > /etc/dpkg/dpkg.cfg.d/kumo-unsafe-io
+echo 'Acquire::Languages "none";' > /etc/apt/apt.conf.d/99kumo-no-translations
+# Journal in memory only: an instance's log is its console (GetConsoleOutput), and no disk writes.
+mkdir -p /etc/systemd/journald.conf.d
+printf '[Journal]\\nStorage=volatile\\nRuntimeMaxUse=8M\\n' > /etc/systemd/journald.conf.d/kumo.conf
+`;
