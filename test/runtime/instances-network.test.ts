@@ -106,7 +106,11 @@ test('security groups, ACLs, public IPs, ssh, IMDS and DNS work on real traffic'
   const webIp = running.PrivateIpAddress!;
   const page = `http://${webIp}/`;
 
-  const first = await waitFor('the web page from the second instance', () => curlFrom(client.InstanceId!, page), 120_000);
+  // nginx answers with its own page between its install and the user data's next line.
+  const first = await waitFor('the web page from the second instance', async () => {
+    const body = await curlFrom(client.InstanceId!, page);
+    return body?.startsWith('hello from') ? body : undefined;
+  }, 120_000);
   assert.equal(first!.trim(), `hello from ip-${webIp.replaceAll('.', '-')}`);
 
   await ec2.send(new RevokeSecurityGroupIngressCommand(open));
