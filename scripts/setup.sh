@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets kumo up on a fresh Debian/Ubuntu machine: the build tools better-sqlite3 needs (when run
-# as root), the npm dependencies, and the compiled sources. Node.js 20 or newer must be present.
+# Sets kumo up on a fresh Debian/Ubuntu machine: the build tools better-sqlite3 needs and what the
+# native instance runtime needs (when run as root), the npm dependencies, and the compiled sources. Node.js 20 or newer must be present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,11 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   command -v make >/dev/null 2>&1 || need+=(make)
   command -v g++ >/dev/null 2>&1 || need+=(g++)
   command -v python3 >/dev/null 2>&1 || need+=(python3)
+  # Instances that really run (the native runtime): containers, base images, VPC networking.
+  command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
+  command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+  command -v nft >/dev/null 2>&1 || need+=(nftables)
+  command -v ip >/dev/null 2>&1 || need+=(iproute2)
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
