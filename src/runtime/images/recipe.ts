@@ -166,6 +166,10 @@ RemainAfterExit=yes
 const SSH_KEYGEN_RSA_UNIT = `[Unit]
 Description=kumo: generate this instance's RSA SSH host key (idle priority)
 After=ssh.service
+# Not part of reaching multi-user.target (a target waits for the units it wants unless they opt out).
+DefaultDependencies=no
+Conflicts=shutdown.target
+Before=shutdown.target
 ConditionPathExists=!/etc/ssh/ssh_host_rsa_key
 
 [Service]
