@@ -18,10 +18,11 @@ import {
   AttachInternetGatewayCommand, AuthorizeSecurityGroupIngressCommand, CreateInternetGatewayCommand, CreateKeyPairCommand,
   CreateNetworkAclEntryCommand, CreateRouteCommand, CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand,
   DescribeNetworkAclsCommand, DeleteNetworkAclEntryCommand, DescribeRouteTablesCommand, RevokeSecurityGroupIngressCommand,
-  RunInstancesCommand, TerminateInstancesCommand, type EC2Client, type Instance,
+  RunInstancesCommand, TerminateInstancesCommand, AllocateAddressCommand, AssociateAddressCommand, ModifyInstanceAttributeCommand,
+  ModifyInstanceMetadataOptionsCommand, type EC2Client, type Instance,
 } from '@aws-sdk/client-ec2';
 import { tempDir, waitFor } from '../helpers/kumo.js';
-import { debianImageId, ec2Fixture, waitForState, type Ec2Fixture } from '../helpers/ec2.js';
+import { debianImageId, describeInstance, ec2Fixture, waitForState, type Ec2Fixture } from '../helpers/ec2.js';
 import { nativeSkipReason } from './support.js';
 
 const exec = promisify(execFile);
@@ -119,6 +120,8 @@ test('security groups, ACLs, public IPs, ssh, IMDS and DNS work on real traffic'
   await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: webSg, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, UserIdGroupPairs: [{ GroupId: clientSg }] }] }));
   await waitFor('a member of client-sg to get in', () => curlFrom(client.InstanceId!, page), 10_000);
   assert.equal(await curlFrom(stranger.InstanceId!, page), undefined, 'a non-member stays out');
+  await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: stranger.InstanceId, Groups: [strangerSg, clientSg] }));
+  await waitFor('the stranger, now a member, to get in', () => curlFrom(stranger.InstanceId!, page), 10_000);
 
   const acl = (await ec2.send(new DescribeNetworkAclsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'default', Values: ['true'] }] }))).NetworkAcls![0]!;
   await ec2.send(new CreateNetworkAclEntryCommand({ NetworkAclId: acl.NetworkAclId, RuleNumber: 50, Protocol: '6', RuleAction: 'deny', Egress: false, CidrBlock: '10.0.2.0/24', PortRange: { From: 80, To: 80 } }));
@@ -144,24 +147,37 @@ test('security groups, ACLs, public IPs, ssh, IMDS and DNS work on real traffic'
   await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', wrongKey]);
   await assert.rejects(ssh(wrongKey), 'a key that is not the key pair is refused');
 
+  // An Elastic IP replaces the auto-assigned public IP, and the host reaches the instance there.
+  const eip = await ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }));
+  await ec2.send(new AssociateAddressCommand({ AllocationId: eip.AllocationId, InstanceId: web.InstanceId }));
+  assert.equal((await describeInstance(ec2, web.InstanceId!)).PublicIpAddress, eip.PublicIp);
+  const viaEip = await waitFor('the page on the Elastic IP', async () => {
+    const { stdout } = await exec('curl', ['-sf', '--max-time', '2', `http://${eip.PublicIp}/`]).catch(() => ({ stdout: '' }));
+    return stdout;
+  }, 10_000);
+  assert.match(viaEip!, /hello from/);
+
   // IMDS from the web instance: v1, then v2 with a token.
   const md = (path: string, headers: string[] = []) => curlFrom(web.InstanceId!, `http://169.254.169.254/latest/meta-data/${path}`, headers);
   assert.equal(await md('instance-id'), web.InstanceId);
   assert.equal(await md('local-ipv4'), webIp);
-  assert.equal(await md('public-ipv4'), publicIp);
+  assert.equal(await md('public-ipv4'), eip.PublicIp);
   assert.equal(await md('placement/availability-zone'), running.Placement!.AvailabilityZone);
   assert.equal(await md('security-groups'), 'web-sg');
   assert.match((await md('public-keys/0/openssh-key'))!, /^ssh-rsa /);
   const token = await inInstance(web.InstanceId!, ['curl', '-sf', '-X', 'PUT', '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 60', 'http://169.254.169.254/latest/api/token']);
   assert.equal(await md('instance-type', [`X-aws-ec2-metadata-token: ${token}`]), 't3.micro');
   assert.equal(await md('ami-id', [`X-aws-ec2-metadata-token: ${token}`]), ami);
+  await ec2.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: web.InstanceId, HttpTokens: 'required' }));
+  assert.equal(await md('instance-id'), undefined, 'IMDSv1 is refused once tokens are required');
+  assert.equal(await md('instance-id', [`X-aws-ec2-metadata-token: ${token}`]), web.InstanceId);
 
   // The VPC's DNS server (base+2) answers instance names; nothing else resolves.
   const lookup = (name: string) =>
     inInstance(client.InstanceId!, [process.execPath, '-e', `const r=new (require('dns').promises.Resolver)();r.setServers(['10.0.0.2']);r.resolve4(${JSON.stringify(name)}).then(a=>console.log(a.join(',')),e=>console.log(e.code))`]);
-  const region = (await md('placement/region'))!;
+  const region = (await md('placement/region', [`X-aws-ec2-metadata-token: ${token}`]))!;
   assert.equal((await lookup(`ip-${webIp.replaceAll('.', '-')}.${region}.compute.internal`)).trim(), webIp);
-  assert.equal((await lookup(`ec2-${publicIp!.replaceAll('.', '-')}.${region}.compute.amazonaws.com`)).trim(), webIp, 'a public name resolves to the private IP inside the VPC');
+  assert.equal((await lookup(`ec2-${eip.PublicIp!.replaceAll('.', '-')}.${region}.compute.amazonaws.com`)).trim(), webIp, 'a public name resolves to the private IP inside the VPC');
   assert.equal((await lookup('example.com')).trim(), 'ENOTFOUND', 'no lookups leave the host');
   t.diagnostic(`web instance ${web.InstanceId} at ${webIp} / ${publicIp}`);
 });
