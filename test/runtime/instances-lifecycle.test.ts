@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { errorCode, waitFor } from '../helpers/kumo.js';
 import { consoleText, debianImageId, describeInstance, ec2Fixture, HELLO_SERVICE, occurrences, waitForState, type Ec2Fixture } from '../helpers/ec2.js';
-import { nativeSkipReason } from './support.js';
+import { leftovers, nativeSkipReason } from './support.js';
 
 const skip = nativeSkipReason();
 let f: Ec2Fixture;
@@ -147,4 +147,19 @@ test('a root volume with DeleteOnTermination=false outlives its instance', { ski
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
   await waitForState(ec2, id, 'terminated', 60_000);
   assert.equal(readFileSync(join(f.kumo.dataDir, 'volumes', root.Ebs!.VolumeId!, 'upper', 'root', 'data'), 'utf8'), 'precious\n');
+});
+
+test('/_kumo/reset ends every instance and leaves nothing of them on the host', { skip, timeout: 5 * 60_000 }, async () => {
+  const ami = await debianImageId(ec2);
+  const r = await ec2.send(new RunInstancesCommand({ ImageId: ami, MinCount: 2, MaxCount: 2, InstanceType: 't3.micro' }));
+  const ids = r.Instances!.map((i) => i.InstanceId!);
+  for (const id of ids) await waitForState(ec2, id, 'running');
+  const res = await fetch(`${f.kumo.url}/_kumo/reset`, { method: 'POST' });
+  assert.equal(res.status, 200);
+  const out = await ec2.send(new DescribeInstancesCommand({}));
+  assert.deepEqual(out.Reservations, []);
+  for (const id of ids) {
+    assert.deepEqual(leftovers(id), [], `nothing of ${id} remains`);
+    assert.ok(!existsSync(join(f.kumo.dataDir, 'instances', id)));
+  }
 });
