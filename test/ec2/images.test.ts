@@ -5,20 +5,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DescribeImageAttributeCommand, DescribeImagesCommand, EC2Client, paginateDescribeImages, type Image } from '@aws-sdk/client-ec2';
 import { findImage } from '../../src/services/ec2/images.js';
-import { clientConfig, errorCode, startKumoForTest, REGION, type TestKumo } from '../helpers/kumo.js';
+import { clientConfig, errorCode, REGION, type TestKumo } from '../helpers/kumo.js';
+import { ec2Fixture, type Ec2Fixture } from '../helpers/ec2.js';
 import { aws } from '../helpers/python.js';
 
+let f: Ec2Fixture;
 let kumo: TestKumo;
 let ec2: EC2Client;
 
 before(async () => {
-  kumo = await startKumoForTest();
-  ec2 = new EC2Client(clientConfig(kumo.url));
+  f = await ec2Fixture();
+  ({ kumo, ec2 } = f);
 });
-after(async () => {
-  ec2.destroy();
-  await kumo.stop();
-});
+after(() => f.stop());
 
 const names = (images: Image[] | undefined) => (images ?? []).map((i) => i.Name!).sort();
 

@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 
 export function run(cmd: string, args: string[]): Promise<string> {
@@ -94,5 +95,14 @@ function kbField(file: string, field: string): number {
     return m ? Number(m[1]) * 1024 : 0;
   } catch {
     return 0;
+  }
+}
+
+/** Instance IDs with a directory under <dataDir>/instances that holds their launch spec (both drivers keep this layout). */
+export function instanceIds(dataDir: string, specOf: (id: string) => string): string[] {
+  try {
+    return readdirSync(join(dataDir, 'instances')).filter((id) => existsSync(specOf(id)));
+  } catch {
+    return [];
   }
 }

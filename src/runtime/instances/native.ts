@@ -18,7 +18,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import type { ExitKind, InstanceDriver, InstanceStatus, LaunchSpec } from './driver.js';
-import { descendantsOf, ensureNetns, mountOverlay, pssBytes, removeNetns, rssBytes, run, unmount } from './host.js';
+import { descendantsOf, ensureNetns, instanceIds, mountOverlay, pssBytes, removeNetns, rssBytes, run, unmount } from './host.js';
 import { provisionInstance } from './provision.js';
 
 interface Running {
@@ -202,11 +202,7 @@ export class NativeDriver implements InstanceDriver {
   }
 
   list(): string[] {
-    try {
-      return readdirSync(join(this.dataDir, 'instances')).filter((id) => existsSync(this.paths(id).spec));
-    } catch {
-      return [];
-    }
+    return instanceIds(this.dataDir, (id) => this.paths(id).spec);
   }
 
   /**

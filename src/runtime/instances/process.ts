@@ -38,6 +38,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { InstanceDriver, InstanceStatus, LaunchSpec } from './driver.js';
+import { instanceIds } from './host.js';
 
 const INIT = `#!/bin/sh
 # kumo process driver: this shell is the instance's init; its process group is the instance.
@@ -180,11 +181,7 @@ export class ProcessDriver implements InstanceDriver {
   }
 
   list(): string[] {
-    try {
-      return readdirSync(join(this.dataDir, 'instances')).filter((id) => existsSync(this.paths(id).spec));
-    } catch {
-      return [];
-    }
+    return instanceIds(this.dataDir, (id) => this.paths(id).spec);
   }
 
   consoleOutput(id: string): string {

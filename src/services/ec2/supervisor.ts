@@ -21,18 +21,9 @@ import type { InstanceRecord, InstanceStore } from './instance-store.js';
 import { keyPairTable } from './key-pairs-store.js';
 import type { Ec2Store } from './store.js';
 import { publicIpOf } from './instance-view.js';
-import { vpcPolicyOf, vpcSpecOf, type VpcPolicy, type VpcSpec } from './vpc-policy.js';
+import { vpcPolicyOf, vpcSpecOf } from './vpc-policy.js';
+import type { PortSpec, VpcPolicy, VpcSpec } from '../../runtime/network/types.js';
 import { unmap } from './elastic-ips.js';
-
-export interface PortSpec {
-  instanceId: string;
-  vpcId: string;
-  subnetCidr: string;
-  privateIp: string;
-  groups: string[];
-  publicIps: string[];
-  imdsHopLimit?: number;
-}
 
 /** What the supervisor needs of the VPC fabric (runtime/network). */
 export interface NetworkPlane {

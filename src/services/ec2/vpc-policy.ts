@@ -5,15 +5,9 @@
  */
 import type { NetworkStore } from '../../state/network.js';
 import type { Scope } from '../../state/scope.js';
+import type { VpcPolicy, VpcSpec } from '../../runtime/network/types.js';
 
-export interface SubnetSpec { subnetId: string; cidr: string; naclId: string }
-export interface VpcSpec { vpcId: string; cidrs: string[]; subnets: SubnetSpec[] }
-export interface AclRule { ruleNumber: number; protocol: string; action: 'allow' | 'deny'; cidr: string; fromPort?: number; toPort?: number }
-export interface SgRule { protocol: string; fromPort?: number; toPort?: number; cidrs: string[]; groups: string[] }
-export interface VpcPolicy {
-  nacls: Record<string, { ingress: AclRule[]; egress: AclRule[] }>;
-  securityGroups: Record<string, { ingress: SgRule[]; egress: SgRule[] }>;
-}
+export type { AclRule, SgRule, SubnetSpec, VpcPolicy, VpcSpec } from '../../runtime/network/types.js';
 
 export function vpcSpecOf(n: NetworkStore, scope: Scope, vpcId: string): VpcSpec | undefined {
   const vpc = n.vpcs.get(scope, vpcId);
