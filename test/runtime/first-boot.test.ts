@@ -186,6 +186,7 @@ test('two instances boot with their own SSH host keys, the launch key and their 
   await t.test('apt-get install nginx works offline from the image repository', async () => {
     await waitFor('user data on the Debian instance', 180_000, () => existsSync(join(driver.paths(debianId).merged, DONE_MARKER)));
     t.diagnostic(`launch to nginx installed: ${Date.now() - launched} ms`);
+    await waitFor('the user data output on the console', 30_000, () => /user data exited with status/.test(driver.consoleOutput(debianId)));
     const console = driver.consoleOutput(debianId);
     assert.match(console, /nginx-installed-42/, 'user data output on the console');
     assert.match(console, /kumo: user data exited with status 0/);
@@ -197,6 +198,9 @@ test('two instances boot with their own SSH host keys, the launch key and their 
     const p = driver.paths(amazonId);
     await waitFor('user data on the Amazon Linux instance', 180_000, () => existsSync(join(p.merged, DONE_MARKER)));
     t.diagnostic(`launch to httpd installed and started: ${Date.now() - launched} ms`);
+    // The console gets the user data's lines through journald, a moment after they ran.
+    const expected = [/kumo-init: wrote \/etc\/kumo-test\/config\.txt/, /runcmd-ran-written-by-cloud-config/, /unzip-present/, /httpd-is-active/, /mysql +Ver .*MariaDB/];
+    await waitFor('the user data output on the console', 30_000, () => expected.every((re) => re.test(driver.consoleOutput(amazonId))));
     const console = driver.consoleOutput(amazonId);
     assert.equal(readFileSync(join(p.merged, DONE_MARKER), 'utf8').trim(), '0', console.slice(-3000));
     assert.match(console, /kumo-init: wrote \/etc\/kumo-test\/config\.txt/);
