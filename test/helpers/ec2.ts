@@ -3,7 +3,7 @@
  * (DescribeImages by owner and name), and waits on instance state with deadlines.
  */
 import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, GetConsoleOutputCommand, type Instance } from '@aws-sdk/client-ec2';
-import { clientConfig, startKumoForTest, waitFor, type TestKumo } from './kumo.js';
+import { clientConfig, startKumoForTest, TEST_PUBLIC_IP_POOL, waitFor, type TestKumo } from './kumo.js';
 import type { KumoConfig } from '../../src/config.js';
 
 export interface Ec2Fixture {
@@ -13,7 +13,7 @@ export interface Ec2Fixture {
 }
 
 export async function ec2Fixture(overrides: Partial<KumoConfig> = {}): Promise<Ec2Fixture> {
-  const kumo = await startKumoForTest(overrides);
+  const kumo = await startKumoForTest({ elasticIpPool: TEST_PUBLIC_IP_POOL, ...overrides });
   const ec2 = new EC2Client(clientConfig(kumo.url));
   return {
     kumo,

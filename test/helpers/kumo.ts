@@ -15,6 +15,12 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 export const REGION = 'ap-northeast-1';
 
+/**
+ * Test files may run at once: kumos that run instances hand out public IPs from a block of their
+ * own process's, so two kumos never map the same loopback address to different instances.
+ */
+export const TEST_PUBLIC_IP_POOL = `127.${101 + (process.pid % 100)}.${(process.pid >> 8) % 256}.0/24`;
+
 export interface TestKumo extends KumoHandle {
   stop(): Promise<void>;
 }
@@ -63,7 +69,7 @@ export interface SpawnedKumo {
 export async function spawnKumo(dataDir: string, args: string[] = []): Promise<SpawnedKumo> {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'kumo.js'), 'start', '--port', '0', '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KUMO_PORT: undefined, KUMO_IMAGE_DIR: process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images' },
+    env: { ...process.env, KUMO_PORT: undefined, KUMO_IMAGE_DIR: process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images', KUMO_EIP_POOL: TEST_PUBLIC_IP_POOL },
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

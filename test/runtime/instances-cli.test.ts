@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startKumoForTest, tempDir, waitFor, type TestKumo } from '../helpers/kumo.js';
+import { startKumoForTest, tempDir, TEST_PUBLIC_IP_POOL, waitFor, type TestKumo } from '../helpers/kumo.js';
 import { aws, awsJson, boto3 } from '../helpers/python.js';
 import { nativeSkipReason } from './support.js';
 
@@ -18,7 +18,7 @@ let dir = '';
 
 before(async () => {
   if (skip) return;
-  kumo = await startKumoForTest();
+  kumo = await startKumoForTest({ elasticIpPool: TEST_PUBLIC_IP_POOL });
   dir = tempDir('kumo-cli-');
 });
 
