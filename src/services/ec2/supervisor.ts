@@ -220,8 +220,12 @@ export class InstanceSupervisor {
     const port = this.portOf(scope, i);
     if (!spec || !port) throw new Error(`instance ${i.InstanceId}: its VPC or network interface is gone`);
     const policy = vpcPolicyOf(this.deps.store.network, scope, i.VpcId);
-    await net.ensureVpc(spec, policy);
-    this.appliedVpc.set(i.VpcId, JSON.stringify([spec, policy]));
+    // Instances launched together share their VPC's rules: apply them once, not once each.
+    const key = JSON.stringify([spec, policy]);
+    if (this.appliedVpc.get(i.VpcId) !== key) {
+      await net.ensureVpc(spec, policy);
+      this.appliedVpc.set(i.VpcId, key);
+    }
     const { netns } = await net.plug(port);
     this.appliedPort.set(i.InstanceId, JSON.stringify(port));
     return netns;
