@@ -37,14 +37,17 @@ function instanceMemory(id: string): { rss: number; pss: number } {
   return { rss: 0, pss: 0 };
 }
 
-async function waitEach(ids: string[], started: number, done: (id: string) => Promise<boolean>, what: string): Promise<number[]> {
+/**
+ * Milliseconds from `started` until each ID is done, sorted. `doneNow` answers for all pending IDs
+ * at once, so the benchmark's own polling stays light (one Describe per round, not one per ID).
+ */
+async function waitAll(ids: string[], started: number, doneNow: (pending: string[]) => Promise<string[]>, what: string): Promise<number[]> {
   const ms = new Map<string, number>();
   while (ms.size < ids.length) {
     if (performance.now() - started > 300_000) throw new Error(`${what}: ${ids.length - ms.size} instances not there after 300 s`);
-    await Promise.all(ids.filter((id) => !ms.has(id)).map(async (id) => {
-      if (await done(id)) ms.set(id, performance.now() - started);
-    }));
-    await sleep(20);
+    const pending = ids.filter((id) => !ms.has(id));
+    for (const id of await doneNow(pending)) ms.set(id, performance.now() - started);
+    await sleep(25);
   }
   return [...ms.values()].sort((a, b) => a - b);
 }
@@ -58,24 +61,26 @@ async function round(ec2: EC2Client, ami: string, n: number) {
       const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
       return new Map(out.Reservations!.flatMap((x) => x.Instances!).map((i) => [i.InstanceId!, i.State!.Name!]));
     };
-    let states = new Map<string, string>();
-    let polled = 0;
-    const running = await waitEach(ids, t0, async (id) => {
-      if (performance.now() - polled > 15) {
-        states = await stateOf();
-        polled = performance.now();
-      }
-      return states.get(id) === 'running';
+    const running = await waitAll(ids, t0, async (pending) => {
+      const states = await stateOf();
+      return pending.filter((id) => states.get(id) === 'running');
     }, 'running');
-    const userData = await waitEach(ids, t0, async (id) => {
-      const out = await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }));
-      return Buffer.from(out.Output ?? '', 'base64').includes('bench-user-data-done');
+    const userData = await waitAll(ids, t0, async (pending) => {
+      const done: string[] = [];
+      for (const id of pending) {
+        const out = await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }));
+        if (Buffer.from(out.Output ?? '', 'base64').includes('bench-user-data-done')) done.push(id);
+      }
+      return done;
     }, 'user data');
     await sleep(2000); // boot-time work settles, so the figure is an idle one
     const mem = ids.map(instanceMemory);
     const tt = performance.now();
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
-    await waitEach(ids, tt, async () => [...(await stateOf()).values()].every((s) => s === 'terminated'), 'terminated');
+    await waitAll(ids, tt, async (pending) => {
+      const states = await stateOf();
+      return pending.filter((id) => states.get(id) === 'terminated');
+    }, 'terminated');
     const mid = (xs: number[]) => xs[Math.floor(xs.length / 2)]!;
     return {
       n,

@@ -19,6 +19,9 @@ export function exec(cmd: string, args: string[], input?: string): Promise<strin
 /** `ip` in a namespace, or in the host's when ns is undefined. */
 export const ip = (ns: string | undefined, ...args: string[]) => exec('ip', ns ? ['-n', ns, ...args] : args);
 
+/** Several `ip` commands in one namespace, one process (`ip -batch`); stops at the first failure. */
+export const ipBatch = (ns: string, lines: string[]) => exec('ip', ['-n', ns, '-batch', '-'], `${lines.join('\n')}\n`);
+
 /** Applies a whole nft script as one transaction. */
 export const nft = (ns: string | undefined, script: string) =>
   ns ? exec('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], script) : exec('nft', ['-f', '-'], script);
@@ -30,9 +33,10 @@ const procSys = (key: string) => `/proc/sys/${key.replace(/\./g, '/')}`;
  * /proc/sys/net follows the writer's namespace). Plain writes through sh: no procps needed.
  * Keys are ours (interface names without dots), never user input.
  */
-export async function sysctls(ns: string, settings: Record<string, string | number>): Promise<void> {
+export async function sysctls(ns: string, settings: Record<string, string | number>, then: string[] = []): Promise<void> {
   const writes = Object.entries(settings).map(([k, v]) => `echo ${Number(v)} > ${procSys(k)}`);
-  if (writes.length) await exec('ip', ['netns', 'exec', ns, 'sh', '-ec', writes.join('\n')]);
+  // `then`: commands of ours (fixed verbs, our names and addresses) to run in the same shell.
+  if (writes.length || then.length) await exec('ip', ['netns', 'exec', ns, 'sh', '-ec', [...writes, ...then].join('\n')]);
 }
 
 /** A sysctl of the host's own namespace; only ever used on interfaces the fabric created. */

@@ -4,8 +4,8 @@
  * sits in the router. No bridge: every instance has a /32 route in the router and proxy ARP on
  * its peer, so even same-subnet packets are routed, and the forward hook sees all of them.
  */
-import { ensureNetns, removeNetns } from '../instances/host.js';
-import { hostSysctl, ip, quietly, sysctls } from './exec.js';
+import { ensureNetns, netnsExists, removeNetns } from '../instances/host.js';
+import { hostSysctl, ip, ipBatch, quietly, sysctls } from './exec.js';
 import { UPLINK, peerName } from './names.js';
 
 export async function createRouter(ns: string, hostIf: string, up: { host: string; router: string }, serviceAddress: string): Promise<void> {
@@ -57,21 +57,32 @@ export interface Wiring {
   gateway: string;
 }
 
-/** (Re)creates eth0; the instance namespace itself is reused if it exists (a running instance may be in it). */
+/**
+ * (Re)creates eth0; the instance namespace itself is reused if it exists (a running instance may
+ * be in it). Each namespace's commands go in one `ip -batch` (and the router's, with its sysctls,
+ * in one shell): instances launched together wait on each other's plugs, so process spawns count.
+ */
 export async function wireInstance(w: Wiring): Promise<void> {
   const peer = peerName(w.instanceId);
-  await ensureNetns(w.instanceNs);
-  await quietly(ip(w.routerNs, 'link', 'del', peer));
-  await quietly(ip(w.instanceNs, 'link', 'del', 'eth0'));
-  await ip(w.instanceNs, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', peer, 'netns', w.routerNs);
-  await ip(w.instanceNs, 'addr', 'add', `${w.privateIp}/${w.prefix}`, 'dev', 'eth0');
-  await ip(w.instanceNs, 'link', 'set', 'eth0', 'up');
-  await ip(w.instanceNs, 'route', 'add', 'default', 'via', w.gateway, 'dev', 'eth0', 'onlink');
+  if (netnsExists(w.instanceNs)) {
+    await quietly(ip(w.routerNs, 'link', 'del', peer));
+    await quietly(ip(w.instanceNs, 'link', 'del', 'eth0'));
+  } else {
+    await ip(undefined, 'netns', 'add', w.instanceNs);
+  }
+  await ipBatch(w.instanceNs, [
+    'link set lo up',
+    `link add eth0 type veth peer name ${peer} netns ${w.routerNs}`,
+    `addr add ${w.privateIp}/${w.prefix} dev eth0`,
+    'link set eth0 up',
+    `route add default via ${w.gateway} dev eth0 onlink`,
+  ]);
   // Proxy ARP answers for every address the router routes elsewhere (other instances, same
   // subnet included); without the delay, the first packet does not wait up to 0.8 s.
-  await sysctls(w.routerNs, { [`net.ipv4.conf.${peer}.proxy_arp`]: 1, [`net.ipv4.neigh.${peer}.proxy_delay`]: 0 });
-  await ip(w.routerNs, 'link', 'set', peer, 'up');
-  await ip(w.routerNs, 'route', 'replace', `${w.privateIp}/32`, 'dev', peer);
+  await sysctls(w.routerNs, { [`net.ipv4.conf.${peer}.proxy_arp`]: 1, [`net.ipv4.neigh.${peer}.proxy_delay`]: 0 }, [
+    `ip link set ${peer} up`,
+    `ip route replace ${w.privateIp}/32 dev ${peer}`,
+  ]);
 }
 
 export async function unwireInstance(routerNs: string, instanceNs: string, instanceId: string): Promise<void> {

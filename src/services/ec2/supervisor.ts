@@ -61,6 +61,9 @@ export class InstanceSupervisor {
   private readonly crashed = new Set<string>();
   private readonly appliedVpc = new Map<string, string>();
   private readonly appliedPort = new Map<string, string>();
+  /** Plugs in flight, and boots waiting for them to finish (see boot). */
+  private plugging = 0;
+  private plugWaiters: (() => void)[] = [];
   private passing: Promise<void> | undefined;
   private again = false;
   private closed = false;
@@ -257,7 +260,17 @@ export class InstanceSupervisor {
     const fresh = driver.status(i.InstanceId) === 'terminated';
     try {
       const rootfs = await this.deps.imageRootfs(i.KumoImage);
-      const netns = await this.plug(scope, i);
+      let netns: string | undefined;
+      this.plugging++;
+      try {
+        netns = await this.plug(scope, i);
+      } finally {
+        if (--this.plugging === 0) for (const wake of this.plugWaiters.splice(0)) wake();
+      }
+      // Plugs are serialized in the fabric; a container booting meanwhile takes the CPU they
+      // need (20 at once made each plug ten times slower). Instances launched together are all
+      // plugged first, then all boot.
+      if (this.plugging > 0) await new Promise<void>((resolve) => this.plugWaiters.push(resolve));
       if (fresh) {
         const key = i.KeyName ? keyPairTable(this.deps.store.db).list(scope).find((k) => k.KeyName === i.KeyName) : undefined;
         await driver.launch({
