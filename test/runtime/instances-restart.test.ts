@@ -12,6 +12,7 @@ import { clientConfig, spawnKumo, tempDir, waitFor, type SpawnedKumo } from '../
 import { consoleText, debianImageId, HELLO_SERVICE, occurrences, waitForState } from '../helpers/ec2.js';
 import { leftovers, nativeSkipReason } from './support.js';
 import { ensureDist } from '../cli/dist.js';
+import { Fabric } from '../../src/runtime/network/fabric.js';
 
 const skip = nativeSkipReason();
 const dataDir = skip ? '' : tempDir('kumo-restart-');
@@ -28,10 +29,14 @@ async function boot(): Promise<EC2Client> {
   return new EC2Client(clientConfig(kumo.url));
 }
 
-async function stopKumo(signal: NodeJS.Signals): Promise<void> {
+/** Stops kumo; after a clean stop, nothing of its VPC fabric (namespaces, veths, nft tables, slot lock) may remain. */
+async function stopKumo(signal: NodeJS.Signals): Promise<string | undefined> {
+  const slot = /fabric slot (\d+)/.exec(kumo!.output())?.[1];
   kumo!.child.kill(signal);
   await kumo!.exited;
   kumo = undefined;
+  if (signal === 'SIGTERM' && slot !== undefined) assert.deepEqual(await Fabric.leftovers(Number(slot)), [], `fabric slot ${slot} left behind`);
+  return slot;
 }
 
 const count = occurrences;
@@ -56,7 +61,7 @@ test('instances survive kumo stop/start and a kill -9 of kumo', { skip, timeout:
   await waitFor('user data', async () => (await consoleOf(ec2, id)).includes('user-data-ran'), 60_000);
 
   const stopping = Date.now();
-  await stopKumo('SIGTERM');
+  assert.ok((await stopKumo('SIGTERM')) !== undefined, 'the VPC data plane was up, and is gone');
   t.diagnostic(`kumo stop with one instance: ${Date.now() - stopping} ms`);
   assert.deepEqual(leftovers(id), [], 'kumo stop leaves no container, mount or namespace of the instance');
 
