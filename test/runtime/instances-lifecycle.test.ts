@@ -25,6 +25,15 @@ let ec2: EC2Client;
 const USER_DATA = `#!/bin/bash
 echo "host=$(hostname) $(grep nameserver /etc/resolv.conf)"
 mkdir -p /srv && echo kept > /srv/file
+cat > /etc/systemd/system/show-file.service <<'UNIT'
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'echo "file-says-$(cat /srv/file)"'
+StandardOutput=journal+console
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl enable show-file.service
 ${HELLO_SERVICE}
 echo user-data-ran
 `;
@@ -110,6 +119,7 @@ test('an instance lives, stops, starts, reboots and terminates as on EC2', { ski
   assert.equal(again.PrivateIpAddress, privateIp, 'the private IP survives stop/start');
   assert.equal(again.InstanceType, 't3.small');
   await waitFor('the enabled service on the second boot', async () => count(await consoleOf(id), 'hello-service-started') >= 1, 60_000);
+  await waitFor('the file written at first boot, read at the second', async () => (await consoleOf(id)).includes('file-says-kept'), 60_000);
 
   await ec2.send(new RebootInstancesCommand({ InstanceIds: [id] }));
   const before = count(await consoleOf(id), 'hello-service-started');
