@@ -4,12 +4,13 @@
  * Called by the composition root only; services receive the result.
  */
 import type { KumoConfig } from '../config.js';
-import { detectRuntime, type RuntimeMode } from './detect.js';
+import { detectRuntime, which, type RuntimeMode } from './detect.js';
 import type { ExitKind, InstanceDriver } from './instances/driver.js';
 import { NativeDriver } from './instances/native.js';
 import { ProcessDriver } from './instances/process.js';
 import { Fabric } from './network/fabric.js';
-import { ensureImage, imageSpecByName } from './images/builder.js';
+import { existsSync } from 'node:fs';
+import { ensureImage, imageSpecByName, rootfsOf } from './images/builder.js';
 
 export interface HostRuntime {
   mode: RuntimeMode;
@@ -41,7 +42,11 @@ export function createHostRuntime(config: KumoConfig, log: (line: string) => voi
         : undefined,
     imageRootfs: async (name) => {
       if (mode.mode !== 'native') return '';
-      return ensureImage(config.imageDir, imageSpecByName(name), log);
+      const spec = imageSpecByName(name);
+      if (!existsSync(rootfsOf(config.imageDir, spec)) && !which('debootstrap')) {
+        throw new Error(`the ${name} base image is not built and debootstrap is not installed (apt-get install debootstrap)`);
+      }
+      return ensureImage(config.imageDir, spec, log);
     },
     onExit: (handler) => {
       exitHandler = handler;
