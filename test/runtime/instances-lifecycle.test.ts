@@ -113,6 +113,10 @@ test('an instance lives, stops, starts, reboots and terminates as on EC2', { ski
   await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, InstanceType: { Value: 't3.small' } }));
   const type = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'instanceType' }));
   assert.equal(type.InstanceType?.Value, 't3.small');
+  const newUserData = '#!/bin/sh\necho user-data-replaced-7\n';
+  await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, UserData: { Value: Buffer.from(newUserData) } }));
+  const ud = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'userData' }));
+  assert.equal(Buffer.from(ud.UserData!.Value!, 'base64').toString(), newUserData);
 
   await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
   const again = await waitForState(ec2, id, 'running', 60_000);
@@ -126,6 +130,7 @@ test('an instance lives, stops, starts, reboots and terminates as on EC2', { ski
   await waitFor('the enabled service after reboot', async () => count(await consoleOf(id), 'hello-service-started') > before, 60_000);
   const after = await consoleOf(id);
   assert.equal(count(after, 'user-data-ran'), 1, 'user data ran only at first boot');
+  assert.equal(count(after, 'user-data-replaced-7'), 0, 'changed user data does not run on later boots either');
   assert.equal((await describeInstance(ec2, id)).State?.Name, 'running');
 
   await ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: id, DisableApiTermination: { Value: false } }));
