@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CreateKeyPairCommand, DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeInstanceStatusCommand,
-  DescribeNetworkInterfacesCommand, ModifyInstanceAttributeCommand, RebootInstancesCommand,
+  DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, ModifyInstanceAttributeCommand, RebootInstancesCommand,
   RunInstancesCommand, StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand, type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { errorCode, waitFor } from '../helpers/kumo.js';
@@ -146,10 +146,12 @@ test('an instance lives, stops, starts, reboots and terminates as on EC2', { ski
   assert.ok(!existsSync(join(f.kumo.dataDir, 'instances', id)), 'the root volume was deleted (DeleteOnTermination)');
 });
 
-test('a root volume with DeleteOnTermination=false outlives its instance', { skip, timeout: 5 * 60_000 }, async () => {
+test('a root volume and an interface with DeleteOnTermination=false outlive their instance', { skip, timeout: 5 * 60_000 }, async () => {
   const ami = await debianImageId(ec2);
+  const subnet = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }))).Subnets![0]!;
   const r = await ec2.send(new RunInstancesCommand({
     ImageId: ami, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro',
+    NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: subnet.SubnetId, DeleteOnTermination: false }],
     UserData: Buffer.from('#!/bin/sh\necho precious > /root/data\n').toString('base64'),
     BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { DeleteOnTermination: false, VolumeSize: 10 } }],
   }));
@@ -162,6 +164,10 @@ test('a root volume with DeleteOnTermination=false outlives its instance', { ski
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
   await waitForState(ec2, id, 'terminated', 60_000);
   assert.equal(readFileSync(join(f.kumo.dataDir, 'volumes', root.Ebs!.VolumeId!, 'upper', 'root', 'data'), 'utf8'), 'precious\n');
+  const eni = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [running.NetworkInterfaces![0]!.NetworkInterfaceId!] }))).NetworkInterfaces![0]!;
+  assert.equal(eni.Status, 'available', 'the interface stays, detached');
+  assert.equal(eni.Attachment, undefined);
+  assert.equal(eni.PrivateIpAddress, running.PrivateIpAddress);
 });
 
 test('/_kumo/reset ends every instance and leaves nothing of them on the host', { skip, timeout: 5 * 60_000 }, async () => {

@@ -330,13 +330,24 @@ export class InstanceSupervisor {
     this.settle(scope, i.InstanceId, ['shutting-down'], (r) => this.terminatedRow(scope, r, r.StateReason));
   }
 
-  /** The row of a terminated instance; frees its interface, addresses and Elastic IP association (call in a transaction). */
+  /** The row of a terminated instance; frees its interface (unless DeleteOnTermination=false), addresses and Elastic IP association (call in a transaction). */
   private terminatedRow(scope: Scope, r: InstanceRecord, reason: InstanceRecord['StateReason']): InstanceRecord {
     const n = this.deps.store.network;
-    for (const a of n.elasticIps.list(scope).filter((x) => x.NetworkInterfaceId === r.NetworkInterfaceId)) unmap(this.deps.store, scope, a);
-    n.addresses.releaseOwner(scope, r.NetworkInterfaceId);
-    n.networkInterfaces.delete(scope, r.NetworkInterfaceId);
-    this.deps.store.tags.removeAll(scope, r.NetworkInterfaceId);
+    const eni = n.networkInterfaces.get(scope, r.NetworkInterfaceId);
+    if (eni && eni.Attachment?.DeleteOnTermination === false) {
+      // The interface outlives the instance, detached, with its addresses and Elastic IP.
+      const { Attachment: _gone, ...detached } = eni;
+      n.networkInterfaces.update(scope, eni.NetworkInterfaceId, { ...detached, Status: 'available' });
+      for (const a of n.elasticIps.list(scope).filter((x) => x.NetworkInterfaceId === eni.NetworkInterfaceId)) {
+        const { InstanceId: _i, ...rest } = a;
+        n.elasticIps.update(scope, a.AllocationId, rest);
+      }
+    } else {
+      for (const a of n.elasticIps.list(scope).filter((x) => x.NetworkInterfaceId === r.NetworkInterfaceId)) unmap(this.deps.store, scope, a);
+      n.addresses.releaseOwner(scope, r.NetworkInterfaceId);
+      n.networkInterfaces.delete(scope, r.NetworkInterfaceId);
+      this.deps.store.tags.removeAll(scope, r.NetworkInterfaceId);
+    }
     return {
       ...r,
       State: 'terminated',
