@@ -54,4 +54,6 @@ export interface InstanceDriver {
   keepRootVolume?(id: string, volumeId: string): Promise<void>;
   /** Kills and unmounts whatever a crashed earlier run left of instances on this host. */
   reclaimLeftovers?(): Promise<void>;
+  /** Every instance is stopped and kumo is leaving: remove what the driver shares between instances. */
+  close?(): Promise<void>;
 }

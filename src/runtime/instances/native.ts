@@ -254,6 +254,17 @@ export class NativeDriver implements InstanceDriver {
     }
   }
 
+  /** The `kumo` parent cgroups, once no instance (of any kumo on this host) is left in them. */
+  async close(): Promise<void> {
+    for (const h of CGROUP_HIERARCHIES) {
+      try {
+        rmdirSync(`/sys/fs/cgroup/${h}/kumo`);
+      } catch {
+        // absent, or another kumo's instances still run there
+      }
+    }
+  }
+
   consoleOutput(id: string): string {
     try {
       return readFileSync(this.paths(id).console, 'utf8');

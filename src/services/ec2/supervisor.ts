@@ -373,6 +373,7 @@ export class InstanceSupervisor {
     await Promise.all(running.map(({ instance }) => this.deps.driver.stop(instance.InstanceId, STOP_DEADLINE_MS).catch((err) => this.deps.log(`instance ${instance.InstanceId}: ${err}`))));
     if (this.net) await (await this.net).close();
     this.net = undefined;
+    await this.deps.driver.close?.();
   }
 
   /** After /_kumo/reset wiped the rows: remove every instance this process knows of from the host. */
