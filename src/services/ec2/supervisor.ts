@@ -91,14 +91,6 @@ export class InstanceSupervisor {
     })();
   }
 
-  /** Resolves when no pass or step is in flight (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.passing || this.busy.size) {
-      await this.passing;
-      await Promise.all([...this.busy.values()]);
-    }
-  }
-
   /** The driver reports a container that ended without being asked to. */
   exited(id: string, how: 'poweroff' | 'reboot' | 'crash'): void {
     if (!this.booted.has(id) || this.busy.has(id)) return;
