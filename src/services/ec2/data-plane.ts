@@ -13,7 +13,7 @@ import type { Fabric } from '../../runtime/network/fabric.js';
 import { createImdsServer } from '../../runtime/metadata/imds.js';
 import { createDnsServer } from '../../runtime/dns/server.js';
 import type { InstanceDirectory } from './instance-metadata.js';
-import type { NetworkPlane } from './supervisor.js';
+import type { NetworkPlane } from './instance-ports.js';
 
 export async function openDataPlane(openFabric: () => Promise<Fabric>, directory: InstanceDirectory, log: (line: string) => void): Promise<NetworkPlane> {
   const fabric = await openFabric();

@@ -20,21 +20,8 @@ import { userReason, TERMINATED_VISIBLE_MS } from './instances.js';
 import type { InstanceRecord, InstanceStore } from './instance-store.js';
 import { keyPairTable } from './key-pairs-store.js';
 import type { Ec2Store } from './store.js';
-import { publicIpOf } from './instance-view.js';
-import { vpcPolicyOf, vpcSpecOf } from './vpc-policy.js';
-import type { PortSpec, VpcPolicy, VpcSpec } from '../../runtime/network/types.js';
+import { InstancePorts, type NetworkPlane } from './instance-ports.js';
 import { unmap } from './elastic-ips.js';
-
-/** What the supervisor needs of the VPC fabric (runtime/network). */
-export interface NetworkPlane {
-  ensureVpc(vpc: VpcSpec, policy: VpcPolicy): Promise<void>;
-  setPolicy(vpcId: string, policy: VpcPolicy): Promise<void>;
-  plug(port: PortSpec): Promise<{ netns: string; transitIp: string }>;
-  update(port: PortSpec): Promise<void>;
-  unplug(instanceId: string): Promise<void>;
-  removeVpc(vpcId: string): Promise<void>;
-  close(): Promise<void>;
-}
 
 export interface SupervisorDeps {
   store: Ec2Store;
@@ -59,17 +46,17 @@ export class InstanceSupervisor {
   private readonly booted = new Set<string>();
   /** Instances this process booted whose container then died without being asked to. */
   private readonly crashed = new Set<string>();
-  private readonly appliedVpc = new Map<string, string>();
-  private readonly appliedPort = new Map<string, string>();
+  private readonly ports: InstancePorts;
   /** Plugs in flight, and boots waiting for them to finish (see boot). */
   private plugging = 0;
   private plugWaiters: (() => void)[] = [];
   private passing: Promise<void> | undefined;
   private again = false;
   private closed = false;
-  private net: Promise<NetworkPlane> | undefined;
 
-  constructor(private readonly deps: SupervisorDeps) {}
+  constructor(private readonly deps: SupervisorDeps) {
+    this.ports = new InstancePorts(deps.store, deps.network);
+  }
 
   /** Something changed: schedule a pass (coalesced). */
   wake(): void {
@@ -145,7 +132,7 @@ export class InstanceSupervisor {
         });
       }
     }
-    if (this.deps.network && this.net) await this.syncNetwork(all);
+    await this.ports.sync(all.filter(({ instance }) => !this.busy.has(instance.InstanceId)));
   }
 
   private run(id: string, step: () => Promise<void>): void {
@@ -160,77 +147,6 @@ export class InstanceSupervisor {
       }
     })();
     this.busy.set(id, p);
-  }
-
-  private network(): Promise<NetworkPlane> {
-    this.net ??= this.deps.network!();
-    return this.net;
-  }
-
-  /** Re-applies VPC rules and ports whose inputs changed (security group edits, Elastic IPs…). */
-  private async syncNetwork(all: { scope: Scope; instance: InstanceRecord }[]): Promise<void> {
-    const net = await this.network();
-    const vpcs = new Map<string, Scope>();
-    for (const { scope, instance } of all) if (this.appliedPort.has(instance.InstanceId)) vpcs.set(instance.VpcId, scope);
-    for (const [vpcId, scope] of vpcs) {
-      const spec = vpcSpecOf(this.deps.store.network, scope, vpcId);
-      if (!spec) continue;
-      const policy = vpcPolicyOf(this.deps.store.network, scope, vpcId);
-      const key = JSON.stringify([spec, policy]);
-      if (this.appliedVpc.get(vpcId) === key) continue;
-      await net.ensureVpc(spec, policy);
-      this.appliedVpc.set(vpcId, key);
-    }
-    for (const { scope, instance } of all) {
-      const before = this.appliedPort.get(instance.InstanceId);
-      if (before === undefined || this.busy.has(instance.InstanceId)) continue;
-      const port = this.portOf(scope, instance);
-      if (!port || JSON.stringify(port) === before) continue;
-      await net.update(port);
-      this.appliedPort.set(instance.InstanceId, JSON.stringify(port));
-    }
-  }
-
-  private portOf(scope: Scope, i: InstanceRecord): PortSpec | undefined {
-    const n = this.deps.store.network;
-    const subnet = n.subnets.get(scope, i.SubnetId);
-    const eni = n.networkInterfaces.get(scope, i.NetworkInterfaceId);
-    if (!subnet || !eni) return undefined;
-    const pub = publicIpOf(this.deps.store, scope, i);
-    return {
-      instanceId: i.InstanceId,
-      vpcId: i.VpcId,
-      subnetCidr: subnet.CidrBlock,
-      privateIp: i.PrivateIpAddress,
-      groups: eni.GroupIds,
-      publicIps: pub ? [pub.ip] : [],
-      imdsHopLimit: i.MetadataOptions.HttpPutResponseHopLimit,
-    };
-  }
-
-  private async plug(scope: Scope, i: InstanceRecord): Promise<string | undefined> {
-    if (!this.deps.network) return undefined;
-    const net = await this.network();
-    const spec = vpcSpecOf(this.deps.store.network, scope, i.VpcId);
-    const port = this.portOf(scope, i);
-    if (!spec || !port) throw new Error(`instance ${i.InstanceId}: its VPC or network interface is gone`);
-    const policy = vpcPolicyOf(this.deps.store.network, scope, i.VpcId);
-    // Instances launched together share their VPC's rules: apply them once, not once each.
-    const key = JSON.stringify([spec, policy]);
-    if (this.appliedVpc.get(i.VpcId) !== key) {
-      await net.ensureVpc(spec, policy);
-      this.appliedVpc.set(i.VpcId, key);
-    }
-    const { netns } = await net.plug(port);
-    this.appliedPort.set(i.InstanceId, JSON.stringify(port));
-    return netns;
-  }
-
-  private async unplug(i: InstanceRecord): Promise<void> {
-    if (!this.deps.network || !this.net) return;
-    const net = await this.net;
-    await net.unplug(i.InstanceId);
-    this.appliedPort.delete(i.InstanceId);
   }
 
   /** Re-reads the row and applies `change` only if it is still in `expected` (a request may have come in meanwhile). */
@@ -255,7 +171,7 @@ export class InstanceSupervisor {
       let netns: string | undefined;
       this.plugging++;
       try {
-        netns = await this.plug(scope, i);
+        netns = await this.ports.plug(scope, i);
       } finally {
         if (--this.plugging === 0) for (const wake of this.plugWaiters.splice(0)) wake();
       }
@@ -283,7 +199,7 @@ export class InstanceSupervisor {
     } catch (err) {
       this.deps.log(`instance ${i.InstanceId}: could not boot: ${(err as Error).message}`);
       await driver.stop(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
-      await this.unplug(i).catch(() => {});
+      await this.ports.unplug(i.InstanceId).catch(() => {});
       const reason = { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on launch' };
       if (fresh) {
         await driver.terminate(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
@@ -298,7 +214,7 @@ export class InstanceSupervisor {
 
   private async reboot(scope: Scope, i: InstanceRecord): Promise<void> {
     await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
-    await this.deps.driver.start(i.InstanceId, { netns: this.appliedPort.has(i.InstanceId) ? await this.plug(scope, i) : undefined });
+    await this.deps.driver.start(i.InstanceId, { netns: this.ports.plugged(i.InstanceId) ? await this.ports.plug(scope, i) : undefined });
     this.booted.add(i.InstanceId);
     this.crashed.delete(i.InstanceId);
     this.settle(scope, i.InstanceId, ['running'], (r) => ({ ...r, RebootRequested: false }));
@@ -306,7 +222,7 @@ export class InstanceSupervisor {
 
   private async stop(scope: Scope, i: InstanceRecord): Promise<void> {
     await this.deps.driver.stop(i.InstanceId, i.ForceStop ? FORCE_STOP_DEADLINE_MS : STOP_DEADLINE_MS);
-    await this.unplug(i);
+    await this.ports.unplug(i.InstanceId);
     this.booted.delete(i.InstanceId);
     this.crashed.delete(i.InstanceId);
     this.settle(scope, i.InstanceId, ['stopping'], (r) => ({ ...r, State: 'stopped', ForceStop: undefined, RebootRequested: false, PublicIpAddress: this.releasePublicIp(r) }));
@@ -314,7 +230,7 @@ export class InstanceSupervisor {
 
   private async terminate(scope: Scope, i: InstanceRecord): Promise<void> {
     await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
-    await this.unplug(i);
+    await this.ports.unplug(i.InstanceId);
     if (!i.RootDeleteOnTermination) await this.deps.driver.keepRootVolume?.(i.InstanceId, i.RootVolumeId);
     await this.deps.driver.terminate(i.InstanceId);
     this.booted.delete(i.InstanceId);
@@ -363,8 +279,7 @@ export class InstanceSupervisor {
     await Promise.all([...this.busy.values()]);
     const running = this.deps.instances.everywhere().filter(({ instance }) => this.deps.driver.status(instance.InstanceId) === 'running');
     await Promise.all(running.map(({ instance }) => this.deps.driver.stop(instance.InstanceId, STOP_DEADLINE_MS).catch((err) => this.deps.log(`instance ${instance.InstanceId}: ${err}`))));
-    if (this.net) await (await this.net).close();
-    this.net = undefined;
+    await this.ports.close();
     await this.deps.driver.close?.();
   }
 
@@ -375,10 +290,7 @@ export class InstanceSupervisor {
     for (const id of known) await this.deps.driver.terminate(id, FORCE_STOP_DEADLINE_MS).catch(() => {});
     this.booted.clear();
     this.crashed.clear();
-    this.appliedPort.clear();
-    this.appliedVpc.clear();
-    if (this.net) await (await this.net).close();
-    this.net = undefined;
+    await this.ports.close();
   }
 }
 
