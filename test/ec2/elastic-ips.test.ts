@@ -23,19 +23,13 @@ import {
 } from '@aws-sdk/client-ec2';
 import { ipToInt, parseCidr4, containsIp } from '../../src/runtime/net/cidr.js';
 import { clientConfig, errorCode, startKumoForTest, tempDir, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { useEc2 } from '../helpers/ec2.js';
 import { awsJson } from '../helpers/python.js';
 
 let kumo: TestKumo;
 let ec2: EC2Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  ec2 = new EC2Client(clientConfig(kumo.url));
-});
-after(async () => {
-  ec2.destroy();
-  await kumo.stop();
-});
+useEc2((f) => ({ kumo, ec2 } = f));
 
 const code = errorCode;
 const DEFAULT_POOL = parseCidr4('127.100.0.0/16')!;

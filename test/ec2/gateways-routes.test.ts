@@ -1,6 +1,6 @@
 // Internet gateways, route tables, routes and associations through SDK v3, with AWS's error codes.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   AssociateRouteTableCommand,
   AttachInternetGatewayCommand,
@@ -21,19 +21,13 @@ import {
   ReplaceRouteTableAssociationCommand,
   type RouteTable,
 } from '@aws-sdk/client-ec2';
-import { clientConfig, errorCode, startKumoForTest, type TestKumo } from '../helpers/kumo.js';
+import { errorCode, type TestKumo } from '../helpers/kumo.js';
+import { useEc2 } from '../helpers/ec2.js';
 
 let kumo: TestKumo;
 let ec2: EC2Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  ec2 = new EC2Client(clientConfig(kumo.url));
-});
-after(async () => {
-  ec2.destroy();
-  await kumo.stop();
-});
+useEc2((f) => ({ kumo, ec2 } = f));
 
 const code = errorCode;
 const MISSING_IGW = 'igw-0123456789abcdef0';

@@ -1,7 +1,7 @@
 // DescribeInstanceTypes and DescribeInstanceTypeOfferings through @aws-sdk/client-ec2 v3 and the
 // aws CLI against a real kumo: figures, filters, paging, offerings per location type.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   DescribeAvailabilityZonesCommand,
   DescribeInstanceTypeOfferingsCommand,
@@ -12,20 +12,14 @@ import {
   type Filter,
   type InstanceTypeInfo,
 } from '@aws-sdk/client-ec2';
-import { clientConfig, errorCode, startKumoForTest, REGION, type TestKumo } from '../helpers/kumo.js';
+import { errorCode, REGION, type TestKumo } from '../helpers/kumo.js';
+import { useEc2 } from '../helpers/ec2.js';
 import { awsJson } from '../helpers/python.js';
 
 let kumo: TestKumo;
 let ec2: EC2Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  ec2 = new EC2Client(clientConfig(kumo.url));
-});
-after(async () => {
-  ec2.destroy();
-  await kumo.stop();
-});
+useEc2((f) => ({ kumo, ec2 } = f));
 
 async function allTypes(filters?: Filter[]): Promise<InstanceTypeInfo[]> {
   const out: InstanceTypeInfo[] = [];

@@ -1,6 +1,6 @@
 // Network ACLs and their entries and associations, and subnet attributes, through SDK v3.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CreateNetworkAclCommand,
   CreateNetworkAclEntryCommand,
@@ -17,19 +17,13 @@ import {
   ReplaceNetworkAclEntryCommand,
   type NetworkAcl,
 } from '@aws-sdk/client-ec2';
-import { clientConfig, errorCode, startKumoForTest, type TestKumo } from '../helpers/kumo.js';
+import { errorCode, type TestKumo } from '../helpers/kumo.js';
+import { useEc2 } from '../helpers/ec2.js';
 
 let kumo: TestKumo;
 let ec2: EC2Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  ec2 = new EC2Client(clientConfig(kumo.url));
-});
-after(async () => {
-  ec2.destroy();
-  await kumo.stop();
-});
+useEc2((f) => ({ kumo, ec2 } = f));
 
 const code = errorCode;
 

@@ -1,7 +1,7 @@
 // Network interfaces through SDK v3: addresses from the subnet (and AvailableIpAddressCount),
 // groups, secondary addresses, routes through an interface, and what an interface holds up.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   AssignPrivateIpAddressesCommand,
   CreateNetworkInterfaceCommand,
@@ -20,19 +20,13 @@ import {
   ModifyNetworkInterfaceAttributeCommand,
   UnassignPrivateIpAddressesCommand,
 } from '@aws-sdk/client-ec2';
-import { clientConfig, errorCode, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { errorCode, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { useEc2 } from '../helpers/ec2.js';
 
 let kumo: TestKumo;
 let ec2: EC2Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  ec2 = new EC2Client(clientConfig(kumo.url));
-});
-after(async () => {
-  ec2.destroy();
-  await kumo.stop();
-});
+useEc2((f) => ({ kumo, ec2 } = f));
 
 const code = errorCode;
 

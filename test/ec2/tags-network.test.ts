@@ -1,7 +1,7 @@
 // Tags on every networking resource type: CreateTags/DeleteTags, DescribeTags' resource types,
 // each type's NotFound for a missing ID, and `tag:` filters on each Describe*.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateDhcpOptionsCommand,
@@ -21,19 +21,13 @@ import {
   DescribeTagsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
-import { clientConfig, errorCode, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { errorCode, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { useEc2 } from '../helpers/ec2.js';
 
 let kumo: TestKumo;
 let ec2: EC2Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  ec2 = new EC2Client(clientConfig(kumo.url));
-});
-after(async () => {
-  ec2.destroy();
-  await kumo.stop();
-});
+useEc2((f) => ({ kumo, ec2 } = f));
 
 describe('tags on networking resources', () => {
   test('every type takes tags, lists under its resource type, and filters by them', async () => {

@@ -1,6 +1,6 @@
 // EC2 tags, regions, zones and wildcard filters through @aws-sdk/client-ec2 v3 against a real kumo.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CreateSubnetCommand,
   CreateTagsCommand,
@@ -17,19 +17,13 @@ import {
   paginateDescribeTags,
   type Filter,
 } from '@aws-sdk/client-ec2';
-import { clientConfig, startKumoForTest, type TestKumo, errorCode } from '../helpers/kumo.js';
+import { clientConfig, type TestKumo, errorCode } from '../helpers/kumo.js';
+import { useEc2 } from '../helpers/ec2.js';
 
 let kumo: TestKumo;
 let ec2: EC2Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  ec2 = new EC2Client(clientConfig(kumo.url));
-});
-after(async () => {
-  ec2.destroy();
-  await kumo.stop();
-});
+useEc2((f) => ({ kumo, ec2 } = f));
 
 const code = errorCode;
 

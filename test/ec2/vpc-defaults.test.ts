@@ -1,7 +1,7 @@
 // What a VPC comes with (main route table, default ACL, default security group, DHCP options),
 // what it can be changed to afterwards, and the default VPC of each region, through SDK v3.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import {
   AssociateDhcpOptionsCommand,
   AssociateVpcCidrBlockCommand,
@@ -32,19 +32,13 @@ import {
   ModifyVpcAttributeCommand,
   ModifyVpcTenancyCommand,
 } from '@aws-sdk/client-ec2';
-import { clientConfig, errorCode, startKumoForTest, type TestKumo } from '../helpers/kumo.js';
+import { clientConfig, errorCode, type TestKumo } from '../helpers/kumo.js';
+import { useEc2 } from '../helpers/ec2.js';
 
 let kumo: TestKumo;
 let ec2: EC2Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  ec2 = new EC2Client(clientConfig(kumo.url));
-});
-after(async () => {
-  ec2.destroy();
-  await kumo.stop();
-});
+useEc2((f) => ({ kumo, ec2 } = f));
 
 const byVpc = (id: string) => [{ Name: 'vpc-id', Values: [id] }];
 

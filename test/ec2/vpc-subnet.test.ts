@@ -1,6 +1,6 @@
 // VPCs and subnets through @aws-sdk/client-ec2 v3 against a real kumo.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CreateSubnetCommand,
   CreateVpcCommand,
@@ -11,19 +11,13 @@ import {
   EC2Client,
   paginateDescribeSubnets,
 } from '@aws-sdk/client-ec2';
-import { clientConfig, startKumoForTest, type TestKumo, errorCode } from '../helpers/kumo.js';
+import { type TestKumo, errorCode } from '../helpers/kumo.js';
+import { useEc2 } from '../helpers/ec2.js';
 
 let kumo: TestKumo;
 let ec2: EC2Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  ec2 = new EC2Client(clientConfig(kumo.url));
-});
-after(async () => {
-  ec2.destroy();
-  await kumo.stop();
-});
+useEc2((f) => ({ kumo, ec2 } = f));
 
 const code = errorCode;
 

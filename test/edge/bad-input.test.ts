@@ -3,21 +3,15 @@
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { clientConfig, startKumoForTest, waitFor, type TestKumo } from '../helpers/kumo.js';
+import { waitFor, type TestKumo } from '../helpers/kumo.js';
+import { useEc2 } from '../helpers/ec2.js';
 import { signedHeaders } from './sign.js';
 
 let kumo: TestKumo;
 let ec2: EC2Client;
-before(async () => {
-  kumo = await startKumoForTest();
-  ec2 = new EC2Client(clientConfig(kumo.url));
-});
-after(async () => {
-  ec2.destroy();
-  await kumo.stop();
-});
+useEc2((f) => ({ kumo, ec2 } = f));
 
 const MiB = 1024 * 1024;
 const code = (xml: string) => /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];

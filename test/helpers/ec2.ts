@@ -3,7 +3,7 @@
  * (DescribeImages by owner and name), and waits on instance state with deadlines.
  */
 import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, GetConsoleOutputCommand, type Instance } from '@aws-sdk/client-ec2';
-import { clientConfig, startKumoForTest, TEST_PUBLIC_IP_POOL, waitFor, type TestKumo } from './kumo.js';
+import { clientConfig, startKumoForTest, TEST_PUBLIC_IP_POOL, useKumo, waitFor, type TestKumo } from './kumo.js';
 import type { KumoConfig } from '../../src/config.js';
 
 export interface Ec2Fixture {
@@ -23,6 +23,11 @@ export async function ec2Fixture(overrides: Partial<KumoConfig> = {}): Promise<E
       await kumo.stop();
     },
   };
+}
+
+/** A kumo and an EC2 client for the whole test file (see useKumo). */
+export function useEc2(assign: (f: { kumo: TestKumo; ec2: EC2Client }) => void, overrides: Partial<KumoConfig> = {}): void {
+  useKumo((url) => new EC2Client(clientConfig(url)), ({ kumo, client }) => assign({ kumo, ec2: client }), overrides);
 }
 
 /** The newest Debian 12 AMI, found as a user finds it. */

@@ -4,6 +4,7 @@
  * afterwards. Clients are the official ones, pointed at the server's URL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -49,6 +50,28 @@ export async function startKumoForTest(overrides: Partial<KumoConfig> = {}): Pro
       if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A kumo for the whole test file with a client of it: started before the file's tests, given to
+ * `assign` (which sets the file's own variables), stopped with the client after them.
+ */
+export function useKumo<C extends { destroy(): void }>(
+  makeClient: (url: string) => C,
+  assign: (f: { kumo: TestKumo; client: C }) => void,
+  overrides: Partial<KumoConfig> = {},
+): void {
+  let kumo: TestKumo | undefined;
+  let client: C | undefined;
+  before(async () => {
+    kumo = await startKumoForTest(overrides);
+    client = makeClient(kumo.url);
+    assign({ kumo, client });
+  });
+  after(async () => {
+    client?.destroy();
+    await kumo?.stop();
+  });
 }
 
 /** Client settings for the SDK v3 clients. */

@@ -2,7 +2,7 @@
 // returned as given, S3's "no such configuration" errors, validation that refuses what AWS
 // refuses without touching what was stored, and the headline flows with the aws CLI and boto3.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -19,21 +19,14 @@ import {
   type S3Client,
   type WebsiteConfiguration,
 } from '@aws-sdk/client-s3';
-import { REGION, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
 import { awsJson, boto3 } from '../helpers/python.js';
-import { failure, s3Client } from './support.js';
+import { failure, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  s3 = s3Client(kumo.url);
-});
-after(async () => {
-  s3.destroy();
-  await kumo.stop();
-});
+useS3((f) => ({ kumo, s3 } = f));
 
 async function newBucket(): Promise<string> {
   const Bucket = uniqueName('cfg');

@@ -2,7 +2,7 @@
 // what a browser sees, sent with fetch(): preflight OPTIONS answers and refusals, and the
 // Access-Control-* headers on actual responses.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CreateBucketCommand,
   DeleteBucketCorsCommand,
@@ -14,21 +14,14 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { REGION, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
 import { awsJson } from '../helpers/python.js';
-import { failure, s3Client, xmlField } from './support.js';
+import { failure, xmlField, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  s3 = s3Client(kumo.url);
-});
-after(async () => {
-  s3.destroy();
-  await kumo.stop();
-});
+useS3((f) => ({ kumo, s3 } = f));
 
 const RULES: CORSRule[] = [
   {

@@ -1,22 +1,15 @@
 // ListObjectsV2 through @aws-sdk/client-s3 v3 against a real kumo: prefixes and delimiters,
 // paging that visits every key exactly once, StartAfter, encoding-type=url and empty buckets.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { CreateBucketCommand, ListObjectsV2Command, paginateListObjectsV2, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { REGION, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { failure, rawRequest, s3Client, xmlField } from './support.js';
+import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { failure, rawRequest, xmlField, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  s3 = s3Client(kumo.url);
-});
-after(async () => {
-  s3.destroy();
-  await kumo.stop();
-});
+useS3((f) => ({ kumo, s3 } = f));
 
 async function bucketWith(keys: string[]): Promise<string> {
   const Bucket = uniqueName('list');

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -17,20 +17,13 @@ import {
   PutObjectLegalHoldCommand,
   RestoreObjectCommand,
 } from '@aws-sdk/client-s3';
-import { REGION, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { failure, rawRequest, s3Client } from './support.js';
+import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { failure, rawRequest, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  s3 = s3Client(kumo.url);
-});
-after(async () => {
-  s3.destroy();
-  await kumo.stop();
-});
+useS3((f) => ({ kumo, s3 } = f));
 
 async function newBucket(): Promise<string> {
   const Bucket = uniqueName('obj');

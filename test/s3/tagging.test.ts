@@ -1,7 +1,7 @@
 // Object tags and storage classes through @aws-sdk/client-s3 v3: tags from x-amz-tagging and the
 // ?tagging sub-resource, per version, with AWS's limits; storage classes stored and answered.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -18,20 +18,13 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { REGION, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { failure, s3Client } from './support.js';
+import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { failure, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  s3 = s3Client(kumo.url);
-});
-after(async () => {
-  s3.destroy();
-  await kumo.stop();
-});
+useS3((f) => ({ kumo, s3 } = f));
 
 async function newBucket(): Promise<string> {
   const Bucket = uniqueName('tag');

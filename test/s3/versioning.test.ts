@@ -23,20 +23,13 @@ import {
   ListPartsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { REGION, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { failure, rawRequest, s3Client } from './support.js';
+import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { failure, rawRequest, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  s3 = s3Client(kumo.url);
-});
-after(async () => {
-  s3.destroy();
-  await kumo.stop();
-});
+useS3((f) => ({ kumo, s3 } = f));
 
 async function versionedBucket(Status: 'Enabled' | 'Suspended' = 'Enabled'): Promise<string> {
   const Bucket = uniqueName('ver');

@@ -2,7 +2,7 @@
 // (Host header, connection to kumo's loopback port) get index and error documents when the
 // bucket's policy makes them public, redirects from the configuration, and S3's HTML error pages.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CreateBucketCommand,
   DeletePublicAccessBlockCommand,
@@ -12,21 +12,14 @@ import {
   type S3Client,
   type WebsiteConfiguration,
 } from '@aws-sdk/client-s3';
-import { REGION, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
 import { aws, awsJson } from '../helpers/python.js';
-import { rawRequest, s3Client } from './support.js';
+import { rawRequest, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  s3 = s3Client(kumo.url);
-});
-after(async () => {
-  s3.destroy();
-  await kumo.stop();
-});
+useS3((f) => ({ kumo, s3 } = f));
 
 const SITE: WebsiteConfiguration = {
   IndexDocument: { Suffix: 'index.html' },
