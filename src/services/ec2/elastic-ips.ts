@@ -24,11 +24,6 @@ type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 
 const MAX_ADDRESSES = 5;
 
-export function publicDnsName(region: string, ip: string): string {
-  const zone = region === 'us-east-1' ? 'compute-1' : `${region}.compute`;
-  return `ec2-${ip.replaceAll('.', '-')}.${zone}.amazonaws.com`;
-}
-
 const addressFilters: Accessors<AddressRecord & { Tags: Tag[] }> = {
   'allocation-id': (a) => a.AllocationId,
   'association-id': (a) => a.AssociationId,

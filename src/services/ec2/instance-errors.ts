@@ -2,11 +2,12 @@
  * The instance APIs' refusals, with AWS's codes (messages follow AWS's where known).
  */
 import { AwsError } from '../../protocol/errors.js';
+import { Ec2Errors } from './errors.js';
 
 const e = (code: string, message: string, status = 400) => new AwsError(code, message, status);
 
 export const InstanceErrors = {
-  notFound: (id: string) => e('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`),
+  notFound: Ec2Errors.instanceNotFound,
   notFoundMany: (ids: string[]) => e('InvalidInstanceID.NotFound', `The instance IDs '${ids.join(', ')}' do not exist`),
   malformed: (id: string) => e('InvalidInstanceID.Malformed', `Invalid id: "${id}"`),
   incorrectState: (id: string, state: string, wanted = 'stopped') =>

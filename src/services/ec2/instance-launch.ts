@@ -5,7 +5,6 @@
  * addresses. Nothing runs here: the supervisor sees the pending rows and boots them, so the call
  * answers at once, as AWS's does.
  */
-import { randomBytes } from 'node:crypto';
 import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { checkDryRun } from '../../state/dry-run.js';
 import { resourceId } from '../../state/ids.js';
@@ -20,7 +19,7 @@ import { ImageErrors } from './images.js';
 import type { InstanceRecord, InstanceStore } from './instance-store.js';
 import { INSTANCE_TYPE_BY_NAME } from './instance-types-data.js';
 import { keyPairTable } from './key-pairs-store.js';
-import { checkUsableAddress } from './network-interfaces.js';
+import { checkUsableAddress, macAddress } from './network-interfaces.js';
 import { wellFormed, type Ec2Store } from './store.js';
 import { putTags, validateTags, type TagSpecification } from './tagging.js';
 
@@ -43,12 +42,6 @@ export type ImageLookup = (scope: Scope, imageId: string) => LaunchImage | undef
 const MAX_USER_DATA = 16 * 1024;
 // AWS's default when InstanceType is left out.
 const DEFAULT_INSTANCE_TYPE = 'm1.small';
-
-export function macAddress(): string {
-  const b = randomBytes(6);
-  b[0] = (b[0] & 0xfc) | 0x02;
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
-}
 
 function decodeUserData(text: string | undefined): string | undefined {
   if (text === undefined || text === '') return undefined;

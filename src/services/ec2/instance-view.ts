@@ -7,10 +7,9 @@ import type { Accessors } from '../../state/filters.js';
 import type { Scope } from '../../state/scope.js';
 import type { Tag } from '../../state/tags.js';
 import { scopeOf, type RequestContext } from '../service.js';
-import { publicDnsName } from './elastic-ips.js';
+import { privateDnsName, publicDnsName } from '../../runtime/dns/names.js';
 import { STATE_CODES, type InstanceRecord } from './instance-store.js';
 import { INSTANCE_TYPE_BY_NAME } from './instance-types-data.js';
-import { privateDnsName } from './network-interfaces.js';
 import type { Ec2Store } from './store.js';
 
 export type ShownInstance = InstanceRecord & { Tags: Tag[] };
@@ -37,8 +36,8 @@ export function presentInstance(store: Ec2Store, ctx: RequestContext, i: ShownIn
   const eni = terminated ? undefined : store.network.networkInterfaces.get(scope, i.NetworkInterfaceId);
   const pub = terminated ? undefined : publicIpOf(store, scope, i);
   const groups = terminated ? [] : groupsOf(store, scope, i);
-  const privateDns = terminated ? '' : privateDnsName(ctx.region, i.PrivateIpAddress);
-  const publicDns = pub ? publicDnsName(ctx.region, pub.ip) : '';
+  const privateDns = terminated ? '' : privateDnsName(i.PrivateIpAddress, ctx.region);
+  const publicDns = pub ? publicDnsName(pub.ip, ctx.region) : '';
   const association = pub ? { IpOwnerId: pub.elastic ? ctx.account : 'amazon', PublicDnsName: publicDns, PublicIp: pub.ip } : undefined;
   return {
     AmiLaunchIndex: i.AmiLaunchIndex,
@@ -90,7 +89,7 @@ export function presentInstance(store: Ec2Store, ctx: RequestContext, i: ShownIn
             PrivateIpAddresses: eni.PrivateIpAddresses.map((a) => ({
               Association: a.PrivateIpAddress === i.PrivateIpAddress ? association : undefined,
               Primary: a.Primary,
-              PrivateDnsName: privateDnsName(ctx.region, a.PrivateIpAddress),
+              PrivateDnsName: privateDnsName(a.PrivateIpAddress, ctx.region),
               PrivateIpAddress: a.PrivateIpAddress,
             })),
             SourceDestCheck: eni.SourceDestCheck,
@@ -141,12 +140,12 @@ export function instanceFilters(store: Ec2Store, scope: Scope, region: string): 
     'availability-zone': (i) => i.AvailabilityZone,
     'private-ip-address': (i) => i.PrivateIpAddress,
     'network-interface.addresses.private-ip-address': (i) => i.PrivateIpAddress,
-    'private-dns-name': (i) => privateDnsName(region, i.PrivateIpAddress),
+    'private-dns-name': (i) => privateDnsName(i.PrivateIpAddress, region),
     'ip-address': (i) => pub(i),
     'public-ip-address': (i) => pub(i),
     'dns-name': (i) => {
       const ip = pub(i);
-      return ip ? publicDnsName(region, ip) : undefined;
+      return ip ? publicDnsName(ip, region) : undefined;
     },
     'key-name': (i) => i.KeyName,
     'reservation-id': (i) => i.ReservationId,

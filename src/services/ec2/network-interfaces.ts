@@ -17,7 +17,8 @@ import type { Scope } from '../../state/scope.js';
 import type { Tag } from '../../state/tags.js';
 import { scopeOf, type OpHandler, type RequestContext } from '../service.js';
 import { describe, mustGet } from './describe.js';
-import { publicDnsName, unmap } from './elastic-ips.js';
+import { privateDnsName, publicDnsName } from '../../runtime/dns/names.js';
+import { unmap } from './elastic-ips.js';
 import { Ec2Errors } from './errors.js';
 import type { Ec2Store } from './store.js';
 import { putTags, tagsFromSpecifications } from './tagging.js';
@@ -27,16 +28,11 @@ type Shown = NetworkInterfaceRecord & { Tags: Tag[] };
 
 const MAX_ADDRESSES_PER_INTERFACE = 50;
 
-function macAddress(): string {
+export function macAddress(): string {
   const b = randomBytes(6);
   // Unicast and locally administered, like AWS's (0x02 set, 0x01 clear).
   b[0] = (b[0] & 0xfc) | 0x02;
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
-}
-
-export function privateDnsName(region: string, ip: string): string {
-  const domain = region === 'us-east-1' ? 'ec2.internal' : `${region}.compute.internal`;
-  return `ip-${ip.replaceAll('.', '-')}.${domain}`;
 }
 
 const eniFilters: Accessors<Shown> = {
@@ -129,7 +125,7 @@ export function networkInterfaceHandlers(store: Ec2Store) {
               AssociationId: a.AssociationId,
               IpOwnerId: e.OwnerId,
               PublicIp: a.PublicIp,
-              PublicDnsName: publicDnsName(ctx.region, a.PublicIp),
+              PublicDnsName: publicDnsName(a.PublicIp, ctx.region),
             },
           }
         : {};
@@ -139,10 +135,10 @@ export function networkInterfaceHandlers(store: Ec2Store) {
       ...association(primary),
       Groups: GroupIds.map((id) => ({ GroupId: id, GroupName: securityGroups.get(scopeOf(ctx), id)?.GroupName })),
       PrivateIpAddress: primary,
-      PrivateDnsName: privateDnsName(ctx.region, primary),
+      PrivateDnsName: privateDnsName(primary, ctx.region),
       PrivateIpAddresses: PrivateIpAddresses.map((a) => ({
         ...a,
-        PrivateDnsName: privateDnsName(ctx.region, a.PrivateIpAddress),
+        PrivateDnsName: privateDnsName(a.PrivateIpAddress, ctx.region),
         ...association(a.PrivateIpAddress),
       })),
       Ipv6Addresses: [],

@@ -14,7 +14,7 @@
  * powered itself off is stopped (or terminated, per InstanceInitiatedShutdownBehavior).
  */
 import type { InstanceDriver } from '../../runtime/instances/driver.js';
-import { ipToInt, intToIp, parseCidr4 } from '../../runtime/net/cidr.js';
+import { intToIp, parseCidr4 } from '../../runtime/net/cidr.js';
 import type { Scope } from '../../state/scope.js';
 import { userReason, TERMINATED_VISIBLE_MS } from './instances.js';
 import type { InstanceRecord, InstanceStore } from './instance-store.js';
@@ -185,7 +185,7 @@ export class InstanceSupervisor {
           id: i.InstanceId,
           imageRootfs: rootfs,
           hostname: `ip-${i.PrivateIpAddress.replaceAll('.', '-')}`,
-          nameservers: [dnsServerOf(this.deps.store, scope, i.VpcId)],
+          nameservers: dnsServersOf(this.deps.store, scope, i.VpcId),
           userData: i.UserData ? Buffer.from(i.UserData, 'base64') : undefined,
           defaultUser: i.DefaultUser,
           publicKeys: key ? [key.PublicKey] : [],
@@ -295,8 +295,8 @@ export class InstanceSupervisor {
 }
 
 /** The Amazon-provided DNS server: the VPC's primary CIDR base + 2. */
-export function dnsServerOf(store: Ec2Store, scope: Scope, vpcId: string): string {
+export function dnsServersOf(store: Ec2Store, scope: Scope, vpcId: string): string[] {
   const vpc = store.network.vpcs.get(scope, vpcId);
   const c = vpc ? parseCidr4(vpc.CidrBlock) : undefined;
-  return c ? intToIp(c.base + 2) : intToIp(ipToInt('10.0.0.2'));
+  return c ? [intToIp(c.base + 2)] : [];
 }
