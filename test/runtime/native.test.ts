@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DEBIAN_12, ensureImage } from '../../src/runtime/images/builder.js';
 import { NativeDriver, netnsOf } from '../../src/runtime/instances/native.js';
 import { DONE_MARKER, STARTED_MARKER } from '../../src/runtime/instances/first-boot.js';
-import { attachVeth, ensureNetns, peerName, removeNetns, run } from '../../src/runtime/instances/host.js';
+import { ensureNetns, removeNetns, run } from '../../src/runtime/instances/host.js';
 import { IMAGE_CACHE, leftovers, nativeSkipReason, waitFor } from './support.js';
 
 const skip = nativeSkipReason();
@@ -61,7 +61,14 @@ before(async () => {
   rootfs = await ensureImage(IMAGE_CACHE, DEBIAN_12, (l) => console.log(`# ${l}`));
   await ensureNetns(routerNs);
   await ensureNetns(instanceNs);
-  await attachVeth(instanceNs, peerName(id), routerNs, `${ADDRESS}/24`, '10.213.0.1/24');
+  // eth0 in the instance's namespace, its peer (the gateway) in the router's; both go with their namespaces.
+  const ip = (ns: string, ...args: string[]) => run('ip', ['-n', ns, ...args]);
+  await ip(instanceNs, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'gw0', 'netns', routerNs);
+  await ip(instanceNs, 'addr', 'add', `${ADDRESS}/24`, 'dev', 'eth0');
+  await ip(instanceNs, 'link', 'set', 'eth0', 'up');
+  await ip(routerNs, 'addr', 'add', '10.213.0.1/24', 'dev', 'gw0');
+  await ip(routerNs, 'link', 'set', 'gw0', 'up');
+  await ip(instanceNs, 'route', 'add', 'default', 'via', '10.213.0.1');
 });
 
 after(async () => {

@@ -1,12 +1,11 @@
 /**
  * Host plumbing the native driver needs, as small functions over `ip`, `mount` and /proc:
- * network namespaces, a veth into a caller's namespace, overlayfs mounts, and process trees.
+ * network namespaces, overlayfs mounts, and process trees.
  * Each "ensure"/"remove" is idempotent so that a supervisor can repeat it after a crash.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 
 export function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -26,27 +25,6 @@ export async function ensureNetns(name: string): Promise<void> {
 
 export async function removeNetns(name: string): Promise<void> {
   if (netnsExists(name)) await run('ip', ['netns', 'delete', name]);
-}
-
-/** Interface names are at most 15 bytes; instance ids are 19, so the host end gets a hash. */
-export const peerName = (id: string) => `kv${createHash('sha1').update(id).digest('hex').slice(0, 10)}`;
-
-/** eth0 in the instance's namespace, its peer in routerNs with the gateway address. */
-export async function attachVeth(ns: string, peer: string, routerNs: string, address: string, gateway: string): Promise<void> {
-  await detachVeth(peer, routerNs);
-  await run('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', peer, 'netns', routerNs]);
-  await run('ip', ['-n', ns, 'addr', 'add', address, 'dev', 'eth0']);
-  await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-  await run('ip', ['-n', routerNs, 'addr', 'add', gateway, 'dev', peer]);
-  await run('ip', ['-n', routerNs, 'link', 'set', peer, 'up']);
-  await run('ip', ['-n', ns, 'route', 'add', 'default', 'via', gateway.split('/')[0]!]);
-}
-
-/** Deleting one end deletes the pair; done explicitly so the peer never outlives the instance. */
-export async function detachVeth(peer: string, routerNs: string): Promise<void> {
-  if (!netnsExists(routerNs)) return;
-  const links = await run('ip', ['-n', routerNs, '-o', 'link', 'show']);
-  if (links.includes(` ${peer}@`) || links.includes(` ${peer}:`)) await run('ip', ['-n', routerNs, 'link', 'del', peer]);
 }
 
 export function isMounted(dir: string): boolean {
