@@ -7,8 +7,6 @@ import type { NetworkStore } from '../../state/network.js';
 import type { Scope } from '../../state/scope.js';
 import type { VpcPolicy, VpcSpec } from '../../runtime/network/types.js';
 
-export type { AclRule, SgRule, SubnetSpec, VpcPolicy, VpcSpec } from '../../runtime/network/types.js';
-
 export function vpcSpecOf(n: NetworkStore, scope: Scope, vpcId: string): VpcSpec | undefined {
   const vpc = n.vpcs.get(scope, vpcId);
   if (!vpc) return undefined;
