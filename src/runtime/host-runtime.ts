@@ -33,10 +33,10 @@ export function createHostRuntime(config: KumoConfig, log: (line: string) => voi
     openFabric:
       mode.mode === 'native'
         ? async () => {
+            // After a crash, this data dir's slot is taken over as it is (instances keep running
+            // and serving); its owner prunes what it does not claim again.
             const fabric = await Fabric.open({ log, owner: config.dataDir });
             await Fabric.cleanupStale();
-            // Instances are booted afresh after a restart and plugged again; namespaces kept from before go.
-            await fabric.prune();
             return fabric;
           }
         : undefined,

@@ -6,7 +6,7 @@
  * the pid reveals (Linux /proc; elsewhere a live pid is trusted). `kumo stop` relies on the same
  * check so that it never signals a stranger that inherited a dead kumo's pid.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 
 export interface PidFile {
@@ -77,11 +77,17 @@ const REASONS: Record<string, string> = {
   ENOSPC: 'no space left on the device',
 };
 
-/** Creates the directory if needed and checks that kumo can work in it. */
+/**
+ * Creates the directory if needed and checks that kumo can work in it. It is made private to
+ * kumo's user (0700): it holds secrets (state.db has user data and key material, console logs
+ * what instances print) and the instances' root volumes, which no other host user may reach.
+ */
 export function prepareDataDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
-    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'EEXIST' });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = statSync(dir);
+    if (!st.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'EEXIST' });
+    if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) chmodSync(dir, 0o700);
     accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';

@@ -5,7 +5,7 @@
  * recorded in `schema_migrations`; they run in order, each in its own transaction.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type Db = Database.Database;
@@ -18,8 +18,12 @@ export interface Migration {
 
 export function openDatabase(dataDir: string): Db {
   mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, 'state.db'));
+  const file = join(dataDir, 'state.db');
+  const db = new Database(file);
+  // Only kumo's user reads state (SQLite gives the -wal and -shm files the database's mode).
+  chmodSync(file, 0o600);
   db.pragma('journal_mode = WAL');
+  for (const side of [`${file}-wal`, `${file}-shm`]) if (existsSync(side)) chmodSync(side, 0o600);
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');

@@ -108,7 +108,7 @@ async function inside(id: string, cmd: string): Promise<string> {
   // Right after launch nspawn may not have forked the container's init yet.
   await waitFor(`${id} to boot`, 10_000, () => driver.containerPids(id).length > 2);
   const init = driver.containerPids(id)[0]!;
-  return run('nsenter', ['-t', String(init), '-m', '-u', '-i', '-n', '-p', '-r', '-w', '/bin/sh', '-c', cmd]);
+  return run('nsenter', ['-t', String(init), '-U', '-m', '-u', '-i', '-n', '-p', '-r', '-w', '/bin/sh', '-c', cmd]);
 }
 
 const inNetns = (id: string, cmd: string, args: string[]) => run('ip', ['netns', 'exec', netnsOf(id), cmd, ...args]);

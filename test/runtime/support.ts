@@ -8,6 +8,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { which } from '../../src/runtime/detect.js';
+import { cgroupLeftovers } from '../../src/runtime/instances/cgroups.js';
 
 export const IMAGE_CACHE = process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images';
 
@@ -59,13 +60,7 @@ export function leftovers(marker: string): string[] {
     // no namespaces at all
   }
   for (const ns of names) if (ns.includes(marker)) out.push(`netns: ${ns}`);
-  for (const h of ['systemd', 'unified']) {
-    try {
-      for (const d of readdirSync(`/sys/fs/cgroup/${h}/kumo`)) if (d.includes(marker)) out.push(`cgroup: ${h}/kumo/${d}`);
-    } catch {
-      // no kumo cgroups
-    }
-  }
+  out.push(...cgroupLeftovers(marker));
   // nspawn's per-machine mount propagation dir, which it removes when it exits cleanly.
   try {
     for (const d of readdirSync('/run/systemd/nspawn/propagate')) if (d.includes(marker)) out.push(`nspawn dir: ${d}`);

@@ -10,6 +10,9 @@
  * dead builder's temp dir is removed. Tests may point `KUMO_TEST_IMAGE_CACHE` at a shared dir
  * (see test/runtime/support.ts) so a machine builds the image once per run, not once per file.
  *
+ * A finished tree is shifted once into the containers' ID range (user-namespace.ts): root inside
+ * an instance owns it, host root does not.
+ *
  * The directory name carries a hash of the recipe (packages, customize script: recipe.ts), so a
  * changed recipe builds a new image rather than reusing a cache built from an older one.
  */
@@ -18,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../../state/data-dir.js';
+import { CONTAINER_ID_BASE, shiftImage } from '../instances/user-namespace.js';
 import { BASE_PACKAGES, CUSTOMIZE_SCRIPT } from './recipe.js';
 
 export interface ImageSpec {
@@ -51,12 +55,12 @@ export type Progress = (line: string) => void;
 
 /** `<name>-<8 hex of the recipe's hash>`: a new recipe never matches an old build. */
 export function imageDirName(spec: ImageSpec): string {
-  const recipe = JSON.stringify([spec.suite, spec.include, spec.customize ?? '', spec.mirror ?? '', BUILDER_VERSION]);
+  const recipe = JSON.stringify([spec.suite, spec.include, spec.customize ?? '', spec.mirror ?? '', BUILDER_VERSION, CONTAINER_ID_BASE]);
   return `${spec.name}-${createHash('sha256').update(recipe).digest('hex').slice(0, 8)}`;
 }
 
-/** Bumped when this file changes what it does to a rootfs (finishRootfs). */
-const BUILDER_VERSION = 2;
+/** Bumped when this file changes what it does to a rootfs (finishRootfs, the ID shift). */
+const BUILDER_VERSION = 3;
 
 export const rootfsOf = (imagesDir: string, spec: ImageSpec) => join(imagesDir, imageDirName(spec), 'rootfs');
 
@@ -65,7 +69,8 @@ export async function ensureImage(imagesDir: string, spec: ImageSpec, progress: 
   const dirName = imageDirName(spec);
   const rootfs = rootfsOf(imagesDir, spec);
   if (existsSync(rootfs)) return rootfs;
-  mkdirSync(imagesDir, { recursive: true });
+  // Images are root's: an image's files are the ones every instance boots from.
+  mkdirSync(imagesDir, { recursive: true, mode: 0o700 });
   const release = await acquireLock(join(imagesDir, `.lock-${dirName}`), progress);
   try {
     // Another builder may have finished while we waited for the lock.
@@ -83,6 +88,8 @@ export async function ensureImage(imagesDir: string, spec: ImageSpec, progress: 
         await customize(spec, join(tmp, 'rootfs'), progress);
       }
       finishRootfs(join(tmp, 'rootfs'));
+      // Owned by the containers' ID range, as every instance's root user will see it (user-namespace.ts).
+      await shiftImage(join(tmp, 'rootfs'));
       writeFileSync(join(tmp, 'image.json'), JSON.stringify({ ...spec, builtAt: new Date().toISOString() }, null, 2));
       renameSync(tmp, join(imagesDir, dirName));
       progress(`image ${spec.name}: built in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -6,6 +6,10 @@
  * `status` reports what is observed on the host, not what was last asked for.
  */
 
+import type { Resources } from './cgroups.js';
+
+export type { Resources } from './cgroups.js';
+
 export interface LaunchSpec {
   /** EC2 instance id (i-…); names the instance's dirs and namespace. */
   id: string;
@@ -25,6 +29,8 @@ export interface LaunchSpec {
    * VPC fabric). None: the driver gives the instance a namespace of its own with loopback only.
    */
   netns?: string;
+  /** The instance type's memory and vCPUs, enforced on everything the instance runs. */
+  resources?: Resources;
 }
 
 /** How a container ended when nobody asked it to: its OS powered off, rebooted, or it died. */
@@ -40,7 +46,7 @@ export interface InstanceDriver {
   /** Clean shutdown within the deadline, then a hard kill; the root volume is kept. */
   stop(id: string, deadlineMs?: number): Promise<void>;
   /** Boots a stopped instance from its existing root volume (in `netns`, as for launch). */
-  start(id: string, opts?: { netns?: string }): Promise<void>;
+  start(id: string, opts?: { netns?: string; resources?: Resources }): Promise<void>;
   /** Stops it and deletes its root volume; nothing of it stays on the host. */
   terminate(id: string, deadlineMs?: number): Promise<void>;
   status(id: string): InstanceStatus;
@@ -52,6 +58,11 @@ export interface InstanceDriver {
   health?(id: string): Promise<'ok' | 'impaired' | 'initializing'>;
   /** Moves a stopped instance's root volume out of the way before terminate (DeleteOnTermination=false). */
   keepRootVolume?(id: string, volumeId: string): Promise<void>;
+  /**
+   * After kumo restarted: takes over the instances still running on this host (a crashed kumo's
+   * containers keep running) and clears what those that died meanwhile left. Returns the running ones.
+   */
+  adopt?(): Promise<string[]>;
   /** Kills and unmounts whatever a crashed earlier run left of instances on this host. */
   reclaimLeftovers?(): Promise<void>;
   /** Every instance is stopped and kumo is leaving: remove what the driver shares between instances. */

@@ -1,29 +1,41 @@
 /**
  * The native instance driver: an instance is a systemd-nspawn container booting systemd in an
  * overlayfs root (lower = the image's rootfs, read-only and shared; upper = this instance's root
- * volume) inside its own network namespace `kumo-<id>`.
+ * volume) inside its network namespace, its own user namespace (user-namespace.ts: root inside is
+ * an unprivileged ID on the host) and its own cgroups (cgroups.ts: the instance type's memory and
+ * vCPUs).
  *
  *   <dataDir>/instances/<id>/instance.json   the launch spec, so start() works after a restart
  *                            upper/ work/    the root volume (overlay upper and its workdir)
  *                            merged/         the mounted root while the instance runs
- *                            console.log     nspawn's stdout: the container's console
+ *                            console.log     the container's console
+ *                            launcher.pid    the running container (container-process.ts)
+ *                            runtime.json    the namespace it runs in, and whether it is ours
  *
- * start = mount overlay → netns (+ veth) → spawn nspawn. stop = SIGTERM to nspawn, which (with
- * --boot) turns it into SIGRTMIN+3 for the container's systemd, an orderly poweroff; past the
- * deadline the container's init gets SIGKILL (taking its whole pid namespace with it). Then the
- * overlay is unmounted and the namespace deleted, so a stopped instance holds nothing on the
- * host but its directory. The host may have no systemd, hence --register=no --keep-unit.
+ * The data dir is private to root (0700), so no other host user reaches a root volume; inside
+ * one, files belong to the container's ID range, so even a setuid file gives no host privilege.
+ *
+ * start = mount overlay → netns → cgroups → launcher (nspawn). stop = SIGTERM to nspawn, which
+ * (with --boot) turns it into SIGRTMIN+3 for the container's systemd, an orderly poweroff; past
+ * the deadline the container's init gets SIGKILL (taking its whole pid namespace with it). Then
+ * the overlay is unmounted, the namespace deleted (if the driver made it) and the cgroups removed,
+ * so a stopped instance holds nothing on the host but its directory. The host may have no
+ * systemd, hence --register=no --keep-unit.
+ *
+ * A container outlives a kumo that crashes: the next kumo's adopt() takes it over as it runs.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cgroupPids, prepareCgroups, removeCgroups, removeParents, type Resources } from './cgroups.js';
+import { ContainerProcess, tryKill, type ContainerExit } from './container-process.js';
 import type { ExitKind, InstanceDriver, InstanceStatus, LaunchSpec } from './driver.js';
-import { descendantsOf, ensureNetns, instanceIds, mountOverlay, pssBytes, removeNetns, rssBytes, run, unmount } from './host.js';
+import { descendantsOf, ensureNetns, instanceIds, mountOverlay, pssBytes, removeNetns, rssBytes, unmount } from './host.js';
 import { provisionInstance } from './provision.js';
+import { ownRootVolume, PRIVATE_USERS_ARGS, shiftWritten } from './user-namespace.js';
 
 interface Running {
-  child: ChildProcess;
-  exited: Promise<void>;
+  container: ContainerProcess;
   /** The namespace it runs in, and whether the driver made it (and so removes it). */
   netns: string;
   ownNetns: boolean;
@@ -31,13 +43,16 @@ interface Running {
   stopping?: boolean;
 }
 
+/** What instance.json holds: the launch spec without user data, and how its root is owned. */
+type StoredSpec = Omit<LaunchSpec, 'userData' | 'netns'> & {
+  /** Root volumes made before instances had user namespaces are owned by host IDs and boot without one. */
+  userNamespace?: boolean;
+};
+
 export interface NativeDriverOptions {
   /** A container ended without stop() (its OS powered off or rebooted, or it died). */
   onExit?: (id: string, kind: ExitKind) => void;
 }
-
-// systemd-nspawn's exit status when the container's OS asked for a reboot.
-const NSPAWN_REBOOT = 133;
 
 export interface InstancePaths {
   dir: string;
@@ -46,6 +61,7 @@ export interface InstancePaths {
   merged: string;
   console: string;
   spec: string;
+  runtime: string;
 }
 
 export const netnsOf = (id: string) => `kumo-${id}`;
@@ -64,16 +80,20 @@ export class NativeDriver implements InstanceDriver {
     const dir = join(this.dataDir, 'instances', id);
     return {
       dir, upper: join(dir, 'upper'), work: join(dir, 'work'), merged: join(dir, 'merged'),
-      console: join(dir, 'console.log'), spec: join(dir, 'instance.json'),
+      console: join(dir, 'console.log'), spec: join(dir, 'instance.json'), runtime: join(dir, 'runtime.json'),
     };
   }
 
   async launch(spec: LaunchSpec): Promise<void> {
     const p = this.paths(spec.id);
     if (existsSync(p.dir)) throw new Error(`instance ${spec.id} already exists`);
-    for (const d of [p.upper, p.work, p.merged]) mkdirSync(d, { recursive: true });
-    const { userData, netns, ...stored } = spec;
-    writeFileSync(p.spec, JSON.stringify(stored, null, 2));
+    mkdirSync(join(this.dataDir, 'instances'), { recursive: true, mode: 0o700 });
+    mkdirSync(p.dir, { mode: 0o700 });
+    for (const d of [p.upper, p.work, p.merged]) mkdirSync(d);
+    ownRootVolume(p.upper);
+    const { userData, netns, ...rest } = spec;
+    const stored: StoredSpec = { ...rest, userNamespace: true };
+    writeFileSync(p.spec, JSON.stringify(stored, null, 2), { mode: 0o600 });
     await mountOverlay(spec.imageRootfs, p.upper, p.work, p.merged);
     try {
       await provisionInstance(p.merged, {
@@ -81,6 +101,7 @@ export class NativeDriver implements InstanceDriver {
         defaultUser: spec.defaultUser ?? 'admin', publicKeys: spec.publicKeys ?? [],
         userData: userData === undefined ? undefined : Buffer.from(userData),
       });
+      shiftWritten(p.upper, p.merged);
     } catch (err) {
       await unmount(p.merged);
       throw err;
@@ -88,86 +109,93 @@ export class NativeDriver implements InstanceDriver {
     await this.start(spec.id, { netns });
   }
 
-  async start(id: string, opts: { netns?: string } = {}): Promise<void> {
+  async start(id: string, opts: { netns?: string; resources?: Resources } = {}): Promise<void> {
     if (this.running.has(id)) return;
     const p = this.paths(id);
-    const spec = JSON.parse(readFileSync(p.spec, 'utf8')) as Omit<LaunchSpec, 'userData'>;
+    let spec = JSON.parse(readFileSync(p.spec, 'utf8')) as StoredSpec;
+    if (opts.resources && JSON.stringify(opts.resources) !== JSON.stringify(spec.resources)) {
+      // The instance type may change while stopped; the next boot gets the new type's limits.
+      spec = { ...spec, resources: opts.resources };
+      writeFileSync(p.spec, JSON.stringify(spec, null, 2), { mode: 0o600 });
+    }
     const ownNetns = !opts.netns;
     const ns = opts.netns ?? netnsOf(id);
     try {
       await mountOverlay(spec.imageRootfs, p.upper, p.work, p.merged);
       if (ownNetns) await ensureNetns(ns);
-      this.spawnContainer(id, spec, p, ns, ownNetns);
+      writeFileSync(p.runtime, JSON.stringify({ netns: ns, ownNetns }), { mode: 0o600 });
+      const cgroups = prepareCgroups(id, spec.resources ?? {});
+      this.track(id, { container: ContainerProcess.launch(p, cgroups, `/run/netns/${ns}`, this.nspawnArgs(id, spec, p)), netns: ns, ownNetns });
     } catch (err) {
       await this.release(id, ownNetns);
       throw err;
     }
   }
 
-  private spawnContainer(id: string, spec: Omit<LaunchSpec, 'userData'>, p: InstancePaths, ns: string, ownNetns: boolean): void {
-    const consoleFd = openSync(p.console, 'a');
-    try {
-      const args = [
-        '--register=no', '--keep-unit', '--boot', '--quiet',
-        `--directory=${p.merged}`, `--machine=${id}`, `--hostname=${spec.hostname ?? id}`,
-        `--network-namespace-path=/run/netns/${ns}`,
-        // read-only: the console goes to our stdout (the log file) and nobody can type into it.
-        '--console=read-only',
-        // The instance's own resolv.conf (provisionInstance), not the host's: the host's servers are
-        // unreachable from its namespace and every lookup would wait for a timeout.
-        '--resolv-conf=off',
-      ];
-      // detached: its own process group, so a Ctrl-C aimed at kumo does not hard-kill instances;
-      // kumo stops them itself, cleanly.
-      // Its own cgroup first: without systemd on the host every nspawn would share one, and the
-      // containers' systemds, each managing that same tree, break each other's units
-      // (status=219/CGROUP seen with 20 instances at once).
-      const cg = `for h in systemd unified; do d=/sys/fs/cgroup/$h/kumo/${id}; [ -d /sys/fs/cgroup/$h ] || continue; mkdir -p $d && echo $$ > $d/cgroup.procs; done; exec systemd-nspawn "$@"`;
-      const child = spawn('/bin/sh', ['-c', cg, 'sh', ...args], { stdio: ['ignore', consoleFd, consoleFd], detached: true });
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      const entry: Running = { child, exited, netns: ns, ownNetns };
-      child.once('exit', (code, signal) => {
-        if (this.running.get(id)?.child === child) this.running.delete(id);
-        if (entry.stopping) return;
-        // Nobody asked: the OS inside powered off or rebooted, or the container died.
-        const kind: ExitKind = code === 0 ? 'poweroff' : code === NSPAWN_REBOOT ? 'reboot' : 'crash';
-        void this.release(id, ownNetns)
-          .catch(() => {})
-          .then(() => this.options.onExit?.(id, signal ? 'crash' : kind));
-      });
-      child.unref();
-      this.running.set(id, entry);
-    } finally {
-      closeSync(consoleFd);
-    }
+  private nspawnArgs(id: string, spec: StoredSpec, p: InstancePaths): string[] {
+    return [
+      '--register=no', '--keep-unit', '--boot', '--quiet',
+      `--directory=${p.merged}`, `--machine=${id}`, `--hostname=${spec.hostname ?? id}`,
+      ...(spec.userNamespace ? PRIVATE_USERS_ARGS : []),
+      // read-only: the console goes to our stdout (the log file) and nobody can type into it.
+      '--console=read-only',
+      // The instance's own resolv.conf (provisionInstance), not the host's: the host's servers are
+      // unreachable from its namespace and every lookup would wait for a timeout.
+      '--resolv-conf=off',
+    ];
+  }
+
+  /** Follows a running container until it ends; an end nobody asked for is reported. */
+  private track(id: string, entry: Running): void {
+    this.running.set(id, entry);
+    void entry.container.exited.then((kind: ContainerExit) => {
+      if (this.running.get(id) === entry) this.running.delete(id);
+      if (entry.stopping) return;
+      // Nobody asked: the OS inside powered off or rebooted, or the container died.
+      void this.release(id, entry.ownNetns)
+        .catch(() => {})
+        .then(() => this.options.onExit?.(id, kind));
+    });
   }
 
   async stop(id: string, deadlineMs = 30_000): Promise<void> {
     const r = this.running.get(id);
     if (r) r.stopping = true;
-    if (r && r.child.exitCode === null && r.child.signalCode === null) {
-      // The child is unref'd while it runs; while we wait for it, it must keep node alive.
-      r.child.ref();
-      r.child.kill('SIGTERM');
+    if (r && r.container.alive) {
+      r.container.hold();
+      r.container.requestPoweroff();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
-        r.exited.then(() => false),
+        r.container.exited.then(() => false),
         new Promise<boolean>((res) => (timer = setTimeout(() => res(true), deadlineMs))),
       ]);
       clearTimeout(timer);
-      if (timedOut) {
-        // Killing a pid namespace's init kills every process in it, but asynchronously: wait
-        // until they are gone, or the next start would mount a second overlay on an upper dir
-        // that the dying container's mount namespace still holds.
-        const pids = r.child.pid ? descendantsOf(r.child.pid) : [];
-        if (pids[0]) tryKill(pids[0]);
-        r.child.kill('SIGKILL');
-        await r.exited;
-        await waitGone(pids, 10_000);
-      }
+      if (timedOut) await this.kill(id, r.container);
     }
     this.running.delete(id);
-    if (existsSync(this.paths(id).spec)) await this.release(id, r?.ownNetns ?? true);
+    if (existsSync(this.paths(id).spec)) await this.release(id, r?.ownNetns ?? this.recordedNetns(id).ownNetns);
+  }
+
+  /**
+   * Killing a pid namespace's init kills every process in it, but asynchronously: wait until they
+   * are gone, or the next start would mount a second overlay on an upper dir that the dying
+   * container's mount namespace still holds.
+   */
+  private async kill(id: string, container: ContainerProcess): Promise<void> {
+    const init = container.initPid();
+    if (init !== undefined) tryKill(init);
+    const nspawn = container.nspawnPid();
+    if (nspawn !== undefined) tryKill(nspawn);
+    await container.exited;
+    await waitGone(cgroupPids(id), 10_000);
+  }
+
+  private recordedNetns(id: string): { netns: string; ownNetns: boolean } {
+    try {
+      return JSON.parse(readFileSync(this.paths(id).runtime, 'utf8')) as { netns: string; ownNetns: boolean };
+    } catch {
+      return { netns: netnsOf(id), ownNetns: true };
+    }
   }
 
   /** Undoes start's host side: its own namespace (if it made one), the mount, the cgroups. */
@@ -176,19 +204,8 @@ export class NativeDriver implements InstanceDriver {
     await unmount(this.paths(id).merged);
     // nspawn removes its mount-propagation dir on a clean exit, not when it is SIGKILLed.
     rmSync(join('/run/systemd/nspawn/propagate', id), { recursive: true, force: true });
-    // A cgroup stays busy until the kernel has reaped its last process, a moment after nspawn exits.
-    const end = Date.now() + 5_000;
-    for (const h of CGROUP_HIERARCHIES) {
-      for (;;) {
-        try {
-          removeCgroupTree(`/sys/fs/cgroup/${h}/kumo/${id}`);
-          break;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || Date.now() > end) throw err;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    }
+    rmSync(join(this.paths(id).dir, 'launcher.pid'), { force: true });
+    await removeCgroups(id);
   }
 
   async terminate(id: string, deadlineMs?: number): Promise<void> {
@@ -211,7 +228,7 @@ export class NativeDriver implements InstanceDriver {
    * instance fails its reachability check.
    */
   async health(id: string): Promise<'ok' | 'impaired' | 'initializing'> {
-    const init = this.containerPids(id)[0];
+    const init = this.running.get(id)?.container.initPid();
     if (!init) return 'impaired';
     try {
       if (/^\d+ \(.*\) [TtZX]/.test(readFileSync(`/proc/${init}/stat`, 'utf8'))) return 'impaired';
@@ -219,7 +236,7 @@ export class NativeDriver implements InstanceDriver {
       return 'impaired';
     }
     const state = await new Promise<string>((resolve) => {
-      execFile('nsenter', ['-t', String(init), '-m', '-p', 'systemctl', 'is-system-running'], { timeout: 3_000, encoding: 'utf8' }, (err, stdout) => {
+      execFile('nsenter', ['-t', String(init), '-U', '-m', '-p', 'systemctl', 'is-system-running'], { timeout: 3_000, encoding: 'utf8' }, (err, stdout) => {
         resolve(err && (err as { killed?: boolean }).killed ? 'timeout' : stdout.trim());
       });
     });
@@ -232,37 +249,59 @@ export class NativeDriver implements InstanceDriver {
   async keepRootVolume(id: string, volumeId: string): Promise<void> {
     const p = this.paths(id);
     if (!existsSync(p.upper)) return;
+    mkdirSync(join(this.dataDir, 'volumes'), { recursive: true, mode: 0o700 });
     const dest = join(this.dataDir, 'volumes', volumeId);
-    mkdirSync(dest, { recursive: true });
-    const spec = JSON.parse(readFileSync(p.spec, 'utf8')) as LaunchSpec;
+    mkdirSync(dest, { recursive: true, mode: 0o700 });
+    const spec = JSON.parse(readFileSync(p.spec, 'utf8')) as StoredSpec;
     renameSync(p.upper, join(dest, 'upper'));
-    writeFileSync(join(dest, 'volume.json'), JSON.stringify({ volumeId, imageRootfs: spec.imageRootfs, from: id }, null, 2));
+    writeFileSync(join(dest, 'volume.json'), JSON.stringify({ volumeId, imageRootfs: spec.imageRootfs, userNamespace: spec.userNamespace ?? false, from: id }, null, 2));
   }
 
   /**
-   * After a crash of kumo, its containers may still run (they are detached) and their mounts
-   * remain. They are killed through their cgroups and their mounts and namespaces removed, so
-   * the supervisor can boot them again from a clean slate.
+   * After a crash of kumo its containers still run (they are detached) with their mounts,
+   * namespaces and cgroups: each one whose launcher is alive is taken over as it is, and what a
+   * container that died meanwhile left (mount, cgroups, namespace) is removed. Returns the
+   * instances that run.
    */
+  async adopt(): Promise<string[]> {
+    const adopted: string[] = [];
+    for (const id of this.list()) {
+      if (this.running.has(id)) {
+        adopted.push(id);
+        continue;
+      }
+      const p = this.paths(id);
+      const container = ContainerProcess.adopt(p.dir);
+      const { netns, ownNetns } = this.recordedNetns(id);
+      if (container?.alive && container.initPid() !== undefined) {
+        this.track(id, { container, netns, ownNetns });
+        adopted.push(id);
+        continue;
+      }
+      await this.reclaim(id, ownNetns);
+    }
+    return adopted;
+  }
+
+  /** Ends whatever of the instance still runs and removes its host state (its root volume stays). */
+  private async reclaim(id: string, ownNetns: boolean): Promise<void> {
+    const pids = cgroupPids(id);
+    for (const pid of pids) tryKill(pid);
+    await waitGone(pids, 10_000);
+    await this.release(id, ownNetns);
+  }
+
+  /** Ends every container of this data dir, running or not (kumo reset on disk: nothing may survive it). */
   async reclaimLeftovers(): Promise<void> {
     for (const id of this.list()) {
       if (this.running.has(id)) continue;
-      const pids = CGROUP_HIERARCHIES.flatMap((h) => cgroupPids(`/sys/fs/cgroup/${h}/kumo/${id}`));
-      for (const pid of pids) tryKill(pid);
-      await waitGone(pids, 10_000);
-      await this.release(id, true);
+      await this.reclaim(id, this.recordedNetns(id).ownNetns);
     }
   }
 
   /** The `kumo` parent cgroups, once no instance (of any kumo on this host) is left in them. */
   async close(): Promise<void> {
-    for (const h of CGROUP_HIERARCHIES) {
-      try {
-        rmdirSync(`/sys/fs/cgroup/${h}/kumo`);
-      } catch {
-        // absent, or another kumo's instances still run there
-      }
-    }
+    removeParents();
   }
 
   consoleOutput(id: string): string {
@@ -273,10 +312,10 @@ export class NativeDriver implements InstanceDriver {
     }
   }
 
-  /** Pids inside the container (its init and everything under it), for status checks and memory figures. */
+  /** Pids inside the container (its init first, then everything under it), for status checks and memory figures. */
   containerPids(id: string): number[] {
-    const pid = this.running.get(id)?.child.pid;
-    return pid ? descendantsOf(pid) : [];
+    const init = this.running.get(id)?.container.initPid();
+    return init ? [init, ...descendantsOf(init)] : [];
   }
 
   /**
@@ -285,11 +324,12 @@ export class NativeDriver implements InstanceDriver {
    * instances gives what they really cost together.
    */
   rss(id: string): { container: number; nspawn: number; pss: number } {
-    const pid = this.running.get(id)?.child.pid;
-    const all = pid ? [pid, ...this.containerPids(id)] : [];
+    const nspawn = this.running.get(id)?.container.nspawnPid();
+    const inside = this.containerPids(id);
+    const all = nspawn ? [nspawn, ...inside] : [];
     return {
-      container: this.containerPids(id).reduce((sum, p) => sum + rssBytes(p), 0),
-      nspawn: pid ? rssBytes(pid) : 0,
+      container: inside.reduce((sum, p) => sum + rssBytes(p), 0),
+      nspawn: nspawn ? rssBytes(nspawn) : 0,
       pss: all.reduce((sum, p) => sum + pssBytes(p), 0),
     };
   }
@@ -307,39 +347,5 @@ async function waitGone(pids: number[], deadlineMs: number): Promise<void> {
   while (pids.some(alive)) {
     if (Date.now() > end) throw new Error(`processes ${pids.filter(alive).join(' ')} survived SIGKILL`);
     await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const CGROUP_HIERARCHIES = ['systemd', 'unified'];
-
-/** A cgroup is removed with rmdir, children first (its files cannot be deleted). */
-function removeCgroupTree(dir: string): void {
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return; // never created, or gone
-  }
-  for (const e of entries) if (e.isDirectory()) removeCgroupTree(join(dir, e.name));
-  rmdirSync(dir);
-}
-
-/** Every process in a cgroup and its children. */
-function cgroupPids(dir: string): number[] {
-  let out: number[] = [];
-  try {
-    out = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) out.push(...cgroupPids(join(dir, e.name)));
-  } catch {
-    // no such cgroup
-  }
-  return out;
-}
-
-function tryKill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
   }
 }

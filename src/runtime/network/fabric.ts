@@ -5,17 +5,21 @@
  * The host side (host-side.ts) carries the service address where kumo's IMDS and DNS servers
  * listen and maps public loopback IPs to instances. Nothing is routed beyond the host.
  *
- * State lives in memory only: after a crash, open() or cleanupStale() removes the dead slot's
- * footprint by name and the control plane plugs its instances again; open({ owner }) taken by the
- * same owner keeps the instance namespaces, so instances that outlived kumo keep theirs. Calls
- * are serialized, since each one rewrites whole nft tables from the current state.
+ * State lives in memory and, after every change, in a file next to the slot lock
+ * (fabric-state.ts). After a crash, open({ owner }) by the same owner takes the slot over as it
+ * is: routers, veths, addresses and rules stay in place and in effect, so instances that outlived
+ * kumo keep serving throughout; the control plane then plugs its instances again (a no-op for
+ * those already wired) and prune() removes what it no longer claims. A stale slot of another
+ * owner is removed by name (open, cleanupStale). Calls are serialized, since each one rewrites
+ * whole nft tables from the current state.
  */
 import { containsIp, intToIp, ipToInt, parseCidr4 } from '../net/cidr.js';
 import { netnsExists } from '../instances/host.js';
 import { ip, nft, quietly } from './exec.js';
+import { loadFabricState, removeFabricState, saveFabricState, type FabricState } from './fabric-state.js';
 import { applyHostTable, ensureDummy, listFootprint, removeFootprint } from './host-side.js';
 import {
-  MAX_VPCS, ROUTER_TABLE, TRANSIT_END, TRANSIT_FIRST, hostVeth, instanceNs, isRouterNs, isUsableTransit, peerName, routerNs,
+  MAX_VPCS, ROUTER_TABLE, TRANSIT_END, TRANSIT_FIRST, hostVeth, hostVethOfRouter, instanceNs, isRouterNs, isUsableTransit, peerName, routerNs,
   serviceAddress, transitAddress, uplinkAddresses,
 } from './names.js';
 import { createRouter, removeRouter, setLoopbackAddresses, unwireInstance, wireInstance } from './router.js';
@@ -46,6 +50,8 @@ export class Fabric {
   private readonly vpcs = new Map<string, Vpc>();
   private readonly ports = new Map<string, Port>();
   private readonly byTransit = new Map<string, string>();
+  /** Taken over from a crashed holder and not yet claimed again by ensureVpc/plug (prune removes them). */
+  private readonly unclaimed = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -56,8 +62,8 @@ export class Fabric {
   /**
    * Takes a slot (cleaning a dead holder's leftovers first) and sets up the host side.
    * With `owner` (kumo's data dir, say), a stale slot of the same owner is taken back in
-   * preference, keeping its instance namespaces: instances that kept running while kumo was down
-   * get their network back when plugged again. `prune()` then removes the ones not plugged.
+   * preference, as it is: instances that kept running while kumo was down keep their network.
+   * The owner plugs them again (a no-op for what is in place); `prune()` then removes the rest.
    */
   static async open(opts: { log?: (l: string) => void; owner?: string } = {}): Promise<Fabric> {
     const log = opts.log ?? (() => {});
@@ -65,25 +71,46 @@ export class Fabric {
       async (n) => {
         log(`fabric: slot ${n} was held by a dead process, removing its leftovers`);
         await removeFootprint(n);
+        removeFabricState(n);
       },
       opts.owner,
-      async (n) => {
-        log(`fabric: taking back slot ${n} of ${opts.owner}, keeping its instance namespaces`);
-        await removeFootprint(n, { keepInstances: true });
-      },
+      async (n) => log(`fabric: taking back slot ${n} of ${opts.owner} as it is`),
     );
     const f = new Fabric(slot, log);
     try {
-      await removeFootprint(slot, { keepInstances: adopted }); // a holder that died before writing its lock file
+      const saved = adopted ? loadFabricState(slot) : undefined;
+      if (saved) f.restore(saved);
+      // A holder that died before writing its lock file or its state: start from nothing.
+      else await removeFootprint(slot, { keepInstances: adopted });
       await ensureDummy(slot, f.serviceAddress);
       await f.applyHost();
     } catch (err) {
       await removeFootprint(slot);
+      removeFabricState(slot);
       releaseSlot(slot);
       throw err;
     }
     log(`fabric: slot ${slot}, service address ${f.serviceAddress}`);
     return f;
+  }
+
+  /** Takes over a crashed holder's VPCs and ports whose namespaces are still there. */
+  private restore(saved: FabricState): void {
+    for (const { spec, policy, index } of saved.vpcs) {
+      const ns = routerNs(this.slot, spec.vpcId);
+      if (!netnsExists(ns)) continue;
+      this.vpcs.set(spec.vpcId, { spec, policy, index, ns, hostIf: hostVeth(this.slot, spec.vpcId), uplink: uplinkAddresses(this.slot, index) });
+      this.unclaimed.add(spec.vpcId);
+    }
+    for (const { spec, transitIndex } of saved.ports) {
+      const ns = instanceNs(this.slot, spec.instanceId);
+      if (!this.vpcs.has(spec.vpcId) || !netnsExists(ns)) continue;
+      const transitIp = transitAddress(this.slot, transitIndex);
+      this.ports.set(spec.instanceId, { spec, ns, transitIndex, transitIp });
+      this.byTransit.set(transitIp, spec.instanceId);
+      this.unclaimed.add(spec.instanceId);
+    }
+    this.log(`fabric: took over ${this.vpcs.size} VPC router(s) and ${this.ports.size} instance port(s) in place`);
   }
 
   /** Removes the footprint of every slot not held by a live process. */
@@ -93,6 +120,7 @@ export class Fabric {
       for (const n of held) {
         if (!isStale(n)) continue;
         await removeFootprint(n);
+        removeFabricState(n);
         releaseSlot(n);
         held.delete(n);
       }
@@ -112,10 +140,15 @@ export class Fabric {
     return [...f.netns.map((n) => `netns: ${n}`), ...f.links.map((n) => `link: ${n}`), ...f.tables.map((n) => `nft table: ip ${n}`), ...locks];
   }
 
+  /** One call at a time; what it left in memory is saved for a successor (fabric-state.ts). */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(() => {
+    const next = this.queue.then(async () => {
       if (this.closed) throw new Error('fabric is closed');
-      return fn();
+      try {
+        return await fn();
+      } finally {
+        if (!this.closed) this.persist();
+      }
     });
     this.queue = next.catch(() => undefined);
     return next;
@@ -123,6 +156,7 @@ export class Fabric {
 
   ensureVpc(vpc: VpcSpec, policy: VpcPolicy): Promise<void> {
     return this.serial(async () => {
+      this.unclaimed.delete(vpc.vpcId);
       for (const c of [...vpc.cidrs, ...vpc.subnets.map((s) => s.cidr)]) {
         if (!parseCidr4(c)) throw new Error(`fabric: bad CIDR ${c} in ${vpc.vpcId}`);
       }
@@ -167,6 +201,7 @@ export class Fabric {
   plug(port: PortSpec): Promise<{ netns: string; netnsPath: string; transitIp: string }> {
     return this.serial(async () => {
       const existing = this.ports.get(port.instanceId);
+      this.unclaimed.delete(port.instanceId);
       if (existing) {
         await this.updateLocked(port);
         return this.describe(existing);
@@ -223,13 +258,37 @@ export class Fabric {
     });
   }
 
-  /** Removes instance namespaces of this slot that are not plugged (left by a previous holder); returns their names. */
+  /**
+   * Once the owner has plugged again whatever it still wants after a takeover: removes the ports
+   * and VPCs it did not claim, and namespaces of this slot that nothing describes (a holder that
+   * died mid-change). Returns the names of the namespaces removed.
+   */
   prune(): Promise<string[]> {
     return this.serial(async () => {
-      const plugged = new Set([...this.ports.values()].map((p) => p.ns));
+      const touched = new Set<Vpc>();
+      for (const id of this.unclaimed) {
+        const p = this.ports.get(id);
+        if (!p) continue;
+        this.ports.delete(id);
+        this.byTransit.delete(p.transitIp);
+        await quietly(ip(undefined, 'route', 'del', `${p.transitIp}/32`));
+        const v = this.vpcs.get(p.spec.vpcId);
+        if (v) {
+          await unwireInstance(v.ns, p.ns, id);
+          touched.add(v);
+        }
+      }
+      for (const id of this.unclaimed) if (this.vpcs.has(id) && this.portsOf(id).length === 0) await this.removeVpcLocked(id);
+      this.unclaimed.clear();
+      for (const v of touched) if (this.vpcs.has(v.spec.vpcId)) await this.applyRouter(v);
+      await this.applyHost();
+      const known = new Set([...[...this.ports.values()].map((p) => p.ns), ...[...this.vpcs.values()].map((v) => v.ns)]);
       const { netns } = await listFootprint((s) => s === this.slot);
-      const gone = netns.filter((n) => !isRouterNs(n) && !plugged.has(n));
-      for (const n of gone) await quietly(ip(undefined, 'netns', 'delete', n));
+      const gone = netns.filter((n) => !known.has(n));
+      for (const n of gone) {
+        if (isRouterNs(n)) await removeRouter(n, hostVethOfRouter(n));
+        else await quietly(ip(undefined, 'netns', 'delete', n));
+      }
       return gone;
     });
   }
@@ -257,6 +316,7 @@ export class Fabric {
       await removeFootprint(this.slot);
       const left = await listFootprint((s) => s === this.slot);
       this.closed = true;
+      removeFabricState(this.slot);
       releaseSlot(this.slot);
       const names = [...left.netns, ...left.links, ...left.tables];
       if (names.length) throw new Error(`fabric: slot ${this.slot} left ${names.join(', ')}`);
@@ -264,6 +324,13 @@ export class Fabric {
   }
 
   // ---- internals (called inside serial) ----
+
+  private persist(): void {
+    saveFabricState(this.slot, {
+      vpcs: [...this.vpcs.values()].map((v) => ({ spec: v.spec, policy: v.policy, index: v.index })),
+      ports: [...this.ports.values()].map((p) => ({ spec: p.spec, transitIndex: p.transitIndex })),
+    });
+  }
 
   private vpc(vpcId: string): Vpc {
     const v = this.vpcs.get(vpcId);

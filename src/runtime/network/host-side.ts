@@ -8,8 +8,11 @@ import { readdirSync } from 'node:fs';
 import { exec, hostSysctl, ip, nft, quietly } from './exec.js';
 import { dummyName, hostTable, isRouterNs, slotOfLink, slotOfNetns, slotOfTable } from './names.js';
 
+/** Idempotent: a slot taken over after a crash keeps its dummy, so the service address never goes away. */
 export async function ensureDummy(slot: number, serviceAddress: string): Promise<void> {
   const dev = dummyName(slot);
+  const have = await ip(undefined, '-o', '-4', 'addr', 'show', 'dev', dev).catch(() => '');
+  if (have.includes(` ${serviceAddress}/32 `) && /[<,]UP[,>]/.test(await ip(undefined, '-o', 'link', 'show', dev).catch(() => ''))) return;
   await quietly(ip(undefined, 'link', 'del', dev));
   try {
     await ip(undefined, 'link', 'add', dev, 'type', 'dummy');

@@ -38,6 +38,8 @@ export const isRouterNs = (name: string) => /^kumo\d+-vpc-[0-9a-f]{10}$/.test(na
 export const instanceNs = (slot: number, instanceId: string) => `kumo${slot}-${instanceId}`;
 /** ≤ 15 bytes: "kh63-" + 8 hex. */
 export const hostVeth = (slot: number, vpcId: string) => `kh${slot}-${hash(vpcId, 8)}`;
+/** The host end of a router's uplink, from the router namespace's name alone (both hash the VPC id). */
+export const hostVethOfRouter = (ns: string) => `kh${slotOfNetns(ns)}-${ns.slice(-10, -2)}`;
 export const dummyName = (slot: number) => `kumos${slot}`;
 export const hostTable = (slot: number) => `kumo${slot}`;
 /** The instance's veth end inside the router namespace (names there are per namespace). */

@@ -9,6 +9,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { processStartTime as startTime } from '../instances/host.js';
 import { SLOTS } from './names.js';
 
 /** Fixed, not configurable: every kumo on the host must see the same slots. */
@@ -17,16 +18,6 @@ const MUTEX = () => join(SLOT_DIR, '.mutex');
 const MUTEX_STALE_MS = 60_000;
 
 export const slotFile = (n: number) => join(SLOT_DIR, `slot-${n}`);
-
-export function startTime(pid: number): string | undefined {
-  try {
-    // Field 22; the command name (field 2) may contain spaces, so count from its closing paren.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
 
 /** "<pid> <start time> [owner]": the owner (e.g. kumo's data dir) lets a restarted kumo find its slot again. */
 export const ownerStamp = (owner?: string) => `${process.pid} ${startTime(process.pid) ?? '?'}${owner ? ` ${encodeURIComponent(owner)}` : ''}\n`;

@@ -44,6 +44,10 @@ export async function openDataPlane(openFabric: () => Promise<Fabric>, directory
     update: (port) => fabric.update(port),
     unplug: (id) => fabric.unplug(id),
     removeVpc: (id) => fabric.removeVpc(id),
+    prune: async () => {
+      const gone = await fabric.prune();
+      if (gone.length) log(`VPC data plane: removed ${gone.length} namespace(s) nothing claims`);
+    },
     close: async () => {
       imds.closeAllConnections();
       await new Promise<void>((resolve) => imds.close(() => resolve()));

@@ -19,6 +19,8 @@ export interface NetworkPlane {
   update(port: PortSpec): Promise<void>;
   unplug(instanceId: string): Promise<void>;
   removeVpc(vpcId: string): Promise<void>;
+  /** Drops what a crashed predecessor had wired and nobody claimed again. */
+  prune(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ export class InstancePorts {
   private readonly appliedVpc = new Map<string, string>();
   private readonly appliedPort = new Map<string, string>();
   private net: Promise<NetworkPlane> | undefined;
+  private pruned: Promise<NetworkPlane> | undefined;
 
   /** `open` absent: instances get no network of their own (the process runtime). */
   constructor(
@@ -75,6 +78,13 @@ export class InstancePorts {
       await net.update(port);
       this.appliedPort.set(instance.InstanceId, JSON.stringify(port));
     }
+  }
+
+  /** Once per opened network, when every instance that should run is plugged (a takeover left the rest). */
+  async prune(): Promise<void> {
+    if (!this.net || this.pruned === this.net) return;
+    this.pruned = this.net;
+    await (await this.net).prune();
   }
 
   /** Tears the fabric down (nothing of it stays on the host); the next plug opens it again. */

@@ -203,7 +203,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     instances,
     store,
     start: async () => {
-      await deps.runtime.driver.reclaimLeftovers?.();
+      await supervisor.recover((await deps.runtime.driver.adopt?.()) ?? []);
       supervisor.wake();
     },
     reset: async () => {

@@ -8,10 +8,12 @@
  *
  * Steps run concurrently across instances and one at a time per instance. A pass never waits on a
  * step (an image build can take minutes; a StopInstances meanwhile must not queue behind it).
- * The rows are the truth: after a restart, an instance whose row says `running` but that this
- * process has not booted is booted again; one that this process booted and that died on its own
- * stays `running` with failing status checks, as a crashed EC2 instance does; one whose OS
- * powered itself off is stopped (or terminated, per InstanceInitiatedShutdownBehavior).
+ * The rows are the truth: after a restart, an instance whose row says `running` and whose
+ * container still runs (kumo crashed; the driver adopted it) is plugged in again as it is, never
+ * rebooted; one whose container is gone is booted again. One that this process booted and that
+ * died on its own stays `running` with failing status checks, as a crashed EC2 instance does; one
+ * whose OS powered itself off is stopped (or terminated, per InstanceInitiatedShutdownBehavior).
+ * Once every instance that should run is plugged, the fabric drops what nobody claimed.
  */
 import type { InstanceDriver } from '../../runtime/instances/driver.js';
 import { intToIp, parseCidr4 } from '../../runtime/net/cidr.js';
@@ -22,6 +24,7 @@ import { keyPairTable } from './key-pairs-store.js';
 import type { Ec2Store } from './store.js';
 import { InstancePorts, type NetworkPlane } from './instance-ports.js';
 import { unmap } from './elastic-ips.js';
+import { INSTANCE_TYPE_BY_NAME } from './instance-types-data.js';
 
 export interface SupervisorDeps {
   store: Ec2Store;
@@ -115,16 +118,34 @@ export class InstanceSupervisor {
     return this.deps.driver.consoleOutput(id);
   }
 
+  /**
+   * At start: instances the driver found still running (adopted) keep running if their rows want
+   * them; an adopted container without a row has nothing left to serve.
+   */
+  async recover(adopted: string[]): Promise<void> {
+    const known = new Set(this.deps.instances.everywhere().map((r) => r.instance.InstanceId));
+    for (const id of adopted) {
+      if (known.has(id)) continue;
+      this.deps.log(`instance ${id}: running without a record; terminating it`);
+      await this.deps.driver.terminate(id, FORCE_STOP_DEADLINE_MS).catch((err) => this.deps.log(`instance ${id}: ${err}`));
+    }
+    if (adopted.length) this.deps.log(`instances: ${adopted.length} still running, taken over as they are`);
+  }
+
   private async pass(): Promise<void> {
     const now = this.deps.now();
     const all = this.deps.instances.everywhere();
+    const { driver } = this.deps;
     for (const { scope, instance: i } of all) {
       if (this.busy.has(i.InstanceId)) continue;
+      const observed = () => driver.status(i.InstanceId);
       if (i.State === 'pending') this.run(i.InstanceId, () => this.boot(scope, i));
       else if (i.State === 'stopping') this.run(i.InstanceId, () => this.stop(scope, i));
       else if (i.State === 'shutting-down') this.run(i.InstanceId, () => this.terminate(scope, i));
       else if (i.State === 'running' && i.RebootRequested) this.run(i.InstanceId, () => this.reboot(scope, i));
       else if (i.State === 'running' && !this.booted.has(i.InstanceId)) this.run(i.InstanceId, () => this.boot(scope, i));
+      // Adopted after a restart, but its row no longer wants it running.
+      else if ((i.State === 'stopped' || i.State === 'terminated') && observed() === 'running') this.run(i.InstanceId, () => this.halt(i));
       else if (i.State === 'terminated' && i.TerminatedAt && now.getTime() - Date.parse(i.TerminatedAt) > TERMINATED_VISIBLE_MS) {
         this.deps.store.transaction(() => {
           this.deps.instances.delete(scope, i.InstanceId);
@@ -133,6 +154,8 @@ export class InstanceSupervisor {
       }
     }
     await this.ports.sync(all.filter(({ instance }) => !this.busy.has(instance.InstanceId)));
+    const settled = this.busy.size === 0 && all.every(({ instance: i }) => !['pending', 'running'].includes(i.State) || this.booted.has(i.InstanceId));
+    if (settled) await this.ports.prune();
   }
 
   private run(id: string, step: () => Promise<void>): void {
@@ -190,9 +213,11 @@ export class InstanceSupervisor {
           defaultUser: i.DefaultUser,
           publicKeys: key ? [key.PublicKey] : [],
           netns,
+          resources: resourcesOf(i.InstanceType),
         });
       } else {
-        await driver.start(i.InstanceId, { netns });
+        // A no-op for a container adopted after a restart: it keeps running as it is.
+        await driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
       }
       this.booted.add(i.InstanceId);
       this.crashed.delete(i.InstanceId);
@@ -214,7 +239,8 @@ export class InstanceSupervisor {
 
   private async reboot(scope: Scope, i: InstanceRecord): Promise<void> {
     await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
-    await this.deps.driver.start(i.InstanceId, { netns: this.ports.plugged(i.InstanceId) ? await this.ports.plug(scope, i) : undefined });
+    const netns = this.ports.plugged(i.InstanceId) ? await this.ports.plug(scope, i) : undefined;
+    await this.deps.driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
     this.booted.add(i.InstanceId);
     this.crashed.delete(i.InstanceId);
     this.settle(scope, i.InstanceId, ['running'], (r) => ({ ...r, RebootRequested: false }));
@@ -226,6 +252,13 @@ export class InstanceSupervisor {
     this.booted.delete(i.InstanceId);
     this.crashed.delete(i.InstanceId);
     this.settle(scope, i.InstanceId, ['stopping'], (r) => ({ ...r, State: 'stopped', ForceStop: undefined, RebootRequested: false, PublicIpAddress: this.releasePublicIp(r) }));
+  }
+
+  /** Brings the host in line with a row that is already stopped or terminated. */
+  private async halt(i: InstanceRecord): Promise<void> {
+    if (i.State === 'terminated') await this.deps.driver.terminate(i.InstanceId, FORCE_STOP_DEADLINE_MS);
+    else await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
+    await this.ports.unplug(i.InstanceId);
   }
 
   private async terminate(scope: Scope, i: InstanceRecord): Promise<void> {
@@ -292,6 +325,12 @@ export class InstanceSupervisor {
     this.crashed.clear();
     await this.ports.close();
   }
+}
+
+/** The instance type's memory and vCPUs, which its container is held to. */
+export function resourcesOf(instanceType: string): { memoryBytes?: number; vcpus?: number } {
+  const t = INSTANCE_TYPE_BY_NAME.get(instanceType);
+  return t ? { memoryBytes: t.MemoryInfo.SizeInMiB * 1024 * 1024, vcpus: t.VCpuInfo.DefaultVCpus } : {};
 }
 
 /** The Amazon-provided DNS server: the VPC's primary CIDR base + 2. */

@@ -1,0 +1,153 @@
+/**
+ * One container's process tree on the host, and how kumo finds it again after a restart:
+ *
+ *   launcher (sh, detached)          joins the container's cgroups, runs nspawn, and when nspawn
+ *   └─ systemd-nspawn                ends writes its exit status to <dir>/exit-status; its pid and
+ *      └─ systemd (the container's)  start time are in <dir>/launcher.pid
+ *
+ * The launcher outlives kumo (its own process group, no pipes to kumo: the console goes straight
+ * to console.log), so a kumo that crashed or was killed finds each container by its pid file and
+ * adopts it: same processes, no reboot. An adopted launcher is not kumo's child, so its end is
+ * noticed by polling, and how it ended (poweroff, reboot, crash) comes from the status file,
+ * which serves children and adoptees alike.
+ *
+ * nspawn is started inside the instance's network namespace (nsenter), not told to join it:
+ * nspawn 252 cannot join a namespace it does not own once it has made the container's user
+ * namespace. The namespace stays the host's, so root in the instance cannot reconfigure its
+ * interfaces or its firewall (its VPC decides those, as on AWS); two sysctls of that namespace
+ * give back what an instance's root would miss: binding ports below 1024 and ICMP echo sockets
+ * (ping).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { childrenOf, processStartTime } from './host.js';
+
+// systemd-nspawn's exit status when the container's OS asked for a reboot.
+const NSPAWN_REBOOT = 133;
+const ADOPTED_POLL_MS = 500;
+
+export type ContainerExit = 'poweroff' | 'reboot' | 'crash';
+
+export interface ContainerFiles {
+  dir: string;
+  console: string;
+}
+
+const LAUNCHER = `
+for f in $KUMO_CGROUPS; do echo $$ > "$f" || exit 70; done
+nsenter --net="$KUMO_NETNS" /bin/sh -c '
+  echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start
+  echo "0 2147483647" > /proc/sys/net/ipv4/ping_group_range
+  exec systemd-nspawn "$@"' nspawn "$@"
+code=$?
+echo $code > "$KUMO_DIR/exit-status.tmp" && mv "$KUMO_DIR/exit-status.tmp" "$KUMO_DIR/exit-status"
+exit $code
+`;
+
+export class ContainerProcess {
+  /** Resolves when the launcher is gone, with how the container ended. */
+  readonly exited: Promise<ContainerExit>;
+  private child?: ChildProcess;
+  private poll?: NodeJS.Timeout;
+
+  private constructor(
+    readonly launcher: number,
+    private readonly dir: string,
+    child?: ChildProcess,
+  ) {
+    this.child = child;
+    this.exited = new Promise<void>((resolve) => {
+      if (child) child.once('exit', () => resolve());
+      else {
+        const started = processStartTime(launcher);
+        this.poll = setInterval(() => {
+          if (processStartTime(launcher) !== started) {
+            clearInterval(this.poll);
+            resolve();
+          }
+        }, ADOPTED_POLL_MS);
+        this.poll.unref();
+      }
+    }).then(() => exitKind(dir));
+  }
+
+  /** Starts the launcher: the container boots in `netnsPath` within the given cgroups. */
+  static launch(files: ContainerFiles, cgroupProcs: string[], netnsPath: string, nspawnArgs: string[]): ContainerProcess {
+    rmSync(join(files.dir, 'exit-status'), { force: true });
+    const consoleFd = openSync(files.console, 'a', 0o600);
+    try {
+      // detached: its own process group, so a Ctrl-C aimed at kumo does not hard-kill instances;
+      // kumo stops them itself, cleanly, or leaves them running when it dies.
+      const child = spawn('/bin/sh', ['-c', LAUNCHER, 'launcher', ...nspawnArgs], {
+        stdio: ['ignore', consoleFd, consoleFd],
+        detached: true,
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', KUMO_CGROUPS: cgroupProcs.join(' '), KUMO_NETNS: netnsPath, KUMO_DIR: files.dir },
+      });
+      child.unref();
+      const pid = child.pid;
+      if (pid === undefined) throw new Error('could not start the container launcher');
+      writeFileSync(join(files.dir, 'launcher.pid'), `${pid} ${processStartTime(pid) ?? '?'}\n`, { mode: 0o600 });
+      return new ContainerProcess(pid, files.dir, child);
+    } finally {
+      closeSync(consoleFd);
+    }
+  }
+
+  /** The launcher recorded in `dir`, if it still runs (and its pid was not recycled by another process). */
+  static adopt(dir: string): ContainerProcess | undefined {
+    let pid: number;
+    let started: string | undefined;
+    try {
+      [pid, started] = readFileSync(join(dir, 'launcher.pid'), 'utf8').trim().split(' ').map((s, i) => (i === 0 ? Number(s) : s)) as [number, string];
+    } catch {
+      return undefined;
+    }
+    if (!Number.isInteger(pid) || pid <= 0 || processStartTime(pid) !== started) return undefined;
+    return new ContainerProcess(pid, dir);
+  }
+
+  get alive(): boolean {
+    return this.child ? this.child.exitCode === null && this.child.signalCode === null : processStartTime(this.launcher) !== undefined;
+  }
+
+  nspawnPid(): number | undefined {
+    return childrenOf(this.launcher)[0];
+  }
+
+  /** The container's own init (systemd), pid 1 inside. */
+  initPid(): number | undefined {
+    const nspawn = this.nspawnPid();
+    return nspawn === undefined ? undefined : childrenOf(nspawn)[0];
+  }
+
+  /** While kumo waits for the container to end, that wait must keep node alive. */
+  hold(): void {
+    this.child?.ref();
+    this.poll?.ref();
+  }
+
+  /** nspawn turns SIGTERM into an orderly poweroff of the container (SIGRTMIN+3 to its systemd). */
+  requestPoweroff(): void {
+    const pid = this.nspawnPid();
+    if (pid !== undefined) tryKill(pid, 'SIGTERM');
+  }
+}
+
+function exitKind(dir: string): ContainerExit {
+  let code: number;
+  try {
+    code = Number(readFileSync(join(dir, 'exit-status'), 'utf8').trim());
+  } catch {
+    return 'crash'; // the launcher itself was killed
+  }
+  return code === 0 ? 'poweroff' : code === NSPAWN_REBOOT ? 'reboot' : 'crash';
+}
+
+export function tryKill(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
