@@ -394,7 +394,7 @@ test('cleanupStale removes what a killed process left', { skip }, async () => {
   }
 });
 
-test('a restarted owner takes its slot back: instances that outlived it get their network again', { skip }, async () => {
+test('a restarted owner takes its slot over as it is: instances that outlived it never lose their network', { skip }, async () => {
   const dir = mkdtempSync('/tmp/kumo-fabric-test-');
   const owner = `${dir}/data`;
   let second: Fabric | undefined;
@@ -409,15 +409,16 @@ test('a restarted owner takes its slot back: instances that outlived it get thei
       await f.ensureVpc(${JSON.stringify(vpc)}, ${JSON.stringify(keepPolicy)});
       const kept = await f.plug(${JSON.stringify(spec('kept', '10.7.1.5'))});
       await f.plug(${JSON.stringify(spec('gone', '10.7.1.6'))});
-      console.log(f.slot + ' ' + kept.netns);
+      const watcher = await f.plug(${JSON.stringify(spec('watcher', '10.7.1.8'))});
+      console.log(f.slot + ' ' + kept.netns + ' ' + watcher.netns);
       setInterval(() => {}, 1000);
     `);
     const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
-    const [oldSlot, keptNs] = await new Promise<[number, string]>((resolve, reject) => {
+    const [oldSlot, keptNs, watcherNs] = await new Promise<[number, string, string]>((resolve, reject) => {
       createInterface({ input: child.stdout! }).on('line', (l) => {
-        const [n, name] = l.split(' ');
-        resolve([Number(n), name!]);
+        const [n, name, watcher] = l.split(' ');
+        resolve([Number(n), name!, watcher!]);
       });
       child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
     });
@@ -426,15 +427,23 @@ test('a restarted owner takes its slot back: instances that outlived it get thei
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
 
+    const served = async (when: string) =>
+      assert.equal((await curlIn(watcherNs, 'http://10.7.1.5/')).body, `survivor-${process.pid} 10.7.1.8`, `the instance serves ${when}`);
+    await served('while its fabric has no process');
+
     second = await Fabric.open({ owner });
     assert.equal(second.slot, oldSlot);
     assert.ok(existsSync(`/run/netns/${keptNs}`), 'the instance namespace was kept');
+    await served('once the slot is taken over, before anything is plugged again');
     await second.ensureVpc(vpc, keepPolicy);
     assert.equal((await second.plug(spec('kept', '10.7.1.5'))).netns, keptNs);
+    assert.equal((await second.plug(spec('watcher', '10.7.1.8'))).netns, watcherNs);
+    await served('after it is plugged again');
     const asker = await second.plug(spec('asker', '10.7.1.7'));
     const r = await curlIn(asker.netns, 'http://10.7.1.5/');
     assert.equal(r.body, `survivor-${process.pid} 10.7.1.7`, 'the same server process answers');
     assert.deepEqual(await second.prune(), [`kumo${oldSlot}-i-gone-${process.pid}`]);
+    await served('after what nobody claimed is pruned');
     await second.close();
     assert.deepEqual(await footprint(oldSlot), EMPTY);
   } finally {

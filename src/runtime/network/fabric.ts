@@ -266,9 +266,11 @@ export class Fabric {
   prune(): Promise<string[]> {
     return this.serial(async () => {
       const touched = new Set<Vpc>();
+      const removed: string[] = [];
       for (const id of this.unclaimed) {
         const p = this.ports.get(id);
         if (!p) continue;
+        removed.push(p.ns);
         this.ports.delete(id);
         this.byTransit.delete(p.transitIp);
         await quietly(ip(undefined, 'route', 'del', `${p.transitIp}/32`));
@@ -278,7 +280,11 @@ export class Fabric {
           touched.add(v);
         }
       }
-      for (const id of this.unclaimed) if (this.vpcs.has(id) && this.portsOf(id).length === 0) await this.removeVpcLocked(id);
+      for (const id of this.unclaimed) {
+        if (!this.vpcs.has(id) || this.portsOf(id).length > 0) continue;
+        removed.push(this.vpcs.get(id)!.ns);
+        await this.removeVpcLocked(id);
+      }
       this.unclaimed.clear();
       for (const v of touched) if (this.vpcs.has(v.spec.vpcId)) await this.applyRouter(v);
       await this.applyHost();
@@ -289,7 +295,7 @@ export class Fabric {
         if (isRouterNs(n)) await removeRouter(n, hostVethOfRouter(n));
         else await quietly(ip(undefined, 'netns', 'delete', n));
       }
-      return gone;
+      return [...removed, ...gone];
     });
   }
 
