@@ -47,6 +47,7 @@ export const S3Errors = {
   notImplementedHeader: (header: string) =>
     e('NotImplemented', 'A header you provided implies functionality that is not implemented', 501, { Header: header }),
   notImplemented: (what: string) => e('NotImplemented', `kumo does not implement ${what} yet.`, 501),
+  missingRequestBody: () => e('MissingRequestBodyError', 'Request Body is empty', 400),
   missingContentLength: () => e('MissingContentLength', 'You must provide the Content-Length HTTP header.', 411),
   entityTooLarge: (proposed: number, max: number) =>
     e('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', 400, { ProposedSize: String(proposed), MaxSizeAllowed: String(max) }),

@@ -112,7 +112,7 @@ export function createS3Service(deps: S3Deps): Service {
     return out;
   };
   const handlers = guard(auth, table);
-  const codec = new RestXmlCodec(loadModel('s3-2006-03-01'), S3_NAMESPACE);
+  const codec = new RestXmlCodec(loadModel('s3-2006-03-01'), S3_NAMESPACE, { emptyPayload: S3Errors.missingRequestBody });
   const website = new Website(store, acc, handlers, codec);
   return {
     name: 's3',
