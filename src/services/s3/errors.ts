@@ -7,7 +7,30 @@ export const s3AuthErrors: AuthErrorCodes = {
   missing: 'anonymous',
   skew: { code: 'RequestTimeTooSkewed', status: 403 },
   expired: { code: 'AccessDenied', status: 403 },
+  wrongRegion: wrongRegion,
+  malformedQuery: { code: 'AuthorizationQueryParametersError', status: 400 },
+  unsignedHeaders: { code: 'AccessDenied', status: 403, message: 'There were headers present in the request which were not signed', field: 'HeadersNotSigned' },
 };
+
+/**
+ * The region the request should have been signed for: the bucket's, or us-east-1 (where the
+ * global endpoint answers) when no bucket decides. SDKs that follow region redirects (boto3,
+ * the aws CLI) read <Region> or x-amz-bucket-region and sign again.
+ */
+function wrongRegion(region: string, bucketRegion: string | undefined, presigned: boolean): AwsError {
+  const expected = bucketRegion ?? 'us-east-1';
+  const headers: Record<string, string> = bucketRegion ? { 'x-amz-bucket-region': bucketRegion } : {};
+  const opts = { fields: { Region: expected }, headers };
+  if (presigned) {
+    return new AwsError(
+      'AuthorizationQueryParametersError',
+      `Error parsing the X-Amz-Credential parameter; the region '${region}' is wrong; expecting '${expected}'`,
+      400,
+      opts,
+    );
+  }
+  return new AwsError('AuthorizationHeaderMalformed', `The authorization header is malformed; the region '${region}' is wrong; expecting '${expected}'`, 400, opts);
+}
 
 const e = (code: string, message: string, status: number, fields: Record<string, string> = {}) =>
   new AwsError(code, message, status, { fields });
