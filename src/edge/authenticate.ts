@@ -18,8 +18,8 @@ import type { ChunkVerifier } from '../protocol/aws-chunked.js';
 import {
   constantTimeEqual,
   EMPTY_SHA256,
-  parseAmzDate,
   MAX_EXPIRES_SECONDS,
+  parseAmzDate,
   parseSignature,
   sha256Hex,
   signingKey,
@@ -150,6 +150,7 @@ function checkTime(now: Date, parts: SignatureParts, service: Service): void {
   );
 }
 
+/** Services without words of their own answer as AWS's query services do. */
 function checkRegion(parts: SignatureParts, service: Service, home: string | undefined): void {
   if (regionInfo(parts.region) && (home === undefined || home === parts.region)) return;
   const wrong = service.authErrors.wrongRegion;

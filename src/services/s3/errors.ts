@@ -7,7 +7,7 @@ export const s3AuthErrors: AuthErrorCodes = {
   missing: 'anonymous',
   skew: { code: 'RequestTimeTooSkewed', status: 403 },
   expired: { code: 'AccessDenied', status: 403 },
-  wrongRegion: wrongRegion,
+  wrongRegion,
   malformedQuery: { code: 'AuthorizationQueryParametersError', status: 400 },
   unsignedHeaders: { code: 'AccessDenied', status: 403, message: 'There were headers present in the request which were not signed', field: 'HeadersNotSigned' },
 };
