@@ -1,17 +1,24 @@
 /**
  * Who is calling: verifies SigV4 (header or presigned) against the configured keys and answers
- * each service's own error codes for unknown keys, bad signatures, stale dates and expired
- * presigned URLs. With auth off, any well-formed or absent signature is accepted and the caller
- * is the first configured key's account.
+ * each service's own error codes for unknown keys, bad signatures, stale dates, expired
+ * presigned URLs, a credential scope naming the wrong region and (S3) x-amz-* headers the
+ * signature does not cover. With auth off, any well-formed or absent signature is accepted
+ * and the caller is the first configured key's account.
+ *
+ * kumo serves every region on one endpoint, so the scope's region is where the request acts; a
+ * scope is wrong when it names a region kumo does not know (AWS's commercial regions, see
+ * state/regions.ts) or, for a resource that lives in one region (an S3 bucket), another region.
  */
 import { createHmac } from 'node:crypto';
 import type { Credential } from '../config.js';
 import { AwsError } from '../protocol/errors.js';
+import { regionInfo } from '../state/regions.js';
 import type { Service } from '../services/service.js';
 import type { ChunkVerifier } from '../protocol/aws-chunked.js';
 import {
   constantTimeEqual,
   EMPTY_SHA256,
+  MAX_EXPIRES_SECONDS,
   parseAmzDate,
   parseSignature,
   sha256Hex,
@@ -41,17 +48,22 @@ export interface AuthSettings {
   now(): Date;
 }
 
+/**
+ * `resourceRegion` says where the resource the request names lives, if it is bound to a region
+ * (asked only of signed requests, since it may cost a lookup).
+ */
 export function authenticate(
   settings: AuthSettings,
   service: Service,
   req: SignedRequest,
   query: [string, string][],
   body: Buffer | undefined,
+  resourceRegion: () => string | undefined = () => undefined,
 ): Caller {
   const errors = service.authErrors;
   let parts: SignatureParts | undefined;
   try {
-    parts = signatureParts(req, query);
+    parts = signatureParts(req, query, service);
   } catch (e) {
     if (!settings.enabled) return { account: settings.defaultAccount };
     throw e;
@@ -64,6 +76,7 @@ export function authenticate(
   if (!settings.enabled) {
     return { account: cred?.account ?? settings.defaultAccount, accessKeyId: parts.accessKeyId, region: parts.region };
   }
+  checkRegion(parts, service, resourceRegion());
   if (!cred) throw new AwsError(errors.unknownKey.code, errors.unknownKey.message, errors.unknownKey.status);
   checkTime(settings.now(), parts, service);
   const payloadHash = payloadHashFor(req, query, parts, body);
@@ -74,17 +87,20 @@ export function authenticate(
       403,
     );
   }
+  checkSignedHeaders(req, parts, service);
   const caller: Caller = { account: cred.account, accessKeyId: cred.accessKeyId, region: parts.region };
   if (payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256')) caller.chunkVerifier = chunkVerifier(cred, parts);
   else if (/^[0-9a-f]{64}$/.test(payloadHash) && body === undefined) caller.declaredPayloadHash = payloadHash;
   return caller;
 }
 
-function signatureParts(req: SignedRequest, query: [string, string][]): SignatureParts | undefined {
+function signatureParts(req: SignedRequest, query: [string, string][], service: Service): SignatureParts | undefined {
   try {
     return parseSignature(req, query);
   } catch (e) {
     if (e instanceof SigV4FormatError) {
+      const q = service.authErrors.malformedQuery;
+      if (e.presigned && q) throw new AwsError(q.code, e.message, q.status);
       const auth = req.headers.get('authorization')?.[0] ?? '';
       if (auth && !auth.startsWith('AWS4-HMAC-SHA256 ')) {
         throw new AwsError('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.', 400);
@@ -102,7 +118,7 @@ function checkTime(now: Date, parts: SignatureParts, service: Service): void {
   }
   const nowMs = now.getTime();
   if (parts.presigned) {
-    const expires = (parts.expiresSeconds ?? 604800) * 1000;
+    const expires = (parts.expiresSeconds ?? MAX_EXPIRES_SECONDS) * 1000;
     if (nowMs > signedAt.getTime() + expires) {
       const e = service.authErrors.expired;
       throw new AwsError(e.code, 'Request has expired', e.status, {
@@ -132,6 +148,29 @@ function checkTime(now: Date, parts: SignatureParts, service: Service): void {
       : `Signature not yet current: ${parts.amzDate} is still later than ${toAmz(new Date(nowMs + SKEW_MS))} (${toAmz(now)} + 15 min.)`,
     e.status,
   );
+}
+
+/** Services without words of their own answer as AWS's query services do. */
+function checkRegion(parts: SignatureParts, service: Service, home: string | undefined): void {
+  if (regionInfo(parts.region) && (home === undefined || home === parts.region)) return;
+  const wrong = service.authErrors.wrongRegion;
+  if (wrong) throw wrong(parts.region, home, parts.presigned);
+  throw new AwsError('SignatureDoesNotMatch', `Credential should be scoped to a valid region, not '${parts.region}'.`, 403);
+}
+
+/**
+ * Where the service insists (S3), every x-amz-* header must be among the signed ones. A presigned
+ * URL's x-amz-content-sha256 is let through: the payload hash it declares goes into the canonical
+ * request, so a value the URL was not signed for is SignatureDoesNotMatch, as on AWS.
+ */
+function checkSignedHeaders(req: SignedRequest, parts: SignatureParts, service: Service): void {
+  const rule = service.authErrors.unsignedHeaders;
+  if (!rule) return;
+  const signed = new Set(parts.signedHeaders);
+  const unsigned = [...req.headers.keys()].filter(
+    (h) => h.startsWith('x-amz-') && !signed.has(h) && !(parts.presigned && h === 'x-amz-content-sha256'),
+  );
+  if (unsigned.length) throw new AwsError(rule.code, rule.message, rule.status, { fields: { [rule.field]: unsigned.join(', ') } });
 }
 
 function toAmz(d: Date): string {

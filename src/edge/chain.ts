@@ -170,7 +170,7 @@ function formValue(wire: WireRequest, name: string): string | undefined {
 // 4. authenticate
 function authenticateStep(edge: Edge, x: Exchange): Caller {
   const signed: SignedRequest = { method: x.req.method ?? 'GET', rawPath: x.rawPath, rawQuery: x.rawQuery, headers: x.multi };
-  return authenticate(edge.auth, x.service!, signed, x.query, x.wire?.body);
+  return authenticate(edge.auth, x.service!, signed, x.query, x.wire?.body, () => x.service!.signingRegion?.(x.wire!));
 }
 
 // 6. dispatch

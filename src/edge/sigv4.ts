@@ -30,7 +30,18 @@ export interface SignatureParts {
   expiresSeconds?: number;
 }
 
-export class SigV4FormatError extends Error {}
+/** A signature that cannot be read; `presigned` when the fault is in the query string. */
+export class SigV4FormatError extends Error {
+  constructor(
+    message: string,
+    readonly presigned = false,
+  ) {
+    super(message);
+  }
+}
+
+/** The longest a presigned URL may live: the signing key is good for seven days. */
+export const MAX_EXPIRES_SECONDS = 604800;
 
 export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
@@ -75,18 +86,31 @@ export function parseSignature(req: SignedRequest, query: [string, string][]): S
   }
   const q = new Map(query);
   if (!q.has('X-Amz-Signature') && !q.has('X-Amz-Credential')) return undefined;
-  if (q.get('X-Amz-Algorithm') !== ALGORITHM) throw new SigV4FormatError('X-Amz-Algorithm must be AWS4-HMAC-SHA256');
+  // S3's wording: its clients are the ones that build presigned URLs by hand.
+  const malformed = (message: string) => new SigV4FormatError(message, true);
+  if (q.get('X-Amz-Algorithm') !== ALGORITHM) throw malformed(`X-Amz-Algorithm only supports "${ALGORITHM}"`);
   const credential = q.get('X-Amz-Credential');
   const signature = q.get('X-Amz-Signature');
   const amzDate = q.get('X-Amz-Date');
   const signed = q.get('X-Amz-SignedHeaders');
-  if (!credential || !signature || !amzDate || !signed) throw new SigV4FormatError('incomplete presigned query string');
-  const expires = q.has('X-Amz-Expires') ? Number(q.get('X-Amz-Expires')) : undefined;
-  if (expires !== undefined && (!Number.isInteger(expires) || expires < 1 || expires > 604800)) {
-    throw new SigV4FormatError('X-Amz-Expires must be between 1 and 604800 seconds');
+  if (!credential || !signature || !amzDate || !signed) {
+    throw malformed(
+      'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
+    );
+  }
+  const raw = q.get('X-Amz-Expires');
+  const expires = raw === undefined ? undefined : Number(raw);
+  if (expires !== undefined) {
+    if (!/^-?[0-9]+$/.test(raw!)) throw malformed('X-Amz-Expires should be a number');
+    if (expires < 0) throw malformed('X-Amz-Expires must be non-negative');
+    if (expires > MAX_EXPIRES_SECONDS) {
+      throw malformed(
+        `X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than ${MAX_EXPIRES_SECONDS} seconds`,
+      );
+    }
   }
   return {
-    ...splitCredential(credential),
+    ...splitCredential(credential, true),
     signedHeaders: signed.split(';'),
     signature,
     amzDate,
@@ -95,10 +119,10 @@ export function parseSignature(req: SignedRequest, query: [string, string][]): S
   };
 }
 
-function splitCredential(credential: string) {
+function splitCredential(credential: string, presigned = false) {
   const parts = credential.split('/');
   if (parts.length !== 5 || parts[4] !== 'aws4_request' || !/^[0-9]{8}$/.test(parts[1])) {
-    throw new SigV4FormatError(`malformed credential '${credential}'`);
+    throw new SigV4FormatError(`malformed credential '${credential}'`, presigned);
   }
   const [accessKeyId, date, region, service] = parts;
   return { accessKeyId, date, region, service };

@@ -3,7 +3,8 @@
  * (`/`, `/{Bucket}`, `/{Bucket}/{Key+}`) and the query keys and headers the operation's model
  * requires; the most specific match wins (UploadPartCopy over UploadPart over PutObject).
  * Input members come from the URI, query string, headers and payload; output members go to the
- * status line, headers and body, each as the model's `location` says.
+ * status line, headers and body, each as the model's `location` says. A payload the model marks
+ * required must not arrive empty: the handler never runs, so nothing changes.
  */
 import type { Readable } from 'node:stream';
 import type { LoadedModel } from '../models/loader.js';
@@ -35,6 +36,12 @@ const SHADOWED = new Set(['GetBucketLifecycle', 'PutBucketLifecycle', 'GetBucket
  */
 export const RAW_PAYLOAD = Symbol('kumo.rawPayload');
 
+/** The service's own words for what the codec refuses before a handler runs. */
+export interface RestXmlErrors {
+  /** A required XML or text payload arrived empty (S3: MissingRequestBodyError). */
+  emptyPayload(): AwsError;
+}
+
 export interface S3Target {
   bucket?: string;
   key?: string;
@@ -61,10 +68,12 @@ export class RestXmlCodec implements Codec {
   readonly model: LoadedModel;
   private readonly routes: Route[];
   private readonly namespace: string;
+  private readonly errors: RestXmlErrors;
 
-  constructor(model: LoadedModel, namespace: string) {
+  constructor(model: LoadedModel, namespace: string, errors: RestXmlErrors) {
     this.model = model;
     this.namespace = namespace;
+    this.errors = errors;
     this.routes = Object.values(model.raw.operations)
       .filter((op) => !SHADOWED.has(op.name))
       .map((op) => this.compile(op));
@@ -167,7 +176,10 @@ export class RestXmlCodec implements Codec {
     const raw = await readAll(req.stream, MAX_XML_BODY);
     Object.defineProperty(input, RAW_PAYLOAD, { value: raw, enumerable: false });
     const text = raw.toString('utf8');
-    if (text.trim() === '') return;
+    if (text.trim() === '') {
+      if (shape.required?.includes(name)) throw this.errors.emptyPayload();
+      return;
+    }
     if (type === 'structure') input[name] = decodeXmlDocument(this.model, m, text, m.locationName ?? name);
     else input[name] = text;
   }

@@ -3,6 +3,7 @@
  * operation table and the error codes it answers for authentication failures. Handlers receive a
  * RequestContext and the decoded input, and return the output or throw an AwsError.
  */
+import type { AwsError } from '../protocol/errors.js';
 import type { Codec, WireRequest, WireResponse } from '../protocol/types.js';
 import type { Scope } from '../state/scope.js';
 
@@ -50,6 +51,18 @@ export interface AuthErrorCodes {
   missing: { code: string; status: number; message: string } | 'anonymous';
   skew: { code: string; status: number };
   expired: { code: string; status: number };
+  /**
+   * A credential scope naming a region kumo does not know, or not the region the resource lives
+   * in (`expected`, S3 buckets only). Absent: the query family's SignatureDoesNotMatch.
+   */
+  wrongRegion?: (region: string, expected: string | undefined, presigned: boolean) => AwsError;
+  /** A malformed presigned query string (S3: AuthorizationQueryParametersError); absent: IncompleteSignature. */
+  malformedQuery?: { code: string; status: number };
+  /**
+   * S3 only: every x-amz-* header a signed request carries must be signed, so nothing can be
+   * added to a captured request. `field` names the error element listing the unsigned ones.
+   */
+  unsignedHeaders?: { code: string; status: number; message: string; field: string };
 }
 
 export interface Service {
@@ -62,6 +75,11 @@ export interface Service {
   readonly authErrors: AuthErrorCodes;
   /** Services that keep regions apart use the request's region; global ones (S3, STS) may not. */
   readonly global?: boolean;
+  /**
+   * The region a signature for this request must be scoped to, when the resource it names lives
+   * in one (S3: an existing bucket's region); undefined when any region kumo serves will do.
+   */
+  signingRegion?(req: WireRequest): string | undefined;
   /**
    * S3 only: answers a CORS preflight (OPTIONS). No API model describes it and browsers send it
    * unsigned, so the edge hands it here instead of to the codec. Throws AwsError to refuse.

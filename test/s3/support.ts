@@ -60,6 +60,8 @@ export interface RawRequest {
   region?: string;
   /** Undefined: signed with the test key; null: sent unsigned. */
   credentials?: { accessKeyId: string; secretAccessKey: string } | null;
+  /** Headers added after signing, so the signature does not cover them. */
+  unsigned?: Record<string, string>;
 }
 
 class NodeSha256 {
@@ -110,7 +112,7 @@ export async function signHeaders(url: string, r: RawRequest, signingDate?: Date
 
 export async function rawRequest(url: string, r: RawRequest): Promise<RawResponse> {
   const target = new URL(url);
-  const headers = await signHeaders(url, r);
+  const headers = { ...(await signHeaders(url, r)), ...r.unsigned };
   const body = r.body === undefined ? undefined : Buffer.from(r.body);
   const payload = r.bodyFrom ? r.bodyFrom(headers) : body;
   const qs = new URLSearchParams(r.query ?? {}).toString().replace(/\+/g, '%20');

@@ -517,7 +517,7 @@ export interface DeleteBucketCorsOutput {}
 export interface PutBucketLifecycleConfigurationInput {
   Bucket: string;
   ChecksumAlgorithm?: string;
-  LifecycleConfiguration?: {
+  LifecycleConfiguration: {
     Rules: Rules;
   };
   ExpectedBucketOwner?: string;

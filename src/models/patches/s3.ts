@@ -106,6 +106,9 @@ deep('DeleteObject', {
     },
   },
 });
+// S3 answers MissingRequestBodyError to an empty PutBucketLifecycleConfiguration, as it does for
+// every other configuration PUT; the model alone leaves this one's payload optional.
+deep('PutBucketLifecycleConfiguration', { input: { required: ['Bucket', 'LifecycleConfiguration'] } });
 // HEAD ?partNumber= answers 206 like a ranged GET.
 deep('HeadObject', { output: { members: { StatusCode: { location: 'statusCode', type: 'integer' } } } });
 

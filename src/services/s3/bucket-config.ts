@@ -128,7 +128,6 @@ export function validateTags(tags: TagSet): void {
 export function bucketConfigHandlers(store: S3Store, acc: AccessStore) {
   const PutBucketLifecycleConfiguration: Op<'PutBucketLifecycleConfiguration'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
-    if (!input.LifecycleConfiguration) throw new AwsError('MissingRequestBodyError', 'Request Body is empty', 400);
     const size = input.TransitionDefaultMinimumObjectSize ?? 'all_storage_classes_128K';
     if (!MIN_OBJECT_SIZES.includes(size)) throw S3Errors.invalidArgument('Invalid TransitionDefaultMinimumObjectSize', 'x-amz-transition-default-minimum-object-size', size);
     const rules = input.LifecycleConfiguration.Rules ?? [];

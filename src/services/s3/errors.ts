@@ -7,7 +7,30 @@ export const s3AuthErrors: AuthErrorCodes = {
   missing: 'anonymous',
   skew: { code: 'RequestTimeTooSkewed', status: 403 },
   expired: { code: 'AccessDenied', status: 403 },
+  wrongRegion,
+  malformedQuery: { code: 'AuthorizationQueryParametersError', status: 400 },
+  unsignedHeaders: { code: 'AccessDenied', status: 403, message: 'There were headers present in the request which were not signed', field: 'HeadersNotSigned' },
 };
+
+/**
+ * The region the request should have been signed for: the bucket's, or us-east-1 (where the
+ * global endpoint answers) when no bucket decides. SDKs that follow region redirects (boto3,
+ * the aws CLI) read <Region> or x-amz-bucket-region and sign again.
+ */
+function wrongRegion(region: string, bucketRegion: string | undefined, presigned: boolean): AwsError {
+  const expected = bucketRegion ?? 'us-east-1';
+  const headers: Record<string, string> = bucketRegion ? { 'x-amz-bucket-region': bucketRegion } : {};
+  const opts = { fields: { Region: expected }, headers };
+  if (presigned) {
+    return new AwsError(
+      'AuthorizationQueryParametersError',
+      `Error parsing the X-Amz-Credential parameter; the region '${region}' is wrong; expecting '${expected}'`,
+      400,
+      opts,
+    );
+  }
+  return new AwsError('AuthorizationHeaderMalformed', `The authorization header is malformed; the region '${region}' is wrong; expecting '${expected}'`, 400, opts);
+}
 
 const e = (code: string, message: string, status: number, fields: Record<string, string> = {}) =>
   new AwsError(code, message, status, { fields });
@@ -47,6 +70,7 @@ export const S3Errors = {
   notImplementedHeader: (header: string) =>
     e('NotImplemented', 'A header you provided implies functionality that is not implemented', 501, { Header: header }),
   notImplemented: (what: string) => e('NotImplemented', `kumo does not implement ${what} yet.`, 501),
+  missingRequestBody: () => e('MissingRequestBodyError', 'Request Body is empty', 400),
   missingContentLength: () => e('MissingContentLength', 'You must provide the Content-Length HTTP header.', 411),
   entityTooLarge: (proposed: number, max: number) =>
     e('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', 400, { ProposedSize: String(proposed), MaxSizeAllowed: String(max) }),

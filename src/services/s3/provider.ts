@@ -20,7 +20,11 @@
  *   expires or transitions. Website configuration is served on website hosts (./website.ts), over
  *   http on kumo's own port only.
  * - SSE-C/KMS, object lock, MFA delete and directory buckets are refused (NotImplemented).
- * - Requests for a bucket in another region are served, not redirected.
+ * - A request signed for another region than its bucket's is AuthorizationHeaderMalformed (400,
+ *   with <Region> and x-amz-bucket-region), as AWS answers it on the bucket's regional endpoint;
+ *   kumo has one endpoint, so there is no 301 PermanentRedirect. GetBucketLocation answers from
+ *   any region. A scope naming a region AWS does not have expects us-east-1 when no bucket says
+ *   otherwise. Every x-amz-* header of a signed request must be signed (HeadersNotSigned).
  * - Completing a multipart upload concatenates its parts into one file (one sequential rewrite of
  *   the bytes before the answer; no whitespace keep-alive while it runs). Incomplete uploads never
  *   expire; deleting a bucket aborts its incomplete uploads.
@@ -63,6 +67,7 @@ import { bucketAccessHandlers } from './bucket-access.js';
 import { bucketConfigHandlers } from './bucket-config.js';
 import { Cors, corsHandlers } from './cors.js';
 import { Website, websiteBucket } from './website.js';
+import { bucketSigningRegion } from './signing-region.js';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -112,7 +117,7 @@ export function createS3Service(deps: S3Deps): Service {
     return out;
   };
   const handlers = guard(auth, table);
-  const codec = new RestXmlCodec(loadModel('s3-2006-03-01'), S3_NAMESPACE);
+  const codec = new RestXmlCodec(loadModel('s3-2006-03-01'), S3_NAMESPACE, { emptyPayload: S3Errors.missingRequestBody });
   const website = new Website(store, acc, handlers, codec);
   return {
     name: 's3',
@@ -121,6 +126,7 @@ export function createS3Service(deps: S3Deps): Service {
     handlers,
     authErrors: s3AuthErrors,
     global: true,
+    signingRegion: bucketSigningRegion(store, codec),
     preflight: (req) => cors.preflight(req),
     responseHeaders: (req) => cors.responseHeaders(req),
     website: { bucketOf: websiteBucket, serve: (bucket, req, ctx) => website.serve(bucket, req, ctx) },

@@ -2,7 +2,10 @@
  * STS: who is calling. kumo has no IAM users yet, so every configured key is its account's root.
  *
  * Differences from AWS: only GetCallerIdentity; the caller is always the account root
- * (`UserId` is the account ID, as AWS reports for root credentials).
+ * (`UserId` is the account ID, as AWS reports for root credentials). kumo's one endpoint stands
+ * for every regional STS endpoint, so a signature scoped to any AWS region is accepted (the
+ * global sts.amazonaws.com takes us-east-1 only); a region AWS does not have is
+ * SignatureDoesNotMatch, as AWS answers it.
  */
 import { loadModel } from '../../models/loader.js';
 import type { StsOperations } from '../../models/generated/sts.js';
