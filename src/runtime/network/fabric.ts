@@ -24,7 +24,7 @@ import {
 } from './names.js';
 import { createRouter, removeRouter, setLoopbackAddresses, unwireInstance, wireInstance } from './router.js';
 import { renderRouter } from './rules.js';
-import { claimSlot, heldSlots, isStale, releaseSlot, withMutex } from './slots.js';
+import { claimSlot, heldSlots, isReclaimable, releaseSlot, withMutex } from './slots.js';
 import type { PortSpec, VpcPolicy, VpcSpec } from './types.js';
 
 export type { AclRule, PortSpec, SgRule, SubnetSpec, VpcPolicy, VpcSpec } from './types.js';
@@ -113,12 +113,12 @@ export class Fabric {
     this.log(`fabric: took over ${this.vpcs.size} VPC router(s) and ${this.ports.size} instance port(s) in place`);
   }
 
-  /** Removes the footprint of every slot not held by a live process. */
+  /** Removes the footprint of every slot not held by a live process, but for those kept for their owner (slots.ts). */
   static async cleanupStale(): Promise<void> {
     await withMutex(async () => {
       const held = new Set(heldSlots());
       for (const n of held) {
-        if (!isStale(n)) continue;
+        if (!isReclaimable(n)) continue;
         await removeFootprint(n);
         removeFabricState(n);
         releaseSlot(n);

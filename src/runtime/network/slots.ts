@@ -7,7 +7,7 @@
  * file must not both clean it and both believe they own it. The mutex is held for milliseconds to
  * seconds; one older than MUTEX_STALE_MS belonged to a process that died inside it.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartTime as startTime } from '../instances/host.js';
 import { SLOTS } from './names.js';
@@ -29,6 +29,16 @@ export function ownerOf(n: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A stale slot whose owner (a data dir) still exists is kept for that owner: its instances may
+ * still run in it, and the owner's next kumo takes it over as it is. Anyone may clear the others.
+ */
+export function isReclaimable(n: number): boolean {
+  if (!isStale(n)) return false;
+  const owner = ownerOf(n);
+  return owner === undefined || !existsSync(owner);
 }
 
 /** True when the slot file names a process that no longer exists (or cannot be read at all). */
@@ -110,7 +120,7 @@ export function claimSlot(clean: (n: number) => Promise<void>, owner?: string, a
     }
     for (let n = 0; n < SLOTS; n++) {
       if (create(n, owner)) return { slot: n, adopted: false };
-      if (isStale(n)) {
+      if (isReclaimable(n)) {
         await clean(n);
         unlinkSync(slotFile(n));
         if (create(n, owner)) return { slot: n, adopted: false };
