@@ -83,6 +83,7 @@ async function start(config: KumoConfig): Promise<void> {
       `  credentials: AWS_ACCESS_KEY_ID=${key.accessKeyId} AWS_SECRET_ACCESS_KEY=${key.secretAccessKey} (account ${key.account})\n` +
       `  try:         AWS_ENDPOINT_URL=${kumo.url} aws sts get-caller-identity\n`,
   );
+  keepServingOnStrayErrors(log);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -98,6 +99,28 @@ async function start(config: KumoConfig): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/**
+ * The last line of defence: an error that escaped every request's own handling (a throw in some
+ * callback, a rejection nobody awaited) must not take kumo down for every other client. It is a
+ * kumo bug all the same, so it is logged in full, never swallowed.
+ */
+function keepServingOnStrayErrors(log: (line: string) => void): void {
+  // With stdout gone (`kumo start | head`), logging would fail and report its own failure forever.
+  process.stdout.on('error', () => undefined);
+  let reporting = false;
+  const report = (what: string) => (e: unknown) => {
+    if (reporting) return;
+    reporting = true;
+    try {
+      log(`${what}, kumo keeps serving (a kumo bug, please report it): ${(e as Error)?.stack ?? String(e)}`);
+    } finally {
+      reporting = false;
+    }
+  };
+  process.on('uncaughtException', report('uncaught exception'));
+  process.on('unhandledRejection', report('unhandled rejection'));
 }
 
 /** Where to reach a kumo that listens on `host` (a wildcard address is reached on loopback). */

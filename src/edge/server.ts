@@ -8,10 +8,10 @@ import { handle, type Edge } from './chain.js';
 
 export async function listen(edge: Edge, host: string, port: number): Promise<{ server: Server; port: number }> {
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    // handle() answers its own failures; this only catches a bug in that answering itself.
     handle(edge, req, res).catch((e) => {
-      edge.log(`unhandled: ${(e as Error)?.stack ?? String(e)}`);
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
+      edge.log(`request failed past its last resort: ${(e as Error)?.stack ?? String(e)}`);
+      res.destroy();
     });
   });
   server.headersTimeout = 60_000;
