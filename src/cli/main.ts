@@ -22,7 +22,7 @@ usage:
   kumo reset  [--data-dir DIR]     wipe all state (running or not)
 
 environment: KUMO_HOST, KUMO_PORT, KUMO_DATA_DIR, KUMO_NO_AUTH=1, KUMO_CREDENTIALS, KUMO_DEFAULT_REGION,
-  KUMO_EIP_POOL, KUMO_IMAGE_DIR, KUMO_RUNTIME=process`;
+  KUMO_EIP_POOL, KUMO_IMAGE_DIR, KUMO_RUNTIME=process, KUMO_IDLE_TIMEOUT (s), KUMO_MAX_CONNECTIONS`;
 
 const options = {
   host: { type: 'string' },
@@ -50,6 +50,8 @@ function buildConfig(values: Record<string, string | boolean | undefined>): Kumo
     config.port = port;
   }
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) fail(`KUMO_PORT must be a number from 0 to 65535`);
+  if (!(config.idleTimeoutMs >= 1000) || !Number.isFinite(config.idleTimeoutMs)) fail('KUMO_IDLE_TIMEOUT must be a number of seconds, 1 or more');
+  if (!Number.isInteger(config.maxConnections) || config.maxConnections < 1) fail('KUMO_MAX_CONNECTIONS must be a whole number, 1 or more');
   if (typeof values['data-dir'] === 'string') {
     config.dataDir = resolve(values['data-dir']);
     config.imageDir = defaultImageDir(config.dataDir);
