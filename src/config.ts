@@ -31,12 +31,24 @@ export interface KumoConfig {
   imageDir: string;
   /** `KUMO_RUNTIME=process` forces the process driver where the native one could run. */
   runtime: 'auto' | 'process';
+  /**
+   * How long a connection may sit without a byte moving while kumo waits on the client (partial
+   * headers, a stalled body, an unread response, keep-alive): `KUMO_IDLE_TIMEOUT`, in seconds.
+   */
+  idleTimeoutMs: number;
+  /** Open connections at most; more are closed at once (`KUMO_MAX_CONNECTIONS`). */
+  maxConnections: number;
 }
 
 export function defaultImageDir(dataDir: string, env = process.env): string {
   if (env.KUMO_IMAGE_DIR) return resolve(env.KUMO_IMAGE_DIR);
   return process.getuid?.() === 0 ? '/var/lib/kumo/images' : join(dataDir, 'images');
 }
+
+/** S3 closes a connection idle for about 20 s (see edge/connections.ts). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 20_000;
+/** Far more than any local client pool (the CLI and SDKs use 10 to 50), far fewer than file descriptors. */
+export const DEFAULT_MAX_CONNECTIONS = 1000;
 
 export const DEFAULT_CREDENTIAL: Credential = { accessKeyId: 'test', secretAccessKey: 'test', account: '000000000000' };
 
@@ -72,5 +84,7 @@ export function configFromEnv(env = process.env): KumoConfig {
     elasticIpPool: env.KUMO_EIP_POOL,
     imageDir: defaultImageDir(defaultDataDir(env), env),
     runtime: env.KUMO_RUNTIME === 'process' ? 'process' : 'auto',
+    idleTimeoutMs: env.KUMO_IDLE_TIMEOUT ? Number(env.KUMO_IDLE_TIMEOUT) * 1000 : DEFAULT_IDLE_TIMEOUT_MS,
+    maxConnections: env.KUMO_MAX_CONNECTIONS ? Number(env.KUMO_MAX_CONNECTIONS) : DEFAULT_MAX_CONNECTIONS,
   };
 }

@@ -67,7 +67,8 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
     undo.push(async () => {
       for (const s of services) await s.close?.();
     });
-    const { server, port } = await listen(edgeFor(config, db, services, runtime, log), config.host, config.port);
+    const limits = { idleTimeoutMs: config.idleTimeoutMs, maxConnections: config.maxConnections };
+    const { server, port } = await listen(edgeFor(config, db, services, runtime, log), config.host, config.port, limits);
     for (const s of services) await s.start?.();
     lock.ready(config.host, port);
     const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;

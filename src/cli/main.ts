@@ -22,7 +22,7 @@ usage:
   kumo reset  [--data-dir DIR]     wipe all state (running or not)
 
 environment: KUMO_HOST, KUMO_PORT, KUMO_DATA_DIR, KUMO_NO_AUTH=1, KUMO_CREDENTIALS, KUMO_DEFAULT_REGION,
-  KUMO_EIP_POOL, KUMO_IMAGE_DIR, KUMO_RUNTIME=process`;
+  KUMO_EIP_POOL, KUMO_IMAGE_DIR, KUMO_RUNTIME=process, KUMO_IDLE_TIMEOUT (s), KUMO_MAX_CONNECTIONS`;
 
 const options = {
   host: { type: 'string' },
@@ -50,6 +50,8 @@ function buildConfig(values: Record<string, string | boolean | undefined>): Kumo
     config.port = port;
   }
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) fail(`KUMO_PORT must be a number from 0 to 65535`);
+  if (!(config.idleTimeoutMs >= 1000) || !Number.isFinite(config.idleTimeoutMs)) fail('KUMO_IDLE_TIMEOUT must be a number of seconds, 1 or more');
+  if (!Number.isInteger(config.maxConnections) || config.maxConnections < 1) fail('KUMO_MAX_CONNECTIONS must be a whole number, 1 or more');
   if (typeof values['data-dir'] === 'string') {
     config.dataDir = resolve(values['data-dir']);
     config.imageDir = defaultImageDir(config.dataDir);
@@ -83,6 +85,7 @@ async function start(config: KumoConfig): Promise<void> {
       `  credentials: AWS_ACCESS_KEY_ID=${key.accessKeyId} AWS_SECRET_ACCESS_KEY=${key.secretAccessKey} (account ${key.account})\n` +
       `  try:         AWS_ENDPOINT_URL=${kumo.url} aws sts get-caller-identity\n`,
   );
+  keepServingOnStrayErrors(log);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -98,6 +101,28 @@ async function start(config: KumoConfig): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/**
+ * The last line of defence: an error that escaped every request's own handling (a throw in some
+ * callback, a rejection nobody awaited) must not take kumo down for every other client. It is a
+ * kumo bug all the same, so it is logged in full, never swallowed.
+ */
+function keepServingOnStrayErrors(log: (line: string) => void): void {
+  // With stdout gone (`kumo start | head`), logging would fail and report its own failure forever.
+  process.stdout.on('error', () => undefined);
+  let reporting = false;
+  const report = (what: string) => (e: unknown) => {
+    if (reporting) return;
+    reporting = true;
+    try {
+      log(`${what}, kumo keeps serving (a kumo bug, please report it): ${(e as Error)?.stack ?? String(e)}`);
+    } finally {
+      reporting = false;
+    }
+  };
+  process.on('uncaughtException', report('uncaught exception'));
+  process.on('unhandledRejection', report('unhandled rejection'));
 }
 
 /** Where to reach a kumo that listens on `host` (a wildcard address is reached on loopback). */

@@ -14,6 +14,11 @@
  *   8. log         one access-log line
  *
  * /_kumo/* (health, reset) is answered before step 2 by ./internal.ts.
+ *
+ * No error on any of these steps may end the process: a step's failure is answered as an AWS
+ * error; a failure while answering is logged and answered with a bare InternalError (or the
+ * connection dropped if the answer had begun); stray 'error' events on the request, response
+ * and body streams are caught here (./guard.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
@@ -24,6 +29,7 @@ import type { RequestContext, Service } from '../services/service.js';
 import { requestId as newRequestId } from '../state/ids.js';
 import { authenticate, type AuthSettings, type Caller } from './authenticate.js';
 import { MAX_FORM_BODY, readForm, streamBody } from './body.js';
+import { guardBody, guardExchange, isClientGone } from './guard.js';
 import { hostBucket, type ServiceRouter } from './route.js';
 import type { SignedRequest } from './sigv4.js';
 
@@ -53,46 +59,63 @@ interface Exchange {
   /** Services sharing the request's shape until the form's Version picks one. */
   candidates?: Service[];
   wire?: WireRequest;
+  /** The S3 body stream handed to the codec (req itself, or a decoding/checking transform). */
+  body?: Readable;
   operation?: string;
   status?: number;
+  /** The unread rest of the body is being discarded. */
+  draining?: boolean;
+  /** Logs an error kumo caused (not the client) against this request. */
+  report(what: string, e: unknown): void;
 }
 
 export async function handle(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const x = identify(req, res);
-  if (x.rawPath.startsWith('/_kumo/') && (await edge.internal(req, res, x.rawPath))) return;
+  const x = identify(edge, req, res);
+  guardExchange(x, x.report);
   try {
-    route(edge, x);
-    x.wire = await read(edge, x);
-    const service = x.service!;
-    // A website endpoint serves anonymous GETs from the bucket's website configuration (S3 only).
-    const site = service.website?.bucketOf(x.headers.host ?? '');
-    if (site !== undefined) {
-      x.operation = 'Website';
-      await send(x, await service.website!.serve(site, x.wire, requestContext(edge, x, { account: '' }, undefined)));
-      return;
+    if (x.rawPath.startsWith('/_kumo/') && (await edge.internal(req, res, x.rawPath))) return;
+    try {
+      await serve(edge, x);
+    } catch (e) {
+      await sendError(edge, x, e);
     }
-    // A CORS preflight is unsigned and names no operation: the service answers it (S3 only).
-    if (x.wire.method === 'OPTIONS' && service.preflight) {
-      x.operation = 'Preflight';
-      await send(x, service.preflight(x.wire));
-      return;
-    }
-    const caller = authenticateStep(edge, x);
-    const body = service.codec.model.metadata.protocol === 'rest-xml' ? streamBody(req, x.headers, caller) : undefined;
-    if (body) x.wire.stream = body.stream;
-    const call = await service.codec.decode(x.wire);
-    x.operation = call.operation.name;
-    const output = await dispatch(edge, x, caller, call.operation.name, call.input, body?.trailers);
-    await send(x, service.codec.encode(call.operation, output as Record<string, unknown> | undefined, x.id));
-  } catch (e) {
-    await sendError(edge, x, e);
-  } finally {
     log(edge, x);
+  } catch (e) {
+    lastResort(edge, x, e);
   }
 }
 
+async function serve(edge: Edge, x: Exchange): Promise<void> {
+  route(edge, x);
+  x.wire = await read(edge, x);
+  const service = x.service!;
+  // A website endpoint serves anonymous GETs from the bucket's website configuration (S3 only).
+  const site = service.website?.bucketOf(x.headers.host ?? '');
+  if (site !== undefined) {
+    x.operation = 'Website';
+    await send(x, await service.website!.serve(site, x.wire, requestContext(edge, x, { account: '' }, undefined)));
+    return;
+  }
+  // A CORS preflight is unsigned and names no operation: the service answers it (S3 only).
+  if (x.wire.method === 'OPTIONS' && service.preflight) {
+    x.operation = 'Preflight';
+    await send(x, service.preflight(x.wire));
+    return;
+  }
+  const caller = authenticateStep(edge, x);
+  const body = service.codec.model.metadata.protocol === 'rest-xml' ? streamBody(x.req, x.headers, caller) : undefined;
+  if (body) {
+    x.body = x.wire.stream = body.stream;
+    if (body.stream !== x.req) guardBody(body.stream, x.report);
+  }
+  const call = await service.codec.decode(x.wire);
+  x.operation = call.operation.name;
+  const output = await dispatch(edge, x, caller, call.operation.name, call.input, body?.trailers);
+  await send(x, service.codec.encode(call.operation, output as Record<string, unknown> | undefined, x.id));
+}
+
 // 1. identify
-function identify(req: IncomingMessage, res: ServerResponse): Exchange {
+function identify(edge: Edge, req: IncomingMessage, res: ServerResponse): Exchange {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
@@ -112,7 +135,9 @@ function identify(req: IncomingMessage, res: ServerResponse): Exchange {
   } catch {
     query = [];
   }
-  return { id: newRequestId(), started: process.hrtime.bigint(), req, res, rawPath, rawQuery, query, headers, multi };
+  const id = newRequestId();
+  const report = (what: string, e: unknown) => edge.log(`[${id}] ${what}: ${(e as Error)?.stack ?? String(e)}`);
+  return { id, started: process.hrtime.bigint(), req, res, rawPath, rawQuery, query, headers, multi, report };
 }
 
 // 2. route
@@ -207,6 +232,7 @@ function requestContext(edge: Edge, x: Exchange, caller: Caller, trailers: Map<s
 async function send(x: Exchange, out: WireResponse): Promise<void> {
   const { res } = x;
   x.status = out.status;
+  finishReading(x, out);
   const family = x.service?.codec.model.metadata.protocol;
   const headers: Record<string, string> = { ...out.headers };
   if (x.wire && x.service?.responseHeaders) Object.assign(headers, x.service.responseHeaders(x.wire));
@@ -223,13 +249,22 @@ async function send(x: Exchange, out: WireResponse): Promise<void> {
     return;
   }
   if (out.body instanceof Readable) {
-    res.writeHead(out.status, headers);
+    try {
+      res.writeHead(out.status, headers);
+    } catch (e) {
+      out.body.destroy();
+      throw e;
+    }
     if (isHead) {
       out.body.destroy();
       res.end();
       return;
     }
-    await pipeline(out.body, res).catch(() => res.destroy());
+    await pipeline(out.body, res).catch((e) => {
+      // Headers are out: the only way left to say the body is incomplete is to cut it short.
+      if (!isClientGone(e)) x.report('response body failed', e);
+      res.destroy();
+    });
     return;
   }
   if (!headers['content-length'] && !isHead) headers['content-length'] = '0';
@@ -248,7 +283,7 @@ async function sendError(edge: Edge, x: Exchange, e: unknown): Promise<void> {
   let err: AwsError;
   if (isAwsError(e)) err = e;
   else {
-    edge.log(`[${x.id}] internal error: ${(e as Error)?.stack ?? String(e)}`);
+    x.report('internal error', e);
     err = CommonErrors.internal();
   }
   if (x.res.headersSent) {
@@ -263,31 +298,60 @@ async function sendError(edge: Edge, x: Exchange, e: unknown): Promise<void> {
     x.service ??= edge.fallback;
     out = x.service.codec.encodeError(err, x.id, x.wire);
   }
-  finishReading(x, out);
   await send(x, out);
+}
+
+/**
+ * Answering failed too (the error encoder threw, say): log it, and answer InternalError (in the
+ * service's format if its encoder still works) if nothing was sent yet, else drop the connection,
+ * whose response cannot be completed. Either way the connection ends: the state of its request
+ * body is unknown.
+ */
+function lastResort(edge: Edge, x: Exchange, e: unknown): void {
+  x.report('error while answering', e);
+  x.status = 500;
+  try {
+    if (x.res.headersSent || x.res.destroyed) throw new Error('the answer had begun');
+    let out: WireResponse;
+    try {
+      out = (x.service ?? edge.fallback).codec.encodeError(CommonErrors.internal(), x.id, x.wire);
+    } catch {
+      out = { status: 500, headers: { 'content-type': 'application/xml' }, body: `<Error><Code>InternalError</Code><RequestId>${x.id}</RequestId></Error>` };
+    }
+    const body = typeof out.body === 'string' || Buffer.isBuffer(out.body) ? out.body : '';
+    x.res.writeHead(500, { ...out.headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' });
+    x.res.end(body);
+  } catch {
+    x.res.destroy();
+    x.req.socket?.destroy();
+  }
+  log(edge, x);
 }
 
 /** How much of an unread body kumo reads and discards after answering early, before hanging up. */
 const DRAIN_LIMIT = 64 * 1024 * 1024;
 
 /**
- * An error can be answered before the client has sent its whole body. Reading the rest lets the
- * client read our answer instead of a reset and keeps the connection usable; a body that was
- * abandoned mid-way cannot be framed any more, so that connection ends with the answer.
+ * A request can be answered before the client has sent its whole body: refused early, or done
+ * without needing it. Reading the rest lets the client read our answer instead of a reset and
+ * keeps the connection usable; a body that was abandoned mid-way cannot be framed any more, so
+ * that connection ends with the answer.
  */
 function finishReading(x: Exchange, out: WireResponse): void {
   const { req } = x;
-  if (req.readableEnded) return;
+  if (req.readableEnded || x.draining) return;
   if (req.destroyed) {
     out.headers = { ...out.headers, connection: 'close' };
     return;
   }
+  x.draining = true;
   let left = DRAIN_LIMIT;
   req.on('data', (c: Buffer) => {
     left -= c.length;
     if (left < 0) req.socket?.destroy();
   });
-  if (x.wire?.stream && x.wire.stream !== req) x.wire.stream.resume();
+  // The body's transform (if any) still gets the bytes; its verdict no longer matters.
+  if (x.body && x.body !== req) x.body.resume();
   req.resume();
 }
 

@@ -1,20 +1,22 @@
 /**
  * The one HTTP server (default 127.0.0.1:4566). It only accepts connections and hands each
- * request to the chain; listen errors become messages a person can act on.
+ * request to the chain; how long it waits on clients and how many it takes is ./connections.ts;
+ * listen errors become messages a person can act on.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handle, type Edge } from './chain.js';
+import { limitConnections, serverOptions, type ConnectionLimits } from './connections.js';
 
-export async function listen(edge: Edge, host: string, port: number): Promise<{ server: Server; port: number }> {
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+export async function listen(edge: Edge, host: string, port: number, limits: ConnectionLimits): Promise<{ server: Server; port: number }> {
+  const server = createServer(serverOptions(limits), (req, res) => {
+    // handle() answers its own failures; this only catches a bug in that answering itself.
     handle(edge, req, res).catch((e) => {
-      edge.log(`unhandled: ${(e as Error)?.stack ?? String(e)}`);
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
+      edge.log(`request failed past its last resort: ${(e as Error)?.stack ?? String(e)}`);
+      res.destroy();
     });
   });
-  server.headersTimeout = 60_000;
+  limitConnections(server, limits, edge.log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EADDRINUSE') reject(new Error(`port ${port} on ${host} is already in use (is another kumo running? try 'kumo status')`));

@@ -43,9 +43,9 @@ interface Run {
   stderr: string;
 }
 
-/** `kumo <args>` to completion, with none of the caller's KUMO_* settings. */
-function kumo(args: string[]): Promise<Run> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KUMO_')));
+/** `kumo <args>` to completion, with none of the caller's KUMO_* settings (only `extraEnv`). */
+function kumo(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KUMO_'))), ...extraEnv };
   return new Promise((resolve) => {
     execFile(process.execPath, [join(ROOT, 'bin', 'kumo.js'), ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
@@ -229,6 +229,19 @@ describe('usage', () => {
       const r = await kumo(['start', `--port=${port}`, '--data-dir', dir()]);
       assert.equal(r.code, 1, `--port=${port}`);
       assert.match(r.stderr, /--port must be a number from 0 to 65535/);
+    }
+  });
+
+  test('a bad KUMO_IDLE_TIMEOUT or KUMO_MAX_CONNECTIONS is an error', async () => {
+    for (const value of ['abc', '0', '-5', '0.5']) {
+      const r = await kumo(['start', '--port=0', '--data-dir', dir()], { KUMO_IDLE_TIMEOUT: value });
+      assert.equal(r.code, 1, `KUMO_IDLE_TIMEOUT=${value}`);
+      assert.match(r.stderr, /KUMO_IDLE_TIMEOUT must be a number of seconds, 1 or more/);
+    }
+    for (const value of ['abc', '0', '2.5']) {
+      const r = await kumo(['start', '--port=0', '--data-dir', dir()], { KUMO_MAX_CONNECTIONS: value });
+      assert.equal(r.code, 1, `KUMO_MAX_CONNECTIONS=${value}`);
+      assert.match(r.stderr, /KUMO_MAX_CONNECTIONS must be a whole number, 1 or more/);
     }
   });
 });

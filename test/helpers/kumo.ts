@@ -30,7 +30,8 @@ export function tempDir(label = 'kumo-test-'): string {
   return mkdtempSync(join(tmpdir(), label));
 }
 
-export async function startKumoForTest(overrides: Partial<KumoConfig> = {}): Promise<TestKumo> {
+/** `log` gets kumo's log lines (dropped by default). */
+export async function startKumoForTest(overrides: Partial<KumoConfig> = {}, log: (line: string) => void = () => {}): Promise<TestKumo> {
   const dataDir = overrides.dataDir ?? tempDir();
   const config: KumoConfig = {
     ...configFromEnv({}),
@@ -42,7 +43,7 @@ export async function startKumoForTest(overrides: Partial<KumoConfig> = {}): Pro
     imageDir: process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images',
     ...overrides,
   };
-  const handle = await startKumo(config, () => {});
+  const handle = await startKumo(config, log);
   return {
     ...handle,
     async stop() {
