@@ -9,18 +9,22 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { request } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, DescribeInstanceStatusCommand, EC2Client, RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { clientConfig, spawnKumo, tempDir, waitFor, type SpawnedKumo } from '../helpers/kumo.js';
+import { clientConfig, ROOT, spawnKumo, tempDir, waitFor, type SpawnedKumo } from '../helpers/kumo.js';
 import { consoleText, debianImageId, describeInstance, HELLO_SERVICE, occurrences, waitForState } from '../helpers/ec2.js';
 import { leftovers, nativeSkipReason } from './support.js';
 import { ensureDist } from '../cli/dist.js';
 import { Fabric } from '../../src/runtime/network/fabric.js';
 
 const skip = nativeSkipReason();
+const exec = promisify(execFile);
 const dataDir = skip ? '' : tempDir('kumo-restart-');
 let kumo: SpawnedKumo | undefined;
 
@@ -158,8 +162,24 @@ test('instances survive kumo stop/start, and a kill -9 of kumo interrupts nothin
   const nspawns = leftovers(id).filter((l) => l.startsWith('process'));
   assert.equal(nspawns.length, 1, `one container for the instance, not two: ${nspawns.join('; ')}`);
 
+  // A kumo that died and is never started again: `kumo reset` ends its instances and its network.
+  const slot = await stopKumo('SIGKILL');
+  assert.ok(slot !== undefined && (await Fabric.leftovers(Number(slot))).length > 0, 'a killed kumo leaves its fabric in place for its successor');
+  await exec(process.execPath, [join(ROOT, 'bin', 'kumo.js'), 'reset', '--data-dir', dataDir]);
+  assert.deepEqual(leftovers(id), [], 'kumo reset ends the instances a dead kumo left running');
+  assert.deepEqual(await Fabric.leftovers(Number(slot)), [], 'and removes the network kept for them');
+});
+
+test('an instance terminated as soon as it runs leaves nothing, and neither does kumo stop', { skip, timeout: 5 * 60_000 }, async (t) => {
+  const ec2 = await boot();
+  const r = await ec2.send(new RunInstancesCommand({ ImageId: await debianImageId(ec2), MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }));
+  const id = r.Instances![0]!.InstanceId!;
+  await waitForState(ec2, id, 'running');
+  const terminating = Date.now();
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
   await waitForState(ec2, id, 'terminated', 60_000);
+  // A halt asked for while the OS still boots used to be lost, and terminate waited out its 20 s deadline.
+  t.diagnostic(`terminate of an instance still booting: ${Date.now() - terminating} ms`);
   await stopKumo('SIGTERM');
   assert.deepEqual(leftovers(id), []);
 });

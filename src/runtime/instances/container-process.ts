@@ -26,6 +26,8 @@ import { childrenOf, processStartTime } from './host.js';
 // systemd-nspawn's exit status when the container's OS asked for a reboot.
 const NSPAWN_REBOOT = 133;
 const ADOPTED_POLL_MS = 500;
+// Linux: SIGRTMIN is 34 (glibc keeps 32 and 33), and Node knows the real-time signals by number only.
+const SIGRTMIN_PLUS_3 = 37;
 
 export type ContainerExit = 'poweroff' | 'reboot' | 'crash';
 
@@ -127,10 +129,15 @@ export class ContainerProcess {
     this.poll?.ref();
   }
 
-  /** nspawn turns SIGTERM into an orderly poweroff of the container (SIGRTMIN+3 to its systemd). */
-  requestPoweroff(): void {
-    const pid = this.nspawnPid();
-    if (pid !== undefined) tryKill(pid, 'SIGTERM');
+  /**
+   * Asks the container's systemd for an orderly halt (SIGRTMIN+3, what nspawn itself sends on
+   * SIGTERM). Sent to the init directly and meant to be repeated until the container is gone: a
+   * pid 1 ignores signals it has no handler for yet, so one sent while it boots is lost, and
+   * nspawn reads a second SIGTERM as "kill it now".
+   */
+  requestHalt(): void {
+    const init = this.initPid();
+    if (init !== undefined) tryKill(init, SIGRTMIN_PLUS_3);
   }
 }
 
@@ -144,7 +151,7 @@ function exitKind(dir: string): ContainerExit {
   return code === 0 ? 'poweroff' : code === NSPAWN_REBOOT ? 'reboot' : 'crash';
 }
 
-export function tryKill(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+export function tryKill(pid: number, signal: NodeJS.Signals | number = 'SIGKILL'): void {
   try {
     process.kill(pid, signal);
   } catch {

@@ -15,8 +15,8 @@
  * The data dir is private to root (0700), so no other host user reaches a root volume; inside
  * one, files belong to the container's ID range, so even a setuid file gives no host privilege.
  *
- * start = mount overlay → netns → cgroups → launcher (nspawn). stop = SIGTERM to nspawn, which
- * (with --boot) turns it into SIGRTMIN+3 for the container's systemd, an orderly poweroff; past
+ * start = mount overlay → netns → cgroups → launcher (nspawn). stop = SIGRTMIN+3 to the
+ * container's systemd (as nspawn sends on SIGTERM), an orderly halt, repeated until it takes; past
  * the deadline the container's init gets SIGKILL (taking its whole pid namespace with it). Then
  * the overlay is unmounted, the namespace deleted (if the driver made it) and the cgroups removed,
  * so a stopped instance holds nothing on the host but its directory. The host may have no
@@ -65,6 +65,9 @@ export interface InstancePaths {
 }
 
 export const netnsOf = (id: string) => `kumo-${id}`;
+
+/** A halt asked of a container still booting may be lost (container-process.ts): ask again this often. */
+const HALT_REPEAT_MS = 250;
 
 export class NativeDriver implements InstanceDriver {
   readonly kind = 'native' as const;
@@ -163,13 +166,15 @@ export class NativeDriver implements InstanceDriver {
     if (r) r.stopping = true;
     if (r && r.container.alive) {
       r.container.hold();
-      r.container.requestPoweroff();
+      r.container.requestHalt();
+      const again = setInterval(() => r.container.requestHalt(), HALT_REPEAT_MS);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         r.container.exited.then(() => false),
         new Promise<boolean>((res) => (timer = setTimeout(() => res(true), deadlineMs))),
       ]);
       clearTimeout(timer);
+      clearInterval(again);
       if (timedOut) await this.kill(id, r.container);
     }
     this.running.delete(id);

@@ -24,7 +24,7 @@ import {
 } from './names.js';
 import { createRouter, removeRouter, setLoopbackAddresses, unwireInstance, wireInstance } from './router.js';
 import { renderRouter } from './rules.js';
-import { claimSlot, heldSlots, isReclaimable, releaseSlot, withMutex } from './slots.js';
+import { claimSlot, heldSlots, isReclaimable, isStale, ownerOf, releaseSlot, withMutex } from './slots.js';
 import type { PortSpec, VpcPolicy, VpcSpec } from './types.js';
 
 export type { AclRule, PortSpec, SgRule, SubnetSpec, VpcPolicy, VpcSpec } from './types.js';
@@ -127,6 +127,18 @@ export class Fabric {
       // Names of slots without any lock file: a holder that died while releasing.
       const orphans = await listFootprint((s) => !held.has(s));
       for (const n of orphans.slots) await removeFootprint(n);
+    });
+  }
+
+  /** Removes a stale slot kept for `owner` (its kumo died), with everything in it: the owner's state is being wiped. */
+  static async releaseOwner(owner: string): Promise<void> {
+    await withMutex(async () => {
+      for (const n of heldSlots()) {
+        if (ownerOf(n) !== owner || !isStale(n)) continue;
+        await removeFootprint(n);
+        removeFabricState(n);
+        releaseSlot(n);
+      }
     });
   }
 
