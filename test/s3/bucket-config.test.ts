@@ -19,20 +19,16 @@ import {
   type S3Client,
   type WebsiteConfiguration,
 } from '@aws-sdk/client-s3';
-import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { REGION, type TestKumo } from '../helpers/kumo.js';
 import { awsJson, boto3 } from '../helpers/python.js';
-import { failure, useS3 } from './support.js';
+import { createBucket, failure, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
 useS3((f) => ({ kumo, s3 } = f));
 
-async function newBucket(): Promise<string> {
-  const Bucket = uniqueName('cfg');
-  await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
-  return Bucket;
-}
+const newBucket = () => createBucket(s3, 'cfg');
 
 const RULES: LifecycleRule[] = [
   {

@@ -9,14 +9,13 @@ import { after, before, describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import {
   ChecksumAlgorithm,
-  CreateBucketCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { REGION, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { failure, rawRequest, s3Client, xmlField } from './support.js';
+import { startKumoForTest, type TestKumo } from '../helpers/kumo.js';
+import { createBucket, failure, rawRequest, s3Client, xmlField } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
@@ -39,11 +38,7 @@ after(async () => {
   await kumo.stop();
 });
 
-async function newBucket(): Promise<string> {
-  const Bucket = uniqueName('sum');
-  await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
-  return Bucket;
-}
+const newBucket = () => createBucket(s3, 'sum');
 
 const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
 const crc32b64 = (data: Buffer) => b64(crc32(data).toString(16).padStart(8, '0'));

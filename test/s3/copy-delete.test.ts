@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import {
   CopyObjectCommand,
-  CreateBucketCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -14,19 +13,15 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { failure, rawRequest, xmlField, useS3 } from './support.js';
+import { uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { createBucket, failure, rawRequest, xmlField, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
 useS3((f) => ({ kumo, s3 } = f));
 
-async function newBucket(): Promise<string> {
-  const Bucket = uniqueName('cpy');
-  await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
-  return Bucket;
-}
+const newBucket = () => createBucket(s3, 'cpy');
 
 async function text(Bucket: string, Key: string): Promise<string> {
   return (await s3.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToString();

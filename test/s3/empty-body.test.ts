@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  CreateBucketCommand,
   GetBucketCorsCommand,
   GetBucketLifecycleConfigurationCommand,
   GetBucketPolicyCommand,
@@ -23,18 +22,14 @@ import {
   HeadObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { rawRequest, useS3, xmlField } from './support.js';
+import { type TestKumo } from '../helpers/kumo.js';
+import { createBucket, rawRequest, useS3, xmlField } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 useS3((f) => ({ kumo, s3 } = f));
 
-async function newBucket(): Promise<string> {
-  const Bucket = uniqueName('empty');
-  await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
-  return Bucket;
-}
+const newBucket = () => createBucket(s3, 'empty');
 
 /** A signed request with no body (or only whitespace), as a hand-rolled client might send it. */
 async function emptyPut(path: string, sub: string, body = '', method = 'PUT') {

@@ -21,8 +21,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { failure, s3Client, useS3 } from './support.js';
+import { REGION, type TestKumo } from '../helpers/kumo.js';
+import { createBucket, failure, s3Client, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
@@ -33,11 +33,7 @@ const MiB = 1024 * 1024;
 const md5 = (b: Buffer) => createHash('md5').update(b).digest();
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-async function newBucket(): Promise<string> {
-  const Bucket = uniqueName('mpu');
-  await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
-  return Bucket;
-}
+const newBucket = () => createBucket(s3, 'mpu');
 
 async function bytesOf(Bucket: string, Key: string, extra: { Range?: string; PartNumber?: number } = {}): Promise<Buffer> {
   const got = await s3.send(new GetObjectCommand({ Bucket, Key, ...extra }));

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import {
-  CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -17,19 +16,15 @@ import {
   PutObjectLegalHoldCommand,
   RestoreObjectCommand,
 } from '@aws-sdk/client-s3';
-import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { failure, rawRequest, useS3 } from './support.js';
+import { uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { createBucket, failure, rawRequest, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
 useS3((f) => ({ kumo, s3 } = f));
 
-async function newBucket(): Promise<string> {
-  const Bucket = uniqueName('obj');
-  await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
-  return Bucket;
-}
+const newBucket = () => createBucket(s3, 'obj');
 
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');

@@ -4,9 +4,9 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { clientConfig, CREDENTIALS, REGION, useKumo, type TestKumo } from '../helpers/kumo.js';
+import { clientConfig, CREDENTIALS, REGION, uniqueName, useKumo, type TestKumo } from '../helpers/kumo.js';
 
 export function s3Client(url: string, extra: Partial<S3ClientConfig> = {}): S3Client {
   return new S3Client(clientConfig(url, { forcePathStyle: true, ...extra }) as S3ClientConfig);
@@ -15,6 +15,13 @@ export function s3Client(url: string, extra: Partial<S3ClientConfig> = {}): S3Cl
 /** A kumo and a path-style S3 client for the whole test file (see useKumo). */
 export function useS3(assign: (f: { kumo: TestKumo; s3: S3Client }) => void): void {
   useKumo((url) => s3Client(url), ({ kumo, client }) => assign({ kumo, s3: client }));
+}
+
+/** A new bucket in the test region, named uniquely from `prefix`. */
+export async function createBucket(s3: S3Client, prefix: string): Promise<string> {
+  const Bucket = uniqueName(prefix);
+  await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
+  return Bucket;
 }
 
 export interface Failure {

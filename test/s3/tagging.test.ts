@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   CopyObjectCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   DeleteObjectTaggingCommand,
@@ -18,19 +17,15 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { failure, useS3 } from './support.js';
+import { type TestKumo } from '../helpers/kumo.js';
+import { createBucket, failure, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
 useS3((f) => ({ kumo, s3 } = f));
 
-async function newBucket(): Promise<string> {
-  const Bucket = uniqueName('tag');
-  await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
-  return Bucket;
-}
+const newBucket = () => createBucket(s3, 'tag');
 
 const tagsOf = async (Bucket: string, Key: string, VersionId?: string) =>
   (await s3.send(new GetObjectTaggingCommand({ Bucket, Key, VersionId }))).TagSet!.map((t) => `${t.Key}=${t.Value}`);

@@ -4,20 +4,16 @@
 // nothing is written.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { failure, rawRequest, useS3, xmlField } from './support.js';
+import { type TestKumo } from '../helpers/kumo.js';
+import { createBucket, failure, rawRequest, useS3, xmlField } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 useS3((f) => ({ kumo, s3 } = f));
 
-async function newBucket(): Promise<string> {
-  const Bucket = uniqueName('unsigned');
-  await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
-  return Bucket;
-}
+const newBucket = () => createBucket(s3, 'unsigned');
 
 const NOT_SIGNED = 'There were headers present in the request which were not signed';
 

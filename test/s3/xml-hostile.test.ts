@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import {
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetBucketTaggingCommand,
   ListBucketsCommand,
@@ -17,18 +16,14 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { rawRequest, useS3, xmlField } from './support.js';
+import { type TestKumo } from '../helpers/kumo.js';
+import { createBucket, rawRequest, useS3, xmlField } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 useS3((f) => ({ kumo, s3 } = f));
 
-async function newBucket(): Promise<string> {
-  const Bucket = uniqueName('xml');
-  await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
-  return Bucket;
-}
+const newBucket = () => createBucket(s3, 'xml');
 
 const md5 = (s: string) => createHash('md5').update(s).digest('base64');
 

@@ -49,15 +49,18 @@
  * - Some refusals' codes are AWS's documented ones but their message texts are kumo's; deleting
  *   a default network ACL answers InvalidParameterValue (AWS's exact code there is unverified).
  * - Instances (./instances.ts, ./instance-launch.ts, ./supervisor.ts): containers booting the AMI's
- *   kumo image (runtime/), not VMs; every AMI is backed by a local Debian 12 image. Instance types
- *   are names with AWS's attributes: no CPU or memory limits are applied. A root volume is an
+ *   kumo image (runtime/), not VMs; every AMI is backed by a local Debian 12 image. An instance
+ *   is held to its type's memory and vCPUs (cgroup limits; the OOM killer acts inside it) and to
+ *   4,096 tasks, which AWS does not cap. Root inside is root of its own user namespace: it cannot
+ *   reconfigure its network interface, routes or firewall (the VPC owns them). A root volume is an
  *   overlay directory; its size is recorded, not enforced. Auto-assigned public IPs come from the
  *   loopback pool (KUMO_EIP_POOL) like Elastic IPs and are released at stop, as on AWS. One network
  *   interface per instance; no launch templates, Spot, IPv6, placement groups, hibernation,
  *   additional EBS volumes at launch, or IAM instance profiles. Status checks: the system check is
  *   kumo's host side (ok while the container is up); the instance check asks the container's
- *   systemd (`impaired` when it is hung or dead). A kumo restart reboots the instances that were
- *   running (their rows stay `running`). Terminated instances are listed for an hour, then purged.
+ *   systemd (`impaired` when it is hung or dead). A crashed kumo's instances keep running and the
+ *   next kumo adopts them; `kumo stop` stops them and the next start boots them again (their rows
+ *   stay `running`). Terminated instances are listed for an hour, then purged.
  *   ClientToken makes RunInstances idempotent per account and region.
  * - Route tables are recorded; every subnet of a VPC reaches every other (the `local` route), and
  *   nothing is routed outside the host whatever the routes say.
