@@ -162,6 +162,12 @@ test('instances survive kumo stop/start, and a kill -9 of kumo interrupts nothin
   const nspawns = leftovers(id).filter((l) => l.startsWith('process'));
   assert.equal(nspawns.length, 1, `one container for the instance, not two: ${nspawns.join('; ')}`);
 
+  // An adopted instance is stopped by kumo stop as cleanly as one kumo booted itself.
+  await stopKumo('SIGTERM');
+  assert.deepEqual(leftovers(id), [], 'kumo stop ends adopted instances too');
+  ec2 = await boot();
+  await waitFor('the instance to boot again', async () => occurrences(await consoleText(ec2, id), 'hello-service-started') >= 3, 60_000);
+
   // A kumo that died and is never started again: `kumo reset` ends its instances and its network.
   const slot = await stopKumo('SIGKILL');
   assert.ok(slot !== undefined && (await Fabric.leftovers(Number(slot))).length > 0, 'a killed kumo leaves its fabric in place for its successor');
