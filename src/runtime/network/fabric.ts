@@ -13,10 +13,11 @@
  * owner is removed by name (open, cleanupStale). Calls are serialized, since each one rewrites
  * whole nft tables from the current state.
  */
-import { containsIp, intToIp, ipToInt, parseCidr4 } from '../net/cidr.js';
+import { intToIp, parseCidr4 } from '../net/cidr.js';
 import { netnsExists } from '../instances/host.js';
 import { ip, nft, quietly } from './exec.js';
 import { loadFabricState, removeFabricState, saveFabricState, type FabricState } from './fabric-state.js';
+import { checkPort } from './port-check.js';
 import { applyHostTable, ensureDummy, listFootprint, removeFootprint } from './host-side.js';
 import {
   MAX_VPCS, ROUTER_TABLE, TRANSIT_END, TRANSIT_FIRST, hostVeth, hostVethOfRouter, instanceNs, isRouterNs, isUsableTransit, peerName, routerNs,
@@ -476,33 +477,5 @@ export class Fabric {
     const publics = new Map<string, string>();
     for (const p of this.ports.values()) for (const pub of p.spec.publicIps) publics.set(pub, p.transitIp);
     await applyHostTable({ slot: this.slot, serviceAddress: this.serviceAddress, publics });
-  }
-}
-
-/**
- * Public IPs become dnat rules on the host's output path, so anything outside 127/8 would hijack
- * the host's own traffic to a real address; 127.0.0.0/24 holds the host's own loopback services.
- */
-function checkPort(port: PortSpec): void {
-  if (!/^[A-Za-z0-9-]+$/.test(port.instanceId)) throw new Error(`fabric: bad instance id ${JSON.stringify(port.instanceId)}`);
-  const subnet = parseCidr4(port.subnetCidr);
-  if (!subnet) throw new Error(`fabric: bad subnet CIDR ${port.subnetCidr}`);
-  let priv: number;
-  try {
-    priv = ipToInt(port.privateIp);
-  } catch {
-    throw new Error(`fabric: bad private IP ${port.privateIp}`);
-  }
-  if (!containsIp(subnet, priv)) throw new Error(`fabric: ${port.privateIp} is not in ${port.subnetCidr}`);
-  const hop = port.imdsHopLimit;
-  if (hop !== undefined && (!Number.isInteger(hop) || hop < 1 || hop > 64)) throw new Error(`fabric: IMDS hop limit ${hop} is not in 1..64`);
-  for (const pub of port.publicIps) {
-    let n: number;
-    try {
-      n = ipToInt(pub);
-    } catch {
-      throw new Error(`fabric: bad public IP ${pub}`);
-    }
-    if (n >>> 24 !== 127 || n >>> 8 === 0x7f0000) throw new Error(`fabric: public IP ${pub} must be a loopback address outside 127.0.0.0/24`);
   }
 }
