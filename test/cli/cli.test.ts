@@ -2,40 +2,18 @@
 // exit codes. Every kumo started here runs on a free port with its own temporary data dir.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CreateVpcCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, ListBucketsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { clientConfig, ROOT, spawnKumo, tempDir, type SpawnedKumo } from '../helpers/kumo.js';
-import { ensureDist } from './dist.js';
+import { clientConfig, ROOT } from '../helpers/kumo.js';
+import { useKumoProcesses } from '../helpers/kumo-process.js';
 
-const dirs: string[] = [];
-const children: SpawnedKumo[] = [];
-
-before(async () => {
-  await ensureDist();
-});
-after(async () => {
-  for (const k of children) {
-    if (k.child.exitCode === null && k.child.signalCode === null) k.child.kill('SIGKILL');
-    await k.exited;
-  }
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function dir(): string {
-  const d = tempDir('kumo-cli-');
-  dirs.push(d);
-  return d;
-}
-
-async function start(dataDir: string): Promise<SpawnedKumo> {
-  const k = await spawnKumo(dataDir);
-  children.push(k);
-  return k;
-}
+const kumos = useKumoProcesses();
+const dir = () => kumos.dataDir('kumo-cli-');
+const start = (dataDir: string) => kumos.start(dataDir);
 
 interface Run {
   code: number;
@@ -125,8 +103,7 @@ describe('kumo start, status, stop', () => {
     }
     const k = await start(dataDir);
     assert.equal(JSON.parse(readFileSync(join(dataDir, 'kumo.pid'), 'utf8')).pid, k.child.pid);
-    k.child.kill('SIGTERM');
-    await k.exited;
+    await k.kill('SIGTERM');
   });
 
   test('a busy port is refused with a clear message, and leaves no lock behind', async () => {
@@ -175,8 +152,7 @@ describe('kumo reset', () => {
     }
     await createVpc(k.url);
     assert.equal(await vpcCount(k.url), 1);
-    k.child.kill('SIGTERM');
-    await k.exited;
+    await k.kill('SIGTERM');
   });
 
   test('stopped: removes the state files, and the next start is empty', async () => {
@@ -187,8 +163,7 @@ describe('kumo reset', () => {
 
     const k = await start(dataDir);
     await createVpc(k.url);
-    k.child.kill('SIGTERM');
-    await k.exited;
+    await k.kill('SIGTERM');
     assert.ok(existsSync(join(dataDir, 'state.db')));
     const r = await kumo(['reset', '--data-dir', dataDir]);
     assert.equal(r.code, 0, r.stderr);
@@ -198,8 +173,7 @@ describe('kumo reset', () => {
 
     const fresh = await start(dataDir);
     assert.equal(await vpcCount(fresh.url), 0);
-    fresh.child.kill('SIGTERM');
-    await fresh.exited;
+    await fresh.kill('SIGTERM');
   });
 });
 

@@ -1,9 +1,8 @@
 /**
- * Test harness: a real kumo on a free loopback port, in this process (startKumoForTest) or as a
- * child process that a test can kill -9 (spawnKumo). Each gets its own temporary data dir, removed
- * afterwards. Clients are the official ones, pointed at the server's URL.
+ * Test harness: a real kumo on a free loopback port in this process (startKumoForTest, useKumo),
+ * with its own temporary data dir, removed afterwards. Clients are the official ones, pointed at
+ * the server's URL. kumo as a child process that a test can kill -9 is in ./kumo-process.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,38 +77,6 @@ export function useKumo<C extends { destroy(): void }>(
 /** Client settings for the SDK v3 clients. */
 export function clientConfig(url: string, extra: Record<string, unknown> = {}) {
   return { endpoint: url, region: REGION, credentials: CREDENTIALS, ...extra };
-}
-
-export interface SpawnedKumo {
-  url: string;
-  port: number;
-  child: ChildProcess;
-  output(): string;
-  /** Resolves when the process has exited. */
-  exited: Promise<number | null>;
-}
-
-/** Runs `kumo start` as a child process (through bin/kumo.js, as a user would). */
-export async function spawnKumo(dataDir: string, args: string[] = []): Promise<SpawnedKumo> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'kumo.js'), 'start', '--port', '0', '--data-dir', dataDir, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KUMO_PORT: undefined, KUMO_IMAGE_DIR: process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images', KUMO_EIP_POOL: TEST_PUBLIC_IP_POOL },
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const m = /ready on (http:\/\/[0-9.]+:([0-9]+))/.exec(out);
-    if (m) return { url: m[1], port: Number(m[2]), child, output: () => out, exited };
-    if (child.exitCode !== null) throw new Error(`kumo exited early (${child.exitCode}):\n${out}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`kumo did not start within 20 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */

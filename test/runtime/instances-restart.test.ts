@@ -17,10 +17,10 @@ import {
   AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, DescribeInstanceStatusCommand, EC2Client, RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { clientConfig, ROOT, spawnKumo, tempDir, waitFor, type SpawnedKumo } from '../helpers/kumo.js';
+import { clientConfig, ROOT, tempDir, waitFor } from '../helpers/kumo.js';
+import { ensureDist, spawnKumo, type SpawnedKumo } from '../helpers/kumo-process.js';
 import { consoleText, debianImageId, describeInstance, HELLO_SERVICE, occurrences, waitForState } from '../helpers/ec2.js';
 import { leftovers, nativeSkipReason } from './support.js';
-import { ensureDist } from '../cli/dist.js';
 import { Fabric } from '../../src/runtime/network/fabric.js';
 
 const skip = nativeSkipReason();

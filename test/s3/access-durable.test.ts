@@ -2,9 +2,8 @@
 // Public Access, ownership, CORS, tags and object ACLs across kill -9, and a data dir made before
 // access control existed gets AWS's defaults for its buckets when the migration runs.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import {
   CreateBucketCommand,
@@ -22,37 +21,18 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { clientConfig, REGION, spawnKumo, tempDir, uniqueName, type SpawnedKumo } from '../helpers/kumo.js';
-import { ensureDist } from '../cli/dist.js';
+import { clientConfig, REGION, uniqueName } from '../helpers/kumo.js';
+import { useKumoProcesses } from '../helpers/kumo-process.js';
 
-const dirs: string[] = [];
-const children: SpawnedKumo[] = [];
+const kumos = useKumoProcesses();
 
-before(async () => {
-  await ensureDist();
-});
-after(async () => {
-  for (const k of children) {
-    if (k.child.exitCode === null && k.child.signalCode === null) k.child.kill('SIGKILL');
-    await k.exited;
-  }
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function start(dataDir: string): Promise<{ k: SpawnedKumo; s3: S3Client }> {
-  const k = await spawnKumo(dataDir, ['--quiet']);
-  children.push(k);
+async function start(dataDir: string) {
+  const k = await kumos.start(dataDir, ['--quiet']);
   return { k, s3: new S3Client(clientConfig(k.url, { forcePathStyle: true })) };
 }
 
-async function kill9(k: SpawnedKumo): Promise<void> {
-  k.child.kill('SIGKILL');
-  await k.exited;
-}
-
 test('policies, Block Public Access, ownership, CORS, tags and object ACLs survive kill -9', async () => {
-  const dir = tempDir();
-  dirs.push(dir);
+  const dir = kumos.dataDir();
   const Bucket = uniqueName('durable-acc');
   const Policy = JSON.stringify({
     Version: '2012-10-17',
@@ -67,7 +47,7 @@ test('policies, Block Public Access, ownership, CORS, tags and object ACLs survi
   await first.s3.send(new PutBucketTaggingCommand({ Bucket, Tagging: { TagSet: [{ Key: 'k', Value: 'v' }] } }));
   await first.s3.send(new PutObjectCommand({ Bucket, Key: 'public/a.txt', Body: 'a', ACL: 'public-read' }));
   first.s3.destroy();
-  await kill9(first.k);
+  await first.k.kill();
 
   const second = await start(dir);
   try {
@@ -88,13 +68,12 @@ test('policies, Block Public Access, ownership, CORS, tags and object ACLs survi
 });
 
 test('buckets from before access control get Block Public Access and BucketOwnerEnforced when the migration runs', async () => {
-  const dir = tempDir();
-  dirs.push(dir);
+  const dir = kumos.dataDir();
   const Bucket = uniqueName('legacy');
   const first = await start(dir);
   await first.s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
   first.s3.destroy();
-  await kill9(first.k);
+  await first.k.kill();
   // Make the data dir look as an older kumo left it: no s3-access tables, migration not applied.
   const db = new Database(join(dir, 'state.db'));
   db.exec(`DROP TABLE s3_bucket_config; DROP TABLE s3_object_acl; DELETE FROM schema_migrations WHERE component = 's3-access';`);

@@ -4,10 +4,10 @@
 // and <data-dir>/s3 holds exactly the blob files that rows reference (tmp/ is empty).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { request, type ClientRequest } from 'node:http';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import {
   CompleteMultipartUploadCommand,
@@ -21,23 +21,11 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { ensureDist } from '../cli/dist.js';
-import { clientConfig, REGION, spawnKumo, tempDir, uniqueName, waitFor, type SpawnedKumo } from '../helpers/kumo.js';
+import { clientConfig, REGION, uniqueName, waitFor } from '../helpers/kumo.js';
+import { useKumoProcesses } from '../helpers/kumo-process.js';
 import { signHeaders } from './support.js';
 
-const dirs: string[] = [];
-const children: SpawnedKumo[] = [];
-
-before(async () => {
-  await ensureDist();
-});
-after(async () => {
-  for (const k of children) {
-    if (k.child.exitCode === null && k.child.signalCode === null) k.child.kill('SIGKILL');
-    await k.exited;
-  }
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const kumos = useKumoProcesses();
 
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -64,10 +52,8 @@ function filesUnder(dir: string): string[] {
 
 describe('kill -9 during uploads', () => {
   test('acknowledged uploads survive intact; interrupted ones vanish without orphan files', async () => {
-    const dataDir = tempDir('kumo-s3-crash-');
-    dirs.push(dataDir);
-    const first = await spawnKumo(dataDir, ['--quiet']);
-    children.push(first);
+    const dataDir = kumos.dataDir('kumo-s3-crash-');
+    const first = await kumos.start(dataDir, ['--quiet']);
     const s3 = new S3Client(clientConfig(first.url, { forcePathStyle: true }));
     const Bucket = uniqueName('crash');
     await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
@@ -97,13 +83,11 @@ describe('kill -9 during uploads', () => {
     ];
     const tmp = join(dataDir, 's3', 'tmp');
     await waitFor('the interrupted bodies to reach kumo', () => readdirSync(tmp).length === cut.length);
-    first.child.kill('SIGKILL');
-    await first.exited;
+    await first.kill('SIGKILL');
     for (const r of cut) r.destroy();
     s3.destroy();
 
-    const second = await spawnKumo(dataDir, ['--quiet']);
-    children.push(second);
+    const second = await kumos.start(dataDir, ['--quiet']);
     const c = new S3Client(clientConfig(second.url, { forcePathStyle: true }));
     try {
       const bytes = async (Key: string) => Buffer.from(await (await c.send(new GetObjectCommand({ Bucket, Key }))).Body!.transformToByteArray());
@@ -129,8 +113,7 @@ describe('kill -9 during uploads', () => {
       assert.equal(referenced.length, singles.length + multis.length + 1);
     } finally {
       c.destroy();
-      second.child.kill('SIGTERM');
-      await second.exited;
+      await second.kill('SIGTERM');
     }
   });
 });

@@ -6,32 +6,24 @@
 // keeps serving. kumo runs as a child process here, so a crash shows as its exit, not the runner's.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { CreateBucketCommand, ListBucketsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ensureDist } from '../cli/dist.js';
-import { REGION, spawnKumo, tempDir, uniqueName, type SpawnedKumo } from '../helpers/kumo.js';
+import { REGION, uniqueName } from '../helpers/kumo.js';
+import { useKumoProcesses, type SpawnedKumo } from '../helpers/kumo-process.js';
 import { rawRequest, s3Client, xmlField, type RawRequest } from './support.js';
 
+const kumos = useKumoProcesses();
 let kumo: SpawnedKumo;
 let s3: S3Client;
-let dataDir: string;
 const Bucket = uniqueName('unread');
 
 before(async () => {
-  await ensureDist();
-  dataDir = tempDir('kumo-unread-');
-  kumo = await spawnKumo(dataDir, ['--quiet']);
+  kumo = await kumos.start(kumos.dataDir('kumo-unread-'), ['--quiet']);
   s3 = s3Client(kumo.url);
   await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
   await s3.send(new PutObjectCommand({ Bucket, Key: 'present', Body: 'here' }));
 });
-after(async () => {
-  s3?.destroy();
-  if (kumo && kumo.child.exitCode === null && kumo.child.signalCode === null) kumo.child.kill('SIGKILL');
-  await kumo?.exited;
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => s3?.destroy());
 
 const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 const ZEROS = '0'.repeat(64);

@@ -1,34 +1,17 @@
 // Nothing acknowledged is lost: kumo as a child process (bin/kumo.js start) keeps VPCs, subnets,
 // tags, buckets and objects across a clean stop and across kill -9, and one data dir serves one kumo.
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CreateSubnetCommand, CreateTagsCommand, CreateVpcCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { clientConfig, spawnKumo, tempDir, uniqueName, waitFor, type SpawnedKumo } from '../helpers/kumo.js';
-import { ensureDist } from '../cli/dist.js';
+import { clientConfig, uniqueName, waitFor } from '../helpers/kumo.js';
+import { useKumoProcesses } from '../helpers/kumo-process.js';
 
-const dirs: string[] = [];
-const children: SpawnedKumo[] = [];
-
-before(async () => {
-  await ensureDist();
-});
-after(async () => {
-  for (const k of children) {
-    if (k.child.exitCode === null && k.child.signalCode === null) k.child.kill('SIGKILL');
-    await k.exited;
-  }
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function start(dataDir: string, args: string[] = []): Promise<SpawnedKumo> {
-  const k = await spawnKumo(dataDir, ['--quiet', ...args]);
-  children.push(k);
-  return k;
-}
+const kumos = useKumoProcesses();
+const start = (dataDir: string, args: string[] = []) => kumos.start(dataDir, ['--quiet', ...args]);
 
 function clients(url: string) {
   return {
@@ -91,45 +74,37 @@ async function assertStillThere(url: string, made: Made): Promise<void> {
 
 describe('durability', () => {
   test('a clean stop (SIGTERM) and a restart on the same data dir keep everything', async () => {
-    const dataDir = tempDir('kumo-durable-');
-    dirs.push(dataDir);
+    const dataDir = kumos.dataDir('kumo-durable-');
     const first = await start(dataDir);
     const made = await makeResources(first.url, 1);
-    first.child.kill('SIGTERM');
-    assert.equal(await first.exited, 0, first.output());
+    assert.equal(await first.kill('SIGTERM'), 0, first.output());
     assert.ok(!existsSync(join(dataDir, 'kumo.pid')), 'a clean stop removes the pid file');
 
     const second = await start(dataDir);
     await assertStillThere(second.url, made);
-    second.child.kill('SIGTERM');
-    assert.equal(await second.exited, 0);
+    assert.equal(await second.kill('SIGTERM'), 0);
   });
 
   test('kill -9 right after the acknowledgements loses nothing, and the restart takes over the stale lock', async () => {
-    const dataDir = tempDir('kumo-durable-');
-    dirs.push(dataDir);
+    const dataDir = kumos.dataDir('kumo-durable-');
     const first = await start(dataDir);
     const made = await makeResources(first.url, 2);
-    first.child.kill('SIGKILL');
-    await first.exited;
+    await first.kill('SIGKILL');
     assert.ok(existsSync(join(dataDir, 'kumo.pid')), 'kill -9 leaves a stale pid file behind');
 
     const second = await start(dataDir);
     await assertStillThere(second.url, made);
     // And again, with more written on top of the recovered state.
     const more = await makeResources(second.url, 3);
-    second.child.kill('SIGKILL');
-    await second.exited;
+    await second.kill('SIGKILL');
     const third = await start(dataDir);
     await assertStillThere(third.url, made);
     await assertStillThere(third.url, more);
-    third.child.kill('SIGTERM');
-    await third.exited;
+    await third.kill('SIGTERM');
   });
 
   test('a second kumo on a data dir in use refuses with a clear message', async () => {
-    const dataDir = tempDir('kumo-durable-');
-    dirs.push(dataDir);
+    const dataDir = kumos.dataDir('kumo-durable-');
     const first = await start(dataDir);
     await assert.rejects(start(dataDir), (e: Error) => {
       assert.match(e.message, /exited early \(1\)/);
@@ -141,13 +116,11 @@ describe('durability', () => {
     const res = await fetch(`${first.url}/_kumo/health`);
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { pid: number }).pid, first.child.pid);
-    first.child.kill('SIGTERM');
-    assert.equal(await first.exited, 0);
+    assert.equal(await first.kill('SIGTERM'), 0);
   });
 
   test('a stop lets a request in flight finish, and what it acknowledged is kept', async () => {
-    const dataDir = tempDir('kumo-durable-');
-    dirs.push(dataDir);
+    const dataDir = kumos.dataDir('kumo-durable-');
     // Unsigned requests keep this test to plain HTTP, so the body can be held back mid-upload.
     const first = await start(dataDir, ['--no-auth']);
     assert.equal((await fetch(`${first.url}/in-flight`, { method: 'PUT' })).status, 200);
@@ -176,7 +149,6 @@ describe('durability', () => {
     const got = await fetch(`${second.url}/in-flight/object`);
     assert.equal(got.status, 200);
     assert.equal(await got.text(), half + rest);
-    second.child.kill('SIGTERM');
-    await second.exited;
+    await second.kill('SIGTERM');
   });
 });
