@@ -9,7 +9,8 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { DEFAULT_CREDENTIAL } from '../../src/config.js';
 import { clientConfig, startKumoForTest, type TestKumo } from '../helpers/kumo.js';
-import { aws, boto3, pythonWithBoto3 } from '../helpers/python.js';
+import { aws, boto3 } from '../helpers/python.js';
+import { missing } from '../helpers/tools.js';
 import { NodeSha256 } from './sign.js';
 
 const OTHER = { accessKeyId: 'AKIAOTHEROTHEROTHER1', secretAccessKey: 'other/secret+key', account: '111122223333' };
@@ -200,8 +201,7 @@ describe('official CLIs (botocore signs differently from SDK v3)', () => {
     assert.match(bad.stderr, /SignatureDoesNotMatch/);
   });
 
-  test('boto3 get_caller_identity, and a GET query request', async (t) => {
-    if (!pythonWithBoto3()) return t.skip('no python3 with boto3 on this machine');
+  test('boto3 get_caller_identity, and a GET query request', { skip: missing('boto3') }, async () => {
     const out = await boto3<{ account: string; vpcs: number }>(
       kumo.url,
       `import boto3, json, os

@@ -20,7 +20,8 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { clientConfig, CREDENTIALS, REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { boto3, pythonWithBoto3 } from '../helpers/python.js';
+import { boto3 } from '../helpers/python.js';
+import { missing } from '../helpers/tools.js';
 import { failure, rawRequest, s3Client, useS3, xmlField } from '../s3/support.js';
 import { NodeSha256 } from './sign.js';
 
@@ -119,8 +120,7 @@ describe('an S3 request signed for another region than its bucket’s', () => {
     }
   });
 
-  test('boto3, which follows redirects by itself, reads and writes the bucket from another region', async (t) => {
-    if (!pythonWithBoto3()) return t.skip('no python3 with boto3 on this machine');
+  test('boto3, which follows redirects by itself, reads and writes the bucket from another region', { skip: missing('boto3') }, async () => {
     const Bucket = await newBucket();
     const out = await boto3<{ body: string }>(
       kumo.url,

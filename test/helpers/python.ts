@@ -1,10 +1,11 @@
 /**
  * Runs the aws CLI and boto3 scripts against a kumo, with the environment a user would set.
- * Finds a python3 that has boto3 (pyenv's or Debian's).
+ * Either throws, saying why, when this machine lacks it (./tools.ts decides which one serves).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { CREDENTIALS, REGION } from './kumo.js';
+import { awsCliProblem, pythonWithBoto3 } from './tools.js';
 
 const run = promisify(execFile);
 
@@ -29,6 +30,8 @@ export interface CliResult {
 }
 
 export async function aws(url: string, args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
+  const problem = awsCliProblem();
+  if (problem) throw new Error(`aws ${args.join(' ')}: this test ${problem}`);
   try {
     const p = run('aws', args, { env: awsEnv(url, opts.env), maxBuffer: 64 * 1024 * 1024 });
     if (opts.input !== undefined) p.child.stdin!.end(opts.input);
@@ -46,26 +49,10 @@ export async function awsJson<T = Record<string, unknown>>(url: string, args: st
   return (r.stdout.trim() ? JSON.parse(r.stdout) : {}) as T;
 }
 
-let python: string | undefined;
-export function pythonWithBoto3(): string | undefined {
-  if (python !== undefined) return python || undefined;
-  for (const candidate of ['python3', '/usr/bin/python3']) {
-    try {
-      execFileSync(candidate, ['-c', 'import boto3'], { stdio: 'ignore' });
-      python = candidate;
-      return python;
-    } catch {
-      // try the next one
-    }
-  }
-  python = '';
-  return undefined;
-}
-
 /** Runs a boto3 script; it gets the endpoint in KUMO_URL and prints JSON on its last line. */
 export async function boto3<T = unknown>(url: string, script: string): Promise<T> {
   const py = pythonWithBoto3();
-  if (!py) throw new Error('no python3 with boto3 on this machine');
+  if (!py) throw new Error('no python3 with boto3 on this machine (apt-get install python3-boto3)');
   const { stdout } = await run(py, ['-c', script], { env: { ...awsEnv(url), KUMO_URL: url }, maxBuffer: 64 * 1024 * 1024 });
   const lines = stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]) as T;

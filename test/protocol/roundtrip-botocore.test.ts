@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { loadModel } from '../../src/models/loader.js';
 import { Ec2Codec, QueryCodec } from '../../src/protocol/query.js';
-import { boto3, pythonWithBoto3 } from '../helpers/python.js';
+import { boto3 } from '../helpers/python.js';
+import { missing } from '../helpers/tools.js';
 
 const codecs: Record<string, QueryCodec> = {
   ec2: new Ec2Codec(loadModel('ec2-2016-11-15')),
@@ -78,14 +79,13 @@ for service, op, params in [${cases.map(([svc, op, params]) => `('${svc}', '${op
 print(json.dumps(out))
 `;
 
-describe('requests from botocore', () => {
-  let wires: { method: string; body: string }[] | undefined;
+describe('requests from botocore', { skip: missing('boto3') }, () => {
+  let wires: { method: string; body: string }[];
   before(async () => {
-    if (pythonWithBoto3()) wires = await boto3('http://unused', script);
+    wires = await boto3('http://unused', script);
   });
   cases.forEach(([service, op, , expected], i) => {
-    test(`${service} ${op}`, async (t) => {
-      if (!wires) return t.skip('no python3 with boto3 on this machine');
+    test(`${service} ${op}`, async () => {
       const d = await codecs[service].decode({
         method: wires[i].method,
         rawPath: '/',

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createImdsServer, type InstanceMetadata } from '../../src/runtime/metadata/imds.js';
-import { boto3, pythonWithBoto3 } from '../helpers/python.js';
+import { boto3 } from '../helpers/python.js';
+import { missing } from '../helpers/tools.js';
 
 const A = '127.0.0.1';
 const B = '127.0.0.2';
@@ -244,26 +245,19 @@ test('instance identity document', async () => {
   assert.match(r.body, /^\{\n {2}"accountId" : "000000000000",\n/);
 });
 
-test('curl, as a user script would call it', async (t) => {
+test('curl, as a user script would call it', { skip: missing('curl') }, async () => {
   const { execFile } = await import('node:child_process');
   // Asynchronous: the server runs in this process, so a synchronous curl would wait on itself.
   const curl = (...args: string[]) =>
     new Promise<string>((resolve, reject) =>
       execFile('curl', ['-sf', '--max-time', '5', ...args], { encoding: 'utf8' }, (err, out) => (err ? reject(err) : resolve(out))),
     );
-  try {
-    await curl('--version');
-  } catch {
-    t.skip('curl not installed');
-    return;
-  }
   const url = `http://127.0.0.1:${port}`;
   const tok = await curl('-X', 'PUT', `${url}/latest/api/token`, '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 21600');
   assert.equal(await curl('-H', `X-aws-ec2-metadata-token: ${tok}`, `${url}/latest/meta-data/instance-id`), 'i-0123456789abcdef0');
 });
 
-test('botocore finds its region through IMDSv2, as on an instance', async (t) => {
-  if (!pythonWithBoto3()) return t.skip('no python3 with boto3');
+test('botocore finds its region through IMDSv2, as on an instance', { skip: missing('boto3') }, async () => {
   const script = `
 import json, os
 from botocore.utils import InstanceMetadataRegionFetcher, IMDSFetcher

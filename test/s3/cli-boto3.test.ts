@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startKumoForTest, tempDir, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { aws, awsEnv, awsJson, boto3, pythonWithBoto3 } from '../helpers/python.js';
+import { aws, awsEnv, awsJson, boto3 } from '../helpers/python.js';
+import { missing } from '../helpers/tools.js';
 import { failure, s3Client } from './support.js';
 
 let kumo: TestKumo;
@@ -156,8 +157,7 @@ describe('aws s3api', () => {
   });
 });
 
-const py = pythonWithBoto3();
-describe('boto3', { skip: py ? false : 'no python3 with boto3 on this machine' }, () => {
+describe('boto3', { skip: missing('boto3') }, () => {
   test('create_bucket, put/get/list, upload_file/download_file, head_object errors', async () => {
     const bucket = uniqueName('boto');
     const src = join(work, 'boto-src.bin');

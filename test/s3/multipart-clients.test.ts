@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { startKumoForTest, tempDir, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { aws, boto3, pythonWithBoto3 } from '../helpers/python.js';
+import { aws, boto3 } from '../helpers/python.js';
+import { missing } from '../helpers/tools.js';
 import { s3Client } from './support.js';
 
 let kumo: TestKumo;
@@ -79,7 +80,7 @@ describe('aws s3api (versions)', () => {
   });
 });
 
-describe('boto3 transfer manager', { skip: pythonWithBoto3() ? false : 'no python3 with boto3' }, () => {
+describe('boto3 transfer manager', { skip: missing('boto3') }, () => {
   test('upload_file and download_file of 20 MiB with 5 MiB parts on 8 threads', async () => {
     const bucket = uniqueName('b3mpu');
     const data = randomBytes(20 * MiB + 5);

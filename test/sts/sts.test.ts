@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { clientConfig, startKumoForTest, type TestKumo } from '../helpers/kumo.js';
-import { aws, awsJson, boto3, pythonWithBoto3 } from '../helpers/python.js';
+import { aws, awsJson, boto3 } from '../helpers/python.js';
+import { missing } from '../helpers/tools.js';
 
 let kumo: TestKumo;
 
@@ -53,11 +54,7 @@ describe('GetCallerIdentity', () => {
     assert.match(bad.stderr, /SignatureDoesNotMatch/);
   });
 
-  test('boto3: sts.get_caller_identity()', async (t) => {
-    if (!pythonWithBoto3()) {
-      t.skip('no python3 with boto3 on this machine');
-      return;
-    }
+  test('boto3: sts.get_caller_identity()', { skip: missing('boto3') }, async () => {
     const out = await boto3<Record<string, string>>(
       kumo.url,
       `
