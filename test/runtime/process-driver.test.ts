@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ProcessDriver } from '../../src/runtime/instances/process.js';
-import { which } from '../../src/runtime/detect.js';
+import { missing } from '../helpers/tools.js';
 import { waitFor } from './support.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kumo-process-'));
@@ -54,6 +54,25 @@ const alive = (pid: number) => {
     return false;
   }
 };
+/** Processes whose parent is `ppid`, as [pid, argv] (Linux /proc). */
+function childrenOf(ppid: number): [number, string[]][] {
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).flatMap((n): [number, string[]][] => {
+    try {
+      const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== ppid) return [];
+      return [[Number(n), readFileSync(`/proc/${n}/cmdline`, 'utf8').split('\0').filter(Boolean)]];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Once init sleeps in its idle loop it is past first boot: whatever user data it would run, it ran. */
+const initIdle = (id: string) => {
+  const init = Number(readFileSync(driver.paths(id).pid, 'utf8'));
+  return childrenOf(init).some(([, argv]) => argv.join(' ') === 'sleep 3600');
+};
+
 const spec = (id: string, userData?: string) => ({ id, imageRootfs: '/nonexistent', ...(userData !== undefined ? { userData } : {}) });
 
 test('user data runs at launch with its output in the console; the instance stays running', async () => {
@@ -70,8 +89,7 @@ test('user data runs at launch with its output in the console; the instance stay
   assert.equal(driver.status(id), 'running');
 });
 
-test('the user data interpreter comes from #! (python3), and its failure is reported, not fatal', async (t) => {
-  if (!which('python3')) return t.skip('no python3');
+test('the user data interpreter comes from #! (python3), and its failure is reported, not fatal', { skip: missing('python3') }, async () => {
   const id = newId();
   await driver.launch(spec(id, '#!/usr/bin/env python3\nimport os, sys\nprint("py", os.environ["INSTANCE_ID"], flush=True)\nsys.exit(3)\n'));
   await waitFor('user data to finish', 5000, () => existsSync(driver.paths(id).done));
@@ -80,11 +98,12 @@ test('the user data interpreter comes from #! (python3), and its failure is repo
   assert.equal(driver.status(id), 'running');
 });
 
-test('stop takes down what user data left running, even a process ignoring SIGTERM; start does not rerun user data', async () => {
+test('stop takes down what user data left running, even a process ignoring SIGTERM; start does not rerun user data', async (t) => {
   const id = newId();
+  // The stubborn one notes each SIGTERM and carries on: only the SIGKILL past the deadline ends it.
   await driver.launch(spec(id, `#!/bin/sh
 sleep 1000 & echo $! > bg.pid
-sh -c 'trap "" TERM; echo $$ > stubborn.pid; while :; do sleep 1; done' &
+sh -c 'trap "echo TERM >> stubborn.log" TERM; echo $$ > stubborn.pid; while :; do sleep 0.1; done' &
 echo ran-once
 `));
   const p = driver.paths(id);
@@ -92,27 +111,31 @@ echo ran-once
   const pids = ['bg.pid', 'stubborn.pid'].map((f) => Number(readFileSync(join(p.root, f), 'utf8')));
   assert.ok(pids.every(alive));
   const t0 = Date.now();
-  await driver.stop(id, 300);
-  assert.ok(Date.now() - t0 >= 300, 'waited for the deadline before SIGKILL');
+  await driver.stop(id, 3000);
+  t.diagnostic(`stop with a process ignoring SIGTERM and a 3 s deadline: ${Date.now() - t0} ms`);
   assert.equal(driver.status(id), 'stopped');
   assert.ok(pids.every((pid) => !alive(pid)), 'nothing of the instance survives stop');
+  assert.match(readFileSync(join(p.root, 'stubborn.log'), 'utf8'), /^TERM\n/, 'SIGTERM came first; the process outlived it until SIGKILL');
   assert.ok(existsSync(join(p.root, 'bg.pid')), 'files survive stop');
 
   await driver.start(id);
   assert.equal(driver.status(id), 'running');
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor('init to be past first boot', 5000, () => initIdle(id));
   assert.equal(driver.consoleOutput(id).match(/ran-once/g)?.length, 1);
   await driver.stop(id, 2000);
 });
 
-test('a clean stop is quick when everything obeys SIGTERM', async () => {
+// If stop waited out its deadline, this test would run into its own timeout.
+test('stop returns as soon as everything obeyed SIGTERM, long before its deadline', { timeout: 60_000 }, async (t) => {
   const id = newId();
   await driver.launch(spec(id, '#!/bin/sh\nexec sleep 1000\n'));
-  await new Promise((r) => setTimeout(r, 100));
+  const init = Number(readFileSync(driver.paths(id).pid, 'utf8'));
+  await waitFor('user data to be running', 5000, () => childrenOf(init).some(([, argv]) => argv.join(' ') === 'sleep 1000'));
   const t0 = Date.now();
-  await driver.stop(id, 10_000);
-  assert.ok(Date.now() - t0 < 2000, `stop took ${Date.now() - t0} ms`);
+  await driver.stop(id, 10 * 60_000);
+  t.diagnostic(`clean stop: ${Date.now() - t0} ms`);
   assert.equal(driver.status(id), 'stopped');
+  assert.deepEqual(processesUnder(driver.paths(id).dir), [], 'nothing of it is left');
 });
 
 test('a restarted kumo (new driver, same data dir) sees the running instance and can stop it', async () => {
@@ -175,9 +198,8 @@ test('terminate removes everything; status says terminated; ids are checked', as
   await assert.rejects(driver.start('i-doesnotexist'), /does not exist/);
 });
 
-test('works as an unprivileged user (nobody, via setpriv)', (t) => {
+test('works as an unprivileged user (nobody, via setpriv)', { skip: missing('setpriv') }, (t) => {
   if (process.getuid?.() !== 0) return t.skip('already not root: the tests above ran unprivileged');
-  if (!which('setpriv')) return t.skip('no setpriv');
   const dir = mkdtempSync(join(tmpdir(), 'kumo-process-nobody-'));
   chownSync(dir, 65534, 65534);
   const script = `
