@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { CREDENTIALS, REGION } from './kumo.js';
-import { awsCliProblem, pythonWithBoto3 } from './tools.js';
+import { awsReadsEndpointEnv, missing, pythonWithBoto3 } from './tools.js';
 
 const run = promisify(execFile);
 
@@ -23,6 +23,11 @@ export function awsEnv(url: string, extra: Record<string, string> = {}): NodeJS.
   };
 }
 
+/** The aws CLI's arguments: as given, after --endpoint-url for a CLI too old to read AWS_ENDPOINT_URL. */
+export function awsArgs(url: string, args: string[]): string[] {
+  return awsReadsEndpointEnv() ? args : ['--endpoint-url', url, ...args];
+}
+
 export interface CliResult {
   code: number;
   stdout: string;
@@ -30,10 +35,10 @@ export interface CliResult {
 }
 
 export async function aws(url: string, args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
-  const problem = awsCliProblem();
-  if (problem) throw new Error(`aws ${args.join(' ')}: this test ${problem}`);
+  const why = missing('aws');
+  if (why) throw new Error(`aws ${args.join(' ')}: this test ${why}`);
   try {
-    const p = run('aws', args, { env: awsEnv(url, opts.env), maxBuffer: 64 * 1024 * 1024 });
+    const p = run('aws', awsArgs(url, args), { env: awsEnv(url, opts.env), maxBuffer: 64 * 1024 * 1024 });
     if (opts.input !== undefined) p.child.stdin!.end(opts.input);
     const { stdout, stderr } = await p;
     return { code: 0, stdout, stderr };

@@ -51,30 +51,31 @@ export function pythonWithBoto3(): string | undefined {
   return python || undefined;
 }
 
-let awsProblem: string | null | undefined;
-/**
- * Why the aws CLI here cannot drive kumo, or null when it can. The tests point it at kumo with
- * AWS_ENDPOINT_URL, as kumo tells its users to; CLI versions before 1.29 / 2.13 ignore that
- * variable and would call the real AWS (Debian 12's awscli package is 2.9).
- */
-export function awsCliProblem(): string | null {
-  if (awsProblem !== undefined) return awsProblem;
-  let version: string;
+let awsVersion: string | null | undefined;
+/** `aws --version`'s first word (`aws-cli/1.45.11`), or null when there is no aws CLI. */
+function awsCliVersion(): string | null {
+  if (awsVersion !== undefined) return awsVersion;
   try {
-    version = execFileSync('aws', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    awsVersion = execFileSync('aws', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split(' ')[0]!;
   } catch {
-    return (awsProblem = `needs ${INSTALL.aws}`);
+    awsVersion = null;
   }
-  const m = /aws-cli\/(\d+)\.(\d+)/.exec(version);
+  return awsVersion;
+}
+
+/**
+ * Whether the aws CLI points itself at AWS_ENDPOINT_URL, as kumo tells its users to do. Versions
+ * before 1.29 / 2.13 ignore the variable (Debian 12's awscli package is 2.9): those are given
+ * --endpoint-url on the command line instead.
+ */
+export function awsReadsEndpointEnv(): boolean {
+  const m = /aws-cli\/(\d+)\.(\d+)/.exec(awsCliVersion() ?? '');
   const [major, minor] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
-  const ok = (major === 1 && minor >= 29) || (major === 2 && minor >= 13) || major > 2;
-  awsProblem = ok ? null : `needs an aws CLI that reads AWS_ENDPOINT_URL (1.29+ or 2.13+; this is ${version.trim().split(' ')[0]}: pip install awscli)`;
-  return awsProblem;
+  return (major === 1 && minor >= 29) || (major === 2 && minor >= 13) || major > 2;
 }
 
 function problem(tool: Tool): string | null {
-  if (tool === 'aws') return awsCliProblem();
-  const here = tool === 'boto3' ? pythonWithBoto3() !== undefined : onPath(tool);
+  const here = tool === 'boto3' ? pythonWithBoto3() !== undefined : tool === 'aws' ? awsCliVersion() !== null : onPath(tool);
   return here ? null : `needs ${INSTALL[tool]}`;
 }
 

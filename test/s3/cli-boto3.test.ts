@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { startKumoForTest, tempDir, uniqueName, type TestKumo } from '../helpers/kumo.js';
-import { aws, awsEnv, awsJson, boto3 } from '../helpers/python.js';
+import { aws, awsArgs, awsEnv, awsJson, boto3 } from '../helpers/python.js';
 import { missing } from '../helpers/tools.js';
 import { failure, s3Client } from './support.js';
 
@@ -38,7 +38,7 @@ async function ok(args: string[]): Promise<string> {
 /** The aws CLI with bytes on its stdin (the shared helper does not pass input through). */
 function awsWithInput(args: string[], input: Buffer): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('aws', args, { env: awsEnv(kumo.url), stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn('aws', awsArgs(kumo.url, args), { env: awsEnv(kumo.url), stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
