@@ -17,8 +17,6 @@ import { createHostRuntime, type HostRuntime } from './runtime/host-runtime.js';
 import type { Service } from './services/service.js';
 import { createStsService } from './services/sts/provider.js';
 import { createEc2Service } from './services/ec2/provider.js';
-import { instanceMigrations } from './services/ec2/instance-store.js';
-import { keyPairMigrations } from './services/ec2/key-pairs-store.js';
 import { createElbv2Service } from './services/elbv2/provider.js';
 import { createRdsService } from './services/rds/provider.js';
 import { createS3Service } from './services/s3/provider.js';
@@ -60,8 +58,6 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
     });
     migrate(db, 'tags', tagMigrations);
     migrate(db, 'network', networkMigrations);
-    migrate(db, 'ec2-key-pairs', keyPairMigrations);
-    migrate(db, 'ec2-instances', instanceMigrations);
     const runtime = createHostRuntime(config, log);
     const services = buildServices(config, db, runtime, log);
     undo.push(async () => {

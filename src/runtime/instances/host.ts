@@ -58,20 +58,6 @@ export function descendantsOf(pid: number): number[] {
   return out;
 }
 
-/**
- * A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), undefined once
- * it is gone: a pid plus its start time names one process, never a later one that got the pid.
- */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    // The command name (field 2) may contain spaces, so count from its closing paren.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 export function rssBytes(pid: number): number {
   return kbField(`/proc/${pid}/status`, 'VmRSS');
 }

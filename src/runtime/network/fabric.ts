@@ -13,7 +13,7 @@
  * owner is removed by name (open, cleanupStale). Calls are serialized, since each one rewrites
  * whole nft tables from the current state.
  */
-import { intToIp, parseCidr4 } from '../net/cidr.js';
+import { intToIp, parseCidr4 } from '../../lib/cidr.js';
 import { netnsExists } from '../instances/host.js';
 import { ip, nft, quietly } from './exec.js';
 import { loadFabricState, removeFabricState, saveFabricState, type FabricState } from './fabric-state.js';

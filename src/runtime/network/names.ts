@@ -10,7 +10,7 @@
  *   +1024 ..      transit addresses, one per plugged instance (what the host-side servers see)
  */
 import { createHash } from 'node:crypto';
-import { intToIp, ipToInt } from '../net/cidr.js';
+import { intToIp, ipToInt } from '../../lib/cidr.js';
 
 export const SLOTS = 64;
 const BLOCK = ipToInt('198.18.0.0');

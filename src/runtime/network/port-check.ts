@@ -3,7 +3,7 @@
  * addresses outside their subnet, hop limits outside IMDS's range, and public IPs that would
  * hijack real traffic.
  */
-import { containsIp, ipToInt, parseCidr4 } from '../net/cidr.js';
+import { containsIp, ipToInt, parseCidr4 } from '../../lib/cidr.js';
 import type { PortSpec } from './types.js';
 
 /**

@@ -9,7 +9,7 @@ import type { Scope } from '../../state/scope.js';
 import type { InstanceMetadata } from '../../runtime/metadata/imds.js';
 import type { DnsQuestion, DnsResolution } from '../../runtime/dns/server.js';
 import { parseEc2Name, privateDnsName, publicDnsName } from '../../runtime/dns/names.js';
-import { containsIp, ipToInt, parseCidr4 } from '../../runtime/net/cidr.js';
+import { containsIp, ipToInt, parseCidr4 } from '../../lib/cidr.js';
 import type { InstanceRecord, InstanceStore } from './instance-store.js';
 import { groupsOf, publicIpOf } from './instance-view.js';
 import { keyPairTable } from './key-pairs-store.js';

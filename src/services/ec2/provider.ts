@@ -68,7 +68,7 @@
 import { loadModel } from '../../models/loader.js';
 import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { Ec2Codec } from '../../protocol/query.js';
-import type { Db } from '../../state/db.js';
+import { migrate, type Db } from '../../state/db.js';
 import type { NetworkStore } from '../../state/network.js';
 import type { TagStore } from '../../state/tags.js';
 import type { Handler, Service } from '../service.js';
@@ -96,7 +96,8 @@ import { vpcHandlers } from './vpcs.js';
 import { instanceHandlers, type InstanceDeps } from './instances.js';
 import { instanceStatusHandlers } from './instance-status.js';
 import { instanceAttributeHandlers } from './instance-attributes.js';
-import { InstanceStore } from './instance-store.js';
+import { InstanceStore, instanceMigrations } from './instance-store.js';
+import { keyPairMigrations } from './key-pairs-store.js';
 import type { ImageLookup } from './instance-launch.js';
 import { InstanceSupervisor } from './supervisor.js';
 import { InstanceDirectory } from './instance-metadata.js';
@@ -142,6 +143,8 @@ export interface Ec2Service extends Service {
 }
 
 export function createEc2Service(deps: Ec2Deps): Ec2Service {
+  migrate(deps.db, 'ec2-key-pairs', keyPairMigrations);
+  migrate(deps.db, 'ec2-instances', instanceMigrations);
   const store = new Ec2Store(deps.db, deps.network, deps.tags);
   const instances = new InstanceStore(deps.db);
   const directory = new InstanceDirectory(store, instances);

@@ -16,7 +16,7 @@
  * Once every instance that should run is plugged, the fabric drops what nobody claimed.
  */
 import type { InstanceDriver } from '../../runtime/instances/driver.js';
-import { intToIp, parseCidr4 } from '../../runtime/net/cidr.js';
+import { intToIp, parseCidr4 } from '../../lib/cidr.js';
 import type { Scope } from '../../state/scope.js';
 import { userReason, TERMINATED_VISIBLE_MS } from './instances.js';
 import type { InstanceRecord, InstanceStore } from './instance-store.js';
