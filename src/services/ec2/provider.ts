@@ -208,10 +208,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     supervisor,
     instances,
     store,
-    start: async () => {
-      await supervisor.recover((await deps.runtime.driver.adopt?.()) ?? []);
-      supervisor.wake();
-    },
+    start: () => supervisor.start(),
     reset: async () => {
       defaults.forget();
       await supervisor.reset(deps.runtime.driver.list());
