@@ -13,6 +13,7 @@ import type { Edge } from './edge/chain.js';
 import { internalHandler } from './edge/internal.js';
 import { ServiceRouter } from './edge/route.js';
 import { listen } from './edge/server.js';
+import { DataPlane } from './runtime/data-plane.js';
 import { createHostRuntime, type HostRuntime } from './runtime/host-runtime.js';
 import type { Service } from './services/service.js';
 import { createStsService } from './services/sts/provider.js';
@@ -59,12 +60,16 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
     migrate(db, 'tags', tagMigrations);
     migrate(db, 'network', networkMigrations);
     const runtime = createHostRuntime(config, log);
-    const services = buildServices(config, db, runtime, log);
+    // The VPC data plane outlives the services (closed after them): they unplug from it as they stop.
+    const plane = new DataPlane({ openFabric: runtime.openFabric, hostDns: config.hostDns, log });
+    await plane.start();
+    undo.push(() => plane.close());
+    const services = buildServices(config, db, runtime, plane, log);
     undo.push(async () => {
       for (const s of services) await s.close?.();
     });
     const limits = { idleTimeoutMs: config.idleTimeoutMs, maxConnections: config.maxConnections };
-    const { server, port } = await listen(edgeFor(config, db, services, runtime, log), config.host, config.port, limits);
+    const { server, port } = await listen(edgeFor(config, db, services, runtime, plane, log), config.host, config.port, limits);
     for (const s of services) await s.start?.();
     lock.ready(config.host, port);
     const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -96,14 +101,14 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
   }
 }
 
-function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, log: (line: string) => void): Service[] {
+function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: DataPlane, log: (line: string) => void): Service[] {
   const tags = new TagStore(db);
   const network = new NetworkStore(db, config.elasticIpPool);
   const ec2 = createEc2Service({
     db,
     network,
     tags,
-    runtime: { driver: runtime.driver, imageRootfs: runtime.imageRootfs, openFabric: runtime.openFabric },
+    runtime: { driver: runtime.driver, imageRootfs: runtime.imageRootfs, plane },
     log,
   });
   runtime.onExit((id, kind) => ec2.supervisor.exited(id, kind));
@@ -116,7 +121,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, log: (l
   ];
 }
 
-function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRuntime, log: (line: string) => void): Edge {
+function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRuntime, plane: DataPlane, log: (line: string) => void): Edge {
   const runtime = host.mode;
   const started = Date.now();
   return {
@@ -140,6 +145,7 @@ function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRunt
         dataDir: config.dataDir,
         auth: config.auth ? 'sigv4' : 'off',
         runtime,
+        dns: plane.hostDns ?? null,
         services: Object.fromEntries(
           services.map((s) => [
             s.name,
@@ -150,6 +156,7 @@ function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRunt
       reset: async () => {
         wipeAll(db);
         for (const s of services) await s.reset?.();
+        await plane.reset();
         log('state reset');
       },
     }),

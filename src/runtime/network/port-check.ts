@@ -11,7 +11,8 @@ import type { PortSpec } from './types.js';
  * the host's own traffic to a real address; 127.0.0.0/24 holds the host's own loopback services.
  */
 export function checkPort(port: PortSpec): void {
-  if (!/^[A-Za-z0-9-]+$/.test(port.instanceId)) throw new Error(`fabric: bad instance id ${JSON.stringify(port.instanceId)}`);
+  if (!/^[A-Za-z0-9-]+$/.test(port.portId)) throw new Error(`fabric: bad port id ${JSON.stringify(port.portId)}`);
+  if (!/^[a-z0-9-]+$/.test(port.owner)) throw new Error(`fabric: bad port owner ${JSON.stringify(port.owner)}`);
   const subnet = parseCidr4(port.subnetCidr);
   if (!subnet) throw new Error(`fabric: bad subnet CIDR ${port.subnetCidr}`);
   let priv: number;

@@ -101,15 +101,15 @@ import { keyPairMigrations } from './key-pairs-store.js';
 import type { ImageLookup } from './instance-launch.js';
 import { InstanceSupervisor } from './supervisor.js';
 import { InstanceDirectory } from './instance-metadata.js';
-import { openDataPlane } from './data-plane.js';
-import type { Fabric } from '../../runtime/network/fabric.js';
+import { plugIntoDataPlane } from './vpc-services.js';
+import type { DataPlane } from '../../runtime/data-plane.js';
 import type { InstanceDriver } from '../../runtime/instances/driver.js';
 
 /** The host side of instances, picked by the composition root. */
 export interface Ec2Runtime {
   driver: InstanceDriver;
-  /** Opens the VPC fabric (on first use); absent where instances get no network of their own. */
-  openFabric?: () => Promise<Fabric>;
+  /** The shared VPC data plane: EC2 plugs its instances, its DNS zone and its metadata service into it. */
+  plane: DataPlane;
   /** Rootfs of a kumo image (built on first use). */
   imageRootfs: (name: string) => Promise<string>;
 }
@@ -148,11 +148,12 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
   const store = new Ec2Store(deps.db, deps.network, deps.tags);
   const instances = new InstanceStore(deps.db);
   const directory = new InstanceDirectory(store, instances);
+  plugIntoDataPlane(deps.runtime.plane, directory);
   const supervisor = new InstanceSupervisor({
     store,
     instances,
     driver: deps.runtime.driver,
-    network: deps.runtime.openFabric ? () => openDataPlane(deps.runtime.openFabric!, directory, deps.log) : undefined,
+    plane: deps.runtime.plane,
     imageRootfs: deps.runtime.imageRootfs,
     log: deps.log,
     now: () => new Date(),

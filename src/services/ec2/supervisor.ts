@@ -22,7 +22,8 @@ import { userReason, TERMINATED_VISIBLE_MS } from './instances.js';
 import type { InstanceRecord, InstanceStore } from './instance-store.js';
 import { keyPairTable } from './key-pairs-store.js';
 import type { Ec2Store } from './store.js';
-import { InstancePorts, type NetworkPlane } from './instance-ports.js';
+import { InstancePorts } from './instance-ports.js';
+import type { DataPlane } from '../../runtime/data-plane.js';
 import { unmap } from './elastic-ips.js';
 import { INSTANCE_TYPE_BY_NAME } from './instance-types-data.js';
 
@@ -30,8 +31,8 @@ export interface SupervisorDeps {
   store: Ec2Store;
   instances: InstanceStore;
   driver: InstanceDriver;
-  /** Opened on first use (creating host network state costs a moment); absent for the process driver. */
-  network?: () => Promise<NetworkPlane>;
+  /** The shared VPC data plane (its fabric opens on first use; the process runtime has none). */
+  plane: DataPlane;
   /** The rootfs of a kumo image, built first if needed (may take minutes). */
   imageRootfs: (name: string) => Promise<string>;
   log: (line: string) => void;
@@ -57,7 +58,7 @@ export class InstanceSupervisor {
   private plugWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: SupervisorDeps) {
-    this.ports = new InstancePorts(deps.store, deps.network);
+    this.ports = new InstancePorts(deps.store, deps.plane, deps.log);
     this.loop = new Reconciler<Row>({
       name: 'instance',
       desired: () => deps.instances.everywhere(),
@@ -298,7 +299,7 @@ export class InstanceSupervisor {
     await this.loop.close();
     const running = this.deps.instances.everywhere().filter(({ instance }) => this.deps.driver.status(instance.InstanceId) === 'running');
     await Promise.all(running.map(({ instance }) => this.deps.driver.stop(instance.InstanceId, STOP_DEADLINE_MS).catch((err) => this.deps.log(`instance ${instance.InstanceId}: ${err}`))));
-    await this.ports.close();
+    this.ports.forget();
     await this.deps.driver.close?.();
   }
 
@@ -308,7 +309,7 @@ export class InstanceSupervisor {
     for (const id of known) await this.deps.driver.terminate(id, FORCE_STOP_DEADLINE_MS).catch(() => {});
     this.booted.clear();
     this.crashed.clear();
-    await this.ports.close();
+    this.ports.forget();
   }
 }
 
