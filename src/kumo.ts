@@ -14,7 +14,8 @@ import { internalHandler } from './edge/internal.js';
 import { ServiceRouter } from './edge/route.js';
 import { listen } from './edge/server.js';
 import { DataPlane } from './runtime/data-plane.js';
-import { createHostRuntime, type HostRuntime } from './runtime/host-runtime.js';
+import { createHostRuntime, reclaimHostState, type ContainerOwner, type HostRuntime } from './runtime/host-runtime.js';
+import type { ExitKind } from './runtime/instances/driver.js';
 import type { Service } from './services/service.js';
 import { createStsService } from './services/sts/provider.js';
 import { createEc2Service } from './services/ec2/provider.js';
@@ -37,6 +38,12 @@ export interface KumoHandle {
 }
 
 const CLOSE_GRACE_MS = 5_000;
+
+/** Where EC2's instances live (`<data-dir>/instances`) and how their host objects are named. */
+const EC2_CONTAINERS: ContainerOwner = { dir: 'instances', prefix: 'kumo-ec2-' };
+
+/** `kumo reset` with no kumo running: ends what a dead kumo left running of this data dir. */
+export const reclaimDataDir = (config: KumoConfig) => reclaimHostState(config, [EC2_CONTAINERS]);
 
 export { isRunning, pidFilePath, readPidFile, runningKumo, lockDataDir, type PidFile } from './state/data-dir.js';
 
@@ -104,14 +111,17 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
 function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: DataPlane, log: (line: string) => void): Service[] {
   const tags = new TagStore(db);
   const network = new NetworkStore(db, config.elasticIpPool);
+  // The driver reports exits to the supervisor, which is built with the service that owns it.
+  let exited: (id: string, kind: ExitKind) => void = () => {};
+  const driver = runtime.driverFor({ ...EC2_CONTAINERS, onExit: (id, kind) => exited(id, kind) });
   const ec2 = createEc2Service({
     db,
     network,
     tags,
-    runtime: { driver: runtime.driver, imageRootfs: runtime.imageRootfs, plane },
+    runtime: { driver, volumes: runtime.volumes, imageRootfs: runtime.imageRootfs, plane },
     log,
   });
-  runtime.onExit((id, kind) => ec2.supervisor.exited(id, kind));
+  exited = (id, kind) => ec2.supervisor.exited(id, kind);
   return [
     ec2,
     createElbv2Service({ db, network, tags }),

@@ -6,11 +6,8 @@
 import { rmSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { detectRuntime } from '../runtime/detect.js';
-import { Fabric } from '../runtime/network/fabric.js';
-import { NativeDriver } from '../runtime/instances/native.js';
 import { configFromEnv, defaultImageDir, parseCredentials, parseHostDns, type KumoConfig } from '../config.js';
-import { isRunning, lockDataDir, runningKumo, startKumo, type PidFile } from '../kumo.js';
+import { isRunning, lockDataDir, reclaimDataDir, runningKumo, startKumo, type PidFile } from '../kumo.js';
 import { VERSION } from '../version.js';
 
 const USAGE = `kumo ${VERSION}: AWS on one machine
@@ -212,11 +209,8 @@ async function reset(config: KumoConfig): Promise<void> {
   }
   try {
     // A crashed kumo's instances may still run on their root volumes: end them first.
-    if (present.includes('instances') && detectRuntime(config.runtime).mode === 'native') {
-      await new NativeDriver(config.dataDir).reclaimLeftovers();
-      // and the network it kept for them, which the next kumo would otherwise take over.
-      await Fabric.releaseOwner(config.dataDir);
-    }
+    // (and the network it kept for them, which the next kumo would otherwise take over).
+    if (present.includes('instances')) await reclaimDataDir(config);
     for (const f of present) rmSync(join(config.dataDir, f), { recursive: true, force: true });
   } finally {
     lock.release();

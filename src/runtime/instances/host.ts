@@ -76,10 +76,10 @@ function kbField(file: string, field: string): number {
   }
 }
 
-/** Instance IDs with a directory under <dataDir>/instances that holds their launch spec (both drivers keep this layout). */
-export function instanceIds(dataDir: string, specOf: (id: string) => string): string[] {
+/** Container IDs with a directory under the owner's `root` that holds their launch spec (both drivers keep this layout). */
+export function instanceIds(root: string, specOf: (id: string) => string): string[] {
   try {
-    return readdirSync(join(dataDir, 'instances')).filter((id) => existsSync(specOf(id)));
+    return readdirSync(root).filter((id) => existsSync(specOf(id)));
   } catch {
     return [];
   }

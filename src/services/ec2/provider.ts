@@ -103,11 +103,15 @@ import { InstanceSupervisor } from './supervisor.js';
 import { InstanceDirectory } from './instance-metadata.js';
 import { plugIntoDataPlane } from './vpc-services.js';
 import type { DataPlane } from '../../runtime/data-plane.js';
+import type { VolumeStore } from '../../runtime/volumes.js';
 import type { InstanceDriver } from '../../runtime/instances/driver.js';
 
 /** The host side of instances, picked by the composition root. */
 export interface Ec2Runtime {
+  /** EC2's own containers (runtime/host-runtime.ts, one driver per owner). */
   driver: InstanceDriver;
+  /** Root volumes (native runtime only). */
+  volumes?: VolumeStore;
   /** The shared VPC data plane: EC2 plugs its instances, its DNS zone and its metadata service into it. */
   plane: DataPlane;
   /** Rootfs of a kumo image (built on first use). */
@@ -153,6 +157,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     store,
     instances,
     driver: deps.runtime.driver,
+    volumes: deps.runtime.volumes,
     plane: deps.runtime.plane,
     imageRootfs: deps.runtime.imageRootfs,
     log: deps.log,

@@ -16,6 +16,7 @@
  */
 import type { InstanceDriver } from '../../runtime/instances/driver.js';
 import { Reconciler } from '../../runtime/reconciler.js';
+import type { VolumeStore } from '../../runtime/volumes.js';
 import { intToIp, parseCidr4 } from '../../lib/cidr.js';
 import type { Scope } from '../../state/scope.js';
 import { userReason, TERMINATED_VISIBLE_MS } from './instances.js';
@@ -31,6 +32,8 @@ export interface SupervisorDeps {
   store: Ec2Store;
   instances: InstanceStore;
   driver: InstanceDriver;
+  /** Root volumes as directories (native runtime only); the process runtime has none. */
+  volumes?: VolumeStore;
   /** The shared VPC data plane (its fabric opens on first use; the process runtime has none). */
   plane: DataPlane;
   /** The rootfs of a kumo image, built first if needed (may take minutes). */
@@ -203,6 +206,7 @@ export class InstanceSupervisor {
           publicKeys: key ? [key.PublicKey] : [],
           netns,
           resources: resourcesOf(i.InstanceType),
+          volume: this.deps.volumes?.ensure(i.RootVolumeId, rootfs),
         });
       } else {
         // A no-op for a container adopted after a restart: it keeps running as it is.
@@ -217,6 +221,7 @@ export class InstanceSupervisor {
       const reason = { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on launch' };
       if (fresh) {
         await driver.terminate(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
+        this.deps.volumes?.remove(i.RootVolumeId);
         this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => this.terminatedRow(scope, r, reason));
       } else {
         this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => ({ ...r, State: 'stopped', StateReason: reason, PublicIpAddress: this.releasePublicIp(r) }));
@@ -253,8 +258,9 @@ export class InstanceSupervisor {
   private async terminate(scope: Scope, i: InstanceRecord): Promise<void> {
     await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
     await this.ports.unplug(i.InstanceId);
-    if (!i.RootDeleteOnTermination) await this.deps.driver.keepRootVolume?.(i.InstanceId, i.RootVolumeId);
     await this.deps.driver.terminate(i.InstanceId);
+    // DeleteOnTermination=false: the volume outlives its instance, in <data-dir>/volumes/<vol-id>/.
+    if (i.RootDeleteOnTermination) this.deps.volumes?.remove(i.RootVolumeId);
     this.booted.delete(i.InstanceId);
     this.crashed.delete(i.InstanceId);
     this.settle(scope, i.InstanceId, ['shutting-down'], (r) => this.terminatedRow(scope, r, r.StateReason));
@@ -307,6 +313,7 @@ export class InstanceSupervisor {
   async reset(known: string[]): Promise<void> {
     await this.loop.drain();
     for (const id of known) await this.deps.driver.terminate(id, FORCE_STOP_DEADLINE_MS).catch(() => {});
+    for (const id of this.deps.volumes?.list() ?? []) this.deps.volumes!.remove(id);
     this.booted.clear();
     this.crashed.clear();
     this.ports.forget();
