@@ -4,8 +4,9 @@
  * bucket configuration), bytes in files (./blobs.ts); handlers by resource in ./buckets.ts,
  * ./objects.ts, ./listing.ts, ./listing-v1.ts, ./multipart.ts, ./multipart-complete.ts, ./copy.ts,
  * ./batch-delete.ts, ./versions-handlers.ts, ./tagging.ts, ./bucket-access.ts, ./cors.ts and
- * ./bucket-config.ts. Every handler runs inside ./authorize.ts's guard, which decides access; the
- * edge hands CORS preflights to ./cors.ts and website hosts to ./website.ts.
+ * ./bucket-config.ts. Every handler runs inside ./authorize.ts's guard, which decides access.
+ * Before authentication (./admission.ts) website hosts are answered by ./website.ts, CORS
+ * preflights by ./cors.ts, and a bucket's region binds the signature.
  *
  * Differences from AWS:
  * - Access (./authorize.ts): bucket policies, ACLs, Block Public Access and Object Ownership are
@@ -66,8 +67,8 @@ import { Authorizer, guard } from './authorize.js';
 import { bucketAccessHandlers } from './bucket-access.js';
 import { bucketConfigHandlers } from './bucket-config.js';
 import { Cors, corsHandlers } from './cors.js';
-import { Website, websiteBucket } from './website.js';
-import { bucketSigningRegion } from './signing-region.js';
+import { Website } from './website.js';
+import { s3BeforeAuth } from './admission.js';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -126,10 +127,7 @@ export function createS3Service(deps: S3Deps): Service {
     handlers,
     authErrors: s3AuthErrors,
     global: true,
-    signingRegion: bucketSigningRegion(store, codec),
-    preflight: (req) => cors.preflight(req),
-    responseHeaders: (req) => cors.responseHeaders(req),
-    website: { bucketOf: websiteBucket, serve: (bucket, req, ctx) => website.serve(bucket, req, ctx) },
+    beforeAuth: s3BeforeAuth(store, codec, cors, website),
     reset: () => blobs.wipe(),
   };
 }
