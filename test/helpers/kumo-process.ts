@@ -32,7 +32,7 @@ export interface SpawnedKumo {
 export async function spawnKumo(dataDir: string, args: string[] = []): Promise<SpawnedKumo> {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'kumo.js'), 'start', '--port', '0', '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KUMO_PORT: undefined, KUMO_IMAGE_DIR: process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images', KUMO_EIP_POOL: TEST_PUBLIC_IP_POOL },
+    env: { ...process.env, KUMO_PORT: undefined, KUMO_IMAGE_DIR: process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images', KUMO_EIP_POOL: TEST_PUBLIC_IP_POOL, KUMO_DNS: '127.0.0.1:0' },
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

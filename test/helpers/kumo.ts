@@ -40,6 +40,8 @@ export async function startKumoForTest(overrides: Partial<KumoConfig> = {}, log:
     accessLog: false,
     // One image build per machine for the whole suite (see test/runtime/support.ts).
     imageDir: process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images',
+    // Test kumos run side by side: each host resolver on a port of its own.
+    hostDns: { host: '127.0.0.1', port: 0 },
     ...overrides,
   };
   const handle = await startKumo(config, log);
