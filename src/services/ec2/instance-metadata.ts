@@ -8,7 +8,8 @@ import { findZone } from '../../state/regions.js';
 import type { Scope } from '../../state/scope.js';
 import type { InstanceMetadata } from '../../runtime/metadata/imds.js';
 import type { DnsQuestion, DnsResolution } from '../../runtime/dns/server.js';
-import { parseEc2Name, privateDnsName, publicDnsName } from '../../runtime/dns/names.js';
+import { parseEc2Name, privateDnsName } from '../../runtime/dns/names.js';
+import { publicDnsNameIn, resolverMode } from './vpc-dns.js';
 import { containsIp, ipToInt, parseCidr4 } from '../../runtime/net/cidr.js';
 import type { InstanceRecord, InstanceStore } from './instance-store.js';
 import { groupsOf, publicIpOf } from './instance-view.js';
@@ -50,7 +51,7 @@ export class InstanceDirectory {
       privateIp: i.PrivateIpAddress,
       privateDnsName: privateDnsName(i.PrivateIpAddress, scope.region),
       publicIp: pub?.ip,
-      publicDnsName: pub ? publicDnsName(pub.ip, scope.region) : undefined,
+      publicDnsName: publicDnsNameIn(this.store, scope, i.VpcId, pub?.ip) || undefined,
       mac: eni.MacAddress,
       interfaceId: eni.NetworkInterfaceId,
       subnetId: subnet.SubnetId,
@@ -74,15 +75,18 @@ export class InstanceDirectory {
   /**
    * The VPC resolver's answers for the instance `askerId`: EC2 names of addresses in its VPC
    * (private names → private IPs; public names of its VPC's instances → their private IPs, as
-   * AWS answers inside a VPC; other public names → the public IP). Anything else does not exist:
-   * kumo never forwards a lookup to the outside world.
+   * AWS answers inside a VPC; other public names → the public IP), as far as the VPC's DNS
+   * attributes allow (./vpc-dns.ts). Anything else does not exist: kumo never forwards a lookup
+   * to the outside world.
    */
   resolve(askerId: string | undefined, q: DnsQuestion): DnsResolution {
     const asker = askerId ? this.find(askerId) : undefined;
     if (!asker) return 'refused';
     const { scope, instance } = asker;
+    const mode = resolverMode(this.store, scope, instance.VpcId);
+    if (mode === 'off') return 'refused';
     const parsed = parseEc2Name(q.name);
-    if (!parsed || parsed.region !== scope.region) return 'nxdomain';
+    if (!parsed || parsed.region !== scope.region || (mode === 'public-only' && parsed.kind !== 'public')) return 'nxdomain';
     const inVpc = this.instances.list(scope).filter((i) => i.VpcId === instance.VpcId && i.State !== 'terminated');
     let ip: string | undefined;
     if (parsed.kind === 'resource') ip = inVpc.find((i) => i.InstanceId === parsed.instanceId)?.PrivateIpAddress;
@@ -91,7 +95,7 @@ export class InstanceDirectory {
       const v = ipToInt(parsed.ip);
       ip = vpc?.CidrBlockAssociationSet.some((c) => containsIp(parseCidr4(c.CidrBlock)!, v)) ? parsed.ip : undefined;
     } else {
-      const owner = inVpc.find((i) => publicIpOf(this.store, scope, i)?.ip === parsed.ip);
+      const owner = mode === 'full' ? inVpc.find((i) => publicIpOf(this.store, scope, i)?.ip === parsed.ip) : undefined;
       ip = owner ? owner.PrivateIpAddress : parsed.ip;
     }
     if (!ip) return 'nxdomain';
