@@ -38,6 +38,11 @@ export interface KumoConfig {
   idleTimeoutMs: number;
   /** Open connections at most; more are closed at once (`KUMO_MAX_CONNECTIONS`). */
   maxConnections: number;
+  /**
+   * Tests only (no flag or variable sets it): kumo's clock, for SigV4's time checks, request
+   * times and EC2's supervisor (how long terminated instances stay listed). Default: the system's.
+   */
+  clock?: () => Date;
 }
 
 export function defaultImageDir(dataDir: string, env = process.env): string {

@@ -109,6 +109,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, log: (l
     tags,
     runtime: { driver: runtime.driver, imageRootfs: runtime.imageRootfs, openFabric: runtime.openFabric },
     log,
+    now: config.clock,
   });
   runtime.onExit((id, kind) => ec2.supervisor.exited(id, kind));
   return [
@@ -129,7 +130,7 @@ function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRunt
       enabled: config.auth,
       credentials: new Map(config.credentials.map((c) => [c.accessKeyId, c])),
       defaultAccount: config.credentials[0].account,
-      now: () => new Date(),
+      now: config.clock ?? (() => new Date()),
     },
     defaultRegion: config.defaultRegion,
     accessLog: config.accessLog,

@@ -162,6 +162,8 @@ export function instanceHandlers(deps: InstanceDeps) {
         input,
         (i) => {
           if (i.DisableApiTermination && i.State !== 'terminated') throw InstanceErrors.terminationProtected(i.InstanceId);
+          // Stop protection guards against termination through the API too (AWS's "Enable stop protection").
+          if (i.DisableApiStop && i.State !== 'terminated') throw InstanceErrors.terminationProtected(i.InstanceId, 'disableApiStop');
         },
         (i) =>
           i.State === 'terminated' || i.State === 'shutting-down'

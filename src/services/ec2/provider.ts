@@ -119,6 +119,8 @@ export interface Ec2Deps {
   tags: TagStore;
   runtime: Ec2Runtime;
   log: (line: string) => void;
+  /** The clock (default: the system's); tests move it. */
+  now?: () => Date;
 }
 
 /** What RunInstances needs of a catalog AMI. */
@@ -152,7 +154,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     network: deps.runtime.openFabric ? () => openDataPlane(deps.runtime.openFabric!, directory, deps.log) : undefined,
     imageRootfs: deps.runtime.imageRootfs,
     log: deps.log,
-    now: () => new Date(),
+    now: deps.now ?? (() => new Date()),
   });
   const instanceDeps: InstanceDeps = { store, instances, images: launchImage, changed: () => supervisor.wake() };
   const table: { [K in keyof Ec2Operations]: Handler } = {
