@@ -10,7 +10,8 @@ import { detectRuntime } from '../runtime/detect.js';
 import { Fabric } from '../runtime/network/fabric.js';
 import { NativeDriver } from '../runtime/instances/native.js';
 import { configFromEnv, defaultImageDir, parseCredentials, type KumoConfig } from '../config.js';
-import { isRunning, lockDataDir, runningKumo, startKumo, type PidFile } from '../kumo.js';
+import { isRunning, lockDataDir, pidFilePath, runningKumo, startKumo, type PidFile } from '../kumo.js';
+import { findKumoByDataDir } from '../state/data-dir.js';
 import { VERSION } from '../version.js';
 
 const USAGE = `kumo ${VERSION}: AWS on one machine
@@ -19,7 +20,8 @@ usage:
   kumo start  [--host 127.0.0.1] [--port 4566] [--data-dir ~/.kumo] [--no-auth]
               [--credentials AKID:SECRET[:ACCOUNT],...] [--default-region us-east-1] [--quiet]
   kumo status [--data-dir DIR]     is kumo running here, and what does it serve
-  kumo stop   [--data-dir DIR]     stop the kumo that uses DIR
+  kumo stop   [--data-dir DIR]     stop the kumo that uses DIR (found by its pid file, or else by
+                                   the DIR/state.db it holds open)
   kumo reset  [--data-dir DIR]     wipe all state (running or not)
 
 environment: KUMO_HOST, KUMO_PORT, KUMO_DATA_DIR, KUMO_NO_AUTH=1, KUMO_CREDENTIALS, KUMO_DEFAULT_REGION,
@@ -145,6 +147,11 @@ async function health(p: PidFile): Promise<Record<string, unknown> | undefined> 
 async function status(config: KumoConfig): Promise<void> {
   const pid = runningKumo(config.dataDir);
   if (!pid) {
+    const unrecorded = findKumoByDataDir(config.dataDir);
+    if (unrecorded) {
+      process.stdout.write(`kumo is running: pid ${unrecorded.pid}, data dir ${config.dataDir}\n  (its pid file ${pidFilePath(config.dataDir)} is gone, so its port is unknown; 'kumo stop' still stops it)\n`);
+      return;
+    }
     process.stdout.write(`kumo is not running (data dir ${config.dataDir})\n`);
     process.exit(3);
   }
@@ -163,7 +170,8 @@ async function status(config: KumoConfig): Promise<void> {
 }
 
 async function stopCmd(config: KumoConfig): Promise<void> {
-  const pid = runningKumo(config.dataDir);
+  // Without its pid file, the kumo is the process that holds the data dir's state.db open.
+  const pid = runningKumo(config.dataDir) ?? findKumoByDataDir(config.dataDir);
   if (!pid) {
     process.stdout.write(`kumo is not running (data dir ${config.dataDir})\n`);
     return;
@@ -189,6 +197,8 @@ async function reset(config: KumoConfig): Promise<void> {
     process.stdout.write('kumo state reset\n');
     return;
   }
+  const unrecorded = findKumoByDataDir(config.dataDir);
+  if (unrecorded) fail(`kumo (pid ${unrecorded.pid}) runs on ${config.dataDir} but its pid file is gone, so it cannot be reached; stop it first with 'kumo stop --data-dir ${config.dataDir}'`);
   const present = existsSync(config.dataDir) ? readdirSync(config.dataDir).filter((f) => STATE_ENTRIES.includes(f)) : [];
   if (present.length === 0) {
     process.stdout.write(`nothing to reset in ${config.dataDir}\n`);
