@@ -39,8 +39,9 @@ export interface KumoConfig {
   /** Open connections at most; more are closed at once (`KUMO_MAX_CONNECTIONS`). */
   maxConnections: number;
   /**
-   * Tests only (no flag or variable sets it): kumo's clock, for SigV4's time checks, request
-   * times and EC2's supervisor (how long terminated instances stay listed). Default: the system's.
+   * Tests only (no flag or variable sets it): the clock of EC2's supervisor, which stamps when an
+   * instance was terminated and removes it an hour later. Requests (SigV4's time checks among
+   * them) keep the system's clock. Default: the system's.
    */
   clock?: () => Date;
 }

@@ -130,7 +130,7 @@ function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRunt
       enabled: config.auth,
       credentials: new Map(config.credentials.map((c) => [c.accessKeyId, c])),
       defaultAccount: config.credentials[0].account,
-      now: config.clock ?? (() => new Date()),
+      now: () => new Date(),
     },
     defaultRegion: config.defaultRegion,
     accessLog: config.accessLog,
