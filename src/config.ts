@@ -38,6 +38,8 @@ export interface KumoConfig {
   idleTimeoutMs: number;
   /** Open connections at most; more are closed at once (`KUMO_MAX_CONNECTIONS`). */
   maxConnections: number;
+  /** Where the host resolver for kumo's AWS names listens (`KUMO_DNS`: host:port, or `off`). */
+  hostDns?: { host: string; port: number };
   /**
    * Tests only (no flag or variable sets it): the clock of EC2's supervisor, which stamps when an
    * instance was terminated and removes it an hour later. Requests (SigV4's time checks among
@@ -55,6 +57,20 @@ export function defaultImageDir(dataDir: string, env = process.env): string {
 export const DEFAULT_IDLE_TIMEOUT_MS = 20_000;
 /** Far more than any local client pool (the CLI and SDKs use 10 to 50), far fewer than file descriptors. */
 export const DEFAULT_MAX_CONNECTIONS = 1000;
+
+/**
+ * The host resolver's default: port 53 on a loopback address of its own where kumo may bind it
+ * (root; systemd-resolved keeps 127.0.0.53 and .54), else an unprivileged port on 127.0.0.1.
+ */
+export const defaultHostDns = () => (process.getuid?.() === 0 ? { host: '127.0.0.153', port: 53 } : { host: '127.0.0.1', port: 5300 });
+
+/** `host:port` (IPv4), or `off`. */
+export function parseHostDns(spec: string): { host: string; port: number } | undefined {
+  if (spec === 'off') return undefined;
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(spec);
+  if (!m || Number(m[2]) > 65535) throw new Error(`invalid DNS address '${spec}': expected IPv4:port (127.0.0.153:53), or off`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
 
 export const DEFAULT_CREDENTIAL: Credential = { accessKeyId: 'test', secretAccessKey: 'test', account: '000000000000' };
 
@@ -92,5 +108,6 @@ export function configFromEnv(env = process.env): KumoConfig {
     runtime: env.KUMO_RUNTIME === 'process' ? 'process' : 'auto',
     idleTimeoutMs: env.KUMO_IDLE_TIMEOUT ? Number(env.KUMO_IDLE_TIMEOUT) * 1000 : DEFAULT_IDLE_TIMEOUT_MS,
     maxConnections: env.KUMO_MAX_CONNECTIONS ? Number(env.KUMO_MAX_CONNECTIONS) : DEFAULT_MAX_CONNECTIONS,
+    hostDns: env.KUMO_DNS !== undefined ? parseHostDns(env.KUMO_DNS) : defaultHostDns(),
   };
 }

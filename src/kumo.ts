@@ -13,12 +13,12 @@ import type { Edge } from './edge/chain.js';
 import { internalHandler } from './edge/internal.js';
 import { ServiceRouter } from './edge/route.js';
 import { listen } from './edge/server.js';
-import { createHostRuntime, type HostRuntime } from './runtime/host-runtime.js';
+import { DataPlane } from './runtime/data-plane.js';
+import { createHostRuntime, reclaimHostState, type ContainerOwner, type HostRuntime } from './runtime/host-runtime.js';
+import type { ExitKind } from './runtime/instances/driver.js';
 import type { Service } from './services/service.js';
 import { createStsService } from './services/sts/provider.js';
 import { createEc2Service } from './services/ec2/provider.js';
-import { instanceMigrations } from './services/ec2/instance-store.js';
-import { keyPairMigrations } from './services/ec2/key-pairs-store.js';
 import { createElbv2Service } from './services/elbv2/provider.js';
 import { createRdsService } from './services/rds/provider.js';
 import { createS3Service } from './services/s3/provider.js';
@@ -38,6 +38,12 @@ export interface KumoHandle {
 }
 
 const CLOSE_GRACE_MS = 5_000;
+
+/** Where EC2's instances live (`<data-dir>/instances`) and how their host objects are named. */
+const EC2_CONTAINERS: ContainerOwner = { dir: 'instances', prefix: 'kumo-ec2-' };
+
+/** `kumo reset` with no kumo running: ends what a dead kumo left running of this data dir. */
+export const reclaimDataDir = (config: KumoConfig) => reclaimHostState(config, [EC2_CONTAINERS]);
 
 export { isRunning, pidFilePath, readPidFile, runningKumo, lockDataDir, type PidFile } from './state/data-dir.js';
 
@@ -60,15 +66,17 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
     });
     migrate(db, 'tags', tagMigrations);
     migrate(db, 'network', networkMigrations);
-    migrate(db, 'ec2-key-pairs', keyPairMigrations);
-    migrate(db, 'ec2-instances', instanceMigrations);
     const runtime = createHostRuntime(config, log);
-    const services = buildServices(config, db, runtime, log);
+    // The VPC data plane outlives the services (closed after them): they unplug from it as they stop.
+    const plane = new DataPlane({ openFabric: runtime.openFabric, hostDns: config.hostDns, log });
+    await plane.start();
+    undo.push(() => plane.close());
+    const services = buildServices(config, db, runtime, plane, log);
     undo.push(async () => {
       for (const s of services) await s.close?.();
     });
     const limits = { idleTimeoutMs: config.idleTimeoutMs, maxConnections: config.maxConnections };
-    const { server, port } = await listen(edgeFor(config, db, services, runtime, log), config.host, config.port, limits);
+    const { server, port } = await listen(edgeFor(config, db, services, runtime, plane, log), config.host, config.port, limits);
     for (const s of services) await s.start?.();
     lock.ready(config.host, port);
     const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -100,18 +108,21 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
   }
 }
 
-function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, log: (line: string) => void): Service[] {
+function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: DataPlane, log: (line: string) => void): Service[] {
   const tags = new TagStore(db);
   const network = new NetworkStore(db, config.elasticIpPool);
+  // The driver reports exits to the supervisor, which is built with the service that owns it.
+  let exited: (id: string, kind: ExitKind) => void = () => {};
+  const driver = runtime.driverFor({ ...EC2_CONTAINERS, onExit: (id, kind) => exited(id, kind) });
   const ec2 = createEc2Service({
     db,
     network,
     tags,
-    runtime: { driver: runtime.driver, imageRootfs: runtime.imageRootfs, openFabric: runtime.openFabric },
+    runtime: { driver, volumes: runtime.volumes, imageRootfs: runtime.imageRootfs, plane },
     log,
     now: config.clock,
   });
-  runtime.onExit((id, kind) => ec2.supervisor.exited(id, kind));
+  exited = (id, kind) => ec2.supervisor.exited(id, kind);
   return [
     ec2,
     createElbv2Service({ db, network, tags }),
@@ -121,7 +132,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, log: (l
   ];
 }
 
-function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRuntime, log: (line: string) => void): Edge {
+function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRuntime, plane: DataPlane, log: (line: string) => void): Edge {
   const runtime = host.mode;
   const started = Date.now();
   return {
@@ -145,6 +156,7 @@ function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRunt
         dataDir: config.dataDir,
         auth: config.auth ? 'sigv4' : 'off',
         runtime,
+        dns: plane.hostDns ?? null,
         services: Object.fromEntries(
           services.map((s) => [
             s.name,
@@ -155,6 +167,7 @@ function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRunt
       reset: async () => {
         wipeAll(db);
         for (const s of services) await s.reset?.();
+        await plane.reset();
         log('state reset');
       },
     }),

@@ -6,11 +6,8 @@
 import { rmSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { detectRuntime } from '../runtime/detect.js';
-import { Fabric } from '../runtime/network/fabric.js';
-import { NativeDriver } from '../runtime/instances/native.js';
-import { configFromEnv, defaultImageDir, parseCredentials, type KumoConfig } from '../config.js';
-import { isRunning, lockDataDir, pidFilePath, runningKumo, startKumo, type PidFile } from '../kumo.js';
+import { configFromEnv, defaultImageDir, parseCredentials, parseHostDns, type KumoConfig } from '../config.js';
+import { isRunning, lockDataDir, pidFilePath, reclaimDataDir, runningKumo, startKumo, type PidFile } from '../kumo.js';
 import { findKumoByDataDir } from '../state/data-dir.js';
 import { VERSION } from '../version.js';
 
@@ -19,13 +16,14 @@ const USAGE = `kumo ${VERSION}: AWS on one machine
 usage:
   kumo start  [--host 127.0.0.1] [--port 4566] [--data-dir ~/.kumo] [--no-auth]
               [--credentials AKID:SECRET[:ACCOUNT],...] [--default-region us-east-1] [--quiet]
+              [--dns 127.0.0.153:53|off]    where the host resolver for AWS names listens
   kumo status [--data-dir DIR]     is kumo running here, and what does it serve
   kumo stop   [--data-dir DIR]     stop the kumo that uses DIR (found by its pid file, or else by
                                    the DIR/state.db it holds open)
   kumo reset  [--data-dir DIR]     wipe all state (running or not)
 
 environment: KUMO_HOST, KUMO_PORT, KUMO_DATA_DIR, KUMO_NO_AUTH=1, KUMO_CREDENTIALS, KUMO_DEFAULT_REGION,
-  KUMO_EIP_POOL, KUMO_IMAGE_DIR, KUMO_RUNTIME=process, KUMO_IDLE_TIMEOUT (s), KUMO_MAX_CONNECTIONS`;
+  KUMO_EIP_POOL, KUMO_IMAGE_DIR, KUMO_RUNTIME=process, KUMO_IDLE_TIMEOUT (s), KUMO_MAX_CONNECTIONS, KUMO_DNS`;
 
 const options = {
   host: { type: 'string' },
@@ -34,6 +32,7 @@ const options = {
   'no-auth': { type: 'boolean' },
   credentials: { type: 'string' },
   'default-region': { type: 'string' },
+  dns: { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -45,7 +44,13 @@ function fail(message: string): never {
 }
 
 function buildConfig(values: Record<string, string | boolean | undefined>): KumoConfig {
-  const config = configFromEnv();
+  let config: KumoConfig;
+  try {
+    config = configFromEnv();
+    if (typeof values.dns === 'string') config.hostDns = parseHostDns(values.dns);
+  } catch (e) {
+    fail((e as Error).message);
+  }
   if (typeof values.host === 'string') config.host = values.host;
   if (typeof values.port === 'string') {
     const port = /^[0-9]{1,5}$/.test(values.port) ? Number(values.port) : NaN;
@@ -165,6 +170,7 @@ async function status(config: KumoConfig): Promise<void> {
     const runtime = h.runtime as { mode: string; reason: string };
     process.stdout.write(`  runtime:  ${runtime.mode} (${runtime.reason})\n`);
     process.stdout.write(`  auth:     ${h.auth}\n`);
+    process.stdout.write(`  dns:      ${h.dns ?? 'off'}\n`);
     process.stdout.write(`  services: ${Object.keys(h.services as object).join(', ')}\n`);
   } else process.stdout.write('  (it does not answer /_kumo/health)\n');
 }
@@ -213,11 +219,8 @@ async function reset(config: KumoConfig): Promise<void> {
   }
   try {
     // A crashed kumo's instances may still run on their root volumes: end them first.
-    if (present.includes('instances') && detectRuntime(config.runtime).mode === 'native') {
-      await new NativeDriver(config.dataDir).reclaimLeftovers();
-      // and the network it kept for them, which the next kumo would otherwise take over.
-      await Fabric.releaseOwner(config.dataDir);
-    }
+    // (and the network it kept for them, which the next kumo would otherwise take over).
+    if (present.includes('instances')) await reclaimDataDir(config);
     for (const f of present) rmSync(join(config.dataDir, f), { recursive: true, force: true });
   } finally {
     lock.release();

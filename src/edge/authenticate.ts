@@ -13,7 +13,7 @@ import { createHmac } from 'node:crypto';
 import type { Credential } from '../config.js';
 import { AwsError } from '../protocol/errors.js';
 import { regionInfo } from '../state/regions.js';
-import type { Service } from '../services/service.js';
+import type { AuthErrorCodes } from '../services/service.js';
 import type { ChunkVerifier } from '../protocol/aws-chunked.js';
 import {
   constantTimeEqual,
@@ -49,21 +49,23 @@ export interface AuthSettings {
 }
 
 /**
- * `resourceRegion` says where the resource the request names lives, if it is bound to a region
- * (asked only of signed requests, since it may cost a lookup).
+ * `errors` are the service's own words for each failure. `body` is the body read whole (forms),
+ * or undefined when it streams to the operation: then its hash is the one the client declares
+ * (x-amz-content-sha256, required on a signed header, UNSIGNED-PAYLOAD by default on a presigned
+ * URL), checked later as the body flows. `resourceRegion` says where the resource the request
+ * names lives, if it is bound to a region (asked only of signed requests: it may cost a lookup).
  */
 export function authenticate(
   settings: AuthSettings,
-  service: Service,
+  errors: AuthErrorCodes,
   req: SignedRequest,
   query: [string, string][],
   body: Buffer | undefined,
   resourceRegion: () => string | undefined = () => undefined,
 ): Caller {
-  const errors = service.authErrors;
   let parts: SignatureParts | undefined;
   try {
-    parts = signatureParts(req, query, service);
+    parts = signatureParts(req, query, errors);
   } catch (e) {
     if (!settings.enabled) return { account: settings.defaultAccount };
     throw e;
@@ -76,9 +78,9 @@ export function authenticate(
   if (!settings.enabled) {
     return { account: cred?.account ?? settings.defaultAccount, accessKeyId: parts.accessKeyId, region: parts.region };
   }
-  checkRegion(parts, service, resourceRegion());
+  checkRegion(parts, errors, resourceRegion());
   if (!cred) throw new AwsError(errors.unknownKey.code, errors.unknownKey.message, errors.unknownKey.status);
-  checkTime(settings.now(), parts, service);
+  checkTime(settings.now(), parts, errors);
   const payloadHash = payloadHashFor(req, query, parts, body);
   if (!verify(req, parts, cred.secretAccessKey, payloadHash)) {
     throw new AwsError(
@@ -87,19 +89,19 @@ export function authenticate(
       403,
     );
   }
-  checkSignedHeaders(req, parts, service);
+  checkSignedHeaders(req, parts, errors);
   const caller: Caller = { account: cred.account, accessKeyId: cred.accessKeyId, region: parts.region };
   if (payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256')) caller.chunkVerifier = chunkVerifier(cred, parts);
   else if (/^[0-9a-f]{64}$/.test(payloadHash) && body === undefined) caller.declaredPayloadHash = payloadHash;
   return caller;
 }
 
-function signatureParts(req: SignedRequest, query: [string, string][], service: Service): SignatureParts | undefined {
+function signatureParts(req: SignedRequest, query: [string, string][], errors: AuthErrorCodes): SignatureParts | undefined {
   try {
     return parseSignature(req, query);
   } catch (e) {
     if (e instanceof SigV4FormatError) {
-      const q = service.authErrors.malformedQuery;
+      const q = errors.malformedQuery;
       if (e.presigned && q) throw new AwsError(q.code, e.message, q.status);
       const auth = req.headers.get('authorization')?.[0] ?? '';
       if (auth && !auth.startsWith('AWS4-HMAC-SHA256 ')) {
@@ -111,7 +113,7 @@ function signatureParts(req: SignedRequest, query: [string, string][], service: 
   }
 }
 
-function checkTime(now: Date, parts: SignatureParts, service: Service): void {
+function checkTime(now: Date, parts: SignatureParts, errors: AuthErrorCodes): void {
   const signedAt = parseAmzDate(parts.amzDate);
   if (!signedAt || !parts.amzDate.startsWith(parts.date)) {
     throw new AwsError('IncompleteSignature', `Invalid X-Amz-Date '${parts.amzDate}' for credential date ${parts.date}.`, 400);
@@ -120,7 +122,7 @@ function checkTime(now: Date, parts: SignatureParts, service: Service): void {
   if (parts.presigned) {
     const expires = (parts.expiresSeconds ?? MAX_EXPIRES_SECONDS) * 1000;
     if (nowMs > signedAt.getTime() + expires) {
-      const e = service.authErrors.expired;
+      const e = errors.expired;
       throw new AwsError(e.code, 'Request has expired', e.status, {
         fields: { Expires: new Date(signedAt.getTime() + expires).toISOString(), ServerTime: now.toISOString() },
       });
@@ -133,7 +135,7 @@ function checkTime(now: Date, parts: SignatureParts, service: Service): void {
   const early = nowMs - signedAt.getTime() > SKEW_MS;
   const late = signedAt.getTime() - nowMs > SKEW_MS;
   if (!early && !late) return;
-  const e = service.authErrors.skew;
+  const e = errors.skew;
   if (e.code === 'RequestTimeTooSkewed') {
     throw new AwsError(e.code, 'The difference between the request time and the current time is too large.', e.status, {
       fields: { RequestTime: parts.amzDate, ServerTime: now.toISOString().replace(/\.[0-9]{3}Z$/, 'Z'), MaxAllowedSkewMilliseconds: String(SKEW_MS) },
@@ -151,9 +153,9 @@ function checkTime(now: Date, parts: SignatureParts, service: Service): void {
 }
 
 /** Services without words of their own answer as AWS's query services do. */
-function checkRegion(parts: SignatureParts, service: Service, home: string | undefined): void {
+function checkRegion(parts: SignatureParts, errors: AuthErrorCodes, home: string | undefined): void {
   if (regionInfo(parts.region) && (home === undefined || home === parts.region)) return;
-  const wrong = service.authErrors.wrongRegion;
+  const wrong = errors.wrongRegion;
   if (wrong) throw wrong(parts.region, home, parts.presigned);
   throw new AwsError('SignatureDoesNotMatch', `Credential should be scoped to a valid region, not '${parts.region}'.`, 403);
 }
@@ -163,8 +165,8 @@ function checkRegion(parts: SignatureParts, service: Service, home: string | und
  * URL's x-amz-content-sha256 is let through: the payload hash it declares goes into the canonical
  * request, so a value the URL was not signed for is SignatureDoesNotMatch, as on AWS.
  */
-function checkSignedHeaders(req: SignedRequest, parts: SignatureParts, service: Service): void {
-  const rule = service.authErrors.unsignedHeaders;
+function checkSignedHeaders(req: SignedRequest, parts: SignatureParts, errors: AuthErrorCodes): void {
+  const rule = errors.unsignedHeaders;
   if (!rule) return;
   const signed = new Set(parts.signedHeaders);
   const unsigned = [...req.headers.keys()].filter(
@@ -178,21 +180,18 @@ function toAmz(d: Date): string {
 }
 
 function payloadHashFor(req: SignedRequest, query: [string, string][], parts: SignatureParts, body: Buffer | undefined): string {
-  // A body read whole (query families) is hashed as received: trusting a declared
-  // x-amz-content-sha256 instead would let anyone swap the body under a valid signature.
+  // A body read whole (forms) is hashed as received: trusting a declared x-amz-content-sha256
+  // instead would let anyone swap the body under a valid signature.
   if (body !== undefined) return sha256Hex(body);
+  // A streamed body's hash is what the client declares; the body is checked against it as it flows.
   const declared = req.headers.get('x-amz-content-sha256')?.[0];
   if (parts.presigned) {
     const q = query.find(([k]) => k === 'X-Amz-Content-Sha256')?.[1];
     if (q) return q;
-    if (parts.service === 's3') return declared ?? 'UNSIGNED-PAYLOAD';
-    return EMPTY_SHA256;
+    return declared ?? 'UNSIGNED-PAYLOAD';
   }
   if (declared) return declared;
-  if (parts.service === 's3') {
-    throw new AwsError('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256', 400);
-  }
-  return EMPTY_SHA256;
+  throw new AwsError('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256', 400);
 }
 
 function chunkVerifier(cred: Credential, parts: SignatureParts): ChunkVerifier {

@@ -1,7 +1,8 @@
 /**
- * Request bodies. Query-family bodies are small forms read whole (bounded); S3 bodies stream,
- * decoded from aws-chunked when the client sent that, and checked against the SHA-256 the client
- * signed when it declared one, so a body that does not match fails its consumer mid-stream.
+ * Request bodies, as the codec's traits say. A `form` body is small and read whole (bounded); a
+ * `stream` body (S3) streams, decoded from aws-chunked when the client sent that, and checked
+ * against the SHA-256 the client signed when it declared one, so a body that does not match
+ * fails its consumer mid-stream.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';

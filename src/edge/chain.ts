@@ -1,31 +1,39 @@
 /**
  * The request chain, in order. Every AWS request that reaches kumo goes through these steps and
- * nothing else:
+ * nothing else, each a function from one stage of the request to the next:
  *
- *   1. identify    a request id and a start time
- *   2. route       which service: SigV4 scope, Host (S3 virtual hosts), form Version, else S3
- *   3. read        query-family bodies whole; S3 bodies stay streams
- *   4. authenticate  SigV4 against the configured keys (service-specific error codes)
- *   5. parse       the codec walks the operation's input shape
- *   6. dispatch    the service's operation table; no handler → NotImplemented
- *                  (S3's CORS preflight, OPTIONS, and its website endpoints are answered by the
- *                  service before step 4: neither is signed nor names an operation)
- *   7. serialize   the codec walks the output shape (or the error)
- *   8. log         one access-log line
+ *   1. identify      Received       a request id, a start time, the raw path, query and headers
+ *   2. route         Routed         which service: SigV4 scope, Host (S3 virtual hosts), else S3;
+ *                                   or the services sharing a form's shape, until its Version picks
+ *   3. read          Read           one service, the request in its codec's terms: a form body is
+ *                                   read whole (bounded), a streamed one is left to stream
+ *   4. admit         Admitted       the service's word before authentication (Service.beforeAuth):
+ *                                   it may answer the request itself (S3's website endpoints and
+ *                                   CORS preflights: unsigned, and no operation of its model)
+ *   5. authenticate  Authenticated  SigV4 against the configured keys (the service's error codes);
+ *                                   a streamed body becomes one checked against what was signed
+ *   6. parse         Decoded        the codec walks the operation's input shape
+ *   7. dispatch                     the service's operation table; no handler → NotImplemented
+ *   8. serialize                    the codec walks the output shape (or the error)
+ *   9. log                          one access-log line
  *
- * /_kumo/* (health, reset) is answered before step 2 by ./internal.ts.
+ * What differs between wire families (form or stream, Host addressing, request-id headers) the
+ * chain asks of the codec's traits. /_kumo/* (health, reset) is answered before step 2 by
+ * ./internal.ts.
  *
  * No error on any of these steps may end the process: a step's failure is answered as an AWS
  * error; a failure while answering is logged and answered with a bare InternalError (or the
  * connection dropped if the answer had begun); stray 'error' events on the request, response
- * and body streams are caught here (./guard.ts).
+ * and body streams are caught here (./guard.ts). A failure can come at any step, so what the
+ * steps have learned that its answer needs (the service, the request, the operation) is also
+ * kept in the request's `known` record.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AwsError, CommonErrors, encodeJsonError, isAwsError } from '../protocol/errors.js';
-import type { WireRequest, WireResponse } from '../protocol/types.js';
-import type { RequestContext, Service } from '../services/service.js';
+import type { DecodedCall, WireRequest, WireResponse } from '../protocol/types.js';
+import type { Admission, RequestContext, Service } from '../services/service.js';
 import { requestId as newRequestId } from '../state/ids.js';
 import { authenticate, type AuthSettings, type Caller } from './authenticate.js';
 import { MAX_FORM_BODY, readForm, streamBody } from './body.js';
@@ -45,7 +53,23 @@ export interface Edge {
   fallback: Service;
 }
 
-interface Exchange {
+/** What the steps have learned so far, for the answer to an error and for the access log. */
+interface Known {
+  service?: Service;
+  wire?: WireRequest;
+  /** The operation, or what the service answered instead (Website, Preflight). */
+  operation?: string;
+  /** What the service said before authentication (headers for whatever answers the request). */
+  admission?: Admission;
+  /** The body stream handed to the codec, when it is a decoding/checking transform of req. */
+  body?: Readable;
+  status?: number;
+  /** The unread rest of the body is being discarded. */
+  draining?: boolean;
+}
+
+/** 1. The request as it arrived. */
+interface Received {
   id: string;
   started: bigint;
   req: IncomingMessage;
@@ -55,18 +79,36 @@ interface Exchange {
   query: [string, string][];
   headers: Record<string, string>;
   multi: Map<string, string[]>;
-  service?: Service;
-  /** Services sharing the request's shape until the form's Version picks one. */
-  candidates?: Service[];
-  wire?: WireRequest;
-  /** The S3 body stream handed to the codec (req itself, or a decoding/checking transform). */
-  body?: Readable;
-  operation?: string;
-  status?: number;
-  /** The unread rest of the body is being discarded. */
-  draining?: boolean;
+  known: Known;
   /** Logs an error kumo caused (not the client) against this request. */
   report(what: string, e: unknown): void;
+}
+
+/** 2. Candidates are told apart by the Version of their form, so all of them read forms. */
+interface Routed extends Received {
+  to: { service: Service } | { candidates: Service[] };
+}
+
+/** 3. One service, and the request as its codec sees it. */
+interface Read extends Received {
+  service: Service;
+  wire: WireRequest;
+}
+
+/** 4. What the service said before authentication. */
+interface Admitted extends Read {
+  admission: Admission;
+}
+
+/** 5. Who is calling; a streamed body is now `wire.stream`, with its trailers once it ends. */
+interface Authenticated extends Admitted {
+  caller: Caller;
+  trailers?: Map<string, string>;
+}
+
+/** 6. The operation and its typed input. */
+interface Decoded extends Authenticated {
+  call: DecodedCall;
 }
 
 export async function handle(edge: Edge, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -85,37 +127,21 @@ export async function handle(edge: Edge, req: IncomingMessage, res: ServerRespon
   }
 }
 
-async function serve(edge: Edge, x: Exchange): Promise<void> {
-  route(edge, x);
-  x.wire = await read(edge, x);
-  const service = x.service!;
-  // A website endpoint serves anonymous GETs from the bucket's website configuration (S3 only).
-  const site = service.website?.bucketOf(x.headers.host ?? '');
-  if (site !== undefined) {
-    x.operation = 'Website';
-    await send(x, await service.website!.serve(site, x.wire, requestContext(edge, x, { account: '' }, undefined)));
+async function serve(edge: Edge, x: Received): Promise<void> {
+  const admitted = admit(await read(edge, route(edge, x)));
+  const own = admitted.admission.answer;
+  if (own) {
+    x.known.operation = own.operation;
+    await send(x, await own.respond(requestContext(edge, x, { account: '' }, undefined)));
     return;
   }
-  // A CORS preflight is unsigned and names no operation: the service answers it (S3 only).
-  if (x.wire.method === 'OPTIONS' && service.preflight) {
-    x.operation = 'Preflight';
-    await send(x, service.preflight(x.wire));
-    return;
-  }
-  const caller = authenticateStep(edge, x);
-  const body = service.codec.model.metadata.protocol === 'rest-xml' ? streamBody(x.req, x.headers, caller) : undefined;
-  if (body) {
-    x.body = x.wire.stream = body.stream;
-    if (body.stream !== x.req) guardBody(body.stream, x.report);
-  }
-  const call = await service.codec.decode(x.wire);
-  x.operation = call.operation.name;
-  const output = await dispatch(edge, x, caller, call.operation.name, call.input, body?.trailers);
-  await send(x, service.codec.encode(call.operation, output as Record<string, unknown> | undefined, x.id));
+  const decoded = await parse(authenticateStep(edge, admitted));
+  const output = await dispatch(edge, decoded);
+  await send(x, decoded.service.codec.encode(decoded.call.operation, output as Record<string, unknown> | undefined, x.id));
 }
 
 // 1. identify
-function identify(edge: Edge, req: IncomingMessage, res: ServerResponse): Exchange {
+function identify(edge: Edge, req: IncomingMessage, res: ServerResponse): Received {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
@@ -137,24 +163,28 @@ function identify(edge: Edge, req: IncomingMessage, res: ServerResponse): Exchan
   }
   const id = newRequestId();
   const report = (what: string, e: unknown) => edge.log(`[${id}] ${what}: ${(e as Error)?.stack ?? String(e)}`);
-  return { id, started: process.hrtime.bigint(), req, res, rawPath, rawQuery, query, headers, multi, report };
+  return { id, started: process.hrtime.bigint(), req, res, rawPath, rawQuery, query, headers, multi, known: {}, report };
 }
 
 // 2. route
-function route(edge: Edge, x: Exchange): void {
+function route(edge: Edge, x: Received): Routed {
   const r = edge.router.route({ method: x.req.method ?? 'GET', host: x.headers.host ?? '', headers: x.headers, query: x.query });
   if (r.unknownScope) {
     throw new AwsError('NotImplemented', `kumo does not implement the service '${r.unknownScope}'.`, 501, { fault: 'Receiver' });
   }
-  x.service = r.service;
-  x.candidates = r.candidates;
-  if (!x.service && !x.candidates?.length) throw new AwsError('InvalidAction', 'No service handles this request.', 400);
+  if (r.service) {
+    x.known.service = r.service;
+    return { ...x, to: { service: r.service } };
+  }
+  if (!r.candidates?.length) throw new AwsError('InvalidAction', 'No service handles this request.', 400);
+  return { ...x, to: { candidates: r.candidates } };
 }
 
 // 3. read
-async function read(edge: Edge, x: Exchange): Promise<WireRequest> {
+async function read(edge: Edge, x: Routed): Promise<Read> {
   const wire: WireRequest = { method: x.req.method ?? 'GET', rawPath: x.rawPath, query: x.query, headers: x.headers };
-  if (x.candidates || x.service?.codec.model.metadata.protocol !== 'rest-xml') {
+  const { to } = x;
+  if ('candidates' in to || to.service.codec.traits.body === 'form') {
     // Refused before reading, so the body can still be drained and the connection kept.
     if (Number(x.headers['content-length'] ?? 0) > MAX_FORM_BODY) {
       throw new AwsError('RequestEntityTooLarge', `Request body exceeds ${MAX_FORM_BODY} bytes.`, 413);
@@ -162,21 +192,25 @@ async function read(edge: Edge, x: Exchange): Promise<WireRequest> {
     if (/%(?![0-9A-Fa-f]{2})/.test(x.rawQuery)) throw CommonErrors.malformedQueryString('The query string contains a malformed percent-encoding.');
     wire.body = await readForm(x.req);
   }
-  if (x.candidates) {
+  let service: Service;
+  if ('candidates' in to) {
     const version = formValue(wire, 'Version');
-    const chosen = edge.router.byVersion(x.candidates, version);
+    const chosen = edge.router.byVersion(to.candidates, version);
     if (!chosen) {
       if (!version) throw CommonErrors.missingParameter('Version');
-      throw unknownVersion(edge, version, x.candidates);
+      throw unknownVersion(edge, version, to.candidates);
     }
-    x.service = chosen;
-  } else if (wire.body !== undefined) {
+    service = chosen;
+  } else {
+    service = to.service;
     // One service under this signing name; a Version naming another API must not reach its codec.
-    const version = formValue(wire, 'Version');
-    if (version !== undefined && version !== x.service!.codec.model.metadata.apiVersion) throw unknownVersion(edge, version, [x.service!]);
+    const version = wire.body !== undefined ? formValue(wire, 'Version') : undefined;
+    if (version !== undefined && version !== service.codec.model.metadata.apiVersion) throw unknownVersion(edge, version, [service]);
   }
-  if (x.service!.codec.model.metadata.protocol === 'rest-xml') wire.hostBucket = hostBucket(x.headers.host ?? '');
-  return wire;
+  if (service.codec.traits.hostAddressing) wire.hostBucket = hostBucket(x.headers.host ?? '');
+  x.known.service = service;
+  x.known.wire = wire;
+  return { ...x, service, wire };
 }
 
 function unknownVersion(edge: Edge, version: string, candidates: Service[]): AwsError {
@@ -192,28 +226,44 @@ function formValue(wire: WireRequest, name: string): string | undefined {
   return wire.body ? (new URLSearchParams(wire.body.toString('utf8')).get(name) ?? undefined) : undefined;
 }
 
-// 4. authenticate
-function authenticateStep(edge: Edge, x: Exchange): Caller {
-  const signed: SignedRequest = { method: x.req.method ?? 'GET', rawPath: x.rawPath, rawQuery: x.rawQuery, headers: x.multi };
-  return authenticate(edge.auth, x.service!, signed, x.query, x.wire?.body, () => x.service!.signingRegion?.(x.wire!));
+// 4. admit
+function admit(x: Read): Admitted {
+  const admission = x.service.beforeAuth?.(x.wire) ?? {};
+  x.known.admission = admission;
+  return { ...x, admission };
 }
 
-// 6. dispatch
-async function dispatch(
-  edge: Edge,
-  x: Exchange,
-  caller: Caller,
-  operation: string,
-  input: Record<string, unknown>,
-  trailers: Map<string, string> | undefined,
-) {
-  const service = x.service!;
-  const handler = service.handlers[operation];
-  if (!handler) throw CommonErrors.notImplemented(service.name, operation);
-  return handler(requestContext(edge, x, caller, trailers), input);
+// 5. authenticate
+function authenticateStep(edge: Edge, x: Admitted): Authenticated {
+  const signed: SignedRequest = { method: x.wire.method, rawPath: x.rawPath, rawQuery: x.rawQuery, headers: x.multi };
+  const caller = authenticate(edge.auth, x.service.authErrors, signed, x.query, x.wire.body, () => x.admission.signingRegion?.());
+  if (x.service.codec.traits.body !== 'stream') return { ...x, caller };
+  const body = streamBody(x.req, x.headers, caller);
+  if (body.stream !== x.req) {
+    guardBody(body.stream, x.report);
+    x.known.body = body.stream;
+  }
+  const wire = { ...x.wire, stream: body.stream };
+  x.known.wire = wire;
+  return { ...x, caller, wire, trailers: body.trailers };
 }
 
-function requestContext(edge: Edge, x: Exchange, caller: Caller, trailers: Map<string, string> | undefined): RequestContext {
+// 6. parse
+async function parse(x: Authenticated): Promise<Decoded> {
+  const call = await x.service.codec.decode(x.wire);
+  x.known.operation = call.operation.name;
+  return { ...x, call };
+}
+
+// 7. dispatch
+async function dispatch(edge: Edge, x: Decoded) {
+  const name = x.call.operation.name;
+  const handler = x.service.handlers[name];
+  if (!handler) throw CommonErrors.notImplemented(x.service.name, name);
+  return handler(requestContext(edge, x, x.caller, x.trailers), x.call.input);
+}
+
+function requestContext(edge: Edge, x: Received, caller: Caller, trailers: Map<string, string> | undefined): RequestContext {
   return {
     requestId: x.id,
     account: caller.account,
@@ -228,18 +278,16 @@ function requestContext(edge: Edge, x: Exchange, caller: Caller, trailers: Map<s
   };
 }
 
-// 7. serialize
-async function send(x: Exchange, out: WireResponse): Promise<void> {
+// 8. serialize
+async function send(x: Received, out: WireResponse): Promise<void> {
   const { res } = x;
-  x.status = out.status;
+  const { known } = x;
+  known.status = out.status;
   finishReading(x, out);
-  const family = x.service?.codec.model.metadata.protocol;
   const headers: Record<string, string> = { ...out.headers };
-  if (x.wire && x.service?.responseHeaders) Object.assign(headers, x.service.responseHeaders(x.wire));
-  if (family === 'rest-xml') {
-    headers['x-amz-request-id'] = x.id;
-    headers['x-amz-id-2'] = Buffer.from(x.id).toString('base64');
-  } else headers['x-amzn-requestid'] = x.id;
+  Object.assign(headers, known.admission?.responseHeaders?.());
+  // Only a JSON error for a request no service claimed has no service; it names itself.
+  if (known.service) Object.assign(headers, known.service.codec.traits.requestIdHeaders(x.id));
   const isHead = x.req.method === 'HEAD';
   if (typeof out.body === 'string' || Buffer.isBuffer(out.body)) {
     const buf = typeof out.body === 'string' ? Buffer.from(out.body, 'utf8') : out.body;
@@ -272,12 +320,12 @@ async function send(x: Exchange, out: WireResponse): Promise<void> {
   res.end();
 }
 
-async function sendError(edge: Edge, x: Exchange, e: unknown): Promise<void> {
+async function sendError(edge: Edge, x: Received, e: unknown): Promise<void> {
   // A pipelined response has no socket until the one before it is done, so look at both.
   const socket = x.res.socket ?? x.req.socket;
   if (socket?.destroyed && !x.res.headersSent) {
     // The client hung up (mid-body, say): nobody to answer, and nothing was dispatched.
-    x.status = 499;
+    x.known.status = 499;
     return;
   }
   let err: AwsError;
@@ -292,11 +340,12 @@ async function sendError(edge: Edge, x: Exchange, e: unknown): Promise<void> {
   }
   const type = x.headers['content-type'] ?? '';
   let out: WireResponse;
-  if (!x.service && (/json/i.test(type) || x.headers['x-amz-target'])) {
+  const { known } = x;
+  if (!known.service && (/json/i.test(type) || x.headers['x-amz-target'])) {
     out = encodeJsonError(err, x.id, type.startsWith('application/x-amz-json') ? type : 'application/json');
   } else {
-    x.service ??= edge.fallback;
-    out = x.service.codec.encodeError(err, x.id, x.wire);
+    known.service ??= edge.fallback;
+    out = known.service.codec.encodeError(err, x.id, known.wire);
   }
   await send(x, out);
 }
@@ -307,14 +356,14 @@ async function sendError(edge: Edge, x: Exchange, e: unknown): Promise<void> {
  * whose response cannot be completed. Either way the connection ends: the state of its request
  * body is unknown.
  */
-function lastResort(edge: Edge, x: Exchange, e: unknown): void {
+function lastResort(edge: Edge, x: Received, e: unknown): void {
   x.report('error while answering', e);
-  x.status = 500;
+  x.known.status = 500;
   try {
     if (x.res.headersSent || x.res.destroyed) throw new Error('the answer had begun');
     let out: WireResponse;
     try {
-      out = (x.service ?? edge.fallback).codec.encodeError(CommonErrors.internal(), x.id, x.wire);
+      out = (x.known.service ?? edge.fallback).codec.encodeError(CommonErrors.internal(), x.id, x.known.wire);
     } catch {
       out = { status: 500, headers: { 'content-type': 'application/xml' }, body: `<Error><Code>InternalError</Code><RequestId>${x.id}</RequestId></Error>` };
     }
@@ -337,28 +386,28 @@ const DRAIN_LIMIT = 64 * 1024 * 1024;
  * keeps the connection usable; a body that was abandoned mid-way cannot be framed any more, so
  * that connection ends with the answer.
  */
-function finishReading(x: Exchange, out: WireResponse): void {
-  const { req } = x;
-  if (req.readableEnded || x.draining) return;
+function finishReading(x: Received, out: WireResponse): void {
+  const { req, known } = x;
+  if (req.readableEnded || known.draining) return;
   if (req.destroyed) {
     out.headers = { ...out.headers, connection: 'close' };
     return;
   }
-  x.draining = true;
+  known.draining = true;
   let left = DRAIN_LIMIT;
   req.on('data', (c: Buffer) => {
     left -= c.length;
     if (left < 0) req.socket?.destroy();
   });
   // The body's transform (if any) still gets the bytes; its verdict no longer matters.
-  if (x.body && x.body !== req) x.body.resume();
+  known.body?.resume();
   req.resume();
 }
 
-// 8. log
-function log(edge: Edge, x: Exchange): void {
+// 9. log
+function log(edge: Edge, x: Received): void {
   if (!edge.accessLog) return;
   const ms = Number(process.hrtime.bigint() - x.started) / 1e6;
-  const svc = x.service?.name ?? '-';
-  edge.log(`${x.req.method} ${svc}.${x.operation ?? '-'} ${x.status ?? x.res.statusCode} ${ms.toFixed(1)}ms ${x.id}`);
+  const { service, operation, status } = x.known;
+  edge.log(`${x.req.method} ${service?.name ?? '-'}.${operation ?? '-'} ${status ?? x.res.statusCode} ${ms.toFixed(1)}ms ${x.id}`);
 }

@@ -52,7 +52,7 @@ export class ServiceRouter {
     }
   }
 
-  /** Route before the body is read; `needsVersion` means the form body's Version decides. */
+  /** Route before the body is read; `candidates` means the form body's Version decides. */
   route(h: RouteHints): { service?: Service; candidates?: Service[]; unknownScope?: string } {
     const scope = scopeService(h.headers, h.query);
     if (scope) {
@@ -64,7 +64,7 @@ export class ServiceRouter {
     const isForm = (h.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
     const hasAction = h.query.some(([k]) => k === 'Action');
     if ((h.method === 'POST' && isForm) || hasAction) {
-      return { candidates: this.services.filter((s) => s.codec.model.metadata.protocol !== 'rest-xml') };
+      return { candidates: this.services.filter((s) => s.codec.traits.body === 'form') };
     }
     return { service: this.s3() };
   }

@@ -11,7 +11,7 @@ import type { LoadedModel } from '../models/loader.js';
 import type { Operation } from '../models/shapes.js';
 import { AwsError, CommonErrors } from './errors.js';
 import { decodeQueryInput, paramTree, type QueryFlavour } from './query-decode.js';
-import type { Codec, DecodedCall, WireRequest, WireResponse } from './types.js';
+import type { Codec, DecodedCall, WireRequest, WireResponse, WireTraits } from './types.js';
 import { encodeStructure, escapeXml } from './xml-encode.js';
 
 const ENVELOPE = new Set(['Action', 'Version', 'AWSAccessKeyId', 'SignatureMethod', 'SignatureVersion', 'Signature', 'Timestamp', 'Expires', 'SecurityToken']);
@@ -28,8 +28,16 @@ export function formParams(req: WireRequest): [string, string][] {
   return pairs;
 }
 
+/** Forms read whole; the request named in x-amzn-RequestId (the body names it too). */
+const QUERY_TRAITS: WireTraits = {
+  body: 'form',
+  hostAddressing: false,
+  requestIdHeaders: (requestId) => ({ 'x-amzn-requestid': requestId }),
+};
+
 export class QueryCodec implements Codec {
   readonly model: LoadedModel;
+  readonly traits = QUERY_TRAITS;
   protected readonly flavour: QueryFlavour;
 
   constructor(model: LoadedModel, flavour: QueryFlavour = 'query') {

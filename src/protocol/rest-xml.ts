@@ -11,7 +11,7 @@ import type { LoadedModel } from '../models/loader.js';
 import type { Operation, Shape } from '../models/shapes.js';
 import { shapeType } from '../models/shapes.js';
 import { AwsError } from './errors.js';
-import type { Codec, DecodedCall, WireRequest, WireResponse } from './types.js';
+import type { Codec, DecodedCall, WireRequest, WireResponse, WireTraits } from './types.js';
 import { decodeXmlDocument } from './xml-decode.js';
 import { encodeElement, encodeStructure, escapeXml, formatScalar, formatTimestamp } from './xml-encode.js';
 
@@ -64,8 +64,16 @@ export function splitS3Path(req: WireRequest): S3Target {
   return { bucket: decode(path.slice(0, slash)), key: key === '' ? undefined : decode(key) };
 }
 
+/** Payloads stream; buckets can be named by Host; S3's two request-id headers. */
+const REST_XML_TRAITS: WireTraits = {
+  body: 'stream',
+  hostAddressing: true,
+  requestIdHeaders: (requestId) => ({ 'x-amz-request-id': requestId, 'x-amz-id-2': Buffer.from(requestId).toString('base64') }),
+};
+
 export class RestXmlCodec implements Codec {
   readonly model: LoadedModel;
+  readonly traits = REST_XML_TRAITS;
   private readonly routes: Route[];
   private readonly namespace: string;
   private readonly errors: RestXmlErrors;

@@ -1,7 +1,9 @@
 /**
  * What the edge hands a codec and what it gets back. A codec knows one wire family and nothing
  * of any service: it turns a request into (operation, typed input) and a typed output or an
- * AwsError into a response, always by walking the service's model.
+ * AwsError into a response, always by walking the service's model. What the edge must do
+ * differently per family (read the body whole or stream it, address by Host, name the request
+ * in headers) it learns from the codec's `traits`, never from the family's name.
  */
 import type { Readable } from 'node:stream';
 import type { LoadedModel } from '../models/loader.js';
@@ -35,8 +37,23 @@ export interface WireResponse {
   body?: string | Buffer | Readable;
 }
 
+/** What the edge needs to know of a wire family to carry its requests. */
+export interface WireTraits {
+  /**
+   * How the body reaches the codec. `form`: a small document read whole (bounded) before
+   * authentication, and signed over the bytes as received. `stream`: handed to the operation as
+   * a stream, decoded from aws-chunked and checked against the hash the client signed as it flows.
+   */
+  readonly body: 'form' | 'stream';
+  /** The Host header may name a bucket (S3's virtual-host addressing): see WireRequest.hostBucket. */
+  readonly hostAddressing: boolean;
+  /** The headers that name the request on every answer, success or error. */
+  requestIdHeaders(requestId: string): Record<string, string>;
+}
+
 export interface Codec {
   readonly model: LoadedModel;
+  readonly traits: WireTraits;
   /** Which operation a request names, without decoding its input (for routing and logs). */
   operationName(req: WireRequest): string | undefined;
   decode(req: WireRequest): Promise<DecodedCall>;

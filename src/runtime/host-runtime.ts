@@ -1,56 +1,80 @@
 /**
- * Picks what runs instances on this host (DESIGN.md, "Data plane"): the native driver with the
+ * Picks what runs containers on this host (DESIGN.md, "Data plane"): the native driver with the
  * VPC fabric where Linux, root and systemd-nspawn allow, the process driver anywhere else.
  * Called by the composition root only; services receive the result.
+ *
+ * Each owner of containers (EC2's instances now; load balancer and database nodes next) gets a
+ * driver of its own, on a directory of its own and with host names of its own, so no owner ever
+ * lists, reclaims or resets another's.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { KumoConfig } from '../config.js';
 import { detectRuntime, which, type RuntimeMode } from './detect.js';
 import type { ExitKind, InstanceDriver } from './instances/driver.js';
 import { NativeDriver } from './instances/native.js';
 import { ProcessDriver } from './instances/process.js';
 import { Fabric } from './network/fabric.js';
-import { existsSync } from 'node:fs';
 import { ensureImage, imageSpecByName, rootfsOf } from './images/builder.js';
+import { VolumeStore } from './volumes.js';
+
+export interface ContainerOwner {
+  /** Its directory under the data dir (`instances`). */
+  dir: string;
+  /** Starts the names of what the driver makes on the host for it (`kumo-ec2-`). */
+  prefix: string;
+  /** A container that ended on its own (its OS powered off or rebooted, or it died). */
+  onExit?: (id: string, kind: ExitKind) => void;
+}
 
 export interface HostRuntime {
   mode: RuntimeMode;
-  driver: InstanceDriver;
+  /** A driver for one owner's containers. */
+  driverFor(owner: ContainerOwner): InstanceDriver;
+  /** Root volumes as directories (native only): `<data-dir>/volumes`. */
+  volumes?: VolumeStore;
   imageRootfs(name: string): Promise<string>;
   /** The VPC fabric (native only): takes this data dir's slot back after a crash, then clears what dead kumos left. */
   openFabric?: () => Promise<Fabric>;
-  /** Where the driver reports containers that ended on their own; set once the supervisor exists. */
-  onExit: (handler: (id: string, kind: ExitKind) => void) => void;
 }
 
 export function createHostRuntime(config: KumoConfig, log: (line: string) => void): HostRuntime {
   const mode = detectRuntime(config.runtime);
-  let exitHandler: (id: string, kind: ExitKind) => void = () => {};
-  const onExit = (id: string, kind: ExitKind) => exitHandler(id, kind);
-  const driver: InstanceDriver = mode.mode === 'native' ? new NativeDriver(config.dataDir, { onExit }) : new ProcessDriver(config.dataDir);
+  const native = mode.mode === 'native';
   return {
     mode,
-    driver,
-    openFabric:
-      mode.mode === 'native'
-        ? async () => {
-            // After a crash, this data dir's slot is taken over as it is (instances keep running
-            // and serving); its owner prunes what it does not claim again.
-            const fabric = await Fabric.open({ log, owner: config.dataDir });
-            await Fabric.cleanupStale();
-            return fabric;
-          }
-        : undefined,
+    driverFor: (owner) => {
+      const root = join(config.dataDir, owner.dir);
+      return native ? new NativeDriver({ root, prefix: owner.prefix, onExit: owner.onExit }) : new ProcessDriver({ root });
+    },
+    volumes: native ? new VolumeStore(join(config.dataDir, 'volumes')) : undefined,
+    openFabric: native
+      ? async () => {
+          // After a crash, this data dir's slot is taken over as it is (instances keep running
+          // and serving); its owner prunes what it does not claim again.
+          const fabric = await Fabric.open({ log, owner: config.dataDir });
+          await Fabric.cleanupStale();
+          return fabric;
+        }
+      : undefined,
     imageRootfs: async (name) => {
-      if (mode.mode !== 'native') return '';
+      if (!native) return '';
       const spec = imageSpecByName(name);
       if (!existsSync(rootfsOf(config.imageDir, spec)) && !which('debootstrap')) {
         throw new Error(`the ${name} base image is not built and debootstrap is not installed (apt-get install debootstrap)`);
       }
       return ensureImage(config.imageDir, spec, log);
     },
-    onExit: (handler) => {
-      exitHandler = handler;
-    },
   };
 }
 
+/**
+ * `kumo reset` of a data dir whose kumo is not running: what a dead kumo left running for these
+ * owners (containers, their mounts and cgroups, the network kept for them) ends.
+ */
+export async function reclaimHostState(config: KumoConfig, owners: ContainerOwner[]): Promise<void> {
+  const runtime = createHostRuntime(config, () => {});
+  if (runtime.mode.mode !== 'native') return;
+  for (const owner of owners) await runtime.driverFor(owner).reclaimLeftovers?.();
+  await Fabric.releaseOwner(config.dataDir);
+}

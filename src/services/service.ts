@@ -1,7 +1,8 @@
 /**
  * The contract between the edge and a service. A service is its codec (wire family + model), its
- * operation table and the error codes it answers for authentication failures. Handlers receive a
- * RequestContext and the decoded input, and return the output or throw an AwsError.
+ * operation table and the error codes it answers for authentication failures, and may have a word
+ * on a request before it is authenticated (`beforeAuth`). Handlers receive a RequestContext and
+ * the decoded input, and return the output or throw an AwsError.
  */
 import type { AwsError } from '../protocol/errors.js';
 import type { Codec, WireRequest, WireResponse } from '../protocol/types.js';
@@ -65,6 +66,27 @@ export interface AuthErrorCodes {
   unsignedHeaders?: { code: string; status: number; message: string; field: string };
 }
 
+/**
+ * A service's word on a request before it is authenticated (Service.beforeAuth). S3 is the one
+ * service that says anything yet: website endpoints and CORS preflights are answered here, a
+ * bucket's region binds the signature, and CORS headers go on every answer.
+ */
+export interface Admission {
+  /**
+   * The service answers the request itself, unsigned and outside its API model; `operation` names
+   * it in the access log. `respond` sees an anonymous caller; it throws AwsError to refuse.
+   */
+  answer?: { operation: string; respond(ctx: RequestContext): WireResponse | Promise<WireResponse> };
+  /**
+   * The region the signature must be scoped to, when the resource the request names lives in one;
+   * undefined when any region kumo serves will do. Asked only of signed requests (it may cost a
+   * lookup).
+   */
+  signingRegion?(): string | undefined;
+  /** Headers to add to whatever answers the request, asked once the answer is ready. */
+  responseHeaders?(): Record<string, string> | undefined;
+}
+
 export interface Service {
   /** SigV4 signing name (credential scope service), e.g. `ec2`, `elasticloadbalancing`. */
   readonly signingName: string;
@@ -76,25 +98,10 @@ export interface Service {
   /** Services that keep regions apart use the request's region; global ones (S3, STS) may not. */
   readonly global?: boolean;
   /**
-   * The region a signature for this request must be scoped to, when the resource it names lives
-   * in one (S3: an existing bucket's region); undefined when any region kumo serves will do.
+   * What the service says of a request before anyone knows who sent it; asked of every request
+   * routed here. Absent: nothing (authenticate, decode, dispatch).
    */
-  signingRegion?(req: WireRequest): string | undefined;
-  /**
-   * S3 only: answers a CORS preflight (OPTIONS). No API model describes it and browsers send it
-   * unsigned, so the edge hands it here instead of to the codec. Throws AwsError to refuse.
-   */
-  preflight?(req: WireRequest): { status: number; headers: Record<string, string> };
-  /**
-   * S3 only: static website hosting. `bucketOf` says whether a Host is a website endpoint; such
-   * requests are anonymous by definition and are served by `serve` instead of an operation.
-   */
-  website?: {
-    bucketOf(host: string): string | undefined;
-    serve(bucket: string, req: WireRequest, ctx: RequestContext): Promise<WireResponse>;
-  };
-  /** S3 only: headers to add to any response for this request (CORS Access-Control-*). */
-  responseHeaders?(req: WireRequest): Record<string, string> | undefined;
+  beforeAuth?(req: WireRequest): Admission;
   /** Called once kumo listens: bring the host back in line with the stored state. */
   start?(): void | Promise<void>;
   /** Called by /_kumo/reset after the database is wiped (drop caches, files). */

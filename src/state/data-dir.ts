@@ -10,6 +10,7 @@
  */
 import { chmodSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive, processStartTime as processStart } from '../lib/process.js';
 
 export interface PidFile {
   pid: number;
@@ -36,24 +37,7 @@ export function readPidFile(dataDir: string): PidFile | undefined {
   }
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-export function processStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name start at field 3; starttime is field 22.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
+export { processStartTime as processStart } from '../lib/process.js';
 
 /** Is the kumo this pid file describes still running (and not merely its pid reused)? */
 export function isRunning(dataDir: string, p: PidFile): boolean {

@@ -6,7 +6,7 @@
  * into the VPC).
  */
 import { randomInt } from 'node:crypto';
-import { contains, intToIp, last, parseCidr4, type Cidr4 } from '../runtime/net/cidr.js';
+import { contains, intToIp, last, parseCidr4, type Cidr4 } from '../lib/cidr.js';
 import type { Db } from './db.js';
 import type { Scope } from './scope.js';
 

@@ -28,6 +28,7 @@ export class ResourceTable<T extends object> {
       del: db.prepare(`DELETE FROM ${table} WHERE account = ? AND region = ? AND id = ?`),
       list: db.prepare(`SELECT data FROM ${table} WHERE account = ? AND region = ? ORDER BY seq`),
       count: db.prepare(`SELECT count(*) AS n FROM ${table} WHERE account = ? AND region = ?`),
+      scopeOf: db.prepare(`SELECT account, region FROM ${table} WHERE id = ? LIMIT 1`),
     };
   }
 
@@ -50,6 +51,12 @@ export class ResourceTable<T extends object> {
 
   list(scope: Scope): T[] {
     return (this.stmts.list.all(scope.account, scope.region) as { data: string }[]).map((r) => JSON.parse(r.data) as T);
+  }
+
+  /** The account and region holding `id` (resource IDs are unique across them), for callers that know only the ID. */
+  scopeOf(id: string): Scope | undefined {
+    const row = this.stmts.scopeOf.get(id) as { account: string; region: string } | undefined;
+    return row && { account: row.account, region: row.region };
   }
 
   count(scope: Scope): number {

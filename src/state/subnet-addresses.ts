@@ -4,7 +4,7 @@
  * addresses. AWS reserves the first four addresses and the last one of every subnet; those are
  * never handed out and not recorded here. Callers allocate inside their own transaction.
  */
-import { intToIp, ipToInt, last, parseCidr4 } from '../runtime/net/cidr.js';
+import { intToIp, ipToInt, last, parseCidr4 } from '../lib/cidr.js';
 import type { Db } from './db.js';
 import type { Scope } from './scope.js';
 

@@ -22,7 +22,7 @@ import {
   EC2Client,
   ReleaseAddressCommand,
 } from '@aws-sdk/client-ec2';
-import { ipToInt, parseCidr4, containsIp } from '../../src/runtime/net/cidr.js';
+import { ipToInt, parseCidr4, containsIp } from '../../src/lib/cidr.js';
 import { clientConfig, errorCode, startKumoForTest, tempDir, uniqueName, type TestKumo } from '../helpers/kumo.js';
 import { useEc2 } from '../helpers/ec2.js';
 import { awsJson } from '../helpers/python.js';

@@ -20,6 +20,7 @@ before(async () => {
     },
     codec: (sts) => ({
       model: sts.model,
+      traits: sts.traits,
       operationName: (req) => sts.operationName(req),
       decode: (req) => sts.decode(req),
       encode(operation, output, requestId) {

@@ -41,6 +41,8 @@ export async function startKumoForTest(overrides: Partial<KumoConfig> = {}, log:
     accessLog: false,
     // One image build per machine for the whole suite (see test/runtime/support.ts).
     imageDir: process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images',
+    // Test kumos run side by side: each host resolver on a port of its own.
+    hostDns: { host: '127.0.0.1', port: 0 },
     ...overrides,
   };
   const handle = await startKumo(config, log);
@@ -93,7 +95,7 @@ export interface SpawnedKumo {
 export async function spawnKumo(dataDir: string, args: string[] = []): Promise<SpawnedKumo> {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'kumo.js'), 'start', '--port', '0', '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KUMO_PORT: undefined, KUMO_IMAGE_DIR: process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images', KUMO_EIP_POOL: TEST_PUBLIC_IP_POOL },
+    env: { ...process.env, KUMO_PORT: undefined, KUMO_IMAGE_DIR: process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images', KUMO_EIP_POOL: TEST_PUBLIC_IP_POOL, KUMO_DNS: '127.0.0.1:0' },
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -18,7 +18,7 @@ import { gzipSync } from 'node:zlib';
 import { DEBIAN_12, ensureImage } from '../../src/runtime/images/builder.js';
 import { DONE_MARKER } from '../../src/runtime/instances/first-boot.js';
 import { run } from '../../src/runtime/instances/host.js';
-import { NativeDriver, netnsOf } from '../../src/runtime/instances/native.js';
+import { NativeDriver } from '../../src/runtime/instances/native.js';
 import { IMAGE_CACHE, leftovers, nativeSkipReason, waitFor } from './support.js';
 
 const skip = nativeSkipReason();
@@ -111,7 +111,7 @@ async function inside(id: string, cmd: string): Promise<string> {
   return run('nsenter', ['-t', String(init), '-U', '-m', '-u', '-i', '-n', '-p', '-r', '-w', '/bin/sh', '-c', cmd]);
 }
 
-const inNetns = (id: string, cmd: string, args: string[]) => run('ip', ['netns', 'exec', netnsOf(id), cmd, ...args]);
+const inNetns = (id: string, cmd: string, args: string[]) => run('ip', ['netns', 'exec', driver.netnsOf(id), cmd, ...args]);
 
 async function fetchLocal(id: string, path = '/'): Promise<string | undefined> {
   try {
@@ -130,7 +130,7 @@ const ssh = (id: string, user: string, identity: string, cmd: string, options: s
 before(async () => {
   if (skip) return;
   dataDir = mkdtempSync(`/var/tmp/kumo-${tag}-`);
-  driver = new NativeDriver(dataDir);
+  driver = new NativeDriver({ root: join(dataDir, 'instances'), prefix: 'kumo-test-' });
   rootfs = await ensureImage(IMAGE_CACHE, DEBIAN_12, (l) => console.log(`# ${l}`));
   key = join(dataDir, 'key');
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'launch-key', '-f', key]);
@@ -162,7 +162,7 @@ test('two instances boot with their own SSH host keys, the launch key and their 
     for (const id of [debianId, amazonId]) {
       await waitFor(`sshd in ${id}`, 30_000, async () => (await inside(id, 'systemctl is-active ssh || true').catch(() => '')).trim() === 'active');
       fingerprints.push(await inside(id, 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub'));
-      assert.ok(existsSync(join(driver.paths(id).upper, 'etc/ssh/ssh_host_ed25519_key')), 'host key in the instance volume, not the image');
+      assert.ok(existsSync(join(join(driver.paths(id).dir, 'upper'), 'etc/ssh/ssh_host_ed25519_key')), 'host key in the instance volume, not the image');
     }
     t.diagnostic(`launch to sshd active in both: ${Date.now() - launched} ms`);
     // The RSA key comes a moment later, at idle priority.

@@ -33,7 +33,7 @@ function initOf(id: string): number | undefined {
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (cmd[0]?.endsWith('systemd-nspawn') && cmd.includes(`--machine=${id}`)) return childrenOf(Number(pid))[0];
+      if (cmd[0]?.endsWith('systemd-nspawn') && cmd.some((a) => a.startsWith('--machine=') && a.endsWith(id))) return childrenOf(Number(pid))[0];
     } catch {
       // exited while we looked
     }

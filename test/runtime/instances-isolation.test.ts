@@ -8,8 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { RunInstancesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { type TestKumo, waitFor } from '../helpers/kumo.js';
@@ -33,6 +33,25 @@ echo "over-limit-exit=$?"
 echo isolation-done
 `;
 
+/** The instance's init (pid 1 inside), found as any host user would: the child of its systemd-nspawn. */
+function initOf(instanceId: string): number {
+  const nspawn = Number(/^process (\d+):/.exec(leftovers(instanceId).find((l) => l.startsWith('process'))!)![1]);
+  return childrenOf(nspawn)[0]!;
+}
+
+/** The CPU quota the kernel holds a process to: its cgroup's or the nearest ancestor's that sets one ("quota period"). */
+function cpuLimitOf(pid: number): string {
+  const v1 = /^\d+:cpu(?:,cpuacct)?:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+  let dir = v1 ? `/sys/fs/cgroup/cpu${v1[1]}` : `/sys/fs/cgroup${/^0::(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))![1]}`;
+  for (; dir.startsWith('/sys/fs/cgroup/'); dir = dirname(dir)) {
+    const limit = v1
+      ? `${readFileSync(join(dir, 'cpu.cfs_quota_us'), 'utf8').trim()} ${readFileSync(join(dir, 'cpu.cfs_period_us'), 'utf8').trim()}`
+      : readFileSync(join(dir, 'cpu.max'), 'utf8').trim();
+    if (!/^(-1|max) /.test(limit)) return limit;
+  }
+  return 'none';
+}
+
 /** Runs a command as the host's `nobody`, as any unprivileged local user could. */
 const asNobody = (cmd: string, args: string[]) => exec('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', cmd, ...args]);
 
@@ -50,8 +69,7 @@ test('a t2.nano instance whose user data writes a setuid shell and allocates pas
 test('root inside an instance is an unprivileged user on the host', { skip }, async () => {
   const out = await consoleText(ec2, id);
   assert.match(out, /inside-uid=0/, 'user data runs as root inside the instance');
-  const nspawn = Number(/^process (\d+):/.exec(leftovers(id).find((l) => l.startsWith('process'))!)![1]);
-  const init = childrenOf(nspawn)[0]!;
+  const init = initOf(id);
   const hostUids = [init, ...descendantsOf(init)].map((pid) => {
     try {
       return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
@@ -64,7 +82,8 @@ test('root inside an instance is an unprivileged user on the host', { skip }, as
 });
 
 test('a setuid-root file written in an instance gives no privilege on the host', { skip }, async () => {
-  const file = join(kumo.dataDir, 'instances', id, 'upper', 'opt', 'rootsh');
+  const volumeId = (await describeInstance(ec2, id)).BlockDeviceMappings![0]!.Ebs!.VolumeId!;
+  const file = join(kumo.dataDir, 'volumes', volumeId, 'upper', 'opt', 'rootsh');
   const st = statSync(file);
   assert.ok(st.mode & 0o4000, 'the file is setuid');
   assert.equal(st.uid, CONTAINER_ID_BASE, 'owned by the instance root, which the host knows as an unprivileged uid');
@@ -94,9 +113,7 @@ test('an instance is held to its type: memory past 512 MiB is refused inside it,
   assert.match(out, /within-limit-ok/, '200 MiB fits in a t2.nano');
   assert.doesNotMatch(out, /over-limit-allocated/, '768 MiB does not');
   assert.match(out, /over-limit-exit=137/, 'the process that went past the limit was killed (SIGKILL), inside the instance');
-  const cpu = existsSync('/sys/fs/cgroup/cgroup.controllers')
-    ? readFileSync(`/sys/fs/cgroup/kumo/${id}/cpu.max`, 'utf8').trim()
-    : `${readFileSync(`/sys/fs/cgroup/cpu/kumo/${id}/cpu.cfs_quota_us`, 'utf8').trim()} ${readFileSync(`/sys/fs/cgroup/cpu/kumo/${id}/cpu.cfs_period_us`, 'utf8').trim()}`;
+  const cpu = cpuLimitOf(initOf(id));
   assert.equal(cpu, '100000 100000', 't2.nano has one vCPU: the kernel gives it one period of CPU time per period');
   assert.equal((await describeInstance(ec2, id)).State?.Name, 'running', 'the instance itself keeps running');
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));

@@ -143,7 +143,9 @@ test('an instance lives, stops, starts, reboots and terminates as on EC2', { ski
   const enis = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'network-interface-id', Values: [eniId] }] }));
   assert.deepEqual(enis.NetworkInterfaces, [], 'the primary interface went with the instance');
   assert.equal(await errorCode(ec2.send(new StartInstancesCommand({ InstanceIds: [id] }))), 'IncorrectInstanceState');
-  assert.ok(!existsSync(join(f.kumo.dataDir, 'instances', id)), 'the root volume was deleted (DeleteOnTermination)');
+  assert.ok(!existsSync(join(f.kumo.dataDir, 'instances', id)), 'nothing of the instance stays on the host');
+  const volumeId = again.BlockDeviceMappings![0]!.Ebs!.VolumeId!;
+  assert.ok(!existsSync(join(f.kumo.dataDir, 'volumes', volumeId)), 'the root volume was deleted (DeleteOnTermination)');
 });
 
 test('a root volume and an interface with DeleteOnTermination=false outlive their instance', { skip, timeout: 5 * 60_000 }, async () => {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEBIAN_12, ensureImage } from '../../src/runtime/images/builder.js';
-import { NativeDriver, netnsOf } from '../../src/runtime/instances/native.js';
+import { NativeDriver } from '../../src/runtime/instances/native.js';
 import { DONE_MARKER, STARTED_MARKER } from '../../src/runtime/instances/first-boot.js';
 import { ensureNetns, removeNetns, run } from '../../src/runtime/instances/host.js';
 import { IMAGE_CACHE, leftovers, nativeSkipReason, waitFor } from './support.js';
@@ -57,7 +57,7 @@ async function fetchPage(): Promise<string | undefined> {
 before(async () => {
   if (skip) return;
   dataDir = mkdtempSync(`/var/tmp/kumo-${tag}-`);
-  driver = new NativeDriver(dataDir);
+  driver = new NativeDriver({ root: join(dataDir, 'instances'), prefix: 'kumo-test-' });
   rootfs = await ensureImage(IMAGE_CACHE, DEBIAN_12, (l) => console.log(`# ${l}`));
   await ensureNetns(routerNs);
   await ensureNetns(instanceNs);
@@ -109,8 +109,8 @@ test('an instance boots, runs its user data once, serves, stops, starts and term
   assert.equal(driver.status(id), 'stopped');
   assert.match(driver.consoleOutput(id), /shutdown\.target[\s\S]*Halting system/, 'stop was an orderly shutdown, not a kill');
   assert.deepEqual(leftovers(tag).filter((l) => !l.includes(routerNs) && !l.includes(instanceNs)), [], 'a stopped instance holds no process, mount or netns');
-  assert.ok(existsSync(join(p.upper, 'srv/www/index.html')), 'files persist in the root volume');
-  assert.ok(existsSync(join(p.upper, STARTED_MARKER)));
+  assert.ok(existsSync(join(p.dir, 'upper', 'srv/www/index.html')), 'files persist in the root volume');
+  assert.ok(existsSync(join(p.dir, 'upper', STARTED_MARKER)));
 
   const starting = Date.now();
   await driver.start(id, { netns: instanceNs });
@@ -122,7 +122,7 @@ test('an instance boots, runs its user data once, serves, stops, starts and term
   await driver.terminate(id);
   assert.equal(driver.status(id), 'terminated');
   assert.ok(!existsSync(p.dir), 'root volume deleted');
-  assert.ok(!existsSync(`/run/netns/${netnsOf(id)}`));
+  assert.ok(!existsSync(`/run/netns/${driver.netnsOf(id)}`));
   assert.deepEqual(leftovers(tag).filter((l) => !l.includes(routerNs) && !l.includes(instanceNs)), []);
 });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { aclChain, normalizeCidr4, protoMatch, renderRouter, sgChain } from '../../src/runtime/network/rules.js';
 import { renderHostTable } from '../../src/runtime/network/host-side.js';
 import {
-  hostVeth, instanceNs, isUsableTransit, routerNs, serviceAddress, slotOfLink, slotOfNetns, slotOfTable, transitAddress, uplinkAddresses,
+  hostVeth, portNs, isUsableTransit, routerNs, serviceAddress, slotOfLink, slotOfNetns, slotOfTable, transitAddress, uplinkAddresses,
 } from '../../src/runtime/network/names.js';
 
 test('address plan: one /21 of 198.18.0.0/15 per slot', () => {
@@ -30,7 +30,7 @@ test('names carry the slot, fit interface limits and parse back', () => {
   assert.equal(slotOfLink('kumos7'), 7);
   assert.equal(slotOfLink('eth0'), undefined);
   assert.equal(slotOfNetns(routerNs(3, 'vpc-1')), 3);
-  assert.equal(slotOfNetns(instanceNs(3, 'i-0abc')), 3);
+  assert.equal(slotOfNetns(portNs(3, 'i-0abc')), 3);
   assert.equal(slotOfNetns('kumo-i-0abc'), undefined, 'the instance driver\'s own namespaces are not ours');
   assert.equal(slotOfTable('kumo5'), 5);
   assert.equal(slotOfTable('kumo'), undefined);

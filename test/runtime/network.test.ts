@@ -149,7 +149,7 @@ const transit: Record<string, string> = {};
 const pub = (n: number) => `127.199.${slot}.${n}`;
 
 function port(name: string, vpcId: string, subnetCidr: string, privateIp: string, groups: string[], publicIps: string[] = [], imdsHopLimit?: number): PortSpec {
-  return { instanceId: `i-${name}-${process.pid}`, vpcId, subnetCidr, privateIp, groups, publicIps, imdsHopLimit };
+  return { owner: 'test', portId: `i-${name}-${process.pid}`, vpcId, subnetCidr, privateIp, groups, publicIps, imdsHopLimit };
 }
 const id = (name: string) => `i-${name}-${process.pid}`;
 
@@ -250,21 +250,21 @@ test('two VPCs with the same CIDR coexist and are isolated', { skip }, async () 
   assert.ok(await blockedIn(ns.bclient!, `http://${transit.web}/`), 'nor is A reachable through its transit address');
 });
 
-test('IMDS and DNS reach the service address, and instanceOf names the asker', { skip }, async () => {
+test('IMDS and DNS reach the service address, and portAt names the asker', { skip }, async () => {
   for (const name of ['client', 'far', 'bclient']) {
     const r = await curlIn(ns[name]!, 'http://169.254.169.254/latest/meta-data/');
     assert.ok(r.ok, r.body);
     const remote = r.body.split(' ')[1]!;
     assert.equal(remote, transit[name]);
-    assert.equal(fabric.instanceOf(remote), id(name));
-    assert.equal(fabric.instanceOf(`::ffff:${remote}`), id(name));
+    assert.equal(fabric.portAt(remote)?.portId, id(name));
+    assert.equal(fabric.portAt(`::ffff:${remote}`)?.portId, id(name));
     const d = await udpIn(ns[name]!, '10.0.0.2', 53);
     assert.ok(d.ok, d.body);
-    assert.equal(fabric.instanceOf(d.body.split(' ')[1]!), id(name));
+    assert.equal(fabric.portAt(d.body.split(' ')[1]!)?.portId, id(name));
     const t = await curlIn(ns[name]!, 'http://169.254.169.253:53/');
     assert.equal(t.body, `dns-tcp ${transit[name]}`, 'DNS over TCP, at the link-local resolver address');
   }
-  assert.equal(fabric.instanceOf('10.0.1.11'), undefined);
+  assert.equal(fabric.portAt('10.0.1.11')?.portId, undefined);
 });
 
 test('IMDS replies arrive with the instance\'s hop limit as TTL', { skip }, async () => {
@@ -343,7 +343,7 @@ test('update moves an instance to another private IP in its namespace', { skip }
   assert.equal((await curlIn(mover.netns, 'http://10.0.1.10/')).body, 'web 10.0.1.30');
   await fabric.update(port('mover', 'vpc-a', '10.0.2.0/24', '10.0.2.30', ['sg-client']));
   assert.equal((await curlIn(mover.netns, 'http://10.0.1.10/')).body, 'web 10.0.2.30');
-  assert.equal(fabric.instanceOf((await curlIn(mover.netns, 'http://169.254.169.254/')).body.split(' ')[1]!), id('mover'));
+  assert.equal(fabric.portAt((await curlIn(mover.netns, 'http://169.254.169.254/')).body.split(' ')[1]!)?.portId, id('mover'));
   await fabric.unplug(id('mover'));
   assert.equal(existsSync(mover.netnsPath), false);
 });
@@ -351,7 +351,7 @@ test('update moves an instance to another private IP in its namespace', { skip }
 test('unplug and removeVpc take their namespaces and routes with them', { skip }, async () => {
   await fabric.unplug(id('bclient'));
   assert.equal(existsSync(`/run/netns/${ns.bclient}`), false);
-  assert.equal(fabric.instanceOf(transit.bclient!), undefined);
+  assert.equal(fabric.portAt(transit.bclient!)?.portId, undefined);
   await fabric.removeVpc('vpc-b');
   const f = await footprint(slot);
   assert.equal(f.netns.some((n) => n.includes('twin')), false);
@@ -367,7 +367,7 @@ test('cleanupStale removes what a killed process left', { skip }, async () => {
       import { Fabric } from ${JSON.stringify(join(ROOT, 'src/runtime/network/fabric.ts'))};
       const f = await Fabric.open();
       await f.ensureVpc({ vpcId: 'vpc-crash', cidrs: ['10.9.0.0/16'], subnets: [{ subnetId: 's', cidr: '10.9.1.0/24', naclId: 'acl' }] }, { nacls: {}, securityGroups: {} });
-      await f.plug({ instanceId: 'i-crash', vpcId: 'vpc-crash', subnetCidr: '10.9.1.0/24', privateIp: '10.9.1.5', groups: [], publicIps: ['127.199.${slot}.99'] });
+      await f.plug({ owner: 'test', portId: 'i-crash', vpcId: 'vpc-crash', subnetCidr: '10.9.1.0/24', privateIp: '10.9.1.5', groups: [], publicIps: ['127.199.${slot}.99'] });
       console.log('slot ' + f.slot);
       setInterval(() => {}, 1000);
     `);
@@ -400,7 +400,7 @@ test('a restarted owner takes its slot over as it is: instances that outlived it
   let second: Fabric | undefined;
   try {
     const script = join(dir, 'child.mts');
-    const spec = (name: string, ip: string) => ({ instanceId: `i-${name}-${process.pid}`, vpcId: 'vpc-keep', subnetCidr: '10.7.1.0/24', privateIp: ip, groups: ['sg-keep'], publicIps: [] });
+    const spec = (name: string, ip: string) => ({ owner: 'test', portId: `i-${name}-${process.pid}`, vpcId: 'vpc-keep', subnetCidr: '10.7.1.0/24', privateIp: ip, groups: ['sg-keep'], publicIps: [] });
     const vpc = { vpcId: 'vpc-keep', cidrs: ['10.7.0.0/16'], subnets: [{ subnetId: 's', cidr: '10.7.1.0/24', naclId: 'acl' }] };
     const keepPolicy: VpcPolicy = { nacls: {}, securityGroups: { 'sg-keep': { ingress: [{ protocol: '-1', cidrs: ['10.7.0.0/16'], groups: [] }], egress: ALL_OUT } } };
     writeFileSync(script, `

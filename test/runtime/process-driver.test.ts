@@ -18,7 +18,7 @@ import { which } from '../../src/runtime/detect.js';
 import { waitFor } from './support.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'kumo-process-'));
-const driver = new ProcessDriver(dataDir);
+const driver = new ProcessDriver({ root: join(dataDir, 'instances') });
 const ids: string[] = [];
 let n = 0;
 const newId = () => {
@@ -121,7 +121,7 @@ test('a restarted kumo (new driver, same data dir) sees the running instance and
   const p = driver.paths(id);
   await waitFor('user data', 5000, () => existsSync(join(p.root, 'pid')));
   const pid = Number(readFileSync(join(p.root, 'pid'), 'utf8'));
-  const again = new ProcessDriver(dataDir);
+  const again = new ProcessDriver({ root: join(dataDir, 'instances') });
   assert.equal(again.status(id), 'running');
   await again.stop(id, 2000);
   assert.equal(again.status(id), 'stopped');
@@ -183,7 +183,7 @@ test('works as an unprivileged user (nobody, via setpriv)', (t) => {
   const script = `
     import { ProcessDriver } from './src/runtime/instances/process.ts';
     import { existsSync } from 'node:fs';
-    const d = new ProcessDriver(process.env.DIR);
+    const d = new ProcessDriver({ root: process.env.DIR + '/instances' });
     await d.launch({ id: 'i-nobody', imageRootfs: '/', userData: '#!/bin/sh\\necho "uid=$(id -u)"\\nsleep 1000 &\\n' });
     for (let i = 0; i < 100 && !existsSync(d.paths('i-nobody').done); i++) await new Promise((r) => setTimeout(r, 50));
     const status = d.status('i-nobody');

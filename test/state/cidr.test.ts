@@ -1,7 +1,7 @@
 // IPv4 CIDR arithmetic (src/runtime/net/cidr.ts): parsing is strict, the rest is integer maths.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { contains, containsIp, intToIp, ipToInt, last, overlaps, parseCidr4, size, type Cidr4 } from '../../src/runtime/net/cidr.js';
+import { contains, containsIp, intToIp, ipToInt, last, overlaps, parseCidr4, size, type Cidr4 } from '../../src/lib/cidr.js';
 
 const c = (text: string): Cidr4 => {
   const parsed = parseCidr4(text);

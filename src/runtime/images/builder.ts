@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive } from '../../state/data-dir.js';
+import { isAlive } from '../../lib/process.js';
 import { CONTAINER_ID_BASE, shiftImage } from '../instances/user-namespace.js';
 import { BASE_PACKAGES, CUSTOMIZE_SCRIPT } from './recipe.js';
 

@@ -21,7 +21,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { childrenOf, processStartTime } from './host.js';
+import { processStartTime } from '../../lib/process.js';
+import { childrenOf } from './host.js';
 
 // systemd-nspawn's exit status when the container's OS asked for a reboot.
 const NSPAWN_REBOOT = 133;

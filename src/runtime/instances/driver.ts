@@ -31,6 +31,11 @@ export interface LaunchSpec {
   netns?: string;
   /** The instance type's memory and vCPUs, enforced on everything the instance runs. */
   resources?: Resources;
+  /**
+   * The root volume: a directory (runtime/volumes.ts) whose upper/ goes over the image. The
+   * owner keeps it across terminate; without one the driver keeps it in the container's own dir.
+   */
+  volume?: string;
 }
 
 /** How a container ended when nobody asked it to: its OS powered off, rebooted, or it died. */
@@ -47,7 +52,7 @@ export interface InstanceDriver {
   stop(id: string, deadlineMs?: number): Promise<void>;
   /** Boots a stopped instance from its existing root volume (in `netns`, as for launch). */
   start(id: string, opts?: { netns?: string; resources?: Resources }): Promise<void>;
-  /** Stops it and deletes its root volume; nothing of it stays on the host. */
+  /** Stops it and deletes its directory (and its root volume, unless the owner gave one: that stays the owner's). */
   terminate(id: string, deadlineMs?: number): Promise<void>;
   status(id: string): InstanceStatus;
   /** Everything the instance printed on its console since launch (boot log, user data output). */
@@ -56,8 +61,6 @@ export interface InstanceDriver {
   list(): string[];
   /** Whether a running instance answers: `impaired` when its init is hung or gone, `initializing` until it has booted. */
   health?(id: string): Promise<'ok' | 'impaired' | 'initializing'>;
-  /** Moves a stopped instance's root volume out of the way before terminate (DeleteOnTermination=false). */
-  keepRootVolume?(id: string, volumeId: string): Promise<void>;
   /**
    * After kumo restarted: takes over the instances still running on this host (a crashed kumo's
    * containers keep running) and clears what those that died meanwhile left. Returns the running ones.

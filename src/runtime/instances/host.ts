@@ -58,20 +58,6 @@ export function descendantsOf(pid: number): number[] {
   return out;
 }
 
-/**
- * A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), undefined once
- * it is gone: a pid plus its start time names one process, never a later one that got the pid.
- */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    // The command name (field 2) may contain spaces, so count from its closing paren.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 export function rssBytes(pid: number): number {
   return kbField(`/proc/${pid}/status`, 'VmRSS');
 }
@@ -90,10 +76,10 @@ function kbField(file: string, field: string): number {
   }
 }
 
-/** Instance IDs with a directory under <dataDir>/instances that holds their launch spec (both drivers keep this layout). */
-export function instanceIds(dataDir: string, specOf: (id: string) => string): string[] {
+/** Container IDs with a directory under the owner's `root` that holds their launch spec (both drivers keep this layout). */
+export function instanceIds(root: string, specOf: (id: string) => string): string[] {
   try {
-    return readdirSync(join(dataDir, 'instances')).filter((id) => existsSync(specOf(id)));
+    return readdirSync(root).filter((id) => existsSync(specOf(id)));
   } catch {
     return [];
   }

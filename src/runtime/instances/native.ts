@@ -5,14 +5,18 @@
  * an unprivileged ID on the host) and its own cgroups (cgroups.ts: the instance type's memory and
  * vCPUs).
  *
- *   <dataDir>/instances/<id>/instance.json   the launch spec, so start() works after a restart
- *                            upper/ work/    the root volume (overlay upper and its workdir)
- *                            merged/         the mounted root while the instance runs
- *                            console.log     the container's console
- *                            launcher.pid    the running container (container-process.ts)
- *                            runtime.json    the namespace it runs in, and whether it is ours
+ * The driver serves one owner (EC2's instances; load balancer and database nodes next), which
+ * gives it its directory, the prefix of the host names it makes, and where to report exits:
  *
- * The data dir is private to root (0700), so no other host user reaches a root volume; inside
+ *   <root>/<id>/instance.json   the launch spec, so start() works after a restart
+ *               merged/         the mounted root while the container runs
+ *               console.log     the container's console
+ *               launcher.pid    the running container (container-process.ts)
+ *               runtime.json    the namespace it runs in, and whether it is ours
+ *   <volume>/upper/ work/       the root volume (overlay upper and its workdir): a path the owner
+ *                               gives (runtime/volumes.ts), or <root>/<id>/ when it gives none
+ *
+ * kumo's data dir is private to root (0700), so no other host user reaches a root volume; inside
  * one, files belong to the container's ID range, so even a setuid file gives no host privilege.
  *
  * start = mount overlay → netns → cgroups → launcher (nspawn). stop = SIGRTMIN+3 to the
@@ -45,26 +49,28 @@ interface Running {
 
 /** What instance.json holds: the launch spec without user data, and how its root is owned. */
 type StoredSpec = Omit<LaunchSpec, 'userData' | 'netns'> & {
+  /** The root volume's directory (upper/, work/). */
+  volume: string;
   /** Root volumes made before instances had user namespaces are owned by host IDs and boot without one. */
   userNamespace?: boolean;
 };
 
 export interface NativeDriverOptions {
+  /** The owner's directory: one subdirectory per container. */
+  root: string;
+  /** Starts the names of host objects made per container (its own namespace, its cgroups): one per owner. */
+  prefix: string;
   /** A container ended without stop() (its OS powered off or rebooted, or it died). */
   onExit?: (id: string, kind: ExitKind) => void;
 }
 
 export interface InstancePaths {
   dir: string;
-  upper: string;
-  work: string;
   merged: string;
   console: string;
   spec: string;
   runtime: string;
 }
-
-export const netnsOf = (id: string) => `kumo-${id}`;
 
 /** A halt asked of a container still booting may be lost (container-process.ts): ask again this often. */
 const HALT_REPEAT_MS = 250;
@@ -73,38 +79,43 @@ export class NativeDriver implements InstanceDriver {
   readonly kind = 'native' as const;
   private readonly running = new Map<string, Running>();
 
-  constructor(
-    private readonly dataDir: string,
-    private readonly options: NativeDriverOptions = {},
-  ) {}
+  constructor(private readonly options: NativeDriverOptions) {}
 
   paths(id: string): InstancePaths {
     if (!/^[a-z0-9-]+$/.test(id)) throw new Error(`bad instance id ${JSON.stringify(id)}`);
-    const dir = join(this.dataDir, 'instances', id);
-    return {
-      dir, upper: join(dir, 'upper'), work: join(dir, 'work'), merged: join(dir, 'merged'),
-      console: join(dir, 'console.log'), spec: join(dir, 'instance.json'), runtime: join(dir, 'runtime.json'),
-    };
+    const dir = join(this.options.root, id);
+    return { dir, merged: join(dir, 'merged'), console: join(dir, 'console.log'), spec: join(dir, 'instance.json'), runtime: join(dir, 'runtime.json') };
+  }
+
+  /** The namespace the driver makes for a container that is given none. */
+  netnsOf(id: string): string {
+    return `${this.options.prefix}${id}`;
+  }
+
+  private cgroupOf(id: string): string {
+    return `${this.options.prefix}${id}`;
   }
 
   async launch(spec: LaunchSpec): Promise<void> {
     const p = this.paths(spec.id);
     if (existsSync(p.dir)) throw new Error(`instance ${spec.id} already exists`);
-    mkdirSync(join(this.dataDir, 'instances'), { recursive: true, mode: 0o700 });
+    mkdirSync(this.options.root, { recursive: true, mode: 0o700 });
     mkdirSync(p.dir, { mode: 0o700 });
-    for (const d of [p.upper, p.work, p.merged]) mkdirSync(d);
-    ownRootVolume(p.upper);
+    mkdirSync(p.merged);
+    const volume = spec.volume ?? p.dir;
+    for (const d of ['upper', 'work']) mkdirSync(join(volume, d), { recursive: true });
+    if (!spec.volume) ownRootVolume(join(volume, 'upper'));
     const { userData, netns, ...rest } = spec;
-    const stored: StoredSpec = { ...rest, userNamespace: true };
+    const stored: StoredSpec = { ...rest, volume, userNamespace: true };
     writeFileSync(p.spec, JSON.stringify(stored, null, 2), { mode: 0o600 });
-    await mountOverlay(spec.imageRootfs, p.upper, p.work, p.merged);
+    await this.mount(stored, p);
     try {
       await provisionInstance(p.merged, {
         hostname: spec.hostname ?? spec.id, nameservers: spec.nameservers ?? [],
         defaultUser: spec.defaultUser ?? 'admin', publicKeys: spec.publicKeys ?? [],
         userData: userData === undefined ? undefined : Buffer.from(userData),
       });
-      shiftWritten(p.upper, p.merged);
+      shiftWritten(join(volume, 'upper'), p.merged);
     } catch (err) {
       await unmount(p.merged);
       throw err;
@@ -115,24 +126,34 @@ export class NativeDriver implements InstanceDriver {
   async start(id: string, opts: { netns?: string; resources?: Resources } = {}): Promise<void> {
     if (this.running.has(id)) return;
     const p = this.paths(id);
-    let spec = JSON.parse(readFileSync(p.spec, 'utf8')) as StoredSpec;
+    let spec = this.storedSpec(id);
     if (opts.resources && JSON.stringify(opts.resources) !== JSON.stringify(spec.resources)) {
       // The instance type may change while stopped; the next boot gets the new type's limits.
       spec = { ...spec, resources: opts.resources };
       writeFileSync(p.spec, JSON.stringify(spec, null, 2), { mode: 0o600 });
     }
     const ownNetns = !opts.netns;
-    const ns = opts.netns ?? netnsOf(id);
+    const ns = opts.netns ?? this.netnsOf(id);
     try {
-      await mountOverlay(spec.imageRootfs, p.upper, p.work, p.merged);
+      await this.mount(spec, p);
       if (ownNetns) await ensureNetns(ns);
       writeFileSync(p.runtime, JSON.stringify({ netns: ns, ownNetns }), { mode: 0o600 });
-      const cgroups = prepareCgroups(id, spec.resources ?? {});
+      const cgroups = prepareCgroups(this.cgroupOf(id), spec.resources ?? {});
       this.track(id, { container: ContainerProcess.launch(p, cgroups, `/run/netns/${ns}`, this.nspawnArgs(id, spec, p)), netns: ns, ownNetns });
     } catch (err) {
       await this.release(id, ownNetns);
       throw err;
     }
+  }
+
+  /** Root volumes made before volumes were paths of their own live in the container's directory. */
+  private storedSpec(id: string): StoredSpec {
+    const spec = JSON.parse(readFileSync(this.paths(id).spec, 'utf8')) as StoredSpec;
+    return { ...spec, volume: spec.volume ?? this.paths(id).dir };
+  }
+
+  private mount(spec: StoredSpec, p: InstancePaths): Promise<void> {
+    return mountOverlay(spec.imageRootfs, join(spec.volume, 'upper'), join(spec.volume, 'work'), p.merged);
   }
 
   private nspawnArgs(id: string, spec: StoredSpec, p: InstancePaths): string[] {
@@ -192,27 +213,28 @@ export class NativeDriver implements InstanceDriver {
     const nspawn = container.nspawnPid();
     if (nspawn !== undefined) tryKill(nspawn);
     await container.exited;
-    await waitGone(cgroupPids(id), 10_000);
+    await waitGone(cgroupPids(this.cgroupOf(id)), 10_000);
   }
 
   private recordedNetns(id: string): { netns: string; ownNetns: boolean } {
     try {
       return JSON.parse(readFileSync(this.paths(id).runtime, 'utf8')) as { netns: string; ownNetns: boolean };
     } catch {
-      return { netns: netnsOf(id), ownNetns: true };
+      return { netns: this.netnsOf(id), ownNetns: true };
     }
   }
 
   /** Undoes start's host side: its own namespace (if it made one), the mount, the cgroups. */
   private async release(id: string, ownNetns: boolean): Promise<void> {
-    if (ownNetns) await removeNetns(netnsOf(id));
+    if (ownNetns) await removeNetns(this.netnsOf(id));
     await unmount(this.paths(id).merged);
     // nspawn removes its mount-propagation dir on a clean exit, not when it is SIGKILLed.
     rmSync(join('/run/systemd/nspawn/propagate', id), { recursive: true, force: true });
     rmSync(join(this.paths(id).dir, 'launcher.pid'), { force: true });
-    await removeCgroups(id);
+    await removeCgroups(this.cgroupOf(id));
   }
 
+  /** Stops the container and removes its directory; a root volume its owner gave stays (the owner's to delete). */
   async terminate(id: string, deadlineMs?: number): Promise<void> {
     await this.stop(id, deadlineMs);
     rmSync(this.paths(id).dir, { recursive: true, force: true });
@@ -224,7 +246,7 @@ export class NativeDriver implements InstanceDriver {
   }
 
   list(): string[] {
-    return instanceIds(this.dataDir, (id) => this.paths(id).spec);
+    return instanceIds(this.options.root, (id) => this.paths(id).spec);
   }
 
   /**
@@ -248,18 +270,6 @@ export class NativeDriver implements InstanceDriver {
     if (state === 'running' || state === 'degraded') return 'ok';
     if (state === 'initializing' || state === 'starting') return 'initializing';
     return 'impaired';
-  }
-
-  /** A root volume that outlives its instance (DeleteOnTermination=false) moves to <dataDir>/volumes/<vol-id>/. */
-  async keepRootVolume(id: string, volumeId: string): Promise<void> {
-    const p = this.paths(id);
-    if (!existsSync(p.upper)) return;
-    mkdirSync(join(this.dataDir, 'volumes'), { recursive: true, mode: 0o700 });
-    const dest = join(this.dataDir, 'volumes', volumeId);
-    mkdirSync(dest, { recursive: true, mode: 0o700 });
-    const spec = JSON.parse(readFileSync(p.spec, 'utf8')) as StoredSpec;
-    renameSync(p.upper, join(dest, 'upper'));
-    writeFileSync(join(dest, 'volume.json'), JSON.stringify({ volumeId, imageRootfs: spec.imageRootfs, userNamespace: spec.userNamespace ?? false, from: id }, null, 2));
   }
 
   /**
@@ -290,7 +300,7 @@ export class NativeDriver implements InstanceDriver {
 
   /** Ends whatever of the instance still runs and removes its host state (its root volume stays). */
   private async reclaim(id: string, ownNetns: boolean): Promise<void> {
-    const pids = cgroupPids(id);
+    const pids = cgroupPids(this.cgroupOf(id));
     for (const pid of pids) tryKill(pid);
     await waitGone(pids, 10_000);
     await this.release(id, ownNetns);

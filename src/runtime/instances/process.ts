@@ -3,7 +3,7 @@
  * systemd-nspawn): an instance is a directory and a process group, so kumo still starts, EC2's
  * API still works, and user data still runs and shows up in the console output.
  *
- *   <dataDir>/instances/<id>/instance.json      the launch spec (without user data)
+ *   <root>/<id>/instance.json                  the launch spec (without user data)
  *                            user-data          the script, run once at first boot
  *                            user-data.started  present once it ran (never again, as on EC2)
  *                            user-data.done     its exit status
@@ -73,11 +73,12 @@ export class ProcessDriver implements InstanceDriver {
   readonly kind = 'process' as const;
   private readonly running = new Map<string, ChildProcess>();
 
-  constructor(private readonly dataDir: string) {}
+  /** `root`: the owner's directory, one subdirectory per instance. */
+  constructor(private readonly options: { root: string }) {}
 
   paths(id: string): ProcessInstancePaths {
     if (!/^[a-z0-9-]+$/.test(id)) throw new Error(`bad instance id ${JSON.stringify(id)}`);
-    const dir = join(this.dataDir, 'instances', id);
+    const dir = join(this.options.root, id);
     const f = (name: string) => join(dir, name);
     return {
       dir, root: f('root'), console: f('console.log'), spec: f('instance.json'), userData: f('user-data'),
@@ -181,7 +182,7 @@ export class ProcessDriver implements InstanceDriver {
   }
 
   list(): string[] {
-    return instanceIds(this.dataDir, (id) => this.paths(id).spec);
+    return instanceIds(this.options.root, (id) => this.paths(id).spec);
   }
 
   consoleOutput(id: string): string {

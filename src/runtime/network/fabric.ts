@@ -13,17 +13,17 @@
  * owner is removed by name (open, cleanupStale). Calls are serialized, since each one rewrites
  * whole nft tables from the current state.
  */
-import { intToIp, parseCidr4 } from '../net/cidr.js';
+import { intToIp, parseCidr4 } from '../../lib/cidr.js';
 import { netnsExists } from '../instances/host.js';
 import { ip, nft, quietly } from './exec.js';
 import { loadFabricState, removeFabricState, saveFabricState, type FabricState } from './fabric-state.js';
 import { checkPort } from './port-check.js';
 import { applyHostTable, ensureDummy, listFootprint, removeFootprint } from './host-side.js';
 import {
-  MAX_VPCS, ROUTER_TABLE, TRANSIT_END, TRANSIT_FIRST, hostVeth, hostVethOfRouter, instanceNs, isRouterNs, isUsableTransit, peerName, routerNs,
+  MAX_VPCS, ROUTER_TABLE, TRANSIT_END, TRANSIT_FIRST, hostVeth, hostVethOfRouter, portNs, isRouterNs, isUsableTransit, peerName, routerNs,
   serviceAddress, transitAddress, uplinkAddresses,
 } from './names.js';
-import { createRouter, removeRouter, setLoopbackAddresses, unwireInstance, wireInstance } from './router.js';
+import { createRouter, removeRouter, setLoopbackAddresses, unwirePort, wirePort } from './router.js';
 import { renderRouter } from './rules.js';
 import { claimSlot, heldSlots, isReclaimable, isStale, ownerOf, releaseSlot, withMutex } from './slots.js';
 import type { PortSpec, VpcPolicy, VpcSpec } from './types.js';
@@ -104,12 +104,12 @@ export class Fabric {
       this.unclaimed.add(spec.vpcId);
     }
     for (const { spec, transitIndex } of saved.ports) {
-      const ns = instanceNs(this.slot, spec.instanceId);
+      const ns = portNs(this.slot, spec.portId);
       if (!this.vpcs.has(spec.vpcId) || !netnsExists(ns)) continue;
       const transitIp = transitAddress(this.slot, transitIndex);
-      this.ports.set(spec.instanceId, { spec, ns, transitIndex, transitIp });
-      this.byTransit.set(transitIp, spec.instanceId);
-      this.unclaimed.add(spec.instanceId);
+      this.ports.set(spec.portId, { spec, ns, transitIndex, transitIp });
+      this.byTransit.set(transitIp, spec.portId);
+      this.unclaimed.add(spec.portId);
     }
     this.log(`fabric: took over ${this.vpcs.size} VPC router(s) and ${this.ports.size} instance port(s) in place`);
   }
@@ -213,8 +213,8 @@ export class Fabric {
 
   plug(port: PortSpec): Promise<{ netns: string; netnsPath: string; transitIp: string }> {
     return this.serial(async () => {
-      const existing = this.ports.get(port.instanceId);
-      this.unclaimed.delete(port.instanceId);
+      const existing = this.ports.get(port.portId);
+      this.unclaimed.delete(port.portId);
       if (existing) {
         await this.updateLocked(port);
         return this.describe(existing);
@@ -224,22 +224,22 @@ export class Fabric {
       this.checkAddressFree(port);
       this.check(port.vpcId, { port });
       const transitIndex = this.freeTransit();
-      const p: Port = { spec: port, ns: instanceNs(this.slot, port.instanceId), transitIndex, transitIp: transitAddress(this.slot, transitIndex) };
+      const p: Port = { spec: port, ns: portNs(this.slot, port.portId), transitIndex, transitIp: transitAddress(this.slot, transitIndex) };
       // An existing namespace may hold a running instance (taken back after a restart): a failed
       // plug must not delete it.
       const adopted = netnsExists(p.ns);
       try {
         await this.wire(v, p);
         await ip(undefined, 'route', 'replace', `${p.transitIp}/32`, 'via', v.uplink.router, 'dev', v.hostIf);
-        this.ports.set(port.instanceId, p);
-        this.byTransit.set(p.transitIp, port.instanceId);
+        this.ports.set(port.portId, p);
+        this.byTransit.set(p.transitIp, port.portId);
         await this.applyRouter(v);
         await this.applyHost();
       } catch (err) {
-        this.ports.delete(port.instanceId);
+        this.ports.delete(port.portId);
         this.byTransit.delete(p.transitIp);
-        if (adopted) await quietly(ip(v.ns, 'link', 'del', peerName(port.instanceId)));
-        else await unwireInstance(v.ns, p.ns, port.instanceId);
+        if (adopted) await quietly(ip(v.ns, 'link', 'del', peerName(port.portId)));
+        else await unwirePort(v.ns, p.ns, port.portId);
         await quietly(ip(undefined, 'route', 'del', `${p.transitIp}/32`));
         await quietly(this.applyRouter(v));
         await quietly(this.applyHost());
@@ -253,16 +253,16 @@ export class Fabric {
     return this.serial(() => this.updateLocked(port));
   }
 
-  unplug(instanceId: string): Promise<void> {
+  unplug(portId: string): Promise<void> {
     return this.serial(async () => {
-      const p = this.ports.get(instanceId);
+      const p = this.ports.get(portId);
       if (!p) return;
       const v = this.vpcs.get(p.spec.vpcId);
-      this.ports.delete(instanceId);
+      this.ports.delete(portId);
       this.byTransit.delete(p.transitIp);
       await quietly(ip(undefined, 'route', 'del', `${p.transitIp}/32`));
       if (v) {
-        await unwireInstance(v.ns, p.ns, instanceId);
+        await unwirePort(v.ns, p.ns, portId);
         await this.applyRouter(v);
       } else {
         await quietly(ip(undefined, 'netns', 'delete', p.ns));
@@ -289,7 +289,7 @@ export class Fabric {
         await quietly(ip(undefined, 'route', 'del', `${p.transitIp}/32`));
         const v = this.vpcs.get(p.spec.vpcId);
         if (v) {
-          await unwireInstance(v.ns, p.ns, id);
+          await unwirePort(v.ns, p.ns, id);
           touched.add(v);
         }
       }
@@ -312,9 +312,11 @@ export class Fabric {
     });
   }
 
-  /** The instance behind a transit address, as host-side servers see it (plain or '::ffff:' form). */
-  instanceOf(remoteAddress: string): string | undefined {
-    return this.byTransit.get(remoteAddress.replace(/^::ffff:/i, ''));
+  /** The port behind a transit address, as host-side servers see it (plain or '::ffff:' form). */
+  portAt(remoteAddress: string): { portId: string; owner: string; vpcId: string } | undefined {
+    const id = this.byTransit.get(remoteAddress.replace(/^::ffff:/i, ''));
+    const p = id === undefined ? undefined : this.ports.get(id);
+    return p && { portId: id!, owner: p.spec.owner, vpcId: p.spec.vpcId };
   }
 
   /** Also unplugs the VPC's remaining instances. */
@@ -367,8 +369,8 @@ export class Fabric {
       throw new Error(`fabric: ${port.subnetCidr} is not a subnet of ${port.vpcId}`);
     }
     for (const other of this.ports.values()) {
-      if (other.spec.instanceId !== port.instanceId && other.spec.vpcId === port.vpcId && other.spec.privateIp === port.privateIp) {
-        throw new Error(`fabric: ${port.privateIp} in ${port.vpcId} is already ${other.spec.instanceId}'s`);
+      if (other.spec.portId !== port.portId && other.spec.vpcId === port.vpcId && other.spec.privateIp === port.privateIp) {
+        throw new Error(`fabric: ${port.privateIp} in ${port.vpcId} is already ${other.spec.portId}'s`);
       }
     }
   }
@@ -395,17 +397,17 @@ export class Fabric {
   private async wire(v: Vpc, p: Port): Promise<void> {
     const subnet = parseCidr4(p.spec.subnetCidr);
     if (!subnet) throw new Error(`fabric: bad subnet CIDR ${p.spec.subnetCidr}`);
-    await wireInstance({
-      routerNs: v.ns, instanceNs: p.ns, instanceId: p.spec.instanceId,
+    await wirePort({
+      routerNs: v.ns, portNs: p.ns, portId: p.spec.portId,
       privateIp: p.spec.privateIp, prefix: subnet.prefix, gateway: intToIp(subnet.base + 1),
     });
   }
 
   private async updateLocked(port: PortSpec): Promise<void> {
-    const p = this.ports.get(port.instanceId);
-    if (!p) throw new Error(`fabric: ${port.instanceId} is not plugged`);
+    const p = this.ports.get(port.portId);
+    if (!p) throw new Error(`fabric: ${port.portId} is not plugged`);
     checkPort(port);
-    if (port.vpcId !== p.spec.vpcId) throw new Error(`fabric: ${port.instanceId} cannot move from ${p.spec.vpcId} to ${port.vpcId}`);
+    if (port.vpcId !== p.spec.vpcId) throw new Error(`fabric: ${port.portId} cannot move from ${p.spec.vpcId} to ${port.vpcId}`);
     const v = this.vpc(port.vpcId);
     const rewire = port.privateIp !== p.spec.privateIp || port.subnetCidr !== p.spec.subnetCidr;
     if (rewire) this.checkAddressFree(port);
@@ -426,7 +428,7 @@ export class Fabric {
       if (p.spec.vpcId !== vpcId) continue;
       this.ports.delete(id);
       this.byTransit.delete(p.transitIp);
-      await unwireInstance(v.ns, p.ns, id);
+      await unwirePort(v.ns, p.ns, id);
     }
     this.vpcs.delete(vpcId);
     await removeRouter(v.ns, v.hostIf); // its host routes go with the host veth
@@ -458,7 +460,7 @@ export class Fabric {
   /** Throws when the VPC state after a change could not be rendered; `port` replaces or adds one instance. */
   private check(vpcId: string, change: { spec?: VpcSpec; policy?: VpcPolicy; port?: PortSpec }): void {
     const v = this.vpcs.get(vpcId);
-    const ports = this.portsOf(vpcId).map((p) => p.spec).filter((p) => p.instanceId !== change.port?.instanceId);
+    const ports = this.portsOf(vpcId).map((p) => p.spec).filter((p) => p.portId !== change.port?.portId);
     if (change.port) ports.push(change.port);
     this.routerScript(change.spec ?? v!.spec, change.policy ?? v!.policy, ports, () => '198.18.0.0');
   }
@@ -469,8 +471,8 @@ export class Fabric {
 
   private async applyRouter(v: Vpc): Promise<void> {
     const ports = this.portsOf(v.spec.vpcId);
-    const transit = new Map(ports.map((p) => [p.spec.instanceId, p.transitIp]));
-    await nft(v.ns, this.routerScript(v.spec, v.policy, ports.map((p) => p.spec), (p) => transit.get(p.instanceId)!));
+    const transit = new Map(ports.map((p) => [p.spec.portId, p.transitIp]));
+    await nft(v.ns, this.routerScript(v.spec, v.policy, ports.map((p) => p.spec), (p) => transit.get(p.portId)!));
   }
 
   private async applyHost(): Promise<void> {

@@ -10,7 +10,7 @@
  *   +1024 ..      transit addresses, one per plugged instance (what the host-side servers see)
  */
 import { createHash } from 'node:crypto';
-import { intToIp, ipToInt } from '../net/cidr.js';
+import { intToIp, ipToInt } from '../../lib/cidr.js';
 
 export const SLOTS = 64;
 const BLOCK = ipToInt('198.18.0.0');
@@ -35,15 +35,15 @@ export const isUsableTransit = (j: number) => j >= TRANSIT_FIRST && j < BLOCK_SI
 
 export const routerNs = (slot: number, vpcId: string) => `kumo${slot}-vpc-${hash(vpcId, 10)}`;
 export const isRouterNs = (name: string) => /^kumo\d+-vpc-[0-9a-f]{10}$/.test(name);
-export const instanceNs = (slot: number, instanceId: string) => `kumo${slot}-${instanceId}`;
+export const portNs = (slot: number, portId: string) => `kumo${slot}-${portId}`;
 /** ≤ 15 bytes: "kh63-" + 8 hex. */
 export const hostVeth = (slot: number, vpcId: string) => `kh${slot}-${hash(vpcId, 8)}`;
 /** The host end of a router's uplink, from the router namespace's name alone (both hash the VPC id). */
 export const hostVethOfRouter = (ns: string) => `kh${slotOfNetns(ns)}-${ns.slice(-10, -2)}`;
 export const dummyName = (slot: number) => `kumos${slot}`;
 export const hostTable = (slot: number) => `kumo${slot}`;
-/** The instance's veth end inside the router namespace (names there are per namespace). */
-export const peerName = (instanceId: string) => `p${hash(instanceId, 10)}`;
+/** The port's veth end inside the router namespace (names there are per namespace). */
+export const peerName = (portId: string) => `p${hash(portId, 10)}`;
 export const UPLINK = 'uplink';
 export const ROUTER_TABLE = 'kumo';
 

@@ -3,7 +3,7 @@
  * addresses outside their subnet, hop limits outside IMDS's range, and public IPs that would
  * hijack real traffic.
  */
-import { containsIp, ipToInt, parseCidr4 } from '../net/cidr.js';
+import { containsIp, ipToInt, parseCidr4 } from '../../lib/cidr.js';
 import type { PortSpec } from './types.js';
 
 /**
@@ -11,7 +11,8 @@ import type { PortSpec } from './types.js';
  * the host's own traffic to a real address; 127.0.0.0/24 holds the host's own loopback services.
  */
 export function checkPort(port: PortSpec): void {
-  if (!/^[A-Za-z0-9-]+$/.test(port.instanceId)) throw new Error(`fabric: bad instance id ${JSON.stringify(port.instanceId)}`);
+  if (!/^[A-Za-z0-9-]+$/.test(port.portId)) throw new Error(`fabric: bad port id ${JSON.stringify(port.portId)}`);
+  if (!/^[a-z0-9-]+$/.test(port.owner)) throw new Error(`fabric: bad port owner ${JSON.stringify(port.owner)}`);
   const subnet = parseCidr4(port.subnetCidr);
   if (!subnet) throw new Error(`fabric: bad subnet CIDR ${port.subnetCidr}`);
   let priv: number;

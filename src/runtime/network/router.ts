@@ -50,8 +50,8 @@ export async function setLoopbackAddresses(ns: string, want: string[]): Promise<
 
 export interface Wiring {
   routerNs: string;
-  instanceNs: string;
-  instanceId: string;
+  portNs: string;
+  portId: string;
   privateIp: string;
   prefix: number;
   gateway: string;
@@ -62,15 +62,15 @@ export interface Wiring {
  * be in it). Each namespace's commands go in one `ip -batch` (and the router's, with its sysctls,
  * in one shell): instances launched together wait on each other's plugs, so process spawns count.
  */
-export async function wireInstance(w: Wiring): Promise<void> {
-  const peer = peerName(w.instanceId);
-  if (netnsExists(w.instanceNs)) {
+export async function wirePort(w: Wiring): Promise<void> {
+  const peer = peerName(w.portId);
+  if (netnsExists(w.portNs)) {
     await quietly(ip(w.routerNs, 'link', 'del', peer));
-    await quietly(ip(w.instanceNs, 'link', 'del', 'eth0'));
+    await quietly(ip(w.portNs, 'link', 'del', 'eth0'));
   } else {
-    await ip(undefined, 'netns', 'add', w.instanceNs);
+    await ip(undefined, 'netns', 'add', w.portNs);
   }
-  await ipBatch(w.instanceNs, [
+  await ipBatch(w.portNs, [
     'link set lo up',
     `link add eth0 type veth peer name ${peer} netns ${w.routerNs}`,
     `addr add ${w.privateIp}/${w.prefix} dev eth0`,
@@ -85,8 +85,8 @@ export async function wireInstance(w: Wiring): Promise<void> {
   ]);
 }
 
-export async function unwireInstance(routerNs: string, instanceNs: string, instanceId: string): Promise<void> {
+export async function unwirePort(routerNs: string, portNs: string, portId: string): Promise<void> {
   // Deleting one end deletes the pair, even while a process keeps the instance namespace alive.
-  await quietly(ip(routerNs, 'link', 'del', peerName(instanceId)));
-  await removeNetns(instanceNs);
+  await quietly(ip(routerNs, 'link', 'del', peerName(portId)));
+  await removeNetns(portNs);
 }

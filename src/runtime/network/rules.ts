@@ -18,7 +18,7 @@
  * Sources are trustworthy because the router runs with strict rp_filter: an instance's veth only
  * accepts its own /32 as source.
  */
-import { intToIp, ipToInt } from '../net/cidr.js';
+import { intToIp, ipToInt } from '../../lib/cidr.js';
 import { UPLINK } from './names.js';
 import type { AclRule, SgRule, VpcPolicy } from './types.js';
 

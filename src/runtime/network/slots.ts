@@ -9,7 +9,7 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { processStartTime as startTime } from '../instances/host.js';
+import { processStartTime as startTime } from '../../lib/process.js';
 import { SLOTS } from './names.js';
 
 /** Fixed, not configurable: every kumo on the host must see the same slots. */

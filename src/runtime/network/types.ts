@@ -26,8 +26,15 @@ export interface VpcPolicy {
   nacls: Record<string, { ingress: AclRule[]; egress: AclRule[] }>;
   securityGroups: Record<string, { ingress: SgRule[]; egress: SgRule[] }>;
 }
+/**
+ * A port in a VPC: one network namespace wired to its VPC's router, owned by a service (EC2's
+ * instances; load balancer and database nodes next). `portId` names it (unique on the host: the
+ * owner's resource id); whatever runs in it is the owner's business.
+ */
 export interface PortSpec {
-  instanceId: string;
+  portId: string;
+  /** The service the port belongs to ('ec2', 'elbv2', 'rds'), told to the servers it reaches. */
+  owner: string;
   vpcId: string;
   subnetCidr: string;
   privateIp: string;

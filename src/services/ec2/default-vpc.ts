@@ -6,7 +6,7 @@
  * table. CreateDefaultVpc/CreateDefaultSubnet rebuild them after the user deleted them.
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
-import { overlaps, parseCidr4 } from '../../runtime/net/cidr.js';
+import { overlaps, parseCidr4 } from '../../lib/cidr.js';
 import { checkDryRun } from '../../state/dry-run.js';
 import { resourceId } from '../../state/ids.js';
 import type { DhcpOptionsRecord, InternetGatewayRecord, SubnetRecord, VpcRecord } from '../../state/network.js';

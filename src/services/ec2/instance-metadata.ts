@@ -1,20 +1,22 @@
 /**
  * What an instance may learn about itself and its VPC, read from EC2's rows at the moment it asks:
- * the instance metadata service's view of one instance (runtime/metadata), and the answers of the
- * Amazon-provided DNS server at the VPC's base+2 (runtime/dns). Both are reached through the
- * fabric, which tells which instance is asking by the connection's source address.
+ * the instance metadata service's view of one instance (runtime/metadata), and EC2's DNS zone,
+ * which the Amazon-provided DNS server at the VPC's base+2 and the host resolver answer from
+ * (runtime/dns). The fabric tells which port (instance) is asking by the connection's source.
  */
 import { findZone } from '../../state/regions.js';
 import type { Scope } from '../../state/scope.js';
 import type { InstanceMetadata } from '../../runtime/metadata/imds.js';
 import type { DnsQuestion, DnsResolution } from '../../runtime/dns/server.js';
+import type { DnsAsker } from '../../runtime/dns/zones.js';
 import { parseEc2Name, privateDnsName } from '../../runtime/dns/names.js';
 import { publicDnsNameIn, resolverMode } from './vpc-dns.js';
-import { containsIp, ipToInt, parseCidr4 } from '../../runtime/net/cidr.js';
+import { containsIp, ipToInt, parseCidr4 } from '../../lib/cidr.js';
 import type { InstanceRecord, InstanceStore } from './instance-store.js';
 import { groupsOf, publicIpOf } from './instance-view.js';
 import { keyPairTable } from './key-pairs-store.js';
 import type { Ec2Store } from './store.js';
+import { EC2_PORT_OWNER } from './vpc-services.js';
 
 export class InstanceDirectory {
   constructor(
@@ -73,32 +75,31 @@ export class InstanceDirectory {
   }
 
   /**
-   * The VPC resolver's answers for the instance `askerId`: EC2 names of addresses in its VPC
-   * (private names → private IPs; public names of its VPC's instances → their private IPs, as
+   * EC2's DNS zone (runtime/dns/zones.ts). Inside a VPC: EC2 names of addresses in the asker's
+   * VPC (private names → private IPs; public names of its VPC's instances → their private IPs, as
    * AWS answers inside a VPC; other public names → the public IP), as far as the VPC's DNS
-   * attributes allow (./vpc-dns.ts). Anything else does not exist: kumo never forwards a lookup
-   * to the outside world.
+   * attributes allow (./vpc-dns.ts). From the host: public names
+   * → the public (loopback) IP; private names do not resolve outside their VPC, as on AWS.
+   * Anything else does not exist: kumo never forwards a lookup to the outside world.
    */
-  resolve(askerId: string | undefined, q: DnsQuestion): DnsResolution {
-    const asker = askerId ? this.find(askerId) : undefined;
-    if (!asker) return 'refused';
-    const { scope, instance } = asker;
-    const mode = resolverMode(this.store, scope, instance.VpcId);
-    if (mode === 'off') return 'refused';
+  resolve(asker: DnsAsker, q: DnsQuestion): DnsResolution {
     const parsed = parseEc2Name(q.name);
-    if (!parsed || parsed.region !== scope.region || (mode === 'public-only' && parsed.kind !== 'public')) return 'nxdomain';
-    const inVpc = this.instances.list(scope).filter((i) => i.VpcId === instance.VpcId && i.State !== 'terminated');
-    let ip: string | undefined;
-    if (parsed.kind === 'resource') ip = inVpc.find((i) => i.InstanceId === parsed.instanceId)?.PrivateIpAddress;
-    else if (parsed.kind === 'private') {
-      const vpc = this.store.network.vpcs.get(scope, instance.VpcId);
+    if (!parsed) return 'nxdomain';
+    const a = (ip: string | undefined): DnsResolution => (ip ? { answers: q.type === 'A' ? [{ type: 'A', data: ip, ttl: 60 }] : [] } : 'nxdomain');
+    if (asker.kind === 'host') return a(parsed.kind === 'public' ? parsed.ip : undefined);
+    const scope = asker.owner === EC2_PORT_OWNER ? this.find(asker.portId)?.scope : this.store.network.vpcs.scopeOf(asker.vpcId);
+    if (!scope) return 'refused';
+    const mode = resolverMode(this.store, scope, asker.vpcId);
+    if (mode === 'off') return 'refused';
+    if (parsed.region !== scope.region || (mode === 'public-only' && parsed.kind !== 'public')) return 'nxdomain';
+    const inVpc = this.instances.list(scope).filter((i) => i.VpcId === asker.vpcId && i.State !== 'terminated');
+    if (parsed.kind === 'resource') return a(inVpc.find((i) => i.InstanceId === parsed.instanceId)?.PrivateIpAddress);
+    if (parsed.kind === 'private') {
+      const vpc = this.store.network.vpcs.get(scope, asker.vpcId);
       const v = ipToInt(parsed.ip);
-      ip = vpc?.CidrBlockAssociationSet.some((c) => containsIp(parseCidr4(c.CidrBlock)!, v)) ? parsed.ip : undefined;
-    } else {
-      const owner = mode === 'full' ? inVpc.find((i) => publicIpOf(this.store, scope, i)?.ip === parsed.ip) : undefined;
-      ip = owner ? owner.PrivateIpAddress : parsed.ip;
+      return a(vpc?.CidrBlockAssociationSet.some((c) => containsIp(parseCidr4(c.CidrBlock)!, v)) ? parsed.ip : undefined);
     }
-    if (!ip) return 'nxdomain';
-    return { answers: q.type === 'A' ? [{ type: 'A', data: ip, ttl: 60 }] : [] };
+    const owner = mode === 'full' ? inVpc.find((i) => publicIpOf(this.store, scope, i)?.ip === parsed.ip) : undefined;
+    return a(owner ? owner.PrivateIpAddress : parsed.ip);
   }
 }

@@ -1,39 +1,29 @@
 /**
- * The supervisor's network side: which instances are plugged into the VPC fabric, with which
- * port, under which VPC rules. Rules and ports are derived from the rows every time and applied
- * only when they differ from what was applied last, so a security group edit, an Elastic IP or a
- * metadata option change reaches running instances without anyone tracking what changed.
+ * The supervisor's network side: which instances are plugged into the shared VPC data plane
+ * (runtime/data-plane.ts) as EC2's ports, under which VPC rules. Rules and ports are derived from
+ * the rows every time and applied only when they differ from what was applied last, so a security
+ * group edit, an Elastic IP or a metadata option change reaches running instances without anyone
+ * tracking what changed.
  */
+import type { DataPlane, NetworkPlane } from '../../runtime/data-plane.js';
 import type { PortSpec, VpcPolicy, VpcSpec } from '../../runtime/network/types.js';
 import type { Scope } from '../../state/scope.js';
 import type { InstanceRecord } from './instance-store.js';
 import { publicIpOf } from './instance-view.js';
 import type { Ec2Store } from './store.js';
 import { vpcPolicyOf, vpcSpecOf } from './vpc-policy.js';
-
-/** What the supervisor needs of the VPC fabric (runtime/network). */
-export interface NetworkPlane {
-  ensureVpc(vpc: VpcSpec, policy: VpcPolicy): Promise<void>;
-  setPolicy(vpcId: string, policy: VpcPolicy): Promise<void>;
-  plug(port: PortSpec): Promise<{ netns: string; transitIp: string }>;
-  update(port: PortSpec): Promise<void>;
-  unplug(instanceId: string): Promise<void>;
-  removeVpc(vpcId: string): Promise<void>;
-  /** Drops what a crashed predecessor had wired and nobody claimed again. */
-  prune(): Promise<void>;
-  close(): Promise<void>;
-}
+import { EC2_PORT_OWNER } from './vpc-services.js';
 
 export class InstancePorts {
   private readonly appliedVpc = new Map<string, string>();
   private readonly appliedPort = new Map<string, string>();
-  private net: Promise<NetworkPlane> | undefined;
-  private pruned: Promise<NetworkPlane> | undefined;
+  private pruned: NetworkPlane | undefined;
 
-  /** `open` absent: instances get no network of their own (the process runtime). */
+  /** Without a fabric (the process runtime) instances get no network of their own. */
   constructor(
     private readonly store: Ec2Store,
-    private readonly open?: () => Promise<NetworkPlane>,
+    private readonly plane: DataPlane,
+    private readonly log: (line: string) => void,
   ) {}
 
   plugged(instanceId: string): boolean {
@@ -42,8 +32,8 @@ export class InstancePorts {
 
   /** Wires the instance into its VPC; the namespace to run it in, or undefined without a fabric. */
   async plug(scope: Scope, i: InstanceRecord): Promise<string | undefined> {
-    if (!this.open) return undefined;
-    const net = await this.network();
+    if (!this.plane.hasFabric) return undefined;
+    const net = await this.plane.network();
     const spec = vpcSpecOf(this.store.network, scope, i.VpcId);
     const port = this.portOf(scope, i);
     if (!spec || !port) throw new Error(`instance ${i.InstanceId}: its VPC or network interface is gone`);
@@ -55,15 +45,16 @@ export class InstancePorts {
   }
 
   async unplug(instanceId: string): Promise<void> {
-    if (!this.net) return;
-    await (await this.net).unplug(instanceId);
+    const net = await this.plane.ifOpen();
+    if (!net) return;
+    await net.unplug(instanceId);
     this.appliedPort.delete(instanceId);
   }
 
   /** Re-applies VPC rules and ports whose inputs changed; `all` leaves out instances mid-step. */
   async sync(all: { scope: Scope; instance: InstanceRecord }[]): Promise<void> {
-    if (!this.net) return;
-    const net = await this.net;
+    const net = await this.plane.ifOpen();
+    if (!net) return;
     const vpcs = new Map<string, Scope>();
     for (const { scope, instance } of all) if (this.appliedPort.has(instance.InstanceId)) vpcs.set(instance.VpcId, scope);
     for (const [vpcId, scope] of vpcs) {
@@ -82,23 +73,17 @@ export class InstancePorts {
 
   /** Once per opened network, when every instance that should run is plugged (a takeover left the rest). */
   async prune(): Promise<void> {
-    if (!this.net || this.pruned === this.net) return;
-    this.pruned = this.net;
-    await (await this.net).prune();
+    const net = await this.plane.ifOpen();
+    if (!net || this.pruned === net) return;
+    this.pruned = net;
+    const gone = await net.prune();
+    if (gone.length) this.log(`VPC data plane: removed ${gone.length} namespace(s) nothing claims`);
   }
 
-  /** Tears the fabric down (nothing of it stays on the host); the next plug opens it again. */
-  async close(): Promise<void> {
+  /** The data plane is going or was reset: nothing applied stays applied. */
+  forget(): void {
     this.appliedPort.clear();
     this.appliedVpc.clear();
-    const net = this.net;
-    this.net = undefined;
-    if (net) await (await net).close();
-  }
-
-  private network(): Promise<NetworkPlane> {
-    this.net ??= this.open!();
-    return this.net;
   }
 
   private async applyVpc(net: NetworkPlane, spec: VpcSpec, policy: VpcPolicy): Promise<void> {
@@ -115,7 +100,8 @@ export class InstancePorts {
     if (!subnet || !eni) return undefined;
     const pub = publicIpOf(this.store, scope, i);
     return {
-      instanceId: i.InstanceId,
+      portId: i.InstanceId,
+      owner: EC2_PORT_OWNER,
       vpcId: i.VpcId,
       subnetCidr: subnet.CidrBlock,
       privateIp: i.PrivateIpAddress,

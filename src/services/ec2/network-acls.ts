@@ -8,7 +8,7 @@
 import ipaddr from 'ipaddr.js';
 import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { AwsError } from '../../protocol/errors.js';
-import { parseCidr4 } from '../../runtime/net/cidr.js';
+import { parseCidr4 } from '../../lib/cidr.js';
 import { checkDryRun } from '../../state/dry-run.js';
 import type { Accessors } from '../../state/filters.js';
 import { resourceId } from '../../state/ids.js';

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Ec2Operations } from '../../models/generated/ec2.js';
-import { containsIp, ipToInt, parseCidr4 } from '../../runtime/net/cidr.js';
+import { containsIp, ipToInt, parseCidr4 } from '../../lib/cidr.js';
 import { checkDryRun } from '../../state/dry-run.js';
 import type { Accessors } from '../../state/filters.js';
 import { resourceId } from '../../state/ids.js';

@@ -75,7 +75,7 @@
 import { loadModel } from '../../models/loader.js';
 import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { Ec2Codec } from '../../protocol/query.js';
-import type { Db } from '../../state/db.js';
+import { migrate, type Db } from '../../state/db.js';
 import type { NetworkStore } from '../../state/network.js';
 import type { TagStore } from '../../state/tags.js';
 import type { Handler, Service } from '../service.js';
@@ -103,19 +103,24 @@ import { vpcHandlers } from './vpcs.js';
 import { instanceHandlers, type InstanceDeps } from './instances.js';
 import { instanceStatusHandlers } from './instance-status.js';
 import { instanceAttributeHandlers } from './instance-attributes.js';
-import { InstanceStore } from './instance-store.js';
+import { InstanceStore, instanceMigrations } from './instance-store.js';
+import { keyPairMigrations } from './key-pairs-store.js';
 import type { ImageLookup } from './instance-launch.js';
 import { InstanceSupervisor } from './supervisor.js';
 import { InstanceDirectory } from './instance-metadata.js';
-import { openDataPlane } from './data-plane.js';
-import type { Fabric } from '../../runtime/network/fabric.js';
+import { plugIntoDataPlane } from './vpc-services.js';
+import type { DataPlane } from '../../runtime/data-plane.js';
+import type { VolumeStore } from '../../runtime/volumes.js';
 import type { InstanceDriver } from '../../runtime/instances/driver.js';
 
 /** The host side of instances, picked by the composition root. */
 export interface Ec2Runtime {
+  /** EC2's own containers (runtime/host-runtime.ts, one driver per owner). */
   driver: InstanceDriver;
-  /** Opens the VPC fabric (on first use); absent where instances get no network of their own. */
-  openFabric?: () => Promise<Fabric>;
+  /** Root volumes (native runtime only). */
+  volumes?: VolumeStore;
+  /** The shared VPC data plane: EC2 plugs its instances, its DNS zone and its metadata service into it. */
+  plane: DataPlane;
   /** Rootfs of a kumo image (built on first use). */
   imageRootfs: (name: string) => Promise<string>;
 }
@@ -151,14 +156,18 @@ export interface Ec2Service extends Service {
 }
 
 export function createEc2Service(deps: Ec2Deps): Ec2Service {
+  migrate(deps.db, 'ec2-key-pairs', keyPairMigrations);
+  migrate(deps.db, 'ec2-instances', instanceMigrations);
   const store = new Ec2Store(deps.db, deps.network, deps.tags);
   const instances = new InstanceStore(deps.db);
   const directory = new InstanceDirectory(store, instances);
+  plugIntoDataPlane(deps.runtime.plane, directory);
   const supervisor = new InstanceSupervisor({
     store,
     instances,
     driver: deps.runtime.driver,
-    network: deps.runtime.openFabric ? () => openDataPlane(deps.runtime.openFabric!, directory, deps.log) : undefined,
+    volumes: deps.runtime.volumes,
+    plane: deps.runtime.plane,
     imageRootfs: deps.runtime.imageRootfs,
     log: deps.log,
     now: deps.now ?? (() => new Date()),
@@ -214,10 +223,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     supervisor,
     instances,
     store,
-    start: async () => {
-      await supervisor.recover((await deps.runtime.driver.adopt?.()) ?? []);
-      supervisor.wake();
-    },
+    start: () => supervisor.start(),
     reset: async () => {
       defaults.forget();
       await supervisor.reset(deps.runtime.driver.list());

@@ -8,7 +8,7 @@
  * each VPC CIDR cannot be deleted, only pointed at an interface and back (LocalTarget).
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
-import { contains, parseCidr4 } from '../../runtime/net/cidr.js';
+import { contains, parseCidr4 } from '../../lib/cidr.js';
 import { AwsError } from '../../protocol/errors.js';
 import { checkDryRun } from '../../state/dry-run.js';
 import type { RouteRecord, RouteTableRecord } from '../../state/network.js';

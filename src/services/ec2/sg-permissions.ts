@@ -8,7 +8,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { IpPermissions, UserIdGroupPairsItem } from '../../models/generated/ec2.js';
-import { parseCidr4 } from '../../runtime/net/cidr.js';
+import { parseCidr4 } from '../../lib/cidr.js';
 import type { SecurityGroupRecord, SecurityGroupRuleRecord } from '../../state/network.js';
 import { Ec2Errors } from './errors.js';
 import type { PrefixListRef } from './prefix-list-data.js';

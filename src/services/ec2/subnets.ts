@@ -6,7 +6,7 @@
  * those out and whatever state/subnet-addresses.ts records as in use.
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
-import { contains, overlaps, parseCidr4, size } from '../../runtime/net/cidr.js';
+import { contains, overlaps, parseCidr4, size } from '../../lib/cidr.js';
 import { checkDryRun } from '../../state/dry-run.js';
 import { applyFilters, type Accessors } from '../../state/filters.js';
 import { resourceId } from '../../state/ids.js';

@@ -1,13 +1,12 @@
 /**
- * The EC2 data-plane supervisor: makes the host match the instance rows.
+ * The EC2 data-plane supervisor: makes the host match the instance rows, as a user of the shared
+ * reconcile loop (runtime/reconciler.ts).
  *
  *   handlers write a request (pending, stopping, shutting-down, reboot) → wake() →
- *   pass(): for each instance not already being worked on, start the step its row asks for;
- *           re-derive each VPC's rules and each running instance's port and apply what changed →
+ *   plan(row): the step the row asks for (boot, stop, terminate, reboot, halt) →
+ *   afterPass: re-derive each VPC's rules and each running instance's port and apply what changed →
  *   step done → row moves on (running, stopped, terminated) → wake() again
  *
- * Steps run concurrently across instances and one at a time per instance. A pass never waits on a
- * step (an image build can take minutes; a StopInstances meanwhile must not queue behind it).
  * The rows are the truth: after a restart, an instance whose row says `running` and whose
  * container still runs (kumo crashed; the driver adopted it) is plugged in again as it is, never
  * rebooted; one whose container is gone is booted again. One that this process booted and that
@@ -16,13 +15,16 @@
  * Once every instance that should run is plugged, the fabric drops what nobody claimed.
  */
 import type { InstanceDriver } from '../../runtime/instances/driver.js';
-import { intToIp, parseCidr4 } from '../../runtime/net/cidr.js';
+import { Reconciler } from '../../runtime/reconciler.js';
+import type { VolumeStore } from '../../runtime/volumes.js';
+import { intToIp, parseCidr4 } from '../../lib/cidr.js';
 import type { Scope } from '../../state/scope.js';
 import { userReason, TERMINATED_VISIBLE_MS } from './instances.js';
 import type { InstanceRecord, InstanceStore } from './instance-store.js';
 import { keyPairTable } from './key-pairs-store.js';
 import type { Ec2Store } from './store.js';
-import { InstancePorts, type NetworkPlane } from './instance-ports.js';
+import { InstancePorts } from './instance-ports.js';
+import type { DataPlane } from '../../runtime/data-plane.js';
 import { unmap } from './elastic-ips.js';
 import { INSTANCE_TYPE_BY_NAME } from './instance-types-data.js';
 
@@ -30,8 +32,10 @@ export interface SupervisorDeps {
   store: Ec2Store;
   instances: InstanceStore;
   driver: InstanceDriver;
-  /** Opened on first use (creating host network state costs a moment); absent for the process driver. */
-  network?: () => Promise<NetworkPlane>;
+  /** Root volumes as directories (native runtime only); the process runtime has none. */
+  volumes?: VolumeStore;
+  /** The shared VPC data plane (its fabric opens on first use; the process runtime has none). */
+  plane: DataPlane;
   /** The rootfs of a kumo image, built first if needed (may take minutes). */
   imageRootfs: (name: string) => Promise<string>;
   log: (line: string) => void;
@@ -43,8 +47,10 @@ export type CheckStatus = 'ok' | 'impaired' | 'initializing' | 'not-applicable' 
 const STOP_DEADLINE_MS = 20_000;
 const FORCE_STOP_DEADLINE_MS = 2_000;
 
+type Row = { scope: Scope; instance: InstanceRecord };
+
 export class InstanceSupervisor {
-  private readonly busy = new Map<string, Promise<void>>();
+  private readonly loop: Reconciler<Row>;
   /** Instances this process booted (a `running` row not in here needs booting after a restart). */
   private readonly booted = new Set<string>();
   /** Instances this process booted whose container then died without being asked to. */
@@ -53,37 +59,33 @@ export class InstanceSupervisor {
   /** Plugs in flight, and boots waiting for them to finish (see boot). */
   private plugging = 0;
   private plugWaiters: (() => void)[] = [];
-  private passing: Promise<void> | undefined;
-  private again = false;
-  private closed = false;
 
   constructor(private readonly deps: SupervisorDeps) {
-    this.ports = new InstancePorts(deps.store, deps.network);
+    this.ports = new InstancePorts(deps.store, deps.plane, deps.log);
+    this.loop = new Reconciler<Row>({
+      name: 'instance',
+      desired: () => deps.instances.everywhere(),
+      key: (r) => r.instance.InstanceId,
+      plan: (r) => this.plan(r),
+      afterPass: (rows, busy) => this.afterPass(rows, busy),
+      recover: () => this.recover(),
+      log: deps.log,
+    });
   }
 
   /** Something changed: schedule a pass (coalesced). */
   wake(): void {
-    if (this.closed) return;
-    if (this.passing) {
-      this.again = true;
-      return;
-    }
-    this.passing = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.pass();
-        } catch (err) {
-          this.deps.log(`supervisor: ${(err as Error).stack ?? err}`);
-        }
-      } while (this.again && !this.closed);
-      this.passing = undefined;
-    })();
+    this.loop.wake();
+  }
+
+  /** At kumo start: take over what still runs, then the first pass. */
+  start(): Promise<void> {
+    return this.loop.start();
   }
 
   /** The driver reports a container that ended without being asked to. */
   exited(id: string, how: 'poweroff' | 'reboot' | 'crash'): void {
-    if (!this.booted.has(id) || this.busy.has(id)) return;
+    if (!this.booted.has(id) || this.loop.busy(id)) return;
     const found = this.deps.instances.everywhere().find((r) => r.instance.InstanceId === id);
     if (!found || found.instance.State !== 'running') return;
     const { scope, instance } = found;
@@ -108,7 +110,7 @@ export class InstanceSupervisor {
 
   async statusChecks(i: InstanceRecord): Promise<{ system: CheckStatus; instance: CheckStatus }> {
     if (i.State !== 'running') return { system: 'not-applicable', instance: 'not-applicable' };
-    if (!this.booted.has(i.InstanceId) || this.busy.has(i.InstanceId)) return { system: 'initializing', instance: 'initializing' };
+    if (!this.booted.has(i.InstanceId) || this.loop.busy(i.InstanceId)) return { system: 'initializing', instance: 'initializing' };
     const observed = this.deps.driver.status(i.InstanceId);
     if (observed !== 'running' || this.crashed.has(i.InstanceId)) return { system: 'ok', instance: 'impaired' };
     return { system: 'ok', instance: (await this.deps.driver.health?.(i.InstanceId)) ?? 'ok' };
@@ -119,10 +121,11 @@ export class InstanceSupervisor {
   }
 
   /**
-   * At start: instances the driver found still running (adopted) keep running if their rows want
+   * At start: instances the driver finds still running (adopted) keep running if their rows want
    * them; an adopted container without a row has nothing left to serve.
    */
-  async recover(adopted: string[]): Promise<void> {
+  private async recover(): Promise<void> {
+    const adopted = (await this.deps.driver.adopt?.()) ?? [];
     const known = new Set(this.deps.instances.everywhere().map((r) => r.instance.InstanceId));
     for (const id of adopted) {
       if (known.has(id)) continue;
@@ -132,44 +135,33 @@ export class InstanceSupervisor {
     if (adopted.length) this.deps.log(`instances: ${adopted.length} still running, taken over as they are`);
   }
 
-  private async pass(): Promise<void> {
-    const now = this.deps.now();
-    const all = this.deps.instances.everywhere();
-    const { driver } = this.deps;
-    for (const { scope, instance: i } of all) {
-      if (this.busy.has(i.InstanceId)) continue;
-      const observed = () => driver.status(i.InstanceId);
-      if (i.State === 'pending') this.run(i.InstanceId, () => this.boot(scope, i));
-      else if (i.State === 'stopping') this.run(i.InstanceId, () => this.stop(scope, i));
-      else if (i.State === 'shutting-down') this.run(i.InstanceId, () => this.terminate(scope, i));
-      else if (i.State === 'running' && i.RebootRequested) this.run(i.InstanceId, () => this.reboot(scope, i));
-      else if (i.State === 'running' && !this.booted.has(i.InstanceId)) this.run(i.InstanceId, () => this.boot(scope, i));
-      // Adopted after a restart, but its row no longer wants it running.
-      else if ((i.State === 'stopped' || i.State === 'terminated') && observed() === 'running') this.run(i.InstanceId, () => this.halt(i));
-      else if (i.State === 'terminated' && i.TerminatedAt && now.getTime() - Date.parse(i.TerminatedAt) > TERMINATED_VISIBLE_MS) {
-        this.deps.store.transaction(() => {
-          this.deps.instances.delete(scope, i.InstanceId);
-          this.deps.store.tags.removeAll(scope, i.InstanceId);
-        });
-      }
+  private plan({ scope, instance: i }: Row): (() => Promise<void>) | undefined {
+    const observed = () => this.deps.driver.status(i.InstanceId);
+    if (i.State === 'pending') return () => this.boot(scope, i);
+    if (i.State === 'stopping') return () => this.stop(scope, i);
+    if (i.State === 'shutting-down') return () => this.terminate(scope, i);
+    if (i.State === 'running' && i.RebootRequested) return () => this.reboot(scope, i);
+    if (i.State === 'running' && !this.booted.has(i.InstanceId)) return () => this.boot(scope, i);
+    // Adopted after a restart, but its row no longer wants it running.
+    if ((i.State === 'stopped' || i.State === 'terminated') && observed() === 'running') return () => this.halt(i);
+    if (i.State === 'terminated' && i.TerminatedAt && this.deps.now().getTime() - Date.parse(i.TerminatedAt) > TERMINATED_VISIBLE_MS) {
+      return async () => this.purge(scope, i);
     }
-    await this.ports.sync(all.filter(({ instance }) => !this.busy.has(instance.InstanceId)));
-    const settled = this.busy.size === 0 && all.every(({ instance: i }) => !['pending', 'running'].includes(i.State) || this.booted.has(i.InstanceId));
-    if (settled) await this.ports.prune();
+    return undefined;
   }
 
-  private run(id: string, step: () => Promise<void>): void {
-    const p = (async () => {
-      try {
-        await step();
-      } catch (err) {
-        this.deps.log(`instance ${id}: ${(err as Error).stack ?? err}`);
-      } finally {
-        this.busy.delete(id);
-        this.wake();
-      }
-    })();
-    this.busy.set(id, p);
+  /** Terminated instances stay listed for an hour, as on EC2, then their rows go. */
+  private purge(scope: Scope, i: InstanceRecord): void {
+    this.deps.store.transaction(() => {
+      this.deps.instances.delete(scope, i.InstanceId);
+      this.deps.store.tags.removeAll(scope, i.InstanceId);
+    });
+  }
+
+  private async afterPass(all: Row[], busy: ReadonlySet<string>): Promise<void> {
+    await this.ports.sync(all.filter(({ instance }) => !busy.has(instance.InstanceId)));
+    const settled = busy.size === 0 && all.every(({ instance: i }) => !['pending', 'running'].includes(i.State) || this.booted.has(i.InstanceId));
+    if (settled) await this.ports.prune();
   }
 
   /** Re-reads the row and applies `change` only if it is still in `expected` (a request may have come in meanwhile). */
@@ -214,6 +206,7 @@ export class InstanceSupervisor {
           publicKeys: key ? [key.PublicKey] : [],
           netns,
           resources: resourcesOf(i.InstanceType),
+          volume: this.deps.volumes?.ensure(i.RootVolumeId, rootfs),
         });
       } else {
         // A no-op for a container adopted after a restart: it keeps running as it is.
@@ -228,6 +221,7 @@ export class InstanceSupervisor {
       const reason = { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on launch' };
       if (fresh) {
         await driver.terminate(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
+        this.deps.volumes?.remove(i.RootVolumeId);
         this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => this.terminatedRow(scope, r, reason));
       } else {
         this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => ({ ...r, State: 'stopped', StateReason: reason, PublicIpAddress: this.releasePublicIp(r) }));
@@ -264,8 +258,9 @@ export class InstanceSupervisor {
   private async terminate(scope: Scope, i: InstanceRecord): Promise<void> {
     await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
     await this.ports.unplug(i.InstanceId);
-    if (!i.RootDeleteOnTermination) await this.deps.driver.keepRootVolume?.(i.InstanceId, i.RootVolumeId);
     await this.deps.driver.terminate(i.InstanceId);
+    // DeleteOnTermination=false: the volume outlives its instance, in <data-dir>/volumes/<vol-id>/.
+    if (i.RootDeleteOnTermination) this.deps.volumes?.remove(i.RootVolumeId);
     this.booted.delete(i.InstanceId);
     this.crashed.delete(i.InstanceId);
     this.settle(scope, i.InstanceId, ['shutting-down'], (r) => this.terminatedRow(scope, r, r.StateReason));
@@ -307,23 +302,21 @@ export class InstanceSupervisor {
 
   /** kumo is stopping: every instance is shut down cleanly; rows keep saying `running`, so the next start boots them again. */
   async close(): Promise<void> {
-    this.closed = true;
-    await this.passing;
-    await Promise.all([...this.busy.values()]);
+    await this.loop.close();
     const running = this.deps.instances.everywhere().filter(({ instance }) => this.deps.driver.status(instance.InstanceId) === 'running');
     await Promise.all(running.map(({ instance }) => this.deps.driver.stop(instance.InstanceId, STOP_DEADLINE_MS).catch((err) => this.deps.log(`instance ${instance.InstanceId}: ${err}`))));
-    await this.ports.close();
+    this.ports.forget();
     await this.deps.driver.close?.();
   }
 
   /** After /_kumo/reset wiped the rows: remove every instance this process knows of from the host. */
   async reset(known: string[]): Promise<void> {
-    await this.passing;
-    await Promise.all([...this.busy.values()]);
+    await this.loop.drain();
     for (const id of known) await this.deps.driver.terminate(id, FORCE_STOP_DEADLINE_MS).catch(() => {});
+    for (const id of this.deps.volumes?.list() ?? []) this.deps.volumes!.remove(id);
     this.booted.clear();
     this.crashed.clear();
-    await this.ports.close();
+    this.ports.forget();
   }
 }
 

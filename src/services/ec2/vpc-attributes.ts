@@ -6,7 +6,7 @@
  * `local` route in every route table of the VPC.
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
-import { contains, overlaps, parseCidr4, type Cidr4 } from '../../runtime/net/cidr.js';
+import { contains, overlaps, parseCidr4, type Cidr4 } from '../../lib/cidr.js';
 import { checkDryRun } from '../../state/dry-run.js';
 import { resourceId } from '../../state/ids.js';
 import type { VpcRecord } from '../../state/network.js';

@@ -5,7 +5,7 @@
  * nothing but those lives in it.
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
-import { parseCidr4 } from '../../runtime/net/cidr.js';
+import { parseCidr4 } from '../../lib/cidr.js';
 import { checkDryRun } from '../../state/dry-run.js';
 import { applyFilters, type Accessors } from '../../state/filters.js';
 import { resourceId } from '../../state/ids.js';

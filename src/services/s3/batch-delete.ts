@@ -16,7 +16,7 @@ import type { RemoveObject } from './commit.js';
 import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
 import { contentMd5 } from './ingest.js';
-import { MAX_KEY_BYTES } from './objects.js';
+import { MAX_KEY_BYTES } from './object-rules.js';
 import type { S3Store } from './store.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;

@@ -6,12 +6,11 @@
  * at the next start.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, openSync, readdirSync, rmSync, statSync, renameSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readdirSync, rmSync, statSync, renameSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 
 /** A body grew past the size its writer allowed. */
 export class BlobTooLarge extends Error {
@@ -95,9 +94,17 @@ export class BlobStore {
     rmSync(this.pathOf(id), { force: true });
   }
 
-  /** An open descriptor keeps the bytes readable even if the object is overwritten meanwhile. */
-  open(id: string): number {
-    return openSync(this.pathOf(id), 'r');
+  /**
+   * Bytes [start, end] of a blob. The file is opened now, and an open descriptor keeps the bytes
+   * readable even if the object is overwritten or deleted meanwhile, so no read is torn.
+   */
+  read(id: string, start: number, end: number): Readable {
+    const fd = openSync(this.pathOf(id), 'r');
+    if (end < start) {
+      closeSync(fd);
+      return Readable.from([]);
+    }
+    return createReadStream('', { fd, start, end, highWaterMark: 1024 * 1024 });
   }
 
   size(id: string): number {

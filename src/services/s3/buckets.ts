@@ -1,7 +1,9 @@
 /**
  * CreateBucket, ListBuckets, HeadBucket, DeleteBucket, GetBucketLocation. Bucket names follow
  * AWS's general-purpose naming rules; a bucket's region is its LocationConstraint (us-east-1 when
- * absent), and a request signed for another region must name it, as AWS requires.
+ * absent), and a request signed for another region must name it, as AWS requires. A bucket can
+ * only be deleted empty (no objects, noncurrent versions or delete markers); its incomplete
+ * multipart uploads go with it. Its access configuration is dropped by ./authorize.ts.
  */
 import type { S3Operations } from '../../models/generated/s3.js';
 import { regionInfo } from '../../state/regions.js';
@@ -9,7 +11,10 @@ import { encodeToken, decodeToken } from '../../state/pagination.js';
 import { type OpHandler } from '../service.js';
 import { mayUse, ownedBucket, ownerOf } from './access.js';
 import { S3Errors } from './errors.js';
+import type { BlobStore } from './blobs.js';
 import type { S3Store } from './store.js';
+import type { UploadStore } from './uploads-store.js';
+import type { VersionStore } from './versions-store.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 
@@ -31,7 +36,7 @@ function refuseUnsupportedBucket(input: S3Operations['CreateBucket']['input']): 
   if (config?.Location || config?.Bucket) throw S3Errors.notImplemented('directory buckets');
 }
 
-export function bucketHandlers(store: S3Store) {
+export function bucketHandlers(store: S3Store, versions: VersionStore, uploads: UploadStore, blobs: BlobStore) {
   const CreateBucket: Op<'CreateBucket'> = (ctx, input) => {
     if (!ctx.account) throw S3Errors.accessDenied();
     const name = input.Bucket;
@@ -91,10 +96,14 @@ export function bucketHandlers(store: S3Store) {
 
   const DeleteBucket: Op<'DeleteBucket'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
-    store.transaction(() => {
-      if (!store.isEmpty(bucket.name)) throw S3Errors.bucketNotEmpty(bucket.name);
+    const partBlobs = store.transaction(() => {
+      if (!store.isEmpty(bucket.name) || versions.hasVersions(bucket.name)) throw S3Errors.bucketNotEmpty(bucket.name);
+      const parts = uploads.deleteUploadsOf(bucket.name);
+      versions.forgetBucket(bucket.name);
       store.deleteBucket(bucket.name);
+      return parts;
     });
+    for (const b of partBlobs) blobs.remove(b);
     return {};
   };
 

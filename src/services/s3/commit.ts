@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { S3Errors } from './errors.js';
+import { wholeSeconds } from './object-rules.js';
 import type { ObjectRow, S3Store } from './store.js';
 import { versionOf, type VersionRow, type VersionStore } from './versions-store.js';
 
@@ -112,7 +113,7 @@ export function versioning(store: S3Store, versions: VersionStore): Versioning {
         blob: '',
         size: 0,
         etag: '',
-        lastModified: new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString(),
+        lastModified: wholeSeconds(now),
         attrs: status === 'Enabled' ? { VersionId: newVersionId() } : {},
       };
       const freed: string[] = [];

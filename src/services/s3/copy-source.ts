@@ -2,15 +2,16 @@
  * The source of CopyObject and UploadPartCopy: `x-amz-copy-source` names it as
  * `[/]bucket/url-encoded-key[?versionId=id]`; the caller must be allowed to read it, and the
  * `x-amz-copy-source-if-*` conditions must hold (all failures are 412 on a copy, even the ones a
- * GET would answer 304). The bytes are read from an open descriptor, so a concurrent overwrite of
- * the source cannot tear the copy.
+ * GET would answer 304). A version named by ID must exist and not be a delete marker. The bytes
+ * are read with BlobStore.read, from a descriptor opened before the copy starts, so a concurrent
+ * overwrite of the source cannot tear the copy.
  */
-import { createReadStream, closeSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import type { RequestContext } from '../service.js';
 import { ownedBucket } from './access.js';
-import type { BlobStore } from './blobs.js';
+import type { Versioning } from './commit.js';
+import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
+import { failedCondition } from './object-rules.js';
 import type { ObjectRow, S3Store } from './store.js';
 
 export interface CopySourceConditions {
@@ -52,12 +53,27 @@ export function parseCopySource(raw: string): ParsedSource {
   return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1), versionId };
 }
 
-/** The object a copy reads, after access and x-amz-copy-source-if-* checks. */
+/** Finds a source version (versioning supplies its own lookup). */
+export type SourceLookup = (bucket: string, key: string, versionId: string | undefined) => (ObjectRow & { versionId?: string }) | undefined;
+
+/** Copy sources by version: a delete marker named by ID is InvalidRequest, as on AWS. */
+export function sourceLookup(v: Versioning): SourceLookup {
+  return (bucket, key, versionId) => {
+    const found = v.find(bucket, key, versionId);
+    if (found.marker && versionId !== undefined) {
+      throw S3DataErrors.invalidRequest('The source of a copy request may not specifically refer to a delete marker by version id.');
+    }
+    if (!found.row && versionId !== undefined && versionId !== 'null') throw S3DataErrors.noSuchVersion(key, versionId);
+    return found.row ? { ...found.row, versionId: v.versionIdOf(found.row) } : undefined;
+  };
+}
+
+/** The object a copy reads, after access and x-amz-copy-source-if-* checks (all 412 on a copy). */
 export function copySource(
   store: S3Store,
   ctx: RequestContext,
   c: CopySourceConditions,
-  lookup: (bucket: string, key: string, versionId: string | undefined) => (ObjectRow & { versionId?: string }) | undefined,
+  lookup: SourceLookup,
 ): { source: ObjectRow & { versionId?: string }; parsed: ParsedSource } {
   if (c.CopySourceSSECustomerAlgorithm || c.CopySourceSSECustomerKey) {
     throw S3Errors.notImplementedHeader('x-amz-copy-source-server-side-encryption-customer-algorithm');
@@ -66,27 +82,12 @@ export function copySource(
   const bucket = ownedBucket(store, ctx, parsed.bucket);
   const source = lookup(bucket.name, parsed.key, parsed.versionId);
   if (!source) throw S3Errors.noSuchKey(parsed.key);
-  const modified = new Date(source.lastModified).getTime();
-  const matches = (list: string) => list.split(',').some((t) => t.trim() === '*' || t.trim() === source.etag || `"${t.trim()}"` === source.etag);
-  const ifMatchHeld = c.CopySourceIfMatch !== undefined && matches(c.CopySourceIfMatch);
-  if (c.CopySourceIfMatch !== undefined && !ifMatchHeld) throw S3Errors.preconditionFailed('x-amz-copy-source-If-Match');
-  if (c.CopySourceIfUnmodifiedSince !== undefined && !ifMatchHeld && modified > new Date(c.CopySourceIfUnmodifiedSince).getTime()) {
-    throw S3Errors.preconditionFailed('x-amz-copy-source-If-Unmodified-Since');
-  }
-  const noneMatchHeld = c.CopySourceIfNoneMatch !== undefined && !matches(c.CopySourceIfNoneMatch);
-  if (c.CopySourceIfNoneMatch !== undefined && !noneMatchHeld) throw S3Errors.preconditionFailed('x-amz-copy-source-If-None-Match');
-  if (c.CopySourceIfModifiedSince !== undefined && !noneMatchHeld && modified <= new Date(c.CopySourceIfModifiedSince).getTime()) {
-    throw S3Errors.preconditionFailed('x-amz-copy-source-If-Modified-Since');
-  }
+  const failed = failedCondition(source, {
+    IfMatch: c.CopySourceIfMatch,
+    IfNoneMatch: c.CopySourceIfNoneMatch,
+    IfModifiedSince: c.CopySourceIfModifiedSince,
+    IfUnmodifiedSince: c.CopySourceIfUnmodifiedSince,
+  });
+  if (failed) throw S3Errors.preconditionFailed(`x-amz-copy-source-${failed}`);
   return { source, parsed };
-}
-
-/** Bytes [start, end] of the source, streamed from a descriptor opened now. */
-export function sourceStream(blobs: BlobStore, source: ObjectRow, start = 0, end = source.size - 1): Readable {
-  const fd = blobs.open(source.blob);
-  if (source.size === 0 || end < start) {
-    closeSync(fd);
-    return Readable.from([]);
-  }
-  return createReadStream('', { fd, start, end, highWaterMark: 1024 * 1024 });
 }

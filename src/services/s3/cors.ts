@@ -1,10 +1,10 @@
 /**
  * Bucket CORS: Put/Get/DeleteBucketCors (validated as S3 does) and the two places browsers meet
- * it. A preflight (OPTIONS, which no S3 API model describes, so the edge hands it to `preflight`
- * unauthenticated, as browsers send it) is answered from the first rule matching its Origin,
- * Access-Control-Request-Method and -Headers, or refused with S3's 403 CORSResponse. An actual
- * request carrying an Origin gets the Access-Control-* headers of the first rule matching its
- * Origin and method (`corsHeaders`), whatever its outcome.
+ * it. A preflight (OPTIONS, which no S3 API model describes and browsers send unsigned, so
+ * ./admission.ts hands it to `preflight` before authentication) is answered from the first rule
+ * matching its Origin, Access-Control-Request-Method and -Headers, or refused with S3's 403
+ * CORSResponse. An actual request carrying an Origin gets the Access-Control-* headers of the
+ * first rule matching its Origin and method (`responseHeaders`), whatever its outcome.
  */
 import type { CORSRules, S3Operations } from '../../models/generated/s3.js';
 import { AwsError } from '../../protocol/errors.js';

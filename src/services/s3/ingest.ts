@@ -1,8 +1,10 @@
 /**
- * Taking a request body into a temporary blob, as PutObject and UploadPart both do: the bytes
- * stream to a file while their MD5 (the ETag) and the checksum the client declared are computed;
- * then Content-MD5 and the declared checksum are checked. Whatever fails leaves no file behind;
- * on success the caller owns the pending blob (promote it, then commit its row, or discard it).
+ * Taking bytes into a blob, as every object write does (PutObject, CopyObject, UploadPart,
+ * UploadPartCopy, CompleteMultipartUpload). `receive` streams them to a temporary file while
+ * their MD5 (the ETag) and the checksum the client declared are computed, then checks
+ * Content-MD5 and the declared checksum; whatever fails leaves no file behind. `keep` then makes
+ * the file durable and commits its row: the blob is renamed and fsynced before the row exists,
+ * so a write that was answered survives a crash and one that was not leaves nothing.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -56,6 +58,26 @@ export async function receive(blobs: BlobStore, body: Readable | undefined, o: R
     blobs.discard(pending);
     throw e;
   }
+}
+
+/**
+ * Makes a received blob durable, then runs `commit` (one transaction writing the row that refers
+ * to it). If either fails, the blob goes; once committed, the blobs the commit freed go.
+ */
+export async function keep<T extends { freed: string[] }>(blobs: BlobStore, pending: PendingBlob, commit: () => T): Promise<T> {
+  let done: T;
+  let promoted = false;
+  try {
+    await blobs.promote(pending);
+    promoted = true;
+    done = commit();
+  } catch (e) {
+    if (promoted) blobs.remove(pending.id);
+    else blobs.discard(pending);
+    throw e;
+  }
+  for (const b of done.freed) blobs.remove(b);
+  return done;
 }
 
 /** The client closed the connection mid-body: its fault, not an internal error. */

@@ -7,8 +7,7 @@
 import type { S3Operations } from '../../models/generated/s3.js';
 import { type OpHandler } from '../service.js';
 import { ownedBucket, ownerOf } from './access.js';
-import { S3Errors } from './errors.js';
-import { listingArgs, urlEncode, walk } from './listing.js';
+import { contentsEntry, listingArgs, walk } from './listing.js';
 import type { S3Store } from './store.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
@@ -16,7 +15,7 @@ type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 export function listingV1Handlers(store: S3Store) {
   const ListObjects: Op<'ListObjects'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
-    const { maxKeys, prefix, delimiter } = listingArgs(input);
+    const { max, limit, prefix, delimiter, enc } = listingArgs(input, input.MaxKeys);
     const marker = input.Marker ?? '';
     let after = marker;
     // A marker inside a common prefix (NextMarker is often the prefix itself) continues after the
@@ -25,8 +24,7 @@ export function listingV1Handlers(store: S3Store) {
       const i = marker.indexOf(delimiter, prefix.length);
       if (i >= 0) after = marker.slice(0, i + delimiter.length) + '\u{10FFFF}';
     }
-    const { contents, prefixes, truncated } = walk(store, bucket.name, after, prefix, delimiter, Math.min(maxKeys, 1000));
-    const enc = input.EncodingType === 'url' ? urlEncode : (s: string) => s;
+    const { contents, prefixes, truncated } = walk(store, bucket.name, after, prefix, delimiter, limit);
     const lastKey = contents[contents.length - 1]?.key ?? '';
     const lastPrefix = prefixes[prefixes.length - 1] ?? '';
     const nextMarker = lastKey > lastPrefix ? lastKey : lastPrefix;
@@ -37,18 +35,10 @@ export function listingV1Handlers(store: S3Store) {
       Marker: enc(marker),
       NextMarker: truncated && delimiter ? enc(nextMarker) : undefined,
       Delimiter: delimiter !== undefined ? enc(delimiter) : undefined,
-      MaxKeys: maxKeys,
+      MaxKeys: max,
       EncodingType: input.EncodingType,
       IsTruncated: truncated,
-      Contents: contents.map((c) => ({
-        Key: enc(c.key),
-        LastModified: c.lastModified,
-        ETag: c.etag,
-        Size: c.size,
-        StorageClass: c.storageClass ?? 'STANDARD',
-        ChecksumAlgorithm: c.checksum ? [c.checksum] : undefined,
-        Owner: owner,
-      })),
+      Contents: contents.map((c) => contentsEntry(c, enc, owner)),
       CommonPrefixes: prefixes.map((p) => ({ Prefix: enc(p) })),
     };
   };

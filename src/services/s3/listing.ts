@@ -73,20 +73,48 @@ export function walk(store: S3Store, bucket: string, after: string, prefix: stri
   return { contents, prefixes, truncated, last };
 }
 
-/** The arguments both ListObjects versions share, checked as S3 checks them. */
-export function listingArgs(input: { MaxKeys?: number; EncodingType?: string; Prefix?: string; Delimiter?: string }) {
-  const maxKeys = input.MaxKeys ?? 1000;
-  if (maxKeys < 0) throw S3Errors.invalidArgument('Argument maxKeys must be an integer between 0 and 2147483647', 'max-keys', String(maxKeys));
+/** A page-size argument (max-keys, max-uploads, max-parts): 1000 by default, never negative. */
+export function pageSize(value: number | undefined, name: string, parameter: string): number {
+  const max = value ?? 1000;
+  if (max < 0) throw S3Errors.invalidArgument(`Argument ${name} must be an integer between 0 and 2147483647`, parameter, String(max));
+  return max;
+}
+
+/**
+ * The arguments every key listing shares (ListObjects, ListObjectsV2, ListObjectVersions,
+ * ListMultipartUploads), checked as S3 checks them. A page holds at most `limit` entries whatever
+ * `max` asked; `enc` encodes keys and prefixes for the answer as encoding-type asks.
+ */
+export function listingArgs(
+  input: { EncodingType?: string; Prefix?: string; Delimiter?: string },
+  maxValue: number | undefined,
+  maxName: [name: string, parameter: string] = ['maxKeys', 'max-keys'],
+) {
+  const max = pageSize(maxValue, ...maxName);
   if (input.EncodingType !== undefined && input.EncodingType !== 'url') {
     throw S3Errors.invalidArgument('Invalid Encoding Method specified in Request', 'encoding-type', input.EncodingType);
   }
-  return { maxKeys, prefix: input.Prefix ?? '', delimiter: input.Delimiter || undefined };
+  const enc = input.EncodingType === 'url' ? urlEncode : (s: string) => s;
+  return { max, limit: Math.min(max, 1000), prefix: input.Prefix ?? '', delimiter: input.Delimiter || undefined, enc };
+}
+
+/** One Contents entry of ListObjects or ListObjectsV2; `owner` when the listing shows it. */
+export function contentsEntry(c: ListedObject, enc: (s: string) => string, owner?: { ID: string; DisplayName: string }) {
+  return {
+    Key: enc(c.key),
+    LastModified: c.lastModified,
+    ETag: c.etag,
+    Size: c.size,
+    StorageClass: c.storageClass ?? 'STANDARD',
+    ChecksumAlgorithm: c.checksum ? [c.checksum] : undefined,
+    Owner: owner,
+  };
 }
 
 export function listingHandlers(store: S3Store) {
   const ListObjectsV2: Op<'ListObjectsV2'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
-    const { maxKeys, prefix, delimiter } = listingArgs(input);
+    const { max, limit, prefix, delimiter, enc } = listingArgs(input, input.MaxKeys);
     let after = input.StartAfter ?? '';
     if (input.ContinuationToken !== undefined) {
       try {
@@ -95,28 +123,20 @@ export function listingHandlers(store: S3Store) {
         throw S3Errors.invalidArgument('The continuation token provided is incorrect', 'continuation-token', input.ContinuationToken);
       }
     }
-    const { contents, prefixes, truncated, last } = walk(store, bucket.name, after, prefix, delimiter, Math.min(maxKeys, 1000));
-    const enc = input.EncodingType === 'url' ? urlEncode : (s: string) => s;
+    const { contents, prefixes, truncated, last } = walk(store, bucket.name, after, prefix, delimiter, limit);
+    const owner = input.FetchOwner ? ownerOf(bucket.account) : undefined;
     return {
       Name: bucket.name,
       Prefix: enc(prefix),
       Delimiter: delimiter !== undefined ? enc(delimiter) : undefined,
-      MaxKeys: maxKeys,
+      MaxKeys: max,
       EncodingType: input.EncodingType,
       KeyCount: contents.length + prefixes.length,
       IsTruncated: truncated,
       ContinuationToken: input.ContinuationToken,
       NextContinuationToken: truncated ? encodeToken(last) : undefined,
       StartAfter: input.StartAfter !== undefined ? enc(input.StartAfter) : undefined,
-      Contents: contents.map((c) => ({
-        Key: enc(c.key),
-        LastModified: c.lastModified,
-        ETag: c.etag,
-        Size: c.size,
-        StorageClass: c.storageClass ?? 'STANDARD',
-        ChecksumAlgorithm: c.checksum ? [c.checksum] : undefined,
-        Owner: input.FetchOwner ? ownerOf(bucket.account) : undefined,
-      })),
+      Contents: contents.map((c) => contentsEntry(c, enc, owner)),
       CommonPrefixes: prefixes.map((p) => ({ Prefix: enc(p) })),
     };
   };

@@ -1,5 +1,5 @@
 /**
- * Multipart uploads, second half: CompleteMultipartUpload, ListParts and ListMultipartUploads.
+ * CompleteMultipartUpload (uploads are begun and fed in ./multipart.ts).
  *
  * Completion concatenates the chosen parts into one new blob (streamed, fsynced, renamed), then in
  * one transaction writes the object row and deletes the upload's rows; the part blobs go after.
@@ -14,14 +14,14 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { S3Operations } from '../../models/generated/s3.js';
 import { type OpHandler } from '../service.js';
-import { ownedBucket, ownerOf } from './access.js';
 import type { BlobStore } from './blobs.js';
 import { newDigest, type ChecksumAlgorithm, type ChecksumFields } from './checksums.js';
 import type { CommitObject } from './commit.js';
 import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
-import { liveUpload, MAX_PARTS } from './multipart.js';
-import { DEFAULT_CHECKSUM, writeConditions } from './objects.js';
+import { keep } from './ingest.js';
+import { liveUpload } from './multipart.js';
+import { checksumFields, checkWriteIfNoneMatch, DEFAULT_CHECKSUM, MAX_PARTS, refuseCustomerKey, wholeSeconds, writeConditions } from './object-rules.js';
 import type { ObjectRow, S3Store } from './store.js';
 import type { PartRow, UploadStore } from './uploads-store.js';
 
@@ -34,9 +34,9 @@ const unquote = (etag: string) => etag.trim().replace(/^"|"$/g, '');
 export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore, commitRow: CommitObject) {
   const CompleteMultipartUpload: Op<'CompleteMultipartUpload'> = async (ctx, input) => {
     const upload = liveUpload(store, uploads, ctx, input.Bucket, input.Key, input.UploadId);
-    if (input.SSECustomerKey || input.SSECustomerAlgorithm) throw S3Errors.notImplementedHeader('x-amz-server-side-encryption-customer-algorithm');
+    refuseCustomerKey(input);
     const extra = input as ChecksumFields & { IfMatch?: string; MpuObjectSize?: string; ChecksumType?: string };
-    if (input.IfNoneMatch !== undefined && input.IfNoneMatch !== '*') throw S3Errors.notImplementedHeader('If-None-Match');
+    checkWriteIfNoneMatch(input.IfNoneMatch);
     const requested = input.MultipartUpload?.Parts ?? [];
     if (requested.length === 0 || requested.length > MAX_PARTS) throw S3DataErrors.malformedXml();
     const algorithm = upload.attrs.ChecksumAlgorithm as ChecksumAlgorithm | undefined;
@@ -71,7 +71,8 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
     for (const p of chosen) etagHash.update(Buffer.from(unquote(p.etag), 'hex'));
     const etag = `"${etagHash.digest('hex')}-${chosen.length}"`;
     // Checked before the bytes are rewritten, and again atomically with the commit.
-    writeConditions(store.object(upload.bucket, upload.key), { IfNoneMatch: input.IfNoneMatch, IfMatch: extra.IfMatch, Key: upload.key });
+    const conditions = { IfNoneMatch: input.IfNoneMatch, IfMatch: extra.IfMatch, Key: upload.key };
+    writeConditions(store.object(upload.bucket, upload.key), conditions);
 
     // Without a checksum algorithm the object still gets AWS's default full-object CRC64NVME,
     // computed while the parts are concatenated.
@@ -102,23 +103,17 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
       blob: pending.id,
       size: total,
       etag,
-      lastModified: new Date(Math.floor(ctx.now().getTime() / 1000) * 1000).toISOString(),
+      lastModified: wholeSeconds(ctx.now()),
       attrs: { ...attrs, Checksum: checksum, ChecksumType: algorithm ? type : 'FULL_OBJECT', Parts: chosen.map((p) => p.size) },
     };
-    await blobs.promote(pending);
-    let result: { freed: string[]; versionId?: string; partBlobs: string[] };
-    try {
-      result = store.transaction(() => {
+    const done = await keep(blobs, pending, () =>
+      store.transaction(() => {
         if (!uploads.upload(upload.uploadId)) throw S3DataErrors.noSuchUpload(upload.uploadId);
-        const r = commitRow(row, (existing) => writeConditions(existing, { IfNoneMatch: input.IfNoneMatch, IfMatch: extra.IfMatch, Key: upload.key }));
-        return { ...r, partBlobs: uploads.deleteUpload(upload.uploadId) };
-      });
-    } catch (e) {
-      blobs.remove(pending.id);
-      throw e;
-    }
-    for (const b of result.partBlobs) blobs.remove(b);
-    for (const b of result.freed) blobs.remove(b);
+        const r = commitRow(row, (existing) => writeConditions(existing, conditions));
+        // The parts' files go with the bytes the commit replaced.
+        return { ...r, freed: [...uploads.deleteUpload(upload.uploadId), ...r.freed] };
+      }),
+    );
     const keyPath = upload.key.split('/').map(encodeURIComponent).join('/');
     const out: S3Operations['CompleteMultipartUpload']['output'] & ChecksumFields & { ChecksumType?: string } = {
       Location: `http://${ctx.host}/${upload.bucket}/${keyPath}`,
@@ -126,117 +121,13 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
       Key: upload.key,
       ETag: etag,
       ServerSideEncryption: 'AES256',
-      VersionId: result.versionId,
+      VersionId: done.versionId,
+      ...checksumFields(checksum, row.attrs.ChecksumType),
     };
-    if (checksum) {
-      out[`Checksum${checksum.algorithm as ChecksumAlgorithm}`] = checksum.value;
-      out.ChecksumType = row.attrs.ChecksumType;
-    }
     return out;
   };
 
-  const ListParts: Op<'ListParts'> = (ctx, input) => {
-    const upload = liveUpload(store, uploads, ctx, input.Bucket, input.Key, input.UploadId);
-    const max = input.MaxParts ?? 1000;
-    if (max < 0) throw S3Errors.invalidArgument('Argument max-parts must be an integer between 0 and 2147483647', 'max-parts', String(max));
-    const marker = input.PartNumberMarker ?? 0;
-    const all = uploads.parts(upload.uploadId, marker);
-    const page = all.slice(0, Math.min(max, 1000));
-    const truncated = all.length > page.length;
-    const owner = ownerOf(upload.attrs.Owner ?? ctx.account);
-    const alg = upload.attrs.ChecksumAlgorithm;
-    return {
-      Bucket: upload.bucket,
-      Key: upload.key,
-      UploadId: upload.uploadId,
-      PartNumberMarker: marker,
-      NextPartNumberMarker: page.length ? page[page.length - 1].partNumber : marker,
-      MaxParts: max,
-      IsTruncated: truncated,
-      Parts: page.map((p) => ({
-        PartNumber: p.partNumber,
-        LastModified: p.lastModified,
-        ETag: p.etag,
-        Size: p.size,
-        ...(alg && p.checksum ? { [`Checksum${alg}`]: p.checksum } : {}),
-      })),
-      Initiator: owner,
-      Owner: owner,
-      StorageClass: upload.attrs.StorageClass ?? 'STANDARD',
-      ChecksumAlgorithm: alg,
-      ...(upload.attrs.ChecksumType ? { ChecksumType: upload.attrs.ChecksumType } : {}),
-    };
-  };
-
-  const ListMultipartUploads: Op<'ListMultipartUploads'> = (ctx, input) => {
-    const bucket = ownedBucket(store, ctx, input.Bucket);
-    const max = input.MaxUploads ?? 1000;
-    if (max < 0) throw S3Errors.invalidArgument('Argument max-uploads must be an integer between 0 and 2147483647', 'max-uploads', String(max));
-    if (input.EncodingType !== undefined && input.EncodingType !== 'url') {
-      throw S3Errors.invalidArgument('Invalid Encoding Method specified in Request', 'encoding-type', input.EncodingType);
-    }
-    const prefix = input.Prefix ?? '';
-    const delimiter = input.Delimiter || undefined;
-    const keyMarker = input.KeyMarker ?? '';
-    // Without an upload-id-marker, the key marker's own uploads are all skipped, as on AWS.
-    const idMarker = input.UploadIdMarker && keyMarker ? input.UploadIdMarker : '\u{10FFFF}';
-    const limit = Math.min(max, 1000);
-    const list: S3Operations['ListMultipartUploads']['output']['Uploads'] = [];
-    const prefixes: string[] = [];
-    let truncated = false;
-    let nextKey = '';
-    let nextId = '';
-    for (const u of limit === 0 ? [] : uploads.iterate(bucket.name, prefix > keyMarker ? prefix : keyMarker, keyMarker, idMarker)) {
-      if (!u.key.startsWith(prefix)) {
-        if (u.key > prefix) break;
-        continue;
-      }
-      let common: string | undefined;
-      if (delimiter) {
-        const i = u.key.indexOf(delimiter, prefix.length);
-        if (i >= 0) common = u.key.slice(0, i + delimiter.length);
-      }
-      if (common !== undefined && (prefixes[prefixes.length - 1] === common || (keyMarker && common <= keyMarker))) continue;
-      if (list.length + prefixes.length >= limit) {
-        truncated = true;
-        break;
-      }
-      if (common !== undefined) {
-        prefixes.push(common);
-        nextKey = common;
-        nextId = '';
-      } else {
-        const owner = ownerOf(u.attrs.Owner ?? bucket.account);
-        list.push({
-          UploadId: u.uploadId,
-          Key: u.key,
-          Initiated: u.initiated,
-          StorageClass: u.attrs.StorageClass ?? 'STANDARD',
-          Owner: owner,
-          Initiator: owner,
-          ChecksumAlgorithm: u.attrs.ChecksumAlgorithm,
-        });
-        nextKey = u.key;
-        nextId = u.uploadId;
-      }
-    }
-    return {
-      Bucket: bucket.name,
-      KeyMarker: keyMarker,
-      UploadIdMarker: input.UploadIdMarker ?? '',
-      NextKeyMarker: truncated ? nextKey : undefined,
-      NextUploadIdMarker: truncated ? nextId : undefined,
-      Prefix: prefix,
-      Delimiter: delimiter,
-      MaxUploads: max,
-      EncodingType: input.EncodingType,
-      IsTruncated: truncated,
-      Uploads: list,
-      CommonPrefixes: prefixes.map((p) => ({ Prefix: p })),
-    };
-  };
-
-  return { CompleteMultipartUpload, ListParts, ListMultipartUploads };
+  return { CompleteMultipartUpload };
 }
 
 async function* concat(paths: string[]): AsyncGenerator<Buffer> {

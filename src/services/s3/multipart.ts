@@ -1,8 +1,9 @@
 /**
- * Multipart uploads, first half: CreateMultipartUpload, UploadPart, UploadPartCopy and
+ * Multipart uploads, begun and fed: CreateMultipartUpload, UploadPart, UploadPartCopy and
  * AbortMultipartUpload. Each part streams into its own blob (tmp → fsync → rename) and only then
  * gets its row, replacing any earlier part of the same number; so a part that was answered 200
- * survives a crash and one that was not leaves nothing. Completion is in ./multipart-complete.ts.
+ * survives a crash and one that was not leaves nothing. Completion is in ./multipart-complete.ts,
+ * ListParts and ListMultipartUploads in ./multipart-listing.ts.
  */
 import { randomBytes } from 'node:crypto';
 import type { S3Operations } from '../../models/generated/s3.js';
@@ -11,21 +12,30 @@ import { ownedBucket } from './access.js';
 import type { BlobStore } from './blobs.js';
 import { CHECKSUM_ALGORITHMS, checksumRequest, type ChecksumAlgorithm, type ChecksumFields } from './checksums.js';
 import type { Versioning } from './commit.js';
-import { sourceLookup } from './copy.js';
-import { copySource, sourceStream } from './copy-source.js';
+import { copySource, sourceLookup } from './copy-source.js';
 import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
-import { contentMd5, receive, type Received } from './ingest.js';
-import { checkKey, metadataSize, MAX_METADATA_BYTES, refuseUnsupported, stripAwsChunked, contentAttributes } from './objects.js';
-import { checkStorageClass } from './storage-class.js';
-import { parseTaggingHeader } from './tagging.js';
+import { contentMd5, keep, receive, type Received } from './ingest.js';
+import {
+  checkContentLength,
+  checkKey,
+  checkMetadata,
+  checkPartNumber,
+  checksumFields,
+  checkStorageClass,
+  contentAttributes,
+  etagOf,
+  parseTaggingHeader,
+  refuseCustomerKey,
+  refuseUnsupported,
+  wholeSeconds,
+} from './object-rules.js';
 import type { S3Store } from './store.js';
 import type { UploadRow, UploadStore } from './uploads-store.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 
 export const MAX_PART_BYTES = 5 * 1024 ** 3;
-export const MAX_PARTS = 10000;
 
 /** Upload IDs sort by creation time (ListMultipartUploads orders by key, then initiation). */
 function newUploadId(now: Date): string {
@@ -41,12 +51,6 @@ export function liveUpload(store: S3Store, uploads: UploadStore, ctx: RequestCon
   return upload;
 }
 
-function checkPartNumber(n: number): void {
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
-    throw S3Errors.invalidArgument('Part number must be an integer between 1 and 10000, inclusive', 'partNumber', String(n));
-  }
-}
-
 // Full-object CRCs can be combined across parts, digests cannot: S3 allows each algorithm only the
 // checksum types it can compute.
 const FULL_OBJECT_ONLY = ['CRC64NVME'];
@@ -58,7 +62,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
     refuseUnsupported(input);
-    if (metadataSize(input.Metadata) > MAX_METADATA_BYTES) throw S3Errors.metadataTooLarge();
+    checkMetadata(input.Metadata);
     checkStorageClass(input.StorageClass);
     const tags = parseTaggingHeader(input.Tagging);
     const extra = input as { ChecksumType?: string };
@@ -90,7 +94,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
       uploadId: newUploadId(now),
       bucket: bucket.name,
       key: input.Key,
-      initiated: new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString(),
+      initiated: wholeSeconds(now),
       attrs: {
         ...contentAttributes(input),
         ChecksumAlgorithm: algorithm,
@@ -112,41 +116,24 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
 
   /** Makes a received part durable and records it, unless the upload ended meanwhile. */
   async function commitPart(upload: UploadRow, partNumber: number, got: Received, ctx: RequestContext) {
-    try {
-      await blobs.promote(got.pending);
-    } catch (e) {
-      blobs.discard(got.pending);
-      throw e;
-    }
-    const etag = `"${got.md5.toString('hex')}"`;
-    const lastModified = new Date(Math.floor(ctx.now().getTime() / 1000) * 1000).toISOString();
-    let replaced: string | undefined;
-    try {
-      replaced = uploads.transaction(() => {
+    const etag = etagOf(got.md5);
+    const lastModified = wholeSeconds(ctx.now());
+    await keep(blobs, got.pending, () =>
+      uploads.transaction(() => {
         if (!uploads.upload(upload.uploadId)) throw S3DataErrors.noSuchUpload(upload.uploadId);
         const old = uploads.part(upload.uploadId, partNumber);
         uploads.putPart({ uploadId: upload.uploadId, partNumber, blob: got.pending.id, size: got.pending.size, etag, lastModified, checksum: got.checksum?.value });
-        return old?.blob;
-      });
-    } catch (e) {
-      blobs.remove(got.pending.id);
-      throw e;
-    }
-    if (replaced) blobs.remove(replaced);
+        return { freed: old ? [old.blob] : [] };
+      }),
+    );
     return { etag, lastModified };
-  }
-
-  function checksumOut(got: Received): ChecksumFields {
-    return got.checksum ? { [`Checksum${got.checksum.algorithm}`]: got.checksum.value } : {};
   }
 
   const UploadPart: Op<'UploadPart'> = async (ctx, input) => {
     const upload = liveUpload(store, uploads, ctx, input.Bucket, input.Key, input.UploadId);
     checkPartNumber(input.PartNumber);
-    if (input.SSECustomerKey || input.SSECustomerAlgorithm) throw S3Errors.notImplementedHeader('x-amz-server-side-encryption-customer-algorithm');
-    const chunked = ctx.trailers !== undefined;
-    if (!chunked && input.ContentLength === undefined) throw S3Errors.missingContentLength();
-    if (!chunked && input.ContentLength! > MAX_PART_BYTES) throw S3Errors.entityTooLarge(input.ContentLength!, MAX_PART_BYTES);
+    refuseCustomerKey(input);
+    checkContentLength(ctx, input.ContentLength, MAX_PART_BYTES);
     const md5Expected = contentMd5(input.ContentMD5);
     const wanted = checksumRequest(input as ChecksumFields, input.ChecksumAlgorithm, input.Trailer, input.ContentMD5);
     const expected = upload.attrs.ChecksumAlgorithm as ChecksumAlgorithm | undefined;
@@ -163,13 +150,13 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
       throw S3DataErrors.invalidRequest(`Checksum Type mismatch occurred, expected checksum Type: ${expected.toLowerCase()}, actual checksum Type: md5`);
     }
     const { etag } = await commitPart(upload, input.PartNumber, got, ctx);
-    return { ETag: etag, ServerSideEncryption: 'AES256', ...checksumOut(got) };
+    return { ETag: etag, ServerSideEncryption: 'AES256', ...checksumFields(got.checksum) };
   };
 
   const UploadPartCopy: Op<'UploadPartCopy'> = async (ctx, input) => {
     const upload = liveUpload(store, uploads, ctx, input.Bucket, input.Key, input.UploadId);
     checkPartNumber(input.PartNumber);
-    if (input.SSECustomerKey || input.SSECustomerAlgorithm) throw S3Errors.notImplementedHeader('x-amz-server-side-encryption-customer-algorithm');
+    refuseCustomerKey(input);
     const { source } = copySource(store, ctx, input, lookup);
     let start = 0;
     let end = source.size - 1;
@@ -183,13 +170,13 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
       }
     }
     if (end - start + 1 > MAX_PART_BYTES) throw S3Errors.entityTooLarge(end - start + 1, MAX_PART_BYTES);
-    const got = await receive(blobs, sourceStream(blobs, source, start, end), {
+    const got = await receive(blobs, blobs.read(source.blob, start, end), {
       fallback: upload.attrs.ChecksumAlgorithm as ChecksumAlgorithm | undefined,
       maxBytes: MAX_PART_BYTES,
     });
     const { etag, lastModified } = await commitPart(upload, input.PartNumber, got, ctx);
     return {
-      CopyPartResult: { ETag: etag, LastModified: lastModified, ...checksumOut(got) },
+      CopyPartResult: { ETag: etag, LastModified: lastModified, ...checksumFields(got.checksum) },
       CopySourceVersionId: source.versionId,
       ServerSideEncryption: 'AES256',
     };

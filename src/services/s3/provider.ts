@@ -1,11 +1,15 @@
 /**
  * Amazon S3 (rest-xml wire family): the operation table. Metadata lives in SQLite
  * (./store.ts, ./uploads-store.ts, ./versions-store.ts, and ./access-store.ts for access and
- * bucket configuration), bytes in files (./blobs.ts); handlers by resource in ./buckets.ts,
- * ./objects.ts, ./listing.ts, ./listing-v1.ts, ./multipart.ts, ./multipart-complete.ts, ./copy.ts,
- * ./batch-delete.ts, ./versions-handlers.ts, ./tagging.ts, ./bucket-access.ts, ./cors.ts and
- * ./bucket-config.ts. Every handler runs inside ./authorize.ts's guard, which decides access; the
- * edge hands CORS preflights to ./cors.ts and website hosts to ./website.ts.
+ * bucket configuration), bytes in files (./blobs.ts, written through ./ingest.ts). Handlers by
+ * resource: ./buckets.ts, ./objects.ts, ./copy.ts (with ./copy-source.ts), ./batch-delete.ts,
+ * ./tagging.ts, ./listing.ts, ./listing-v1.ts, ./versions-handlers.ts (over ./commit.ts, which
+ * decides what a write or delete does in a versioned bucket), ./multipart.ts,
+ * ./multipart-complete.ts, ./multipart-listing.ts, ./bucket-access.ts, ./cors.ts and
+ * ./bucket-config.ts; the rules all object operations share are in ./object-rules.ts. Every
+ * handler runs inside ./authorize.ts's guard, which decides access. Before authentication
+ * (./admission.ts) website hosts are answered by ./website.ts, CORS preflights by ./cors.ts, and
+ * a bucket's region binds the signature.
  *
  * Differences from AWS:
  * - Access (./authorize.ts): bucket policies, ACLs, Block Public Access and Object Ownership are
@@ -19,7 +23,8 @@
  * - Lifecycle configuration and bucket tags are stored and returned, not acted on: nothing
  *   expires or transitions. Website configuration is served on website hosts (./website.ts), over
  *   http on kumo's own port only.
- * - SSE-C/KMS, object lock, MFA delete and directory buckets are refused (NotImplemented).
+ * - SSE-C/KMS, object lock, MFA delete, x-amz-website-redirect-location, conditional deletes
+ *   (If-Match on DeleteObject) and directory buckets are refused (NotImplemented).
  * - A request signed for another region than its bucket's is AuthorizationHeaderMalformed (400,
  *   with <Region> and x-amz-bucket-region), as AWS answers it on the bucket's regional endpoint;
  *   kumo has one endpoint, so there is no 301 PermanentRedirect. GetBucketLocation answers from
@@ -27,7 +32,8 @@
  *   otherwise. Every x-amz-* header of a signed request must be signed (HeadersNotSigned).
  * - Completing a multipart upload concatenates its parts into one file (one sequential rewrite of
  *   the bytes before the answer; no whitespace keep-alive while it runs). Incomplete uploads never
- *   expire; deleting a bucket aborts its incomplete uploads.
+ *   expire; deleting a bucket aborts its incomplete uploads. ListMultipartUploads answers keys
+ *   as stored even with encoding-type=url.
  * - A part sent without the checksum its upload was created with gets it computed by kumo rather
  *   than refused.
  * - Version IDs are 32 random URL-safe characters. ListObjectVersions answers all Version entries,
@@ -55,6 +61,7 @@ import { copyHandlers } from './copy.js';
 import { listingV1Handlers } from './listing-v1.js';
 import { completeHandlers } from './multipart-complete.js';
 import { multipartHandlers } from './multipart.js';
+import { multipartListingHandlers } from './multipart-listing.js';
 import { objectHandlers } from './objects.js';
 import { S3Store, s3Migrations } from './store.js';
 import { multipartMigrations, UploadStore } from './uploads-store.js';
@@ -66,8 +73,8 @@ import { Authorizer, guard } from './authorize.js';
 import { bucketAccessHandlers } from './bucket-access.js';
 import { bucketConfigHandlers } from './bucket-config.js';
 import { Cors, corsHandlers } from './cors.js';
-import { Website, websiteBucket } from './website.js';
-import { bucketSigningRegion } from './signing-region.js';
+import { Website } from './website.js';
+import { s3BeforeAuth } from './admission.js';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -92,11 +99,12 @@ export function createS3Service(deps: S3Deps): Service {
   const removed = blobs.collectGarbage((id) => store.blobInUse(id) || uploads.blobInUse(id) || versions.blobInUse(id));
   if (removed > 0) deps.log?.(`s3: removed ${removed} unreferenced file(s) left by an interrupted run`);
   const table: { [K in keyof S3Operations]: Handler } = {
-    ...bucketHandlers(store),
+    ...bucketHandlers(store, versions, uploads, blobs),
     ...objectHandlers(store, blobs, v),
     ...listingHandlers(store),
     ...multipartHandlers(store, uploads, blobs, v),
     ...completeHandlers(store, uploads, blobs, v.commit),
+    ...multipartListingHandlers(store, uploads),
     ...copyHandlers(store, blobs, v),
     ...batchDeleteHandlers(store, blobs, v.remove),
     ...listingV1Handlers(store),
@@ -105,16 +113,6 @@ export function createS3Service(deps: S3Deps): Service {
     ...bucketAccessHandlers(auth),
     ...corsHandlers(store, acc),
     ...bucketConfigHandlers(store, acc),
-  };
-  // A bucket holding only noncurrent versions or delete markers is not empty either.
-  const deleteBucket = table.DeleteBucket;
-  table.DeleteBucket = async (ctx, input: { Bucket: string }) => {
-    const bucket = store.bucket(input.Bucket);
-    if (bucket && bucket.account === ctx.account && versions.hasVersions(bucket.name)) throw S3Errors.bucketNotEmpty(bucket.name);
-    const out = await deleteBucket(ctx, input);
-    versions.forgetBucket(input.Bucket);
-    for (const b of uploads.transaction(() => uploads.deleteUploadsOf(input.Bucket))) blobs.remove(b);
-    return out;
   };
   const handlers = guard(auth, table);
   const codec = new RestXmlCodec(loadModel('s3-2006-03-01'), S3_NAMESPACE, { emptyPayload: S3Errors.missingRequestBody });
@@ -126,10 +124,7 @@ export function createS3Service(deps: S3Deps): Service {
     handlers,
     authErrors: s3AuthErrors,
     global: true,
-    signingRegion: bucketSigningRegion(store, codec),
-    preflight: (req) => cors.preflight(req),
-    responseHeaders: (req) => cors.responseHeaders(req),
-    website: { bucketOf: websiteBucket, serve: (bucket, req, ctx) => website.serve(bucket, req, ctx) },
+    beforeAuth: s3BeforeAuth(store, codec, cors, website),
     reset: () => blobs.wipe(),
   };
 }

@@ -9,7 +9,7 @@ import { type OpHandler } from '../service.js';
 import { ownedBucket, ownerOf } from './access.js';
 import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
-import { urlEncode } from './listing.js';
+import { listingArgs } from './listing.js';
 import type { ObjectRow, S3Store } from './store.js';
 import { versionOf, type VersionStore } from './versions-store.js';
 
@@ -62,20 +62,12 @@ export function versionHandlers(store: S3Store, versions: VersionStore) {
 
   const ListObjectVersions: Op<'ListObjectVersions'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
-    const max = input.MaxKeys ?? 1000;
-    if (max < 0) throw S3Errors.invalidArgument('Argument maxKeys must be an integer between 0 and 2147483647', 'max-keys', String(max));
-    if (input.EncodingType !== undefined && input.EncodingType !== 'url') {
-      throw S3Errors.invalidArgument('Invalid Encoding Method specified in Request', 'encoding-type', input.EncodingType);
-    }
+    const { max, limit, prefix, delimiter, enc } = listingArgs(input, input.MaxKeys);
     if (input.VersionIdMarker && !input.KeyMarker) {
       throw S3Errors.invalidArgument('A version-id marker cannot be specified without a key marker.', 'version-id-marker', input.VersionIdMarker);
     }
-    const prefix = input.Prefix ?? '';
-    const delimiter = input.Delimiter || undefined;
     const keyMarker = input.KeyMarker ?? '';
-    const limit = Math.min(max, 1000);
     const owner = ownerOf(bucket.account);
-    const enc = input.EncodingType === 'url' ? urlEncode : (s: string) => s;
     const list: NonNullable<S3Operations['ListObjectVersions']['output']['Versions']> = [];
     const markers: NonNullable<S3Operations['ListObjectVersions']['output']['DeleteMarkers']> = [];
     const prefixes: string[] = [];

@@ -1,0 +1,114 @@
+/**
+ * One reconcile loop for whatever a service supervises on the host (EC2's instances now; load
+ * balancer and database nodes next): desired state comes in as rows, host state goes out.
+ *
+ *   start()  recover (adopt what still runs after a restart, reclaim what a kill -9 orphaned),
+ *            then a first pass
+ *   wake()   something changed: a pass runs (coalesced: wakes during a pass make one more pass)
+ *   pass     for each row not already being worked on, plan(row) names the step it asks for; steps
+ *            run concurrently across rows and one at a time per row, and a pass never waits on
+ *            one (an image build may take minutes; a stop meanwhile must not queue behind it);
+ *            afterPass() then does the work that concerns every row at once (network rules)
+ *   step end → wake() again: the row has moved on, the next step may follow
+ *   drain()  waits until no pass and no step is in flight (reset)
+ *   close()  no new passes; waits for what is in flight (stop)
+ *
+ * A step's failure is logged, never thrown at the loop: the row stays as it is and the next
+ * pass plans again.
+ */
+
+export interface ReconcileTarget<T> {
+  /** For log lines. */
+  name: string;
+  /** Every row the loop looks at, freshly read. */
+  desired(): T[];
+  key(row: T): string;
+  /** The step this row asks for now, or nothing to do. */
+  plan(row: T): (() => Promise<void>) | undefined;
+  /** Once per pass, after steps are started; `busy` are the rows mid-step. */
+  afterPass?(rows: T[], busy: ReadonlySet<string>): Promise<void>;
+  /** Once, at start, before the first pass. */
+  recover?(): Promise<void>;
+  log(line: string): void;
+}
+
+export class Reconciler<T> {
+  private readonly steps = new Map<string, Promise<void>>();
+  private passing: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+
+  constructor(private readonly target: ReconcileTarget<T>) {}
+
+  async start(): Promise<void> {
+    await this.target.recover?.();
+    this.wake();
+  }
+
+  wake(): void {
+    if (this.closed) return;
+    if (this.passing) {
+      this.again = true;
+      return;
+    }
+    this.passing = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.pass();
+        } catch (err) {
+          this.target.log(`${this.target.name}: ${(err as Error).stack ?? err}`);
+        }
+      } while (this.again && !this.closed);
+      this.passing = undefined;
+    })();
+  }
+
+  /** Whether a step for this row is in flight. */
+  busy(key: string): boolean {
+    return this.steps.has(key);
+  }
+
+  get idle(): boolean {
+    return !this.passing && this.steps.size === 0;
+  }
+
+  /** Waits for the pass and every step in flight (new wakes may start more). */
+  async drain(): Promise<void> {
+    while (this.passing || this.steps.size) {
+      await this.passing;
+      await Promise.all([...this.steps.values()]);
+    }
+  }
+
+  /** No more passes; what is in flight finishes. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.drain();
+  }
+
+  private async pass(): Promise<void> {
+    const rows = this.target.desired();
+    for (const row of rows) {
+      const key = this.target.key(row);
+      if (this.steps.has(key)) continue;
+      const step = this.target.plan(row);
+      if (step) this.run(key, step);
+    }
+    await this.target.afterPass?.(rows, new Set(this.steps.keys()));
+  }
+
+  private run(key: string, step: () => Promise<void>): void {
+    const p = (async () => {
+      try {
+        await step();
+      } catch (err) {
+        this.target.log(`${this.target.name} ${key}: ${(err as Error).stack ?? err}`);
+      } finally {
+        this.steps.delete(key);
+        this.wake();
+      }
+    })();
+    this.steps.set(key, p);
+  }
+}
