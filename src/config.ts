@@ -40,6 +40,12 @@ export interface KumoConfig {
   maxConnections: number;
   /** Where the host resolver for kumo's AWS names listens (`KUMO_DNS`: host:port, or `off`). */
   hostDns?: { host: string; port: number };
+  /**
+   * Tests only (no flag or variable sets it): the clock of EC2's supervisor, which stamps when an
+   * instance was terminated and removes it an hour later. Requests (SigV4's time checks among
+   * them) keep the system's clock. Default: the system's.
+   */
+  clock?: () => Date;
 }
 
 export function defaultImageDir(dataDir: string, env = process.env): string {

@@ -120,6 +120,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
     tags,
     runtime: { driver, volumes: runtime.volumes, imageRootfs: runtime.imageRootfs, plane },
     log,
+    now: config.clock,
   });
   exited = (id, kind) => ec2.supervisor.exited(id, kind);
   return [

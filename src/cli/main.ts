@@ -7,7 +7,8 @@ import { rmSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configFromEnv, defaultImageDir, parseCredentials, parseHostDns, type KumoConfig } from '../config.js';
-import { isRunning, lockDataDir, reclaimDataDir, runningKumo, startKumo, type PidFile } from '../kumo.js';
+import { isRunning, lockDataDir, pidFilePath, reclaimDataDir, runningKumo, startKumo, type PidFile } from '../kumo.js';
+import { findKumoByDataDir } from '../state/data-dir.js';
 import { VERSION } from '../version.js';
 
 const USAGE = `kumo ${VERSION}: AWS on one machine
@@ -17,7 +18,8 @@ usage:
               [--credentials AKID:SECRET[:ACCOUNT],...] [--default-region us-east-1] [--quiet]
               [--dns 127.0.0.153:53|off]    where the host resolver for AWS names listens
   kumo status [--data-dir DIR]     is kumo running here, and what does it serve
-  kumo stop   [--data-dir DIR]     stop the kumo that uses DIR
+  kumo stop   [--data-dir DIR]     stop the kumo that uses DIR (found by its pid file, or else by
+                                   the DIR/state.db it holds open)
   kumo reset  [--data-dir DIR]     wipe all state (running or not)
 
 environment: KUMO_HOST, KUMO_PORT, KUMO_DATA_DIR, KUMO_NO_AUTH=1, KUMO_CREDENTIALS, KUMO_DEFAULT_REGION,
@@ -150,6 +152,11 @@ async function health(p: PidFile): Promise<Record<string, unknown> | undefined> 
 async function status(config: KumoConfig): Promise<void> {
   const pid = runningKumo(config.dataDir);
   if (!pid) {
+    const unrecorded = findKumoByDataDir(config.dataDir);
+    if (unrecorded) {
+      process.stdout.write(`kumo is running: pid ${unrecorded.pid}, data dir ${config.dataDir}\n  (its pid file ${pidFilePath(config.dataDir)} is gone, so its port is unknown; 'kumo stop' still stops it)\n`);
+      return;
+    }
     process.stdout.write(`kumo is not running (data dir ${config.dataDir})\n`);
     process.exit(3);
   }
@@ -169,7 +176,8 @@ async function status(config: KumoConfig): Promise<void> {
 }
 
 async function stopCmd(config: KumoConfig): Promise<void> {
-  const pid = runningKumo(config.dataDir);
+  // Without its pid file, the kumo is the process that holds the data dir's state.db open.
+  const pid = runningKumo(config.dataDir) ?? findKumoByDataDir(config.dataDir);
   if (!pid) {
     process.stdout.write(`kumo is not running (data dir ${config.dataDir})\n`);
     return;
@@ -195,6 +203,8 @@ async function reset(config: KumoConfig): Promise<void> {
     process.stdout.write('kumo state reset\n');
     return;
   }
+  const unrecorded = findKumoByDataDir(config.dataDir);
+  if (unrecorded) fail(`kumo (pid ${unrecorded.pid}) runs on ${config.dataDir} but its pid file is gone, so it cannot be reached; stop it first with 'kumo stop --data-dir ${config.dataDir}'`);
   const present = existsSync(config.dataDir) ? readdirSync(config.dataDir).filter((f) => STATE_ENTRIES.includes(f)) : [];
   if (present.length === 0) {
     process.stdout.write(`nothing to reset in ${config.dataDir}\n`);

@@ -60,6 +60,7 @@ export class DataPlane {
   private readonly endpoints: ServiceEndpoint[] = [];
   private open: Promise<Open> | undefined;
   private host: DnsServer | undefined;
+  private vpcResolverOn: (vpcId: string) => boolean = () => true;
   private hostAddress: string | undefined;
 
   constructor(private readonly options: DataPlaneOptions) {}
@@ -89,6 +90,14 @@ export class DataPlane {
     this.host = server;
     this.hostAddress = `${want.host}:${server.address().udp}`;
     this.options.log(`host DNS on ${this.hostAddress} (AWS names kumo knows)`);
+  }
+
+  /**
+   * Whether a VPC's resolver answers at all (EC2's enableDnsSupport): where it does not, every
+   * question from that VPC is refused, whichever zone the name is in. Set by the VPCs' owner.
+   */
+  gateVpcResolver(on: (vpcId: string) => boolean): void {
+    this.vpcResolverOn = on;
   }
 
   /** Registers a server to run on the service address whenever the fabric is up. */
@@ -131,7 +140,8 @@ export class DataPlane {
     const dns = createDnsServer({
       resolve: (q) => {
         const port = fabric.portAt(q.remoteAddress);
-        return port ? this.zones.resolve(q, { kind: 'vpc', ...port }) : 'refused';
+        if (!port || !this.vpcResolverOn(port.vpcId)) return 'refused';
+        return this.zones.resolve(q, { kind: 'vpc', ...port });
       },
     });
     try {

@@ -4,9 +4,11 @@
  * where. A pid file left by a crash (kill -9, power loss) is stale and taken over: its process is
  * gone, or its pid now belongs to another process, which the process start time recorded next to
  * the pid reveals (Linux /proc; elsewhere a live pid is trusted). `kumo stop` relies on the same
- * check so that it never signals a stranger that inherited a dead kumo's pid.
+ * check so that it never signals a stranger that inherited a dead kumo's pid. A kumo whose pid
+ * file was deleted under it is still found, by the state.db it holds open (findKumoByDataDir):
+ * `kumo stop` stops it and no second kumo starts on its data dir.
  */
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, processStartTime as processStart } from '../lib/process.js';
 
@@ -52,6 +54,47 @@ export function runningKumo(dataDir: string): PidFile | undefined {
   return p && isRunning(dataDir, p) ? p : undefined;
 }
 
+/** Does this command line run `kumo start` (bin/kumo.js, an installed `kumo`, or the CLI module itself)? */
+export function isKumoStart(args: string[]): boolean {
+  const entry = args.findIndex((a) => /(^|\/)kumo(\.js)?$|(^|\/)cli\/main\.[jt]s$/.test(a));
+  return entry >= 0 && args.slice(entry + 1).includes('start');
+}
+
+/**
+ * The kumo that runs on this data dir, found without its pid file (deleted by hand or by a cleaner
+ * of temporary files): another process, running `kumo start`, that has `<data-dir>/state.db`
+ * open, which every running kumo does. Linux only (/proc); processes kumo's user may not inspect
+ * are not seen. The record has no host or port: those were in the pid file.
+ */
+export function findKumoByDataDir(dataDir: string): PidFile | undefined {
+  let db: string;
+  let pids: string[];
+  try {
+    db = join(realpathSync(dataDir), 'state.db');
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid);
+  } catch {
+    return undefined;
+  }
+  for (const pid of pids) {
+    try {
+      const holds = readdirSync(`/proc/${pid}/fd`).some((fd) => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`) === db;
+        } catch {
+          return false;
+        }
+      });
+      if (!holds || !isKumoStart(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))) continue;
+      const procStart = processStart(Number(pid));
+      if (procStart === undefined) continue;
+      return { pid: Number(pid), procStart, host: '', port: 0, startedAt: '', version: '' };
+    } catch {
+      // gone meanwhile, or not ours to look at
+    }
+  }
+  return undefined;
+}
+
 const REASONS: Record<string, string> = {
   ENOTDIR: 'a part of the path is a file, not a directory',
   EEXIST: 'it exists and is not a directory',
@@ -94,6 +137,12 @@ export function lockDataDir(dir: string, version: string, host = '', port = 0): 
   const file = pidFilePath(dir);
   const record: PidFile = { pid: process.pid, procStart: processStart(process.pid), host, port, startedAt: new Date().toISOString(), version };
   if (heldHere.has(dir)) throw inUse(dir, readPidFile(dir) ?? record);
+  // A kumo whose pid file was deleted still has the data dir: a second one must not open it too.
+  const recorded = readPidFile(dir);
+  const unrecorded = recorded && isRunning(dir, recorded) ? undefined : findKumoByDataDir(dir);
+  if (unrecorded) {
+    throw new Error(`data directory ${dir} is in use by kumo (pid ${unrecorded.pid}), whose pid file is gone; stop it first with 'kumo stop --data-dir ${dir}'`);
+  }
   for (let attempt = 0; ; attempt++) {
     try {
       writeFileSync(file, JSON.stringify(record), { flag: 'wx' });

@@ -1,5 +1,5 @@
 /**
- * The public IPv4 addresses kumo hands out (Elastic IPs now; auto-assigned public IPs later),
+ * The public IPv4 addresses kumo hands out (Elastic IPs and auto-assigned public IPs),
  * unique across accounts and regions like AWS's. They come from a loopback pool (KUMO_EIP_POOL,
  * default 127.100.0.0/16; anything outside 127.0.0.0/8 is refused), so no kumo address is a real
  * public one and the host reaches each of them on loopback (DESIGN.md: the fabric forwards them
@@ -12,6 +12,8 @@ import type { Scope } from './scope.js';
 
 export const DEFAULT_PUBLIC_IP_POOL = '127.100.0.0/16';
 const LOOPBACK = parseCidr4('127.0.0.0/8')!;
+/** How many released addresses allocate avoids (see PublicIps.recent). */
+const RECENT = 32;
 
 /** The pool as configured; anything outside 127.0.0.0/8 is refused, so kumo never hands out real addresses. */
 export function parsePublicIpPool(text: string): Cidr4 {
@@ -26,6 +28,11 @@ export class PublicIps {
   private readonly stmts;
 
   private readonly pool: Cidr4;
+  /**
+   * Addresses released lately (this process), handed out again only when nothing else is free: an
+   * instance started again gets a new public IP, as on AWS, not by chance the one it just gave back.
+   */
+  private readonly recent: string[] = [];
 
   constructor(db: Db, pool = DEFAULT_PUBLIC_IP_POOL) {
     this.pool = parsePublicIpPool(pool);
@@ -45,11 +52,12 @@ export class PublicIps {
     let ip: string | undefined;
     for (let i = 0; i < 32 && !ip; i++) {
       const candidate = intToIp(first + randomInt(count));
-      if (!this.stmts.taken.get(candidate)) ip = candidate;
+      if (!this.recent.includes(candidate) && !this.stmts.taken.get(candidate)) ip = candidate;
     }
     if (!ip) {
       const used = new Set((this.stmts.all.all() as { address: string }[]).map((r) => r.address));
-      for (let n = first; n < first + count && !ip; n++) if (!used.has(intToIp(n))) ip = intToIp(n);
+      for (let n = first; n < first + count && !ip; n++) if (!used.has(intToIp(n)) && !this.recent.includes(intToIp(n))) ip = intToIp(n);
+      ip ??= this.recent.find((r) => !used.has(r));
     }
     if (!ip) return undefined;
     this.stmts.put.run(ip, scope.account, scope.region, owner);
@@ -58,5 +66,7 @@ export class PublicIps {
 
   release(address: string): void {
     this.stmts.del.run(address);
+    this.recent.push(address);
+    if (this.recent.length > RECENT) this.recent.shift();
   }
 }

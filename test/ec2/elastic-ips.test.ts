@@ -18,6 +18,7 @@ import {
   DescribeTagsCommand,
   DetachInternetGatewayCommand,
   DisassociateAddressCommand,
+  ModifyVpcAttributeCommand,
   EC2Client,
   ReleaseAddressCommand,
 } from '@aws-sdk/client-ec2';
@@ -157,7 +158,10 @@ describe('Elastic IPs', () => {
     assert.match(first.AssociationId!, /^eipassoc-[0-9a-f]{17}$/);
     const shown = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }))).NetworkInterfaces![0];
     assert.equal(shown.Association!.PublicIp, a.PublicIp);
-    assert.equal(shown.Association!.PublicDnsName, `ec2-${a.PublicIp!.replaceAll('.', '-')}.ap-northeast-1.compute.amazonaws.com`);
+    assert.equal(shown.Association!.PublicDnsName, '', 'a new VPC gives no public DNS names (enableDnsHostnames is off)');
+    await ec2.send(new ModifyVpcAttributeCommand({ VpcId, EnableDnsHostnames: { Value: true } }));
+    const named = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }))).NetworkInterfaces![0];
+    assert.equal(named.Association!.PublicDnsName, `ec2-${a.PublicIp!.replaceAll('.', '-')}.ap-northeast-1.compute.amazonaws.com`);
     const mapped = (await ec2.send(new DescribeAddressesCommand({ AllocationIds: [a.AllocationId!] }))).Addresses![0];
     assert.deepEqual([mapped.AssociationId, mapped.NetworkInterfaceId, mapped.PrivateIpAddress], [first.AssociationId, eniId, eni.PrivateIpAddress]);
 

@@ -19,7 +19,7 @@ import {
   CreateNetworkAclEntryCommand, CreateRouteCommand, CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand,
   DescribeNetworkAclsCommand, DeleteNetworkAclEntryCommand, DescribeRouteTablesCommand, RevokeSecurityGroupIngressCommand,
   RunInstancesCommand, TerminateInstancesCommand, AllocateAddressCommand, AssociateAddressCommand, ModifyInstanceAttributeCommand,
-  ModifyInstanceMetadataOptionsCommand, type EC2Client, type Instance,
+  ModifyInstanceMetadataOptionsCommand, ModifyVpcAttributeCommand, type EC2Client, type Instance,
 } from '@aws-sdk/client-ec2';
 import { tempDir, waitFor } from '../helpers/kumo.js';
 import { debianImageId, describeInstance, ec2Fixture, waitForState, type Ec2Fixture } from '../helpers/ec2.js';
@@ -70,6 +70,8 @@ after(async () => {
 test('security groups, ACLs, public IPs, ssh, IMDS and DNS work on real traffic', { skip, timeout: 10 * 60_000 }, async (t) => {
   const ami = await debianImageId(ec2);
   const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }))).Vpc!.VpcId!;
+  // Its resolver answers EC2's names only with DNS hostnames on, as on AWS (a new VPC has them off).
+  await ec2.send(new ModifyVpcAttributeCommand({ VpcId: vpcId, EnableDnsHostnames: { Value: true } }));
   const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
   await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }));
   const main = (await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }))).RouteTables![0]!;

@@ -3,7 +3,8 @@
  * address comes from kumo's public pool (state/public-ips.ts), at most five per account and
  * region as AWS's default quota, and maps to one private address of a network interface whose VPC
  * has an internet gateway; AssociateAddress with an InstanceId maps it to the instance's primary
- * interface and returns the instance's auto-assigned public IP to the pool, as AWS does.
+ * interface and returns the instance's auto-assigned public IP to the pool, as AWS does; when the
+ * address is disassociated or moved, a running instance that had one gets a new one.
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { checkDryRun } from '../../state/dry-run.js';
@@ -19,6 +20,7 @@ import { mustGet } from './describe.js';
 import { Ec2Errors } from './errors.js';
 import { wellFormed, type Ec2Store } from './store.js';
 import { putTags, tagsFromSpecifications } from './tagging.js';
+import { autoPublicIp } from './public-ip.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 
@@ -52,6 +54,12 @@ export function elasticIpHandlers(store: Ec2Store) {
     notFound: Ec2Errors.allocationNotFound,
   });
   const byAllocation = (scope: Scope, id: string) => mustGet((x) => elasticIps.get(scope, x), id, 'eipalloc', Ec2Errors.allocationNotFound, Ec2Errors.allocationMalformed);
+  /** An instance that lost its Elastic IP while running gets a new auto-assigned public IP, if it asked for one at launch (as on AWS). */
+  const regainPublicIp = (scope: Scope, eniId: string | undefined) => {
+    const eni = eniId ? n.networkInterfaces.get(scope, eniId) : undefined;
+    const holder = eni?.Attachment ? instances.get(scope, eni.Attachment.InstanceId) : undefined;
+    if (holder && (holder.State === 'running' || holder.State === 'pending')) instances.put(scope, { ...holder, PublicIpAddress: autoPublicIp(store, scope, holder) });
+  };
   const byPublicIp = (scope: Scope, ip: string) => {
     const a = elasticIps.list(scope).find((x) => x.PublicIp === ip);
     if (!a) throw Ec2Errors.addressNotFound(ip);
@@ -162,6 +170,8 @@ export function elasticIpHandlers(store: Ec2Store) {
         n.publicIps.release(holder.PublicIpAddress);
         instances.put(scope, { ...holder, PublicIpAddress: undefined });
       }
+      // Moved away from another address: whoever held it there may get its own public IP back.
+      if (a.NetworkInterfaceId && (a.NetworkInterfaceId !== eni.NetworkInterfaceId || a.PrivateIpAddress !== privateIp)) regainPublicIp(scope, a.NetworkInterfaceId);
     });
     return { AssociationId: associationId };
   };
@@ -181,7 +191,10 @@ export function elasticIpHandlers(store: Ec2Store) {
     }
     checkDryRun(input);
     const found = a;
-    store.transaction(() => unmap(store, scope, found));
+    store.transaction(() => {
+      unmap(store, scope, found);
+      regainPublicIp(scope, found.NetworkInterfaceId);
+    });
     return {};
   };
 

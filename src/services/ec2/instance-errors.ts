@@ -14,8 +14,8 @@ export const InstanceErrors = {
     e('IncorrectInstanceState', `The instance '${id}' is not in a state from which it can be ${wanted}. It is in state '${state}'.`),
   incorrectStateFor: (id: string, state: string) => e('IncorrectInstanceState', `This request is not valid for instance '${id}' in state '${state}'.`),
   mustBeStopped: (id: string) => e('IncorrectInstanceState', `The instance '${id}' is not in the 'stopped' state.`),
-  terminationProtected: (id: string) =>
-    e('OperationNotPermitted', `The instance '${id}' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.`),
+  terminationProtected: (id: string, attribute: 'disableApiTermination' | 'disableApiStop' = 'disableApiTermination') =>
+    e('OperationNotPermitted', `The instance '${id}' may not be terminated. Modify its '${attribute}' instance attribute and try again.`),
   stopProtected: (id: string) =>
     e('OperationNotPermitted', `The instance '${id}' may not be stopped. Modify its 'disableApiStop' instance attribute and try again.`),
   invalidType: (type: string) => e('InvalidParameterValue', `Invalid value '${type}' for InstanceType.`),

@@ -22,6 +22,7 @@ import { keyPairTable } from './key-pairs-store.js';
 import { checkUsableAddress, macAddress } from './network-interfaces.js';
 import { wellFormed, type Ec2Store } from './store.js';
 import { putTags, validateTags, type TagSpecification } from './tagging.js';
+import { allocatePublicIp } from './public-ip.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 
@@ -273,12 +274,6 @@ export function runInstancesHandler(deps: LaunchDeps): Op<'RunInstances'> {
     deps.changed();
     return deps.present(ctx, launched);
   };
-}
-
-function allocatePublicIp(store: Ec2Store, scope: Scope, owner: string): string {
-  const ip = store.network.publicIps.allocate(scope, owner);
-  if (!ip) throw Ec2Errors.addressLimit();
-  return ip;
 }
 
 function rootVolume(mappings: Ec2Operations['RunInstances']['input']['BlockDeviceMappings'], image: LaunchImage) {

@@ -9,7 +9,8 @@ import type { Scope } from '../../state/scope.js';
 import type { InstanceMetadata } from '../../runtime/metadata/imds.js';
 import type { DnsQuestion, DnsResolution } from '../../runtime/dns/server.js';
 import type { DnsAsker } from '../../runtime/dns/zones.js';
-import { parseEc2Name, privateDnsName, publicDnsName } from '../../runtime/dns/names.js';
+import { parseEc2Name, privateDnsName } from '../../runtime/dns/names.js';
+import { publicDnsNameIn, resolverMode } from './vpc-dns.js';
 import { containsIp, ipToInt, parseCidr4 } from '../../lib/cidr.js';
 import type { InstanceRecord, InstanceStore } from './instance-store.js';
 import { groupsOf, publicIpOf } from './instance-view.js';
@@ -52,7 +53,7 @@ export class InstanceDirectory {
       privateIp: i.PrivateIpAddress,
       privateDnsName: privateDnsName(i.PrivateIpAddress, scope.region),
       publicIp: pub?.ip,
-      publicDnsName: pub ? publicDnsName(pub.ip, scope.region) : undefined,
+      publicDnsName: publicDnsNameIn(this.store, scope, i.VpcId, pub?.ip) || undefined,
       mac: eni.MacAddress,
       interfaceId: eni.NetworkInterfaceId,
       subnetId: subnet.SubnetId,
@@ -76,7 +77,8 @@ export class InstanceDirectory {
   /**
    * EC2's DNS zone (runtime/dns/zones.ts). Inside a VPC: EC2 names of addresses in the asker's
    * VPC (private names → private IPs; public names of its VPC's instances → their private IPs, as
-   * AWS answers inside a VPC; other public names → the public IP). From the host: public names
+   * AWS answers inside a VPC; other public names → the public IP), as far as the VPC's DNS
+   * attributes allow (./vpc-dns.ts). From the host: public names
    * → the public (loopback) IP; private names do not resolve outside their VPC, as on AWS.
    * Anything else does not exist: kumo never forwards a lookup to the outside world.
    */
@@ -87,7 +89,9 @@ export class InstanceDirectory {
     if (asker.kind === 'host') return a(parsed.kind === 'public' ? parsed.ip : undefined);
     const scope = asker.owner === EC2_PORT_OWNER ? this.find(asker.portId)?.scope : this.store.network.vpcs.scopeOf(asker.vpcId);
     if (!scope) return 'refused';
-    if (parsed.region !== scope.region) return 'nxdomain';
+    const mode = resolverMode(this.store, scope, asker.vpcId);
+    if (mode === 'off') return 'refused';
+    if (parsed.region !== scope.region || (mode === 'public-only' && parsed.kind !== 'public')) return 'nxdomain';
     const inVpc = this.instances.list(scope).filter((i) => i.VpcId === asker.vpcId && i.State !== 'terminated');
     if (parsed.kind === 'resource') return a(inVpc.find((i) => i.InstanceId === parsed.instanceId)?.PrivateIpAddress);
     if (parsed.kind === 'private') {
@@ -95,7 +99,7 @@ export class InstanceDirectory {
       const v = ipToInt(parsed.ip);
       return a(vpc?.CidrBlockAssociationSet.some((c) => containsIp(parseCidr4(c.CidrBlock)!, v)) ? parsed.ip : undefined);
     }
-    const owner = inVpc.find((i) => publicIpOf(this.store, scope, i)?.ip === parsed.ip);
+    const owner = mode === 'full' ? inVpc.find((i) => publicIpOf(this.store, scope, i)?.ip === parsed.ip) : undefined;
     return a(owner ? owner.PrivateIpAddress : parsed.ip);
   }
 }

@@ -7,7 +7,8 @@ import type { Accessors } from '../../state/filters.js';
 import type { Scope } from '../../state/scope.js';
 import type { Tag } from '../../state/tags.js';
 import { scopeOf, type RequestContext } from '../service.js';
-import { privateDnsName, publicDnsName } from '../../runtime/dns/names.js';
+import { privateDnsName } from '../../runtime/dns/names.js';
+import { publicDnsNameIn } from './vpc-dns.js';
 import { STATE_CODES, type InstanceRecord } from './instance-store.js';
 import { INSTANCE_TYPE_BY_NAME } from './instance-types-data.js';
 import type { Ec2Store } from './store.js';
@@ -37,7 +38,7 @@ export function presentInstance(store: Ec2Store, ctx: RequestContext, i: ShownIn
   const pub = terminated ? undefined : publicIpOf(store, scope, i);
   const groups = terminated ? [] : groupsOf(store, scope, i);
   const privateDns = terminated ? '' : privateDnsName(i.PrivateIpAddress, ctx.region);
-  const publicDns = pub ? publicDnsName(pub.ip, ctx.region) : '';
+  const publicDns = terminated ? '' : publicDnsNameIn(store, scope, i.VpcId, pub?.ip);
   const association = pub ? { IpOwnerId: pub.elastic ? ctx.account : 'amazon', PublicDnsName: publicDns, PublicIp: pub.ip } : undefined;
   return {
     AmiLaunchIndex: i.AmiLaunchIndex,
@@ -143,10 +144,7 @@ export function instanceFilters(store: Ec2Store, scope: Scope, region: string): 
     'private-dns-name': (i) => privateDnsName(i.PrivateIpAddress, region),
     'ip-address': (i) => pub(i),
     'public-ip-address': (i) => pub(i),
-    'dns-name': (i) => {
-      const ip = pub(i);
-      return ip ? publicDnsName(ip, region) : undefined;
-    },
+    'dns-name': (i) => publicDnsNameIn(store, scope, i.VpcId, pub(i)) || undefined,
     'key-name': (i) => i.KeyName,
     'reservation-id': (i) => i.ReservationId,
     'owner-id': (i) => i.OwnerId,

@@ -10,6 +10,7 @@ import { checkDryRun } from '../../state/dry-run.js';
 import type { Scope } from '../../state/scope.js';
 import { scopeOf, type OpHandler, type RequestContext } from '../service.js';
 import { describe } from './describe.js';
+import { autoPublicIp } from './public-ip.js';
 import { InstanceErrors } from './instance-errors.js';
 import { runInstancesHandler, type ImageLookup } from './instance-launch.js';
 import type { InstanceRecord, InstanceStore } from './instance-store.js';
@@ -136,6 +137,7 @@ export function instanceHandlers(deps: InstanceDeps) {
     };
   };
 
+  // A stopped instance gave its auto-assigned public IP back; it gets a new one as it starts.
   const StartInstances: Op<'StartInstances'> = (ctx, input) => ({
     StartingInstances: transition(
       ctx,
@@ -144,7 +146,10 @@ export function instanceHandlers(deps: InstanceDeps) {
       (i) => {
         if (i.State === 'stopping' || i.State === 'shutting-down' || i.State === 'terminated') throw InstanceErrors.incorrectState(i.InstanceId, i.State, 'started');
       },
-      (i) => (i.State === 'stopped' ? { ...i, State: 'pending', StateTransitionReason: '', StateReason: { Code: 'pending', Message: 'pending' } } : undefined),
+      (i) =>
+        i.State === 'stopped'
+          ? { ...i, State: 'pending', StateTransitionReason: '', StateReason: { Code: 'pending', Message: 'pending' }, PublicIpAddress: autoPublicIp(store, scopeOf(ctx), i) }
+          : undefined,
     ),
   });
 
@@ -157,6 +162,8 @@ export function instanceHandlers(deps: InstanceDeps) {
         input,
         (i) => {
           if (i.DisableApiTermination && i.State !== 'terminated') throw InstanceErrors.terminationProtected(i.InstanceId);
+          // Stop protection guards against termination through the API too (AWS's "Enable stop protection").
+          if (i.DisableApiStop && i.State !== 'terminated') throw InstanceErrors.terminationProtected(i.InstanceId, 'disableApiStop');
         },
         (i) =>
           i.State === 'terminated' || i.State === 'shutting-down'

@@ -17,7 +17,8 @@ import type { Scope } from '../../state/scope.js';
 import type { Tag } from '../../state/tags.js';
 import { scopeOf, type OpHandler, type RequestContext } from '../service.js';
 import { describe, mustGet } from './describe.js';
-import { privateDnsName, publicDnsName } from '../../runtime/dns/names.js';
+import { privateDnsName } from '../../runtime/dns/names.js';
+import { publicDnsNameIn } from './vpc-dns.js';
 import { unmap } from './elastic-ips.js';
 import { Ec2Errors } from './errors.js';
 import type { Ec2Store } from './store.js';
@@ -125,7 +126,7 @@ export function networkInterfaceHandlers(store: Ec2Store) {
               AssociationId: a.AssociationId,
               IpOwnerId: e.OwnerId,
               PublicIp: a.PublicIp,
-              PublicDnsName: publicDnsName(a.PublicIp, ctx.region),
+              PublicDnsName: publicDnsNameIn(store, scopeOf(ctx), e.VpcId, a.PublicIp),
             },
           }
         : {};

@@ -54,7 +54,9 @@
  *   4,096 tasks, which AWS does not cap. Root inside is root of its own user namespace: it cannot
  *   reconfigure its network interface, routes or firewall (the VPC owns them). A root volume is an
  *   overlay directory; its size is recorded, not enforced. Auto-assigned public IPs come from the
- *   loopback pool (KUMO_EIP_POOL) like Elastic IPs and are released at stop, as on AWS. One network
+ *   loopback pool (KUMO_EIP_POOL) like Elastic IPs and are released at stop, as on AWS; the new one
+ *   given at start (or when an Elastic IP that replaced it is disassociated, which AWS does "within
+ *   a few minutes") is there at once, already in the `pending` state. One network
  *   interface per instance; no launch templates, Spot, IPv6, placement groups, hibernation,
  *   additional EBS volumes at launch, or IAM instance profiles. Status checks: the system check is
  *   kumo's host side (ok while the container is up); the instance check asks the container's
@@ -62,6 +64,11 @@
  *   next kumo adopts them; `kumo stop` stops them and the next start boots them again (their rows
  *   stay `running`). Terminated instances are listed for an hour, then purged.
  *   ClientToken makes RunInstances idempotent per account and region.
+ * - DNS names (./vpc-dns.ts): PublicDnsName only with both VPC DNS attributes on, PrivateDnsName
+ *   always, as AWS documents; both are shown from launch, where AWS fills them in once the
+ *   instance runs. The VPC resolver answers EC2's names only (no forwarding to the outside), with
+ *   REFUSED when enableDnsSupport is off (AWS's resolver just does not answer); IMDS's
+ *   public-hostname is empty, not absent, where the VPC gives no public DNS names.
  * - Route tables are recorded; every subnet of a VPC reaches every other (the `local` route), and
  *   nothing is routed outside the host whatever the routes say.
  */
@@ -124,6 +131,8 @@ export interface Ec2Deps {
   tags: TagStore;
   runtime: Ec2Runtime;
   log: (line: string) => void;
+  /** The clock (default: the system's); tests move it. */
+  now?: () => Date;
 }
 
 /** What RunInstances needs of a catalog AMI. */
@@ -161,7 +170,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     plane: deps.runtime.plane,
     imageRootfs: deps.runtime.imageRootfs,
     log: deps.log,
-    now: () => new Date(),
+    now: deps.now ?? (() => new Date()),
   });
   const instanceDeps: InstanceDeps = { store, instances, images: launchImage, changed: () => supervisor.wake() };
   const table: { [K in keyof Ec2Operations]: Handler } = {
