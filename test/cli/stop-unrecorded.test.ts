@@ -6,27 +6,19 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { isKumoStart } from '../../src/state/data-dir.js';
-import { ROOT, spawnKumo, tempDir, waitFor, type SpawnedKumo } from '../helpers/kumo.js';
-import { ensureDist } from './dist.js';
+import { ROOT, waitFor } from '../helpers/kumo.js';
+import { useKumoProcesses } from '../helpers/kumo-process.js';
+import { missing } from '../helpers/tools.js';
 
-const dirs: string[] = [];
-const children: ChildProcess[] = [];
-
-before(async () => {
-  await ensureDist();
+const kumos = useKumoProcesses();
+const dir = () => kumos.dataDir('kumo-stop-');
+/** Processes other than `kumo start` (npx, a file holder), killed after the tests. */
+const others: ChildProcess[] = [];
+after(() => {
+  for (const c of others) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
-after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function dir(): string {
-  const d = tempDir('kumo-stop-');
-  dirs.push(d);
-  return d;
-}
 
 interface Run {
   code: number;
@@ -54,8 +46,7 @@ const answers = async (url: string) => {
 
 test('a kumo whose pid file was deleted: status finds it, a second start and reset are refused, stop stops it', { timeout: 120_000 }, async () => {
   const dataDir = dir();
-  const k: SpawnedKumo = await spawnKumo(dataDir);
-  children.push(k.child);
+  const k = await kumos.start(dataDir);
   rmSync(join(dataDir, 'kumo.pid'));
 
   const st = await kumo(['status', '--data-dir', dataDir]);
@@ -87,7 +78,7 @@ test('kumo started with npx: SIGTERM to npx does not reach it, `kumo stop` does'
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KUMO_'))), KUMO_RUNTIME: 'process' },
   });
-  children.push(npx);
+  others.push(npx);
   let out = '';
   npx.stdout!.on('data', (d) => (out += d));
   npx.stderr!.on('data', (d) => (out += d));
@@ -106,23 +97,20 @@ test('kumo started with npx: SIGTERM to npx does not reach it, `kumo stop` does'
   assert.equal(st.code, 3, st.stdout);
 });
 
-test('a process that has state.db open but is not kumo is neither stopped nor counted', { timeout: 60_000 }, async () => {
+test('a process that has state.db open but is not kumo is neither stopped nor counted', { timeout: 60_000, skip: missing('python3') }, async () => {
   const dataDir = dir();
-  const k = await spawnKumo(dataDir);
-  children.push(k.child);
+  const k = await kumos.start(dataDir);
   assert.equal((await kumo(['stop', '--data-dir', dataDir])).code, 0);
   await k.exited;
   const holder = spawn('python3', ['-c', `import sys,time\nf=open(${JSON.stringify(join(dataDir, 'state.db'))},'rb')\nprint('open',flush=True)\ntime.sleep(60)`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(holder);
+  others.push(holder);
   await new Promise((resolve) => holder.stdout!.once('data', resolve));
   const stop = await kumo(['stop', '--data-dir', dataDir]);
   assert.match(stop.stdout, /kumo is not running/);
   assert.equal(holder.exitCode, null, 'the python process was not signalled');
-  const again = await spawnKumo(dataDir);
-  children.push(again.child);
+  const again = await kumos.start(dataDir);
   assert.ok(await answers(again.url), 'a kumo starts on that data dir');
-  again.child.kill('SIGTERM');
-  await again.exited;
+  await again.kill('SIGTERM');
   holder.kill('SIGKILL');
 });
 
