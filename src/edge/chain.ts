@@ -9,11 +9,14 @@
  *                                   read whole (bounded), a streamed one is left to stream
  *   4. admit         Admitted       the service's word before authentication (Service.beforeAuth):
  *                                   it may answer the request itself (S3's website endpoints and
- *                                   CORS preflights: unsigned, and no operation of its model)
+ *                                   CORS preflights: unsigned, and no operation of its model);
+ *                                   an operation of the model the service has no handler for is
+ *                                   NotImplemented here, whatever its signature or body (some are
+ *                                   unsigned by design, some have bodies no codec reads)
  *   5. authenticate  Authenticated  SigV4 against the configured keys (the service's error codes);
  *                                   a streamed body becomes one checked against what was signed
  *   6. parse         Decoded        the codec walks the operation's input shape
- *   7. dispatch                     the service's operation table; no handler → NotImplemented
+ *   7. dispatch                     the service's operation table
  *   8. serialize                    the codec walks the output shape (or the error)
  *   9. log                          one access-log line
  *
@@ -228,6 +231,11 @@ function formValue(wire: WireRequest, name: string): string | undefined {
 
 // 4. admit
 function admit(x: Read): Admitted {
+  const named = x.service.codec.operationName(x.wire);
+  if (named !== undefined && x.service.codec.model.operation(named) && !x.service.handlers[named]) {
+    x.known.operation = named;
+    throw CommonErrors.notImplemented(x.service.name, named);
+  }
   const admission = x.service.beforeAuth?.(x.wire) ?? {};
   x.known.admission = admission;
   return { ...x, admission };

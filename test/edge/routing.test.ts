@@ -117,7 +117,7 @@ describe('query envelope', () => {
     const ec2 = await post('Action=DescribeVpcs&Version=2016-11-15');
     assert.deepEqual([ec2.status, code(ec2.text)], [401, 'MissingAuthenticationToken']);
     assert.match(ec2.text, /^<\?xml[^>]*>\s*<Response><Errors>/);
-    const rds = await post('Action=DescribeDBInstances&Version=2014-10-31');
+    const rds = await post('Action=DescribeDBSubnetGroups&Version=2014-10-31');
     assert.deepEqual([rds.status, code(rds.text)], [403, 'MissingAuthenticationToken']);
     assert.match(rds.text, /xmlns="http:\/\/rds\.amazonaws\.com\/doc\/2014-10-31\/"/);
     const none = await post('Action=DescribeVpcs');
