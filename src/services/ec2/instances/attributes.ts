@@ -7,8 +7,9 @@
 import type { Ec2Operations } from '../../../models/generated/ec2.js';
 import { checkDryRun } from '../../../state/dry-run.js';
 import { scopeOf, type OpHandler } from '../../service.js';
-import { mustGet } from '../describe.js';
 import { Ec2Errors } from '../errors.js';
+import { lookup } from '../resource-kind.js';
+import { SECURITY_GROUPS } from '../vpc/security-groups.js';
 import { InstanceErrors } from './errors.js';
 import { instancesByIds, type InstanceDeps } from './instances.js';
 import type { InstanceRecord } from './store.js';
@@ -106,7 +107,7 @@ export function instanceAttributeHandlers(deps: InstanceDeps) {
     }
     if (typed.groups) {
       groups = [...new Set(typed.groups)].map((id) => {
-        const g = mustGet((x) => n.securityGroups.get(scope, x), id, 'sg', Ec2Errors.sgNotFound, Ec2Errors.sgMalformed);
+        const g = lookup(store, scope, SECURITY_GROUPS, id);
         if (g.VpcId !== i.VpcId) throw Ec2Errors.differentNetworks();
         return g.GroupId;
       });

@@ -12,7 +12,6 @@ import type { NetworkInterfaceRecord, SubnetRecord } from '../../../state/networ
 import type { Scope } from '../../../state/scope.js';
 import type { Tag } from '../../../state/tags.js';
 import { scopeOf, type OpHandler, type RequestContext } from '../../service.js';
-import { mustGet } from '../describe.js';
 import { Ec2Errors } from '../errors.js';
 import { InstanceErrors } from './errors.js';
 import { ImageErrors } from '../images/images.js';
@@ -20,6 +19,9 @@ import type { InstanceRecord, InstanceStore } from './store.js';
 import { INSTANCE_TYPE_BY_NAME } from '../catalog/instance-types-data.js';
 import { keyPairTable } from '../keys/store.js';
 import { checkUsableAddress, macAddress } from '../vpc/network-interfaces.js';
+import { SECURITY_GROUPS } from '../vpc/security-groups.js';
+import { SUBNETS } from '../vpc/subnets.js';
+import { lookup } from '../resource-kind.js';
 import { wellFormed, type Ec2Store } from '../store.js';
 import { putTags, validateTags, type TagSpecification } from '../tagging.js';
 import { allocatePublicIp } from './public-ip.js';
@@ -81,7 +83,7 @@ export function runInstancesHandler(deps: LaunchDeps): Op<'RunInstances'> {
   const chooseSubnet = (scope: Scope, input: Ec2Operations['RunInstances']['input'], nic0?: { SubnetId?: string }): SubnetRecord => {
     const subnetId = input.SubnetId ?? nic0?.SubnetId;
     if (subnetId) {
-      const s = mustGet((x) => n.subnets.get(scope, x), subnetId, 'subnet', Ec2Errors.subnetNotFound, Ec2Errors.subnetMalformed);
+      const s = lookup(store, scope, SUBNETS, subnetId);
       const zone = input.Placement?.AvailabilityZone;
       if (zone && zone !== s.AvailabilityZone) throw Ec2Errors.invalidParameter(`Value (${zone}) for parameter availabilityZone is invalid. Subnet ${s.SubnetId} is in ${s.AvailabilityZone}.`);
       return s;
@@ -101,7 +103,7 @@ export function runInstancesHandler(deps: LaunchDeps): Op<'RunInstances'> {
   const chooseGroups = (scope: Scope, subnet: SubnetRecord, ids: string[], names: string[]): string[] => {
     const vpc = n.vpcs.get(scope, subnet.VpcId)!;
     const out = ids.map((id) => {
-      const g = mustGet((x) => n.securityGroups.get(scope, x), id, 'sg', Ec2Errors.sgNotFound, Ec2Errors.sgMalformed);
+      const g = lookup(store, scope, SECURITY_GROUPS, id);
       if (g.VpcId !== subnet.VpcId) throw Ec2Errors.differentNetworks();
       return g.GroupId;
     });

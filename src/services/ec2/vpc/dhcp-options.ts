@@ -5,35 +5,36 @@
  */
 import type { Ec2Operations } from '../../../models/generated/ec2.js';
 import { checkDryRun } from '../../../state/dry-run.js';
-import type { Accessors } from '../../../state/filters.js';
 import { resourceId } from '../../../state/ids.js';
 import type { DhcpOptionsRecord } from '../../../state/network.js';
-import type { Tag } from '../../../state/tags.js';
 import { scopeOf, type OpHandler } from '../../service.js';
-import { describe, mustGet } from '../describe.js';
 import { Ec2Errors } from '../errors.js';
+import { createRow, deleteKind, describeKind, lookup, pageAs, registerKind, type ResourceKind } from '../resource-kind.js';
 import type { Ec2Store } from '../store.js';
-import { putTags, tagsFromSpecifications } from '../tagging.js';
+import { tagsFromSpecifications } from '../tagging.js';
+import { VPCS } from './vpcs.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 
 const KEYS = new Set(['domain-name', 'domain-name-servers', 'ntp-servers', 'netbios-name-servers', 'netbios-node-type']);
 const MAX_SERVERS = 4;
 
-const dhcpFilters: Accessors<DhcpOptionsRecord & { Tags: Tag[] }> = {
-  'dhcp-options-id': (d) => d.DhcpOptionsId,
-  key: (d) => d.DhcpConfigurations.map((c) => c.Key),
-  value: (d) => d.DhcpConfigurations.flatMap((c) => c.Values.map((v) => v.Value)),
-  'owner-id': (d) => d.OwnerId,
+export const DHCP_OPTIONS: ResourceKind<DhcpOptionsRecord> = {
+  type: 'dhcp-options', prefix: 'dopt', id: (d) => d.DhcpOptionsId, table: (n) => n.dhcpOptions, idsParam: 'dhcpOptionsIds',
+  notFound: Ec2Errors.dhcpNotFound,
+  filters: {
+    'dhcp-options-id': (d) => d.DhcpOptionsId,
+    key: (d) => d.DhcpConfigurations.map((c) => c.Key),
+    value: (d) => d.DhcpConfigurations.flatMap((c) => c.Values.map((v) => v.Value)),
+    'owner-id': (d) => d.OwnerId,
+  },
+  blocksDelete: (d, store, scope) =>
+    store.network.vpcs.list(scope).some((v) => v.DhcpOptionsId === d.DhcpOptionsId) ? Ec2Errors.dhcpInUse(d.DhcpOptionsId) : undefined,
 };
 
 export function dhcpOptionsHandlers(store: Ec2Store) {
-  const { dhcpOptions, vpcs } = store.network;
-  store.registerTaggable('dopt', {
-    type: 'dhcp-options',
-    exists: (scope, id) => dhcpOptions.get(scope, id) !== undefined,
-    notFound: Ec2Errors.dhcpNotFound,
-  });
+  const { vpcs } = store.network;
+  registerKind(store, DHCP_OPTIONS);
 
   const CreateDhcpOptions: Op<'CreateDhcpOptions'> = (ctx, input) => {
     if (!input.DhcpConfigurations?.length) throw Ec2Errors.missingParameter('DhcpConfiguration');
@@ -54,48 +55,19 @@ export function dhcpOptionsHandlers(store: Ec2Store) {
     }
     const tags = tagsFromSpecifications(input.TagSpecifications, 'dhcp-options');
     checkDryRun(input);
-    const scope = scopeOf(ctx);
     const record: DhcpOptionsRecord = { DhcpOptionsId: resourceId('dopt'), OwnerId: ctx.account, DhcpConfigurations: configs };
-    store.transaction(() => {
-      dhcpOptions.insert(scope, record.DhcpOptionsId, record);
-      putTags(store, scope, record.DhcpOptionsId, 'dhcp-options', tags);
-    });
-    return { DhcpOptions: { ...record, Tags: tags } };
+    return { DhcpOptions: createRow(store, scopeOf(ctx), DHCP_OPTIONS, record, tags) };
   };
 
-  const DescribeDhcpOptions: Op<'DescribeDhcpOptions'> = (ctx, input) => {
-    checkDryRun(input);
-    const scope = scopeOf(ctx);
-    const page = describe(store, scope, 'dhcp-options', dhcpOptions.list(scope), (d) => d.DhcpOptionsId, dhcpFilters, {
-      ids: input.DhcpOptionsIds,
-      idsParam: 'dhcpOptionsIds',
-      prefix: 'dopt',
-      notFound: Ec2Errors.dhcpNotFound,
-      filters: input.Filters,
-      maxResults: input.MaxResults,
-      nextToken: input.NextToken,
-    });
-    return { DhcpOptions: page.items, NextToken: page.nextToken };
-  };
+  const DescribeDhcpOptions: Op<'DescribeDhcpOptions'> = (ctx, input) =>
+    pageAs('DhcpOptions', describeKind(store, ctx, DHCP_OPTIONS, input, input.DhcpOptionsIds));
 
-  const DeleteDhcpOptions: Op<'DeleteDhcpOptions'> = (ctx, input) => {
-    const scope = scopeOf(ctx);
-    const d = mustGet((id) => dhcpOptions.get(scope, id), input.DhcpOptionsId, 'dopt', Ec2Errors.dhcpNotFound);
-    if (vpcs.list(scope).some((v) => v.DhcpOptionsId === d.DhcpOptionsId)) throw Ec2Errors.dhcpInUse(d.DhcpOptionsId);
-    checkDryRun(input);
-    store.transaction(() => {
-      dhcpOptions.delete(scope, d.DhcpOptionsId);
-      store.tags.removeAll(scope, d.DhcpOptionsId);
-    });
-    return {};
-  };
+  const DeleteDhcpOptions: Op<'DeleteDhcpOptions'> = (ctx, input) => deleteKind(store, ctx, DHCP_OPTIONS, input.DhcpOptionsId, input);
 
   const AssociateDhcpOptions: Op<'AssociateDhcpOptions'> = (ctx, input) => {
     const scope = scopeOf(ctx);
-    if (input.DhcpOptionsId !== 'default') {
-      mustGet((id) => dhcpOptions.get(scope, id), input.DhcpOptionsId, 'dopt', Ec2Errors.dhcpNotFound);
-    }
-    const vpc = mustGet((id) => vpcs.get(scope, id), input.VpcId, 'vpc', Ec2Errors.vpcNotFound, Ec2Errors.vpcMalformed);
+    if (input.DhcpOptionsId !== 'default') lookup(store, scope, DHCP_OPTIONS, input.DhcpOptionsId);
+    const vpc = lookup(store, scope, VPCS, input.VpcId);
     checkDryRun(input);
     vpcs.update(scope, vpc.VpcId, { ...vpc, DhcpOptionsId: input.DhcpOptionsId });
     return {};

@@ -7,35 +7,43 @@
  * address is disassociated or moved, a running instance that had one gets a new one.
  */
 import type { Ec2Operations } from '../../../models/generated/ec2.js';
+import { AwsError } from '../../../protocol/errors.js';
 import { checkDryRun } from '../../../state/dry-run.js';
-import { applyFilters, type Accessors } from '../../../state/filters.js';
+import { applyFilters } from '../../../state/filters.js';
 import { resourceId } from '../../../state/ids.js';
 import type { AddressRecord } from '../../../state/network.js';
 import type { Scope } from '../../../state/scope.js';
-import type { Tag } from '../../../state/tags.js';
-import { AwsError } from '../../../protocol/errors.js';
 import { scopeOf, type OpHandler } from '../../service.js';
-import { InstanceStore } from '../instances/store.js';
 import { mustGet } from '../describe.js';
 import { Ec2Errors } from '../errors.js';
+import { InstanceStore } from '../instances/store.js';
+import { autoPublicIp } from '../instances/public-ip.js';
+import { deleteRow, lookup, registerKind, type ResourceKind } from '../resource-kind.js';
 import { wellFormed, type Ec2Store } from '../store.js';
 import { putTags, tagsFromSpecifications } from '../tagging.js';
-import { autoPublicIp } from '../instances/public-ip.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 
 const MAX_ADDRESSES = 5;
 
-const addressFilters: Accessors<AddressRecord & { Tags: Tag[] }> = {
-  'allocation-id': (a) => a.AllocationId,
-  'association-id': (a) => a.AssociationId,
-  domain: (a) => a.Domain,
-  'instance-id': (a) => a.InstanceId,
-  'network-border-group': (a) => a.NetworkBorderGroup,
-  'network-interface-id': (a) => a.NetworkInterfaceId,
-  'network-interface-owner-id': (a) => a.NetworkInterfaceOwnerId,
-  'private-ip-address': (a) => a.PrivateIpAddress,
-  'public-ip': (a) => a.PublicIp,
+/** Elastic IPs as a kind (tags, lookups, ReleaseAddress); DescribeAddresses also takes public IPs and has no paging, so it is written out below. */
+export const ELASTIC_IPS: ResourceKind<AddressRecord> = {
+  type: 'elastic-ip', prefix: 'eipalloc', id: (a) => a.AllocationId, table: (n) => n.elasticIps, idsParam: 'allocationIds',
+  notFound: Ec2Errors.allocationNotFound, malformed: Ec2Errors.allocationMalformed,
+  filters: {
+    'allocation-id': (a) => a.AllocationId,
+    'association-id': (a) => a.AssociationId,
+    domain: (a) => a.Domain,
+    'instance-id': (a) => a.InstanceId,
+    'network-border-group': (a) => a.NetworkBorderGroup,
+    'network-interface-id': (a) => a.NetworkInterfaceId,
+    'network-interface-owner-id': (a) => a.NetworkInterfaceOwnerId,
+    'private-ip-address': (a) => a.PrivateIpAddress,
+    'public-ip': (a) => a.PublicIp,
+  },
+  blocksDelete: (a) => (a.AssociationId ? Ec2Errors.addressAssociated(a.AllocationId) : undefined),
+  // The address goes back to kumo's pool.
+  cleanup: (a, store) => store.network.publicIps.release(a.PublicIp),
 };
 
 /** Drops an address's association; call inside a transaction. */
@@ -48,12 +56,8 @@ export function elasticIpHandlers(store: Ec2Store) {
   const n = store.network;
   const { elasticIps } = n;
   const instances = new InstanceStore(store.db);
-  store.registerTaggable('eipalloc', {
-    type: 'elastic-ip',
-    exists: (scope, id) => elasticIps.get(scope, id) !== undefined,
-    notFound: Ec2Errors.allocationNotFound,
-  });
-  const byAllocation = (scope: Scope, id: string) => mustGet((x) => elasticIps.get(scope, x), id, 'eipalloc', Ec2Errors.allocationNotFound, Ec2Errors.allocationMalformed);
+  registerKind(store, ELASTIC_IPS);
+  const byAllocation = (scope: Scope, id: string) => lookup(store, scope, ELASTIC_IPS, id);
   /** An instance that lost its Elastic IP while running gets a new auto-assigned public IP, if it asked for one at launch (as on AWS). */
   const regainPublicIp = (scope: Scope, eniId: string | undefined) => {
     const eni = eniId ? n.networkInterfaces.get(scope, eniId) : undefined;
@@ -105,7 +109,7 @@ export function elasticIpHandlers(store: Ec2Store) {
       for (const ip of input.PublicIps) byPublicIp(scope, ip);
       rows = rows.filter((a) => input.PublicIps!.includes(a.PublicIp));
     }
-    return { Addresses: applyFilters(rows, input.Filters, addressFilters) };
+    return { Addresses: applyFilters(rows, input.Filters, ELASTIC_IPS.filters) };
   };
 
   const ReleaseAddress: Op<'ReleaseAddress'> = (ctx, input) => {
@@ -118,13 +122,7 @@ export function elasticIpHandlers(store: Ec2Store) {
     if (input.NetworkBorderGroup !== undefined && input.NetworkBorderGroup !== a.NetworkBorderGroup) {
       throw Ec2Errors.invalidParameter(`The network border group '${input.NetworkBorderGroup}' does not match the address's.`);
     }
-    if (a.AssociationId) throw Ec2Errors.addressAssociated(a.AllocationId);
-    checkDryRun(input);
-    store.transaction(() => {
-      elasticIps.delete(scope, a.AllocationId);
-      n.publicIps.release(a.PublicIp);
-      store.tags.removeAll(scope, a.AllocationId);
-    });
+    deleteRow(store, scope, ELASTIC_IPS, a, input);
     return {};
   };
 

@@ -10,17 +10,17 @@ import type { Ec2Operations } from '../../../models/generated/ec2.js';
 import { AwsError } from '../../../protocol/errors.js';
 import { parseCidr4 } from '../../../lib/cidr.js';
 import { checkDryRun } from '../../../state/dry-run.js';
-import type { Accessors } from '../../../state/filters.js';
 import { resourceId } from '../../../state/ids.js';
 import type { NetworkAclEntryRecord, NetworkAclRecord } from '../../../state/network.js';
 import type { Scope } from '../../../state/scope.js';
 import type { Tag } from '../../../state/tags.js';
 import { scopeOf, type OpHandler } from '../../service.js';
-import { describe, mustGet } from '../describe.js';
 import { Ec2Errors } from '../errors.js';
+import { createRow, deleteKind, describeKind, lookup, pageAs, registerKind, type ResourceKind } from '../resource-kind.js';
 import type { Ec2Store } from '../store.js';
-import { putTags, tagsFromSpecifications } from '../tagging.js';
+import { tagsFromSpecifications } from '../tagging.js';
 import { ACL_CATCH_ALL, newNetworkAcl } from './vpc-network.js';
+import { VPCS } from './vpcs.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 type Shown = NetworkAclRecord & { Tags: Tag[] };
@@ -29,30 +29,38 @@ type EntryInput = Ec2Operations['CreateNetworkAclEntry']['input'];
 const MAX_ENTRIES_PER_DIRECTION = 20;
 const PROTOCOL_NAMES: Record<string, string> = { all: '-1', tcp: '6', udp: '17', icmp: '1', icmpv6: '58' };
 
-const entries = (a: Shown) => a.Entries;
-const aclFilters: Accessors<Shown> = {
-  'network-acl-id': (a) => a.NetworkAclId,
-  'vpc-id': (a) => a.VpcId,
-  'owner-id': (a) => a.OwnerId,
-  default: (a) => a.IsDefault,
-  'association.association-id': (a) => a.Associations.map((x) => x.NetworkAclAssociationId),
-  'association.network-acl-id': (a) => a.Associations.map((x) => x.NetworkAclId),
-  'association.subnet-id': (a) => a.Associations.map((x) => x.SubnetId),
-  'entry.cidr': (a) => entries(a).map((e) => e.CidrBlock),
-  'entry.ipv6-cidr': (a) => entries(a).map((e) => e.Ipv6CidrBlock),
-  'entry.egress': (a) => entries(a).map((e) => e.Egress),
-  'entry.icmp.code': (a) => entries(a).map((e) => e.IcmpTypeCode?.Code),
-  'entry.icmp.type': (a) => entries(a).map((e) => e.IcmpTypeCode?.Type),
-  'entry.port-range.from': (a) => entries(a).map((e) => e.PortRange?.From),
-  'entry.port-range.to': (a) => entries(a).map((e) => e.PortRange?.To),
-  'entry.protocol': (a) => entries(a).map((e) => e.Protocol),
-  'entry.rule-action': (a) => entries(a).map((e) => e.RuleAction),
-  'entry.rule-number': (a) => entries(a).map((e) => e.RuleNumber),
-};
-
 function sortEntries(list: NetworkAclEntryRecord[]): NetworkAclEntryRecord[] {
   return [...list].sort((a, b) => Number(b.Egress) - Number(a.Egress) || a.RuleNumber - b.RuleNumber);
 }
+
+const entries = (a: Shown) => a.Entries;
+const present = (a: Shown) => ({ ...a, Entries: sortEntries(a.Entries) });
+
+export const NETWORK_ACLS: ResourceKind<NetworkAclRecord, Shown, ReturnType<typeof present>> = {
+  type: 'network-acl', prefix: 'acl', id: (a) => a.NetworkAclId, table: (n) => n.networkAcls, idsParam: 'networkAclIds',
+  notFound: Ec2Errors.aclNotFound,
+  filters: {
+    'network-acl-id': (a) => a.NetworkAclId,
+    'vpc-id': (a) => a.VpcId,
+    'owner-id': (a) => a.OwnerId,
+    default: (a) => a.IsDefault,
+    'association.association-id': (a) => a.Associations.map((x) => x.NetworkAclAssociationId),
+    'association.network-acl-id': (a) => a.Associations.map((x) => x.NetworkAclId),
+    'association.subnet-id': (a) => a.Associations.map((x) => x.SubnetId),
+    'entry.cidr': (a) => entries(a).map((e) => e.CidrBlock),
+    'entry.ipv6-cidr': (a) => entries(a).map((e) => e.Ipv6CidrBlock),
+    'entry.egress': (a) => entries(a).map((e) => e.Egress),
+    'entry.icmp.code': (a) => entries(a).map((e) => e.IcmpTypeCode?.Code),
+    'entry.icmp.type': (a) => entries(a).map((e) => e.IcmpTypeCode?.Type),
+    'entry.port-range.from': (a) => entries(a).map((e) => e.PortRange?.From),
+    'entry.port-range.to': (a) => entries(a).map((e) => e.PortRange?.To),
+    'entry.protocol': (a) => entries(a).map((e) => e.Protocol),
+    'entry.rule-action': (a) => entries(a).map((e) => e.RuleAction),
+    'entry.rule-number': (a) => entries(a).map((e) => e.RuleNumber),
+  },
+  view: present,
+  blocksDelete: (a) => (a.IsDefault ? Ec2Errors.aclDefaultDelete(a.NetworkAclId) : a.Associations.length ? Ec2Errors.aclInUse(a.NetworkAclId) : undefined),
+};
 
 /** Validates one entry request into the stored form. */
 function entryOf(input: EntryInput): NetworkAclEntryRecord {
@@ -99,55 +107,23 @@ function entryOf(input: EntryInput): NetworkAclEntryRecord {
 }
 
 export function networkAclHandlers(store: Ec2Store) {
-  const { networkAcls, vpcs } = store.network;
-  store.registerTaggable('acl', {
-    type: 'network-acl',
-    exists: (scope, id) => networkAcls.get(scope, id) !== undefined,
-    notFound: Ec2Errors.aclNotFound,
-  });
-  const aclOf = (scope: Scope, id: string) => mustGet((x) => networkAcls.get(scope, x), id, 'acl', Ec2Errors.aclNotFound);
-  const present = (a: Shown) => ({ ...a, Entries: sortEntries(a.Entries) });
+  const { networkAcls } = store.network;
+  registerKind(store, NETWORK_ACLS);
+  const aclOf = (scope: Scope, id: string) => lookup(store, scope, NETWORK_ACLS, id);
 
   const CreateNetworkAcl: Op<'CreateNetworkAcl'> = (ctx, input) => {
     const scope = scopeOf(ctx);
-    const vpc = mustGet((x) => vpcs.get(scope, x), input.VpcId, 'vpc', Ec2Errors.vpcNotFound, Ec2Errors.vpcMalformed);
+    const vpc = lookup(store, scope, VPCS, input.VpcId);
     const tags = tagsFromSpecifications(input.TagSpecifications, 'network-acl');
     checkDryRun(input);
-    const acl = newNetworkAcl(vpc, false);
-    store.transaction(() => {
-      networkAcls.insert(scope, acl.NetworkAclId, acl);
-      putTags(store, scope, acl.NetworkAclId, 'network-acl', tags);
-    });
-    return { NetworkAcl: present({ ...acl, Tags: tags }), ClientToken: input.ClientToken };
+    const acl = createRow(store, scope, NETWORK_ACLS, newNetworkAcl(vpc, false), tags);
+    return { NetworkAcl: present(acl), ClientToken: input.ClientToken };
   };
 
-  const DescribeNetworkAcls: Op<'DescribeNetworkAcls'> = (ctx, input) => {
-    checkDryRun(input);
-    const scope = scopeOf(ctx);
-    const page = describe(store, scope, 'network-acl', networkAcls.list(scope), (a) => a.NetworkAclId, aclFilters, {
-      ids: input.NetworkAclIds,
-      idsParam: 'networkAclIds',
-      prefix: 'acl',
-      notFound: Ec2Errors.aclNotFound,
-      filters: input.Filters,
-      maxResults: input.MaxResults,
-      nextToken: input.NextToken,
-    });
-    return { NetworkAcls: page.items.map(present), NextToken: page.nextToken };
-  };
+  const DescribeNetworkAcls: Op<'DescribeNetworkAcls'> = (ctx, input) =>
+    pageAs('NetworkAcls', describeKind(store, ctx, NETWORK_ACLS, input, input.NetworkAclIds));
 
-  const DeleteNetworkAcl: Op<'DeleteNetworkAcl'> = (ctx, input) => {
-    const scope = scopeOf(ctx);
-    const acl = aclOf(scope, input.NetworkAclId);
-    if (acl.IsDefault) throw Ec2Errors.aclDefaultDelete(acl.NetworkAclId);
-    if (acl.Associations.length) throw Ec2Errors.aclInUse(acl.NetworkAclId);
-    checkDryRun(input);
-    store.transaction(() => {
-      networkAcls.delete(scope, acl.NetworkAclId);
-      store.tags.removeAll(scope, acl.NetworkAclId);
-    });
-    return {};
-  };
+  const DeleteNetworkAcl: Op<'DeleteNetworkAcl'> = (ctx, input) => deleteKind(store, ctx, NETWORK_ACLS, input.NetworkAclId, input);
 
   const CreateNetworkAclEntry: Op<'CreateNetworkAclEntry'> = (ctx, input) => {
     const scope = scopeOf(ctx);

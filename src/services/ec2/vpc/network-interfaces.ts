@@ -9,20 +9,21 @@
 import { randomBytes } from 'node:crypto';
 import type { Ec2Operations } from '../../../models/generated/ec2.js';
 import { containsIp, ipToInt, parseCidr4 } from '../../../lib/cidr.js';
+import { privateDnsName } from '../../../runtime/dns/names.js';
 import { checkDryRun } from '../../../state/dry-run.js';
-import type { Accessors } from '../../../state/filters.js';
 import { resourceId } from '../../../state/ids.js';
 import type { NetworkInterfaceRecord, SubnetRecord } from '../../../state/network.js';
 import type { Scope } from '../../../state/scope.js';
 import type { Tag } from '../../../state/tags.js';
 import { scopeOf, type OpHandler, type RequestContext } from '../../service.js';
-import { describe, mustGet } from '../describe.js';
-import { privateDnsName } from '../../../runtime/dns/names.js';
-import { publicDnsNameIn } from './vpc-dns.js';
-import { unmap } from './elastic-ips.js';
 import { Ec2Errors } from '../errors.js';
+import { deleteKind, describeKind, lookup, pageAs, registerKind, type ResourceKind } from '../resource-kind.js';
 import type { Ec2Store } from '../store.js';
 import { putTags, tagsFromSpecifications } from '../tagging.js';
+import { unmap } from './elastic-ips.js';
+import { SECURITY_GROUPS } from './security-groups.js';
+import { SUBNETS } from './subnets.js';
+import { publicDnsNameIn } from './vpc-dns.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 type Shown = NetworkInterfaceRecord & { Tags: Tag[] };
@@ -35,24 +36,6 @@ export function macAddress(): string {
   b[0] = (b[0] & 0xfc) | 0x02;
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
-
-const eniFilters: Accessors<Shown> = {
-  'network-interface-id': (n) => n.NetworkInterfaceId,
-  'subnet-id': (n) => n.SubnetId,
-  'vpc-id': (n) => n.VpcId,
-  'availability-zone': (n) => n.AvailabilityZone,
-  description: (n) => n.Description,
-  'group-id': (n) => n.GroupIds,
-  'interface-type': (n) => n.InterfaceType,
-  'mac-address': (n) => n.MacAddress,
-  'owner-id': (n) => n.OwnerId,
-  'private-ip-address': (n) => n.PrivateIpAddresses.map((a) => a.PrivateIpAddress),
-  'addresses.private-ip-address': (n) => n.PrivateIpAddresses.map((a) => a.PrivateIpAddress),
-  'addresses.primary': (n) => n.PrivateIpAddresses.map((a) => a.Primary),
-  'requester-managed': (n) => n.RequesterManaged,
-  'source-dest-check': (n) => n.SourceDestCheck,
-  status: (n) => n.Status,
-};
 
 /** An address asked for by name must be a valid IPv4 address inside the subnet and not one of AWS's five reserved. */
 export function checkUsableAddress(subnet: SubnetRecord, ip: string): void {
@@ -67,16 +50,76 @@ export function checkUsableAddress(subnet: SubnetRecord, ip: string): void {
   if (v - c.base < 4 || v === c.base + 2 ** (32 - c.prefix) - 1) throw Ec2Errors.addressReserved(ip);
 }
 
+/** The wire form: groups by name, the primary address at the top, Elastic IPs as associations. */
+function present(e: Shown, ctx: RequestContext, store: Ec2Store) {
+  const n = store.network;
+  const { GroupIds, Tags, PrivateIpAddresses, ...rest } = e;
+  const primary = PrivateIpAddresses.find((a) => a.Primary)!.PrivateIpAddress;
+  const eips = n.elasticIps.list(scopeOf(ctx)).filter((a) => a.NetworkInterfaceId === e.NetworkInterfaceId);
+  const association = (ip: string) => {
+    const a = eips.find((x) => x.PrivateIpAddress === ip);
+    return a
+      ? {
+          Association: {
+            AllocationId: a.AllocationId,
+            AssociationId: a.AssociationId,
+            IpOwnerId: e.OwnerId,
+            PublicIp: a.PublicIp,
+            PublicDnsName: publicDnsNameIn(store, scopeOf(ctx), e.VpcId, a.PublicIp),
+          },
+        }
+      : {};
+  };
+  return {
+    ...rest,
+    ...association(primary),
+    Groups: GroupIds.map((id) => ({ GroupId: id, GroupName: n.securityGroups.get(scopeOf(ctx), id)?.GroupName })),
+    PrivateIpAddress: primary,
+    PrivateDnsName: privateDnsName(primary, ctx.region),
+    PrivateIpAddresses: PrivateIpAddresses.map((a) => ({
+      ...a,
+      PrivateDnsName: privateDnsName(a.PrivateIpAddress, ctx.region),
+      ...association(a.PrivateIpAddress),
+    })),
+    Ipv6Addresses: [],
+    TagSet: Tags,
+  };
+}
+
+export const NETWORK_INTERFACES: ResourceKind<NetworkInterfaceRecord, Shown, ReturnType<typeof present>> = {
+  type: 'network-interface', prefix: 'eni', id: (e) => e.NetworkInterfaceId, table: (n) => n.networkInterfaces, idsParam: 'networkInterfaceIds',
+  notFound: Ec2Errors.eniNotFound, malformed: Ec2Errors.eniMalformed,
+  filters: {
+    'network-interface-id': (n) => n.NetworkInterfaceId,
+    'subnet-id': (n) => n.SubnetId,
+    'vpc-id': (n) => n.VpcId,
+    'availability-zone': (n) => n.AvailabilityZone,
+    description: (n) => n.Description,
+    'group-id': (n) => n.GroupIds,
+    'interface-type': (n) => n.InterfaceType,
+    'mac-address': (n) => n.MacAddress,
+    'owner-id': (n) => n.OwnerId,
+    'private-ip-address': (n) => n.PrivateIpAddresses.map((a) => a.PrivateIpAddress),
+    'addresses.private-ip-address': (n) => n.PrivateIpAddresses.map((a) => a.PrivateIpAddress),
+    'addresses.primary': (n) => n.PrivateIpAddresses.map((a) => a.Primary),
+    'requester-managed': (n) => n.RequesterManaged,
+    'source-dest-check': (n) => n.SourceDestCheck,
+    status: (n) => n.Status,
+  },
+  view: present,
+  blocksDelete: (e) => (e.Status === 'in-use' ? Ec2Errors.eniInUse(e.NetworkInterfaceId) : undefined),
+  // Elastic IPs mapped to the interface are disassociated with it, as in AWS; its addresses go back.
+  cleanup: (e, store, scope) => {
+    for (const a of store.network.elasticIps.list(scope).filter((x) => x.NetworkInterfaceId === e.NetworkInterfaceId)) unmap(store, scope, a);
+    store.network.addresses.releaseOwner(scope, e.NetworkInterfaceId);
+  },
+};
+
 export function networkInterfaceHandlers(store: Ec2Store) {
   const n = store.network;
   const { networkInterfaces, subnets, securityGroups } = n;
-  store.registerTaggable('eni', {
-    type: 'network-interface',
-    exists: (scope, id) => networkInterfaces.get(scope, id) !== undefined,
-    notFound: Ec2Errors.eniNotFound,
-  });
-  const eniOf = (scope: Scope, id: string) =>
-    mustGet((x) => networkInterfaces.get(scope, x), id, 'eni', Ec2Errors.eniNotFound, Ec2Errors.eniMalformed);
+  registerKind(store, NETWORK_INTERFACES);
+  const eniOf = (scope: Scope, id: string) => lookup(store, scope, NETWORK_INTERFACES, id);
 
   const groupsFor = (scope: Scope, vpcId: string, ids: string[] | undefined): string[] => {
     if (!ids?.length) {
@@ -84,7 +127,7 @@ export function networkInterfaceHandlers(store: Ec2Store) {
       return dflt ? [dflt.GroupId] : [];
     }
     return [...new Set(ids)].map((id) => {
-      const g = mustGet((x) => securityGroups.get(scope, x), id, 'sg', Ec2Errors.sgNotFound, Ec2Errors.sgMalformed);
+      const g = lookup(store, scope, SECURITY_GROUPS, id);
       if (g.VpcId !== vpcId) throw Ec2Errors.differentNetworks();
       return g.GroupId;
     });
@@ -113,40 +156,6 @@ export function networkInterfaceHandlers(store: Ec2Store) {
     return got;
   };
 
-  const present = (ctx: RequestContext, e: Shown) => {
-    const { GroupIds, Tags, PrivateIpAddresses, ...rest } = e;
-    const primary = PrivateIpAddresses.find((a) => a.Primary)!.PrivateIpAddress;
-    const eips = n.elasticIps.list(scopeOf(ctx)).filter((a) => a.NetworkInterfaceId === e.NetworkInterfaceId);
-    const association = (ip: string) => {
-      const a = eips.find((x) => x.PrivateIpAddress === ip);
-      return a
-        ? {
-            Association: {
-              AllocationId: a.AllocationId,
-              AssociationId: a.AssociationId,
-              IpOwnerId: e.OwnerId,
-              PublicIp: a.PublicIp,
-              PublicDnsName: publicDnsNameIn(store, scopeOf(ctx), e.VpcId, a.PublicIp),
-            },
-          }
-        : {};
-    };
-    return {
-      ...rest,
-      ...association(primary),
-      Groups: GroupIds.map((id) => ({ GroupId: id, GroupName: securityGroups.get(scopeOf(ctx), id)?.GroupName })),
-      PrivateIpAddress: primary,
-      PrivateDnsName: privateDnsName(primary, ctx.region),
-      PrivateIpAddresses: PrivateIpAddresses.map((a) => ({
-        ...a,
-        PrivateDnsName: privateDnsName(a.PrivateIpAddress, ctx.region),
-        ...association(a.PrivateIpAddress),
-      })),
-      Ipv6Addresses: [],
-      TagSet: Tags,
-    };
-  };
-
   const CreateNetworkInterface: Op<'CreateNetworkInterface'> = (ctx, input) => {
     if (
       input.Ipv6AddressCount !== undefined ||
@@ -162,7 +171,7 @@ export function networkInterfaceHandlers(store: Ec2Store) {
       throw Ec2Errors.unsupported('IPv6 addresses, prefixes, connection tracking settings or interface types other than `interface`');
     }
     const scope = scopeOf(ctx);
-    const subnet = mustGet((x) => subnets.get(scope, x), input.SubnetId, 'subnet', Ec2Errors.subnetNotFound, Ec2Errors.subnetMalformed);
+    const subnet = lookup(store, scope, SUBNETS, input.SubnetId);
     const groups = groupsFor(scope, subnet.VpcId, input.Groups);
     const listed = input.PrivateIpAddresses ?? [];
     if (listed.filter((a) => a.Primary).length > 1) throw Ec2Errors.invalidParameter('Only one primary private IP address may be specified.');
@@ -204,39 +213,13 @@ export function networkInterfaceHandlers(store: Ec2Store) {
       putTags(store, scope, id, 'network-interface', tags);
       return record;
     });
-    return { NetworkInterface: present(ctx, { ...eni, Tags: tags }), ClientToken: input.ClientToken };
+    return { NetworkInterface: present({ ...eni, Tags: tags }, ctx, store), ClientToken: input.ClientToken };
   };
 
-  const DescribeNetworkInterfaces: Op<'DescribeNetworkInterfaces'> = (ctx, input) => {
-    checkDryRun(input);
-    const scope = scopeOf(ctx);
-    const page = describe(store, scope, 'network-interface', networkInterfaces.list(scope), (e) => e.NetworkInterfaceId, eniFilters, {
-      ids: input.NetworkInterfaceIds,
-      idsParam: 'networkInterfaceIds',
-      prefix: 'eni',
-      malformed: Ec2Errors.eniMalformed,
-      notFound: Ec2Errors.eniNotFound,
-      filters: input.Filters,
-      maxResults: input.MaxResults,
-      nextToken: input.NextToken,
-    });
-    return { NetworkInterfaces: page.items.map((e) => present(ctx, e)), NextToken: page.nextToken };
-  };
+  const DescribeNetworkInterfaces: Op<'DescribeNetworkInterfaces'> = (ctx, input) =>
+    pageAs('NetworkInterfaces', describeKind(store, ctx, NETWORK_INTERFACES, input, input.NetworkInterfaceIds));
 
-  const DeleteNetworkInterface: Op<'DeleteNetworkInterface'> = (ctx, input) => {
-    const scope = scopeOf(ctx);
-    const eni = eniOf(scope, input.NetworkInterfaceId);
-    if (eni.Status === 'in-use') throw Ec2Errors.eniInUse(eni.NetworkInterfaceId);
-    checkDryRun(input);
-    store.transaction(() => {
-      // Elastic IPs mapped to the interface are disassociated with it, as in AWS.
-      for (const a of n.elasticIps.list(scope).filter((x) => x.NetworkInterfaceId === eni.NetworkInterfaceId)) unmap(store, scope, a);
-      n.addresses.releaseOwner(scope, eni.NetworkInterfaceId);
-      networkInterfaces.delete(scope, eni.NetworkInterfaceId);
-      store.tags.removeAll(scope, eni.NetworkInterfaceId);
-    });
-    return {};
-  };
+  const DeleteNetworkInterface: Op<'DeleteNetworkInterface'> = (ctx, input) => deleteKind(store, ctx, NETWORK_INTERFACES, input.NetworkInterfaceId, input);
 
   const ModifyNetworkInterfaceAttribute: Op<'ModifyNetworkInterfaceAttribute'> = (ctx, input) => {
     const scope = scopeOf(ctx);

@@ -11,19 +11,18 @@ import type { Ec2Operations, PrefixListsItem } from '../../../models/generated/e
 import { AwsError } from '../../../protocol/errors.js';
 import { parseCidr4 } from '../../../lib/cidr.js';
 import { checkDryRun } from '../../../state/dry-run.js';
-import type { Accessors } from '../../../state/filters.js';
 import { resourceId } from '../../../state/ids.js';
 import type { PrefixListEntryRecord, PrefixListRecord } from '../../../state/network.js';
 import { paginate } from '../../../state/pagination.js';
 import type { Scope } from '../../../state/scope.js';
 import type { Tag } from '../../../state/tags.js';
 import { scopeOf, type OpHandler } from '../../service.js';
-import { describe } from '../describe.js';
 import { Ec2Errors } from '../errors.js';
+import { createRow, deleteRow, describeKind, pageAs, registerKind, type ResourceKind } from '../resource-kind.js';
+import { wellFormed, type Ec2Store } from '../store.js';
+import { tagsFromSpecifications } from '../tagging.js';
 import { awsManagedPrefixLists, findPrefixList, prefixListReferences, type AwsManagedPrefixList } from './prefix-list-data.js';
 import { quotaExceeded } from './security-group-permissions.js';
-import { wellFormed, type Ec2Store } from '../store.js';
-import { putTags, tagsFromSpecifications } from '../tagging.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 type AnyList = (AwsManagedPrefixList & { MaxEntries?: undefined; Version?: undefined }) | PrefixListRecord;
@@ -31,12 +30,6 @@ type Shown = AnyList & { Tags: Tag[] };
 
 const MAX_ENTRIES = 1000;
 const MAX_CHANGED_ENTRIES = 100;
-
-const listFilters: Accessors<Shown> = {
-  'owner-id': (l) => l.OwnerId,
-  'prefix-list-id': (l) => l.PrefixListId,
-  'prefix-list-name': (l) => l.PrefixListName,
-};
 
 function present(l: Shown): PrefixListsItem {
   return {
@@ -51,6 +44,25 @@ function present(l: Shown): PrefixListsItem {
     OwnerId: l.OwnerId,
   };
 }
+
+/**
+ * Lists the account sees: AWS-managed ones (computed, never stored) and its own (rows). Only its
+ * own can be found by ID in the table, changed or deleted.
+ */
+export const PREFIX_LISTS: ResourceKind<AnyList, Shown, PrefixListsItem> = {
+  type: 'prefix-list', prefix: 'pl', id: (l) => l.PrefixListId, table: (n) => n.prefixLists, idsParam: 'PrefixListIds',
+  notFound: Ec2Errors.prefixListNotFound, malformed: Ec2Errors.prefixListMalformed,
+  filters: {
+    'owner-id': (l) => l.OwnerId,
+    'prefix-list-id': (l) => l.PrefixListId,
+    'prefix-list-name': (l) => l.PrefixListName,
+  },
+  view: present,
+  blocksDelete: (l, store, scope) => {
+    const users = prefixListReferences(store, scope, l.PrefixListId);
+    return users.length ? Ec2Errors.prefixListInUse(l.PrefixListId, users) : undefined;
+  },
+};
 
 /** A CIDR of the list's family, normalized; InvalidParameterValue otherwise. */
 function cidrOf(family: string, text: string | undefined): string {
@@ -99,11 +111,7 @@ function checkMaxEntries(n: number | undefined): number {
 
 export function prefixListHandlers(store: Ec2Store) {
   const { prefixLists } = store.network;
-  store.registerTaggable('pl', {
-    type: 'prefix-list',
-    exists: (scope, id) => prefixLists.get(scope, id) !== undefined,
-    notFound: Ec2Errors.prefixListNotFound,
-  });
+  registerKind(store, PREFIX_LISTS);
 
   const allLists = (scope: Scope): AnyList[] => [...awsManagedPrefixLists(scope.region), ...prefixLists.list(scope)];
 
@@ -125,44 +133,17 @@ export function prefixListHandlers(store: Ec2Store) {
 
   const shown = (scope: Scope, l: PrefixListRecord): PrefixListsItem => present({ ...l, Tags: store.tags.get(scope, l.PrefixListId) });
 
-  const DescribePrefixLists: Op<'DescribePrefixLists'> = (ctx, input) => {
-    checkDryRun(input);
-    const scope = scopeOf(ctx);
-    const page = describe(store, scope, 'prefix-list', awsManagedPrefixLists(scope.region), (l) => l.PrefixListId, listFilters, {
-      ids: input.PrefixListIds,
-      idsParam: 'PrefixListIds',
-      prefix: 'pl',
-      malformed: Ec2Errors.prefixListMalformed,
-      notFound: Ec2Errors.prefixListNotFound,
-      filters: input.Filters,
-      maxResults: input.MaxResults,
-      nextToken: input.NextToken,
+  // The older call knows AWS-managed lists only, and shows their CIDRs.
+  const DescribePrefixLists: Op<'DescribePrefixLists'> = (ctx, input) =>
+    pageAs('PrefixLists', describeKind(store, ctx, PREFIX_LISTS, input, input.PrefixListIds, {
+      rows: (scope) => awsManagedPrefixLists(scope.region),
+      view: (l) => ({ PrefixListId: l.PrefixListId, PrefixListName: l.PrefixListName, Cidrs: (l as AwsManagedPrefixList).Entries.map((e) => e.Cidr) }),
       min: 1,
       max: 1000,
-    });
-    return {
-      PrefixLists: page.items.map((l) => ({ PrefixListId: l.PrefixListId, PrefixListName: l.PrefixListName, Cidrs: l.Entries.map((e) => e.Cidr) })),
-      NextToken: page.nextToken,
-    };
-  };
+    }));
 
-  const DescribeManagedPrefixLists: Op<'DescribeManagedPrefixLists'> = (ctx, input) => {
-    checkDryRun(input);
-    const scope = scopeOf(ctx);
-    const page = describe(store, scope, 'prefix-list', allLists(scope), (l) => l.PrefixListId, listFilters, {
-      ids: input.PrefixListIds,
-      idsParam: 'PrefixListIds',
-      prefix: 'pl',
-      malformed: Ec2Errors.prefixListMalformed,
-      notFound: Ec2Errors.prefixListNotFound,
-      filters: input.Filters,
-      maxResults: input.MaxResults,
-      nextToken: input.NextToken,
-      min: 1,
-      max: 100,
-    });
-    return { PrefixLists: page.items.map(present), NextToken: page.nextToken };
-  };
+  const DescribeManagedPrefixLists: Op<'DescribeManagedPrefixLists'> = (ctx, input) =>
+    pageAs('PrefixLists', describeKind(store, ctx, PREFIX_LISTS, input, input.PrefixListIds, { rows: allLists, min: 1, max: 100 }));
 
   const GetManagedPrefixListEntries: Op<'GetManagedPrefixListEntries'> = (ctx, input) => {
     checkDryRun(input);
@@ -223,11 +204,7 @@ export function prefixListHandlers(store: Ec2Store) {
       Versions: [{ Version: 1, Entries: entries }],
       ...(input.ClientToken ? { ClientToken: input.ClientToken } : {}),
     };
-    store.transaction(() => {
-      prefixLists.insert(scope, id, list);
-      putTags(store, scope, id, 'prefix-list', tags);
-    });
-    return { PrefixList: present({ ...list, Tags: tags }) };
+    return { PrefixList: present(createRow(store, scope, PREFIX_LISTS, list, tags)) };
   };
 
   const ModifyManagedPrefixList: Op<'ModifyManagedPrefixList'> = (ctx, input) => {
@@ -289,14 +266,8 @@ export function prefixListHandlers(store: Ec2Store) {
   const DeleteManagedPrefixList: Op<'DeleteManagedPrefixList'> = (ctx, input) => {
     const scope = scopeOf(ctx);
     const l = own(scope, input.PrefixListId);
-    const users = prefixListReferences(store, scope, l.PrefixListId);
-    if (users.length) throw Ec2Errors.prefixListInUse(l.PrefixListId, users);
-    checkDryRun(input);
     const out = shown(scope, l);
-    store.transaction(() => {
-      prefixLists.delete(scope, l.PrefixListId);
-      store.tags.removeAll(scope, l.PrefixListId);
-    });
+    deleteRow(store, scope, PREFIX_LISTS, l, input);
     // AWS answers delete-in-progress and the list disappears shortly after; in kumo it is gone at once.
     return { PrefixList: { ...out, State: 'delete-in-progress' } };
   };

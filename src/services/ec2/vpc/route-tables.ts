@@ -7,37 +7,21 @@
  */
 import type { Ec2Operations } from '../../../models/generated/ec2.js';
 import { checkDryRun } from '../../../state/dry-run.js';
-import type { Accessors } from '../../../state/filters.js';
 import { resourceId } from '../../../state/ids.js';
 import type { RouteRecord, RouteTableRecord } from '../../../state/network.js';
 import type { Scope } from '../../../state/scope.js';
 import type { Tag } from '../../../state/tags.js';
 import { scopeOf, type OpHandler } from '../../service.js';
-import { describe, mustGet } from '../describe.js';
 import { Ec2Errors } from '../errors.js';
+import { createRow, deleteKind, describeKind, lookup, pageAs, registerKind, type ResourceKind } from '../resource-kind.js';
 import type { Ec2Store } from '../store.js';
-import { putTags, tagsFromSpecifications } from '../tagging.js';
+import { tagsFromSpecifications } from '../tagging.js';
+import { SUBNETS } from './subnets.js';
 import { newRouteTable } from './vpc-network.js';
+import { VPCS } from './vpcs.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 type Shown = Omit<RouteTableRecord, 'Routes'> & { Tags: Tag[]; Routes: (RouteRecord & { State: string })[] };
-
-const rtbFilters: Accessors<Shown> = {
-  'route-table-id': (t) => t.RouteTableId,
-  'vpc-id': (t) => t.VpcId,
-  'owner-id': (t) => t.OwnerId,
-  'association.main': (t) => t.Associations.map((a) => a.Main),
-  'association.route-table-association-id': (t) => t.Associations.map((a) => a.RouteTableAssociationId),
-  'association.route-table-id': (t) => t.Associations.map((a) => a.RouteTableId),
-  'association.subnet-id': (t) => t.Associations.map((a) => a.SubnetId),
-  'route.destination-cidr-block': (t) => t.Routes.map((r) => r.DestinationCidrBlock),
-  'route.destination-prefix-list-id': (t) => t.Routes.map((r) => r.DestinationPrefixListId),
-  'route.gateway-id': (t) => t.Routes.map((r) => r.GatewayId),
-  'route.instance-id': (t) => t.Routes.map((r) => r.InstanceId),
-  'route.network-interface-id': (t) => t.Routes.map((r) => r.NetworkInterfaceId),
-  'route.origin': (t) => t.Routes.map((r) => r.Origin),
-  'route.state': (t) => t.Routes.map((r) => r.State),
-};
 
 /** `active` while the route's target exists and (for an internet gateway) is attached to the VPC. */
 export function routeState(store: Ec2Store, scope: Scope, vpcId: string, route: RouteRecord): string {
@@ -49,19 +33,40 @@ export function routeState(store: Ec2Store, scope: Scope, vpcId: string, route: 
   return 'active';
 }
 
+const show = (store: Ec2Store, scope: Scope, t: RouteTableRecord & { Tags: Tag[] }): Shown => ({
+  ...t,
+  Routes: t.Routes.map((r) => ({ ...r, State: routeState(store, scope, t.VpcId, r) })),
+});
+
+export const ROUTE_TABLES: ResourceKind<RouteTableRecord, Shown> = {
+  type: 'route-table', prefix: 'rtb', id: (t) => t.RouteTableId, table: (n) => n.routeTables, idsParam: 'routeTableIds',
+  notFound: Ec2Errors.rtbNotFound, malformed: Ec2Errors.rtbMalformed,
+  filters: {
+    'route-table-id': (t) => t.RouteTableId,
+    'vpc-id': (t) => t.VpcId,
+    'owner-id': (t) => t.OwnerId,
+    'association.main': (t) => t.Associations.map((a) => a.Main),
+    'association.route-table-association-id': (t) => t.Associations.map((a) => a.RouteTableAssociationId),
+    'association.route-table-id': (t) => t.Associations.map((a) => a.RouteTableId),
+    'association.subnet-id': (t) => t.Associations.map((a) => a.SubnetId),
+    'route.destination-cidr-block': (t) => t.Routes.map((r) => r.DestinationCidrBlock),
+    'route.destination-prefix-list-id': (t) => t.Routes.map((r) => r.DestinationPrefixListId),
+    'route.gateway-id': (t) => t.Routes.map((r) => r.GatewayId),
+    'route.instance-id': (t) => t.Routes.map((r) => r.InstanceId),
+    'route.network-interface-id': (t) => t.Routes.map((r) => r.NetworkInterfaceId),
+    'route.origin': (t) => t.Routes.map((r) => r.Origin),
+    'route.state': (t) => t.Routes.map((r) => r.State),
+  },
+  // A route's state is derived, never stored: its gateway may since have been detached or deleted.
+  read: (rows, store, scope) => rows.map((t) => show(store, scope, t)),
+  // The main table and tables still associated with subnets are in use.
+  blocksDelete: (t) => (t.Associations.length ? Ec2Errors.dependencyViolation('routeTable', t.RouteTableId) : undefined),
+};
+
 export function routeTableHandlers(store: Ec2Store) {
-  const { routeTables, vpcs, subnets } = store.network;
-  store.registerTaggable('rtb', {
-    type: 'route-table',
-    exists: (scope, id) => routeTables.get(scope, id) !== undefined,
-    notFound: Ec2Errors.rtbNotFound,
-  });
-  const rtbOf = (scope: Scope, id: string) =>
-    mustGet((x) => routeTables.get(scope, x), id, 'rtb', Ec2Errors.rtbNotFound, Ec2Errors.rtbMalformed);
-  const show = (scope: Scope, t: RouteTableRecord & { Tags: Tag[] }): Shown => ({
-    ...t,
-    Routes: t.Routes.map((r) => ({ ...r, State: routeState(store, scope, t.VpcId, r) })),
-  });
+  const { routeTables } = store.network;
+  registerKind(store, ROUTE_TABLES);
+  const rtbOf = (scope: Scope, id: string) => lookup(store, scope, ROUTE_TABLES, id);
   const findAssociation = (scope: Scope, id: string) => {
     for (const t of routeTables.list(scope)) {
       const a = t.Associations.find((x) => x.RouteTableAssociationId === id);
@@ -72,53 +77,24 @@ export function routeTableHandlers(store: Ec2Store) {
 
   const CreateRouteTable: Op<'CreateRouteTable'> = (ctx, input) => {
     const scope = scopeOf(ctx);
-    const vpc = mustGet((x) => vpcs.get(scope, x), input.VpcId, 'vpc', Ec2Errors.vpcNotFound, Ec2Errors.vpcMalformed);
+    const vpc = lookup(store, scope, VPCS, input.VpcId);
     const tags = tagsFromSpecifications(input.TagSpecifications, 'route-table');
     checkDryRun(input);
-    const rtb = newRouteTable(vpc, false);
-    store.transaction(() => {
-      routeTables.insert(scope, rtb.RouteTableId, rtb);
-      putTags(store, scope, rtb.RouteTableId, 'route-table', tags);
-    });
-    return { RouteTable: show(scope, { ...rtb, Tags: tags }), ClientToken: input.ClientToken };
+    const rtb = createRow(store, scope, ROUTE_TABLES, newRouteTable(vpc, false), tags);
+    return { RouteTable: show(store, scope, rtb), ClientToken: input.ClientToken };
   };
 
-  const DescribeRouteTables: Op<'DescribeRouteTables'> = (ctx, input) => {
-    checkDryRun(input);
-    const scope = scopeOf(ctx);
-    const rows = store.withTags(scope, 'route-table', (t) => t.RouteTableId, routeTables.list(scope)).map((t) => show(scope, t));
-    const page = describe(store, scope, 'route-table', rows, (t) => t.RouteTableId, rtbFilters, {
-      ids: input.RouteTableIds,
-      idsParam: 'routeTableIds',
-      prefix: 'rtb',
-      malformed: Ec2Errors.rtbMalformed,
-      notFound: Ec2Errors.rtbNotFound,
-      filters: input.Filters,
-      maxResults: input.MaxResults,
-      nextToken: input.NextToken,
-    });
-    return { RouteTables: page.items, NextToken: page.nextToken };
-  };
+  const DescribeRouteTables: Op<'DescribeRouteTables'> = (ctx, input) =>
+    pageAs('RouteTables', describeKind(store, ctx, ROUTE_TABLES, input, input.RouteTableIds));
 
-  const DeleteRouteTable: Op<'DeleteRouteTable'> = (ctx, input) => {
-    const scope = scopeOf(ctx);
-    const rtb = rtbOf(scope, input.RouteTableId);
-    // The main table and tables still associated with subnets are in use.
-    if (rtb.Associations.length) throw Ec2Errors.dependencyViolation('routeTable', rtb.RouteTableId);
-    checkDryRun(input);
-    store.transaction(() => {
-      routeTables.delete(scope, rtb.RouteTableId);
-      store.tags.removeAll(scope, rtb.RouteTableId);
-    });
-    return {};
-  };
+  const DeleteRouteTable: Op<'DeleteRouteTable'> = (ctx, input) => deleteKind(store, ctx, ROUTE_TABLES, input.RouteTableId, input);
 
   const AssociateRouteTable: Op<'AssociateRouteTable'> = (ctx, input) => {
     if (input.GatewayId) throw Ec2Errors.unsupported('gateway route table associations');
     if (!input.SubnetId) throw Ec2Errors.missingParameter('SubnetId');
     const scope = scopeOf(ctx);
     const rtb = rtbOf(scope, input.RouteTableId);
-    const subnet = mustGet((x) => subnets.get(scope, x), input.SubnetId, 'subnet', Ec2Errors.subnetNotFound, Ec2Errors.subnetMalformed);
+    const subnet = lookup(store, scope, SUBNETS, input.SubnetId);
     if (subnet.VpcId !== rtb.VpcId) {
       throw Ec2Errors.invalidParameter(`Route table ${rtb.RouteTableId} and subnet ${subnet.SubnetId} belong to different networks`);
     }

@@ -14,10 +14,12 @@ import { checkDryRun } from '../../../state/dry-run.js';
 import type { RouteRecord, RouteTableRecord } from '../../../state/network.js';
 import type { Scope } from '../../../state/scope.js';
 import { scopeOf, type OpHandler } from '../../service.js';
-import { mustGet } from '../describe.js';
 import { Ec2Errors } from '../errors.js';
+import { lookup } from '../resource-kind.js';
 import { awsManagedPrefixLists, customerPrefixList } from './prefix-list-data.js';
 import { wellFormed, type Ec2Store } from '../store.js';
+import { NETWORK_INTERFACES } from './network-interfaces.js';
+import { ROUTE_TABLES } from './route-tables.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 type RouteInput = Ec2Operations['CreateRoute']['input'] & { LocalTarget?: boolean };
@@ -41,7 +43,7 @@ const ABSENT_TARGETS: [keyof RouteInput, string][] = [
 export function routeHandlers(store: Ec2Store) {
   const { routeTables, internetGateways } = store.network;
   const rtbOf = (scope: Scope, id: string) =>
-    mustGet((x) => routeTables.get(scope, x), id, 'rtb', Ec2Errors.rtbNotFound, Ec2Errors.rtbMalformed);
+    lookup(store, scope, ROUTE_TABLES, id);
 
   const destinationOf = (scope: Scope, input: RouteInput): Destination => {
     if (input.DestinationIpv6CidrBlock) throw Ec2Errors.unsupported('IPv6 route destinations');
@@ -89,7 +91,7 @@ export function routeHandlers(store: Ec2Store) {
     // No instances exist in kumo yet.
     if (input.InstanceId) throw Ec2Errors.instanceNotFound(input.InstanceId);
     if (input.NetworkInterfaceId) {
-      const eni = mustGet((x) => store.network.networkInterfaces.get(scope, x), input.NetworkInterfaceId, 'eni', Ec2Errors.eniNotFound, Ec2Errors.eniMalformed);
+      const eni = lookup(store, scope, NETWORK_INTERFACES, input.NetworkInterfaceId);
       if (eni.VpcId !== rtb.VpcId) throw Ec2Errors.differentNetworks();
       return { NetworkInterfaceId: eni.NetworkInterfaceId };
     }

@@ -12,13 +12,14 @@ import type { SecurityGroupRecord } from '../../../state/network.js';
 import type { Scope } from '../../../state/scope.js';
 import type { Tag } from '../../../state/tags.js';
 import { scopeOf, type OpHandler } from '../../service.js';
-import { describe, mustGet } from '../describe.js';
 import { Ec2Errors } from '../errors.js';
+import { createRow, deleteRow, describeKind, lookup, pageAs, registerKind, type ResourceKind } from '../resource-kind.js';
+import { wellFormed, type Ec2Store } from '../store.js';
+import { tagsFromSpecifications } from '../tagging.js';
 import { findPrefixList } from './prefix-list-data.js';
 import { permissionsFromRules, type GroupResolver } from './security-group-permissions.js';
-import { wellFormed, type Ec2Store } from '../store.js';
-import { putTags, tagsFromSpecifications } from '../tagging.js';
 import { newSecurityGroup } from './vpc-network.js';
+import { VPCS } from './vpcs.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 type Shown = SecurityGroupRecord & { Tags: Tag[] };
@@ -44,13 +45,49 @@ export function defaultVpcId(store: Ec2Store, scope: Scope): string | undefined 
   return store.network.vpcs.list(scope).find((v) => v.IsDefault)?.VpcId;
 }
 
+export function presentGroup(g: Shown) {
+  const { Rules, ...rest } = g;
+  return {
+    ...rest,
+    IpPermissions: permissionsFromRules(Rules.filter((r) => !r.IsEgress), g.OwnerId),
+    IpPermissionsEgress: permissionsFromRules(Rules.filter((r) => r.IsEgress), g.OwnerId),
+  };
+}
+
+export const SECURITY_GROUPS: ResourceKind<SecurityGroupRecord, Shown, ReturnType<typeof presentGroup>> = {
+  type: 'security-group', prefix: 'sg', id: (g) => g.GroupId, table: (n) => n.securityGroups, idsParam: 'groupIds',
+  notFound: Ec2Errors.sgNotFound, malformed: Ec2Errors.sgMalformed,
+  filters: {
+    description: (g) => g.Description,
+    'group-id': (g) => g.GroupId,
+    'group-name': (g) => g.GroupName,
+    'owner-id': (g) => g.OwnerId,
+    'vpc-id': (g) => g.VpcId,
+    ...permissionFilters(false),
+    ...permissionFilters(true),
+  },
+  view: presentGroup,
+  blocksDelete: (sg, store, scope) => {
+    if (sg.GroupName === 'default') return Ec2Errors.sgDefaultDelete(sg.GroupId);
+    const referenced = store.network.securityGroups
+      .list(scope)
+      .some((g) => g.GroupId !== sg.GroupId && g.Rules.some((r) => r.ReferencedGroupId === sg.GroupId));
+    const onInterface = store.network.networkInterfaces.list(scope).some((e) => e.GroupIds.includes(sg.GroupId));
+    return referenced || onInterface ? Ec2Errors.sgInUse(sg.GroupId) : undefined;
+  },
+  // Rules carry their own tags.
+  cleanup: (sg, store, scope) => {
+    for (const r of sg.Rules) store.tags.removeAll(scope, r.SecurityGroupRuleId);
+  },
+};
+
 /** Finds groups for rules and lookups; references must stay inside one VPC. */
 export function groupResolver(store: Ec2Store, scope: Scope, account: string): GroupResolver {
   const groups = store.network.securityGroups;
   return {
     account,
     byId(id, vpcId) {
-      const g = mustGet((x) => groups.get(scope, x), id, 'sg', Ec2Errors.sgNotFound, Ec2Errors.sgMalformed);
+      const g = lookup(store, scope, SECURITY_GROUPS, id);
       if (g.VpcId !== vpcId) throw new AwsError('InvalidGroup.NotFound', `You have specified two resources that belong to different networks.`, 400);
       return g;
     },
@@ -66,7 +103,7 @@ export function groupResolver(store: Ec2Store, scope: Scope, account: string): G
 /** A group named by GroupId, or by GroupName in the default VPC (the EC2 API's rule). */
 export function targetGroup(store: Ec2Store, scope: Scope, groupId: string | undefined, groupName: string | undefined): SecurityGroupRecord {
   const groups = store.network.securityGroups;
-  if (groupId) return mustGet((x) => groups.get(scope, x), groupId, 'sg', Ec2Errors.sgNotFound, Ec2Errors.sgMalformed);
+  if (groupId) return lookup(store, scope, SECURITY_GROUPS, groupId);
   if (!groupName) throw Ec2Errors.missingParameter('GroupId');
   const vpcId = defaultVpcId(store, scope);
   const g = vpcId ? groups.list(scope).find((x) => x.VpcId === vpcId && x.GroupName === groupName) : undefined;
@@ -74,31 +111,9 @@ export function targetGroup(store: Ec2Store, scope: Scope, groupId: string | und
   return g;
 }
 
-export function presentGroup(g: Shown) {
-  const { Rules, ...rest } = g;
-  return {
-    ...rest,
-    IpPermissions: permissionsFromRules(Rules.filter((r) => !r.IsEgress), g.OwnerId),
-    IpPermissionsEgress: permissionsFromRules(Rules.filter((r) => r.IsEgress), g.OwnerId),
-  };
-}
-
 export function securityGroupHandlers(store: Ec2Store) {
-  const { securityGroups, vpcs } = store.network;
-  store.registerTaggable('sg', {
-    type: 'security-group',
-    exists: (scope, id) => securityGroups.get(scope, id) !== undefined,
-    notFound: Ec2Errors.sgNotFound,
-  });
-  const sgFilters: Accessors<Shown> = {
-    description: (g) => g.Description,
-    'group-id': (g) => g.GroupId,
-    'group-name': (g) => g.GroupName,
-    'owner-id': (g) => g.OwnerId,
-    'vpc-id': (g) => g.VpcId,
-    ...permissionFilters(false),
-    ...permissionFilters(true),
-  };
+  const { securityGroups } = store.network;
+  registerKind(store, SECURITY_GROUPS);
 
   const CreateSecurityGroup: Op<'CreateSecurityGroup'> = (ctx, input) => {
     const scope = scopeOf(ctx);
@@ -112,62 +127,38 @@ export function securityGroupHandlers(store: Ec2Store) {
     }
     const vpcId = input.VpcId ?? defaultVpcId(store, scope);
     if (!vpcId) throw new AwsError('VPCIdNotSpecified', 'No default VPC for this user', 400);
-    const vpc = mustGet((x) => vpcs.get(scope, x), vpcId, 'vpc', Ec2Errors.vpcNotFound, Ec2Errors.vpcMalformed);
+    const vpc = lookup(store, scope, VPCS, vpcId);
     if (name === 'default') throw Ec2Errors.sgReserved();
     if (securityGroups.list(scope).some((g) => g.VpcId === vpc.VpcId && g.GroupName === name)) throw Ec2Errors.sgDuplicate(name, vpc.VpcId);
     const tags = tagsFromSpecifications(input.TagSpecifications, 'security-group');
     checkDryRun(input);
-    const sg = newSecurityGroup(vpc, name, input.Description);
-    store.transaction(() => {
-      securityGroups.insert(scope, sg.GroupId, sg);
-      putTags(store, scope, sg.GroupId, 'security-group', tags);
-    });
+    const sg = createRow(store, scope, SECURITY_GROUPS, newSecurityGroup(vpc, name, input.Description), tags);
     return { GroupId: sg.GroupId, Tags: tags.length ? tags : undefined };
   };
 
-  const DescribeSecurityGroups: Op<'DescribeSecurityGroups'> = (ctx, input) => {
-    checkDryRun(input);
-    const scope = scopeOf(ctx);
-    let rows = securityGroups.list(scope);
-    if (input.GroupNames?.length) {
-      // Names are looked up in the default VPC only.
-      const vpcId = defaultVpcId(store, scope);
-      const chosen = input.GroupNames.map((n) => {
-        const g = rows.find((x) => x.VpcId === vpcId && x.GroupName === n);
-        if (!g) throw Ec2Errors.sgNameNotFound(n);
-        return g;
-      });
-      rows = [...new Set(chosen)];
-    }
-    for (const id of input.GroupIds ?? []) if (!wellFormed(id, 'sg')) throw Ec2Errors.sgMalformed(id);
-    const page = describe(store, scope, 'security-group', rows, (g) => g.GroupId, sgFilters, {
-      ids: input.GroupIds,
-      idsParam: 'groupIds',
-      prefix: 'sg',
-      malformed: Ec2Errors.sgMalformed,
-      notFound: Ec2Errors.sgNotFound,
-      filters: input.Filters,
-      maxResults: input.MaxResults,
-      nextToken: input.NextToken,
-    });
-    return { SecurityGroups: page.items.map(presentGroup), NextToken: page.nextToken };
-  };
+  const DescribeSecurityGroups: Op<'DescribeSecurityGroups'> = (ctx, input) =>
+    pageAs('SecurityGroups', describeKind(store, ctx, SECURITY_GROUPS, input, input.GroupIds, {
+      rows: (scope) => {
+        let rows = securityGroups.list(scope);
+        if (input.GroupNames?.length) {
+          // Names are looked up in the default VPC only.
+          const vpcId = defaultVpcId(store, scope);
+          const chosen = input.GroupNames.map((n) => {
+            const g = rows.find((x) => x.VpcId === vpcId && x.GroupName === n);
+            if (!g) throw Ec2Errors.sgNameNotFound(n);
+            return g;
+          });
+          rows = [...new Set(chosen)];
+        }
+        // A malformed GroupId is refused as such even alongside MaxResults.
+        for (const id of input.GroupIds ?? []) if (!wellFormed(id, 'sg')) throw Ec2Errors.sgMalformed(id);
+        return rows;
+      },
+    }));
 
   const DeleteSecurityGroup: Op<'DeleteSecurityGroup'> = (ctx, input) => {
     const scope = scopeOf(ctx);
-    const sg = targetGroup(store, scope, input.GroupId, input.GroupName);
-    if (sg.GroupName === 'default') throw Ec2Errors.sgDefaultDelete(sg.GroupId);
-    const referenced = securityGroups
-      .list(scope)
-      .some((g) => g.GroupId !== sg.GroupId && g.Rules.some((r) => r.ReferencedGroupId === sg.GroupId));
-    const onInterface = store.network.networkInterfaces.list(scope).some((e) => e.GroupIds.includes(sg.GroupId));
-    if (referenced || onInterface) throw Ec2Errors.sgInUse(sg.GroupId);
-    checkDryRun(input);
-    store.transaction(() => {
-      for (const r of sg.Rules) store.tags.removeAll(scope, r.SecurityGroupRuleId);
-      securityGroups.delete(scope, sg.GroupId);
-      store.tags.removeAll(scope, sg.GroupId);
-    });
+    deleteRow(store, scope, SECURITY_GROUPS, targetGroup(store, scope, input.GroupId, input.GroupName), input);
     return {};
   };
 

@@ -8,59 +8,63 @@
 import type { Ec2Operations } from '../../../models/generated/ec2.js';
 import { contains, overlaps, parseCidr4, size } from '../../../lib/cidr.js';
 import { checkDryRun } from '../../../state/dry-run.js';
-import { applyFilters, type Accessors } from '../../../state/filters.js';
 import { resourceId } from '../../../state/ids.js';
 import type { SubnetRecord } from '../../../state/network.js';
-import { paginate } from '../../../state/pagination.js';
 import { findZone, zonesOf, type ZoneInfo } from '../../../state/regions.js';
 import type { Tag } from '../../../state/tags.js';
 import { RESERVED_ADDRESSES } from '../../../state/subnet-addresses.js';
 import type { Scope } from '../../../state/scope.js';
 import { scopeOf, type OpHandler } from '../../service.js';
 import { Ec2Errors } from '../errors.js';
-import { wellFormed, type Ec2Store } from '../store.js';
+import { deleteKind, describeKind, lookup, pageAs, registerKind, type ResourceKind } from '../resource-kind.js';
+import type { Ec2Store } from '../store.js';
 import { putTags, tagsFromSpecifications } from '../tagging.js';
+import { VPCS } from './vpcs.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
-type Subnet = SubnetRecord & { Tags: Tag[] };
 
-
-const subnetFilters: Accessors<Subnet> = {
-  'subnet-id': (s) => s.SubnetId,
-  'subnet-arn': (s) => s.SubnetArn,
-  'vpc-id': (s) => s.VpcId,
-  'availability-zone': (s) => s.AvailabilityZone,
-  availabilityZone: (s) => s.AvailabilityZone,
-  'availability-zone-id': (s) => s.AvailabilityZoneId,
-  availabilityZoneId: (s) => s.AvailabilityZoneId,
-  'available-ip-address-count': (s) => s.AvailableIpAddressCount,
-  'cidr-block': (s) => s.CidrBlock,
-  cidr: (s) => s.CidrBlock,
-  cidrBlock: (s) => s.CidrBlock,
-  'default-for-az': (s) => s.DefaultForAz,
-  defaultForAz: (s) => s.DefaultForAz,
-  'map-public-ip-on-launch': (s) => s.MapPublicIpOnLaunch,
-  'owner-id': (s) => s.OwnerId,
-  state: (s) => s.State,
-  'ipv6-native': (s) => s.Ipv6Native,
+export const SUBNETS: ResourceKind<SubnetRecord> = {
+  type: 'subnet', prefix: 'subnet', id: (s) => s.SubnetId, table: (n) => n.subnets, idsParam: 'subnetIds',
+  notFound: Ec2Errors.subnetNotFound, malformed: Ec2Errors.subnetMalformed,
+  filters: {
+    'subnet-id': (s) => s.SubnetId,
+    'subnet-arn': (s) => s.SubnetArn,
+    'vpc-id': (s) => s.VpcId,
+    'availability-zone': (s) => s.AvailabilityZone,
+    availabilityZone: (s) => s.AvailabilityZone,
+    'availability-zone-id': (s) => s.AvailabilityZoneId,
+    availabilityZoneId: (s) => s.AvailabilityZoneId,
+    'available-ip-address-count': (s) => s.AvailableIpAddressCount,
+    'cidr-block': (s) => s.CidrBlock,
+    cidr: (s) => s.CidrBlock,
+    cidrBlock: (s) => s.CidrBlock,
+    'default-for-az': (s) => s.DefaultForAz,
+    defaultForAz: (s) => s.DefaultForAz,
+    'map-public-ip-on-launch': (s) => s.MapPublicIpOnLaunch,
+    'owner-id': (s) => s.OwnerId,
+    state: (s) => s.State,
+    'ipv6-native': (s) => s.Ipv6Native,
+  },
+  // The row leaves AWS's reserved addresses out; those in use now come off as it is read.
+  read: (rows, store, scope) => {
+    const used = store.network.addresses.inUseBySubnet(scope);
+    return rows.map((s) => ({ ...s, AvailableIpAddressCount: s.AvailableIpAddressCount - (used.get(s.SubnetId) ?? 0) }));
+  },
+  // Anything holding an address here (an interface, an instance, a load balancer) must go first.
+  blocksDelete: (s, store, scope) => (store.network.addresses.inUse(scope, s.SubnetId) > 0 ? Ec2Errors.dependencyViolation('subnet', s.SubnetId) : undefined),
+  cleanup: (s, store, scope) => dropAssociations(store, scope, s.SubnetId),
 };
 
 export function subnetHandlers(store: Ec2Store) {
-  const { vpcs, subnets } = store.network;
-  store.registerTaggable('subnet', {
-    type: 'subnet',
-    exists: (scope, id) => subnets.get(scope, id) !== undefined,
-    notFound: Ec2Errors.subnetNotFound,
-  });
+  const { subnets } = store.network;
+  registerKind(store, SUBNETS);
 
   const CreateSubnet: Op<'CreateSubnet'> = (ctx, input) => {
     if (input.Ipv6CidrBlock || input.Ipv6Native || input.Ipv4IpamPoolId || input.Ipv6IpamPoolId || input.OutpostArn) {
       throw Ec2Errors.invalidParameter('kumo does not support IPv6, IPAM or Outposts subnets yet.');
     }
     const scope = scopeOf(ctx);
-    if (!wellFormed(input.VpcId, 'vpc')) throw Ec2Errors.vpcMalformed(input.VpcId);
-    const vpc = vpcs.get(scope, input.VpcId);
-    if (!vpc) throw Ec2Errors.vpcNotFound(input.VpcId);
+    const vpc = lookup(store, scope, VPCS, input.VpcId);
     if (!input.CidrBlock) throw Ec2Errors.missingParameter('CidrBlock');
     const cidr = parseCidr4(input.CidrBlock);
     if (!cidr) throw Ec2Errors.invalidCidr(input.CidrBlock);
@@ -84,43 +88,14 @@ export function subnetHandlers(store: Ec2Store) {
     return { Subnet: { ...subnet, Tags: tags } };
   };
 
-  const DescribeSubnets: Op<'DescribeSubnets'> = (ctx, input) => {
-    if (input.SubnetIds?.length && input.MaxResults !== undefined) {
-      throw Ec2Errors.invalidCombination('The parameter subnetIds cannot be used with the parameter maxResults');
-    }
-    checkDryRun(input);
-    const scope = scopeOf(ctx);
-    let all = store.withTags(scope, 'subnet', (s) => s.SubnetId, subnets.list(scope));
-    if (input.SubnetIds?.length) {
-      const byId = new Map(all.map((s) => [s.SubnetId, s]));
-      for (const id of input.SubnetIds) if (!wellFormed(id, 'subnet')) throw Ec2Errors.subnetMalformed(id);
-      for (const id of input.SubnetIds) if (!byId.has(id)) throw Ec2Errors.subnetNotFound(id);
-      all = [...new Set(input.SubnetIds)].map((id) => byId.get(id)!);
-    }
-    const used = store.network.addresses.inUseBySubnet(scope);
-    all = all.map((s) => ({ ...s, AvailableIpAddressCount: s.AvailableIpAddressCount - (used.get(s.SubnetId) ?? 0) }));
-    const filtered = applyFilters(all, input.Filters, subnetFilters);
-    const page = paginate(filtered, (s) => s.SubnetId, { maxResults: input.MaxResults, nextToken: input.NextToken, min: 5, max: 1000 });
-    return { Subnets: page.items, NextToken: page.nextToken };
-  };
+  const DescribeSubnets: Op<'DescribeSubnets'> = (ctx, input) =>
+    pageAs('Subnets', describeKind(store, ctx, SUBNETS, input, input.SubnetIds));
 
-  const DeleteSubnet: Op<'DeleteSubnet'> = (ctx, input) => {
-    const scope = scopeOf(ctx);
-    if (!wellFormed(input.SubnetId, 'subnet')) throw Ec2Errors.subnetMalformed(input.SubnetId);
-    const subnet = subnets.get(scope, input.SubnetId);
-    if (!subnet) throw Ec2Errors.subnetNotFound(input.SubnetId);
-    // Anything holding an address here (an interface, an instance, a load balancer) must go first.
-    if (store.network.addresses.inUse(scope, subnet.SubnetId) > 0) throw Ec2Errors.dependencyViolation('subnet', subnet.SubnetId);
-    checkDryRun(input);
-    store.transaction(() => removeSubnet(store, scope, subnet.SubnetId));
-    return {};
-  };
+  const DeleteSubnet: Op<'DeleteSubnet'> = (ctx, input) => deleteKind(store, ctx, SUBNETS, input.SubnetId, input);
 
   const ModifySubnetAttribute: Op<'ModifySubnetAttribute'> = (ctx, input) => {
     const scope = scopeOf(ctx);
-    if (!wellFormed(input.SubnetId, 'subnet')) throw Ec2Errors.subnetMalformed(input.SubnetId);
-    const subnet = subnets.get(scope, input.SubnetId);
-    if (!subnet) throw Ec2Errors.subnetNotFound(input.SubnetId);
+    const subnet = lookup(store, scope, SUBNETS, input.SubnetId);
     if (
       input.AssignIpv6AddressOnCreation?.Value ||
       input.MapCustomerOwnedIpOnLaunch?.Value ||
@@ -199,8 +174,8 @@ export function insertSubnet(store: Ec2Store, scope: Scope, subnet: SubnetRecord
   putTags(store, scope, subnet.SubnetId, 'subnet', tags);
 }
 
-/** Removes a subnet and its network ACL and route table associations. */
-function removeSubnet(store: Ec2Store, scope: Scope, subnetId: string): void {
+/** Drops a subnet's network ACL and route table associations as the subnet goes. */
+function dropAssociations(store: Ec2Store, scope: Scope, subnetId: string): void {
   const n = store.network;
   for (const acl of n.networkAcls.list(scope)) {
     if (!acl.Associations.some((a) => a.SubnetId === subnetId)) continue;
@@ -210,6 +185,4 @@ function removeSubnet(store: Ec2Store, scope: Scope, subnetId: string): void {
     if (!rtb.Associations.some((a) => a.SubnetId === subnetId)) continue;
     n.routeTables.update(scope, rtb.RouteTableId, { ...rtb, Associations: rtb.Associations.filter((a) => a.SubnetId !== subnetId) });
   }
-  n.subnets.delete(scope, subnetId);
-  store.tags.removeAll(scope, subnetId);
 }

@@ -12,9 +12,10 @@ import { resourceId } from '../../../state/ids.js';
 import type { VpcRecord } from '../../../state/network.js';
 import type { Scope } from '../../../state/scope.js';
 import { scopeOf, type OpHandler } from '../../service.js';
-import { mustGet } from '../describe.js';
 import { Ec2Errors } from '../errors.js';
+import { lookup } from '../resource-kind.js';
 import type { Ec2Store } from '../store.js';
+import { VPCS } from './vpcs.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 
@@ -41,7 +42,7 @@ function restricted(primary: Cidr4, added: Cidr4): boolean {
 
 export function vpcAttributeHandlers(store: Ec2Store) {
   const { vpcs, routeTables, subnets } = store.network;
-  const vpcOf = (scope: Scope, id: string) => mustGet((x) => vpcs.get(scope, x), id, 'vpc', Ec2Errors.vpcNotFound, Ec2Errors.vpcMalformed);
+  const vpcOf = (scope: Scope, id: string) => lookup(store, scope, VPCS, id);
 
   const DescribeVpcAttribute: Op<'DescribeVpcAttribute'> = (ctx, input) => {
     const vpc = vpcOf(scopeOf(ctx), input.VpcId);

@@ -99,8 +99,8 @@ export function vpcDependents(store: Ec2Store, scope: Scope, vpcId: string): str
   ];
 }
 
-/** Removes a VPC with its main route table, default ACL and default security group. */
-export function removeVpc(store: Ec2Store, scope: Scope, vpcId: string): void {
+/** Removes what a VPC came with (main route table, default ACL, default security group) as the VPC goes. */
+export function removeVpcDefaults(store: Ec2Store, scope: Scope, vpcId: string): void {
   const n = store.network;
   const owned = [
     ...n.routeTables.list(scope).filter((r) => r.VpcId === vpcId).map((r) => [n.routeTables, r.RouteTableId] as const),
@@ -114,6 +114,4 @@ export function removeVpc(store: Ec2Store, scope: Scope, vpcId: string): void {
     table.delete(scope, id);
     store.tags.removeAll(scope, id);
   }
-  n.vpcs.delete(scope, vpcId);
-  store.tags.removeAll(scope, vpcId);
 }

@@ -7,33 +7,18 @@
 import type { Ec2Operations } from '../../../models/generated/ec2.js';
 import { parseCidr4 } from '../../../lib/cidr.js';
 import { checkDryRun } from '../../../state/dry-run.js';
-import { applyFilters, type Accessors } from '../../../state/filters.js';
 import { resourceId } from '../../../state/ids.js';
 import type { VpcRecord } from '../../../state/network.js';
-import { paginate } from '../../../state/pagination.js';
 import type { Tag } from '../../../state/tags.js';
 import { scopeOf, type OpHandler } from '../../service.js';
 import { Ec2Errors } from '../errors.js';
-import { wellFormed, type Ec2Store } from '../store.js';
+import { deleteKind, describeKind, pageAs, registerKind, type ResourceKind } from '../resource-kind.js';
+import type { Ec2Store } from '../store.js';
 import { tagsFromSpecifications } from '../tagging.js';
-import { insertVpc, removeVpc, vpcDependents } from './vpc-network.js';
+import { insertVpc, removeVpcDefaults, vpcDependents } from './vpc-network.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 type Vpc = VpcRecord & { Tags: Tag[] };
-
-
-const vpcFilters: Accessors<Vpc> = {
-  'vpc-id': (v) => v.VpcId,
-  cidr: (v) => v.CidrBlock,
-  'cidr-block': (v) => v.CidrBlock,
-  'cidr-block-association.cidr-block': (v) => v.CidrBlockAssociationSet.map((a) => a.CidrBlock),
-  'cidr-block-association.association-id': (v) => v.CidrBlockAssociationSet.map((a) => a.AssociationId),
-  'cidr-block-association.state': (v) => v.CidrBlockAssociationSet.map((a) => a.CidrBlockState.State),
-  'dhcp-options-id': (v) => v.DhcpOptionsId,
-  'is-default': (v) => v.IsDefault,
-  'owner-id': (v) => v.OwnerId,
-  state: (v) => v.State,
-};
 
 /** The wire form: kumo-internal attributes (DNS settings) are answered by DescribeVpcAttribute. */
 export function present(v: Vpc) {
@@ -41,13 +26,29 @@ export function present(v: Vpc) {
   return wire;
 }
 
+export const VPCS: ResourceKind<VpcRecord, Vpc, ReturnType<typeof present>> = {
+  type: 'vpc', prefix: 'vpc', id: (v) => v.VpcId, table: (n) => n.vpcs, idsParam: 'vpcIds',
+  notFound: Ec2Errors.vpcNotFound, malformed: Ec2Errors.vpcMalformed,
+  filters: {
+    'vpc-id': (v) => v.VpcId,
+    cidr: (v) => v.CidrBlock,
+    'cidr-block': (v) => v.CidrBlock,
+    'cidr-block-association.cidr-block': (v) => v.CidrBlockAssociationSet.map((a) => a.CidrBlock),
+    'cidr-block-association.association-id': (v) => v.CidrBlockAssociationSet.map((a) => a.AssociationId),
+    'cidr-block-association.state': (v) => v.CidrBlockAssociationSet.map((a) => a.CidrBlockState.State),
+    'dhcp-options-id': (v) => v.DhcpOptionsId,
+    'is-default': (v) => v.IsDefault,
+    'owner-id': (v) => v.OwnerId,
+    state: (v) => v.State,
+  },
+  view: present,
+  // Only what the VPC came with may remain; that goes with it.
+  blocksDelete: (v, store, scope) => (vpcDependents(store, scope, v.VpcId).length ? Ec2Errors.dependencyViolation('vpc', v.VpcId) : undefined),
+  cleanup: (v, store, scope) => removeVpcDefaults(store, scope, v.VpcId),
+};
+
 export function vpcHandlers(store: Ec2Store) {
-  const { vpcs } = store.network;
-  store.registerTaggable('vpc', {
-    type: 'vpc',
-    exists: (scope, id) => vpcs.get(scope, id) !== undefined,
-    notFound: Ec2Errors.vpcNotFound,
-  });
+  registerKind(store, VPCS);
 
   const CreateVpc: Op<'CreateVpc'> = (ctx, input) => {
     if (
@@ -78,34 +79,10 @@ export function vpcHandlers(store: Ec2Store) {
     return { Vpc: present({ ...vpc, Tags: tags }) };
   };
 
-  const DescribeVpcs: Op<'DescribeVpcs'> = (ctx, input) => {
-    if (input.VpcIds?.length && input.MaxResults !== undefined) {
-      throw Ec2Errors.invalidCombination('The parameter vpcIds cannot be used with the parameter maxResults');
-    }
-    checkDryRun(input);
-    const scope = scopeOf(ctx);
-    let all = store.withTags(scope, 'vpc', (v) => v.VpcId, vpcs.list(scope));
-    if (input.VpcIds?.length) {
-      const byId = new Map(all.map((v) => [v.VpcId, v]));
-      for (const id of input.VpcIds) if (!wellFormed(id, 'vpc')) throw Ec2Errors.vpcMalformed(id);
-      for (const id of input.VpcIds) if (!byId.has(id)) throw Ec2Errors.vpcNotFound(id);
-      all = [...new Set(input.VpcIds)].map((id) => byId.get(id)!);
-    }
-    const filtered = applyFilters(all, input.Filters, vpcFilters);
-    const page = paginate(filtered, (v) => v.VpcId, { maxResults: input.MaxResults, nextToken: input.NextToken, min: 5, max: 1000 });
-    return { Vpcs: page.items.map(present), NextToken: page.nextToken };
-  };
+  const DescribeVpcs: Op<'DescribeVpcs'> = (ctx, input) =>
+    pageAs('Vpcs', describeKind(store, ctx, VPCS, input, input.VpcIds));
 
-  const DeleteVpc: Op<'DeleteVpc'> = (ctx, input) => {
-    const scope = scopeOf(ctx);
-    if (!wellFormed(input.VpcId, 'vpc')) throw Ec2Errors.vpcMalformed(input.VpcId);
-    const vpc = vpcs.get(scope, input.VpcId);
-    if (!vpc) throw Ec2Errors.vpcNotFound(input.VpcId);
-    if (vpcDependents(store, scope, vpc.VpcId).length) throw Ec2Errors.dependencyViolation('vpc', vpc.VpcId);
-    checkDryRun(input);
-    store.transaction(() => removeVpc(store, scope, vpc.VpcId));
-    return {};
-  };
+  const DeleteVpc: Op<'DeleteVpc'> = (ctx, input) => deleteKind(store, ctx, VPCS, input.VpcId, input);
 
   return { CreateVpc, DescribeVpcs, DeleteVpc };
 }
