@@ -90,7 +90,7 @@ export const implemented = {
       'UnassignPrivateIpAddresses',
       'AssociateAddress',
       'DisassociateAddress',
-      // Prefix lists (./services/ec2/prefix-lists.ts)
+      // Prefix lists (./services/ec2/vpc/prefix-lists.ts)
       'DescribePrefixLists',
       'DescribeManagedPrefixLists',
       'GetManagedPrefixListEntries',

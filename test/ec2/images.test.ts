@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DescribeImageAttributeCommand, DescribeImagesCommand, EC2Client, paginateDescribeImages, type Image } from '@aws-sdk/client-ec2';
-import { findImage } from '../../src/services/ec2/images.js';
+import { findImage } from '../../src/services/ec2/images/images.js';
 import { clientConfig, errorCode, REGION, type TestKumo } from '../helpers/kumo.js';
 import { ec2Fixture, type Ec2Fixture } from '../helpers/ec2.js';
 import { aws } from '../helpers/python.js';

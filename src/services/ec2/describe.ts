@@ -2,7 +2,8 @@
  * The common shape of EC2's Describe* calls: optional IDs (each well-formed and existing, else
  * that type's Malformed/NotFound error), then `Filters` (with `tag:` filters from the shared tag
  * table), then `MaxResults`/`NextToken` paging. IDs and MaxResults together are refused, as AWS
- * does.
+ * does. Resource kinds (./resource-kind.ts) build their Describe* calls on `pick`; instances and
+ * security group rules, which are not kinds, call `describe` directly.
  */
 import type { Accessors, Filter } from '../../state/filters.js';
 import { applyFilters } from '../../state/filters.js';
@@ -35,10 +36,14 @@ export function describe<T extends object>(
   accessors: Accessors<T & { Tags: Tag[] }>,
   req: DescribeRequest,
 ): { items: (T & { Tags: Tag[] })[]; nextToken?: string } {
+  return pick(store.withTags(scope, tagType, idOf, rows), idOf, accessors, req);
+}
+
+/** The same steps over rows that already carry their tags (and whatever else filters should see). */
+export function pick<T extends { Tags?: Tag[] }>(all: T[], idOf: (r: T) => string, accessors: Accessors<T>, req: DescribeRequest): { items: T[]; nextToken?: string } {
   if (req.ids?.length && req.maxResults !== undefined) {
     throw Ec2Errors.invalidCombination(`The parameter ${req.idsParam} cannot be used with the parameter maxResults`);
   }
-  let all = store.withTags(scope, tagType, idOf, rows);
   if (req.ids?.length) {
     const byId = new Map(all.map((r) => [idOf(r), r]));
     for (const id of req.ids) if (!wellFormed(id, req.prefix)) throw (req.malformed ?? req.notFound)(id);

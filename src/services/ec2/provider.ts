@@ -1,10 +1,20 @@
 /**
- * EC2 (ec2 wire family): the operation table. Handlers live by resource (./vpcs.ts,
- * ./vpc-attributes.ts, ./subnets.ts, ./default-vpc.ts, ./dhcp-options.ts,
- * ./internet-gateways.ts, ./route-tables.ts, ./routes.ts, ./security-groups.ts,
- * ./security-group-rules.ts, ./network-acls.ts, ./network-interfaces.ts, ./elastic-ips.ts,
- * ./prefix-lists.ts, ./tags.ts, ./regions.ts, ./images.ts); this file assembles them and makes each account+region's defaults
- * (default VPC, DHCP options) before the first call there runs.
+ * EC2 (ec2 wire family): the operation table. Handlers live by area, one file per resource:
+ *
+ *   vpc/        VPCs and their attributes and DNS, the default VPC, subnets, DHCP options,
+ *               internet gateways, route tables and routes, security groups and their rules,
+ *               network ACLs, network interfaces, Elastic IPs, prefix lists, and the VPC policy
+ *               the data plane enforces
+ *   instances/  RunInstances and the lifecycle, attributes, status, the instance rows, and the
+ *               supervisor that makes the host match them (with its ports, public IPs, metadata)
+ *   images/     the public AMI catalog
+ *   keys/       key pairs and their key material
+ *   catalog/    instance types, regions and zones
+ *   ./          this table, store.ts, errors.ts, and what every resource shares: the Describe/
+ *               Delete shape (describe.ts), tag rules (tagging.ts) and the tag calls (tags.ts)
+ *
+ * This file assembles them and makes each account+region's defaults (default VPC, DHCP options)
+ * before the first call there runs.
  *
  * Differences from AWS:
  * - IPv4 only: IPv6 CIDRs on VPCs and subnets, IPAM pools and Outposts are refused.
@@ -36,8 +46,8 @@
  *   five per account and region. They associate with network interfaces and instances.
  * - Key pairs: KeyFormat ppk gives a PuTTY format 2 file (not checked with puttygen here);
  *   PublicKey's comment is always the key name; no 5,000-per-region quota.
- * - Images: the public catalog only (./images.ts lists its own differences).
- * - Instance types: a table of selected real families (./instance-types-data.ts), each offered in
+ * - Images: the public catalog only (./images/images.ts lists its own differences).
+ * - Instance types: a table of selected real families (./catalog/instance-types-data.ts), each offered in
  *   every zone of the region; other types are InvalidInstanceType.
  * - Security group references are same-VPC and same-account only (no peering).
  * - The default VPC appears on the first EC2 call in an account+region, not at account creation.
@@ -48,7 +58,7 @@
  *   echoed, not enforced.
  * - Some refusals' codes are AWS's documented ones but their message texts are kumo's; deleting
  *   a default network ACL answers InvalidParameterValue (AWS's exact code there is unverified).
- * - Instances (./instances.ts, ./instance-launch.ts, ./supervisor.ts): containers booting the AMI's
+ * - Instances (./instances/instances.ts, ./instances/launch.ts, ./instances/supervisor.ts): containers booting the AMI's
  *   kumo image (runtime/), not VMs; every AMI is backed by a local Debian 12 image. An instance
  *   is held to its type's memory and vCPUs (cgroup limits; the OOM killer acts inside it) and to
  *   4,096 tasks, which AWS does not cap. Root inside is root of its own user namespace: it cannot
@@ -64,7 +74,7 @@
  *   next kumo adopts them; `kumo stop` stops them and the next start boots them again (their rows
  *   stay `running`). Terminated instances are listed for an hour, then purged.
  *   ClientToken makes RunInstances idempotent per account and region.
- * - DNS names (./vpc-dns.ts): PublicDnsName only with both VPC DNS attributes on, PrivateDnsName
+ * - DNS names (./vpc/vpc-dns.ts): PublicDnsName only with both VPC DNS attributes on, PrivateDnsName
  *   always, as AWS documents; both are shown from launch, where AWS fills them in once the
  *   instance runs. The VPC resolver answers EC2's names only (no forwarding to the outside), with
  *   REFUSED when enableDnsSupport is off (AWS's resolver just does not answer); IMDS's
@@ -72,46 +82,46 @@
  * - Route tables are recorded; every subnet of a VPC reaches every other (the `local` route), and
  *   nothing is routed outside the host whatever the routes say.
  */
-import { loadModel } from '../../models/loader.js';
 import type { Ec2Operations } from '../../models/generated/ec2.js';
+import { loadModel } from '../../models/loader.js';
 import { Ec2Codec } from '../../protocol/query.js';
+import type { DataPlane } from '../../runtime/data-plane.js';
+import type { InstanceDriver } from '../../runtime/instances/driver.js';
+import type { VolumeStore } from '../../runtime/volumes.js';
 import { migrate, type Db } from '../../state/db.js';
 import type { NetworkStore } from '../../state/network.js';
 import type { TagStore } from '../../state/tags.js';
 import type { Handler, Service } from '../service.js';
-import { RegionDefaults, defaultVpcHandlers } from './default-vpc.js';
-import { dhcpOptionsHandlers } from './dhcp-options.js';
-import { elasticIpHandlers } from './elastic-ips.js';
-import { findImage, imageHandlers } from './images.js';
-import { ec2AuthErrors } from './errors.js';
-import { instanceTypeHandlers } from './instance-types.js';
-import { internetGatewayHandlers } from './internet-gateways.js';
-import { keyPairHandlers } from './key-pairs.js';
-import { networkAclHandlers } from './network-acls.js';
-import { networkInterfaceHandlers } from './network-interfaces.js';
-import { prefixListHandlers } from './prefix-lists.js';
-import { regionHandlers } from './regions.js';
-import { routeTableHandlers } from './route-tables.js';
-import { routeHandlers } from './routes.js';
-import { securityGroupRuleHandlers } from './security-group-rules.js';
-import { securityGroupHandlers } from './security-groups.js';
 import { Ec2Store } from './store.js';
-import { subnetHandlers } from './subnets.js';
+import { ec2AuthErrors } from './errors.js';
 import { tagHandlers } from './tags.js';
-import { vpcAttributeHandlers } from './vpc-attributes.js';
-import { vpcHandlers } from './vpcs.js';
-import { instanceHandlers, type InstanceDeps } from './instances.js';
-import { instanceStatusHandlers } from './instance-status.js';
-import { instanceAttributeHandlers } from './instance-attributes.js';
-import { InstanceStore, instanceMigrations } from './instance-store.js';
-import { keyPairMigrations } from './key-pairs-store.js';
-import type { ImageLookup } from './instance-launch.js';
-import { InstanceSupervisor } from './supervisor.js';
-import { InstanceDirectory } from './instance-metadata.js';
-import { plugIntoDataPlane } from './vpc-services.js';
-import type { DataPlane } from '../../runtime/data-plane.js';
-import type { VolumeStore } from '../../runtime/volumes.js';
-import type { InstanceDriver } from '../../runtime/instances/driver.js';
+import { RegionDefaults, defaultVpcHandlers } from './vpc/default-vpc.js';
+import { dhcpOptionsHandlers } from './vpc/dhcp-options.js';
+import { elasticIpHandlers } from './vpc/elastic-ips.js';
+import { internetGatewayHandlers } from './vpc/internet-gateways.js';
+import { networkAclHandlers } from './vpc/network-acls.js';
+import { networkInterfaceHandlers } from './vpc/network-interfaces.js';
+import { prefixListHandlers } from './vpc/prefix-lists.js';
+import { routeTableHandlers } from './vpc/route-tables.js';
+import { routeHandlers } from './vpc/routes.js';
+import { securityGroupRuleHandlers } from './vpc/security-group-rules.js';
+import { securityGroupHandlers } from './vpc/security-groups.js';
+import { subnetHandlers } from './vpc/subnets.js';
+import { vpcAttributeHandlers } from './vpc/vpc-attributes.js';
+import { vpcHandlers } from './vpc/vpcs.js';
+import { instanceAttributeHandlers } from './instances/attributes.js';
+import { instanceHandlers, type InstanceDeps } from './instances/instances.js';
+import type { ImageLookup } from './instances/launch.js';
+import { InstanceDirectory } from './instances/metadata.js';
+import { instanceStatusHandlers } from './instances/status.js';
+import { InstanceStore, instanceMigrations } from './instances/store.js';
+import { InstanceSupervisor } from './instances/supervisor.js';
+import { plugIntoDataPlane } from './instances/vpc-services.js';
+import { findImage, imageHandlers } from './images/images.js';
+import { keyPairHandlers } from './keys/key-pairs.js';
+import { keyPairMigrations } from './keys/store.js';
+import { instanceTypeHandlers } from './catalog/instance-types.js';
+import { regionHandlers } from './catalog/regions.js';
 
 /** The host side of instances, picked by the composition root. */
 export interface Ec2Runtime {

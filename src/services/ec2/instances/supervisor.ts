@@ -1,0 +1,334 @@
+/**
+ * The EC2 data-plane supervisor: makes the host match the instance rows, as a user of the shared
+ * reconcile loop (runtime/reconciler.ts).
+ *
+ *   handlers write a request (pending, stopping, shutting-down, reboot) → wake() →
+ *   plan(row): the step the row asks for (boot, stop, terminate, reboot, halt) →
+ *   afterPass: re-derive each VPC's rules and each running instance's port and apply what changed →
+ *   step done → row moves on (running, stopped, terminated) → wake() again
+ *
+ * The rows are the truth: after a restart, an instance whose row says `running` and whose
+ * container still runs (kumo crashed; the driver adopted it) is plugged in again as it is, never
+ * rebooted; one whose container is gone is booted again. One that this process booted and that
+ * died on its own stays `running` with failing status checks, as a crashed EC2 instance does; one
+ * whose OS powered itself off is stopped (or terminated, per InstanceInitiatedShutdownBehavior).
+ * Once every instance that should run is plugged, the fabric drops what nobody claimed.
+ */
+import type { InstanceDriver } from '../../../runtime/instances/driver.js';
+import { Reconciler } from '../../../runtime/reconciler.js';
+import type { VolumeStore } from '../../../runtime/volumes.js';
+import { intToIp, parseCidr4 } from '../../../lib/cidr.js';
+import type { Scope } from '../../../state/scope.js';
+import { userReason, TERMINATED_VISIBLE_MS } from './instances.js';
+import type { InstanceRecord, InstanceStore } from './store.js';
+import { keyPairTable } from '../keys/store.js';
+import type { Ec2Store } from '../store.js';
+import { InstancePorts } from './ports.js';
+import type { DataPlane } from '../../../runtime/data-plane.js';
+import { unmap } from '../vpc/elastic-ips.js';
+import { INSTANCE_TYPE_BY_NAME } from '../catalog/instance-types-data.js';
+
+export interface SupervisorDeps {
+  store: Ec2Store;
+  instances: InstanceStore;
+  driver: InstanceDriver;
+  /** Root volumes as directories (native runtime only); the process runtime has none. */
+  volumes?: VolumeStore;
+  /** The shared VPC data plane (its fabric opens on first use; the process runtime has none). */
+  plane: DataPlane;
+  /** The rootfs of a kumo image, built first if needed (may take minutes). */
+  imageRootfs: (name: string) => Promise<string>;
+  log: (line: string) => void;
+  now: () => Date;
+}
+
+export type CheckStatus = 'ok' | 'impaired' | 'initializing' | 'not-applicable' | 'insufficient-data';
+
+const STOP_DEADLINE_MS = 20_000;
+const FORCE_STOP_DEADLINE_MS = 2_000;
+
+type Row = { scope: Scope; instance: InstanceRecord };
+
+export class InstanceSupervisor {
+  private readonly loop: Reconciler<Row>;
+  /** Instances this process booted (a `running` row not in here needs booting after a restart). */
+  private readonly booted = new Set<string>();
+  /** Instances this process booted whose container then died without being asked to. */
+  private readonly crashed = new Set<string>();
+  private readonly ports: InstancePorts;
+  /** Plugs in flight, and boots waiting for them to finish (see boot). */
+  private plugging = 0;
+  private plugWaiters: (() => void)[] = [];
+
+  constructor(private readonly deps: SupervisorDeps) {
+    this.ports = new InstancePorts(deps.store, deps.plane, deps.log);
+    this.loop = new Reconciler<Row>({
+      name: 'instance',
+      desired: () => deps.instances.everywhere(),
+      key: (r) => r.instance.InstanceId,
+      plan: (r) => this.plan(r),
+      afterPass: (rows, busy) => this.afterPass(rows, busy),
+      recover: () => this.recover(),
+      log: deps.log,
+    });
+  }
+
+  /** Something changed: schedule a pass (coalesced). */
+  wake(): void {
+    this.loop.wake();
+  }
+
+  /** At kumo start: take over what still runs, then the first pass. */
+  start(): Promise<void> {
+    return this.loop.start();
+  }
+
+  /** The driver reports a container that ended without being asked to. */
+  exited(id: string, how: 'poweroff' | 'reboot' | 'crash'): void {
+    if (!this.booted.has(id) || this.loop.busy(id)) return;
+    const found = this.deps.instances.everywhere().find((r) => r.instance.InstanceId === id);
+    if (!found || found.instance.State !== 'running') return;
+    const { scope, instance } = found;
+    if (how === 'crash') {
+      this.crashed.add(id);
+      this.deps.log(`instance ${id}: its processes died; status checks now fail`);
+      return;
+    }
+    if (how === 'reboot') {
+      this.save(scope, { ...instance, RebootRequested: true });
+    } else {
+      const terminate = instance.InstanceInitiatedShutdownBehavior === 'terminate';
+      this.save(scope, {
+        ...instance,
+        State: terminate ? 'shutting-down' : 'stopping',
+        StateTransitionReason: userReason(this.deps.now(), 'Instance initiated shutdown'),
+        StateReason: { Code: 'Client.InstanceInitiatedShutdown', Message: 'Client.InstanceInitiatedShutdown: Instance initiated shutdown' },
+      });
+    }
+    this.wake();
+  }
+
+  async statusChecks(i: InstanceRecord): Promise<{ system: CheckStatus; instance: CheckStatus }> {
+    if (i.State !== 'running') return { system: 'not-applicable', instance: 'not-applicable' };
+    if (!this.booted.has(i.InstanceId) || this.loop.busy(i.InstanceId)) return { system: 'initializing', instance: 'initializing' };
+    const observed = this.deps.driver.status(i.InstanceId);
+    if (observed !== 'running' || this.crashed.has(i.InstanceId)) return { system: 'ok', instance: 'impaired' };
+    return { system: 'ok', instance: (await this.deps.driver.health?.(i.InstanceId)) ?? 'ok' };
+  }
+
+  consoleOutput(id: string): string {
+    return this.deps.driver.consoleOutput(id);
+  }
+
+  /**
+   * At start: instances the driver finds still running (adopted) keep running if their rows want
+   * them; an adopted container without a row has nothing left to serve.
+   */
+  private async recover(): Promise<void> {
+    const adopted = (await this.deps.driver.adopt?.()) ?? [];
+    const known = new Set(this.deps.instances.everywhere().map((r) => r.instance.InstanceId));
+    for (const id of adopted) {
+      if (known.has(id)) continue;
+      this.deps.log(`instance ${id}: running without a record; terminating it`);
+      await this.deps.driver.terminate(id, FORCE_STOP_DEADLINE_MS).catch((err) => this.deps.log(`instance ${id}: ${err}`));
+    }
+    if (adopted.length) this.deps.log(`instances: ${adopted.length} still running, taken over as they are`);
+  }
+
+  private plan({ scope, instance: i }: Row): (() => Promise<void>) | undefined {
+    const observed = () => this.deps.driver.status(i.InstanceId);
+    if (i.State === 'pending') return () => this.boot(scope, i);
+    if (i.State === 'stopping') return () => this.stop(scope, i);
+    if (i.State === 'shutting-down') return () => this.terminate(scope, i);
+    if (i.State === 'running' && i.RebootRequested) return () => this.reboot(scope, i);
+    if (i.State === 'running' && !this.booted.has(i.InstanceId)) return () => this.boot(scope, i);
+    // Adopted after a restart, but its row no longer wants it running.
+    if ((i.State === 'stopped' || i.State === 'terminated') && observed() === 'running') return () => this.halt(i);
+    if (i.State === 'terminated' && i.TerminatedAt && this.deps.now().getTime() - Date.parse(i.TerminatedAt) > TERMINATED_VISIBLE_MS) {
+      return async () => this.purge(scope, i);
+    }
+    return undefined;
+  }
+
+  /** Terminated instances stay listed for an hour, as on EC2, then their rows go. */
+  private purge(scope: Scope, i: InstanceRecord): void {
+    this.deps.store.transaction(() => {
+      this.deps.instances.delete(scope, i.InstanceId);
+      this.deps.store.tags.removeAll(scope, i.InstanceId);
+    });
+  }
+
+  private async afterPass(all: Row[], busy: ReadonlySet<string>): Promise<void> {
+    await this.ports.sync(all.filter(({ instance }) => !busy.has(instance.InstanceId)));
+    const settled = busy.size === 0 && all.every(({ instance: i }) => !['pending', 'running'].includes(i.State) || this.booted.has(i.InstanceId));
+    if (settled) await this.ports.prune();
+  }
+
+  /** Re-reads the row and applies `change` only if it is still in `expected` (a request may have come in meanwhile). */
+  private settle(scope: Scope, id: string, expected: InstanceRecord['State'][], change: (i: InstanceRecord) => InstanceRecord): boolean {
+    return this.deps.store.transaction(() => {
+      const fresh = this.deps.instances.get(scope, id);
+      if (!fresh || !expected.includes(fresh.State)) return false;
+      this.deps.instances.put(scope, change(fresh));
+      return true;
+    });
+  }
+
+  private save(scope: Scope, i: InstanceRecord): void {
+    this.deps.instances.put(scope, i);
+  }
+
+  private async boot(scope: Scope, i: InstanceRecord): Promise<void> {
+    const { driver } = this.deps;
+    const fresh = driver.status(i.InstanceId) === 'terminated';
+    try {
+      const rootfs = await this.deps.imageRootfs(i.KumoImage);
+      let netns: string | undefined;
+      this.plugging++;
+      try {
+        netns = await this.ports.plug(scope, i);
+      } finally {
+        if (--this.plugging === 0) for (const wake of this.plugWaiters.splice(0)) wake();
+      }
+      // Plugs are serialized in the fabric; a container booting meanwhile takes the CPU they
+      // need (20 at once made each plug ten times slower). Instances launched together are all
+      // plugged first, then all boot.
+      if (this.plugging > 0) await new Promise<void>((resolve) => this.plugWaiters.push(resolve));
+      if (fresh) {
+        const key = i.KeyName ? keyPairTable(this.deps.store.db).list(scope).find((k) => k.KeyName === i.KeyName) : undefined;
+        await driver.launch({
+          id: i.InstanceId,
+          imageRootfs: rootfs,
+          hostname: `ip-${i.PrivateIpAddress.replaceAll('.', '-')}`,
+          nameservers: dnsServersOf(this.deps.store, scope, i.VpcId),
+          userData: i.UserData ? Buffer.from(i.UserData, 'base64') : undefined,
+          defaultUser: i.DefaultUser,
+          publicKeys: key ? [key.PublicKey] : [],
+          netns,
+          resources: resourcesOf(i.InstanceType),
+          volume: this.deps.volumes?.ensure(i.RootVolumeId, rootfs),
+        });
+      } else {
+        // A no-op for a container adopted after a restart: it keeps running as it is.
+        await driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
+      }
+      this.booted.add(i.InstanceId);
+      this.crashed.delete(i.InstanceId);
+    } catch (err) {
+      this.deps.log(`instance ${i.InstanceId}: could not boot: ${(err as Error).message}`);
+      await driver.stop(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
+      await this.ports.unplug(i.InstanceId).catch(() => {});
+      const reason = { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on launch' };
+      if (fresh) {
+        await driver.terminate(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
+        this.deps.volumes?.remove(i.RootVolumeId);
+        this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => this.terminatedRow(scope, r, reason));
+      } else {
+        this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => ({ ...r, State: 'stopped', StateReason: reason, PublicIpAddress: this.releasePublicIp(r) }));
+      }
+      return;
+    }
+    this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => ({ ...r, State: 'running', StateReason: undefined, StateTransitionReason: '' }));
+  }
+
+  private async reboot(scope: Scope, i: InstanceRecord): Promise<void> {
+    await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
+    const netns = this.ports.plugged(i.InstanceId) ? await this.ports.plug(scope, i) : undefined;
+    await this.deps.driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
+    this.booted.add(i.InstanceId);
+    this.crashed.delete(i.InstanceId);
+    this.settle(scope, i.InstanceId, ['running'], (r) => ({ ...r, RebootRequested: false }));
+  }
+
+  private async stop(scope: Scope, i: InstanceRecord): Promise<void> {
+    await this.deps.driver.stop(i.InstanceId, i.ForceStop ? FORCE_STOP_DEADLINE_MS : STOP_DEADLINE_MS);
+    await this.ports.unplug(i.InstanceId);
+    this.booted.delete(i.InstanceId);
+    this.crashed.delete(i.InstanceId);
+    this.settle(scope, i.InstanceId, ['stopping'], (r) => ({ ...r, State: 'stopped', ForceStop: undefined, RebootRequested: false, PublicIpAddress: this.releasePublicIp(r) }));
+  }
+
+  /** Brings the host in line with a row that is already stopped or terminated. */
+  private async halt(i: InstanceRecord): Promise<void> {
+    if (i.State === 'terminated') await this.deps.driver.terminate(i.InstanceId, FORCE_STOP_DEADLINE_MS);
+    else await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
+    await this.ports.unplug(i.InstanceId);
+  }
+
+  private async terminate(scope: Scope, i: InstanceRecord): Promise<void> {
+    await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
+    await this.ports.unplug(i.InstanceId);
+    await this.deps.driver.terminate(i.InstanceId);
+    // DeleteOnTermination=false: the volume outlives its instance, in <data-dir>/volumes/<vol-id>/.
+    if (i.RootDeleteOnTermination) this.deps.volumes?.remove(i.RootVolumeId);
+    this.booted.delete(i.InstanceId);
+    this.crashed.delete(i.InstanceId);
+    this.settle(scope, i.InstanceId, ['shutting-down'], (r) => this.terminatedRow(scope, r, r.StateReason));
+  }
+
+  /** The row of a terminated instance; frees its interface (unless DeleteOnTermination=false), addresses and Elastic IP association (call in a transaction). */
+  private terminatedRow(scope: Scope, r: InstanceRecord, reason: InstanceRecord['StateReason']): InstanceRecord {
+    const n = this.deps.store.network;
+    const eni = n.networkInterfaces.get(scope, r.NetworkInterfaceId);
+    if (eni && eni.Attachment?.DeleteOnTermination === false) {
+      // The interface outlives the instance, detached, with its addresses and Elastic IP.
+      const { Attachment: _gone, ...detached } = eni;
+      n.networkInterfaces.update(scope, eni.NetworkInterfaceId, { ...detached, Status: 'available' });
+      for (const a of n.elasticIps.list(scope).filter((x) => x.NetworkInterfaceId === eni.NetworkInterfaceId)) {
+        const { InstanceId: _i, ...rest } = a;
+        n.elasticIps.update(scope, a.AllocationId, rest);
+      }
+    } else {
+      for (const a of n.elasticIps.list(scope).filter((x) => x.NetworkInterfaceId === r.NetworkInterfaceId)) unmap(this.deps.store, scope, a);
+      n.addresses.releaseOwner(scope, r.NetworkInterfaceId);
+      n.networkInterfaces.delete(scope, r.NetworkInterfaceId);
+      this.deps.store.tags.removeAll(scope, r.NetworkInterfaceId);
+    }
+    return {
+      ...r,
+      State: 'terminated',
+      StateReason: reason,
+      PublicIpAddress: this.releasePublicIp(r),
+      RebootRequested: false,
+      TerminatedAt: this.deps.now().toISOString(),
+    };
+  }
+
+  /** Auto-assigned public IPs go back to the pool when an instance stops (AWS gives a new one at start). */
+  private releasePublicIp(r: InstanceRecord): undefined {
+    if (r.PublicIpAddress) this.deps.store.network.publicIps.release(r.PublicIpAddress);
+    return undefined;
+  }
+
+  /** kumo is stopping: every instance is shut down cleanly; rows keep saying `running`, so the next start boots them again. */
+  async close(): Promise<void> {
+    await this.loop.close();
+    const running = this.deps.instances.everywhere().filter(({ instance }) => this.deps.driver.status(instance.InstanceId) === 'running');
+    await Promise.all(running.map(({ instance }) => this.deps.driver.stop(instance.InstanceId, STOP_DEADLINE_MS).catch((err) => this.deps.log(`instance ${instance.InstanceId}: ${err}`))));
+    this.ports.forget();
+    await this.deps.driver.close?.();
+  }
+
+  /** After /_kumo/reset wiped the rows: remove every instance this process knows of from the host. */
+  async reset(known: string[]): Promise<void> {
+    await this.loop.drain();
+    for (const id of known) await this.deps.driver.terminate(id, FORCE_STOP_DEADLINE_MS).catch(() => {});
+    for (const id of this.deps.volumes?.list() ?? []) this.deps.volumes!.remove(id);
+    this.booted.clear();
+    this.crashed.clear();
+    this.ports.forget();
+  }
+}
+
+/** The instance type's memory and vCPUs, which its container is held to. */
+export function resourcesOf(instanceType: string): { memoryBytes?: number; vcpus?: number } {
+  const t = INSTANCE_TYPE_BY_NAME.get(instanceType);
+  return t ? { memoryBytes: t.MemoryInfo.SizeInMiB * 1024 * 1024, vcpus: t.VCpuInfo.DefaultVCpus } : {};
+}
+
+/** The Amazon-provided DNS server: the VPC's primary CIDR base + 2. */
+export function dnsServersOf(store: Ec2Store, scope: Scope, vpcId: string): string[] {
+  const vpc = store.network.vpcs.get(scope, vpcId);
+  const c = vpc ? parseCidr4(vpc.CidrBlock) : undefined;
+  return c ? [intToIp(c.base + 2)] : [];
+}

@@ -1,0 +1,39 @@
+/**
+ * What EC2 brings to the shared VPC data plane (runtime/data-plane.ts), as any service would:
+ *
+ *   its DNS zone     instance names (ip-…compute.internal, i-….compute.internal,
+ *                    ec2-…compute.amazonaws.com), answered from its rows (./metadata.ts)
+ *   its endpoint     the instance metadata service on the service address, port 80, which the
+ *                    fabric DNATs 169.254.169.254 to; the asker is the port the connection comes
+ *                    from, and only EC2's ports (instances) get an answer
+ */
+import type { Server } from 'node:http';
+import type { DataPlane } from '../../../runtime/data-plane.js';
+import { createImdsServer } from '../../../runtime/metadata/imds.js';
+import type { InstanceDirectory } from './metadata.js';
+
+export const EC2_PORT_OWNER = 'ec2';
+
+export function plugIntoDataPlane(plane: DataPlane, directory: InstanceDirectory): void {
+  plane.zones.register({
+    name: 'ec2',
+    suffixes: ['ec2.internal', 'compute.internal', 'compute-1.amazonaws.com', 'compute.amazonaws.com'],
+    resolve: (q, asker) => directory.resolve(asker, q),
+  });
+  plane.serve(async ({ address, portAt }) => {
+    const imds: Server = createImdsServer({
+      lookup: (remote) => {
+        const port = portAt(remote);
+        return port?.owner === EC2_PORT_OWNER ? directory.metadata(port.portId) : undefined;
+      },
+    });
+    await new Promise<void>((resolve, reject) => {
+      imds.once('error', reject);
+      imds.listen(80, address, () => resolve());
+    });
+    return async () => {
+      imds.closeAllConnections();
+      await new Promise<void>((resolve) => imds.close(() => resolve()));
+    };
+  });
+}
