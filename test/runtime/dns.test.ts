@@ -11,7 +11,7 @@ import { Resolver } from 'node:dns/promises';
 import { connect } from 'node:net';
 import { createDnsServer, type DnsQuestion } from '../../src/runtime/dns/server.js';
 import { encodeName } from '../../src/runtime/dns/wire.js';
-import { parseEc2Name, parseReverseName, privateDnsName, publicDnsName, resourceDnsName, reverseName } from '../../src/runtime/dns/names.js';
+import { parseEc2Name, parseReverseName, privateDnsName, publicDnsName, resourceDnsName, reverseName } from '../../src/services/ec2/dns-names.js';
 
 const seen: DnsQuestion[] = [];
 const server = createDnsServer({

@@ -5,8 +5,10 @@
  *               internet gateways, route tables and routes, security groups and their rules,
  *               network ACLs, network interfaces, Elastic IPs, prefix lists, and the VPC policy
  *               the data plane enforces
- *   instances/  RunInstances and the lifecycle, attributes, status, the instance rows, and the
- *               supervisor that makes the host match them (with its ports, public IPs, metadata)
+ *   instances/  RunInstances and the lifecycle, attributes, status, public IPs, the instance rows
+ *   dataplane/  the supervisor that makes the host match the rows (on runtime/reconciler.ts), its
+ *               ports in the shared VPC data plane, and what EC2 plugs into that plane: its DNS
+ *               zone (with dns-names.ts) and the instance metadata service
  *   images/     the public AMI catalog
  *   keys/       key pairs and their key material
  *   catalog/    instance types, regions and zones
@@ -58,7 +60,7 @@
  *   echoed, not enforced.
  * - Some refusals' codes are AWS's documented ones but their message texts are kumo's; deleting
  *   a default network ACL answers InvalidParameterValue (AWS's exact code there is unverified).
- * - Instances (./instances/instances.ts, ./instances/launch.ts, ./instances/supervisor.ts): containers booting the AMI's
+ * - Instances (./instances/instances.ts, ./instances/launch.ts, ./dataplane/supervisor.ts): containers booting the AMI's
  *   kumo image (runtime/), not VMs; every AMI is backed by a local Debian 12 image. An instance
  *   is held to its type's memory and vCPUs (cgroup limits; the OOM killer acts inside it) and to
  *   4,096 tasks, which AWS does not cap. Root inside is root of its own user namespace: it cannot
@@ -112,11 +114,11 @@ import { vpcHandlers } from './vpc/vpcs.js';
 import { instanceAttributeHandlers } from './instances/attributes.js';
 import { instanceHandlers, type InstanceDeps } from './instances/instances.js';
 import type { ImageLookup } from './instances/launch.js';
-import { InstanceDirectory } from './instances/metadata.js';
+import { InstanceDirectory } from './dataplane/metadata.js';
 import { instanceStatusHandlers } from './instances/status.js';
 import { InstanceStore, instanceMigrations } from './instances/store.js';
-import { InstanceSupervisor } from './instances/supervisor.js';
-import { plugIntoDataPlane } from './instances/vpc-services.js';
+import { InstanceSupervisor } from './dataplane/supervisor.js';
+import { plugIntoDataPlane } from './dataplane/vpc-services.js';
 import { findImage, imageHandlers } from './images/images.js';
 import { keyPairHandlers } from './keys/key-pairs.js';
 import { keyPairMigrations } from './keys/store.js';
@@ -171,7 +173,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
   const store = new Ec2Store(deps.db, deps.network, deps.tags);
   const instances = new InstanceStore(deps.db);
   const directory = new InstanceDirectory(store, instances);
-  plugIntoDataPlane(deps.runtime.plane, directory);
+  plugIntoDataPlane(deps.runtime.plane, directory, store);
   const supervisor = new InstanceSupervisor({
     store,
     instances,

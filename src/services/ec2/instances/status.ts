@@ -12,7 +12,7 @@ import { instancesByIds, visible, type InstanceDeps } from './instances.js';
 import type { InstanceRecord } from './store.js';
 import type { Tag } from '../../../state/tags.js';
 import { stateOf } from './view.js';
-import type { CheckStatus } from './supervisor.js';
+import type { CheckStatus } from '../dataplane/supervisor.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 

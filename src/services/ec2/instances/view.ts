@@ -7,7 +7,7 @@ import type { Accessors } from '../../../state/filters.js';
 import type { Scope } from '../../../state/scope.js';
 import type { Tag } from '../../../state/tags.js';
 import { scopeOf, type RequestContext } from '../../service.js';
-import { privateDnsName } from '../../../runtime/dns/names.js';
+import { privateDnsName } from '../dns-names.js';
 import { publicDnsNameIn } from '../vpc/vpc-dns.js';
 import { STATE_CODES, type InstanceRecord } from './store.js';
 import { INSTANCE_TYPE_BY_NAME } from '../catalog/instance-types-data.js';

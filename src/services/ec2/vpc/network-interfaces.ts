@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Ec2Operations } from '../../../models/generated/ec2.js';
 import { containsIp, ipToInt, parseCidr4 } from '../../../lib/cidr.js';
-import { privateDnsName } from '../../../runtime/dns/names.js';
+import { privateDnsName } from '../dns-names.js';
 import { checkDryRun } from '../../../state/dry-run.js';
 import { resourceId } from '../../../state/ids.js';
 import type { NetworkInterfaceRecord, SubnetRecord } from '../../../state/network.js';

@@ -10,7 +10,7 @@
  * The default VPC has both on; a VPC made by CreateVpc has enableDnsHostnames off. An instance's
  * private DNS name (PrivateDnsName, IMDS local-hostname) is given whatever the attributes say.
  */
-import { publicDnsName } from '../../../runtime/dns/names.js';
+import { publicDnsName } from '../dns-names.js';
 import type { Scope } from '../../../state/scope.js';
 import type { Ec2Store } from '../store.js';
 

@@ -8,8 +8,8 @@
 import type { DataPlane, NetworkPlane } from '../../../runtime/data-plane.js';
 import type { PortSpec, VpcPolicy, VpcSpec } from '../../../runtime/network/types.js';
 import type { Scope } from '../../../state/scope.js';
-import type { InstanceRecord } from './store.js';
-import { publicIpOf } from './view.js';
+import type { InstanceRecord } from '../instances/store.js';
+import { publicIpOf } from '../instances/view.js';
 import type { Ec2Store } from '../store.js';
 import { vpcPolicyOf, vpcSpecOf } from '../vpc/vpc-policy.js';
 import { EC2_PORT_OWNER } from './vpc-services.js';

@@ -6,15 +6,22 @@
  *   its endpoint     the instance metadata service on the service address, port 80, which the
  *                    fabric DNATs 169.254.169.254 to; the asker is the port the connection comes
  *                    from, and only EC2's ports (instances) get an answer
+ *   its VPCs' word   whether a VPC's resolver answers at all (enableDnsSupport)
  */
 import type { Server } from 'node:http';
 import type { DataPlane } from '../../../runtime/data-plane.js';
 import { createImdsServer } from '../../../runtime/metadata/imds.js';
+import type { Ec2Store } from '../store.js';
+import { resolverMode } from '../vpc/vpc-dns.js';
 import type { InstanceDirectory } from './metadata.js';
 
 export const EC2_PORT_OWNER = 'ec2';
 
-export function plugIntoDataPlane(plane: DataPlane, directory: InstanceDirectory): void {
+export function plugIntoDataPlane(plane: DataPlane, directory: InstanceDirectory, store: Ec2Store): void {
+  plane.gateVpcResolver((vpcId) => {
+    const scope = store.network.vpcs.scopeOf(vpcId);
+    return scope !== undefined && resolverMode(store, scope, vpcId) !== 'off';
+  });
   plane.zones.register({
     name: 'ec2',
     suffixes: ['ec2.internal', 'compute.internal', 'compute-1.amazonaws.com', 'compute.amazonaws.com'],
