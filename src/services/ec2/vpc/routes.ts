@@ -124,13 +124,19 @@ export function routeHandlers(store: Ec2Store) {
     return { Return: true };
   };
 
-  const ReplaceRoute: Op<'ReplaceRoute'> = (ctx, input) => {
-    const scope = scopeOf(ctx);
+  /** The route a Replace/DeleteRoute names: its table, its destination and the route itself (RouteNotFound if absent). */
+  const namedRoute = (scope: Scope, input: { RouteTableId: string } & Parameters<typeof destinationOf>[1]) => {
     const rtb = rtbOf(scope, input.RouteTableId);
     const dest = destinationOf(scope, input);
     const key = keyOf(dest);
     const existing = rtb.Routes.find((r) => keyOf(r) === key);
     if (!existing) throw Ec2Errors.routeNotFound(rtb.RouteTableId, key);
+    return { rtb, dest, key, existing };
+  };
+
+  const ReplaceRoute: Op<'ReplaceRoute'> = (ctx, input) => {
+    const scope = scopeOf(ctx);
+    const { rtb, dest, key, existing } = namedRoute(scope, input);
     const target = targetOf(scope, rtb, input);
     const isVpcCidr = vpcCidrs(scope, rtb).some((c) => c.text === dest.DestinationCidrBlock);
     if (target.GatewayId === 'local' && !isVpcCidr) throw Ec2Errors.invalidParameter(`The destination ${key} is not a CIDR block of the VPC; LocalTarget applies only to VPC CIDR routes.`);
@@ -143,11 +149,7 @@ export function routeHandlers(store: Ec2Store) {
 
   const DeleteRoute: Op<'DeleteRoute'> = (ctx, input) => {
     const scope = scopeOf(ctx);
-    const rtb = rtbOf(scope, input.RouteTableId);
-    const dest = destinationOf(scope, input);
-    const key = keyOf(dest);
-    const existing = rtb.Routes.find((r) => keyOf(r) === key);
-    if (!existing) throw Ec2Errors.routeNotFound(rtb.RouteTableId, key);
+    const { rtb, dest, key, existing } = namedRoute(scope, input);
     // A VPC CIDR's route stays, whether it targets `local` or (after ReplaceRoute) an interface.
     if (vpcCidrs(scope, rtb).some((c) => c.text === dest.DestinationCidrBlock)) {
       throw Ec2Errors.invalidParameter(`cannot remove local route ${key} in route table ${rtb.RouteTableId}`);
