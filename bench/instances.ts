@@ -7,12 +7,17 @@
  * until TerminateInstances has them all `terminated`. The base image comes from the tests'
  * per-machine cache (KUMO_TEST_IMAGE_CACHE, default /var/tmp/kumo-test-images), built if missing.
  *
+ * Then the VPC fabric alone: 20 ports plugged at once into one VPC. Plugs are serialized (each
+ * rewrites the VPC's and the host's nft tables whole), so this is the part of "20 instances to
+ * running" that grows with their number.
+ *
  * KUMO_BENCH_INSTANCES=1,5 picks other rounds (default 1,20).
  */
 import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, GetConsoleOutputCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { detectRuntime } from '../src/runtime/detect.js';
+import { Fabric } from '../src/runtime/network/fabric.js';
 import { descendantsOf, pssBytes, rssBytes } from '../src/runtime/instances/host.js';
 import { clientConfig } from './lib/clients.js';
 import { spawnKumo } from './lib/spawn.js';
@@ -96,6 +101,21 @@ async function round(ec2: EC2Client, ami: string, n: number) {
   }
 }
 
+/** 20 ports plugged at once into one VPC of a fabric of its own: total and per plug. */
+async function fabricPlugs(n = 20): Promise<{ ports: number; totalMs: number; perPlugMs: number }> {
+  const f = await Fabric.open({ owner: `/nonexistent/kumo-bench-${process.pid}` });
+  try {
+    await f.ensureVpc({ vpcId: 'vpc-bench', cidrs: ['10.5.0.0/16'], subnets: [{ subnetId: 'subnet-bench', cidr: '10.5.1.0/24', naclId: 'acl-bench' }] }, { nacls: {}, securityGroups: { 'sg-bench': { ingress: [], egress: [] } } });
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: n }, (_, i) =>
+      f.plug({ owner: 'bench', portId: `i-bench${i}`, vpcId: 'vpc-bench', subnetCidr: '10.5.1.0/24', privateIp: `10.5.1.${10 + i}`, groups: ['sg-bench'], publicIps: [] })));
+    const totalMs = performance.now() - t0;
+    return { ports: n, totalMs, perPlugMs: totalMs / n };
+  } finally {
+    await f.close();
+  }
+}
+
 export const instances: Benchmark = {
   name: 'instances',
   description: 'RunInstances to running and to user data done, memory per idle instance (1 and 20)',
@@ -114,12 +134,15 @@ export const instances: Benchmark = {
         progress(`launching ${n}`);
         rows.push(await round(ec2, ami, n));
       }
+      progress('plugging 20 ports into the fabric');
+      const plugs = await fabricPlugs();
       const f = (x: number) => x.toFixed(0).padStart(7);
       const text = [
         'instances  to running ms (median / slowest)  to user data done ms (median / slowest)  MiB per idle instance (RSS / PSS)  terminate all ms',
         ...rows.map((r) => `${String(r.n).padStart(9)}  ${f(r.runningMedianMs)} ${f(r.runningMaxMs)}${' '.repeat(19)}${f(r.userDataMedianMs)} ${f(r.userDataMaxMs)}${' '.repeat(27)}${r.rssMiBPerInstance.toFixed(1).padStart(6)} / ${r.pssMiBPerInstance.toFixed(1).padStart(5)}${' '.repeat(22)}${f(r.terminateAllMs)}`),
+        `fabric: ${plugs.ports} ports plugged at once in ${plugs.totalMs.toFixed(0)} ms, ${plugs.perPlugMs.toFixed(0)} ms each (plugs are serialized)`,
       ].join('\n');
-      return { text, data: { rounds: rows } };
+      return { text, data: { rounds: rows, fabricPlugs: plugs } };
     } finally {
       ec2.destroy();
       await kumo.stop();
