@@ -88,11 +88,15 @@ test('an 8 GiB sparse disk: only its data is read and stored, and it restores by
   assert.equal(statSync(out).size, 8 * GiB);
   const [a, b] = await hashFiles(disk, out);
   assert.equal(b, a, 'restored disk has the same SHA-256 as the original');
+  assert.equal(await store.restore('snap-big', out).catch((e: Error) => e.message), `${out} already exists`);
   // Holes stay holes, down to 4 KiB blocks; a little more for the filesystem's extent tree.
   const alloc = allocated(out);
   t.diagnostic(`restored file allocates ${alloc} bytes for ${dataBlocks * 4096} bytes of 4 KiB data blocks`);
   assert.ok(alloc >= dataBlocks * 4096 && alloc <= dataBlocks * 4096 + MiB, `restored file is sparse (${alloc} bytes allocated)`);
   assert.deepEqual(readdirSync(dir).sort(), ['disk', 'restored', 'store'], 'no temp file left beside the disk');
+  // The comparison itself sees one byte in a hole.
+  writeAt(out, 5 * GiB + 12345, Buffer.from([1]));
+  assert.notEqual((await hashFiles(out))[0], a);
 });
 
 test('a fresh 100 GiB volume, and fallocated space, cost nothing to snapshot', { skip: noExtents }, async (t) => {
