@@ -47,11 +47,14 @@ export function parseFilefrag(output: string, size: number): Range[] | undefined
   if (!block || !found) return undefined;
   const bs = Number(block[1]);
   const ranges: Range[] = [];
-  let extents = 0;
+  let lines = 0;
   for (const line of output.split('\n')) {
+    const ext = /^\s*(\d+):/.exec(line);
+    if (!ext) continue;
+    // Extent lines are numbered from 0: one we cannot read means we would miss data.
     const m = /^\s*\d+:\s*(\d+)\.\.\s*(\d+):\s*\d+\.\.\s*\d+:\s*(\d+):(.*)$/.exec(line);
-    if (!m) continue;
-    extents++;
+    if (!m || Number(ext[1]) !== lines) return undefined;
+    lines++;
     if (/\bunwritten\b/.test(m[4])) continue;
     const start = Number(m[1]) * bs;
     const end = Math.min((Number(m[2]) + 1) * bs, size);
@@ -60,7 +63,8 @@ export function parseFilefrag(output: string, size: number): Range[] | undefined
     if (last && start <= last[1]) last[1] = Math.max(last[1], end);
     else ranges.push([start, end]);
   }
-  if (extents !== Number(found[1])) return undefined;
+  // "N extents found" counts physically discontiguous pieces, so it may be fewer than the lines.
+  if (Number(found[1]) > lines) return undefined;
   // filefrag lists in logical order; a listing that is not would be a format we do not know.
   for (let i = 1; i < ranges.length; i++) if (ranges[i][0] < ranges[i - 1][1]) return undefined;
   return ranges;
