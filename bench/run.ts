@@ -14,9 +14,10 @@ import { cleanupAll, cleanupSync, ROOT } from './lib/spawn.js';
 import type { Benchmark } from './lib/types.js';
 import { memory } from './memory.js';
 import { s3 } from './s3.js';
+import { snapshots } from './snapshots.js';
 import { startup } from './startup.js';
 
-const BENCHMARKS: Benchmark[] = [startup, memory, describeSubnets, s3, instances];
+const BENCHMARKS: Benchmark[] = [startup, memory, describeSubnets, s3, snapshots, instances];
 let interrupted = false;
 
 function usage(): string {
