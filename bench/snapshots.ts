@@ -3,9 +3,9 @@
  * file holding 0, 1 MiB, 100 MiB and 1 GiB of data (1 MiB writes spread evenly over the volume,
  * each unique, fsynced), each into a fresh store on the same filesystem:
  *
- *   first      the first snapshot: seconds, MiB/s of data, MiB stored, this process's peak RSS
- *   restore    into a new sparse file: seconds, MiB/s, MiB the new file allocates
- *   again      after one more 1 MiB write, the second snapshot: seconds and bytes stored
+ *   first      the first snapshot: ms, MiB/s of data, MiB stored, this process's peak RSS
+ *   restore    into a new sparse file: ms, MiB/s, MiB the new file allocates
+ *   again      after one more 1 MiB write, the second snapshot: ms and MiB stored
  *
  * Beside them, what the machine does without the store: the disk written with fsync and read
  * back (256 MiB in 1 MiB writes, as s3.ts measures it), and SHA-256 in process, which every
@@ -13,11 +13,12 @@
  * reads it (just written, as after an instance's writes); chunks and restored files go to the
  * disk (fsynced before the manifest, or the file, is committed).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SnapshotStore } from '../src/runtime/snapshots/store.js';
+import { rawDisk } from './lib/disk.js';
 import { table } from './lib/report.js';
 import { removeDir, tempDir } from './lib/spawn.js';
 import { round } from './lib/stats.js';
@@ -55,37 +56,14 @@ function volume(path: string, mib: number): number[] {
   return offsets;
 }
 
-function rawDisk(dir: string): { writeMiBs: number; readMiBs: number; sha256MiBs: number } {
-  const path = join(dir, 'disk-probe.bin');
-  const total = 256 * MiB;
-  const fd = openSync(path, 'w');
-  let t = performance.now();
-  for (let off = 0; off < total; off += MiB) writeSync(fd, BLOCK);
-  fsyncSync(fd);
-  closeSync(fd);
-  const writeMs = performance.now() - t;
-  const rfd = openSync(path, 'r');
-  const buf = Buffer.alloc(MiB);
-  t = performance.now();
-  while (readSync(rfd, buf, 0, MiB, null) > 0);
-  const readMs = performance.now() - t;
-  closeSync(rfd);
-  rmSync(path);
-  t = performance.now();
-  for (let n = 0; n < 256; n++) createHash('sha256').update(BLOCK).digest();
-  const hashMs = performance.now() - t;
-  const rate = (ms: number) => total / MiB / (ms / 1000);
-  return { writeMiBs: rate(writeMs), readMiBs: rate(readMs), sha256MiBs: rate(hashMs) };
-}
-
-/** Runs `fn`, sampling this process's RSS; returns seconds and the peak RSS in MiB. */
-async function timed<T>(fn: () => Promise<T>): Promise<{ s: number; peakMiB: number; value: T }> {
+/** Runs `fn`, sampling this process's RSS; returns milliseconds and the peak RSS in MiB. */
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; peakMiB: number; value: T }> {
   let peak = process.memoryUsage.rss();
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10);
   const t = performance.now();
   try {
     const value = await fn();
-    return { s: (performance.now() - t) / 1000, peakMiB: Math.max(peak, process.memoryUsage.rss()) / MiB, value };
+    return { ms: performance.now() - t, peakMiB: Math.max(peak, process.memoryUsage.rss()) / MiB, value };
   } finally {
     clearInterval(timer);
   }
@@ -97,8 +75,9 @@ export const snapshots: Benchmark = {
   async run(progress) {
     const dir = tempDir('kumo-bench-snapshots-');
     try {
+      const rssBefore = process.memoryUsage.rss() / MiB;
       progress('raw disk and SHA-256');
-      const raw = rawDisk(dir);
+      const raw = rawDisk(dir, BLOCK);
       const rows: Array<Record<string, number>> = [];
       for (const mib of DATA_MIB) {
         const disk = join(dir, 'volume');
@@ -106,7 +85,7 @@ export const snapshots: Benchmark = {
         progress(`8 GiB volume with ${mib} MiB of data`);
         const offsets = volume(disk, mib);
         const first = await timed(() => store.create('snap-1', disk));
-        progress(`  first snapshot ${first.s.toFixed(2)} s; restoring`);
+        progress(`  first snapshot ${first.ms.toFixed(0)} ms; restoring`);
         const out = join(dir, 'restored');
         const restore = await timed(() => store.restore('snap-1', out));
         const restoredAlloc = statSync(out).blocks * 512;
@@ -117,17 +96,17 @@ export const snapshots: Benchmark = {
         fsyncSync(fd);
         closeSync(fd);
         const again = await timed(() => store.create('snap-2', disk));
-        const perS = (s: number) => (mib ? mib / s : NaN);
+        const perS = (ms: number) => (mib ? mib / (ms / 1000) : NaN);
         rows.push({
           dataMiB: mib,
-          firstS: round(first.s),
-          firstMiBs: round(perS(first.s)),
+          firstMs: round(first.ms),
+          firstMiBs: round(perS(first.ms)),
           storedMiB: round(first.value.storedBytes / MiB),
           peakRssMiB: round(first.peakMiB),
-          restoreS: round(restore.s),
-          restoreMiBs: round(perS(restore.s)),
+          restoreMs: round(restore.ms),
+          restoreMiBs: round(perS(restore.ms)),
           restoredAllocMiB: round(restoredAlloc / MiB),
-          againS: round(again.s),
+          againMs: round(again.ms),
           againStoredMiB: round(again.value.storedBytes / MiB),
         });
         removeDir(join(dir, `store-${mib}`));
@@ -141,18 +120,20 @@ export const snapshots: Benchmark = {
         ]),
         table(
           'EBS snapshots of an 8 GiB sparse volume (1 MiB chunks; data spread over the volume)',
-          ['data', 'snapshot s', 'MiB/s', 'stored MiB', 'peak RSS MiB', 'restore s', 'MiB/s', 'restored alloc MiB', '+1 MiB: snapshot s', 'stored MiB'],
+          ['data', 'snapshot ms', 'MiB/s', 'stored MiB', 'peak RSS MiB', 'restore ms', 'MiB/s', 'restored alloc MiB', '+1 MiB: snapshot ms', 'stored MiB'],
           rows.map((r) => [
             r.dataMiB >= 1024 ? `${r.dataMiB / 1024} GiB` : `${r.dataMiB} MiB`,
-            r.firstS, r.firstMiBs, r.storedMiB, r.peakRssMiB, r.restoreS, r.restoreMiBs, r.restoredAllocMiB, r.againS, r.againStoredMiB,
+            r.firstMs, r.firstMiBs, r.storedMiB, r.peakRssMiB, r.restoreMs, r.restoreMiBs, r.restoredAllocMiB, r.againMs, r.againStoredMiB,
           ]),
         ),
+        `\nthis process's RSS before the first snapshot: ${round(rssBefore)} MiB`,
       ].join('');
       return {
         text,
         data: {
           disk: { writeMiBs: round(raw.writeMiBs), readMiBs: round(raw.readMiBs), sha256MiBs: round(raw.sha256MiBs) },
           volumes: rows,
+          rssBeforeMiB: round(rssBefore),
         },
       };
     } finally {

@@ -29,6 +29,13 @@ function fixture(): { store: SnapshotStore; root: string; dir: string } {
   return { store: new SnapshotStore(root), root, dir };
 }
 
+/** Restores `id` to `out` and checks it holds what `disk` holds (or held: `expected`). */
+async function assertRestores(store: SnapshotStore, id: string, out: string, disk: string, expected?: string): Promise<void> {
+  await store.restore(id, out);
+  const [want] = expected ? [expected] : await hashFiles(disk);
+  assert.equal((await hashFiles(out))[0], want, `${id} restores to the same bytes`);
+}
+
 /** Regions spread over `size`, one per slice, at odd offsets and of assorted sizes. */
 function scattered(size: number, count: number): Array<{ offset: number; data: Buffer }> {
   const sizes = [4096, 37_000, MiB, 3.5 * MiB, 200_000, 12_288];
@@ -145,9 +152,8 @@ test('a second snapshot after a 1 MiB change stores ~1 MiB; deleting the first k
   assert.equal(store.info('snap-a'), undefined);
   // Only the chunk of a's that neither b nor c holds (the one b replaced) went.
   assert.equal(storedChunks(root).bytes, 34 * MiB);
-  await store.restore('snap-b', join(dir, 'b'));
-  await store.restore('snap-c', join(dir, 'c'));
-  assert.deepEqual(await hashFiles(join(dir, 'b'), join(dir, 'c')), [hashB, hashC]);
+  await assertRestores(store, 'snap-b', join(dir, 'b'), disk, hashB);
+  await assertRestores(store, 'snap-c', join(dir, 'c'), disk, hashC);
 
   store.delete('snap-b');
   assert.equal(storedChunks(root).bytes, 32 * MiB, "only c's chunks are left");
@@ -172,9 +178,7 @@ test('copy shares the data: it costs a manifest and outlives its source', async 
 
   store.delete('snap-x');
   assert.deepEqual(storedChunks(root), before, "the copy keeps the source's chunks");
-  await store.restore('snap-y', join(dir, 'y'));
-  const [a, b] = await hashFiles(disk, join(dir, 'y'));
-  assert.equal(b, a);
+  await assertRestores(store, 'snap-y', join(dir, 'y'), disk);
 });
 
 test('a corrupt, truncated or missing chunk fails restore with a clear error, leaving no file', async () => {
@@ -206,24 +210,25 @@ test('a corrupt, truncated or missing chunk fails restore with a clear error, le
   writeFileSync(manifest, text.replace(/\n3 /, '\n9 '));
   await restoreFails(/manifest is corrupt/);
   writeFileSync(manifest, text);
-  await store.restore('snap-c', out);
-  const [a, b] = await hashFiles(disk, out);
-  assert.equal(b, a, 'restores once the chunk is whole again');
+  await assertRestores(store, 'snap-c', out, disk); // whole again
 });
 
-test('restore: into a larger size, never over an existing file, never smaller', async () => {
+test('restore: a size that is no whole number of chunks, into a larger size, never over an existing file, never smaller', async () => {
   const { store, dir } = fixture();
   const disk = join(dir, 'disk');
-  sparseDisk(disk, 64 * MiB, [{ offset: 60 * MiB, data: randomBytes(4 * MiB) }]);
-  await store.create('snap-r', disk);
+  const size = 64 * MiB + 5000; // the last chunk is 5000 bytes, and holds data
+  sparseDisk(disk, size, [{ offset: 60 * MiB, data: randomBytes(4 * MiB + 5000) }]);
+  const info = await store.create('snap-r', disk);
+  assert.deepEqual([info.sizeBytes, info.referencedBytes], [size, 4 * MiB + 5000]);
+  await assertRestores(store, 'snap-r', join(dir, 'same'), disk);
   const big = join(dir, 'big');
   await store.restore('snap-r', big, { sizeBytes: 96 * MiB });
   assert.equal(statSync(big).size, 96 * MiB);
-  truncateSync(big, 64 * MiB); // the grown part is zeros: cut it off and the original is back
+  truncateSync(big, size); // the grown part is zeros: cut it off and the original is back
   assert.deepEqual(...((await hashFiles(disk, big)) as [string, string]));
   assert.ok(allocated(big) <= 5 * MiB);
   await assert.rejects(store.restore('snap-r', big), /already exists/);
-  assert.equal(statSync(big).size, 64 * MiB, 'the existing file is untouched');
+  assert.equal(statSync(big).size, size, 'the existing file is untouched');
   await assert.rejects(store.restore('snap-r', join(dir, 'small'), { sizeBytes: 32 * MiB }), /into 33554432 bytes/);
   await assert.rejects(store.restore('snap-nope', join(dir, 'x')), /does not exist/);
 });
@@ -263,9 +268,7 @@ test('deleting a snapshot while another create relies on its chunks keeps them',
   // The chunks it had already counted on stayed; those it reached later it stored again.
   assert.ok(info.storedBytes > 0 && info.storedBytes < 64 * MiB, `stored ${info.storedBytes}`);
   assert.equal(storedChunks(root).count, 64);
-  await store.restore('snap-new', join(dir, 'out'));
-  const [a, b] = await hashFiles(disk, join(dir, 'out'));
-  assert.equal(b, a);
+  await assertRestores(store, 'snap-new', join(dir, 'out'), disk);
 });
 
 test('recover() finishes a delete a killed process left half done', async () => {
@@ -299,9 +302,7 @@ test('where extents cannot be listed (tmpfs), every chunk is read and zero chunk
     const info = await store.create('snap-tmpfs', disk);
     assert.equal(info.storedBytes, 3 * MiB, 'only the three chunks with data are stored');
     assert.equal(storedChunks(root).count, 3);
-    await store.restore('snap-tmpfs', out);
-    const [a, b] = await hashFiles(disk, out);
-    assert.equal(b, a);
+    await assertRestores(store, 'snap-tmpfs', out, disk);
     assert.ok(allocated(out) <= 3 * MiB);
   } finally {
     rmSync(disk, { force: true });

@@ -69,15 +69,20 @@ function checkHeader(h: ManifestHeader, path: string): ManifestHeader {
   return h;
 }
 
-/** The header line alone, or undefined when there is no such manifest. */
-export function readHeader(path: string): ManifestHeader | undefined {
-  let fd: number;
+/** `read()`, or undefined when the file does not exist (the snapshot does not). */
+function unlessMissing<T>(read: () => T): T | undefined {
   try {
-    fd = openSync(path, 'r');
+    return read();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
+}
+
+/** The header line alone, or undefined when there is no such manifest. */
+export function readHeader(path: string): ManifestHeader | undefined {
+  const fd = unlessMissing(() => openSync(path, 'r'));
+  if (fd === undefined) return undefined;
   try {
     // The header is a few hundred bytes; read until its newline.
     let text = '';
@@ -96,13 +101,8 @@ export function readHeader(path: string): ManifestHeader | undefined {
 
 /** The whole manifest, its body checked against the header; throws when it does not match. */
 export function readManifest(path: string): Manifest | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
+  const text = unlessMissing(() => readFileSync(path, 'utf8'));
+  if (text === undefined) return undefined;
   const nl = text.indexOf('\n');
   const header = checkHeader(JSON.parse(text.slice(0, nl)) as ManifestHeader, path);
   const rest = text.slice(nl + 1);

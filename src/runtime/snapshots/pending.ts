@@ -8,6 +8,7 @@
  * recover() leaves alone what a live process is still doing.
  */
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { processStartTime } from '../../lib/process.js';
 import { type Layout, type PendingOp, writeDurably } from './layout.js';
 
@@ -38,7 +39,7 @@ export function listPending(layout: Layout): PendingRecord[] {
     if (!m) continue;
     let record: Partial<PendingRecord> = {};
     try {
-      record = JSON.parse(readFileSync(`${layout.pending}/${name}`, 'utf8')) as PendingRecord;
+      record = JSON.parse(readFileSync(join(layout.pending, name), 'utf8')) as PendingRecord;
     } catch {
       // Unreadable: its process is unknown, so it counts as dead.
     }
