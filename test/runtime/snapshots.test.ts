@@ -271,6 +271,47 @@ test('deleting a snapshot while another create relies on its chunks keeps them',
   await assertRestores(store, 'snap-new', join(dir, 'out'), disk);
 });
 
+test('a create aborted after a delete it kept chunks for leaves none of them behind', async () => {
+  const { store, root, dir } = fixture();
+  const disk = join(dir, 'disk');
+  sparseDisk(disk, 128 * MiB, [{ offset: 0, data: randomBytes(32 * MiB) }]);
+  await store.create('snap-old', disk);
+  const ac = new AbortController();
+  const onProgress = (f: number) => {
+    if (f > 0.5 && store.list().length) store.delete('snap-old');
+    if (f > 0.7) ac.abort();
+  };
+  await assert.rejects(store.create('snap-new', disk, { onProgress, signal: ac.signal }), (e: Error) => e.name === 'AbortError');
+  assert.deepEqual(store.list(), []);
+  assert.equal(storedChunks(root).count, 0, 'neither the chunks it kept alive nor those it wrote');
+  assert.deepEqual(store.recover(), { abandoned: [], removedChunks: 0 });
+});
+
+test('a snapshot deleted while it is being restored: the restore completes, then its chunks go', async () => {
+  const { store, root, dir } = fixture();
+  const disk = join(dir, 'disk');
+  sparseDisk(disk, 128 * MiB, [{ offset: 0, data: randomBytes(48 * MiB) }]);
+  await store.create('snap-d', disk);
+  const out = join(dir, 'out');
+  let deleted = false;
+  await store.restore('snap-d', out, {
+    onProgress: (f) => {
+      if (f < 0.5 || deleted) return;
+      deleted = true;
+      store.delete('snap-d');
+      assert.deepEqual(store.list(), [], 'gone from the list at once');
+      assert.throws(() => store.copy('snap-d', 'snap-e'), /does not exist/);
+      assert.equal(existsSync(join(root, 'pending', 'delete-snap-d')), true, 'its record waits for the restore');
+      assert.deepEqual(store.recover(), { abandoned: [], removedChunks: 0 }, 'recover() leaves a delete waiting on a restore alone');
+    },
+  });
+  assert.ok(deleted);
+  assert.equal((await hashFiles(out))[0], (await hashFiles(disk))[0], 'the restore read every chunk');
+  assert.equal(storedChunks(root).count, 0, 'then the chunks went');
+  assert.deepEqual(readdirSync(join(root, 'pending')), []);
+  await store.create('snap-d', disk); // the id is free again
+});
+
 test('recover() finishes a delete a killed process left half done', async () => {
   const { store, root, dir } = fixture();
   const disk = join(dir, 'disk');

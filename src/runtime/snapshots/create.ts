@@ -26,10 +26,8 @@ export interface CaptureOptions {
   chunkSize: number;
   onProgress?: (fraction: number) => void;
   signal?: AbortSignal;
-  /** Hashes this create references; shared with the store (see the header). */
+  /** Hashes this create references or wrote; shared with the store (see the header). */
   claimed: Set<string>;
-  /** Hashes this create wrote, for the store to remove if it fails. */
-  written: string[];
 }
 
 export interface Captured {
@@ -40,7 +38,7 @@ export interface Captured {
 }
 
 export async function capture(diskFile: string, store: ChunkFiles, opts: CaptureOptions): Promise<Captured> {
-  const { chunkSize, claimed, written } = opts;
+  const { chunkSize, claimed } = opts;
   const progress = progressReporter(opts.onProgress);
   progress(0);
   const fh = await open(diskFile, 'r');
@@ -71,7 +69,6 @@ export async function capture(diskFile: string, store: ChunkFiles, opts: Capture
             claimed.add(hash);
             if (!store.has(hash)) {
               await store.put(hash, buf);
-              written.push(hash);
               storedBytes += length;
             }
           }

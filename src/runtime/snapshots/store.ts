@@ -19,7 +19,8 @@
  * drift: a chunk goes only when no manifest and no create under way in this process names it.
  *
  * One process owns a store at a time (kumo holds its data directory's lock); within it, creates,
- * restores, copies and deletes may overlap. The sync calls (copy, delete, recover) block the
+ * restores, copies and deletes may overlap: the chunks a create or a restore under way relies on
+ * are pinned, and a delete leaves those to it. The sync calls (copy, delete, recover) block the
  * event loop for the length of their file operations.
  */
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -67,8 +68,12 @@ export interface RecoverResult {
 export class SnapshotStore {
   private readonly layout: Layout;
   private readonly chunks: ChunkFiles;
-  /** Creates under way in this process: id → the chunk hashes they rely on. */
-  private readonly inFlight = new Map<string, Set<string>>();
+  /** Ids of the creates under way in this process. */
+  private readonly creating = new Set<string>();
+  /** Ids being restored in this process, and by how many restores. */
+  private readonly restoring = new Map<string, number>();
+  /** Chunks that operations under way rely on: each create's claimed chunks, each restore's. */
+  private readonly pins = new Set<Set<string>>();
 
   constructor(readonly root: string) {
     this.layout = new Layout(root);
@@ -78,27 +83,28 @@ export class SnapshotStore {
 
   /** A point-in-time copy of `diskFile`; the caller keeps the file quiet meanwhile. */
   async create(id: string, diskFile: string, opts: CreateOptions = {}): Promise<SnapshotInfo> {
-    checkId(id);
-    if (this.inFlight.has(id) || existsSync(this.layout.manifest(id))) throw new Error(`snapshot ${id} already exists`);
+    this.checkNew(id);
     const claimed = new Set<string>();
-    const written: string[] = [];
-    this.inFlight.set(id, claimed);
+    this.creating.add(id);
+    this.pins.add(claimed);
     try {
       beginPending(this.layout, 'create', id);
-      const got = await capture(diskFile, this.chunks, { chunkSize: CHUNK_SIZE, claimed, written, onProgress: opts.onProgress, signal: opts.signal });
+      const got = await capture(diskFile, this.chunks, { chunkSize: CHUNK_SIZE, claimed, onProgress: opts.onProgress, signal: opts.signal });
       await this.chunks.sync(claimed);
       const header = { id, sizeBytes: got.sizeBytes, chunkSize: CHUNK_SIZE, createdAt: new Date().toISOString(), storedBytes: got.storedBytes, referencedBytes: got.referencedBytes };
       writeDurably(this.layout.manifest(id), serializeManifest(header, got.chunks), this.layout.tmpFile(`manifest-${id}`));
       endPending(this.layout, 'create', id);
       return toInfo(header);
     } catch (e) {
-      // Nothing committed: take back the chunks this create added that nothing else needs.
-      this.inFlight.delete(id);
-      this.removeUnneeded(written);
+      // Nothing committed: the chunks it wrote, and those it kept from a delete meanwhile, go
+      // unless something else needs them.
+      this.pins.delete(claimed);
+      this.removeUnneeded(claimed);
       endPending(this.layout, 'create', id);
       throw e;
     } finally {
-      this.inFlight.delete(id);
+      this.creating.delete(id);
+      this.pins.delete(claimed);
     }
   }
 
@@ -109,20 +115,38 @@ export class SnapshotStore {
     const size = opts.sizeBytes ?? manifest.sizeBytes;
     if (size < manifest.sizeBytes) throw new Error(`cannot restore snapshot ${id} (${manifest.sizeBytes} bytes) into ${size} bytes`);
     if (existsSync(diskFile)) throw new Error(`${diskFile} already exists`);
-    await writeSparse(diskFile, size, manifest, this.chunks, opts.onProgress);
+    const pin = new Set(manifest.chunks.map((c) => c.hash));
+    this.pins.add(pin);
+    this.restoring.set(id, (this.restoring.get(id) ?? 0) + 1);
+    try {
+      await writeSparse(diskFile, size, manifest, this.chunks, opts.onProgress);
+    } finally {
+      this.pins.delete(pin);
+      const left = this.restoring.get(id)! - 1;
+      if (left > 0) this.restoring.set(id, left);
+      else this.restoring.delete(id);
+      // Deleted while being read: the delete left its chunks and its record to the last restore.
+      if (left === 0 && existsSync(this.layout.pendingFile('delete', id)) && !existsSync(this.layout.manifest(id))) {
+        this.removeUnneeded(pin);
+        endPending(this.layout, 'delete', id);
+      }
+    }
   }
 
   /** CopySnapshot: a new manifest naming the same chunks; no data is copied. */
   copy(fromId: string, toId: string): SnapshotInfo {
     const path = this.layout.manifest(fromId);
     if (!existsSync(path)) throw new Error(`snapshot ${fromId} does not exist`);
-    if (this.inFlight.has(toId) || existsSync(this.layout.manifest(toId))) throw new Error(`snapshot ${toId} already exists`);
+    this.checkNew(toId);
     const text = rewriteHeader(readFileSync(path, 'utf8'), { id: toId, createdAt: new Date().toISOString(), storedBytes: 0 });
     writeDurably(this.layout.manifest(toId), text, this.layout.tmpFile(`manifest-${toId}`));
     return this.info(toId)!;
   }
 
-  /** Removes the snapshot and the chunks no other snapshot needs. Deleting a missing one does nothing. */
+  /**
+   * Removes the snapshot and the chunks no other snapshot needs. Deleting a missing one does
+   * nothing. A snapshot being restored goes at once, its chunks once the restore is done.
+   */
   delete(id: string): void {
     const path = this.layout.manifest(id);
     if (!existsSync(path)) return;
@@ -139,7 +163,8 @@ export class SnapshotStore {
       throw e;
     }
     for (const h of mine) if (!needed.has(h)) this.chunks.remove(h);
-    endPending(this.layout, 'delete', id);
+    // Until a restore of it ends, the record stays: after a crash, recover() collects the chunks.
+    if (!this.restoring.has(id)) endPending(this.layout, 'delete', id);
   }
 
   info(id: string): SnapshotInfo | undefined {
@@ -170,8 +195,8 @@ export class SnapshotStore {
         livePids.add(r.pid);
         continue;
       }
-      // A create of ours still running. (A delete of ours is synchronous: its record is a leftover.)
-      if (r.pid === process.pid && this.inFlight.has(r.id)) continue;
+      // Ours and still under way: a create, or a delete waiting for a restore to end.
+      if (r.pid === process.pid && (r.op === 'create' ? this.creating : this.restoring).has(r.id)) continue;
       interrupted = true;
       if (r.op === 'create') {
         if (!existsSync(this.layout.manifest(r.id))) abandoned.push(r.id);
@@ -190,7 +215,7 @@ export class SnapshotStore {
     return { abandoned: abandoned.sort(), removedChunks };
   }
 
-  /** Removes every chunk no snapshot (nor a create under way here) needs; returns how many went. */
+  /** Removes every chunk no snapshot (nor an operation under way here) needs; returns how many went. */
   collectGarbage(): number {
     const needed = this.neededHashes();
     let removed = 0;
@@ -202,16 +227,23 @@ export class SnapshotStore {
     return removed;
   }
 
-  /** Hashes named by every manifest (but `except`) and by the creates under way in this process. */
+  /** A new snapshot's id must be free, and not that of one whose delete is still to finish. */
+  private checkNew(id: string): void {
+    checkId(id);
+    if (this.creating.has(id) || existsSync(this.layout.manifest(id))) throw new Error(`snapshot ${id} already exists`);
+    if (existsSync(this.layout.pendingFile('delete', id))) throw new Error(`snapshot ${id} is still being deleted`);
+  }
+
+  /** Hashes named by every manifest (but `except`) and pinned by the operations under way here. */
   private neededHashes(except?: string): Set<string> {
     const needed = new Set<string>();
     for (const id of this.list()) if (id !== except) manifestHashes(this.layout.manifest(id), needed);
-    for (const claimed of this.inFlight.values()) for (const h of claimed) needed.add(h);
+    for (const pin of this.pins) for (const h of pin) needed.add(h);
     return needed;
   }
 
-  private removeUnneeded(hashes: string[]): void {
-    if (hashes.length === 0) return;
+  private removeUnneeded(hashes: Set<string>): void {
+    if (hashes.size === 0) return;
     const needed = this.neededHashes();
     for (const h of hashes) if (!needed.has(h)) this.chunks.remove(h);
   }
