@@ -3,8 +3,8 @@
  * chunk not already stored written to the chunk files on the way.
  *
  *   extents.ts: which 1 MiB chunks may hold data (only allocated extents; all of them when the
- *   filesystem cannot say) → read each, a few in flight → SHA-256 → all zeros: skipped (holes and
- *   zeroed blocks are never stored) → already stored: referenced → else written → manifest refs
+ *   filesystem cannot say) → read each, a few in flight → all zeros: skipped (holes and zeroed
+ *   blocks are never stored) → SHA-256 → already stored: referenced → else written → manifest
  *
  * So the cost is the allocated data read plus the new data written, whatever the volume's size,
  * and memory is a few chunks. `claimed` is shared with the store for the length of the create:

@@ -8,7 +8,7 @@
  *   restore: manifest → chunks, each verified → a new sparse file (restore.ts)
  *   copy:    a second manifest naming the same chunks
  *   delete:  pending record → manifest removed (the commit) → chunks no other manifest names
- *            removed → pending record removed
+ *            removed → pending record removed (both left to a restore of it under way)
  *   recover: (at start) pending records of dead processes: a create without its manifest is
  *            abandoned, a delete is finished (it was asked for, and its manifest may be gone
  *            already); then chunks no manifest names are collected
@@ -16,7 +16,7 @@
  * Snapshots are incremental because chunks are content-addressed (layout.ts has the on-disk
  * layout and why chunks are 1 MiB): a second snapshot after a 1 MiB change stores ~1 MiB. Which
  * chunks are still needed is read from the manifests themselves, never from a count that could
- * drift: a chunk goes only when no manifest and no create under way in this process names it.
+ * drift: a chunk goes only when no manifest, and no create or restore under way here, names it.
  *
  * One process owns a store at a time (kumo holds its data directory's lock); within it, creates,
  * restores, copies and deletes may overlap: the chunks a create or a restore under way relies on
