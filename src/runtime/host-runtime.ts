@@ -70,11 +70,13 @@ export function createHostRuntime(config: KumoConfig, log: (line: string) => voi
 
 /**
  * `kumo reset` of a data dir whose kumo is not running: what a dead kumo left running for these
- * owners (containers, their mounts and cgroups, the network kept for them) ends.
+ * owners (containers, their mounts and cgroups, their volumes, the network kept for them) ends.
  */
 export async function reclaimHostState(config: KumoConfig, owners: ContainerOwner[]): Promise<void> {
   const runtime = createHostRuntime(config, () => {});
   if (runtime.mode.mode !== 'native') return;
   for (const owner of owners) await runtime.driverFor(owner).reclaimLeftovers?.();
+  // Volumes the dead kumo had mounted or attached: the data dir must be removable.
+  for (const id of runtime.volumes?.list() ?? []) await runtime.volumes!.unmountRoot(id);
   await Fabric.releaseOwner(config.dataDir);
 }

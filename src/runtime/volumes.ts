@@ -1,22 +1,38 @@
 /**
- * Volumes as directories: `<root>/<vol-id>/upper` is the layer an overlay root puts over its
- * image (and `work` overlayfs's scratch dir), so a volume outlives the container that mounted it
- * and can be handed to another. Its owner creates and deletes it (EC2's root volumes today, EBS
- * next); the container driver only mounts it. `volume.json` says which image it sits on.
+ * Volumes as disk files: `<root>/<vol-id>/disk` is a sparse file of the volume's size (an empty
+ * 100 GiB volume costs nothing), made a block device by a loop device when something uses it.
+ * Its owner creates and deletes it (EC2's root volumes and EBS volumes); the container driver
+ * only mounts what it is given.
  *
- * The tree is root's alone (0700); inside `upper`, files belong to the containers' ID range
- * (instances/user-namespace.ts), starting with `upper` itself: the root directory of whatever
- * boots from it.
+ *   <root>/<vol-id>/volume.json   size, format, and for a root volume the image it goes over
+ *                   disk          the data
+ *                   mnt/          a root volume's filesystem, mounted while its instance runs
+ *
+ * A root volume holds an ext4 filesystem with `upper/` and `work/`: the layer an overlay root puts
+ * over its image, so inside the instance `df /` shows the volume's size and a full volume is
+ * "No space left on device" for that instance alone. (On AWS the root volume holds the whole
+ * root filesystem; here the image's files stay in the shared read-only lower layer.) A data
+ * volume is raw: the user formats it inside the instance, as on AWS.
+ *
+ * The tree is root's alone (0700); inside a root filesystem, files belong to the containers' ID
+ * range (instances/user-namespace.ts), starting with `upper` itself.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ownRootVolume } from './instances/user-namespace.js';
+import { isMounted, run, unmount } from './instances/host.js';
+import { CONTAINER_ID_BASE } from './instances/user-namespace.js';
+import { attachLoop, detachLoops, loopsOf, refreshLoop } from './loop.js';
 
 export interface VolumeInfo {
   volumeId: string;
-  /** The read-only image the volume's upper layer belongs over. */
-  imageRootfs: string;
+  sizeBytes: number;
+  /** `root`: ext4 holding an overlay's upper layer; `raw`: whatever the instance writes. */
+  format: 'root' | 'raw';
+  /** A root volume: the read-only image its upper layer belongs over. */
+  imageRootfs?: string;
 }
+
+export const GiB = 1024 ** 3;
 
 export class VolumeStore {
   constructor(readonly root: string) {}
@@ -26,17 +42,8 @@ export class VolumeStore {
     return join(this.root, volumeId);
   }
 
-  /** The volume's directory, created (empty, over `imageRootfs`) if it does not exist yet. */
-  ensure(volumeId: string, imageRootfs: string): string {
-    const dir = this.path(volumeId);
-    if (existsSync(join(dir, 'volume.json'))) return dir;
-    mkdirSync(this.root, { recursive: true, mode: 0o700 });
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const d of ['upper', 'work']) mkdirSync(join(dir, d), { recursive: true });
-    ownRootVolume(join(dir, 'upper'));
-    const info: VolumeInfo = { volumeId, imageRootfs };
-    writeFileSync(join(dir, 'volume.json'), JSON.stringify(info, null, 2), { mode: 0o600 });
-    return dir;
+  diskOf(volumeId: string): string {
+    return join(this.path(volumeId), 'disk');
   }
 
   info(volumeId: string): VolumeInfo | undefined {
@@ -47,8 +54,8 @@ export class VolumeStore {
     }
   }
 
-  remove(volumeId: string): void {
-    rmSync(this.path(volumeId), { recursive: true, force: true });
+  exists(volumeId: string): boolean {
+    return this.info(volumeId) !== undefined;
   }
 
   list(): string[] {
@@ -57,5 +64,125 @@ export class VolumeStore {
     } catch {
       return [];
     }
+  }
+
+  /**
+   * A new, empty volume. A root volume gets its filesystem at once (mkfs from a template: no mount
+   * needed, a few MiB written). Written whole before volume.json, which is the commit.
+   */
+  async create(info: VolumeInfo): Promise<void> {
+    const disk = this.begin(info.volumeId);
+    writeFileSync(disk, '', { mode: 0o600 });
+    truncateSync(disk, info.sizeBytes);
+    if (info.format === 'root') await makeRootFilesystem(disk);
+    this.commit(info);
+  }
+
+  /**
+   * A volume whose data another part writes (a snapshot restored into `disk`): call fill with
+   * the disk path; the volume exists once it returns. A root volume bigger than its snapshot has
+   * its filesystem grown to the new size.
+   */
+  async createFrom(info: VolumeInfo, fill: (disk: string) => Promise<void>): Promise<void> {
+    const disk = this.begin(info.volumeId);
+    try {
+      await fill(disk);
+      if (statSync(disk).size < info.sizeBytes) truncateSync(disk, info.sizeBytes);
+      if (info.format === 'root') await run('resize2fs', ['-f', disk]).catch(() => {});
+    } catch (err) {
+      rmSync(this.path(info.volumeId), { recursive: true, force: true });
+      throw err;
+    }
+    this.commit(info);
+  }
+
+  /** Grows a volume (never shrinks). A root volume's filesystem follows, mounted or not. */
+  async grow(volumeId: string, sizeBytes: number): Promise<void> {
+    const info = this.require(volumeId);
+    if (sizeBytes <= info.sizeBytes) return;
+    truncateSync(this.diskOf(volumeId), sizeBytes);
+    await refreshLoop(this.diskOf(volumeId));
+    if (info.format === 'root') {
+      const [dev] = await loopsOf(this.diskOf(volumeId));
+      await run('resize2fs', [dev ?? this.diskOf(volumeId)]);
+    }
+    this.commit({ ...info, sizeBytes });
+  }
+
+  /** Mounts a root volume's filesystem on the host (idempotent); the directory with upper/ and work/. */
+  async mountRoot(volumeId: string): Promise<string> {
+    const dir = this.path(volumeId);
+    // Volumes made before they were disks hold upper/ and work/ directly.
+    if (!existsSync(this.diskOf(volumeId)) && existsSync(join(dir, 'upper'))) return dir;
+    const info = this.require(volumeId);
+    if (info.format !== 'root') throw new Error(`${volumeId} holds no root filesystem`);
+    const mnt = join(dir, 'mnt');
+    if (isMounted(mnt)) return mnt;
+    mkdirSync(mnt, { recursive: true });
+    const dev = await attachLoop(this.diskOf(volumeId));
+    // nosuid, nodev: on the host, nothing in a volume is a way to privilege; the instance's own
+    // view of its files comes through the overlay, which is mounted separately.
+    await run('mount', ['-t', 'ext4', '-o', 'nosuid,nodev', dev, mnt]);
+    return mnt;
+  }
+
+  async unmountRoot(volumeId: string): Promise<void> {
+    const mnt = join(this.path(volumeId), 'mnt');
+    await unmount(mnt);
+    await detachLoops(this.diskOf(volumeId));
+  }
+
+  /** The volume as a block device (a data volume attached to an instance). */
+  attach(volumeId: string): Promise<string> {
+    this.require(volumeId);
+    return attachLoop(this.diskOf(volumeId));
+  }
+
+  async detach(volumeId: string): Promise<void> {
+    await detachLoops(this.diskOf(volumeId));
+  }
+
+  async remove(volumeId: string): Promise<void> {
+    await this.unmountRoot(volumeId);
+    rmSync(this.path(volumeId), { recursive: true, force: true });
+  }
+
+  private require(volumeId: string): VolumeInfo {
+    const info = this.info(volumeId);
+    if (!info) throw new Error(`no volume ${volumeId} on this host`);
+    return info;
+  }
+
+  /** A fresh directory for a volume being made (what a crash left of an earlier attempt goes first). */
+  private begin(volumeId: string): string {
+    const dir = this.path(volumeId);
+    if (this.exists(volumeId)) throw new Error(`volume ${volumeId} already exists`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { mode: 0o700 });
+    return join(dir, 'disk');
+  }
+
+  private commit(info: VolumeInfo): void {
+    const file = join(this.path(info.volumeId), 'volume.json');
+    writeFileSync(`${file}.tmp`, JSON.stringify(info, null, 2), { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+  }
+}
+
+/**
+ * ext4 with `upper/` (the instance root's, so the overlay root is owned by root inside) and
+ * `work/`, built from a template directory: nothing is mounted, and lazy init writes only a few
+ * MiB of metadata however large the volume.
+ */
+async function makeRootFilesystem(disk: string): Promise<void> {
+  const template = mkdtempSync(join(disk, '..', '.template-'));
+  try {
+    mkdirSync(join(template, 'upper'));
+    mkdirSync(join(template, 'work'));
+    await run('chown', [`${CONTAINER_ID_BASE}:${CONTAINER_ID_BASE}`, join(template, 'upper')]);
+    await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', 'lazy_itable_init=1,lazy_journal_init=1', '-d', template, disk]);
+  } finally {
+    rmSync(template, { recursive: true, force: true });
   }
 }

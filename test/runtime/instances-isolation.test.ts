@@ -3,12 +3,12 @@
  * an unprivileged host user (its own user namespace), a setuid-root file it writes gives nobody on
  * the host any privilege, kumo's data dir is private, and the instance is held to its instance
  * type's memory (t2.nano: 512 MiB; past it the allocating process is killed inside, and the
- * instance keeps running) and vCPUs.
+ * instance keeps running), its vCPUs, and its root volume's size.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { RunInstancesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
@@ -30,6 +30,8 @@ echo "inside-uid=$(id -u)"
 python3 -c "b = b'x' * (200 << 20); print('within-limit-' + 'ok')"
 python3 -c "b = b'x' * (768 << 20); print('over-limit-' + 'allocated')"
 echo "over-limit-exit=$?"
+echo "root-size=$(df -B1 --output=size / | tail -1 | tr -d ' ')"
+fallocate -l 9G /too-big 2>&1; echo "fallocate-exit=$?"
 echo isolation-done
 `;
 
@@ -83,22 +85,35 @@ test('root inside an instance is an unprivileged user on the host', { skip }, as
 
 test('a setuid-root file written in an instance gives no privilege on the host', { skip }, async () => {
   const volumeId = (await describeInstance(ec2, id)).BlockDeviceMappings![0]!.Ebs!.VolumeId!;
-  const file = join(kumo.dataDir, 'volumes', volumeId, 'upper', 'opt', 'rootsh');
+  // While the instance runs, its root volume's filesystem is mounted under the data dir.
+  const mnt = join(kumo.dataDir, 'volumes', volumeId, 'mnt');
+  const file = join(mnt, 'upper', 'opt', 'rootsh');
   const st = statSync(file);
   assert.ok(st.mode & 0o4000, 'the file is setuid');
   assert.equal(st.uid, CONTAINER_ID_BASE, 'owned by the instance root, which the host knows as an unprivileged uid');
+  const mount = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === mnt);
+  assert.match(mount?.split(' ')[5] ?? '', /(^|,)nosuid(,|$)/, 'and the volume is mounted nosuid on the host: no setuid bit in it counts there');
   // The data dir keeps every other host user out...
   await assert.rejects(asNobody('ls', [kumo.dataDir]), /Permission denied/);
-  // ...and even a copy of the file outside it (a hard link keeps owner and setuid bit) is no way to root.
+  // ...and even a copy of the file where anyone can run it (owner and setuid bit kept) is no way to root.
   const open = mkdtempSync('/tmp/kumo-setuid-');
   try {
     chmodSync(open, 0o755);
-    linkSync(file, join(open, 'rootsh'));
+    await exec('cp', ['-a', file, join(open, 'rootsh')]);
     const { stdout } = await asNobody(join(open, 'rootsh'), ['-p', '-c', 'id -u']);
     assert.equal(stdout.trim(), String(CONTAINER_ID_BASE), 'it runs as the instance root\'s host uid, not as root');
   } finally {
     rmSync(open, { recursive: true, force: true });
   }
+});
+
+test('the root disk is the root volume: 8 GiB inside, and full at 8 GiB for that instance alone', { skip }, async () => {
+  const out = await consoleText(ec2, id);
+  const size = Number(/root-size=(\d+)/.exec(out)?.[1]);
+  assert.ok(size > 7.5 * 2 ** 30 && size <= 8 * 2 ** 30, `df / shows the 8 GiB volume, not the host's disk: ${size}`);
+  assert.match(out, /No space left on device/, 'more than the volume holds does not fit');
+  assert.match(out, /fallocate-exit=1/);
+  assert.equal((await describeInstance(ec2, id)).BlockDeviceMappings![0]!.Ebs!.Status, 'attached');
 });
 
 test('kumo keeps its state private: data dir 0700, state.db and console logs 0600', { skip }, () => {

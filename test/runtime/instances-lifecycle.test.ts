@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { errorCode, waitFor } from '../helpers/kumo.js';
 import { consoleText, debianImageId, describeInstance, ec2Fixture, HELLO_SERVICE, occurrences, waitForState, type Ec2Fixture } from '../helpers/ec2.js';
-import { leftovers, nativeSkipReason } from './support.js';
+import { leftovers, nativeSkipReason, readFromRootVolume } from './support.js';
 
 const skip = nativeSkipReason();
 let f: Ec2Fixture;
@@ -165,7 +165,7 @@ test('a root volume and an interface with DeleteOnTermination=false outlive thei
   await waitFor('user data', async () => (await consoleOf(id)).includes('user data exited with status 0'), 60_000);
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
   await waitForState(ec2, id, 'terminated', 60_000);
-  assert.equal(readFileSync(join(f.kumo.dataDir, 'volumes', root.Ebs!.VolumeId!, 'upper', 'root', 'data'), 'utf8'), 'precious\n');
+  assert.equal(await readFromRootVolume(join(f.kumo.dataDir, 'volumes', root.Ebs!.VolumeId!, 'disk'), 'root/data'), 'precious\n');
   const eni = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [running.NetworkInterfaces![0]!.NetworkInterfaceId!] }))).NetworkInterfaces![0]!;
   assert.equal(eni.Status, 'available', 'the interface stays, detached');
   assert.equal(eni.Attachment, undefined);

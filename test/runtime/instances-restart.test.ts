@@ -22,6 +22,7 @@ import { ensureDist, spawnKumo, type SpawnedKumo } from '../helpers/kumo-process
 import { consoleText, debianImageId, describeInstance, HELLO_SERVICE, occurrences, waitForState } from '../helpers/ec2.js';
 import { leftovers, nativeSkipReason } from './support.js';
 import { Fabric } from '../../src/runtime/network/fabric.js';
+import { loopsUnder } from '../../src/runtime/loop.js';
 
 const skip = nativeSkipReason();
 const exec = promisify(execFile);
@@ -130,6 +131,7 @@ test('instances survive kumo stop/start, and a kill -9 of kumo interrupts nothin
   assert.ok((await stopKumo('SIGTERM')) !== undefined, 'the VPC data plane was up, and is gone');
   t.diagnostic(`kumo stop with one instance: ${Date.now() - stopping} ms`);
   assert.deepEqual(leftovers(id), [], 'kumo stop leaves no container, mount, namespace or cgroup of the instance');
+  assert.deepEqual(await loopsUnder(dataDir), [], 'nor a loop device of its root volume');
 
   ec2 = await boot();
   await waitFor('the instance to boot again', async () => occurrences(await consoleText(ec2, id), 'hello-service-started') >= 2, 60_000);

@@ -6,7 +6,9 @@
  * KUMO_TEST_IMAGE_CACHE (default /var/tmp/kumo-test-images); delete that dir to force a rebuild.
  * With KUMO_REQUIRE_NATIVE=1 (set by CI) a host that cannot run them fails instead of skipping.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { which } from '../../src/runtime/detect.js';
 import { cgroupLeftovers } from '../../src/runtime/instances/cgroups.js';
 
@@ -68,4 +70,24 @@ export function leftovers(marker: string): string[] {
     // nspawn never ran
   }
   return out;
+}
+
+/**
+ * A file in a root volume's filesystem (its overlay upper layer) while no instance has it
+ * mounted: the disk is mounted read-only for the read, as one would inspect a detached disk.
+ */
+export async function readFromRootVolume(disk: string, path: string): Promise<string> {
+  const dir = mkdtempSync('/tmp/kumo-volume-read-');
+  const run = (cmd: string, args: string[]) => new Promise<string>((resolve, reject) =>
+    execFile(cmd, args, (err, out, stderr) => (err ? reject(new Error(`${cmd}: ${stderr || err.message}`)) : resolve(out))));
+  try {
+    await run('mount', ['-o', 'ro,loop,noload', disk, dir]);
+    try {
+      return readFileSync(join(dir, 'upper', path), 'utf8');
+    } finally {
+      await run('umount', ['-d', dir]);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

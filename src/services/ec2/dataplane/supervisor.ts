@@ -17,6 +17,7 @@
 import type { InstanceDriver } from '../../../runtime/instances/driver.js';
 import { Reconciler } from '../../../runtime/reconciler.js';
 import type { VolumeStore } from '../../../runtime/volumes.js';
+import { RootVolumes } from './root-volumes.js';
 import { intToIp, parseCidr4 } from '../../../lib/cidr.js';
 import type { Scope } from '../../../state/scope.js';
 import { userReason, TERMINATED_VISIBLE_MS } from '../instances/instances.js';
@@ -56,12 +57,14 @@ export class InstanceSupervisor {
   /** Instances this process booted whose container then died without being asked to. */
   private readonly crashed = new Set<string>();
   private readonly ports: InstancePorts;
+  private readonly roots: RootVolumes;
   /** Plugs in flight, and boots waiting for them to finish (see boot). */
   private plugging = 0;
   private plugWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: SupervisorDeps) {
     this.ports = new InstancePorts(deps.store, deps.plane, deps.log);
+    this.roots = new RootVolumes(deps.volumes);
     this.loop = new Reconciler<Row>({
       name: 'instance',
       desired: () => deps.instances.everywhere(),
@@ -133,6 +136,10 @@ export class InstanceSupervisor {
       await this.deps.driver.terminate(id, FORCE_STOP_DEADLINE_MS).catch((err) => this.deps.log(`instance ${id}: ${err}`));
     }
     if (adopted.length) this.deps.log(`instances: ${adopted.length} still running, taken over as they are`);
+    // A crash between an instance's stop and its volume's release leaves the volume mounted.
+    for (const { instance } of this.deps.instances.everywhere()) {
+      if (!adopted.includes(instance.InstanceId) && !['pending', 'running'].includes(instance.State)) await this.roots.release(instance).catch(() => {});
+    }
   }
 
   private plan({ scope, instance: i }: Row): (() => Promise<void>) | undefined {
@@ -206,10 +213,11 @@ export class InstanceSupervisor {
           publicKeys: key ? [key.PublicKey] : [],
           netns,
           resources: resourcesOf(i.InstanceType),
-          volume: this.deps.volumes?.ensure(i.RootVolumeId, rootfs),
+          volume: await this.roots.ready(i, rootfs),
         });
       } else {
         // A no-op for a container adopted after a restart: it keeps running as it is.
+        await this.roots.ready(i, rootfs);
         await driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
       }
       this.booted.add(i.InstanceId);
@@ -221,9 +229,10 @@ export class InstanceSupervisor {
       const reason = { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on launch' };
       if (fresh) {
         await driver.terminate(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
-        this.deps.volumes?.remove(i.RootVolumeId);
+        await this.roots.discard({ ...i, RootDeleteOnTermination: true }).catch(() => {});
         this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => this.terminatedRow(scope, r, reason));
       } else {
+        await this.roots.release(i).catch(() => {});
         this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => ({ ...r, State: 'stopped', StateReason: reason, PublicIpAddress: this.releasePublicIp(r) }));
       }
       return;
@@ -242,6 +251,7 @@ export class InstanceSupervisor {
 
   private async stop(scope: Scope, i: InstanceRecord): Promise<void> {
     await this.deps.driver.stop(i.InstanceId, i.ForceStop ? FORCE_STOP_DEADLINE_MS : STOP_DEADLINE_MS);
+    await this.roots.release(i);
     await this.ports.unplug(i.InstanceId);
     this.booted.delete(i.InstanceId);
     this.crashed.delete(i.InstanceId);
@@ -252,6 +262,7 @@ export class InstanceSupervisor {
   private async halt(i: InstanceRecord): Promise<void> {
     if (i.State === 'terminated') await this.deps.driver.terminate(i.InstanceId, FORCE_STOP_DEADLINE_MS);
     else await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
+    await (i.State === 'terminated' ? this.roots.discard(i) : this.roots.release(i));
     await this.ports.unplug(i.InstanceId);
   }
 
@@ -260,7 +271,7 @@ export class InstanceSupervisor {
     await this.ports.unplug(i.InstanceId);
     await this.deps.driver.terminate(i.InstanceId);
     // DeleteOnTermination=false: the volume outlives its instance, in <data-dir>/volumes/<vol-id>/.
-    if (i.RootDeleteOnTermination) this.deps.volumes?.remove(i.RootVolumeId);
+    await this.roots.discard(i);
     this.booted.delete(i.InstanceId);
     this.crashed.delete(i.InstanceId);
     this.settle(scope, i.InstanceId, ['shutting-down'], (r) => this.terminatedRow(scope, r, r.StateReason));
@@ -304,7 +315,12 @@ export class InstanceSupervisor {
   async close(): Promise<void> {
     await this.loop.close();
     const running = this.deps.instances.everywhere().filter(({ instance }) => this.deps.driver.status(instance.InstanceId) === 'running');
-    await Promise.all(running.map(({ instance }) => this.deps.driver.stop(instance.InstanceId, STOP_DEADLINE_MS).catch((err) => this.deps.log(`instance ${instance.InstanceId}: ${err}`))));
+    await Promise.all(
+      running.map(async ({ instance }) => {
+        await this.deps.driver.stop(instance.InstanceId, STOP_DEADLINE_MS).catch((err) => this.deps.log(`instance ${instance.InstanceId}: ${err}`));
+        await this.roots.release(instance).catch((err) => this.deps.log(`instance ${instance.InstanceId}: ${err}`));
+      }),
+    );
     this.ports.forget();
     await this.deps.driver.close?.();
   }
@@ -313,7 +329,7 @@ export class InstanceSupervisor {
   async reset(known: string[]): Promise<void> {
     await this.loop.drain();
     for (const id of known) await this.deps.driver.terminate(id, FORCE_STOP_DEADLINE_MS).catch(() => {});
-    for (const id of this.deps.volumes?.list() ?? []) this.deps.volumes!.remove(id);
+    await this.roots.removeAll();
     this.booted.clear();
     this.crashed.clear();
     this.ports.forget();
