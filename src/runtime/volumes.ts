@@ -132,6 +132,22 @@ export class VolumeStore {
     await detachLoops(this.diskOf(volumeId));
   }
 
+  /**
+   * Holds a mounted root volume still (fsfreeze) while `fn` reads its disk: a point-in-time copy of
+   * a volume in use, as consistent as a disk after a power cut. Writes inside the instance wait
+   * meanwhile. An unmounted volume needs nothing.
+   */
+  async frozen<T>(volumeId: string, fn: () => Promise<T>): Promise<T> {
+    const mnt = join(this.path(volumeId), 'mnt');
+    if (!isMounted(mnt)) return fn();
+    await run('fsfreeze', ['--freeze', mnt]);
+    try {
+      return await fn();
+    } finally {
+      await run('fsfreeze', ['--unfreeze', mnt]);
+    }
+  }
+
   /** The volume as a block device (a data volume attached to an instance). */
   attach(volumeId: string): Promise<string> {
     this.require(volumeId);

@@ -66,6 +66,14 @@ export interface InstanceDriver {
    * containers keep running) and clears what those that died meanwhile left. Returns the running ones.
    */
   adopt?(): Promise<string[]>;
+  /**
+   * Makes a host block device (a volume's loop device) appear in the running instance as
+   * /dev/<name> (xvdf, …), owned by the instance's root, who may format it; mounting it is
+   * `mountDevice`'s job, since root in the instance's user namespace cannot mount a block device.
+   */
+  exposeDevice?(id: string, hostDevice: string, name: string): Promise<void>;
+  /** Unmounts whatever the instance mounted from /dev/<name> and removes the node. */
+  hideDevice?(id: string, name: string): Promise<void>;
   /** Kills and unmounts whatever a crashed earlier run left of instances on this host. */
   reclaimLeftovers?(): Promise<void>;
   /** Every instance is stopped and kumo is leaving: remove what the driver shares between instances. */
