@@ -72,8 +72,10 @@ export interface InstanceDriver {
    * `mountDevice`'s job, since root in the instance's user namespace cannot mount a block device.
    */
   exposeDevice?(id: string, hostDevice: string, name: string): Promise<void>;
-  /** Unmounts whatever the instance mounted from /dev/<name> and removes the node. */
-  hideDevice?(id: string, name: string): Promise<void>;
+  /** Unmounts whatever the instance mounted from /dev/<name> and removes the node (giving `hostDevice` back to the host). */
+  hideDevice?(id: string, name: string, hostDevice?: string): Promise<void>;
+  /** Mounts /dev/<name>'s filesystem at `target` inside the running instance (what its root's `mount` asks kumo for). */
+  mountDevice?(id: string, hostDevice: string, name: string, type: string, options: string[], target: string): Promise<void>;
   /** Kills and unmounts whatever a crashed earlier run left of instances on this host. */
   reclaimLeftovers?(): Promise<void>;
   /** Every instance is stopped and kumo is leaving: remove what the driver shares between instances. */

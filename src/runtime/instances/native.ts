@@ -33,6 +33,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { cgroupPids, prepareCgroups, removeCgroups, removeParents, type Resources } from './cgroups.js';
 import { ContainerProcess, tryKill, type ContainerExit } from './container-process.js';
+import { exposeDevice, hideDevice, INCOMING_INSIDE, mountFilesystem, prepareIncoming, releaseIncoming } from './devices.js';
 import type { ExitKind, InstanceDriver, InstanceStatus, LaunchSpec } from './driver.js';
 import { descendantsOf, ensureNetns, instanceIds, mountOverlay, pssBytes, removeNetns, rssBytes, unmount } from './host.js';
 import { provisionInstance } from './provision.js';
@@ -67,6 +68,8 @@ export interface NativeDriverOptions {
 export interface InstancePaths {
   dir: string;
   merged: string;
+  /** Shared with the container at /run/kumo/incoming: how devices and filesystems reach it (devices.ts). */
+  incoming: string;
   console: string;
   spec: string;
   runtime: string;
@@ -84,7 +87,7 @@ export class NativeDriver implements InstanceDriver {
   paths(id: string): InstancePaths {
     if (!/^[a-z0-9-]+$/.test(id)) throw new Error(`bad instance id ${JSON.stringify(id)}`);
     const dir = join(this.options.root, id);
-    return { dir, merged: join(dir, 'merged'), console: join(dir, 'console.log'), spec: join(dir, 'instance.json'), runtime: join(dir, 'runtime.json') };
+    return { dir, merged: join(dir, 'merged'), incoming: join(dir, 'incoming'), console: join(dir, 'console.log'), spec: join(dir, 'instance.json'), runtime: join(dir, 'runtime.json') };
   }
 
   /** The namespace the driver makes for a container that is given none. */
@@ -136,6 +139,7 @@ export class NativeDriver implements InstanceDriver {
     const ns = opts.netns ?? this.netnsOf(id);
     try {
       await this.mount(spec, p);
+      if (spec.userNamespace) await prepareIncoming(p.incoming);
       if (ownNetns) await ensureNetns(ns);
       writeFileSync(p.runtime, JSON.stringify({ netns: ns, ownNetns }), { mode: 0o600 });
       const cgroups = prepareCgroups(this.cgroupOf(id), spec.resources ?? {});
@@ -160,7 +164,7 @@ export class NativeDriver implements InstanceDriver {
     return [
       '--register=no', '--keep-unit', '--boot', '--quiet',
       `--directory=${p.merged}`, `--machine=${id}`, `--hostname=${spec.hostname ?? id}`,
-      ...(spec.userNamespace ? PRIVATE_USERS_ARGS : []),
+      ...(spec.userNamespace ? [...PRIVATE_USERS_ARGS, `--bind-ro=${p.incoming}:${INCOMING_INSIDE}`] : []),
       // read-only: the console goes to our stdout (the log file) and nobody can type into it.
       '--console=read-only',
       // The instance's own resolv.conf (provisionInstance), not the host's: the host's servers are
@@ -227,11 +231,31 @@ export class NativeDriver implements InstanceDriver {
   /** Undoes start's host side: its own namespace (if it made one), the mount, the cgroups. */
   private async release(id: string, ownNetns: boolean): Promise<void> {
     if (ownNetns) await removeNetns(this.netnsOf(id));
+    await releaseIncoming(this.paths(id).incoming);
     await unmount(this.paths(id).merged);
     // nspawn removes its mount-propagation dir on a clean exit, not when it is SIGKILLed.
     rmSync(join('/run/systemd/nspawn/propagate', id), { recursive: true, force: true });
     rmSync(join(this.paths(id).dir, 'launcher.pid'), { force: true });
     await removeCgroups(this.cgroupOf(id));
+  }
+
+  async exposeDevice(id: string, hostDevice: string, name: string): Promise<void> {
+    await exposeDevice(this.paths(id).incoming, this.requireInit(id), hostDevice, name);
+  }
+
+  async hideDevice(id: string, name: string, hostDevice?: string): Promise<void> {
+    await hideDevice(this.paths(id).incoming, this.running.get(id)?.container.initPid(), hostDevice, name);
+  }
+
+  /** Mounts an exposed device's filesystem at `target` inside the instance, for its root (devices.ts). */
+  async mountDevice(id: string, hostDevice: string, name: string, type: string, options: string[], target: string): Promise<void> {
+    await mountFilesystem(this.paths(id).incoming, this.requireInit(id), hostDevice, name, type, options, target);
+  }
+
+  private requireInit(id: string): number {
+    const init = this.running.get(id)?.container.initPid();
+    if (init === undefined) throw new Error(`instance ${id} is not running`);
+    return init;
   }
 
   /** Stops the container and removes its directory; a root volume its owner gave stays (the owner's to delete). */
