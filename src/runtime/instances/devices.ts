@@ -92,7 +92,7 @@ export async function mountFilesystem(incoming: string, init: number, hostDevice
     await run('mount', ['-t', type, '-o', [...options, 'nosuid', 'nodev'].join(','), hostDevice, fs]);
     ownFreshFilesystem(fs);
   }
-  await asContainerRoot(init, 'mkdir -p "$2"; mount --bind "$1" "$2"', [`${INCOMING_INSIDE}/fs-${name}`, target]);
+  await asContainerRoot(init, '[ -d "$2" ] || { echo "mount point $2 does not exist" >&2; exit 32; }; mount --bind "$1" "$2"', [`${INCOMING_INSIDE}/fs-${name}`, target]);
 }
 
 /**

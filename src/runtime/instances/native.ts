@@ -108,7 +108,7 @@ export class NativeDriver implements InstanceDriver {
     const volume = spec.volume ?? p.dir;
     for (const d of ['upper', 'work']) mkdirSync(join(volume, d), { recursive: true });
     if (!spec.volume) ownRootVolume(join(volume, 'upper'));
-    const { userData, netns, ...rest } = spec;
+    const { userData, netns, hostToken: _secret, ...rest } = spec;
     const stored: StoredSpec = { ...rest, volume, userNamespace: true };
     writeFileSync(p.spec, JSON.stringify(stored, null, 2), { mode: 0o600 });
     await this.mount(stored, p);
@@ -116,7 +116,7 @@ export class NativeDriver implements InstanceDriver {
       await provisionInstance(p.merged, {
         hostname: spec.hostname ?? spec.id, nameservers: spec.nameservers ?? [],
         defaultUser: spec.defaultUser ?? 'admin', publicKeys: spec.publicKeys ?? [],
-        userData: userData === undefined ? undefined : Buffer.from(userData),
+        userData: userData === undefined ? undefined : Buffer.from(userData), hostToken: spec.hostToken,
       });
       shiftWritten(join(volume, 'upper'), p.merged);
     } catch (err) {

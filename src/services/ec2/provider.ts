@@ -119,6 +119,7 @@ import { instanceStatusHandlers } from './instances/status.js';
 import { InstanceStore, instanceMigrations } from './instances/store.js';
 import { InstanceSupervisor } from './dataplane/supervisor.js';
 import { plugIntoDataPlane } from './dataplane/vpc-services.js';
+import type { AttachedDevices } from './dataplane/host-actions.js';
 import { findImage, imageHandlers } from './images/images.js';
 import { keyPairHandlers } from './keys/key-pairs.js';
 import { keyPairMigrations } from './keys/store.js';
@@ -173,7 +174,9 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
   const store = new Ec2Store(deps.db, deps.network, deps.tags);
   const instances = new InstanceStore(deps.db);
   const directory = new InstanceDirectory(store, instances);
-  plugIntoDataPlane(deps.runtime.plane, directory, store);
+  // Which volume is attached where: set by the EBS side once it exists (none yet: no mounts).
+  const attachedDevices: { find?: AttachedDevices } = {};
+  plugIntoDataPlane(deps.runtime.plane, directory, store, { driver: deps.runtime.driver, devices: () => attachedDevices.find });
   const supervisor = new InstanceSupervisor({
     store,
     instances,

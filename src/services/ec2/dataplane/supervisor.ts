@@ -211,6 +211,7 @@ export class InstanceSupervisor {
           userData: i.UserData ? Buffer.from(i.UserData, 'base64') : undefined,
           defaultUser: i.DefaultUser,
           publicKeys: key ? [key.PublicKey] : [],
+          hostToken: i.HostToken,
           netns,
           resources: resourcesOf(i.InstanceType),
           volume: await this.roots.ready(i, rootfs),
