@@ -56,7 +56,8 @@ export async function exposeDevice(incoming: string, init: number, hostDevice: s
   writeFileSync(staged, '');
   await run('mount', ['--bind', hostDevice, staged]);
   try {
-    await asContainerRoot(init, 'touch "/dev/$1"; mount --bind "$2/dev-$1" "/dev/$1"', [name, INCOMING_INSIDE]);
+    // Idempotent: a device already there (a container adopted after a restart) stays as it is.
+    await asContainerRoot(init, 'mountpoint -q "/dev/$1" && exit 0; touch "/dev/$1"; mount --bind "$2/dev-$1" "/dev/$1"', [name, INCOMING_INSIDE]);
   } finally {
     await run('umount', [staged]).catch(() => {});
     rmSync(staged, { force: true });

@@ -132,6 +132,8 @@ export interface Ec2Runtime {
   driver: InstanceDriver;
   /** Root volumes (native runtime only). */
   volumes?: VolumeStore;
+  /** Where instance-store disks live (native runtime only). */
+  instanceStoreDir?: string;
   /** The shared VPC data plane: EC2 plugs its instances, its DNS zone and its metadata service into it. */
   plane: DataPlane;
   /** Rootfs of a kumo image (built on first use). */
@@ -176,12 +178,15 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
   const directory = new InstanceDirectory(store, instances);
   // Which volume is attached where: set by the EBS side once it exists (none yet: no mounts).
   const attachedDevices: { find?: AttachedDevices } = {};
-  plugIntoDataPlane(deps.runtime.plane, directory, store, { driver: deps.runtime.driver, devices: () => attachedDevices.find });
+  // Devices an instance may have mounted: its instance-store disks, then its attached volumes.
+  const devices: AttachedDevices = async (id, name) => (await supervisor.instanceStore.hostDevice(id, name)) ?? attachedDevices.find?.(id, name);
+  plugIntoDataPlane(deps.runtime.plane, directory, store, { driver: deps.runtime.driver, devices: () => devices });
   const supervisor = new InstanceSupervisor({
     store,
     instances,
     driver: deps.runtime.driver,
     volumes: deps.runtime.volumes,
+    instanceStoreDir: deps.runtime.instanceStoreDir,
     plane: deps.runtime.plane,
     imageRootfs: deps.runtime.imageRootfs,
     log: deps.log,
