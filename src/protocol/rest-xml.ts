@@ -165,6 +165,7 @@ export class RestXmlCodec implements Codec {
       }
     }
     if (shape.payload) await this.decodePayload(req, shape, shape.payload, input);
+    else if (hasBodyMembers(this.model, shape)) await this.decodeBodyMembers(req, shape, input);
     for (const name of shape.required ?? []) {
       if (input[name] === undefined && name !== shape.payload) {
         const m = this.model.resolve(shape.members![name]);
@@ -190,6 +191,23 @@ export class RestXmlCodec implements Codec {
     }
     if (type === 'structure') input[name] = decodeXmlDocument(this.model, m, text, m.locationName ?? name);
     else input[name] = text;
+  }
+
+  /**
+   * An input with several members in its body and no payload member (SelectObjectContent's
+   * Expression, InputSerialization, …): the body is one document whose root is the input shape's
+   * XML name, each member one child element of it.
+   */
+  private async decodeBodyMembers(req: WireRequest, shape: Shape, input: Record<string, unknown>) {
+    const raw = await readAll(req.stream, MAX_XML_BODY);
+    Object.defineProperty(input, RAW_PAYLOAD, { value: raw, enumerable: false });
+    const text = raw.toString('utf8');
+    if (text.trim() === '') {
+      if (shape.required?.some((n) => !this.model.resolve(shape.members![n]).location)) throw this.errors.emptyPayload();
+      return;
+    }
+    const root = shape.locationName ?? 'Request';
+    Object.assign(input, decodeXmlDocument(this.model, shape, text, root));
   }
 
   encode(operation: Operation, output: Record<string, unknown> | undefined, _requestId: string): WireResponse {
@@ -244,6 +262,11 @@ export class RestXmlCodec implements Codec {
       `${extra}<RequestId>${requestId}</RequestId></Error>`;
     return { status: err.status, headers, body };
   }
+}
+
+/** Whether any member of an input lives in the body (no URI, header or query location). */
+function hasBodyMembers(model: LoadedModel, shape: Shape): boolean {
+  return Object.values(shape.members ?? {}).some((ref) => !model.resolve(ref).location);
 }
 
 function headerText(m: Shape, v: unknown): string {
