@@ -274,6 +274,7 @@ async function dispatch(edge: Edge, x: Decoded) {
 function requestContext(edge: Edge, x: Received, caller: Caller, trailers: Map<string, string> | undefined): RequestContext {
   return {
     requestId: x.id,
+    method: x.req.method,
     account: caller.account,
     region: caller.region ?? edge.defaultRegion,
     accessKeyId: caller.accessKeyId,

@@ -136,7 +136,11 @@ export class RestXmlCodec implements Codec {
   async decode(req: WireRequest): Promise<DecodedCall> {
     const operation = this.route(req);
     if (!operation) {
-      throw new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405);
+      const target = splitS3Path(req);
+      const resourceType = target.key !== undefined ? 'OBJECT' : target.bucket !== undefined ? 'BUCKET' : 'SERVICE';
+      throw new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405, {
+        fields: { Method: req.method, ResourceType: resourceType },
+      });
     }
     const shape = operation.input ? this.model.resolve(operation.input) : undefined;
     const input: Record<string, unknown> = {};

@@ -10,6 +10,8 @@ import type { Scope } from '../state/scope.js';
 
 export interface RequestContext {
   requestId: string;
+  /** The HTTP method, for errors that name it (S3's MethodNotAllowed). */
+  method?: string;
   account: string;
   region: string;
   /** The access key that signed the request; undefined for anonymous requests (S3 only). */

@@ -8,15 +8,20 @@
  * kept on the object for GET ?partNumber=. The ETag is AWS's: the MD5 of the parts' binary MD5s,
  * then "-<count>". A FULL_OBJECT checksum is computed over the bytes while they are concatenated;
  * a COMPOSITE one is the checksum of the parts' binary checksums, then "-<count>".
+ *
+ * A Complete sent again after it succeeded (a client whose answer was lost retries) is answered
+ * what the first one was, as S3 does, for as long as the object it made is still the key's
+ * current one; after that the upload is gone (NoSuchUpload).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { S3Operations } from '../../models/generated/s3.js';
+import { isAwsError } from '../../protocol/errors.js';
 import { type OpHandler } from '../service.js';
 import type { BlobStore } from './blobs.js';
 import { newDigest, type ChecksumAlgorithm, type ChecksumFields } from './checksums.js';
-import type { CommitObject } from './commit.js';
+import type { Versioning } from './commit.js';
 import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
 import { keep } from './ingest.js';
@@ -31,8 +36,29 @@ export const MIN_PART_BYTES = 5 * 1024 * 1024;
 
 const unquote = (etag: string) => etag.trim().replace(/^"|"$/g, '');
 
-export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore, commitRow: CommitObject) {
+export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore, v: Versioning) {
+  /** The answer of an earlier successful Complete of this upload, if it may be repeated. */
+  function repeated(bucket: string, key: string, uploadId: string): Record<string, unknown> | undefined {
+    const done = uploads.completed(uploadId);
+    if (!done || done.bucket !== bucket || done.key !== key) return undefined;
+    const current = v.find(bucket, key, undefined).row;
+    if (!current || current.etag !== done.result.ETag || v.versionIdOf(current) !== done.result.VersionId) return undefined;
+    return done.result;
+  }
+
+  // A retry may also arrive while the first Complete is still joining the parts: whichever
+  // commits first wins, and the other finds the upload gone and answers the same.
   const CompleteMultipartUpload: Op<'CompleteMultipartUpload'> = async (ctx, input) => {
+    try {
+      return await complete(ctx, input);
+    } catch (e) {
+      const again = isAwsError(e) && e.code === 'NoSuchUpload' ? repeated(input.Bucket, input.Key, input.UploadId) : undefined;
+      if (again) return again;
+      throw e;
+    }
+  };
+
+  const complete: Op<'CompleteMultipartUpload'> = async (ctx, input) => {
     const upload = liveUpload(store, uploads, ctx, input.Bucket, input.Key, input.UploadId);
     refuseCustomerKey(input);
     const extra = input as ChecksumFields & { IfMatch?: string; MpuObjectSize?: string; ChecksumType?: string };
@@ -106,25 +132,26 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
       lastModified: wholeSeconds(ctx.now()),
       attrs: { ...attrs, Checksum: checksum, ChecksumType: algorithm ? type : 'FULL_OBJECT', Parts: chosen.map((p) => p.size) },
     };
-    const done = await keep(blobs, pending, () =>
-      store.transaction(() => {
-        if (!uploads.upload(upload.uploadId)) throw S3DataErrors.noSuchUpload(upload.uploadId);
-        const r = commitRow(row, (existing) => writeConditions(existing, conditions));
-        // The parts' files go with the bytes the commit replaced.
-        return { ...r, freed: [...uploads.deleteUpload(upload.uploadId), ...r.freed] };
-      }),
-    );
     const keyPath = upload.key.split('/').map(encodeURIComponent).join('/');
-    const out: S3Operations['CompleteMultipartUpload']['output'] & ChecksumFields & { ChecksumType?: string } = {
+    const answer = (versionId: string | undefined): S3Operations['CompleteMultipartUpload']['output'] & ChecksumFields & { ChecksumType?: string } => ({
       Location: `http://${ctx.host}/${upload.bucket}/${keyPath}`,
       Bucket: upload.bucket,
       Key: upload.key,
       ETag: etag,
       ServerSideEncryption: 'AES256',
-      VersionId: done.versionId,
+      VersionId: versionId,
       ...checksumFields(checksum, row.attrs.ChecksumType),
-    };
-    return out;
+    });
+    const done = await keep(blobs, pending, () =>
+      store.transaction(() => {
+        if (!uploads.upload(upload.uploadId)) throw S3DataErrors.noSuchUpload(upload.uploadId);
+        const r = v.commit(row, (existing) => writeConditions(existing, conditions));
+        uploads.recordCompleted({ uploadId: upload.uploadId, bucket: upload.bucket, key: upload.key, result: answer(r.versionId) });
+        // The parts' files go with the bytes the commit replaced.
+        return { ...r, freed: [...uploads.deleteUpload(upload.uploadId), ...r.freed] };
+      }),
+    );
+    return answer(done.versionId);
   };
 
   return { CompleteMultipartUpload };

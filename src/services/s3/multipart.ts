@@ -2,7 +2,8 @@
  * Multipart uploads, begun and fed: CreateMultipartUpload, UploadPart, UploadPartCopy and
  * AbortMultipartUpload. Each part streams into its own blob (tmp → fsync → rename) and only then
  * gets its row, replacing any earlier part of the same number; so a part that was answered 200
- * survives a crash and one that was not leaves nothing. Completion is in ./multipart-complete.ts,
+ * survives a crash and one that was not leaves nothing. Of two sends of one part that overlap,
+ * the one that began later is the part (./part-sends.ts). Completion is in ./multipart-complete.ts,
  * ListParts and ListMultipartUploads in ./multipart-listing.ts.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,6 +17,7 @@ import { copySource, sourceLookup } from './copy-source.js';
 import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
 import { contentMd5, keep, receive, type Received } from './ingest.js';
+import { PartSends } from './part-sends.js';
 import {
   checkContentLength,
   checkKey,
@@ -58,6 +60,7 @@ const COMPOSITE_ONLY = ['SHA1', 'SHA256'];
 
 export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore, v: Versioning) {
   const lookup = sourceLookup(v);
+  const sends = new PartSends();
   const CreateMultipartUpload: Op<'CreateMultipartUpload'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
@@ -114,19 +117,30 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
     };
   };
 
-  /** Makes a received part durable and records it, unless the upload ended meanwhile. */
-  async function commitPart(upload: UploadRow, partNumber: number, got: Received, ctx: RequestContext) {
-    const etag = etagOf(got.md5);
-    const lastModified = wholeSeconds(ctx.now());
-    await keep(blobs, got.pending, () =>
-      uploads.transaction(() => {
-        if (!uploads.upload(upload.uploadId)) throw S3DataErrors.noSuchUpload(upload.uploadId);
-        const old = uploads.part(upload.uploadId, partNumber);
-        uploads.putPart({ uploadId: upload.uploadId, partNumber, blob: got.pending.id, size: got.pending.size, etag, lastModified, checksum: got.checksum?.value });
-        return { freed: old ? [old.blob] : [] };
-      }),
-    );
-    return { etag, lastModified };
+  /**
+   * Receives a part's bytes and makes them the part, unless the upload ended meanwhile or a send
+   * of the same part that began later was committed first (then these bytes go).
+   */
+  async function storePart(upload: UploadRow, partNumber: number, ctx: RequestContext, take: () => Promise<Received>) {
+    const ticket = sends.begin(upload.uploadId, partNumber);
+    try {
+      const got = await take();
+      const etag = etagOf(got.md5);
+      const lastModified = wholeSeconds(ctx.now());
+      await keep(blobs, got.pending, () =>
+        uploads.transaction(() => {
+          if (!uploads.upload(upload.uploadId)) throw S3DataErrors.noSuchUpload(upload.uploadId);
+          if (ticket.superseded()) return { freed: [got.pending.id] };
+          const old = uploads.part(upload.uploadId, partNumber);
+          uploads.putPart({ uploadId: upload.uploadId, partNumber, blob: got.pending.id, size: got.pending.size, etag, lastModified, checksum: got.checksum?.value });
+          ticket.committed();
+          return { freed: old ? [old.blob] : [] };
+        }),
+      );
+      return { etag, lastModified, checksum: got.checksum };
+    } finally {
+      ticket.end();
+    }
   }
 
   const UploadPart: Op<'UploadPart'> = async (ctx, input) => {
@@ -142,15 +156,17 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
         `Checksum Type mismatch occurred, expected checksum Type: ${expected.toLowerCase()}, actual checksum Type: ${wanted.algorithm.toLowerCase()}`,
       );
     }
-    // A part of an upload with a checksum algorithm always gets that checksum, so completion can
-    // combine them even when a client sent the part without one.
-    const got = await receive(blobs, input.Body, { wanted, fallback: expected, md5Expected, maxBytes: MAX_PART_BYTES, trailers: ctx.trailers });
-    if (expected && got.checksum?.algorithm !== expected) {
-      blobs.discard(got.pending);
-      throw S3DataErrors.invalidRequest(`Checksum Type mismatch occurred, expected checksum Type: ${expected.toLowerCase()}, actual checksum Type: md5`);
-    }
-    const { etag } = await commitPart(upload, input.PartNumber, got, ctx);
-    return { ETag: etag, ServerSideEncryption: 'AES256', ...checksumFields(got.checksum) };
+    const { etag, checksum } = await storePart(upload, input.PartNumber, ctx, async () => {
+      // A part of an upload with a checksum algorithm always gets that checksum, so completion can
+      // combine them even when a client sent the part without one.
+      const got = await receive(blobs, input.Body, { wanted, fallback: expected, md5Expected, maxBytes: MAX_PART_BYTES, trailers: ctx.trailers });
+      if (expected && got.checksum?.algorithm !== expected) {
+        blobs.discard(got.pending);
+        throw S3DataErrors.invalidRequest(`Checksum Type mismatch occurred, expected checksum Type: ${expected.toLowerCase()}, actual checksum Type: md5`);
+      }
+      return got;
+    });
+    return { ETag: etag, ServerSideEncryption: 'AES256', ...checksumFields(checksum) };
   };
 
   const UploadPartCopy: Op<'UploadPartCopy'> = async (ctx, input) => {
@@ -170,13 +186,14 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
       }
     }
     if (end - start + 1 > MAX_PART_BYTES) throw S3Errors.entityTooLarge(end - start + 1, MAX_PART_BYTES);
-    const got = await receive(blobs, blobs.read(source.blob, start, end), {
-      fallback: upload.attrs.ChecksumAlgorithm as ChecksumAlgorithm | undefined,
-      maxBytes: MAX_PART_BYTES,
-    });
-    const { etag, lastModified } = await commitPart(upload, input.PartNumber, got, ctx);
+    const { etag, lastModified, checksum } = await storePart(upload, input.PartNumber, ctx, () =>
+      receive(blobs, blobs.read(source.blob, start, end), {
+        fallback: upload.attrs.ChecksumAlgorithm as ChecksumAlgorithm | undefined,
+        maxBytes: MAX_PART_BYTES,
+      }),
+    );
     return {
-      CopyPartResult: { ETag: etag, LastModified: lastModified, ...checksumFields(got.checksum) },
+      CopyPartResult: { ETag: etag, LastModified: lastModified, ...checksumFields(checksum) },
       CopySourceVersionId: source.versionId,
       ServerSideEncryption: 'AES256',
     };

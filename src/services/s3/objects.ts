@@ -72,36 +72,20 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) 
 
   const GetObject: Op<'GetObject'> = (ctx, input) => {
     const obj = readable(store, ctx, input.Bucket, input.Key, input.VersionId, input, v.find);
-    const part = partRange(obj, input.PartNumber, input.Range);
-    const range = part ?? parseRange(input.Range, obj.size);
-    const start = range?.start ?? 0;
-    const end = range?.end ?? obj.size - 1;
+    const chosen = selection(obj, input.PartNumber, input.Range);
     return {
-      ...headers(obj, input.ChecksumMode === 'ENABLED' && !range),
-      Body: blobs.read(obj.blob, start, end),
-      ContentLength: range ? end - start + 1 : obj.size,
-      ContentRange: range ? `bytes ${start}-${end}/${obj.size}` : undefined,
-      StatusCode: range ? 206 : 200,
-      PartsCount: part ? (obj.attrs.Parts?.length ?? 1) : undefined,
-      VersionId: v.versionIdOf(obj),
-      TagCount: obj.attrs.Tags?.length || undefined,
+      ...describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj)),
+      Body: blobs.read(obj.blob, chosen.start, chosen.end),
       ...responseOverrides(input),
     };
   };
 
+  // A HEAD answers what the same GET would, without the body: a Range or a part is 206 with
+  // its Content-Range, as on S3.
   const HeadObject: Op<'HeadObject'> = (ctx, input) => {
     const obj = readable(store, ctx, input.Bucket, input.Key, input.VersionId, input, v.find);
-    const part = partRange(obj, input.PartNumber, input.Range);
-    const VersionId = v.versionIdOf(obj);
-    if (!part) return { ...headers(obj, input.ChecksumMode === 'ENABLED'), ContentLength: obj.size, VersionId };
-    return {
-      ...headers(obj, false),
-      VersionId,
-      ContentLength: part.end - part.start + 1,
-      ContentRange: `bytes ${part.start}-${part.end}/${obj.size}`,
-      PartsCount: obj.attrs.Parts?.length ?? 1,
-      StatusCode: 206,
-    };
+    const chosen = selection(obj, input.PartNumber, input.Range);
+    return describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj));
   };
 
   const DeleteObject: Op<'DeleteObject'> = (ctx, input) => {
@@ -127,7 +111,22 @@ function readable(store: S3Store, ctx: RequestContext, bucketName: string, key: 
   return obj;
 }
 
-function headers(obj: ObjectRow, withChecksum: boolean) {
+/** The bytes a read answers: the whole object, a Range, or one part (?partNumber=). */
+interface Selection {
+  start: number;
+  end: number;
+  ranged: boolean;
+  part: boolean;
+}
+
+function selection(obj: ObjectRow, partNumber: number | undefined, rangeHeader: string | undefined): Selection {
+  const part = partRange(obj, partNumber, rangeHeader);
+  const range = part ?? parseRange(rangeHeader, obj.size);
+  return { start: range?.start ?? 0, end: range?.end ?? obj.size - 1, ranged: range !== undefined, part: part !== undefined };
+}
+
+/** The headers of a GET or HEAD: the object's, and the size and status of the bytes chosen. */
+function describe(obj: ObjectRow, withChecksum: boolean, chosen: Selection, versionId: string | undefined) {
   const a = obj.attrs;
   const out: Record<string, unknown> = {
     ETag: obj.etag,
@@ -143,6 +142,12 @@ function headers(obj: ObjectRow, withChecksum: boolean) {
     // Every object on AWS is encrypted at rest (SSE-S3) and says so.
     ServerSideEncryption: 'AES256',
     StorageClass: a.StorageClass && a.StorageClass !== 'STANDARD' ? a.StorageClass : undefined,
+    VersionId: versionId,
+    TagCount: a.Tags?.length || undefined,
+    ContentLength: chosen.ranged ? chosen.end - chosen.start + 1 : obj.size,
+    ContentRange: chosen.ranged ? `bytes ${chosen.start}-${chosen.end}/${obj.size}` : undefined,
+    PartsCount: chosen.part ? (a.Parts?.length ?? 1) : undefined,
+    StatusCode: chosen.ranged ? 206 : 200,
   };
   return withChecksum ? { ...out, ...checksumFields(a.Checksum, a.ChecksumType ?? 'FULL_OBJECT') } : out;
 }

@@ -19,7 +19,8 @@
  *   ones listed in ./policy.ts (others are refused as MalformedPolicy); DeleteObjects is denied
  *   whole if any key is denied (AWS reports per key). An object an anonymous caller writes
  *   (public-read-write bucket) is owned by the bucket owner. Denials are always AccessDenied
- *   with no explanation of which policy denied. Object ACLs are per key, not per version.
+ *   with no explanation of which policy denied. Object ACLs are per key, not per version (a
+   version ID on Get/PutObjectAcl must name an existing version, and then the key's ACL is used).
  * - Lifecycle configuration and bucket tags are stored and returned, not acted on: nothing
  *   expires or transitions. Website configuration is served on website hosts (./website.ts), over
  *   http on kumo's own port only.
@@ -33,7 +34,9 @@
  * - Completing a multipart upload concatenates its parts into one file (one sequential rewrite of
  *   the bytes before the answer; no whitespace keep-alive while it runs). Incomplete uploads never
  *   expire; deleting a bucket aborts its incomplete uploads. ListMultipartUploads answers keys
- *   as stored even with encoding-type=url.
+ *   as stored even with encoding-type=url. A repeated CompleteMultipartUpload is answered the
+ *   first one's result for as long as the object it made is the key's current one (S3 does not
+ *   say for how long it remembers).
  * - A part sent without the checksum its upload was created with gets it computed by kumo rather
  *   than refused.
  * - Version IDs are 32 random URL-safe characters. ListObjectVersions answers all Version entries,
@@ -64,7 +67,7 @@ import { multipartHandlers } from './multipart.js';
 import { multipartListingHandlers } from './multipart-listing.js';
 import { objectHandlers } from './objects.js';
 import { S3Store, s3Migrations } from './store.js';
-import { multipartMigrations, UploadStore } from './uploads-store.js';
+import { completedUploadsMigration, multipartMigrations, UploadStore } from './uploads-store.js';
 import { taggingHandlers } from './tagging.js';
 import { versionHandlers } from './versions-handlers.js';
 import { versionMigrations, VersionStore } from './versions-store.js';
@@ -86,7 +89,7 @@ export interface S3Deps {
 
 export function createS3Service(deps: S3Deps): Service {
   migrate(deps.db, 's3', s3Migrations);
-  migrate(deps.db, 's3-data', [...multipartMigrations, versionMigrations]);
+  migrate(deps.db, 's3-data', [...multipartMigrations, versionMigrations, completedUploadsMigration]);
   migrate(deps.db, 's3-access', accessMigrations);
   const store = new S3Store(deps.db);
   const uploads = new UploadStore(deps.db);
@@ -103,14 +106,14 @@ export function createS3Service(deps: S3Deps): Service {
     ...objectHandlers(store, blobs, v),
     ...listingHandlers(store),
     ...multipartHandlers(store, uploads, blobs, v),
-    ...completeHandlers(store, uploads, blobs, v.commit),
+    ...completeHandlers(store, uploads, blobs, v),
     ...multipartListingHandlers(store, uploads),
     ...copyHandlers(store, blobs, v),
     ...batchDeleteHandlers(store, blobs, v.remove),
     ...listingV1Handlers(store),
     ...versionHandlers(store, versions),
     ...taggingHandlers(store, versions, v),
-    ...bucketAccessHandlers(auth),
+    ...bucketAccessHandlers(auth, v.find),
     ...corsHandlers(store, acc),
     ...bucketConfigHandlers(store, acc),
   };
