@@ -127,7 +127,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
     ec2,
     createElbv2Service({ db, network, tags }),
     createRdsService({ db, network, tags }),
-    createS3Service({ db, dataDir: config.dataDir, log }),
+    createS3Service({ db, dataDir: config.dataDir, log, sigV2: config.s3SigV2 }),
     createStsService(),
   ];
 }

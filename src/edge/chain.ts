@@ -243,7 +243,7 @@ function admit(x: Read): Admitted {
 
 // 5. authenticate
 function authenticateStep(edge: Edge, x: Admitted): Authenticated {
-  const signed: SignedRequest = { method: x.wire.method, rawPath: x.rawPath, rawQuery: x.rawQuery, headers: x.multi };
+  const signed: SignedRequest = { method: x.wire.method, rawPath: x.rawPath, rawQuery: x.rawQuery, headers: x.multi, hostBucket: x.wire.hostBucket };
   const caller = authenticate(edge.auth, x.service.authErrors, signed, x.query, x.wire.body, () => x.admission.signingRegion?.());
   if (x.service.codec.traits.body !== 'stream') return { ...x, caller };
   const body = streamBody(x.req, x.headers, caller);
@@ -275,6 +275,7 @@ function requestContext(edge: Edge, x: Received, caller: Caller, trailers: Map<s
   return {
     requestId: x.id,
     method: x.req.method,
+    signatureVersion: caller.signatureVersion,
     account: caller.account,
     region: caller.region ?? edge.defaultRegion,
     accessKeyId: caller.accessKeyId,

@@ -16,6 +16,8 @@ export interface SignedRequest {
   rawQuery: string;
   /** Lower-case header name → the values received, in order. */
   headers: Map<string, string[]>;
+  /** S3: the bucket the Host header names (SigV2 signs it as part of the resource). */
+  hostBucket?: string;
 }
 
 export interface SignatureParts {

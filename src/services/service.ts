@@ -10,6 +10,8 @@ import type { Scope } from '../state/scope.js';
 
 export interface RequestContext {
   requestId: string;
+  /** How the request was signed (`AWS` for SigV2, `AWS4-HMAC-SHA256`); undefined when unsigned. */
+  signatureVersion?: string;
   /** The HTTP method, for errors that name it (S3's MethodNotAllowed). */
   method?: string;
   account: string;
@@ -66,6 +68,12 @@ export interface AuthErrorCodes {
    * added to a captured request. `field` names the error element listing the unsigned ones.
    */
   unsignedHeaders?: { code: string; status: number; message: string; field: string };
+  /**
+   * S3 only: Signature Version 2 is accepted for resources in these regions (the region of the
+   * bucket a request names, us-east-1 when it names none). Absent: SigV2 is refused with AWS's
+   * "Please use AWS4-HMAC-SHA256".
+   */
+  sigV2?: { allowedIn(region: string): boolean };
 }
 
 /**

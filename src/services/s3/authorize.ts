@@ -193,7 +193,7 @@ function conditionKeys(ctx: RequestContext, input: Record<string, unknown>): Eva
     's3:max-keys': one(input.MaxKeys),
     's3:x-amz-acl': one(input.ACL),
     's3:authtype': account ? [h.authorization ? 'REST-HEADER' : 'REST-QUERY-STRING'] : undefined,
-    's3:signatureversion': account ? ['AWS4-HMAC-SHA256'] : undefined,
+    's3:signatureversion': account ? [ctx.signatureVersion ?? 'AWS4-HMAC-SHA256'] : undefined,
     's3:x-amz-content-sha256': one(h['x-amz-content-sha256']),
   };
 }

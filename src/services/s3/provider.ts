@@ -31,6 +31,10 @@
  *   kumo has one endpoint, so there is no 301 PermanentRedirect. GetBucketLocation answers from
  *   any region. A scope naming a region AWS does not have expects us-east-1 when no bucket says
  *   otherwise. Every x-amz-* header of a signed request must be signed (HeadersNotSigned).
+ * - Signature Version 2 (header and query string, ../../edge/sigv2.ts) is taken for buckets in the
+ *   regions that launched before 2014, whenever the bucket was created (AWS: only buckets created
+ *   before June 2020); `KUMO_S3_SIGV2=off` refuses it everywhere. A SigV2 request naming no
+ *   bucket acts in us-east-1, as on the global endpoint.
  * - Completing a multipart upload concatenates its parts into one file (one sequential rewrite of
  *   the bytes before the answer; no whitespace keep-alive while it runs). Incomplete uploads never
  *   expire; deleting a bucket aborts its incomplete uploads. ListMultipartUploads answers keys
@@ -85,6 +89,8 @@ export interface S3Deps {
   db: Db;
   dataDir: string;
   log?: (line: string) => void;
+  /** Take Signature Version 2 where S3 still does (`KUMO_S3_SIGV2=off` turns it off). Default on. */
+  sigV2?: boolean;
 }
 
 export function createS3Service(deps: S3Deps): Service {
@@ -125,7 +131,7 @@ export function createS3Service(deps: S3Deps): Service {
     signingName: 's3',
     codec,
     handlers,
-    authErrors: s3AuthErrors,
+    authErrors: s3AuthErrors(deps.sigV2 ?? true),
     global: true,
     beforeAuth: s3BeforeAuth(store, codec, cors, website),
     reset: () => blobs.wipe(),
