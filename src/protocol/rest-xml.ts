@@ -229,7 +229,7 @@ export class RestXmlCodec implements Codec {
       if (m.location === 'statusCode') status = Number(v);
       else if (m.location === 'header') headers[wire.toLowerCase()] = headerText(m, v);
       else if (m.location === 'headers') {
-        for (const [k, x] of Object.entries(v as Record<string, string>)) headers[`${wire.toLowerCase()}${k}`] = String(x);
+        for (const [k, x] of Object.entries(v as Record<string, string>)) headers[`${wire.toLowerCase()}${k}`] = utf8Bytes(String(x));
       } else if (name !== shape.payload) bodyMembers = true;
     }
     if (shape.payload) {
@@ -275,7 +275,15 @@ function hasBodyMembers(model: LoadedModel, shape: Shape): boolean {
 
 function headerText(m: Shape, v: unknown): string {
   if (shapeType(m) === 'timestamp') return formatTimestamp(v, m.timestampFormat ?? 'rfc822');
-  return formatScalar(m, v);
+  return utf8Bytes(formatScalar(m, v));
+}
+
+/**
+ * Header values go out as UTF-8 (as the edge reads them in): Node writes a header string one byte
+ * per character, so non-ASCII text is handed over as its UTF-8 bytes.
+ */
+function utf8Bytes(text: string): string {
+  return /[^\x00-\x7f]/.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
 }
 
 function parseText(m: Shape, raw: string, wire: string, dateFormat: 'rfc822' | 'iso8601' = 'iso8601'): unknown {

@@ -111,6 +111,16 @@ function readable(store: S3Store, ctx: RequestContext, bucketName: string, key: 
   return obj;
 }
 
+/**
+ * S3 answers a metadata value with non-ASCII characters in RFC 2047's encoded-word form (its UTF-8
+ * bytes in base64), as its documentation says; ASCII values go as they are.
+ */
+function asciiMetadata(meta: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(meta)) out[k] = /[^\x00-\x7f]/.test(v) ? `=?UTF-8?B?${Buffer.from(v, 'utf8').toString('base64')}?=` : v;
+  return out;
+}
+
 /** The bytes a read answers: the whole object, a Range, or one part (?partNumber=). */
 interface Selection {
   start: number;
@@ -137,7 +147,7 @@ function describe(obj: ObjectRow, withChecksum: boolean, chosen: Selection, vers
     ContentDisposition: a.ContentDisposition,
     CacheControl: a.CacheControl,
     ExpiresString: a.Expires,
-    Metadata: a.Metadata,
+    Metadata: a.Metadata && asciiMetadata(a.Metadata),
     AcceptRanges: 'bytes',
     // Every object on AWS is encrypted at rest (SSE-S3) and says so.
     ServerSideEncryption: 'AES256',
