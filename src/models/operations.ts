@@ -147,6 +147,10 @@ export const implemented = {
       'PutBucketTagging',
       'GetBucketTagging',
       'DeleteBucketTagging',
+      // Encryption (./services/s3/bucket-encryption.ts, ./services/s3/sse.ts)
+      'PutBucketEncryption',
+      'GetBucketEncryption',
+      'DeleteBucketEncryption',
       'CreateMultipartUpload',
       'UploadPart',
       'UploadPartCopy',

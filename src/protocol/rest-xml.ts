@@ -297,6 +297,10 @@ function parseText(m: Shape, raw: string, wire: string, dateFormat: 'rfc822' | '
     case 'boolean':
       if (!/^(true|false)$/i.test(raw)) throw bad();
       return raw.toLowerCase() === 'true';
+    case 'blob':
+      // A blob in a header or query string travels as base64 (S3's customer-provided keys).
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw.trim())) throw bad();
+      return Buffer.from(raw.trim(), 'base64');
     case 'timestamp': {
       const d = new Date(raw);
       if (Number.isNaN(d.getTime())) {

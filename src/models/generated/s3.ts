@@ -285,6 +285,8 @@ export interface HeadObjectOutput {
   ChecksumXXHASH128?: string;
   ChecksumType?: string;
   StatusCode?: number;
+  ContentRange?: string;
+  TagCount?: number;
 }
 
 export interface DeleteObjectInput {
@@ -604,6 +606,32 @@ export interface DeleteBucketTaggingInput {
 }
 
 export interface DeleteBucketTaggingOutput {}
+
+export interface PutBucketEncryptionInput {
+  Bucket: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  ServerSideEncryptionConfiguration: ServerSideEncryptionConfiguration;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutBucketEncryptionOutput {}
+
+export interface GetBucketEncryptionInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetBucketEncryptionOutput {
+  ServerSideEncryptionConfiguration?: ServerSideEncryptionConfiguration;
+}
+
+export interface DeleteBucketEncryptionInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface DeleteBucketEncryptionOutput {}
 
 export interface CreateMultipartUploadInput {
   ACL?: string;
@@ -1249,6 +1277,16 @@ export interface Tagging {
 
 export type TagSet = Tag[];
 
+export interface ServerSideEncryptionConfiguration {
+  Rules: {
+    ApplyServerSideEncryptionByDefault?: {
+      SSEAlgorithm: string;
+      KMSMasterKeyID?: string;
+    };
+    BucketKeyEnabled?: boolean;
+  }[];
+}
+
 export interface Initiator {
   ID?: string;
   DisplayName?: string;
@@ -1338,6 +1376,9 @@ export interface S3Operations {
   PutBucketTagging: { input: PutBucketTaggingInput; output: PutBucketTaggingOutput };
   GetBucketTagging: { input: GetBucketTaggingInput; output: GetBucketTaggingOutput };
   DeleteBucketTagging: { input: DeleteBucketTaggingInput; output: DeleteBucketTaggingOutput };
+  PutBucketEncryption: { input: PutBucketEncryptionInput; output: PutBucketEncryptionOutput };
+  GetBucketEncryption: { input: GetBucketEncryptionInput; output: GetBucketEncryptionOutput };
+  DeleteBucketEncryption: { input: DeleteBucketEncryptionInput; output: DeleteBucketEncryptionOutput };
   CreateMultipartUpload: { input: CreateMultipartUploadInput; output: CreateMultipartUploadOutput };
   UploadPart: { input: UploadPartInput; output: UploadPartOutput };
   UploadPartCopy: { input: UploadPartCopyInput; output: UploadPartCopyOutput };

@@ -26,7 +26,8 @@ import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
 import { keep } from './ingest.js';
 import { liveUpload } from './multipart.js';
-import { checksumFields, checkWriteIfNoneMatch, DEFAULT_CHECKSUM, MAX_PARTS, refuseCustomerKey, wholeSeconds, writeConditions } from './object-rules.js';
+import { checksumFields, checkWriteIfNoneMatch, DEFAULT_CHECKSUM, MAX_PARTS, wholeSeconds, writeConditions } from './object-rules.js';
+import { encryptionFields, partKey, type Encryption } from './sse.js';
 import type { ObjectRow, S3Store } from './store.js';
 import type { PartRow, UploadStore } from './uploads-store.js';
 
@@ -60,7 +61,10 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
 
   const complete: Op<'CompleteMultipartUpload'> = async (ctx, input) => {
     const upload = liveUpload(store, uploads, ctx, input.Bucket, input.Key, input.UploadId);
-    refuseCustomerKey(input);
+    // The key is optional here (the parts are already encrypted), but if given it must be the upload's.
+    const enc = upload.attrs.Encryption;
+    if (input.SSECustomerAlgorithm !== undefined || input.SSECustomerKey !== undefined) partKey(enc, input);
+    const sealed = enc?.kind === 'SSE-C';
     const extra = input as ChecksumFields & { IfMatch?: string; MpuObjectSize?: string; ChecksumType?: string };
     checkWriteIfNoneMatch(input.IfNoneMatch);
     const requested = input.MultipartUpload?.Parts ?? [];
@@ -102,7 +106,9 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
 
     // Without a checksum algorithm the object still gets AWS's default full-object CRC64NVME,
     // computed while the parts are concatenated.
-    const full = algorithm ? (type === 'FULL_OBJECT' ? newDigest(algorithm) : undefined) : newDigest(DEFAULT_CHECKSUM);
+    // SSE-C parts are joined as stored (encrypted, each under its own IV): no full-object checksum
+    // can be computed over them, so such an object has none unless its parts' (COMPOSITE) one.
+    const full = algorithm ? (type === 'FULL_OBJECT' ? newDigest(algorithm) : undefined) : sealed ? undefined : newDigest(DEFAULT_CHECKSUM);
     const paths = chosen.map((p) => blobs.pathOf(p.blob));
     const pending = await blobs.writeTemp(Readable.from(concat(paths)), (chunk) => full?.update(chunk)).catch((e: unknown) => {
       // A concurrent Complete or Abort removed the parts while they were being read.
@@ -110,7 +116,7 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
       throw e;
     });
     let checksum: ObjectRow['attrs']['Checksum'];
-    if (!algorithm) checksum = { algorithm: DEFAULT_CHECKSUM, value: full!.base64() };
+    if (!algorithm) checksum = full ? { algorithm: DEFAULT_CHECKSUM, value: full.base64() } : undefined;
     else if (full) checksum = { algorithm, value: full.base64() };
     else if (algorithm) {
       const d = newDigest(algorithm);
@@ -130,7 +136,13 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
       size: total,
       etag,
       lastModified: wholeSeconds(ctx.now()),
-      attrs: { ...attrs, Checksum: checksum, ChecksumType: algorithm ? type : 'FULL_OBJECT', Parts: chosen.map((p) => p.size) },
+      attrs: {
+        ...attrs,
+        Checksum: checksum,
+        ChecksumType: algorithm ? type : checksum ? 'FULL_OBJECT' : undefined,
+        Parts: chosen.map((p) => p.size),
+        Encryption: sealed ? ({ ...enc, ivs: chosen.map((p) => p.iv ?? '') } as Encryption) : enc,
+      },
     };
     const keyPath = upload.key.split('/').map(encodeURIComponent).join('/');
     const answer = (versionId: string | undefined): S3Operations['CompleteMultipartUpload']['output'] & ChecksumFields & { ChecksumType?: string } => ({
@@ -138,7 +150,7 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
       Bucket: upload.bucket,
       Key: upload.key,
       ETag: etag,
-      ServerSideEncryption: 'AES256',
+      ...encryptionFields(enc),
       VersionId: versionId,
       ...checksumFields(checksum, row.attrs.ChecksumType),
     });

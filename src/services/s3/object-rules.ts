@@ -3,7 +3,7 @@
  * CopyObject, the multipart operations, object tagging), so that each states them once:
  *
  * - limits: key bytes, user metadata bytes, single-PUT size, part numbers;
- * - what a write may carry: the headers kumo refuses (SSE-C/KMS, object lock, website redirect),
+ * - what a write may carry: the headers kumo refuses (object lock, website redirect),
  *   storage classes (labels; archived ones refused), the x-amz-tagging header and tag limits, the
  *   content headers stored with the object;
  * - conditional requests: If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since (and
@@ -70,10 +70,6 @@ export type Unsupported = Pick<
   | 'GrantReadACP'
   | 'GrantWriteACP'
   | 'Tagging'
-  | 'SSECustomerKey'
-  | 'SSECustomerAlgorithm'
-  | 'SSEKMSKeyId'
-  | 'ServerSideEncryption'
   | 'ObjectLockMode'
   | 'ObjectLockRetainUntilDate'
   | 'ObjectLockLegalHoldStatus'
@@ -81,18 +77,10 @@ export type Unsupported = Pick<
 >;
 
 export function refuseUnsupported(input: Unsupported): void {
-  // x-amz-acl and x-amz-grant-* are checked and recorded by ./authorize.ts around the handlers.
-  refuseCustomerKey(input);
-  if (input.SSEKMSKeyId || (input.ServerSideEncryption && input.ServerSideEncryption !== 'AES256')) {
-    throw S3Errors.notImplementedHeader('x-amz-server-side-encryption');
-  }
+  // x-amz-acl and x-amz-grant-* are checked and recorded by ./authorize.ts around the handlers;
+  // encryption headers by ./sse.ts.
   if (input.ObjectLockMode || input.ObjectLockRetainUntilDate || input.ObjectLockLegalHoldStatus) throw S3Errors.notImplementedHeader('x-amz-object-lock-mode');
   if (input.WebsiteRedirectLocation) throw S3Errors.notImplementedHeader('x-amz-website-redirect-location');
-}
-
-/** SSE-C (customer-provided keys) is not supported on any write, parts included. */
-export function refuseCustomerKey(input: { SSECustomerKey?: unknown; SSECustomerAlgorithm?: string }): void {
-  if (input.SSECustomerKey || input.SSECustomerAlgorithm) throw S3Errors.notImplementedHeader('x-amz-server-side-encryption-customer-algorithm');
 }
 
 // Storage classes are labels: every object is on the same disk. Classes whose objects AWS makes

@@ -25,7 +25,6 @@ import {
   checkWriteIfNoneMatch,
   contentAttributes,
   DEFAULT_CHECKSUM,
-  etagOf,
   MAX_PUT_BYTES,
   namedVersion,
   parseTaggingHeader,
@@ -35,11 +34,13 @@ import {
   type Conditions,
 } from './object-rules.js';
 import { S3Errors } from './errors.js';
+import { seal, plainBytes } from './sse-c.js';
+import { encryptionFields, readKey, SseErrors, writeEncryption, type BucketEncryption } from './sse.js';
 import type { ObjectRow, S3Store } from './store.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 
-export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
+export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, encryptionOf: (bucket: string) => BucketEncryption) {
   const PutObject: Op<'PutObject'> = async (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
@@ -52,30 +53,40 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) 
     const wanted = checksumRequest(input as ChecksumFields, input.ChecksumAlgorithm, input.Trailer, input.ContentMD5);
     // Fail fast before taking the body; checked again atomically when the row is written.
     checkWriteIfNoneMatch(input.IfNoneMatch);
+    const { encryption, key } = writeEncryption(input, encryptionOf(bucket.name), ctx);
     writeConditions(store.object(bucket.name, input.Key), input);
+    const sealing = seal(encryption, key);
     // Like AWS, an object sent without a checksum gets a CRC64NVME one (cheaper than the MD5 kumo
     // computes anyway for the ETag; see bench/s3.ts).
-    const got = await receive(blobs, input.Body, { wanted, fallback: DEFAULT_CHECKSUM, md5Expected, maxBytes: MAX_PUT_BYTES, trailers: ctx.trailers });
+    const got = await receive(blobs, input.Body, {
+      wanted,
+      fallback: DEFAULT_CHECKSUM,
+      md5Expected,
+      maxBytes: MAX_PUT_BYTES,
+      trailers: ctx.trailers,
+      cipher: sealing.cipher,
+    });
     const { pending, checksum } = got;
     const row: ObjectRow = {
       bucket: bucket.name,
       key: input.Key,
       blob: pending.id,
       size: pending.size,
-      etag: etagOf(got.md5),
+      etag: sealing.etag(got.md5),
       lastModified: wholeSeconds(ctx.now()),
-      attrs: { ...contentAttributes(input), Checksum: checksum, Tags: tags },
+      attrs: { ...contentAttributes(input), Checksum: checksum, Tags: tags, Encryption: sealing.encryption },
     };
     const done = await keep(blobs, pending, () => store.transaction(() => v.commit(row, (old) => writeConditions(old, input))));
-    return { ETag: row.etag, VersionId: done.versionId, ...checksumFields(checksum, 'FULL_OBJECT'), ServerSideEncryption: 'AES256' };
+    return { ETag: row.etag, VersionId: done.versionId, ...checksumFields(checksum, 'FULL_OBJECT'), ...encryptionFields(sealing.encryption, true) };
   };
 
   const GetObject: Op<'GetObject'> = (ctx, input) => {
     const obj = readable(store, ctx, input.Bucket, input.Key, input.VersionId, input, v.find);
+    const key = readKey(obj.attrs.Encryption, input);
     const chosen = selection(obj, input.PartNumber, input.Range);
     return {
       ...describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj)),
-      Body: blobs.read(obj.blob, chosen.start, chosen.end),
+      Body: plainBytes(blobs, obj, key, chosen.start, chosen.end),
       ...responseOverrides(input),
     };
   };
@@ -84,6 +95,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) 
   // its Content-Range, as on S3.
   const HeadObject: Op<'HeadObject'> = (ctx, input) => {
     const obj = readable(store, ctx, input.Bucket, input.Key, input.VersionId, input, v.find);
+    readKey(obj.attrs.Encryption, input);
     const chosen = selection(obj, input.PartNumber, input.Range);
     return describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj));
   };
@@ -107,6 +119,9 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) 
 /** The object, after access and conditional-request checks. */
 function readable(store: S3Store, ctx: RequestContext, bucketName: string, key: string, versionId: string | undefined, c: Conditions, find: FindObject): ObjectRow {
   const obj = namedVersion(store, ctx, find, bucketName, key, versionId);
+  // S3 serves SSE-KMS objects only to SigV4 requests.
+  const kind = obj.attrs.Encryption?.kind;
+  if ((kind === 'aws:kms' || kind === 'aws:kms:dsse') && ctx.signatureVersion === 'AWS') throw SseErrors.kmsNeedsSigV4();
   checkReadConditions(obj, c);
   return obj;
 }
@@ -149,8 +164,8 @@ function describe(obj: ObjectRow, withChecksum: boolean, chosen: Selection, vers
     ExpiresString: a.Expires,
     Metadata: a.Metadata && asciiMetadata(a.Metadata),
     AcceptRanges: 'bytes',
-    // Every object on AWS is encrypted at rest (SSE-S3) and says so.
-    ServerSideEncryption: 'AES256',
+    // Every object on AWS is encrypted at rest (SSE-S3 unless another kind) and says so.
+    ...encryptionFields(a.Encryption),
     StorageClass: a.StorageClass && a.StorageClass !== 'STANDARD' ? a.StorageClass : undefined,
     VersionId: versionId,
     TagCount: a.Tags?.length || undefined,

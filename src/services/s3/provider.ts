@@ -71,7 +71,7 @@ import { multipartHandlers } from './multipart.js';
 import { multipartListingHandlers } from './multipart-listing.js';
 import { objectHandlers } from './objects.js';
 import { S3Store, s3Migrations } from './store.js';
-import { completedUploadsMigration, multipartMigrations, UploadStore } from './uploads-store.js';
+import { completedUploadsMigration, multipartMigrations, partIvMigration, UploadStore } from './uploads-store.js';
 import { taggingHandlers } from './tagging.js';
 import { versionHandlers } from './versions-handlers.js';
 import { versionMigrations, VersionStore } from './versions-store.js';
@@ -79,6 +79,7 @@ import { AccessStore, accessMigrations } from './access-store.js';
 import { Authorizer, guard } from './authorize.js';
 import { bucketAccessHandlers } from './bucket-access.js';
 import { bucketConfigHandlers } from './bucket-config.js';
+import { bucketEncryption, bucketEncryptionHandlers } from './bucket-encryption.js';
 import { Cors, corsHandlers } from './cors.js';
 import { Website } from './website.js';
 import { s3BeforeAuth } from './admission.js';
@@ -95,7 +96,7 @@ export interface S3Deps {
 
 export function createS3Service(deps: S3Deps): Service {
   migrate(deps.db, 's3', s3Migrations);
-  migrate(deps.db, 's3-data', [...multipartMigrations, versionMigrations, completedUploadsMigration]);
+  migrate(deps.db, 's3-data', [...multipartMigrations, versionMigrations, completedUploadsMigration, partIvMigration]);
   migrate(deps.db, 's3-access', accessMigrations);
   const store = new S3Store(deps.db);
   const uploads = new UploadStore(deps.db);
@@ -107,14 +108,15 @@ export function createS3Service(deps: S3Deps): Service {
   const blobs = new BlobStore(join(deps.dataDir, 's3'));
   const removed = blobs.collectGarbage((id) => store.blobInUse(id) || uploads.blobInUse(id) || versions.blobInUse(id));
   if (removed > 0) deps.log?.(`s3: removed ${removed} unreferenced file(s) left by an interrupted run`);
+  const encryptionOf = (bucket: string) => bucketEncryption(acc, bucket);
   const table: { [K in keyof S3Operations]: Handler } = {
     ...bucketHandlers(store, versions, uploads, blobs),
-    ...objectHandlers(store, blobs, v),
+    ...objectHandlers(store, blobs, v, encryptionOf),
     ...listingHandlers(store),
-    ...multipartHandlers(store, uploads, blobs, v),
+    ...multipartHandlers(store, uploads, blobs, v, encryptionOf),
     ...completeHandlers(store, uploads, blobs, v),
     ...multipartListingHandlers(store, uploads),
-    ...copyHandlers(store, blobs, v),
+    ...copyHandlers(store, blobs, v, encryptionOf),
     ...batchDeleteHandlers(store, blobs, v.remove),
     ...listingV1Handlers(store),
     ...versionHandlers(store, versions),
@@ -122,6 +124,7 @@ export function createS3Service(deps: S3Deps): Service {
     ...bucketAccessHandlers(auth, v.find),
     ...corsHandlers(store, acc),
     ...bucketConfigHandlers(store, acc),
+    ...bucketEncryptionHandlers(store, acc),
   };
   const handlers = guard(auth, table);
   const codec = new RestXmlCodec(loadModel('s3-2006-03-01'), S3_NAMESPACE, { emptyPayload: S3Errors.missingRequestBody });

@@ -32,6 +32,8 @@ export interface PartRow {
   etag: string;
   lastModified: string;
   checksum?: string;
+  /** SSE-C uploads: the IV the part's bytes were encrypted with (./sse-c.ts). */
+  iv?: string;
 }
 
 export const multipartMigrations: Migration[] = [
@@ -58,6 +60,9 @@ export const completedUploadsMigration: Migration = {
     CREATE INDEX s3_completed_uploads_by_key ON s3_completed_uploads (bucket, key);`,
 };
 
+/** Version 4 of `s3-data`: the IV of each part of an SSE-C upload. */
+export const partIvMigration: Migration = { version: 4, up: 'ALTER TABLE s3_parts ADD COLUMN iv TEXT;' };
+
 export interface CompletedUpload {
   uploadId: string;
   bucket: string;
@@ -82,6 +87,7 @@ interface RawPart {
   etag: string;
   last_modified: string;
   checksum: string | null;
+  iv: string | null;
 }
 
 const toUpload = (r: RawUpload): UploadRow => ({
@@ -100,6 +106,7 @@ const toPart = (r: RawPart): PartRow => ({
   etag: r.etag,
   lastModified: r.last_modified,
   checksum: r.checksum ?? undefined,
+  iv: r.iv ?? undefined,
 });
 
 export class UploadStore {
@@ -117,9 +124,9 @@ export class UploadStore {
       part: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? AND part_number = ?'),
       partsFrom: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number'),
       upsertPart: db.prepare(
-        `INSERT INTO s3_parts (upload_id, part_number, blob, size, etag, last_modified, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO s3_parts (upload_id, part_number, blob, size, etag, last_modified, checksum, iv) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (upload_id, part_number) DO UPDATE SET blob = excluded.blob, size = excluded.size,
-           etag = excluded.etag, last_modified = excluded.last_modified, checksum = excluded.checksum`,
+           etag = excluded.etag, last_modified = excluded.last_modified, checksum = excluded.checksum, iv = excluded.iv`,
       ),
       blobUsed: db.prepare('SELECT 1 FROM s3_parts WHERE blob = ? LIMIT 1'),
       anyUpload: db.prepare('SELECT 1 FROM s3_uploads WHERE bucket = ? LIMIT 1'),
@@ -167,7 +174,7 @@ export class UploadStore {
   }
 
   putPart(p: PartRow): void {
-    this.q.upsertPart.run(p.uploadId, p.partNumber, p.blob, p.size, p.etag, p.lastModified, p.checksum ?? null);
+    this.q.upsertPart.run(p.uploadId, p.partNumber, p.blob, p.size, p.etag, p.lastModified, p.checksum ?? null, p.iv ?? null);
   }
 
   blobInUse(id: string): boolean {
