@@ -192,6 +192,17 @@ describe('hand-built SigV2', () => {
     assert.deepEqual([malformed.status, xmlField(malformed.body.toString(), 'Code')], [400, 'InvalidArgument']);
   });
 
+  test('an SSE-KMS object is served to SigV4 only, as on S3', async () => {
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'kms', Body: 'x', ServerSideEncryption: 'aws:kms' }));
+    const date = new Date().toUTCString();
+    const r = await rawRequest(kumo.url, {
+      method: 'GET', path: `/${Bucket}/kms`, credentials: null,
+      headers: { date, authorization: v2(sign('test', { method: 'GET', date, resource: `/${Bucket}/kms` })) },
+    });
+    assert.deepEqual([r.status, xmlField(r.body.toString(), 'Code')], [400, 'InvalidArgument']);
+    assert.match(xmlField(r.body.toString(), 'Message') ?? '', /Signature Version 4/);
+  });
+
   test('a bad signature changes nothing', async () => {
     const date = new Date().toUTCString();
     const r = await rawRequest(kumo.url, {

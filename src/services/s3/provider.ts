@@ -5,8 +5,8 @@
  * resource: ./buckets.ts, ./objects.ts, ./copy.ts (with ./copy-source.ts), ./batch-delete.ts,
  * ./tagging.ts, ./listing.ts, ./listing-v1.ts, ./versions-handlers.ts (over ./commit.ts, which
  * decides what a write or delete does in a versioned bucket), ./multipart.ts,
- * ./multipart-complete.ts, ./multipart-listing.ts, ./bucket-access.ts, ./cors.ts and
- * ./bucket-config.ts; the rules all object operations share are in ./object-rules.ts. Every
+ * ./multipart-complete.ts, ./multipart-listing.ts, ./bucket-access.ts, ./cors.ts,
+ * ./bucket-config.ts and ./bucket-encryption.ts; the rules all object operations share are in ./object-rules.ts. Every
  * handler runs inside ./authorize.ts's guard, which decides access. Before authentication
  * (./admission.ts) website hosts are answered by ./website.ts, CORS preflights by ./cors.ts, and
  * a bucket's region binds the signature.
@@ -24,8 +24,15 @@
  * - Lifecycle configuration and bucket tags are stored and returned, not acted on: nothing
  *   expires or transitions. Website configuration is served on website hosts (./website.ts), over
  *   http on kumo's own port only.
- * - SSE-C/KMS, object lock, MFA delete, x-amz-website-redirect-location, conditional deletes
- *   (If-Match on DeleteObject) and directory buckets are refused (NotImplemented).
+ * - Encryption (./sse.ts, ./sse-c.ts, ./bucket-encryption.ts): SSE-S3 and SSE-KMS are labels
+ *   (kumo has no KMS; those bytes are stored as they came, and a KMS key named by alias is
+ *   answered as an alias ARN, not resolved to its key). SSE-C bytes are really encrypted
+ *   (AES-256-CTR under the customer's key, only its MD5 kept) and are taken over plain http,
+ *   which S3 refuses. An SSE-C multipart object has no full-object checksum (its parts are joined
+ *   encrypted), so FULL_OBJECT checksums are NotImplemented on SSE-C uploads. SSE-C ETags are
+ *   not the MD5 of the data, as on S3, but kumo's own derivation.
+ * - Object lock, MFA delete, x-amz-website-redirect-location, conditional deletes (If-Match on
+ *   DeleteObject) and directory buckets are refused (NotImplemented).
  * - A request signed for another region than its bucket's is AuthorizationHeaderMalformed (400,
  *   with <Region> and x-amz-bucket-region), as AWS answers it on the bucket's regional endpoint;
  *   kumo has one endpoint, so there is no 301 PermanentRedirect. GetBucketLocation answers from
