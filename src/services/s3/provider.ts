@@ -6,9 +6,9 @@
  * ./tagging.ts, ./listing.ts, ./listing-v1.ts, ./versions-handlers.ts (over ./commit.ts, which
  * decides what a write or delete does in a versioned bucket), ./multipart.ts,
  * ./multipart-complete.ts, ./multipart-listing.ts, ./bucket-access.ts, ./cors.ts,
- * ./bucket-config.ts and ./bucket-encryption.ts; the rules all object operations share are in ./object-rules.ts. Every
- * handler runs inside ./authorize.ts's guard, which decides access. Before authentication
- * (./admission.ts) website hosts are answered by ./website.ts, CORS preflights by ./cors.ts, and
+ * ./bucket-config.ts and ./bucket-encryption.ts; the rules all object operations share are in
+ * ./object-rules.ts, encryption's in ./sse.ts and ./sse-c.ts. Every handler runs inside
+ * ./authorize.ts's guard, which decides access. Before authentication (./admission.ts) website hosts are answered by ./website.ts, CORS preflights by ./cors.ts, and
  * a bucket's region binds the signature.
  *
  * Differences from AWS:
