@@ -8,8 +8,9 @@
  * ./multipart-complete.ts, ./multipart-listing.ts, ./bucket-access.ts, ./cors.ts,
  * ./bucket-config.ts and ./bucket-encryption.ts; the rules all object operations share are in
  * ./object-rules.ts, encryption's in ./sse.ts and ./sse-c.ts. Every handler runs inside
- * ./authorize.ts's guard, which decides access. Before authentication (./admission.ts) website hosts are answered by ./website.ts, CORS preflights by ./cors.ts, and
- * a bucket's region binds the signature.
+ * ./authorize.ts's guard, which decides access. Before authentication (./admission.ts) website
+ * hosts are answered by ./website.ts, CORS preflights by ./cors.ts, and a bucket's region binds
+ * the signature.
  *
  * Differences from AWS:
  * - Access (./authorize.ts): bucket policies, ACLs, Block Public Access and Object Ownership are
