@@ -16,7 +16,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { SignedRequest } from './sigv4.js';
-import { constantTimeEqual } from './sigv4.js';
+import { constantTimeEqual, safeDecode } from './sigv4.js';
 
 /** The query parameters that name a sub-resource, hence belong to the signed resource. */
 const SUB_RESOURCES = new Set([
@@ -127,14 +127,6 @@ function canonicalResource(req: SignedRequest, hostBucket: string | undefined): 
   if (!subs.length) return path;
   subs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return `${path}?${subs.map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join('&')}`;
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 export function signV2(secret: string, stringToSign: string): string {

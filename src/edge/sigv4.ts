@@ -152,7 +152,8 @@ export function uriEncode(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-function safeDecode(s: string): string {
+/** Percent-decoding that leaves a malformed escape as it is (the signature then will not match). */
+export function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {

@@ -25,6 +25,15 @@ const streaming: Codec = {
   encodeError: (...a) => s3Codec.encodeError(...a),
 };
 
+/** A request as the edge hands it over, with `xml` as its body. */
+const wire = (method: string, rawPath: string, query: [string, string][], xml: string): WireRequest => ({
+  method,
+  rawPath,
+  query,
+  headers: {},
+  stream: Readable.from([Buffer.from(xml)]),
+});
+
 function client() {
   const m = mirror(streaming);
   return { m, s3: new S3Client({ ...m.config, forcePathStyle: true }) };
@@ -43,15 +52,8 @@ describe('rest-xml request bodies', () => {
     const { m, s3 } = client();
     await s3.send(new PutBucketTaggingCommand({ Bucket: 'b', Tagging: { TagSet: [{ Key: ' k', Value: 'v ' }] } }));
     assert.deepEqual((m.last().decoded.input as { Tagging: unknown }).Tagging, { TagSet: [{ Key: ' k', Value: 'v ' }] });
-    const wire = (xml: string): WireRequest => ({
-      method: 'PUT',
-      rawPath: '/b',
-      query: [['lifecycle', '']],
-      headers: {},
-      stream: Readable.from([Buffer.from(xml)]),
-    });
     const decoded = await s3Codec.decode(
-      wire(`<LifecycleConfiguration>
+      wire('PUT', '/b', [['lifecycle', '']], `<LifecycleConfiguration>
         <Rule>
           <ID> r </ID>
           <Filter>
@@ -79,45 +81,28 @@ describe('rest-xml request bodies', () => {
 
   test('SelectObjectContent: every member of its body is decoded, with the URI and headers', async () => {
     const { m, s3 } = client();
-    // The mirror answers an empty output, which the SDK cannot read as an event stream; what
-    // matters here is what kumo decoded.
-    await s3
-      .send(new SelectObjectContentCommand({
-        Bucket: 'b',
-        Key: 'data.csv',
-        Expression: "SELECT s.name FROM S3Object s WHERE s.city = 'Kyoto '",
-        ExpressionType: 'SQL',
-        InputSerialization: { CSV: { FileHeaderInfo: 'USE', FieldDelimiter: ',' }, CompressionType: 'NONE' },
-        OutputSerialization: { JSON: { RecordDelimiter: '\n' } },
-        RequestProgress: { Enabled: false },
-        ScanRange: { Start: 0, End: 100 },
-        ExpectedBucketOwner: '000000000000',
-      }))
-      .catch(() => undefined);
-    const { operation, input } = m.last().decoded;
-    assert.equal(operation.name, 'SelectObjectContent');
-    assert.deepEqual(input, {
+    const params = {
       Bucket: 'b',
       Key: 'data.csv',
       ExpectedBucketOwner: '000000000000',
       Expression: "SELECT s.name FROM S3Object s WHERE s.city = 'Kyoto '",
-      ExpressionType: 'SQL',
-      InputSerialization: { CSV: { FileHeaderInfo: 'USE', FieldDelimiter: ',' }, CompressionType: 'NONE' },
+      ExpressionType: 'SQL' as const,
+      InputSerialization: { CSV: { FileHeaderInfo: 'USE' as const, FieldDelimiter: ',' }, CompressionType: 'NONE' as const },
       OutputSerialization: { JSON: { RecordDelimiter: '\n' } },
       RequestProgress: { Enabled: false },
       ScanRange: { Start: 0, End: 100 },
-    });
+    };
+    // The mirror answers an empty output, which the SDK cannot read as an event stream; what
+    // matters here is what kumo decoded: every member as sent.
+    await s3.send(new SelectObjectContentCommand(params)).catch(() => undefined);
+    const { operation, input } = m.last().decoded;
+    assert.equal(operation.name, 'SelectObjectContent');
+    assert.deepEqual(input, params);
   });
 
   test('a multi-member body that is empty, or rooted elsewhere, is refused before any handler', async () => {
-    const wire = (xml: string): WireRequest => ({
-      method: 'POST',
-      rawPath: '/b/k',
-      query: [['select', ''], ['select-type', '2']],
-      headers: {},
-      stream: Readable.from([Buffer.from(xml)]),
-    });
-    await assert.rejects(s3Codec.decode(wire('')), { code: 'MissingRequestBodyError' });
-    await assert.rejects(s3Codec.decode(wire('<Other><Expression>x</Expression></Other>')), { code: 'MalformedXML' });
+    const select: [string, string][] = [['select', ''], ['select-type', '2']];
+    await assert.rejects(s3Codec.decode(wire('POST', '/b/k', select, '')), { code: 'MissingRequestBodyError' });
+    await assert.rejects(s3Codec.decode(wire('POST', '/b/k', select, '<Other><Expression>x</Expression></Other>')), { code: 'MalformedXML' });
   });
 });
