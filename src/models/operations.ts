@@ -119,6 +119,7 @@ export const implemented = {
       'GetObject',
       'HeadObject',
       'DeleteObject',
+      'GetObjectAttributes',
       'ListObjectsV2',
       // Access (./services/s3/authorize.ts and friends)
       'PutBucketPolicy',

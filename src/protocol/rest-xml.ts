@@ -160,7 +160,10 @@ export class RestXmlCodec implements Codec {
         } else if (query.has(wire)) input[name] = parseText(m, query.get(wire)!, wire);
       } else if (m.location === 'header') {
         const v = req.headers[wire.toLowerCase()];
-        if (v !== undefined) input[name] = parseText(m, v, wire, 'rfc822');
+        if (v === undefined) continue;
+        // A list in a header is its items separated by commas (S3's x-amz-object-attributes).
+        if (shapeType(m) === 'list') input[name] = v.split(',').map((x) => parseText(this.model.resolve(m.member ?? {}), x.trim(), wire, 'rfc822'));
+        else input[name] = parseText(m, v, wire, 'rfc822');
       } else if (m.location === 'headers') {
         const prefix = wire.toLowerCase();
         const map: Record<string, string> = {};

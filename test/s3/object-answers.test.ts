@@ -12,6 +12,7 @@ import {
   DeleteObjectsCommand,
   GetBucketTaggingCommand,
   GetObjectAclCommand,
+  GetObjectAttributesCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
@@ -251,5 +252,41 @@ describe('bodies without a length', () => {
     assert.equal(none.status, 411);
     assert.equal(xmlField(none.text, 'Code'), 'MissingContentLength');
     assert.equal((await failure(s3.send(new HeadObjectCommand({ Bucket, Key: 'nolength' })))).status, 404);
+  });
+});
+
+describe('GetObjectAttributes', () => {
+  test('answers the attributes asked for: ETag without quotes, checksum, size, class, parts by page', async () => {
+    const Bucket = await newBucket();
+    const put = await s3.send(new PutObjectCommand({ Bucket, Key: 'one', Body: 'hello', StorageClass: 'STANDARD_IA' }));
+    const one = await s3.send(new GetObjectAttributesCommand({ Bucket, Key: 'one', ObjectAttributes: ['ETag', 'Checksum', 'ObjectSize', 'StorageClass', 'ObjectParts'] }));
+    assert.equal(one.ETag, put.ETag!.replace(/"/g, ''));
+    assert.equal(one.ObjectSize, 5);
+    assert.equal(one.StorageClass, 'STANDARD_IA');
+    assert.equal(one.Checksum?.ChecksumCRC64NVME, put.ChecksumCRC64NVME);
+    assert.equal(one.ObjectParts, undefined);
+    assert.ok(one.LastModified);
+
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'mpu' }));
+    const big = Buffer.alloc(5 * 1024 * 1024, 1);
+    const Parts = [];
+    for (const [i, Body] of [big, big, Buffer.from('end')].entries()) {
+      const r = await s3.send(new UploadPartCommand({ Bucket, Key: 'mpu', UploadId, PartNumber: i + 1, Body }));
+      Parts.push({ PartNumber: i + 1, ETag: r.ETag });
+    }
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: 'mpu', UploadId, MultipartUpload: { Parts } }));
+    const page = await s3.send(new GetObjectAttributesCommand({ Bucket, Key: 'mpu', ObjectAttributes: ['ObjectParts'], MaxParts: 2 }));
+    assert.equal(page.ETag, undefined);
+    assert.deepEqual(
+      [page.ObjectParts?.TotalPartsCount, page.ObjectParts?.IsTruncated, page.ObjectParts?.NextPartNumberMarker, page.ObjectParts?.Parts?.map((p) => p.Size)],
+      [3, true, '2', [big.length, big.length]],
+    );
+    const rest = await s3.send(new GetObjectAttributesCommand({ Bucket, Key: 'mpu', ObjectAttributes: ['ObjectParts'], PartNumberMarker: '2' }));
+    assert.deepEqual(rest.ObjectParts?.Parts?.map((p) => [p.PartNumber, p.Size]), [[3, 3]]);
+
+    const bad = await failure(s3.send(new GetObjectAttributesCommand({ Bucket, Key: 'one', ObjectAttributes: ['Color' as 'ETag'] })));
+    assert.deepEqual([bad.name, bad.status], ['InvalidArgument', 400]);
+    const gone = await failure(s3.send(new GetObjectAttributesCommand({ Bucket, Key: 'nope', ObjectAttributes: ['ETag'] })));
+    assert.deepEqual([gone.name, gone.status], ['NoSuchKey', 404]);
   });
 });

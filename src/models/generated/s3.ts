@@ -308,6 +308,53 @@ export interface DeleteObjectOutput {
   RequestCharged?: string;
 }
 
+export interface GetObjectAttributesInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  MaxParts?: number;
+  PartNumberMarker?: number;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKey?: Buffer;
+  SSECustomerKeyMD5?: string;
+  RequestPayer?: string;
+  ExpectedBucketOwner?: string;
+  ObjectAttributes: string[];
+}
+
+export interface GetObjectAttributesOutput {
+  DeleteMarker?: boolean;
+  LastModified?: Date | string;
+  VersionId?: string;
+  RequestCharged?: string;
+  ETag?: string;
+  Checksum?: {
+    ChecksumCRC32?: string;
+    ChecksumCRC32C?: string;
+    ChecksumSHA1?: string;
+    ChecksumSHA256?: string;
+    ChecksumCRC64NVME?: string;
+    ChecksumType?: string;
+  };
+  ObjectParts?: {
+    TotalPartsCount?: number;
+    PartNumberMarker?: number;
+    NextPartNumberMarker?: number;
+    MaxParts?: number;
+    IsTruncated?: boolean;
+    Parts?: {
+      PartNumber?: number;
+      Size?: number;
+      ChecksumCRC32?: string;
+      ChecksumCRC32C?: string;
+      ChecksumSHA1?: string;
+      ChecksumSHA256?: string;
+    }[];
+  };
+  StorageClass?: string;
+  ObjectSize?: number;
+}
+
 export interface ListObjectsV2Input {
   Bucket: string;
   Delimiter?: string;
@@ -1349,6 +1396,7 @@ export interface S3Operations {
   GetObject: { input: GetObjectInput; output: GetObjectOutput };
   HeadObject: { input: HeadObjectInput; output: HeadObjectOutput };
   DeleteObject: { input: DeleteObjectInput; output: DeleteObjectOutput };
+  GetObjectAttributes: { input: GetObjectAttributesInput; output: GetObjectAttributesOutput };
   ListObjectsV2: { input: ListObjectsV2Input; output: ListObjectsV2Output };
   PutBucketPolicy: { input: PutBucketPolicyInput; output: PutBucketPolicyOutput };
   GetBucketPolicy: { input: GetBucketPolicyInput; output: GetBucketPolicyOutput };

@@ -121,5 +121,8 @@ for (const op of ['GetObject', 'HeadObject']) deep(op, { output: { members: { Ex
 // S3 answers PutBucketTagging with 204 No Content.
 operations['PutBucketTagging'] = { http: { responseCode: 204 } };
 
+// GetObjectAttributes' checksum carries the newer algorithm and the checksum type too.
+deep('GetObjectAttributes', { output: { members: { Checksum: { members: { ...crc64, ...bodyChecksumType } } } } });
+
 export const s3Patch: ModelPatch = { operations };
 

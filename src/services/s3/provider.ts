@@ -2,8 +2,8 @@
  * Amazon S3 (rest-xml wire family): the operation table. Metadata lives in SQLite
  * (./store.ts, ./uploads-store.ts, ./versions-store.ts, and ./access-store.ts for access and
  * bucket configuration), bytes in files (./blobs.ts, written through ./ingest.ts). Handlers by
- * resource: ./buckets.ts, ./objects.ts, ./copy.ts (with ./copy-source.ts), ./batch-delete.ts,
- * ./tagging.ts, ./listing.ts, ./listing-v1.ts, ./versions-handlers.ts (over ./commit.ts, which
+ * resource: ./buckets.ts, ./objects.ts, ./object-attributes.ts, ./copy.ts (with
+ * ./copy-source.ts), ./batch-delete.ts, ./tagging.ts, ./listing.ts, ./listing-v1.ts, ./versions-handlers.ts (over ./commit.ts, which
  * decides what a write or delete does in a versioned bucket), ./multipart.ts,
  * ./multipart-complete.ts, ./multipart-listing.ts, ./bucket-access.ts, ./cors.ts,
  * ./bucket-config.ts and ./bucket-encryption.ts; the rules all object operations share are in
@@ -78,6 +78,7 @@ import { completeHandlers } from './multipart-complete.js';
 import { multipartHandlers } from './multipart.js';
 import { multipartListingHandlers } from './multipart-listing.js';
 import { objectHandlers } from './objects.js';
+import { objectAttributesHandlers } from './object-attributes.js';
 import { S3Store, s3Migrations } from './store.js';
 import { completedUploadsMigration, multipartMigrations, partIvMigration, UploadStore } from './uploads-store.js';
 import { taggingHandlers } from './tagging.js';
@@ -120,6 +121,7 @@ export function createS3Service(deps: S3Deps): Service {
   const table: { [K in keyof S3Operations]: Handler } = {
     ...bucketHandlers(store, versions, uploads, blobs),
     ...objectHandlers(store, blobs, v, encryptionOf),
+    ...objectAttributesHandlers(store, v),
     ...listingHandlers(store),
     ...multipartHandlers(store, uploads, blobs, v, encryptionOf),
     ...completeHandlers(store, uploads, blobs, v),
