@@ -118,7 +118,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
     db,
     network,
     tags,
-    runtime: { driver, volumes: runtime.volumes, imageRootfs: runtime.imageRootfs, plane },
+    runtime: { driver, volumes: runtime.volumes, snapshots: runtime.snapshots, imageRootfs: runtime.imageRootfs, plane },
     log,
     now: config.clock,
   });

@@ -89,6 +89,7 @@ import { loadModel } from '../../models/loader.js';
 import { Ec2Codec } from '../../protocol/query.js';
 import type { DataPlane } from '../../runtime/data-plane.js';
 import type { InstanceDriver } from '../../runtime/instances/driver.js';
+import type { SnapshotStore } from '../../runtime/snapshots/store.js';
 import type { VolumeStore } from '../../runtime/volumes.js';
 import { migrate, type Db } from '../../state/db.js';
 import type { NetworkStore } from '../../state/network.js';
@@ -124,13 +125,17 @@ import { keyPairHandlers } from './keys/key-pairs.js';
 import { keyPairMigrations } from './keys/store.js';
 import { instanceTypeHandlers } from './catalog/instance-types.js';
 import { regionHandlers } from './catalog/regions.js';
+import { ebsHandlers, ebsMigrations, ebsStore, type Ebs, type SnapshotUser } from './ebs/index.js';
+import { VolumeSupervisor } from './dataplane/volumes.js';
 
 /** The host side of instances, picked by the composition root. */
 export interface Ec2Runtime {
   /** EC2's own containers (runtime/host-runtime.ts, one driver per owner). */
   driver: InstanceDriver;
-  /** Root volumes (native runtime only). */
+  /** Volumes as disk files (native runtime only). */
   volumes?: VolumeStore;
+  /** EBS snapshots (native runtime only). */
+  snapshots?: SnapshotStore;
   /** The shared VPC data plane: EC2 plugs its instances, its DNS zone and its metadata service into it. */
   plane: DataPlane;
   /** Rootfs of a kumo image (built on first use). */
@@ -157,6 +162,8 @@ const launchImage: ImageLookup = (scope, imageId) => {
     DefaultUser: image.defaultUser,
     RootDeviceName: image.rootDeviceName,
     RootSizeGiB: image.volumeSize,
+    RootSnapshotId: image.snapshotId,
+    RootVolumeType: 'gp3',
     ImdsSupport: image.imdsSupport,
   };
 };
@@ -165,15 +172,30 @@ export interface Ec2Service extends Service {
   supervisor: InstanceSupervisor;
   instances: InstanceStore;
   store: Ec2Store;
+  ebs: Ebs;
 }
 
 export function createEc2Service(deps: Ec2Deps): Ec2Service {
   migrate(deps.db, 'ec2-key-pairs', keyPairMigrations);
   migrate(deps.db, 'ec2-instances', instanceMigrations);
+  // After the instances': existing instances' root volumes become rows.
+  migrate(deps.db, 'ec2-ebs', ebsMigrations);
   const store = new Ec2Store(deps.db, deps.network, deps.tags);
   const instances = new InstanceStore(deps.db);
   const directory = new InstanceDirectory(store, instances);
   plugIntoDataPlane(deps.runtime.plane, directory, store);
+  const now = deps.now ?? (() => new Date());
+  const volumes = new VolumeSupervisor({
+    store,
+    ebs: ebsStore(deps.db),
+    instances,
+    driver: deps.runtime.driver,
+    volumes: deps.runtime.volumes,
+    snapshots: deps.runtime.snapshots,
+    log: deps.log,
+    now,
+  });
+  const snapshotUsers: SnapshotUser[] = [];
   const supervisor = new InstanceSupervisor({
     store,
     instances,
@@ -182,7 +204,8 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     plane: deps.runtime.plane,
     imageRootfs: deps.runtime.imageRootfs,
     log: deps.log,
-    now: deps.now ?? (() => new Date()),
+    now,
+    containers: (id, how) => volumes.containerChanged(id, how),
   });
   const instanceDeps: InstanceDeps = { store, instances, images: launchImage, changed: () => supervisor.wake() };
   const table: { [K in keyof Ec2Operations]: Handler } = {
@@ -208,6 +231,17 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     ...keyPairHandlers(store),
     ...instanceTypeHandlers(),
     ...imageHandlers(),
+    ...ebsHandlers({
+      store,
+      ebs: ebsStore(deps.db),
+      instances,
+      host: {
+        disks: deps.runtime.volumes !== undefined,
+        snapshots: deps.runtime.volumes !== undefined && deps.runtime.snapshots !== undefined,
+        attach: deps.runtime.driver.exposeDevice !== undefined,
+      },
+      snapshotUsers,
+    }),
   };
   const defaults = new RegionDefaults(store);
   // Region and zone listings are not regional state; everything else sees the region's defaults.
@@ -222,7 +256,10 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
       : async (ctx, input) => {
           defaults.ensure(ctx);
           const out = await handler(ctx, input);
-          if (!reads) supervisor.wake();
+          if (!reads) {
+            supervisor.wake();
+            volumes.wake();
+          }
           return out;
         };
   }
@@ -235,12 +272,24 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     supervisor,
     instances,
     store,
-    start: () => supervisor.start(),
+    ebs: { supervisor: volumes, useSnapshots: (user) => snapshotUsers.push(user) },
+    // Volumes recover after instances: which containers still run is known by then.
+    start: async () => {
+      await supervisor.start();
+      await volumes.start();
+    },
     reset: async () => {
       defaults.forget();
+      await volumes.drain();
       await supervisor.reset(deps.runtime.driver.list());
+      await volumes.reset();
       supervisor.wake();
     },
-    close: () => supervisor.close(),
+    // A snapshot under way finishes; then instances stop; then no data volume stays a loop device.
+    close: async () => {
+      await volumes.close();
+      await supervisor.close();
+      await volumes.releaseAll();
+    },
   };
 }

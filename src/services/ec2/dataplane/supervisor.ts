@@ -28,6 +28,7 @@ import { InstancePorts } from './ports.js';
 import type { DataPlane } from '../../../runtime/data-plane.js';
 import { unmap } from '../vpc/elastic-ips.js';
 import { INSTANCE_TYPE_BY_NAME } from '../catalog/instance-types-data.js';
+import { releaseVolumesOf } from '../ebs/instance-volumes.js';
 
 export interface SupervisorDeps {
   store: Ec2Store;
@@ -41,6 +42,8 @@ export interface SupervisorDeps {
   imageRootfs: (name: string) => Promise<string>;
   log: (line: string) => void;
   now: () => Date;
+  /** Told when an instance's container starts, is adopted after a restart, or ends (the EBS supervisor's devices follow). */
+  containers?: (instanceId: string, how: 'started' | 'adopted' | 'ended') => void;
 }
 
 export type CheckStatus = 'ok' | 'impaired' | 'initializing' | 'not-applicable' | 'insufficient-data';
@@ -94,6 +97,7 @@ export class InstanceSupervisor {
     const { scope, instance } = found;
     if (how === 'crash') {
       this.crashed.add(id);
+      this.deps.containers?.(id, 'ended');
       this.deps.log(`instance ${id}: its processes died; status checks now fail`);
       return;
     }
@@ -188,6 +192,7 @@ export class InstanceSupervisor {
   private async boot(scope: Scope, i: InstanceRecord): Promise<void> {
     const { driver } = this.deps;
     const fresh = driver.status(i.InstanceId) === 'terminated';
+    const adopted = driver.status(i.InstanceId) === 'running';
     try {
       const rootfs = await this.deps.imageRootfs(i.KumoImage);
       let netns: string | undefined;
@@ -222,15 +227,18 @@ export class InstanceSupervisor {
       }
       this.booted.add(i.InstanceId);
       this.crashed.delete(i.InstanceId);
+      this.deps.containers?.(i.InstanceId, adopted ? 'adopted' : 'started');
     } catch (err) {
       this.deps.log(`instance ${i.InstanceId}: could not boot: ${(err as Error).message}`);
       await driver.stop(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
       await this.ports.unplug(i.InstanceId).catch(() => {});
       const reason = { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on launch' };
+      this.deps.containers?.(i.InstanceId, 'ended');
       if (fresh) {
         await driver.terminate(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
         await this.roots.discard({ ...i, RootDeleteOnTermination: true }).catch(() => {});
-        this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => this.terminatedRow(scope, r, reason));
+        // A launch that failed leaves no volume behind, whatever DeleteOnTermination said.
+        this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => this.terminatedRow(scope, { ...r, RootDeleteOnTermination: true }, reason));
       } else {
         await this.roots.release(i).catch(() => {});
         this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => ({ ...r, State: 'stopped', StateReason: reason, PublicIpAddress: this.releasePublicIp(r) }));
@@ -246,11 +254,13 @@ export class InstanceSupervisor {
     await this.deps.driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
     this.booted.add(i.InstanceId);
     this.crashed.delete(i.InstanceId);
+    this.deps.containers?.(i.InstanceId, 'started');
     this.settle(scope, i.InstanceId, ['running'], (r) => ({ ...r, RebootRequested: false }));
   }
 
   private async stop(scope: Scope, i: InstanceRecord): Promise<void> {
     await this.deps.driver.stop(i.InstanceId, i.ForceStop ? FORCE_STOP_DEADLINE_MS : STOP_DEADLINE_MS);
+    this.deps.containers?.(i.InstanceId, 'ended');
     await this.roots.release(i);
     await this.ports.unplug(i.InstanceId);
     this.booted.delete(i.InstanceId);
@@ -262,12 +272,14 @@ export class InstanceSupervisor {
   private async halt(i: InstanceRecord): Promise<void> {
     if (i.State === 'terminated') await this.deps.driver.terminate(i.InstanceId, FORCE_STOP_DEADLINE_MS);
     else await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
+    this.deps.containers?.(i.InstanceId, 'ended');
     await (i.State === 'terminated' ? this.roots.discard(i) : this.roots.release(i));
     await this.ports.unplug(i.InstanceId);
   }
 
   private async terminate(scope: Scope, i: InstanceRecord): Promise<void> {
     await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
+    this.deps.containers?.(i.InstanceId, 'ended');
     await this.ports.unplug(i.InstanceId);
     await this.deps.driver.terminate(i.InstanceId);
     // DeleteOnTermination=false: the volume outlives its instance, in <data-dir>/volumes/<vol-id>/.
@@ -295,6 +307,8 @@ export class InstanceSupervisor {
       n.networkInterfaces.delete(scope, r.NetworkInterfaceId);
       this.deps.store.tags.removeAll(scope, r.NetworkInterfaceId);
     }
+    // Its volumes are let go as AWS does: deleted (DeleteOnTermination) or detached.
+    releaseVolumesOf(this.deps.store, scope, r);
     return {
       ...r,
       State: 'terminated',

@@ -25,6 +25,8 @@ import { lookup } from '../resource-kind.js';
 import { wellFormed, type Ec2Store } from '../store.js';
 import { putTags, validateTags, type TagSpecification } from '../tagging.js';
 import { allocatePublicIp } from './public-ip.js';
+import { putRootVolume } from '../ebs/instance-volumes.js';
+import { checkVolumeSpec } from '../ebs/volume-types.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 
@@ -37,6 +39,10 @@ export interface LaunchImage {
   DefaultUser: string;
   RootDeviceName: string;
   RootSizeGiB: number;
+  /** The snapshot the root volume is made from (its volume row's SnapshotId). */
+  RootSnapshotId?: string;
+  /** The root volume's type when the launch names none (the AMI's block device mapping's). */
+  RootVolumeType?: string;
   ImdsSupport?: string;
 }
 
@@ -268,6 +274,7 @@ export function runInstancesHandler(deps: LaunchDeps): Op<'RunInstances'> {
         };
         instances.put(scope, record);
         putTags(store, scope, id, 'instance', tags.instance);
+        putRootVolume(store, scope, record, root.spec, image.RootSnapshotId);
         putTags(store, scope, record.RootVolumeId, 'volume', tags.volume);
         out.push(record);
       }
@@ -286,7 +293,8 @@ function rootVolume(mappings: Ec2Operations['RunInstances']['input']['BlockDevic
   const size = m?.Ebs?.VolumeSize ?? image.RootSizeGiB;
   if (size < image.RootSizeGiB) throw InstanceErrors.rootTooSmall(size, image.RootSizeGiB);
   if (size > 16384) throw Ec2Errors.invalidParameter(`Volume of ${size}GiB is too large; the maximum is 16384GiB.`);
-  return { size, deleteOnTermination: m?.Ebs?.DeleteOnTermination ?? true };
+  const spec = checkVolumeSpec({ VolumeType: m?.Ebs?.VolumeType ?? image.RootVolumeType ?? 'gp3', Size: size, Iops: m?.Ebs?.Iops, Throughput: m?.Ebs?.Throughput });
+  return { size, deleteOnTermination: m?.Ebs?.DeleteOnTermination ?? true, spec };
 }
 
 function metadataOptions(o: Ec2Operations['RunInstances']['input']['MetadataOptions'], image: LaunchImage): InstanceRecord['MetadataOptions'] {
