@@ -18,6 +18,8 @@ import { Fabric } from './network/fabric.js';
 import { ensureImage, imageSpecByName, rootfsOf } from './images/builder.js';
 import { SnapshotStore } from './snapshots/store.js';
 import { VolumeStore } from './volumes.js';
+import { loopsUnder } from './loop.js';
+import { run } from './instances/host.js';
 
 export interface ContainerOwner {
   /** Its directory under the data dir (`instances`). */
@@ -86,5 +88,6 @@ export async function reclaimHostState(config: KumoConfig, owners: ContainerOwne
   for (const owner of owners) await runtime.driverFor(owner).reclaimLeftovers?.();
   // Volumes the dead kumo had mounted or attached: the data dir must be removable.
   for (const id of runtime.volumes?.list() ?? []) await runtime.volumes!.unmountRoot(id);
+  for (const loop of await loopsUnder(config.dataDir)) await run('losetup', ['--detach', loop.split(' ')[0]!]).catch(() => {});
   await Fabric.releaseOwner(config.dataDir);
 }

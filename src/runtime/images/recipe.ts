@@ -18,6 +18,8 @@ export const BASE_PACKAGES = [
   'systemd', 'systemd-sysv', 'dbus', 'iproute2', 'ca-certificates',
   // what user data and logins expect
   'python3', 'python3-yaml', 'curl', 'openssh-server', 'sudo', 'procps', 'less',
+  // formatting EBS volumes as AWS's guides do (mkfs -t xfs /dev/xvdf); e2fsprogs is in the base
+  'xfsprogs',
 ];
 
 /** Downloaded into the image's local apt repository (with their dependencies), not installed. */
@@ -114,6 +116,41 @@ case " $* " in *" --wait "*|*" -w "*) while [ -e $UNIT ] && [ ! -e $DONE ]; do s
 if [ -e $UNIT ] && [ ! -e $DONE ]; then echo "status: running"; exit 0; fi
 if [ -e $DONE ] && [ "$(cat $DONE)" != 0 ]; then echo "status: error"; exit 1; fi
 echo "status: done"
+`;
+
+/** Where the instance's secret for asking kumo to act for it lives (root only): devices.ts, first boot. */
+export const HOST_TOKEN_FILE = '/var/lib/kumo/host-token';
+
+/**
+ * mount(8)'s helper for the filesystems a volume may hold (/sbin/mount.<type>): root in an
+ * instance's user namespace cannot mount a block device, so the helper asks kumo (through the
+ * metadata address, proving it is root with the instance's token) to mount it from the host;
+ * kumo mounts it and binds it where asked. mount(8) calls it as
+ * `mount.<type> <device> <dir> [-sfnv] [-o options] [-t type]`.
+ */
+const MOUNT_HELPER = `#!/bin/sh
+# kumo: mounts an attached EBS volume's filesystem for this instance (see README, "Volumes").
+type=\${0##*/mount.}
+dev=$1; dir=$2; shift 2; opts=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -o) opts=$2; shift 2 ;;
+    -t) type=\${2%%.*}; shift 2 ;;
+    *) shift ;;
+  esac
+done
+[ -r ${HOST_TOKEN_FILE} ] || { echo "mount: only root can mount \$dev here" >&2; exit 1; }
+dir=$(cd "$dir" 2>/dev/null && pwd -P || echo "$dir")
+out=$(curl -sS -m 60 -X POST -H "X-Kumo-Token: $(cat ${HOST_TOKEN_FILE})" \
+  --data-urlencode "device=$(readlink -f "$dev")" --data-urlencode "target=$dir" \
+  --data-urlencode "type=$type" --data-urlencode "options=$opts" \
+  -w '\n%{http_code}' http://169.254.169.254/kumo/mount 2>&1)
+code=\${out##*
+}
+[ "$code" = 200 ] && exit 0
+echo "mount: \${out%
+*}" >&2
+exit 32
 `;
 
 /** chkconfig (Amazon Linux 1 and 2 guides: `chkconfig httpd on`) as systemctl enable/disable. */
@@ -245,6 +282,8 @@ ln -sf yum /usr/local/bin/dnf
 ${heredoc('/usr/local/bin/amazon-linux-extras', EXTRAS_SHIM, '755')}
 ${heredoc('/usr/local/sbin/chkconfig', CHKCONFIG_SHIM, '755')}
 ${heredoc('/usr/local/bin/cloud-init', CLOUD_INIT_SHIM, '755')}
+${heredoc('/usr/local/sbin/kumo-mount', MOUNT_HELPER, '755')}
+for t in ext2 ext3 ext4 xfs btrfs; do ln -sf /usr/local/sbin/kumo-mount /sbin/mount.$t; done
 ${heredoc('/etc/systemd/system/httpd.service', HTTPD_UNIT)}
 for u in ${MASKED_UNITS.join(' ')}; do ln -sf /dev/null /etc/systemd/system/$u; done
 rm -f /etc/systemd/system/*.wants/e2scrub_reap.service /etc/systemd/system/getty.target.wants/getty@tty1.service

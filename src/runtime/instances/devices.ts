@@ -56,7 +56,8 @@ export async function exposeDevice(incoming: string, init: number, hostDevice: s
   writeFileSync(staged, '');
   await run('mount', ['--bind', hostDevice, staged]);
   try {
-    await asContainerRoot(init, 'touch "/dev/$1"; mount --bind "$2/dev-$1" "/dev/$1"', [name, INCOMING_INSIDE]);
+    // Idempotent: a device already there (a container adopted after a restart) stays as it is.
+    await asContainerRoot(init, 'mountpoint -q "/dev/$1" && exit 0; touch "/dev/$1"; mount --bind "$2/dev-$1" "/dev/$1"', [name, INCOMING_INSIDE]);
   } finally {
     await run('umount', [staged]).catch(() => {});
     rmSync(staged, { force: true });
@@ -92,7 +93,7 @@ export async function mountFilesystem(incoming: string, init: number, hostDevice
     await run('mount', ['-t', type, '-o', [...options, 'nosuid', 'nodev'].join(','), hostDevice, fs]);
     ownFreshFilesystem(fs);
   }
-  await asContainerRoot(init, 'mkdir -p "$2"; mount --bind "$1" "$2"', [`${INCOMING_INSIDE}/fs-${name}`, target]);
+  await asContainerRoot(init, '[ -d "$2" ] || { echo "mount point $2 does not exist" >&2; exit 32; }; mount --bind "$1" "$2"', [`${INCOMING_INSIDE}/fs-${name}`, target]);
 }
 
 /**

@@ -24,6 +24,8 @@ export interface LaunchSpec {
   defaultUser?: string;
   /** OpenSSH public key lines for the default user's authorized_keys (the launch key pair). */
   publicKeys?: string[];
+  /** A secret only root in the instance can read, proving a request to kumo comes from it (mounting a volume). */
+  hostToken?: string;
   /**
    * Network namespace (a name under /run/netns) to run in, created and wired by the caller (the
    * VPC fabric). None: the driver gives the instance a namespace of its own with loopback only.

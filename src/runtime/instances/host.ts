@@ -52,6 +52,15 @@ export function childrenOf(pid: number): number[] {
   }
 }
 
+/** A process's command name, or undefined once it is gone. */
+export function commOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 export function descendantsOf(pid: number): number[] {
   const out: number[] = [];
   for (const c of childrenOf(pid)) out.push(c, ...descendantsOf(c));

@@ -35,7 +35,7 @@ import { cgroupPids, prepareCgroups, removeCgroups, removeParents, type Resource
 import { ContainerProcess, tryKill, type ContainerExit } from './container-process.js';
 import { exposeDevice, hideDevice, INCOMING_INSIDE, mountFilesystem, prepareIncoming, releaseIncoming } from './devices.js';
 import type { ExitKind, InstanceDriver, InstanceStatus, LaunchSpec } from './driver.js';
-import { descendantsOf, ensureNetns, instanceIds, mountOverlay, pssBytes, removeNetns, rssBytes, unmount } from './host.js';
+import { commOf, descendantsOf, ensureNetns, instanceIds, mountOverlay, pssBytes, removeNetns, rssBytes, unmount } from './host.js';
 import { provisionInstance } from './provision.js';
 import { ownRootVolume, PRIVATE_USERS_ARGS, shiftWritten } from './user-namespace.js';
 
@@ -77,6 +77,8 @@ export interface InstancePaths {
 
 /** A halt asked of a container still booting may be lost (container-process.ts): ask again this often. */
 const HALT_REPEAT_MS = 250;
+/** How long a just-started container may take to exec its systemd. */
+const INIT_DEADLINE_MS = 30_000;
 
 export class NativeDriver implements InstanceDriver {
   readonly kind = 'native' as const;
@@ -108,7 +110,7 @@ export class NativeDriver implements InstanceDriver {
     const volume = spec.volume ?? p.dir;
     for (const d of ['upper', 'work']) mkdirSync(join(volume, d), { recursive: true });
     if (!spec.volume) ownRootVolume(join(volume, 'upper'));
-    const { userData, netns, ...rest } = spec;
+    const { userData, netns, hostToken: _secret, ...rest } = spec;
     const stored: StoredSpec = { ...rest, volume, userNamespace: true };
     writeFileSync(p.spec, JSON.stringify(stored, null, 2), { mode: 0o600 });
     await this.mount(stored, p);
@@ -116,7 +118,7 @@ export class NativeDriver implements InstanceDriver {
       await provisionInstance(p.merged, {
         hostname: spec.hostname ?? spec.id, nameservers: spec.nameservers ?? [],
         defaultUser: spec.defaultUser ?? 'admin', publicKeys: spec.publicKeys ?? [],
-        userData: userData === undefined ? undefined : Buffer.from(userData),
+        userData: userData === undefined ? undefined : Buffer.from(userData), hostToken: spec.hostToken,
       });
       shiftWritten(join(volume, 'upper'), p.merged);
     } catch (err) {
@@ -240,7 +242,7 @@ export class NativeDriver implements InstanceDriver {
   }
 
   async exposeDevice(id: string, hostDevice: string, name: string): Promise<void> {
-    await exposeDevice(this.paths(id).incoming, this.requireInit(id), hostDevice, name);
+    await exposeDevice(this.paths(id).incoming, await this.requireInit(id), hostDevice, name);
   }
 
   async hideDevice(id: string, name: string, hostDevice?: string): Promise<void> {
@@ -249,13 +251,23 @@ export class NativeDriver implements InstanceDriver {
 
   /** Mounts an exposed device's filesystem at `target` inside the instance, for its root (devices.ts). */
   async mountDevice(id: string, hostDevice: string, name: string, type: string, options: string[], target: string): Promise<void> {
-    await mountFilesystem(this.paths(id).incoming, this.requireInit(id), hostDevice, name, type, options, target);
+    await mountFilesystem(this.paths(id).incoming, await this.requireInit(id), hostDevice, name, type, options, target);
   }
 
-  private requireInit(id: string): number {
-    const init = this.running.get(id)?.container.initPid();
-    if (init === undefined) throw new Error(`instance ${id} is not running`);
-    return init;
+  /**
+   * The container's systemd. Right after start nspawn's first child is still its own helper (the
+   * inner child runs systemd only once nspawn has set up /dev and the mounts), so wait for it.
+   */
+  private async requireInit(id: string, deadlineMs = INIT_DEADLINE_MS): Promise<number> {
+    const until = Date.now() + deadlineMs;
+    for (;;) {
+      const container = this.running.get(id)?.container;
+      if (!container?.alive) throw new Error(`instance ${id} is not running`);
+      const init = container.initPid();
+      if (init !== undefined && commOf(init) === 'systemd') return init;
+      if (Date.now() > until) throw new Error(`instance ${id} has no init after ${deadlineMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Stops the container and removes its directory; a root volume its owner gave stays (the owner's to delete). */

@@ -13,7 +13,8 @@
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { HOST_TOKEN_FILE } from '../images/recipe.js';
 import { gunzipSync } from 'node:zlib';
 import { DONE_MARKER, installFirstBoot, STARTED_MARKER, USER_DATA_DIR, USER_DATA_UNIT, type UserDataParts } from './first-boot.js';
 
@@ -26,6 +27,8 @@ export interface ProvisionParams {
   /** OpenSSH public key lines for the default user's authorized_keys (the launch key pair). */
   publicKeys: string[];
   userData?: Buffer;
+  /** The instance's secret for asking kumo to act for it (mounting a volume): root may read it, no one else. */
+  hostToken?: string;
 }
 
 /** `root` is the instance's mounted root; every write lands in its upper layer. */
@@ -34,6 +37,10 @@ export async function provisionInstance(root: string, p: ProvisionParams): Promi
   writeIdentity(root, p.hostname, p.nameservers);
   await ensureUser(root, p.defaultUser);
   if (p.publicKeys.length) addAuthorizedKeys(root, p.defaultUser, p.publicKeys);
+  if (p.hostToken) {
+    mkdirSync(join(root, dirname(HOST_TOKEN_FILE)), { recursive: true, mode: 0o700 });
+    writeFileSync(join(root, HOST_TOKEN_FILE), `${p.hostToken}\n`, { mode: 0o600 });
+  }
   if (p.userData !== undefined && p.userData.length > 0) {
     installFirstBoot(root, splitUserData(p.userData), p.defaultUser);
   }

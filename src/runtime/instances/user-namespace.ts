@@ -17,6 +17,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, lchownSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { prepareCgroups, removeCgroups } from './cgroups.js';
 
 /**
  * 0x70000000: a multiple of 65536 (nspawn's --private-users=yes derives the range from the root
@@ -27,20 +28,29 @@ export const CONTAINER_ID_BASE = 0x70000000;
 export const CONTAINER_ID_COUNT = 65536;
 
 /** Shifts a freshly built image tree (owned by host IDs 0..65535) into the container range, in place. */
-export function shiftImage(rootfs: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const args = [
-      '--register=no', '--keep-unit', '--quiet', `--directory=${rootfs}`,
-      `--private-users=${CONTAINER_ID_BASE}:${CONTAINER_ID_COUNT}`, '--private-users-ownership=chown',
-      // Nothing is booted: nspawn chowns the tree, then runs this one command in it.
-      '/bin/true',
-    ];
-    const child = spawn('systemd-nspawn', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`shifting ${rootfs} into the container ID range failed (${code}): ${err.trim()}`))));
-  });
+export async function shiftImage(rootfs: string): Promise<void> {
+  // In a cgroup of its own, as every nspawn kumo runs: without systemd on the host, nspawn makes
+  // its payload/supervisor cgroups next to the one it is in, and the host's root is no place for them.
+  const cgroup = `image-shift-${process.pid}`;
+  const procs = prepareCgroups(cgroup, {});
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const args = [
+        '--register=no', '--keep-unit', '--quiet', `--directory=${rootfs}`,
+        `--private-users=${CONTAINER_ID_BASE}:${CONTAINER_ID_COUNT}`, '--private-users-ownership=chown',
+        // Nothing is booted: nspawn chowns the tree, then runs this one command in it.
+        '/bin/true',
+      ];
+      const enter = 'for f in $KUMO_CGROUPS; do echo $$ > "$f" || exit 70; done; exec systemd-nspawn "$@"';
+      const child = spawn('/bin/sh', ['-c', enter, 'shift', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUMO_CGROUPS: procs.join(' ') } });
+      let err = '';
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`shifting ${rootfs} into the container ID range failed (${code}): ${err.trim()}`))));
+    });
+  } finally {
+    await removeCgroups(cgroup);
+  }
 }
 
 /**

@@ -45,11 +45,18 @@ const REASONS: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
 };
 
-export function createImdsServer(opts: ImdsOptions): Server {
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * `extra`: requests under a path of kumo's own (`/kumo/…`, which no EC2 path starts with) go
+ * there instead: what an instance asks kumo to do for it, on the address it already reaches.
+ */
+export function createImdsServer(opts: ImdsOptions, extra?: { prefix: string; handle: RequestHandler }): Server {
   const tokens = new TokenStore(opts.now);
   const server = createServer((req, res) => {
     try {
-      handle(req, res, opts, tokens);
+      if (extra && (req.url ?? '').startsWith(extra.prefix)) extra.handle(req, res);
+      else handle(req, res, opts, tokens);
     } catch {
       if (!res.headersSent) send(res, 500, 'text/plain', '');
       else res.destroy();

@@ -120,6 +120,7 @@ import { instanceStatusHandlers } from './instances/status.js';
 import { InstanceStore, instanceMigrations } from './instances/store.js';
 import { InstanceSupervisor } from './dataplane/supervisor.js';
 import { plugIntoDataPlane } from './dataplane/vpc-services.js';
+import type { AttachedDevices } from './dataplane/host-actions.js';
 import { findImage, imageHandlers } from './images/images.js';
 import { keyPairHandlers } from './keys/key-pairs.js';
 import { keyPairMigrations } from './keys/store.js';
@@ -136,6 +137,8 @@ export interface Ec2Runtime {
   volumes?: VolumeStore;
   /** EBS snapshots (native runtime only). */
   snapshots?: SnapshotStore;
+  /** Where instance-store disks live (native runtime only). */
+  instanceStoreDir?: string;
   /** The shared VPC data plane: EC2 plugs its instances, its DNS zone and its metadata service into it. */
   plane: DataPlane;
   /** Rootfs of a kumo image (built on first use). */
@@ -183,7 +186,6 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
   const store = new Ec2Store(deps.db, deps.network, deps.tags);
   const instances = new InstanceStore(deps.db);
   const directory = new InstanceDirectory(store, instances);
-  plugIntoDataPlane(deps.runtime.plane, directory, store);
   const now = deps.now ?? (() => new Date());
   const volumes = new VolumeSupervisor({
     store,
@@ -196,11 +198,15 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     now,
   });
   const snapshotUsers: SnapshotUser[] = [];
+  // Devices an instance may have mounted: its instance-store disks, then its attached volumes.
+  const devices: AttachedDevices = async (id, name) => (await supervisor.instanceStore.hostDevice(id, name)) ?? volumes.hostDevice(id, name);
+  plugIntoDataPlane(deps.runtime.plane, directory, store, { driver: deps.runtime.driver, devices: () => devices });
   const supervisor = new InstanceSupervisor({
     store,
     instances,
     driver: deps.runtime.driver,
     volumes: deps.runtime.volumes,
+    instanceStoreDir: deps.runtime.instanceStoreDir,
     plane: deps.runtime.plane,
     imageRootfs: deps.runtime.imageRootfs,
     log: deps.log,

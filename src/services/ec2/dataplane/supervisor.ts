@@ -18,6 +18,7 @@ import type { InstanceDriver } from '../../../runtime/instances/driver.js';
 import { Reconciler } from '../../../runtime/reconciler.js';
 import type { VolumeStore } from '../../../runtime/volumes.js';
 import { RootVolumes } from './root-volumes.js';
+import { InstanceStoreDisks } from './instance-store.js';
 import { intToIp, parseCidr4 } from '../../../lib/cidr.js';
 import type { Scope } from '../../../state/scope.js';
 import { userReason, TERMINATED_VISIBLE_MS } from '../instances/instances.js';
@@ -36,6 +37,8 @@ export interface SupervisorDeps {
   driver: InstanceDriver;
   /** Root volumes as directories (native runtime only); the process runtime has none. */
   volumes?: VolumeStore;
+  /** Where instance-store disks live (native runtime only). */
+  instanceStoreDir?: string;
   /** The shared VPC data plane (its fabric opens on first use; the process runtime has none). */
   plane: DataPlane;
   /** The rootfs of a kumo image, built first if needed (may take minutes). */
@@ -61,6 +64,8 @@ export class InstanceSupervisor {
   private readonly crashed = new Set<string>();
   private readonly ports: InstancePorts;
   private readonly roots: RootVolumes;
+  /** Instance types with instance storage get their ephemeral disks here. */
+  readonly instanceStore: InstanceStoreDisks;
   /** Plugs in flight, and boots waiting for them to finish (see boot). */
   private plugging = 0;
   private plugWaiters: (() => void)[] = [];
@@ -68,6 +73,7 @@ export class InstanceSupervisor {
   constructor(private readonly deps: SupervisorDeps) {
     this.ports = new InstancePorts(deps.store, deps.plane, deps.log);
     this.roots = new RootVolumes(deps.volumes);
+    this.instanceStore = new InstanceStoreDisks(deps.instanceStoreDir, deps.driver);
     this.loop = new Reconciler<Row>({
       name: 'instance',
       desired: () => deps.instances.everywhere(),
@@ -216,6 +222,7 @@ export class InstanceSupervisor {
           userData: i.UserData ? Buffer.from(i.UserData, 'base64') : undefined,
           defaultUser: i.DefaultUser,
           publicKeys: key ? [key.PublicKey] : [],
+          hostToken: i.HostToken,
           netns,
           resources: resourcesOf(i.InstanceType),
           volume: await this.roots.ready(i, rootfs),
@@ -225,12 +232,14 @@ export class InstanceSupervisor {
         await this.roots.ready(i, rootfs);
         await driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
       }
+      await this.instanceStore.expose(i);
       this.booted.add(i.InstanceId);
       this.crashed.delete(i.InstanceId);
       this.deps.containers?.(i.InstanceId, adopted ? 'adopted' : 'started');
     } catch (err) {
       this.deps.log(`instance ${i.InstanceId}: could not boot: ${(err as Error).message}`);
       await driver.stop(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
+      await this.instanceStore.discard(i.InstanceId).catch(() => {});
       await this.ports.unplug(i.InstanceId).catch(() => {});
       const reason = { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on launch' };
       this.deps.containers?.(i.InstanceId, 'ended');
@@ -252,6 +261,8 @@ export class InstanceSupervisor {
     await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
     const netns = this.ports.plugged(i.InstanceId) ? await this.ports.plug(scope, i) : undefined;
     await this.deps.driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
+    // A reboot keeps instance-store data; the new container gets the same disks.
+    await this.instanceStore.expose(i);
     this.booted.add(i.InstanceId);
     this.crashed.delete(i.InstanceId);
     this.deps.containers?.(i.InstanceId, 'started');
@@ -261,6 +272,7 @@ export class InstanceSupervisor {
   private async stop(scope: Scope, i: InstanceRecord): Promise<void> {
     await this.deps.driver.stop(i.InstanceId, i.ForceStop ? FORCE_STOP_DEADLINE_MS : STOP_DEADLINE_MS);
     this.deps.containers?.(i.InstanceId, 'ended');
+    await this.instanceStore.discard(i.InstanceId);
     await this.roots.release(i);
     await this.ports.unplug(i.InstanceId);
     this.booted.delete(i.InstanceId);
@@ -273,6 +285,7 @@ export class InstanceSupervisor {
     if (i.State === 'terminated') await this.deps.driver.terminate(i.InstanceId, FORCE_STOP_DEADLINE_MS);
     else await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
     this.deps.containers?.(i.InstanceId, 'ended');
+    await this.instanceStore.discard(i.InstanceId);
     await (i.State === 'terminated' ? this.roots.discard(i) : this.roots.release(i));
     await this.ports.unplug(i.InstanceId);
   }
@@ -282,6 +295,7 @@ export class InstanceSupervisor {
     this.deps.containers?.(i.InstanceId, 'ended');
     await this.ports.unplug(i.InstanceId);
     await this.deps.driver.terminate(i.InstanceId);
+    await this.instanceStore.discard(i.InstanceId);
     // DeleteOnTermination=false: the volume outlives its instance, in <data-dir>/volumes/<vol-id>/.
     await this.roots.discard(i);
     this.booted.delete(i.InstanceId);
@@ -332,6 +346,7 @@ export class InstanceSupervisor {
     await Promise.all(
       running.map(async ({ instance }) => {
         await this.deps.driver.stop(instance.InstanceId, STOP_DEADLINE_MS).catch((err) => this.deps.log(`instance ${instance.InstanceId}: ${err}`));
+        await this.instanceStore.discard(instance.InstanceId).catch((err) => this.deps.log(`instance ${instance.InstanceId}: ${err}`));
         await this.roots.release(instance).catch((err) => this.deps.log(`instance ${instance.InstanceId}: ${err}`));
       }),
     );
@@ -342,7 +357,10 @@ export class InstanceSupervisor {
   /** After /_kumo/reset wiped the rows: remove every instance this process knows of from the host. */
   async reset(known: string[]): Promise<void> {
     await this.loop.drain();
-    for (const id of known) await this.deps.driver.terminate(id, FORCE_STOP_DEADLINE_MS).catch(() => {});
+    for (const id of known) {
+      await this.deps.driver.terminate(id, FORCE_STOP_DEADLINE_MS).catch(() => {});
+      await this.instanceStore.discard(id).catch(() => {});
+    }
     await this.roots.removeAll();
     this.booted.clear();
     this.crashed.clear();

@@ -5,6 +5,7 @@
  * addresses. Nothing runs here: the supervisor sees the pending rows and boots them, so the call
  * answers at once, as AWS's does.
  */
+import { randomBytes } from 'node:crypto';
 import type { Ec2Operations } from '../../../models/generated/ec2.js';
 import { checkDryRun } from '../../../state/dry-run.js';
 import { resourceId } from '../../../state/ids.js';
@@ -268,6 +269,7 @@ export function runInstancesHandler(deps: LaunchDeps): Op<'RunInstances'> {
           EbsOptimized: input.EbsOptimized ?? false,
           Monitoring: input.Monitoring?.Enabled ? 'enabled' : 'disabled',
           ClientToken: input.ClientToken,
+          HostToken: randomBytes(24).toString('hex'),
           SourceDestCheck: true,
           KumoImage: image.KumoImage,
           DefaultUser: image.DefaultUser,

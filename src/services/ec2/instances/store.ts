@@ -64,6 +64,8 @@ export interface InstanceRecord {
   EbsOptimized: boolean;
   Monitoring: 'disabled' | 'enabled';
   ClientToken?: string;
+  /** The instance's secret, readable by its root only, that proves a request to kumo comes from it (host-actions.ts). */
+  HostToken?: string;
   SourceDestCheck: boolean;
   /** When it reached `terminated` (terminated instances stay listed for an hour, as on AWS). */
   TerminatedAt?: string;
