@@ -212,6 +212,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     log: deps.log,
     now,
     containers: (id, how) => volumes.containerChanged(id, how),
+    settled: () => volumes.wake(),
   });
   const instanceDeps: InstanceDeps = { store, instances, images: launchImage, changed: () => supervisor.wake() };
   const table: { [K in keyof Ec2Operations]: Handler } = {

@@ -47,6 +47,8 @@ export interface SupervisorDeps {
   now: () => Date;
   /** Told when an instance's container starts, is adopted after a restart, or ends (the EBS supervisor's devices follow). */
   containers?: (instanceId: string, how: 'started' | 'adopted' | 'ended') => void;
+  /** Told after an instance row changed state here (a termination changes its volumes' rows too). */
+  settled?: () => void;
 }
 
 export type CheckStatus = 'ok' | 'impaired' | 'initializing' | 'not-applicable' | 'insufficient-data';
@@ -183,12 +185,14 @@ export class InstanceSupervisor {
 
   /** Re-reads the row and applies `change` only if it is still in `expected` (a request may have come in meanwhile). */
   private settle(scope: Scope, id: string, expected: InstanceRecord['State'][], change: (i: InstanceRecord) => InstanceRecord): boolean {
-    return this.deps.store.transaction(() => {
+    const changed = this.deps.store.transaction(() => {
       const fresh = this.deps.instances.get(scope, id);
       if (!fresh || !expected.includes(fresh.State)) return false;
       this.deps.instances.put(scope, change(fresh));
       return true;
     });
+    if (changed) this.deps.settled?.();
+    return changed;
   }
 
   private save(scope: Scope, i: InstanceRecord): void {
