@@ -2,7 +2,7 @@
  * EBS with running instances on the native runtime, through the API: the root volume's row; a
  * snapshot of a root volume in use with data written inside (frozen for the read), a volume made
  * from it holding that data, incremental snapshots of it; a data volume attached to a running
- * instance (it is /dev/xvdf there and what is written to it stays), detached, attached to another
+ * instance (it is /dev/xvdf there, formatted xfs and mounted from inside, and what is written to it stays), detached, attached to another
  * instance in the same zone (the data is there), kept across that instance's stop/start, and let go
  * at termination; ModifyVolume growing a root volume under a running instance (`df /` follows).
  * Needs root (skips otherwise; fails under KUMO_REQUIRE_NATIVE=1).
@@ -117,7 +117,12 @@ test('a data volume attached to a running instance is its /dev/xvdf; its data fo
   const bdm = (await describeInstance(ec2, first)).BlockDeviceMappings!;
   assert.deepEqual(bdm.map((b) => [b.DeviceName, b.Ebs!.VolumeId]).slice(1), [['/dev/sdf', vol]]);
   assert.equal((await inside(first, 'blockdev --getsize64 /dev/xvdf')).trim(), String(2 * GiB), 'inside, the volume is /dev/xvdf of its size');
-  await inside(first, 'printf written-inside | dd of=/dev/xvdf bs=4096 seek=1 conv=notrunc,fsync 2>/dev/null');
+  // Only root inside may format or mount it, and only with options that concern the disk alone.
+  await assert.rejects(inside(first, 'su -s /bin/sh nobody -c "mount /dev/xvdf /mnt"'), 'nobody cannot mount it');
+  await assert.rejects(inside(first, 'curl -sf -X POST -H "X-Kumo-Token: guess" --data "device=/dev/xvdf&type=xfs" http://169.254.169.254/kumo/mkfs'), 'a wrong token is refused');
+  await assert.rejects(inside(first, 'mkfs.xfs -f -d name=/etc/shadow /dev/xvdf'), /not one kumo passes on/);
+  // As on AWS: format the new disk, mount it, write, unmount before detaching.
+  await inside(first, 'mkfs -t xfs -q /dev/xvdf && mkdir -p /data && mount /dev/xvdf /data && echo written-inside > /data/file && umount /data');
   assert.equal(await errorCode(ec2.send(new DeleteVolumeCommand({ VolumeId: vol }))), 'VolumeInUse');
   assert.equal(await errorCode(ec2.send(new AttachVolumeCommand({ VolumeId: vol, InstanceId: first, Device: '/dev/sdg' }))), 'VolumeInUse');
 
@@ -130,8 +135,8 @@ test('a data volume attached to a running instance is its /dev/xvdf; its data fo
   const second = await launch();
   await ec2.send(new AttachVolumeCommand({ VolumeId: vol, InstanceId: second, Device: 'xvdg' }));
   await attachment(vol, 'attached');
-  const read = () => inside(second, 'dd if=/dev/xvdg bs=4096 skip=1 count=1 2>/dev/null | head -c 13');
-  assert.equal(await read(), 'written-inside'.slice(0, 13));
+  const read = () => inside(second, 'mountpoint -q /data || { mkdir -p /data && mount /dev/xvdg /data; }; findmnt -n -o FSTYPE /data; cat /data/file');
+  assert.equal(await read(), 'xfs\nwritten-inside\n', 'the xfs filesystem made in the first instance, with its file');
 
   await ec2.send(new StopInstancesCommand({ InstanceIds: [second] }));
   await waitForState(ec2, second, 'stopped', 60_000);
@@ -139,7 +144,7 @@ test('a data volume attached to a running instance is its /dev/xvdf; its data fo
   assert.deepEqual(await loopsOf(diskOf(vol)), [], 'while it is stopped the volume is no device on the host');
   await ec2.send(new StartInstancesCommand({ InstanceIds: [second] }));
   await waitForState(ec2, second, 'running', 60_000);
-  await until('the volume back in the started instance', async () => (await read().catch(() => '')) === 'written-inside'.slice(0, 13));
+  await until('the volume back in the started instance', async () => (await read().catch(() => '')) === 'xfs\nwritten-inside\n');
 
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [second] }));
   await waitForState(ec2, second, 'terminated', 60_000);
