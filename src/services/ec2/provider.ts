@@ -6,9 +6,13 @@
  *               network ACLs, network interfaces, Elastic IPs, prefix lists, and the VPC policy
  *               the data plane enforces
  *   instances/  RunInstances and the lifecycle, attributes, status, public IPs, the instance rows
- *   dataplane/  the supervisor that makes the host match the rows (on runtime/reconciler.ts), its
+ *   dataplane/  the supervisors that make the host match the rows (on runtime/reconciler.ts:
+ *               instances, volumes and snapshots), root volumes and instance-store disks, its
  *               ports in the shared VPC data plane, and what EC2 plugs into that plane: its DNS
- *               zone (with dns-names.ts) and the instance metadata service
+ *               zone (with dns-names.ts), the instance metadata service and the disk actions
+ *               root in an instance asks of kumo (host-actions.ts: mount, mkfs.xfs)
+ *   ebs/        volumes, attachments, modifications, snapshots and their attributes (the host
+ *               side is dataplane/volumes.ts and dataplane/snapshot-steps.ts)
  *   images/     the public AMI catalog
  *   keys/       key pairs and their key material
  *   catalog/    instance types, regions and zones
@@ -64,8 +68,9 @@
  *   kumo image (runtime/), not VMs; every AMI is backed by a local Debian 12 image. An instance
  *   is held to its type's memory and vCPUs (cgroup limits; the OOM killer acts inside it) and to
  *   4,096 tasks, which AWS does not cap. Root inside is root of its own user namespace: it cannot
- *   reconfigure its network interface, routes or firewall (the VPC owns them). A root volume is an
- *   overlay directory; its size is recorded, not enforced. Auto-assigned public IPs come from the
+ *   reconfigure its network interface, routes or firewall (the VPC owns them). A root volume is
+ *   an ext4 disk holding the overlay's upper layer over the shared image (df / shows its size;
+ *   the image's files are not on it, so a snapshot holds what the instance changed). Auto-assigned public IPs come from the
  *   loopback pool (KUMO_EIP_POOL) like Elastic IPs and are released at stop, as on AWS; the new one
  *   given at start (or when an Elastic IP that replaced it is disassociated, which AWS does "within
  *   a few minutes") is there at once, already in the `pending` state. One network
@@ -81,6 +86,14 @@
  *   instance runs. The VPC resolver answers EC2's names only (no forwarding to the outside), with
  *   REFUSED when enableDnsSupport is off (AWS's resolver just does not answer); IMDS's
  *   public-hostname is empty, not absent, where the VPC gives no public DNS names.
+ * - EBS (./ebs/): volumes are sparse files, loop devices while attached; a data volume appears
+ *   in a running instance as /dev/xvdX (the device name's last letters, sdX → xvdX). Root inside
+ *   cannot mount or run mkfs.xfs on it itself (user namespace): the image's mount and mkfs.xfs
+ *   helpers ask kumo, which does it for the instance (host-actions.ts). Growing a mounted root
+ *   volume's ext4 happens online only where kumo holds CAP_SYS_RESOURCE, else at the next start;
+ *   a data volume's filesystem cannot be grown from inside (resize2fs/xfs_growfs need the host).
+ *   Performance figures (IOPS, throughput) are recorded, not enforced; io1/io2 Multi-Attach,
+ *   fast snapshot restore, snapshot archive tiers, recycle bin and EBS direct APIs are absent.
  * - Route tables are recorded; every subnet of a VPC reaches every other (the `local` route), and
  *   nothing is routed outside the host whatever the routes say.
  */
