@@ -58,11 +58,11 @@ describe('DescribeImages', () => {
     } finally {
       other.destroy();
     }
-    const found = findImage('000000000000', REGION, id)!;
+    const found = findImage(REGION, id)!;
     assert.equal(found.defaultUser, 'admin');
     assert.equal(found.kumoImage.name, 'debian-12');
     assert.equal(found.rootDeviceName, '/dev/xvda');
-    assert.equal(findImage('000000000000', 'us-east-1', id), undefined);
+    assert.equal(findImage('us-east-1', id), undefined);
   });
 
   test('owners by account id and owner-alias / owner-id filters; self owns none of the catalog', async () => {

@@ -850,6 +850,99 @@ export interface DescribeImageAttributeOutput {
   DeregistrationProtection?: InstanceInitiatedShutdownBehavior;
 }
 
+export interface CreateImageInput {
+  BlockDeviceMappings?: BlockDeviceMappings;
+  Description?: string;
+  DryRun?: boolean;
+  InstanceId: string;
+  Name: string;
+  NoReboot?: boolean;
+  TagSpecifications?: TagSpecifications;
+}
+
+export interface CreateImageOutput {
+  ImageId?: string;
+}
+
+export interface RegisterImageInput {
+  ImageLocation?: string;
+  Architecture?: string;
+  BlockDeviceMappings?: BlockDeviceMappings;
+  Description?: string;
+  DryRun?: boolean;
+  EnaSupport?: boolean;
+  KernelId?: string;
+  Name: string;
+  BillingProducts?: string[];
+  RamdiskId?: string;
+  RootDeviceName?: string;
+  SriovNetSupport?: string;
+  VirtualizationType?: string;
+  BootMode?: string;
+  TpmSupport?: string;
+  UefiData?: string;
+  ImdsSupport?: string;
+  TagSpecifications?: TagSpecifications;
+}
+
+export interface RegisterImageOutput {
+  ImageId?: string;
+}
+
+export interface DeregisterImageInput {
+  ImageId: string;
+  DryRun?: boolean;
+}
+
+export interface DeregisterImageOutput {}
+
+export interface CopyImageInput {
+  ClientToken?: string;
+  Description?: string;
+  Encrypted?: boolean;
+  KmsKeyId?: string;
+  Name: string;
+  SourceImageId: string;
+  SourceRegion: string;
+  DestinationOutpostArn?: string;
+  DryRun?: boolean;
+  CopyImageTags?: boolean;
+  TagSpecifications?: TagSpecifications;
+}
+
+export interface CopyImageOutput {
+  ImageId?: string;
+}
+
+export interface ModifyImageAttributeInput {
+  Attribute?: string;
+  Description?: InstanceInitiatedShutdownBehavior;
+  ImageId: string;
+  LaunchPermission?: {
+    Add?: LaunchPermissions;
+    Remove?: LaunchPermissions;
+  };
+  OperationType?: string;
+  ProductCodes?: ProductCodes2;
+  UserGroups?: UserGroups;
+  UserIds?: UserIds;
+  Value?: string;
+  DryRun?: boolean;
+  OrganizationArns?: string[];
+  OrganizationalUnitArns?: string[];
+  ImdsSupport?: InstanceInitiatedShutdownBehavior;
+}
+
+export interface ModifyImageAttributeOutput {}
+
+export interface ResetImageAttributeInput {
+  Attribute: string;
+  ImageId: string;
+  DryRun?: boolean;
+}
+
+export interface ResetImageAttributeOutput {}
+
 export interface AllocateAddressInput {
   Domain?: string;
   Address?: string;
@@ -2334,6 +2427,12 @@ export type LaunchPermissions = {
   OrganizationalUnitArn?: string;
 }[];
 
+export type ProductCodes2 = string[];
+
+export type UserGroups = string[];
+
+export type UserIds = string[];
+
 export type AllocationIds = string[];
 
 export type Values = string[];
@@ -2666,8 +2765,6 @@ export type Add = {
   UserId?: string;
 }[];
 
-export type UserIds = string[];
-
 export interface Ipv6CidrBlockAssociationSetItem {
   AssociationId?: string;
   Ipv6CidrBlock?: string;
@@ -2786,6 +2883,12 @@ export interface Ec2Operations {
   ModifyInstanceMetadataOptions: { input: ModifyInstanceMetadataOptionsInput; output: ModifyInstanceMetadataOptionsOutput };
   DescribeImages: { input: DescribeImagesInput; output: DescribeImagesOutput };
   DescribeImageAttribute: { input: DescribeImageAttributeInput; output: DescribeImageAttributeOutput };
+  CreateImage: { input: CreateImageInput; output: CreateImageOutput };
+  RegisterImage: { input: RegisterImageInput; output: RegisterImageOutput };
+  DeregisterImage: { input: DeregisterImageInput; output: DeregisterImageOutput };
+  CopyImage: { input: CopyImageInput; output: CopyImageOutput };
+  ModifyImageAttribute: { input: ModifyImageAttributeInput; output: ModifyImageAttributeOutput };
+  ResetImageAttribute: { input: ResetImageAttributeInput; output: ResetImageAttributeOutput };
   AllocateAddress: { input: AllocateAddressInput; output: AllocateAddressOutput };
   DescribeAddresses: { input: DescribeAddressesInput; output: DescribeAddressesOutput };
   ReleaseAddress: { input: ReleaseAddressInput; output: ReleaseAddressOutput };

@@ -134,7 +134,11 @@ import { InstanceStore, instanceMigrations } from './instances/store.js';
 import { InstanceSupervisor } from './dataplane/supervisor.js';
 import { plugIntoDataPlane } from './dataplane/vpc-services.js';
 import type { AttachedDevices } from './dataplane/host-actions.js';
-import { findImage, imageHandlers } from './images/images.js';
+import { findImage, imageHandlers, ImageErrors, type OwnImages } from './images/images.js';
+import { canLaunch, imageView, ownImageHandlers } from './images/own-images.js';
+import { imageAttributeHandlers } from './images/image-attributes.js';
+import { imageMigrations, imageStore, type ImageStore } from './images/store.js';
+import { ImageBuilder } from './dataplane/image-builds.js';
 import { keyPairHandlers } from './keys/key-pairs.js';
 import { keyPairMigrations } from './keys/store.js';
 import { instanceTypeHandlers } from './catalog/instance-types.js';
@@ -168,21 +172,59 @@ export interface Ec2Deps {
   now?: () => Date;
 }
 
-/** What RunInstances needs of a catalog AMI. */
-const launchImage: ImageLookup = (scope, imageId) => {
-  const image = findImage(scope.account, scope.region, imageId);
-  return image && {
-    ImageId: image.imageId,
-    Architecture: image.architecture,
-    KumoImage: image.kumoImage.name,
-    DefaultUser: image.defaultUser,
-    RootDeviceName: image.rootDeviceName,
-    RootSizeGiB: image.volumeSize,
-    RootSnapshotId: image.snapshotId,
-    RootVolumeType: 'gp3',
-    ImdsSupport: image.imdsSupport,
+/** What RunInstances needs of an AMI: a catalog one, or an available image of one's own or shared. */
+function imageLookup(images: ImageStore): ImageLookup {
+  return (scope, imageId) => {
+    const catalog = findImage(scope.region, imageId);
+    if (catalog) {
+      return {
+        ImageId: catalog.imageId,
+        Architecture: catalog.architecture,
+        KumoImage: catalog.kumoImage.name,
+        DefaultUser: catalog.defaultUser,
+        RootDeviceName: catalog.rootDeviceName,
+        RootSizeGiB: catalog.volumeSize,
+        RootSnapshotId: catalog.snapshotId,
+        RootVolumeType: 'gp3',
+        ImdsSupport: catalog.imdsSupport,
+      };
+    }
+    const own = images.get(scope.region, imageId);
+    if (!own || !canLaunch(scope.account, own.scope.account, own.row)) return undefined;
+    const image = own.row;
+    if (image.State !== 'available') throw ImageErrors.unavailable(imageId);
+    const root = image.BlockDeviceMappings.find((m) => m.DeviceName === image.RootDeviceName)!.Ebs!;
+    return {
+      ImageId: image.ImageId,
+      Architecture: image.Architecture,
+      KumoImage: image.KumoImage,
+      DefaultUser: image.DefaultUser,
+      RootDeviceName: image.RootDeviceName,
+      RootSizeGiB: root.VolumeSize,
+      RootSnapshotId: root.SnapshotId,
+      RootVolumeType: root.VolumeType,
+      RootDeleteOnTermination: root.DeleteOnTermination,
+      RestoreRoot: true,
+      DataVolumes: image.BlockDeviceMappings.flatMap((m) => (m.DeviceName !== image.RootDeviceName && m.Ebs ? [{ DeviceName: m.DeviceName, ...m.Ebs }] : [])),
+      ImdsSupport: image.ImdsSupport,
+    };
   };
-};
+}
+
+/** Images of one's own and those shared with the caller, as DescribeImages lists them. */
+function ownImages(images: ImageStore, store: Ec2Store): OwnImages {
+  return {
+    visible: (ctx) => {
+      const rows = images.inRegion(ctx.region).filter((x) => canLaunch(ctx.account, x.scope.account, x.row));
+      const tagged = store.withTags({ account: ctx.account, region: ctx.region }, 'image', (x) => x.row.ImageId, rows);
+      return tagged.map((x) => ({ image: imageView(x.row, x.scope.account === ctx.account ? x.Tags : []), record: x.row }));
+    },
+    find: (account, region, id) => {
+      const found = images.get(region, id);
+      return found && canLaunch(account, found.scope.account, found.row) ? found.row : undefined;
+    },
+  };
+}
 
 export interface Ec2Service extends Service {
   supervisor: InstanceSupervisor;
@@ -196,6 +238,8 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
   migrate(deps.db, 'ec2-instances', instanceMigrations);
   // After the instances': existing instances' root volumes become rows.
   migrate(deps.db, 'ec2-ebs', ebsMigrations);
+  migrate(deps.db, 'ec2-images', imageMigrations);
+  const images = imageStore(deps.db);
   const store = new Ec2Store(deps.db, deps.network, deps.tags);
   const instances = new InstanceStore(deps.db);
   const directory = new InstanceDirectory(store, instances);
@@ -224,10 +268,36 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     imageRootfs: deps.runtime.imageRootfs,
     log: deps.log,
     now,
+    snapshots: deps.runtime.snapshots,
     containers: (id, how) => volumes.containerChanged(id, how),
-    settled: () => volumes.wake(),
+    settled: () => {
+      volumes.wake();
+      builder.wake();
+    },
   });
-  const instanceDeps: InstanceDeps = { store, instances, images: launchImage, changed: () => supervisor.wake() };
+  const builder = new ImageBuilder({
+    store,
+    ebs: ebsStore(deps.db),
+    images,
+    instances,
+    changed: () => {
+      supervisor.wake();
+      volumes.wake();
+    },
+    log: deps.log,
+    now,
+  });
+  volumes.onSnapshotSettled(() => builder.wake());
+  // A snapshot an image names is in use: DeleteSnapshot refuses it (InvalidSnapshot.InUse).
+  snapshotUsers.push((scope, snapshotId) =>
+    images.inRegion(scope.region).find((x) => x.scope.account === scope.account && x.row.BlockDeviceMappings.some((m) => m.Ebs?.SnapshotId === snapshotId))?.row.ImageId);
+  const instanceDeps: InstanceDeps = { store, instances, images: imageLookup(images), changed: () => supervisor.wake() };
+  const ebsHost = {
+    disks: deps.runtime.volumes !== undefined,
+    snapshots: deps.runtime.volumes !== undefined && deps.runtime.snapshots !== undefined,
+    attach: deps.runtime.driver.exposeDevice !== undefined,
+  };
+  const imageDeps = { store, ebs: ebsStore(deps.db), instances, host: ebsHost, images, changed: () => builder.wake() };
   const table: { [K in keyof Ec2Operations]: Handler } = {
     ...instanceHandlers(instanceDeps),
     ...instanceStatusHandlers(instanceDeps, supervisor),
@@ -250,22 +320,14 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     ...regionHandlers(),
     ...keyPairHandlers(store),
     ...instanceTypeHandlers(),
-    ...imageHandlers(),
-    ...ebsHandlers({
-      store,
-      ebs: ebsStore(deps.db),
-      instances,
-      host: {
-        disks: deps.runtime.volumes !== undefined,
-        snapshots: deps.runtime.volumes !== undefined && deps.runtime.snapshots !== undefined,
-        attach: deps.runtime.driver.exposeDevice !== undefined,
-      },
-      snapshotUsers,
-    }),
+    ...imageHandlers(ownImages(images, store)),
+    ...ownImageHandlers(imageDeps),
+    ...imageAttributeHandlers(imageDeps),
+    ...ebsHandlers({ store, ebs: ebsStore(deps.db), instances, host: ebsHost, snapshotUsers }),
   };
   const defaults = new RegionDefaults(store);
   // Region and zone listings are not regional state; everything else sees the region's defaults.
-  const stateless = new Set<string>(['DescribeRegions', 'DescribeAvailabilityZones', 'DescribeInstanceTypes', 'DescribeInstanceTypeOfferings', 'DescribeImages', 'DescribeImageAttribute']);
+  const stateless = new Set<string>(['DescribeRegions', 'DescribeAvailabilityZones', 'DescribeInstanceTypes', 'DescribeInstanceTypeOfferings']);
   const handlers: Record<string, Handler> = {};
   for (const [name, handler] of Object.entries(table) as [string, Handler][]) {
     // Any change may matter to running instances (a rule, an Elastic IP): the supervisor
@@ -279,6 +341,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
           if (!reads) {
             supervisor.wake();
             volumes.wake();
+            builder.wake();
           }
           return out;
         };
@@ -297,9 +360,11 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     start: async () => {
       await supervisor.start();
       await volumes.start();
+      await builder.start();
     },
     reset: async () => {
       defaults.forget();
+      await builder.drain();
       await volumes.drain();
       await supervisor.reset(deps.runtime.driver.list());
       await volumes.reset();
@@ -307,6 +372,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     },
     // A snapshot under way finishes; then instances stop; then no data volume stays a loop device.
     close: async () => {
+      await builder.close();
       await volumes.close();
       await supervisor.close();
       await volumes.releaseAll();

@@ -16,6 +16,7 @@
  */
 import type { InstanceDriver } from '../../../runtime/instances/driver.js';
 import { Reconciler } from '../../../runtime/reconciler.js';
+import type { SnapshotStore } from '../../../runtime/snapshots/store.js';
 import type { VolumeStore } from '../../../runtime/volumes.js';
 import { RootVolumes } from './root-volumes.js';
 import { InstanceStoreDisks } from './instance-store.js';
@@ -39,6 +40,8 @@ export interface SupervisorDeps {
   volumes?: VolumeStore;
   /** Where instance-store disks live (native runtime only). */
   instanceStoreDir?: string;
+  /** EBS snapshots: roots of instances launched from images of one's own are restored from them. */
+  snapshots?: SnapshotStore;
   /** The shared VPC data plane (its fabric opens on first use; the process runtime has none). */
   plane: DataPlane;
   /** The rootfs of a kumo image, built first if needed (may take minutes). */
@@ -74,7 +77,7 @@ export class InstanceSupervisor {
 
   constructor(private readonly deps: SupervisorDeps) {
     this.ports = new InstancePorts(deps.store, deps.plane, deps.log);
-    this.roots = new RootVolumes(deps.volumes);
+    this.roots = new RootVolumes(deps.volumes, deps.snapshots);
     this.instanceStore = new InstanceStoreDisks(deps.instanceStoreDir, deps.driver);
     this.loop = new Reconciler<Row>({
       name: 'instance',

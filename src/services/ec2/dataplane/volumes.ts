@@ -207,7 +207,8 @@ export class VolumeSupervisor {
       this.settleVolume(scope, v.VolumeId, ['creating'], (r) => ({ ...r, State: 'error' }));
       return;
     }
-    this.settleVolume(scope, v.VolumeId, ['creating'], (r) => ({ ...r, State: 'available' }));
+    // A volume an image gave an instance at launch is attached as soon as it exists.
+    this.settleVolume(scope, v.VolumeId, ['creating'], (r) => ({ ...r, State: r.Attachment ? 'in-use' : 'available' }));
   }
 
   private async remove(scope: Scope, v: VolumeRecord, volumes: VolumeStore): Promise<void> {

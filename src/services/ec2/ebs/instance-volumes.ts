@@ -11,6 +11,7 @@
  * The instance row keeps its root volume's ID, size and DeleteOnTermination as well: the
  * instance supervisor makes and removes the root disk from them (dataplane/root-volumes.ts).
  */
+import { resourceId } from '../../../state/ids.js';
 import type { Scope } from '../../../state/scope.js';
 import type { InstanceRecord } from '../instances/store.js';
 import type { Ec2Store } from '../store.js';
@@ -31,8 +32,36 @@ export function putRootVolume(store: Ec2Store, scope: Scope, i: InstanceRecord, 
     Attachment: { InstanceId: i.InstanceId, Device: i.RootDeviceName, State: 'attached', AttachTime: i.RootAttachTime, DeleteOnTermination: i.RootDeleteOnTermination, Root: true },
     AutoEnableIO: false,
     Format: 'root',
+    Boot: { KumoImage: i.KumoImage, DefaultUser: i.DefaultUser },
   };
   ebsStore(store.db).putVolume(scope, v);
+}
+
+/**
+ * A data volume an image names, for an instance being launched from it (call in RunInstances'
+ * transaction): `creating` from its snapshot and `attaching`; the reconciler makes the disk and
+ * exposes it once the instance runs. Answers the new volume's ID.
+ */
+export function putImageVolume(store: Ec2Store, scope: Scope, i: InstanceRecord, d: { DeviceName: string; SnapshotId: string; VolumeSize: number; VolumeType: string; DeleteOnTermination: boolean; Iops?: number; Throughput?: number }): string {
+  const ebs = ebsStore(store.db);
+  const v: VolumeRecord = {
+    VolumeId: resourceId('vol'),
+    OwnerId: i.OwnerId,
+    AvailabilityZone: i.AvailabilityZone,
+    Size: d.VolumeSize,
+    VolumeType: d.VolumeType,
+    Iops: d.Iops,
+    Throughput: d.Throughput,
+    SnapshotId: d.SnapshotId,
+    CreateTime: i.LaunchTime,
+    State: 'creating',
+    Attachment: { InstanceId: i.InstanceId, Device: d.DeviceName, State: 'attaching', AttachTime: i.LaunchTime, DeleteOnTermination: d.DeleteOnTermination, Root: false },
+    AutoEnableIO: false,
+    Format: 'raw',
+    Boot: ebs.snapshot(scope.region, d.SnapshotId)?.row.Boot,
+  };
+  ebs.putVolume(scope, v);
+  return v.VolumeId;
 }
 
 /**

@@ -17,6 +17,7 @@ import { checkDryRun } from '../../../state/dry-run.js';
 import type { Accessors } from '../../../state/filters.js';
 import { resourceId } from '../../../state/ids.js';
 import { regionInfo } from '../../../state/regions.js';
+import type { Scope } from '../../../state/scope.js';
 import type { Tag } from '../../../state/tags.js';
 import { scopeOf, type OpHandler, type RequestContext } from '../../service.js';
 import { pick } from '../describe.js';
@@ -70,6 +71,45 @@ function checkDescription(d: string | undefined): string {
   return d ?? '';
 }
 
+/** A pending snapshot of `v` with its tags (call after every check and DryRun, in a transaction). */
+export function beginSnapshot(deps: Pick<EbsDeps, 'store' | 'ebs'>, scope: Scope, now: Date, v: VolumeRecord, description: string, tags: Tag[]): ShownSnapshot {
+  const s: SnapshotRecord = {
+    SnapshotId: resourceId('snap'),
+    OwnerId: scope.account,
+    VolumeId: v.VolumeId,
+    VolumeSize: v.Size,
+    Description: description,
+    StartTime: now.toISOString(),
+    State: 'pending',
+    Progress: '0%',
+    CreateVolumePermissions: [],
+    Boot: v.Boot,
+  };
+  deps.ebs.putSnapshot(scope, s);
+  putTags(deps.store, scope, s.SnapshotId, 'snapshot', tags);
+  return { ...s, Tags: tags };
+}
+
+/** A pending copy of a completed snapshot (perhaps of another region) into `scope` (in a transaction). */
+export function beginSnapshotCopy(deps: Pick<EbsDeps, 'store' | 'ebs'>, scope: Scope, now: Date, source: SnapshotRecord, sourceRegion: string, description: string, tags: Tag[]): SnapshotRecord {
+  const copy: SnapshotRecord = {
+    SnapshotId: resourceId('snap'),
+    OwnerId: scope.account,
+    VolumeId: 'vol-ffffffff',
+    VolumeSize: source.VolumeSize,
+    Description: description,
+    StartTime: now.toISOString(),
+    State: 'pending',
+    Progress: '0%',
+    CreateVolumePermissions: [],
+    CopyOf: { SnapshotId: source.SnapshotId, Region: sourceRegion },
+    Boot: source.Boot,
+  };
+  deps.ebs.putSnapshot(scope, copy);
+  putTags(deps.store, scope, copy.SnapshotId, 'snapshot', tags);
+  return copy;
+}
+
 export function snapshotHandlers(deps: EbsDeps) {
   const { store, ebs } = deps;
   // Tags are the owner's: another account sees a shared snapshot without them.
@@ -86,24 +126,8 @@ export function snapshotHandlers(deps: EbsDeps) {
     if (!deps.host.snapshots) throw EbsErrors.needsNativeRuntime('take snapshots');
   };
 
-  /** A pending snapshot of `v` with its tags (call after every check and DryRun). */
-  const begin = (ctx: RequestContext, v: VolumeRecord, description: string, tags: Tag[]): ShownSnapshot => {
-    const scope = scopeOf(ctx);
-    const s: SnapshotRecord = {
-      SnapshotId: resourceId('snap'),
-      OwnerId: ctx.account,
-      VolumeId: v.VolumeId,
-      VolumeSize: v.Size,
-      Description: description,
-      StartTime: ctx.now().toISOString(),
-      State: 'pending',
-      Progress: '0%',
-      CreateVolumePermissions: [],
-    };
-    ebs.putSnapshot(scope, s);
-    putTags(store, scope, s.SnapshotId, 'snapshot', tags);
-    return { ...s, Tags: tags };
-  };
+  const begin = (ctx: RequestContext, v: VolumeRecord, description: string, tags: Tag[]): ShownSnapshot =>
+    beginSnapshot(deps, scopeOf(ctx), ctx.now(), v, description, tags);
 
   const CreateSnapshot: Op<'CreateSnapshot'> = (ctx, input) => {
     const v = findVolume(ebs, scopeOf(ctx), input.VolumeId);
@@ -224,22 +248,7 @@ export function snapshotHandlers(deps: EbsDeps) {
     const tags = tagsFromSpecifications(input.TagSpecifications, 'snapshot');
     requireStore();
     checkDryRun(input);
-    const copy: SnapshotRecord = {
-      SnapshotId: resourceId('snap'),
-      OwnerId: ctx.account,
-      VolumeId: 'vol-ffffffff',
-      VolumeSize: source.VolumeSize,
-      Description: description,
-      StartTime: ctx.now().toISOString(),
-      State: 'pending',
-      Progress: '0%',
-      CreateVolumePermissions: [],
-      CopyOf: { SnapshotId: source.SnapshotId, Region: input.SourceRegion },
-    };
-    store.transaction(() => {
-      ebs.putSnapshot(scope, copy);
-      putTags(store, scope, copy.SnapshotId, 'snapshot', tags);
-    });
+    const copy = store.transaction(() => beginSnapshotCopy(deps, scope, ctx.now(), source, input.SourceRegion!, description, tags));
     return { SnapshotId: copy.SnapshotId, Tags: tags };
   };
 

@@ -65,6 +65,17 @@ export interface VolumeRecord {
   Modification?: VolumeModificationRecord;
   /** On the host: `root` holds an instance root's overlay upper layer (runtime/volumes.ts), `raw` is a data disk. */
   Format: 'root' | 'raw';
+  /**
+   * What an instance root holds: set on root volumes and on what is made from their snapshots, so
+   * that an image registered from such a snapshot boots.
+   */
+  Boot?: BootInfo;
+}
+
+/** The kumo image an instance root's upper layer goes over, and the login user of the AMI it came from. */
+export interface BootInfo {
+  KumoImage: string;
+  DefaultUser: string;
 }
 
 export interface CreateVolumePermission {
@@ -90,6 +101,8 @@ export interface SnapshotRecord {
   CopyOf?: { SnapshotId: string; Region: string };
   /** Bytes this snapshot added to the store (runtime/snapshots), once completed. */
   StoredBytes?: number;
+  /** Of an instance root volume: what it boots (see VolumeRecord). */
+  Boot?: BootInfo;
 }
 
 export const ebsMigrations: Migration[] = [

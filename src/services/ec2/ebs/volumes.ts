@@ -92,6 +92,7 @@ export function volumeHandlers(deps: EbsDeps) {
     if (input.OutpostArn) throw Ec2Errors.unsupported('Outposts');
     if (input.MultiAttachEnabled) throw Ec2Errors.unsupported('Multi-Attach');
     let snapshotId = '';
+    let boot: VolumeRecord['Boot'];
     let size = input.Size;
     if (input.SnapshotId) {
       const { row: snap } = findSnapshot(ebs, ctx.account, ctx.region, input.SnapshotId);
@@ -101,6 +102,7 @@ export function volumeHandlers(deps: EbsDeps) {
         throw Ec2Errors.invalidParameter(`Volume of size ${size}GiB is smaller than snapshot '${snap.SnapshotId}', expect size >= ${snap.VolumeSize}GiB`);
       }
       snapshotId = snap.SnapshotId;
+      boot = snap.Boot;
     }
     if (size === undefined) throw Ec2Errors.missingParameter('size/snapshot');
     const spec = checkVolumeSpec({ VolumeType: input.VolumeType, Size: size, Iops: input.Iops, Throughput: input.Throughput });
@@ -117,6 +119,7 @@ export function volumeHandlers(deps: EbsDeps) {
       AutoEnableIO: false,
       ClientToken: input.ClientToken,
       Format: 'raw',
+      Boot: boot,
     };
     store.transaction(() => {
       ebs.putVolume(scope, v);

@@ -72,6 +72,8 @@ export interface InstanceRecord {
   /** Which kumo image the instance booted from, and its default login user. */
   KumoImage: string;
   DefaultUser: string;
+  /** Launched from an image of one's own: the snapshot its root volume is restored from at first boot. */
+  RootRestoreFrom?: string;
 }
 
 export const instanceMigrations: Migration[] = [{ version: 1, up: resourceTableSql('ec2_instances') }];
