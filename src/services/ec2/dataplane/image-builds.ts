@@ -101,18 +101,20 @@ export class ImageBuilder {
     });
   }
 
-  /** An instance stopped for the image runs again, as after a reboot (unless someone else stopped it meanwhile… it is stopped by us). */
+  /** An instance kumo stopped for the image runs again, as after a reboot: same public IP, same instance-store data. */
   private restartInstance(scope: Scope, image: ImageRecord): void {
     const build = image.Build;
     if (!build?.Restart) return;
     const i = this.deps.instances.get(scope, build.InstanceId);
-    if (i?.State !== 'stopped') return;
+    if (i?.ImageStop !== image.ImageId) return;
+    const { ImageStop: _done, ...rest } = i;
+    if (i.State !== 'stopped') return void this.deps.instances.put(scope, rest);
     this.deps.instances.put(scope, {
-      ...i,
+      ...rest,
       State: 'pending',
       StateTransitionReason: '',
       StateReason: { Code: 'pending', Message: 'pending' },
-      PublicIpAddress: autoPublicIp(this.deps.store, scope, i),
+      PublicIpAddress: i.PublicIpAddress ?? autoPublicIp(this.deps.store, scope, i),
     });
   }
 

@@ -279,12 +279,12 @@ export class InstanceSupervisor {
   private async stop(scope: Scope, i: InstanceRecord): Promise<void> {
     await this.deps.driver.stop(i.InstanceId, i.ForceStop ? FORCE_STOP_DEADLINE_MS : STOP_DEADLINE_MS);
     this.deps.containers?.(i.InstanceId, 'ended');
-    await this.instanceStore.discard(i.InstanceId);
+    if (!i.ImageStop) await this.instanceStore.discard(i.InstanceId);
     await this.roots.release(i);
     await this.ports.unplug(i.InstanceId);
     this.booted.delete(i.InstanceId);
     this.crashed.delete(i.InstanceId);
-    this.settle(scope, i.InstanceId, ['stopping'], (r) => ({ ...r, State: 'stopped', ForceStop: undefined, RebootRequested: false, PublicIpAddress: this.releasePublicIp(r) }));
+    this.settle(scope, i.InstanceId, ['stopping'], (r) => ({ ...r, State: 'stopped', ForceStop: undefined, RebootRequested: false, PublicIpAddress: r.ImageStop ? r.PublicIpAddress : this.releasePublicIp(r) }));
   }
 
   /** Brings the host in line with a row that is already stopped or terminated. */

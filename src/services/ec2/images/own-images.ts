@@ -240,6 +240,7 @@ export function ownImageHandlers(deps: ImageDeps) {
         deps.instances.put(scope, {
           ...fresh,
           State: 'stopping',
+          ImageStop: image.ImageId,
           StateTransitionReason: `User initiated (${ctx.now().toISOString().replace('T', ' ').slice(0, 19)} GMT): CreateImage ${image.ImageId}`,
           StateReason: { Code: 'Client.UserInitiatedShutdown', Message: 'Client.UserInitiatedShutdown: User initiated shutdown' },
         });

@@ -74,6 +74,11 @@ export interface InstanceRecord {
   DefaultUser: string;
   /** Launched from an image of one's own: the snapshot its root volume is restored from at first boot. */
   RootRestoreFrom?: string;
+  /**
+   * Stopped by CreateImage (the image's ID) to snapshot its volumes at rest: on AWS a reboot, so
+   * it keeps its public IP and instance-store data until the image builder starts it again.
+   */
+  ImageStop?: string;
 }
 
 export const instanceMigrations: Migration[] = [{ version: 1, up: resourceTableSql('ec2_instances') }];
