@@ -16,7 +16,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  AttachVolumeCommand, AuthorizeSecurityGroupIngressCommand, CreateImageCommand, CreateKeyPairCommand, CreateSecurityGroupCommand, CreateVolumeCommand,
+  AttachVolumeCommand, AuthorizeSecurityGroupIngressCommand, CopyImageCommand, CreateImageCommand, CreateKeyPairCommand, CreateSecurityGroupCommand, CreateVolumeCommand,
   DeleteSnapshotCommand, DeregisterImageCommand, DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstanceStatusCommand, DescribeVolumesCommand,
   DetachVolumeCommand, EC2Client, ModifyImageAttributeCommand, RegisterImageCommand, RunInstancesCommand, TerminateInstancesCommand, type Image,
 } from '@aws-sdk/client-ec2';
@@ -201,5 +201,30 @@ test('images shared with another account: it sees and launches them, cannot chan
     assert.equal((await image(amiId)).Public, true);
   } finally {
     other.destroy();
+  }
+});
+
+test('CopyImage to another region: its snapshots are copied, it becomes available there and boots with the data', { skip, timeout: 5 * 60_000 }, async () => {
+  const virginia = new EC2Client(clientConfig(f.kumo.url, { region: 'us-east-1' }));
+  try {
+    const copy = (await virginia.send(new CopyImageCommand({ SourceImageId: amiId, SourceRegion: 'ap-northeast-1', Name: 'cms-image-copy' }))).ImageId!;
+    const made = await waitFor(`${copy} available`, async () => {
+      const i = (await virginia.send(new DescribeImagesCommand({ ImageIds: [copy] }))).Images![0]!;
+      if (i.State === 'failed') throw new Error(i.StateReason?.Message);
+      return i.State === 'available' ? i : undefined;
+    }, 120_000);
+    const snap = made!.BlockDeviceMappings![0]!.Ebs!.SnapshotId!;
+    assert.notEqual(snap, rootSnapshot, 'a snapshot of its own in us-east-1');
+    const r = await virginia.send(new RunInstancesCommand({ ImageId: copy, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }));
+    const id = r.Instances![0]!.InstanceId!;
+    try {
+      await waitForState(virginia, id, 'running');
+      assert.equal(await waitFor('the copied image booted with the data', () => inside(id, 'cat /srv/cms/articles.txt').catch(() => undefined), 60_000), 'article 1\n');
+    } finally {
+      await virginia.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+      await waitForState(virginia, id, 'terminated', 120_000);
+    }
+  } finally {
+    virginia.destroy();
   }
 });
