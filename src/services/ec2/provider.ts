@@ -52,7 +52,16 @@
  *   five per account and region. They associate with network interfaces and instances.
  * - Key pairs: KeyFormat ppk gives a PuTTY format 2 file (not checked with puttygen here);
  *   PublicKey's comment is always the key name; no 5,000-per-region quota.
- * - Images: the public catalog only (./images/images.ts lists its own differences).
+ * - Images: the public catalog (./images/images.ts) and images of one's own (./images/own-images.ts,
+ *   ./images/image-attributes.ts). CreateImage's default reboot is a stop and start kumo makes
+ *   (the instance shows `stopping`, `stopped`, then `pending` and `running`, where AWS shows it
+ *   `running` through its reboot), keeping its public IP and instance-store data. Images boot
+ *   from snapshots of kumo root volumes only (a root volume holds the instance's changes over the
+ *   shared base image); RegisterImage from another snapshot is refused. Instance store-backed
+ *   images (ImageLocation), kernels and ramdisks, encrypted copies, organizations in launch
+ *   permissions, deregistration protection and image deprecation of one's own images are absent;
+ *   CopyImage copies images of one's own or shared with the caller, not catalog images (they are
+ *   in every region already).
  * - Instance types: a table of selected real families (./catalog/instance-types-data.ts), each offered in
  *   every zone of the region; other types are InvalidInstanceType.
  * - Security group references are same-VPC and same-account only (no peering).
