@@ -117,6 +117,7 @@ test('a data volume attached to a running instance is its /dev/xvdf; its data fo
   const bdm = (await describeInstance(ec2, first)).BlockDeviceMappings!;
   assert.deepEqual(bdm.map((b) => [b.DeviceName, b.Ebs!.VolumeId]).slice(1), [['/dev/sdf', vol]]);
   assert.equal((await inside(first, 'blockdev --getsize64 /dev/xvdf')).trim(), String(2 * GiB), 'inside, the volume is /dev/xvdf of its size');
+  assert.deepEqual((await inside(first, 'lsblk -b -d -n -o NAME,SIZE')).trim().split('\n').map((l) => l.trim().split(/\s+/)).sort(), [['xvda', String(8 * GiB)], ['xvdf', String(2 * GiB)]], 'lsblk shows the root and the new volume');
   // Only root inside may format or mount it, and only with options that concern the disk alone.
   await assert.rejects(inside(first, 'su -s /bin/sh nobody -c "mount /dev/xvdf /mnt"'), 'nobody cannot mount it');
   await assert.rejects(inside(first, 'curl -sf -X POST -H "X-Kumo-Token: guess" --data "device=/dev/xvdf&type=xfs" http://169.254.169.254/kumo/mkfs'), 'a wrong token is refused');

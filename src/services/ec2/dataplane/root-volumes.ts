@@ -6,6 +6,7 @@
  * process runtime has no volumes: every call is then a no-op.
  */
 import type { SnapshotStore } from '../../../runtime/snapshots/store.js';
+import { loopsOf } from '../../../runtime/loop.js';
 import { GiB, type VolumeStore } from '../../../runtime/volumes.js';
 import type { InstanceRecord } from '../instances/store.js';
 
@@ -26,6 +27,12 @@ export class RootVolumes {
       else await this.volumes.create(info);
     }
     return this.volumes.mountRoot(i.RootVolumeId);
+  }
+
+  /** The host device (loop) the mounted root volume is, for listing it inside the instance. */
+  async device(i: InstanceRecord): Promise<string | undefined> {
+    if (!this.volumes?.exists(i.RootVolumeId)) return undefined;
+    return (await loopsOf(this.volumes.diskOf(i.RootVolumeId)))[0];
   }
 
   /** The instance stopped: its volume is let go (nothing of it stays mounted on the host). */

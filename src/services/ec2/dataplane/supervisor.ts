@@ -31,6 +31,7 @@ import type { DataPlane } from '../../../runtime/data-plane.js';
 import { unmap } from '../vpc/elastic-ips.js';
 import { INSTANCE_TYPE_BY_NAME } from '../catalog/instance-types-data.js';
 import { releaseVolumesOf } from '../ebs/instance-volumes.js';
+import { rootInsideName } from '../ebs/devices.js';
 
 export interface SupervisorDeps {
   store: Ec2Store;
@@ -239,7 +240,7 @@ export class InstanceSupervisor {
         await this.roots.ready(i, rootfs);
         await driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
       }
-      await this.instanceStore.expose(i);
+      await this.showDevices(i);
       this.booted.add(i.InstanceId);
       this.crashed.delete(i.InstanceId);
       this.deps.containers?.(i.InstanceId, adopted ? 'adopted' : 'started');
@@ -269,11 +270,18 @@ export class InstanceSupervisor {
     const netns = this.ports.plugged(i.InstanceId) ? await this.ports.plug(scope, i) : undefined;
     await this.deps.driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
     // A reboot keeps instance-store data; the new container gets the same disks.
-    await this.instanceStore.expose(i);
+    await this.showDevices(i);
     this.booted.add(i.InstanceId);
     this.crashed.delete(i.InstanceId);
     this.deps.containers?.(i.InstanceId, 'started');
     this.settle(scope, i.InstanceId, ['running'], (r) => ({ ...r, RebootRequested: false }));
+  }
+
+  /** A (re)started container's disks as the instance sees them: the root volume (listed for lsblk) and its instance-store disks. */
+  private async showDevices(i: InstanceRecord): Promise<void> {
+    const root = await this.roots.device(i);
+    if (root) await this.deps.driver.listDevice?.(i.InstanceId, root, rootInsideName(i.RootDeviceName));
+    await this.instanceStore.expose(i);
   }
 
   private async stop(scope: Scope, i: InstanceRecord): Promise<void> {

@@ -60,3 +60,17 @@ export function ownSnapshot(ebs: EbsStore, scope: Scope, id: string): SnapshotRe
 export function capped(maxResults: number | undefined, max: number): number | undefined {
   return maxResults === undefined ? undefined : Math.min(maxResults, max);
 }
+
+/** How a Describe call over volumes picks them: by VolumeIds (with EBS's errors), filters and pages. */
+export function volumeSelection(input: { VolumeIds?: string[]; Filters?: { Name?: string; Values?: string[] }[]; MaxResults?: number; NextToken?: string }) {
+  return {
+    ids: input.VolumeIds,
+    idsParam: 'volumeIds',
+    prefix: 'vol',
+    malformed: EbsErrors.volumeMalformed,
+    notFound: EbsErrors.volumeNotFound,
+    filters: input.Filters,
+    maxResults: input.MaxResults,
+    nextToken: input.NextToken,
+  };
+}

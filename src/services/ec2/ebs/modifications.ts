@@ -16,7 +16,7 @@ import type { Accessors } from '../../../state/filters.js';
 import { scopeOf, type OpHandler, type RequestContext } from '../../service.js';
 import { pick } from '../describe.js';
 import { Ec2Errors } from '../errors.js';
-import { findVolume, type EbsDeps } from './common.js';
+import { findVolume, volumeSelection, type EbsDeps } from './common.js';
 import { EbsErrors } from './errors.js';
 import type { VolumeModificationRecord, VolumeRecord } from './store.js';
 import { checkVolumeSpec } from './volume-types.js';
@@ -130,31 +130,13 @@ export function modificationHandlers(deps: EbsDeps) {
       const v = findVolume(ebs, scope, id);
       if (!v.Modification) throw Ec2Errors.invalidParameter(`Modification for volume '${id}' does not exist.`);
     }
-    const page = pick(untagged(modified(ctx)), (v) => v.VolumeId, modificationFilters, {
-      ids: input.VolumeIds,
-      idsParam: 'volumeIds',
-      prefix: 'vol',
-      malformed: EbsErrors.volumeMalformed,
-      notFound: EbsErrors.volumeNotFound,
-      filters: input.Filters,
-      maxResults: input.MaxResults,
-      nextToken: input.NextToken,
-    });
+    const page = pick(untagged(modified(ctx)), (v) => v.VolumeId, modificationFilters, volumeSelection(input));
     return { VolumesModifications: page.items.map(modificationView), NextToken: page.nextToken };
   };
 
   const DescribeVolumeStatus: Op<'DescribeVolumeStatus'> = (ctx, input) => {
     checkDryRun(input);
-    const page = pick(untagged(ebs.volumes(scopeOf(ctx))), (v) => v.VolumeId, statusFilters, {
-      ids: input.VolumeIds,
-      idsParam: 'volumeIds',
-      prefix: 'vol',
-      malformed: EbsErrors.volumeMalformed,
-      notFound: EbsErrors.volumeNotFound,
-      filters: input.Filters,
-      maxResults: input.MaxResults,
-      nextToken: input.NextToken,
-    });
+    const page = pick(untagged(ebs.volumes(scopeOf(ctx))), (v) => v.VolumeId, statusFilters, volumeSelection(input));
     return {
       VolumeStatuses: page.items.map((v) => ({
         VolumeId: v.VolumeId,

@@ -9,7 +9,7 @@
  * instance's block devices), and a snapshot's region across accounts (a snapshot shared with or
  * public to another account is seen there, so DescribeSnapshots reads a whole region).
  */
-import type { Db, Migration } from '../../../state/db.js';
+import { perDatabase, type Db, type Migration } from '../../../state/db.js';
 import type { Scope } from '../../../state/scope.js';
 
 export type VolumeState = 'creating' | 'available' | 'in-use' | 'deleting' | 'error';
@@ -241,11 +241,5 @@ export class EbsStore {
   }
 }
 
-const stores = new WeakMap<Db, EbsStore>();
-
 /** The EBS tables of a database (statements prepared once per database). */
-export function ebsStore(db: Db): EbsStore {
-  let s = stores.get(db);
-  if (!s) stores.set(db, (s = new EbsStore(db)));
-  return s;
-}
+export const ebsStore = perDatabase((db) => new EbsStore(db));

@@ -19,7 +19,7 @@ import { scopeOf, type OpHandler, type RequestContext } from '../../service.js';
 import { pick } from '../describe.js';
 import { Ec2Errors } from '../errors.js';
 import { putTags, tagsFromSpecifications } from '../tagging.js';
-import { capped, findSnapshot, findVolume, type EbsDeps } from './common.js';
+import { capped, findSnapshot, findVolume, volumeSelection, type EbsDeps } from './common.js';
 import { EbsErrors } from './errors.js';
 import type { VolumeRecord } from './store.js';
 import { checkVolumeSpec } from './volume-types.js';
@@ -131,14 +131,8 @@ export function volumeHandlers(deps: EbsDeps) {
   const DescribeVolumes: Op<'DescribeVolumes'> = (ctx, input) => {
     checkDryRun(input);
     const page = pick(shown(ctx, ebs.volumes(scopeOf(ctx))), (v) => v.VolumeId, volumeFilters, {
-      ids: input.VolumeIds,
-      idsParam: 'volumeIds',
-      prefix: 'vol',
-      malformed: EbsErrors.volumeMalformed,
-      notFound: EbsErrors.volumeNotFound,
-      filters: input.Filters,
+      ...volumeSelection(input),
       maxResults: capped(input.MaxResults, MAX_PAGE),
-      nextToken: input.NextToken,
       max: MAX_PAGE,
     });
     return { Volumes: page.items.map(volumeView), NextToken: page.nextToken };

@@ -4,7 +4,7 @@
  * the snapshots its block device mappings name: the data lives in those snapshots (EBS), which
  * outlive the image (DeregisterImage keeps them, as AWS does).
  */
-import type { Db, Migration } from '../../../state/db.js';
+import { perDatabase, type Db, type Migration } from '../../../state/db.js';
 import type { Scope } from '../../../state/scope.js';
 import type { Tag } from '../../../state/tags.js';
 
@@ -141,10 +141,5 @@ export class ImageStore {
   }
 }
 
-const stores = new WeakMap<Db, ImageStore>();
-
-export function imageStore(db: Db): ImageStore {
-  let s = stores.get(db);
-  if (!s) stores.set(db, (s = new ImageStore(db)));
-  return s;
-}
+/** The image table of a database (statements prepared once per database). */
+export const imageStore = perDatabase((db) => new ImageStore(db));
