@@ -118,7 +118,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
     db,
     network,
     tags,
-    runtime: { driver, volumes: runtime.volumes, instanceStoreDir: runtime.volumes ? join(config.dataDir, 'instance-store') : undefined, imageRootfs: runtime.imageRootfs, plane },
+    runtime: { driver, volumes: runtime.volumes, snapshots: runtime.snapshots, instanceStoreDir: runtime.volumes ? join(config.dataDir, 'instance-store') : undefined, imageRootfs: runtime.imageRootfs, plane },
     log,
     now: config.clock,
   });

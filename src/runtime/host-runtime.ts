@@ -16,6 +16,7 @@ import { NativeDriver } from './instances/native.js';
 import { ProcessDriver } from './instances/process.js';
 import { Fabric } from './network/fabric.js';
 import { ensureImage, imageSpecByName, rootfsOf } from './images/builder.js';
+import { SnapshotStore } from './snapshots/store.js';
 import { VolumeStore } from './volumes.js';
 import { loopsUnder } from './loop.js';
 import { run } from './instances/host.js';
@@ -33,8 +34,10 @@ export interface HostRuntime {
   mode: RuntimeMode;
   /** A driver for one owner's containers. */
   driverFor(owner: ContainerOwner): InstanceDriver;
-  /** Root volumes as directories (native only): `<data-dir>/volumes`. */
+  /** Volumes as disk files (native only): `<data-dir>/volumes`. */
   volumes?: VolumeStore;
+  /** EBS snapshots (native only, with the volumes they are taken of): `<data-dir>/snapshots`. */
+  snapshots?: SnapshotStore;
   imageRootfs(name: string): Promise<string>;
   /** The VPC fabric (native only): takes this data dir's slot back after a crash, then clears what dead kumos left. */
   openFabric?: () => Promise<Fabric>;
@@ -43,6 +46,7 @@ export interface HostRuntime {
 export function createHostRuntime(config: KumoConfig, log: (line: string) => void): HostRuntime {
   const mode = detectRuntime(config.runtime);
   const native = mode.mode === 'native';
+  let snapshots: SnapshotStore | undefined;
   return {
     mode,
     driverFor: (owner) => {
@@ -50,6 +54,10 @@ export function createHostRuntime(config: KumoConfig, log: (line: string) => voi
       return native ? new NativeDriver({ root, prefix: owner.prefix, onExit: owner.onExit }) : new ProcessDriver({ root });
     },
     volumes: native ? new VolumeStore(join(config.dataDir, 'volumes')) : undefined,
+    get snapshots() {
+      // Made on first use: `kumo reset` of a dead kumo's data dir needs none.
+      return native ? (snapshots ??= new SnapshotStore(join(config.dataDir, 'snapshots'))) : undefined;
+    },
     openFabric: native
       ? async () => {
           // After a crash, this data dir's slot is taken over as it is (instances keep running

@@ -30,6 +30,8 @@ export interface VolumeInfo {
   format: 'root' | 'raw';
   /** A root volume: the read-only image its upper layer belongs over. */
   imageRootfs?: string;
+  /** The disk grew while mounted and its filesystem could not follow online: it does at the next mount. */
+  fsGrowPending?: boolean;
 }
 
 export const GiB = 1024 ** 3;
@@ -96,17 +98,25 @@ export class VolumeStore {
     this.commit(info);
   }
 
-  /** Grows a volume (never shrinks). A root volume's filesystem follows, mounted or not. */
+  /**
+   * Grows a volume (never shrinks). A root volume's filesystem follows: at once when it is not
+   * mounted; when it is, online if the host lets kumo (ext4's online resize needs
+   * CAP_SYS_RESOURCE, which some sandboxes withhold), else at its next mount.
+   */
   async grow(volumeId: string, sizeBytes: number): Promise<void> {
     const info = this.require(volumeId);
     if (sizeBytes <= info.sizeBytes) return;
-    truncateSync(this.diskOf(volumeId), sizeBytes);
-    await refreshLoop(this.diskOf(volumeId));
+    const disk = this.diskOf(volumeId);
+    truncateSync(disk, sizeBytes);
+    await refreshLoop(disk);
+    let fsGrowPending = false;
     if (info.format === 'root') {
-      const [dev] = await loopsOf(this.diskOf(volumeId));
-      await run('resize2fs', [dev ?? this.diskOf(volumeId)]);
+      const mnt = join(this.path(volumeId), 'mnt');
+      const [dev] = isMounted(mnt) ? await loopsOf(disk) : [];
+      if (!dev) await run('resize2fs', ['-f', disk]);
+      else fsGrowPending = !(await run('resize2fs', [dev]).then(() => true, () => false));
     }
-    this.commit({ ...info, sizeBytes });
+    this.commit({ ...info, sizeBytes, ...(fsGrowPending ? { fsGrowPending } : {}) });
   }
 
   /** Mounts a root volume's filesystem on the host (idempotent); the directory with upper/ and work/. */
@@ -119,6 +129,11 @@ export class VolumeStore {
     const mnt = join(dir, 'mnt');
     if (isMounted(mnt)) return mnt;
     mkdirSync(mnt, { recursive: true });
+    if (info.fsGrowPending) {
+      await run('resize2fs', ['-f', this.diskOf(volumeId)]);
+      const { fsGrowPending: _done, ...rest } = info;
+      this.commit(rest);
+    }
     const dev = await attachLoop(this.diskOf(volumeId));
     // nosuid, nodev: on the host, nothing in a volume is a way to privilege; the instance's own
     // view of its files comes through the overlay, which is mounted separately.

@@ -56,3 +56,13 @@ export function migrate(db: Db, component: string, migrations: Migration[]): voi
     })();
   }
 }
+
+/** One `make(db)` per database, made on first use (a store's statements are prepared once). */
+export function perDatabase<T>(make: (db: Db) => T): (db: Db) => T {
+  const made = new WeakMap<Db, T>();
+  return (db) => {
+    let t = made.get(db);
+    if (t === undefined) made.set(db, (t = make(db)));
+    return t;
+  };
+}

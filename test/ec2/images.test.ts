@@ -3,9 +3,12 @@
 // Terraform do (owner + name wildcard, newest by CreationDate), IDs per region, AWS's errors.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DescribeImageAttributeCommand, DescribeImagesCommand, EC2Client, paginateDescribeImages, type Image } from '@aws-sdk/client-ec2';
+import {
+  CopyImageCommand, CreateImageCommand, DeregisterImageCommand, DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstancesCommand, EC2Client,
+  ModifyImageAttributeCommand, paginateDescribeImages, RegisterImageCommand, RunInstancesCommand, TerminateInstancesCommand, type Image,
+} from '@aws-sdk/client-ec2';
 import { findImage } from '../../src/services/ec2/images/images.js';
-import { clientConfig, errorCode, REGION, type TestKumo } from '../helpers/kumo.js';
+import { clientConfig, errorCode, REGION, waitFor, type TestKumo } from '../helpers/kumo.js';
 import { ec2Fixture, type Ec2Fixture } from '../helpers/ec2.js';
 import { aws } from '../helpers/python.js';
 
@@ -58,11 +61,11 @@ describe('DescribeImages', () => {
     } finally {
       other.destroy();
     }
-    const found = findImage('000000000000', REGION, id)!;
+    const found = findImage(REGION, id)!;
     assert.equal(found.defaultUser, 'admin');
     assert.equal(found.kumoImage.name, 'debian-12');
     assert.equal(found.rootDeviceName, '/dev/xvda');
-    assert.equal(findImage('000000000000', 'us-east-1', id), undefined);
+    assert.equal(findImage('us-east-1', id), undefined);
   });
 
   test('owners by account id and owner-alias / owner-id filters; self owns none of the catalog', async () => {
@@ -165,5 +168,40 @@ describe('the aws CLI', () => {
       '--query', 'sort_by(Images,&CreationDate)[-1].Name', '--output', 'text',
     ]);
     assert.equal(ub.stdout.trim(), 'ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20260101');
+  });
+});
+
+describe('images of one own: refusals, on the process runtime (no disks to snapshot)', () => {
+  let p: Ec2Fixture;
+  before(async () => {
+    p = await ec2Fixture({ runtime: 'process' });
+  });
+  after(() => p.stop());
+
+  test('CreateImage needs the native runtime; bad names and instances are refused as AWS refuses them', async () => {
+    const ami = (await p.ec2.send(new DescribeImagesCommand({ Owners: ['136693071363'] }))).Images![0]!.ImageId!;
+    const id = (await p.ec2.send(new RunInstancesCommand({ ImageId: ami, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro' }))).Instances![0]!.InstanceId!;
+    await waitFor('running', async () => (await p.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!.State!.Name === 'running', 30_000);
+    assert.equal(await errorCode(p.ec2.send(new CreateImageCommand({ InstanceId: id, Name: 'ok-name' }))), 'UnsupportedOperation');
+    assert.equal(await errorCode(p.ec2.send(new CreateImageCommand({ InstanceId: id, Name: 'x' }))), 'InvalidAMIName.Malformed');
+    assert.equal(await errorCode(p.ec2.send(new CreateImageCommand({ InstanceId: id, Name: 'bad*name' }))), 'InvalidAMIName.Malformed');
+    assert.equal(await errorCode(p.ec2.send(new CreateImageCommand({ InstanceId: 'i-0123456789abcdef0', Name: 'ok-name' }))), 'InvalidInstanceID.NotFound');
+    await p.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+  });
+
+  test('RegisterImage needs a completed snapshot of a root volume at the root device', async () => {
+    const base = { Name: 'registered', RootDeviceName: '/dev/xvda', Architecture: 'x86_64' as const, VirtualizationType: 'hvm' };
+    assert.equal(await errorCode(p.ec2.send(new RegisterImageCommand({ ...base, BlockDeviceMappings: [] }))), 'InvalidParameterValue');
+    assert.equal(await errorCode(p.ec2.send(new RegisterImageCommand({ ...base, BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0123456789abcdef0' } }] }))), 'InvalidSnapshot.NotFound');
+    assert.equal(await errorCode(p.ec2.send(new RegisterImageCommand({ ...base, BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-nope' } }] }))), 'InvalidSnapshotID.Malformed');
+  });
+
+  test('catalog images cannot be changed or deregistered; own-image calls on unknown IDs are NotFound', async () => {
+    const ami = (await p.ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images![0]!.ImageId!;
+    assert.equal(await errorCode(p.ec2.send(new ModifyImageAttributeCommand({ ImageId: ami, Description: { Value: 'mine now' } }))), 'AuthFailure');
+    assert.equal(await errorCode(p.ec2.send(new DeregisterImageCommand({ ImageId: ami }))), 'InvalidAMIID.NotFound');
+    assert.equal(await errorCode(p.ec2.send(new DeregisterImageCommand({ ImageId: 'ami-0123456789abcdef0' }))), 'InvalidAMIID.NotFound');
+    assert.equal(await errorCode(p.ec2.send(new CopyImageCommand({ SourceImageId: 'ami-0123456789abcdef0', SourceRegion: 'us-east-1', Name: 'copy' }))), 'InvalidAMIID.NotFound');
+    assert.deepEqual((await p.ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images, []);
   });
 });

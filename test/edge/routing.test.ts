@@ -1,7 +1,7 @@
 // Which service a request reaches, and what a request for something kumo lacks gets back.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeLaunchTemplatesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { CreateBucketCommand, GetBucketEncryptionCommand, S3Client } from '@aws-sdk/client-s3';
@@ -53,7 +53,7 @@ describe('services kumo does not have', () => {
 
 describe('operations kumo has not implemented', () => {
   const cases: [string, () => Promise<unknown>][] = [
-    ['EC2 DescribeVolumes', () => new EC2Client(clientConfig(kumo.url)).send(new DescribeVolumesCommand({}))],
+    ['EC2 DescribeLaunchTemplates', () => new EC2Client(clientConfig(kumo.url)).send(new DescribeLaunchTemplatesCommand({}))],
     ['RDS DescribeDBInstances', () => new RDSClient(clientConfig(kumo.url)).send(new DescribeDBInstancesCommand({}))],
     ['ELBv2 DescribeLoadBalancers', () => new ElasticLoadBalancingV2Client(clientConfig(kumo.url)).send(new DescribeLoadBalancersCommand({}))],
   ];

@@ -41,6 +41,8 @@ test('an i3.large has its instance-store disk: formatted, mounted, kept across r
     const size = Number(/fstype=ext4 size=(\d+)/.exec(out)?.[1]);
     assert.ok(size > 400e9 && size < 475e9, `a 475 GB disk, formatted ext4 and mounted: ${size}`);
     assert.equal((await inside(id, 'cat /scratch/data')).trim(), 'ephemeral');
+    // lsblk lists the instance's own disks under their AWS names, with their sizes, and nothing of the host's.
+    assert.deepEqual((await inside(id, 'lsblk -b -d -n -o NAME,SIZE')).trim().split('\n').map((l) => l.trim().split(/\s+/)).sort(), [['nvme1n1', String(475e9)], ['xvda', String(8 * 2 ** 30)]]);
     await assert.rejects(inside(id, 'su -s /bin/sh nobody -c "mount /dev/nvme1n1 /mnt"'), 'only root may mount it');
 
     // /run is a tmpfs of each boot: the mark is gone once the instance has rebooted.

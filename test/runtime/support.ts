@@ -77,13 +77,17 @@ export function leftovers(marker: string): string[] {
  * mounted: the disk is mounted read-only for the read, as one would inspect a detached disk.
  */
 export async function readFromRootVolume(disk: string, path: string): Promise<string> {
+  return (await bytesFromRootVolume(disk, path)).toString('utf8');
+}
+
+export async function bytesFromRootVolume(disk: string, path: string): Promise<Buffer> {
   const dir = mkdtempSync('/tmp/kumo-volume-read-');
   const run = (cmd: string, args: string[]) => new Promise<string>((resolve, reject) =>
     execFile(cmd, args, (err, out, stderr) => (err ? reject(new Error(`${cmd}: ${stderr || err.message}`)) : resolve(out))));
   try {
     await run('mount', ['-o', 'ro,loop,noload', disk, dir]);
     try {
-      return readFileSync(join(dir, 'upper', path), 'utf8');
+      return readFileSync(join(dir, 'upper', path));
     } finally {
       await run('umount', ['-d', dir]);
     }

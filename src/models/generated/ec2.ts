@@ -850,6 +850,99 @@ export interface DescribeImageAttributeOutput {
   DeregistrationProtection?: InstanceInitiatedShutdownBehavior;
 }
 
+export interface CreateImageInput {
+  BlockDeviceMappings?: BlockDeviceMappings;
+  Description?: string;
+  DryRun?: boolean;
+  InstanceId: string;
+  Name: string;
+  NoReboot?: boolean;
+  TagSpecifications?: TagSpecifications;
+}
+
+export interface CreateImageOutput {
+  ImageId?: string;
+}
+
+export interface RegisterImageInput {
+  ImageLocation?: string;
+  Architecture?: string;
+  BlockDeviceMappings?: BlockDeviceMappings;
+  Description?: string;
+  DryRun?: boolean;
+  EnaSupport?: boolean;
+  KernelId?: string;
+  Name: string;
+  BillingProducts?: string[];
+  RamdiskId?: string;
+  RootDeviceName?: string;
+  SriovNetSupport?: string;
+  VirtualizationType?: string;
+  BootMode?: string;
+  TpmSupport?: string;
+  UefiData?: string;
+  ImdsSupport?: string;
+  TagSpecifications?: TagSpecifications;
+}
+
+export interface RegisterImageOutput {
+  ImageId?: string;
+}
+
+export interface DeregisterImageInput {
+  ImageId: string;
+  DryRun?: boolean;
+}
+
+export interface DeregisterImageOutput {}
+
+export interface CopyImageInput {
+  ClientToken?: string;
+  Description?: string;
+  Encrypted?: boolean;
+  KmsKeyId?: string;
+  Name: string;
+  SourceImageId: string;
+  SourceRegion: string;
+  DestinationOutpostArn?: string;
+  DryRun?: boolean;
+  CopyImageTags?: boolean;
+  TagSpecifications?: TagSpecifications;
+}
+
+export interface CopyImageOutput {
+  ImageId?: string;
+}
+
+export interface ModifyImageAttributeInput {
+  Attribute?: string;
+  Description?: InstanceInitiatedShutdownBehavior;
+  ImageId: string;
+  LaunchPermission?: {
+    Add?: LaunchPermissions;
+    Remove?: LaunchPermissions;
+  };
+  OperationType?: string;
+  ProductCodes?: ProductCodes2;
+  UserGroups?: UserGroups;
+  UserIds?: UserIds;
+  Value?: string;
+  DryRun?: boolean;
+  OrganizationArns?: string[];
+  OrganizationalUnitArns?: string[];
+  ImdsSupport?: InstanceInitiatedShutdownBehavior;
+}
+
+export interface ModifyImageAttributeOutput {}
+
+export interface ResetImageAttributeInput {
+  Attribute: string;
+  ImageId: string;
+  DryRun?: boolean;
+}
+
+export interface ResetImageAttributeOutput {}
+
 export interface AllocateAddressInput {
   Domain?: string;
   Address?: string;
@@ -1635,6 +1728,322 @@ export interface DeleteManagedPrefixListOutput {
   PrefixList?: PrefixListsItem;
 }
 
+export interface CreateVolumeInput {
+  AvailabilityZone: string;
+  Encrypted?: boolean;
+  Iops?: number;
+  KmsKeyId?: string;
+  OutpostArn?: string;
+  Size?: number;
+  SnapshotId?: string;
+  VolumeType?: string;
+  DryRun?: boolean;
+  TagSpecifications?: TagSpecifications;
+  MultiAttachEnabled?: boolean;
+  Throughput?: number;
+  ClientToken?: string;
+}
+
+export interface CreateVolumeOutput {
+  Attachments?: AttachmentsItem[];
+  AvailabilityZone?: string;
+  CreateTime?: Date | string;
+  Encrypted?: boolean;
+  KmsKeyId?: string;
+  OutpostArn?: string;
+  Size?: number;
+  SnapshotId?: string;
+  State?: string;
+  VolumeId?: string;
+  Iops?: number;
+  Tags?: Tags;
+  VolumeType?: string;
+  FastRestored?: boolean;
+  MultiAttachEnabled?: boolean;
+  Throughput?: number;
+  SseType?: string;
+}
+
+export interface DescribeVolumesInput {
+  Filters?: Filters;
+  VolumeIds?: VolumeIds;
+  DryRun?: boolean;
+  MaxResults?: number;
+  NextToken?: string;
+}
+
+export interface DescribeVolumesOutput {
+  Volumes?: VolumesItem[];
+  NextToken?: string;
+}
+
+export interface DeleteVolumeInput {
+  VolumeId: string;
+  DryRun?: boolean;
+}
+
+export interface DeleteVolumeOutput {}
+
+export interface AttachVolumeInput {
+  Device: string;
+  InstanceId: string;
+  VolumeId: string;
+  DryRun?: boolean;
+}
+
+export interface AttachVolumeOutput {
+  AttachTime?: Date | string;
+  Device?: string;
+  InstanceId?: string;
+  State?: string;
+  VolumeId?: string;
+  DeleteOnTermination?: boolean;
+  AssociatedResource?: string;
+  InstanceOwningService?: string;
+}
+
+export interface DetachVolumeInput {
+  Device?: string;
+  Force?: boolean;
+  InstanceId?: string;
+  VolumeId: string;
+  DryRun?: boolean;
+}
+
+export interface DetachVolumeOutput {
+  AttachTime?: Date | string;
+  Device?: string;
+  InstanceId?: string;
+  State?: string;
+  VolumeId?: string;
+  DeleteOnTermination?: boolean;
+  AssociatedResource?: string;
+  InstanceOwningService?: string;
+}
+
+export interface ModifyVolumeInput {
+  DryRun?: boolean;
+  VolumeId: string;
+  Size?: number;
+  VolumeType?: string;
+  Iops?: number;
+  Throughput?: number;
+  MultiAttachEnabled?: boolean;
+}
+
+export interface ModifyVolumeOutput {
+  VolumeModification?: VolumeModification;
+}
+
+export interface DescribeVolumesModificationsInput {
+  DryRun?: boolean;
+  VolumeIds?: VolumeIds;
+  Filters?: Filters;
+  NextToken?: string;
+  MaxResults?: number;
+}
+
+export interface DescribeVolumesModificationsOutput {
+  VolumesModifications?: VolumeModification[];
+  NextToken?: string;
+}
+
+export interface DescribeVolumeStatusInput {
+  Filters?: Filters;
+  MaxResults?: number;
+  NextToken?: string;
+  VolumeIds?: VolumeIds;
+  DryRun?: boolean;
+}
+
+export interface DescribeVolumeStatusOutput {
+  NextToken?: string;
+  VolumeStatuses?: ({
+    Actions?: {
+      Code?: string;
+      Description?: string;
+      EventId?: string;
+      EventType?: string;
+    }[];
+    AvailabilityZone?: string;
+    OutpostArn?: string;
+    Events?: ({
+      Description?: string;
+      EventId?: string;
+      EventType?: string;
+      NotAfter?: Date | string;
+      NotBefore?: Date | string;
+      InstanceId?: string;
+    })[];
+    VolumeId?: string;
+    VolumeStatus?: {
+      Details?: {
+        Name?: string;
+        Status?: string;
+      }[];
+      Status?: string;
+    };
+    AttachmentStatuses?: {
+      IoPerformance?: string;
+      InstanceId?: string;
+    }[];
+  })[];
+}
+
+export interface DescribeVolumeAttributeInput {
+  Attribute: string;
+  VolumeId: string;
+  DryRun?: boolean;
+}
+
+export interface DescribeVolumeAttributeOutput {
+  AutoEnableIO?: DisableApiTermination;
+  ProductCodes?: ProductCodes;
+  VolumeId?: string;
+}
+
+export interface ModifyVolumeAttributeInput {
+  AutoEnableIO?: DisableApiTermination;
+  VolumeId: string;
+  DryRun?: boolean;
+}
+
+export interface ModifyVolumeAttributeOutput {}
+
+export interface CreateSnapshotInput {
+  Description?: string;
+  OutpostArn?: string;
+  VolumeId: string;
+  TagSpecifications?: TagSpecifications;
+  DryRun?: boolean;
+}
+
+export interface CreateSnapshotOutput {
+  DataEncryptionKeyId?: string;
+  Description?: string;
+  Encrypted?: boolean;
+  KmsKeyId?: string;
+  OwnerId?: string;
+  Progress?: string;
+  SnapshotId?: string;
+  StartTime?: Date | string;
+  State?: string;
+  StateMessage?: string;
+  VolumeId?: string;
+  VolumeSize?: number;
+  OwnerAlias?: string;
+  OutpostArn?: string;
+  Tags?: Tags;
+  StorageTier?: string;
+  RestoreExpiryTime?: Date | string;
+  SseType?: string;
+}
+
+export interface CreateSnapshotsInput {
+  Description?: string;
+  InstanceSpecification: {
+    InstanceId: string;
+    ExcludeBootVolume?: boolean;
+    ExcludeDataVolumeIds?: VolumeIds;
+  };
+  OutpostArn?: string;
+  TagSpecifications?: TagSpecifications;
+  DryRun?: boolean;
+  CopyTagsFromSource?: string;
+}
+
+export interface CreateSnapshotsOutput {
+  Snapshots?: ({
+    Description?: string;
+    Tags?: Tags;
+    Encrypted?: boolean;
+    VolumeId?: string;
+    State?: string;
+    VolumeSize?: number;
+    StartTime?: Date | string;
+    Progress?: string;
+    OwnerId?: string;
+    SnapshotId?: string;
+    OutpostArn?: string;
+    SseType?: string;
+  })[];
+}
+
+export interface DescribeSnapshotsInput {
+  Filters?: Filters;
+  MaxResults?: number;
+  NextToken?: string;
+  OwnerIds?: Owners;
+  RestorableByUserIds?: string[];
+  SnapshotIds?: SnapshotIds;
+  DryRun?: boolean;
+}
+
+export interface DescribeSnapshotsOutput {
+  Snapshots?: SnapshotsItem[];
+  NextToken?: string;
+}
+
+export interface DeleteSnapshotInput {
+  SnapshotId: string;
+  DryRun?: boolean;
+}
+
+export interface DeleteSnapshotOutput {}
+
+export interface CopySnapshotInput {
+  Description?: string;
+  DestinationOutpostArn?: string;
+  DestinationRegion?: string;
+  Encrypted?: boolean;
+  KmsKeyId?: string;
+  PresignedUrl?: string;
+  SourceRegion: string;
+  SourceSnapshotId: string;
+  TagSpecifications?: TagSpecifications;
+  DryRun?: boolean;
+}
+
+export interface CopySnapshotOutput {
+  SnapshotId?: string;
+  Tags?: Tags;
+}
+
+export interface ModifySnapshotAttributeInput {
+  Attribute?: string;
+  CreateVolumePermission?: {
+    Add?: Add;
+    Remove?: Add;
+  };
+  GroupNames?: GroupNames;
+  OperationType?: string;
+  SnapshotId: string;
+  UserIds?: UserIds;
+  DryRun?: boolean;
+}
+
+export interface ModifySnapshotAttributeOutput {}
+
+export interface DescribeSnapshotAttributeInput {
+  Attribute: string;
+  SnapshotId: string;
+  DryRun?: boolean;
+}
+
+export interface DescribeSnapshotAttributeOutput {
+  CreateVolumePermissions?: Add;
+  ProductCodes?: ProductCodes;
+  SnapshotId?: string;
+}
+
+export interface ResetSnapshotAttributeInput {
+  Attribute: string;
+  SnapshotId: string;
+  DryRun?: boolean;
+}
+
+export interface ResetSnapshotAttributeOutput {}
+
 export type TagSpecifications = {
   ResourceType?: string;
   Tags?: Tags;
@@ -2018,6 +2427,12 @@ export type LaunchPermissions = {
   OrganizationalUnitArn?: string;
 }[];
 
+export type ProductCodes2 = string[];
+
+export type UserGroups = string[];
+
+export type UserIds = string[];
+
 export type AllocationIds = string[];
 
 export type Values = string[];
@@ -2270,6 +2685,86 @@ export type Entries = {
   Description?: string;
 }[];
 
+export interface AttachmentsItem {
+  AttachTime?: Date | string;
+  Device?: string;
+  InstanceId?: string;
+  State?: string;
+  VolumeId?: string;
+  DeleteOnTermination?: boolean;
+  AssociatedResource?: string;
+  InstanceOwningService?: string;
+}
+
+export type VolumeIds = string[];
+
+export interface VolumesItem {
+  Attachments?: AttachmentsItem[];
+  AvailabilityZone?: string;
+  CreateTime?: Date | string;
+  Encrypted?: boolean;
+  KmsKeyId?: string;
+  OutpostArn?: string;
+  Size?: number;
+  SnapshotId?: string;
+  State?: string;
+  VolumeId?: string;
+  Iops?: number;
+  Tags?: Tags;
+  VolumeType?: string;
+  FastRestored?: boolean;
+  MultiAttachEnabled?: boolean;
+  Throughput?: number;
+  SseType?: string;
+}
+
+export interface VolumeModification {
+  VolumeId?: string;
+  ModificationState?: string;
+  StatusMessage?: string;
+  TargetSize?: number;
+  TargetIops?: number;
+  TargetVolumeType?: string;
+  TargetThroughput?: number;
+  TargetMultiAttachEnabled?: boolean;
+  OriginalSize?: number;
+  OriginalIops?: number;
+  OriginalVolumeType?: string;
+  OriginalThroughput?: number;
+  OriginalMultiAttachEnabled?: boolean;
+  Progress?: number;
+  StartTime?: Date | string;
+  EndTime?: Date | string;
+}
+
+export type SnapshotIds = string[];
+
+export interface SnapshotsItem {
+  DataEncryptionKeyId?: string;
+  Description?: string;
+  Encrypted?: boolean;
+  KmsKeyId?: string;
+  OwnerId?: string;
+  Progress?: string;
+  SnapshotId?: string;
+  StartTime?: Date | string;
+  State?: string;
+  StateMessage?: string;
+  VolumeId?: string;
+  VolumeSize?: number;
+  OwnerAlias?: string;
+  OutpostArn?: string;
+  Tags?: Tags;
+  StorageTier?: string;
+  RestoreExpiryTime?: Date | string;
+  SseType?: string;
+}
+
+export type Add = {
+  Group?: string;
+  UserId?: string;
+}[];
+
 export interface Ipv6CidrBlockAssociationSetItem {
   AssociationId?: string;
   Ipv6CidrBlock?: string;
@@ -2388,6 +2883,12 @@ export interface Ec2Operations {
   ModifyInstanceMetadataOptions: { input: ModifyInstanceMetadataOptionsInput; output: ModifyInstanceMetadataOptionsOutput };
   DescribeImages: { input: DescribeImagesInput; output: DescribeImagesOutput };
   DescribeImageAttribute: { input: DescribeImageAttributeInput; output: DescribeImageAttributeOutput };
+  CreateImage: { input: CreateImageInput; output: CreateImageOutput };
+  RegisterImage: { input: RegisterImageInput; output: RegisterImageOutput };
+  DeregisterImage: { input: DeregisterImageInput; output: DeregisterImageOutput };
+  CopyImage: { input: CopyImageInput; output: CopyImageOutput };
+  ModifyImageAttribute: { input: ModifyImageAttributeInput; output: ModifyImageAttributeOutput };
+  ResetImageAttribute: { input: ResetImageAttributeInput; output: ResetImageAttributeOutput };
   AllocateAddress: { input: AllocateAddressInput; output: AllocateAddressOutput };
   DescribeAddresses: { input: DescribeAddressesInput; output: DescribeAddressesOutput };
   ReleaseAddress: { input: ReleaseAddressInput; output: ReleaseAddressOutput };
@@ -2447,4 +2948,22 @@ export interface Ec2Operations {
   CreateManagedPrefixList: { input: CreateManagedPrefixListInput; output: CreateManagedPrefixListOutput };
   ModifyManagedPrefixList: { input: ModifyManagedPrefixListInput; output: ModifyManagedPrefixListOutput };
   DeleteManagedPrefixList: { input: DeleteManagedPrefixListInput; output: DeleteManagedPrefixListOutput };
+  CreateVolume: { input: CreateVolumeInput; output: CreateVolumeOutput };
+  DescribeVolumes: { input: DescribeVolumesInput; output: DescribeVolumesOutput };
+  DeleteVolume: { input: DeleteVolumeInput; output: DeleteVolumeOutput };
+  AttachVolume: { input: AttachVolumeInput; output: AttachVolumeOutput };
+  DetachVolume: { input: DetachVolumeInput; output: DetachVolumeOutput };
+  ModifyVolume: { input: ModifyVolumeInput; output: ModifyVolumeOutput };
+  DescribeVolumesModifications: { input: DescribeVolumesModificationsInput; output: DescribeVolumesModificationsOutput };
+  DescribeVolumeStatus: { input: DescribeVolumeStatusInput; output: DescribeVolumeStatusOutput };
+  DescribeVolumeAttribute: { input: DescribeVolumeAttributeInput; output: DescribeVolumeAttributeOutput };
+  ModifyVolumeAttribute: { input: ModifyVolumeAttributeInput; output: ModifyVolumeAttributeOutput };
+  CreateSnapshot: { input: CreateSnapshotInput; output: CreateSnapshotOutput };
+  CreateSnapshots: { input: CreateSnapshotsInput; output: CreateSnapshotsOutput };
+  DescribeSnapshots: { input: DescribeSnapshotsInput; output: DescribeSnapshotsOutput };
+  DeleteSnapshot: { input: DeleteSnapshotInput; output: DeleteSnapshotOutput };
+  CopySnapshot: { input: CopySnapshotInput; output: CopySnapshotOutput };
+  ModifySnapshotAttribute: { input: ModifySnapshotAttributeInput; output: ModifySnapshotAttributeOutput };
+  DescribeSnapshotAttribute: { input: DescribeSnapshotAttributeInput; output: DescribeSnapshotAttributeOutput };
+  ResetSnapshotAttribute: { input: ResetSnapshotAttributeInput; output: ResetSnapshotAttributeOutput };
 }

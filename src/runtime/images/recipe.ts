@@ -153,6 +153,32 @@ echo "mount: \${out%
 exit 32
 `;
 
+/**
+ * mkfs.xfs sets the device's block size (BLKBSZSET), which only the host's root may do: on a
+ * device kumo attached, kumo makes the filesystem (POST /kumo/mkfs); anywhere else (a file, or
+ * a caller who is not root) the real mkfs.xfs runs, diverted to mkfs.xfs.distrib.
+ */
+const MKFS_XFS_HELPER = `#!/bin/sh
+# kumo: formats an attached EBS volume or instance-store disk as xfs (see README, "Volumes").
+for dev; do :; done
+if [ -b "$dev" ] && [ -r ${HOST_TOKEN_FILE} ]; then
+  args=; n=$#; i=1
+  for a; do [ $i -lt $n ] && args="$args$a
+"; i=$((i + 1)); done
+  out=$(curl -sS -m 300 -X POST -H "X-Kumo-Token: $(cat ${HOST_TOKEN_FILE})" \\
+    --data-urlencode "device=$(readlink -f "$dev")" --data-urlencode "type=xfs" --data-urlencode "args=$args" \\
+    -w '\n%{http_code}' http://169.254.169.254/kumo/mkfs 2>&1)
+  code=\${out##*
+}
+  body=\${out%
+*}
+  [ "$code" = 200 ] && { [ -n "$body" ] && echo "$body"; exit 0; }
+  echo "mkfs.xfs: $body" >&2
+  exit 1
+fi
+exec /usr/sbin/mkfs.xfs.distrib "$@"
+`;
+
 /** chkconfig (Amazon Linux 1 and 2 guides: `chkconfig httpd on`) as systemctl enable/disable. */
 const CHKCONFIG_SHIM = `#!/bin/sh
 # kumo compatibility shim for chkconfig (see /usr/local/bin/yum): NAME on|off -> systemctl enable|disable.
@@ -284,6 +310,8 @@ ${heredoc('/usr/local/sbin/chkconfig', CHKCONFIG_SHIM, '755')}
 ${heredoc('/usr/local/bin/cloud-init', CLOUD_INIT_SHIM, '755')}
 ${heredoc('/usr/local/sbin/kumo-mount', MOUNT_HELPER, '755')}
 for t in ext2 ext3 ext4 xfs btrfs; do ln -sf /usr/local/sbin/kumo-mount /sbin/mount.$t; done
+dpkg-divert --local --rename --divert /usr/sbin/mkfs.xfs.distrib --add /usr/sbin/mkfs.xfs
+${heredoc('/usr/sbin/mkfs.xfs', MKFS_XFS_HELPER, '755')}
 ${heredoc('/etc/systemd/system/httpd.service', HTTPD_UNIT)}
 for u in ${MASKED_UNITS.join(' ')}; do ln -sf /dev/null /etc/systemd/system/$u; done
 rm -f /etc/systemd/system/*.wants/e2scrub_reap.service /etc/systemd/system/getty.target.wants/getty@tty1.service

@@ -11,6 +11,10 @@
  *   mount:   host mounts the device's filesystem at incoming/fs-<name> (nosuid,nodev: the disk's
  *            contents are the instance's, never a way to host devices or host privilege) → root
  *            inside binds it where it asked (what a user's `mount /dev/xvdf /data` becomes)
+ *   list:    the container's /sys/block is a tmpfs of its own holding its devices under their
+ *            AWS names, each a link to the real device in sysfs (`xvda -> …/block/loop0`): lsblk
+ *            shows the instance's disks with their live sizes, and none of the host's. The root
+ *            volume is listed but never exposed (its filesystem is mounted by the host).
  *
  * This is LXD's answer too (it mounts on a container's behalf, for allowed filesystems), done
  * through mount(8)'s type helpers in the image instead of a seccomp notifier.
@@ -47,8 +51,19 @@ export function asContainerRoot(init: number, script: string, args: string[] = [
 
 const DEVICE_NAME = /^(xvd|sd|nvme)[a-z0-9]{1,8}$/;
 
+const LOOP_DEVICE = /^\/dev\/(loop\d+)$/;
+
+/** Shows the host device as /sys/block/<name> inside the container (see the header). */
+export async function listDevice(init: number, hostDevice: string, name: string): Promise<void> {
+  if (!DEVICE_NAME.test(name)) throw new Error(`bad device name ${JSON.stringify(name)}`);
+  const loop = LOOP_DEVICE.exec(hostDevice)?.[1];
+  if (!loop) throw new Error(`not a loop device: ${hostDevice}`);
+  await asContainerRoot(init, 'mountpoint -q /sys/block || mount -t tmpfs -o mode=755,size=64k kumo-block /sys/block; ln -sfn "../devices/virtual/block/$2" "/sys/block/$1"', [name, loop]);
+}
+
 export async function exposeDevice(incoming: string, init: number, hostDevice: string, name: string): Promise<void> {
   if (!DEVICE_NAME.test(name)) throw new Error(`bad device name ${JSON.stringify(name)}`);
+  await listDevice(init, hostDevice, name);
   // The loop device serves this volume alone while attached; the instance's root may open it.
   await run('chown', [`${CONTAINER_ID_BASE}:${CONTAINER_ID_BASE}`, hostDevice]);
   await run('chmod', ['0660', hostDevice]);
@@ -73,7 +88,7 @@ export async function hideDevice(incoming: string, init: number | undefined, hos
   const fs = join(incoming, `fs-${name}`);
   if (init !== undefined) {
     const targets = existsSync(fs) ? mountsOfDevice(init, name) : [];
-    const script = 'name=$1; shift; for t in "$@"; do umount -l "$t" || true; done; umount -l "/dev/$name" 2>/dev/null || true; rm -f "/dev/$name"';
+    const script = 'name=$1; shift; for t in "$@"; do umount -l "$t" || true; done; umount -l "/dev/$name" 2>/dev/null || true; rm -f "/dev/$name" "/sys/block/$name"';
     await asContainerRoot(init, script, [name, ...targets]).catch(() => {});
   }
   if (isMounted(fs)) await run('umount', ['--lazy', fs]).catch(() => {});

@@ -74,6 +74,8 @@ export interface InstanceDriver {
    * `mountDevice`'s job, since root in the instance's user namespace cannot mount a block device.
    */
   exposeDevice?(id: string, hostDevice: string, name: string): Promise<void>;
+  /** Lists a device the instance has but may not open (its root volume) where lsblk looks (devices.ts). */
+  listDevice?(id: string, hostDevice: string, name: string): Promise<void>;
   /** Unmounts whatever the instance mounted from /dev/<name> and removes the node (giving `hostDevice` back to the host). */
   hideDevice?(id: string, name: string, hostDevice?: string): Promise<void>;
   /** Mounts /dev/<name>'s filesystem at `target` inside the running instance (what its root's `mount` asks kumo for). */

@@ -33,7 +33,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { cgroupPids, prepareCgroups, removeCgroups, removeParents, type Resources } from './cgroups.js';
 import { ContainerProcess, tryKill, type ContainerExit } from './container-process.js';
-import { exposeDevice, hideDevice, INCOMING_INSIDE, mountFilesystem, prepareIncoming, releaseIncoming } from './devices.js';
+import { exposeDevice, hideDevice, INCOMING_INSIDE, listDevice, mountFilesystem, prepareIncoming, releaseIncoming } from './devices.js';
 import type { ExitKind, InstanceDriver, InstanceStatus, LaunchSpec } from './driver.js';
 import { commOf, descendantsOf, ensureNetns, instanceIds, mountOverlay, pssBytes, removeNetns, rssBytes, unmount } from './host.js';
 import { provisionInstance } from './provision.js';
@@ -243,6 +243,10 @@ export class NativeDriver implements InstanceDriver {
 
   async exposeDevice(id: string, hostDevice: string, name: string): Promise<void> {
     await exposeDevice(this.paths(id).incoming, await this.requireInit(id), hostDevice, name);
+  }
+
+  async listDevice(id: string, hostDevice: string, name: string): Promise<void> {
+    await listDevice(await this.requireInit(id), hostDevice, name);
   }
 
   async hideDevice(id: string, name: string, hostDevice?: string): Promise<void> {

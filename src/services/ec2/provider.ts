@@ -6,9 +6,13 @@
  *               network ACLs, network interfaces, Elastic IPs, prefix lists, and the VPC policy
  *               the data plane enforces
  *   instances/  RunInstances and the lifecycle, attributes, status, public IPs, the instance rows
- *   dataplane/  the supervisor that makes the host match the rows (on runtime/reconciler.ts), its
+ *   dataplane/  the supervisors that make the host match the rows (on runtime/reconciler.ts:
+ *               instances, volumes and snapshots), root volumes and instance-store disks, its
  *               ports in the shared VPC data plane, and what EC2 plugs into that plane: its DNS
- *               zone (with dns-names.ts) and the instance metadata service
+ *               zone (with dns-names.ts), the instance metadata service and the disk actions
+ *               root in an instance asks of kumo (host-actions.ts: mount, mkfs.xfs)
+ *   ebs/        volumes, attachments, modifications, snapshots and their attributes (the host
+ *               side is dataplane/volumes.ts and dataplane/snapshot-steps.ts)
  *   images/     the public AMI catalog
  *   keys/       key pairs and their key material
  *   catalog/    instance types, regions and zones
@@ -48,7 +52,16 @@
  *   five per account and region. They associate with network interfaces and instances.
  * - Key pairs: KeyFormat ppk gives a PuTTY format 2 file (not checked with puttygen here);
  *   PublicKey's comment is always the key name; no 5,000-per-region quota.
- * - Images: the public catalog only (./images/images.ts lists its own differences).
+ * - Images: the public catalog (./images/images.ts) and images of one's own (./images/own-images.ts,
+ *   ./images/image-attributes.ts). CreateImage's default reboot is a stop and start kumo makes
+ *   (the instance shows `stopping`, `stopped`, then `pending` and `running`, where AWS shows it
+ *   `running` through its reboot), keeping its public IP and instance-store data. Images boot
+ *   from snapshots of kumo root volumes only (a root volume holds the instance's changes over the
+ *   shared base image); RegisterImage from another snapshot is refused. Instance store-backed
+ *   images (ImageLocation), kernels and ramdisks, encrypted copies, organizations in launch
+ *   permissions, deregistration protection and image deprecation of one's own images are absent;
+ *   CopyImage copies images of one's own or shared with the caller, not catalog images (they are
+ *   in every region already).
  * - Instance types: a table of selected real families (./catalog/instance-types-data.ts), each offered in
  *   every zone of the region; other types are InvalidInstanceType.
  * - Security group references are same-VPC and same-account only (no peering).
@@ -64,8 +77,9 @@
  *   kumo image (runtime/), not VMs; every AMI is backed by a local Debian 12 image. An instance
  *   is held to its type's memory and vCPUs (cgroup limits; the OOM killer acts inside it) and to
  *   4,096 tasks, which AWS does not cap. Root inside is root of its own user namespace: it cannot
- *   reconfigure its network interface, routes or firewall (the VPC owns them). A root volume is an
- *   overlay directory; its size is recorded, not enforced. Auto-assigned public IPs come from the
+ *   reconfigure its network interface, routes or firewall (the VPC owns them). A root volume is
+ *   an ext4 disk holding the overlay's upper layer over the shared image (df / shows its size;
+ *   the image's files are not on it, so a snapshot holds what the instance changed). Auto-assigned public IPs come from the
  *   loopback pool (KUMO_EIP_POOL) like Elastic IPs and are released at stop, as on AWS; the new one
  *   given at start (or when an Elastic IP that replaced it is disassociated, which AWS does "within
  *   a few minutes") is there at once, already in the `pending` state. One network
@@ -81,6 +95,14 @@
  *   instance runs. The VPC resolver answers EC2's names only (no forwarding to the outside), with
  *   REFUSED when enableDnsSupport is off (AWS's resolver just does not answer); IMDS's
  *   public-hostname is empty, not absent, where the VPC gives no public DNS names.
+ * - EBS (./ebs/): volumes are sparse files, loop devices while attached; a data volume appears
+ *   in a running instance as /dev/xvdX (the device name's last letters, sdX → xvdX). Root inside
+ *   cannot mount or run mkfs.xfs on it itself (user namespace): the image's mount and mkfs.xfs
+ *   helpers ask kumo, which does it for the instance (host-actions.ts). Growing a mounted root
+ *   volume's ext4 happens online only where kumo holds CAP_SYS_RESOURCE, else at the next start;
+ *   a data volume's filesystem cannot be grown from inside (resize2fs/xfs_growfs need the host).
+ *   Performance figures (IOPS, throughput) are recorded, not enforced; io1/io2 Multi-Attach,
+ *   fast snapshot restore, snapshot archive tiers, recycle bin and EBS direct APIs are absent.
  * - Route tables are recorded; every subnet of a VPC reaches every other (the `local` route), and
  *   nothing is routed outside the host whatever the routes say.
  */
@@ -89,6 +111,7 @@ import { loadModel } from '../../models/loader.js';
 import { Ec2Codec } from '../../protocol/query.js';
 import type { DataPlane } from '../../runtime/data-plane.js';
 import type { InstanceDriver } from '../../runtime/instances/driver.js';
+import type { SnapshotStore } from '../../runtime/snapshots/store.js';
 import type { VolumeStore } from '../../runtime/volumes.js';
 import { migrate, type Db } from '../../state/db.js';
 import type { NetworkStore } from '../../state/network.js';
@@ -120,18 +143,26 @@ import { InstanceStore, instanceMigrations } from './instances/store.js';
 import { InstanceSupervisor } from './dataplane/supervisor.js';
 import { plugIntoDataPlane } from './dataplane/vpc-services.js';
 import type { AttachedDevices } from './dataplane/host-actions.js';
-import { findImage, imageHandlers } from './images/images.js';
+import { findImage, imageHandlers, ImageErrors, type OwnImages } from './images/images.js';
+import { canLaunch, imageView, ownImageHandlers } from './images/own-images.js';
+import { imageAttributeHandlers } from './images/image-attributes.js';
+import { imageMigrations, imageStore, type ImageStore } from './images/store.js';
+import { ImageBuilder } from './dataplane/image-builds.js';
 import { keyPairHandlers } from './keys/key-pairs.js';
 import { keyPairMigrations } from './keys/store.js';
 import { instanceTypeHandlers } from './catalog/instance-types.js';
 import { regionHandlers } from './catalog/regions.js';
+import { ebsHandlers, ebsMigrations, ebsStore, type Ebs, type SnapshotUser } from './ebs/index.js';
+import { VolumeSupervisor } from './dataplane/volumes.js';
 
 /** The host side of instances, picked by the composition root. */
 export interface Ec2Runtime {
   /** EC2's own containers (runtime/host-runtime.ts, one driver per owner). */
   driver: InstanceDriver;
-  /** Root volumes (native runtime only). */
+  /** Volumes as disk files (native runtime only). */
   volumes?: VolumeStore;
+  /** EBS snapshots (native runtime only). */
+  snapshots?: SnapshotStore;
   /** Where instance-store disks live (native runtime only). */
   instanceStoreDir?: string;
   /** The shared VPC data plane: EC2 plugs its instances, its DNS zone and its metadata service into it. */
@@ -150,36 +181,91 @@ export interface Ec2Deps {
   now?: () => Date;
 }
 
-/** What RunInstances needs of a catalog AMI. */
-const launchImage: ImageLookup = (scope, imageId) => {
-  const image = findImage(scope.account, scope.region, imageId);
-  return image && {
-    ImageId: image.imageId,
-    Architecture: image.architecture,
-    KumoImage: image.kumoImage.name,
-    DefaultUser: image.defaultUser,
-    RootDeviceName: image.rootDeviceName,
-    RootSizeGiB: image.volumeSize,
-    ImdsSupport: image.imdsSupport,
+/** What RunInstances needs of an AMI: a catalog one, or an available image of one's own or shared. */
+function imageLookup(images: ImageStore): ImageLookup {
+  return (scope, imageId) => {
+    const catalog = findImage(scope.region, imageId);
+    if (catalog) {
+      return {
+        ImageId: catalog.imageId,
+        Architecture: catalog.architecture,
+        KumoImage: catalog.kumoImage.name,
+        DefaultUser: catalog.defaultUser,
+        RootDeviceName: catalog.rootDeviceName,
+        RootSizeGiB: catalog.volumeSize,
+        RootSnapshotId: catalog.snapshotId,
+        RootVolumeType: 'gp3',
+        ImdsSupport: catalog.imdsSupport,
+      };
+    }
+    const own = images.get(scope.region, imageId);
+    if (!own || !canLaunch(scope.account, own.scope.account, own.row)) return undefined;
+    const image = own.row;
+    if (image.State !== 'available') throw ImageErrors.unavailable(imageId);
+    const root = image.BlockDeviceMappings.find((m) => m.DeviceName === image.RootDeviceName)!.Ebs!;
+    return {
+      ImageId: image.ImageId,
+      Architecture: image.Architecture,
+      KumoImage: image.KumoImage,
+      DefaultUser: image.DefaultUser,
+      RootDeviceName: image.RootDeviceName,
+      RootSizeGiB: root.VolumeSize,
+      RootSnapshotId: root.SnapshotId,
+      RootVolumeType: root.VolumeType,
+      RootDeleteOnTermination: root.DeleteOnTermination,
+      RestoreRoot: true,
+      DataVolumes: image.BlockDeviceMappings.flatMap((m) => (m.DeviceName !== image.RootDeviceName && m.Ebs ? [{ DeviceName: m.DeviceName, ...m.Ebs }] : [])),
+      ImdsSupport: image.ImdsSupport,
+    };
   };
-};
+}
+
+/** Images of one's own and those shared with the caller, as DescribeImages lists them. */
+function ownImages(images: ImageStore, store: Ec2Store): OwnImages {
+  return {
+    visible: (ctx) => {
+      const rows = images.inRegion(ctx.region).filter((x) => canLaunch(ctx.account, x.scope.account, x.row));
+      const tagged = store.withTags({ account: ctx.account, region: ctx.region }, 'image', (x) => x.row.ImageId, rows);
+      return tagged.map((x) => ({ image: imageView(x.row, x.scope.account === ctx.account ? x.Tags : []), record: x.row }));
+    },
+    find: (account, region, id) => {
+      const found = images.get(region, id);
+      return found && canLaunch(account, found.scope.account, found.row) ? found.row : undefined;
+    },
+  };
+}
 
 export interface Ec2Service extends Service {
   supervisor: InstanceSupervisor;
   instances: InstanceStore;
   store: Ec2Store;
+  ebs: Ebs;
 }
 
 export function createEc2Service(deps: Ec2Deps): Ec2Service {
   migrate(deps.db, 'ec2-key-pairs', keyPairMigrations);
   migrate(deps.db, 'ec2-instances', instanceMigrations);
+  // After the instances': existing instances' root volumes become rows.
+  migrate(deps.db, 'ec2-ebs', ebsMigrations);
+  migrate(deps.db, 'ec2-images', imageMigrations);
+  const images = imageStore(deps.db);
   const store = new Ec2Store(deps.db, deps.network, deps.tags);
   const instances = new InstanceStore(deps.db);
   const directory = new InstanceDirectory(store, instances);
-  // Which volume is attached where: set by the EBS side once it exists (none yet: no mounts).
-  const attachedDevices: { find?: AttachedDevices } = {};
+  const now = deps.now ?? (() => new Date());
+  const volumes = new VolumeSupervisor({
+    store,
+    ebs: ebsStore(deps.db),
+    instances,
+    driver: deps.runtime.driver,
+    volumes: deps.runtime.volumes,
+    snapshots: deps.runtime.snapshots,
+    log: deps.log,
+    now,
+  });
+  const snapshotUsers: SnapshotUser[] = [];
   // Devices an instance may have mounted: its instance-store disks, then its attached volumes.
-  const devices: AttachedDevices = async (id, name) => (await supervisor.instanceStore.hostDevice(id, name)) ?? attachedDevices.find?.(id, name);
+  const devices: AttachedDevices = async (id, name) => (await supervisor.instanceStore.hostDevice(id, name)) ?? volumes.hostDevice(id, name);
   plugIntoDataPlane(deps.runtime.plane, directory, store, { driver: deps.runtime.driver, devices: () => devices });
   const supervisor = new InstanceSupervisor({
     store,
@@ -190,9 +276,37 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     plane: deps.runtime.plane,
     imageRootfs: deps.runtime.imageRootfs,
     log: deps.log,
-    now: deps.now ?? (() => new Date()),
+    now,
+    snapshots: deps.runtime.snapshots,
+    containers: (id, how) => volumes.containerChanged(id, how),
+    settled: () => {
+      volumes.wake();
+      builder.wake();
+    },
   });
-  const instanceDeps: InstanceDeps = { store, instances, images: launchImage, changed: () => supervisor.wake() };
+  const builder = new ImageBuilder({
+    store,
+    ebs: ebsStore(deps.db),
+    images,
+    instances,
+    changed: () => {
+      supervisor.wake();
+      volumes.wake();
+    },
+    log: deps.log,
+    now,
+  });
+  volumes.onSnapshotSettled(() => builder.wake());
+  // A snapshot an image names is in use: DeleteSnapshot refuses it (InvalidSnapshot.InUse).
+  snapshotUsers.push((scope, snapshotId) =>
+    images.inRegion(scope.region).find((x) => x.scope.account === scope.account && x.row.BlockDeviceMappings.some((m) => m.Ebs?.SnapshotId === snapshotId))?.row.ImageId);
+  const instanceDeps: InstanceDeps = { store, instances, images: imageLookup(images), changed: () => supervisor.wake() };
+  const ebsHost = {
+    disks: deps.runtime.volumes !== undefined,
+    snapshots: deps.runtime.volumes !== undefined && deps.runtime.snapshots !== undefined,
+    attach: deps.runtime.driver.exposeDevice !== undefined,
+  };
+  const imageDeps = { store, ebs: ebsStore(deps.db), instances, host: ebsHost, images, changed: () => builder.wake() };
   const table: { [K in keyof Ec2Operations]: Handler } = {
     ...instanceHandlers(instanceDeps),
     ...instanceStatusHandlers(instanceDeps, supervisor),
@@ -215,11 +329,14 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     ...regionHandlers(),
     ...keyPairHandlers(store),
     ...instanceTypeHandlers(),
-    ...imageHandlers(),
+    ...imageHandlers(ownImages(images, store)),
+    ...ownImageHandlers(imageDeps),
+    ...imageAttributeHandlers(imageDeps),
+    ...ebsHandlers({ store, ebs: ebsStore(deps.db), instances, host: ebsHost, snapshotUsers }),
   };
   const defaults = new RegionDefaults(store);
   // Region and zone listings are not regional state; everything else sees the region's defaults.
-  const stateless = new Set<string>(['DescribeRegions', 'DescribeAvailabilityZones', 'DescribeInstanceTypes', 'DescribeInstanceTypeOfferings', 'DescribeImages', 'DescribeImageAttribute']);
+  const stateless = new Set<string>(['DescribeRegions', 'DescribeAvailabilityZones', 'DescribeInstanceTypes', 'DescribeInstanceTypeOfferings']);
   const handlers: Record<string, Handler> = {};
   for (const [name, handler] of Object.entries(table) as [string, Handler][]) {
     // Any change may matter to running instances (a rule, an Elastic IP): the supervisor
@@ -230,7 +347,11 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
       : async (ctx, input) => {
           defaults.ensure(ctx);
           const out = await handler(ctx, input);
-          if (!reads) supervisor.wake();
+          if (!reads) {
+            supervisor.wake();
+            volumes.wake();
+            builder.wake();
+          }
           return out;
         };
   }
@@ -243,12 +364,27 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     supervisor,
     instances,
     store,
-    start: () => supervisor.start(),
+    ebs: { supervisor: volumes, useSnapshots: (user) => snapshotUsers.push(user) },
+    // Volumes recover after instances: which containers still run is known by then.
+    start: async () => {
+      await supervisor.start();
+      await volumes.start();
+      await builder.start();
+    },
     reset: async () => {
       defaults.forget();
+      await builder.drain();
+      await volumes.drain();
       await supervisor.reset(deps.runtime.driver.list());
+      await volumes.reset();
       supervisor.wake();
     },
-    close: () => supervisor.close(),
+    // A snapshot under way finishes; then instances stop; then no data volume stays a loop device.
+    close: async () => {
+      await builder.close();
+      await volumes.close();
+      await supervisor.close();
+      await volumes.releaseAll();
+    },
   };
 }

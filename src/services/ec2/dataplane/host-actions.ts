@@ -1,20 +1,23 @@
 /**
  * What an instance's root may ask kumo to do for it, at http://169.254.169.254/kumo/… (the
- * metadata address it already reaches; the fabric tells which instance asks): today, mounting an
- * attached volume's filesystem, which root in the instance's user namespace cannot do itself.
- * The image's mount(8) helpers (runtime/images/recipe.ts) call it; a user never needs to.
+ * metadata address it already reaches; the fabric tells which instance asks): what root in the
+ * instance's user namespace cannot do itself with a disk attached to it. The image's mount(8)
+ * helpers and its mkfs.xfs (runtime/images/recipe.ts) call it; a user never needs to.
  *
  *   POST /kumo/mount  device=/dev/xvdf target=/data type=xfs options=rw,noatime
+ *   POST /kumo/mkfs   device=/dev/xvdf type=xfs args=-f\n-L\ndata   (one argument a line)
  *                     X-Kumo-Token: the instance's host token (a root-only file inside it)
- *   → 200, or 4xx with the reason mount(8) prints
+ *   → 200 (with mkfs's output), or 4xx with the reason the command prints
  *
  * Only what a user of the instance could do with the disk anyway is allowed: a device attached
- * to this instance, a filesystem type kumo mounts, ordinary options; kumo adds nosuid,nodev.
+ * to this instance, a filesystem type kumo mounts, ordinary options (kumo adds nosuid,nodev), and
+ * mkfs options that shape the new filesystem, never one naming another file or device.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MOUNTABLE } from '../../../runtime/instances/devices.js';
 import type { InstanceDriver } from '../../../runtime/instances/driver.js';
+import { run } from '../../../runtime/instances/host.js';
 import type { InstanceDirectory } from './metadata.js';
 
 /** Which host block device is attached to an instance as /dev/<name> (the EBS side answers). */
@@ -53,21 +56,32 @@ export function hostActions(deps: { directory: InstanceDirectory; driver: Instan
   };
 }
 
-async function perform(deps: Parameters<typeof hostActions>[0], req: IncomingMessage, body: string, tooBig: boolean): Promise<[number, string]> {
+type Deps = Parameters<typeof hostActions>[0];
+type Asked = { instanceId: string; form: URLSearchParams; device: string; name: string; hostDevice: string };
+
+async function perform(deps: Deps, req: IncomingMessage, body: string, tooBig: boolean): Promise<[number, string]> {
   const port = deps.portAt((req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''));
   if (!port || port.owner !== deps.owner) return [403, 'not an instance'];
-  if (new URL(req.url ?? '/', 'http://kumo').pathname !== '/kumo/mount') return [404, 'no such action'];
+  const action = new URL(req.url ?? '/', 'http://kumo').pathname;
+  if (action !== '/kumo/mount' && action !== '/kumo/mkfs') return [404, 'no such action'];
   if (req.method !== 'POST') return [405, 'POST only'];
   if (tooBig) return [413, 'request too large'];
   const instance = deps.directory.find(port.portId)?.instance;
   const token = String(req.headers['x-kumo-token'] ?? '').trim();
-  if (!instance?.HostToken || !sameSecret(token, instance.HostToken)) return [403, 'only root in the instance may mount a volume'];
+  if (!instance?.HostToken || !sameSecret(token, instance.HostToken)) return [403, 'only root in the instance may do this'];
   const form = new URLSearchParams(body);
   const device = form.get('device') ?? '';
-  const target = form.get('target') ?? '';
-  const type = form.get('type') ?? '';
   const name = /^\/dev\/([a-z0-9]{1,12})$/.exec(device)?.[1];
   if (!name) return [400, `${device || 'no device'}: not a volume device`];
+  const hostDevice = await deps.devices()?.(instance.InstanceId, name);
+  if (!hostDevice) return [400, `${device}: no volume is attached to this instance there`];
+  const asked = { instanceId: instance.InstanceId, form, device, name, hostDevice };
+  return action === '/kumo/mount' ? mount(deps, asked) : makeFilesystem(asked);
+}
+
+async function mount(deps: Deps, { instanceId, form, device, name, hostDevice }: Asked): Promise<[number, string]> {
+  const target = form.get('target') ?? '';
+  const type = form.get('type') ?? '';
   if (!MOUNTABLE.includes(type)) return [400, `unknown filesystem type '${type}' (kumo mounts ${MOUNTABLE.join(', ')})`];
   if (!target.startsWith('/') || target.includes('\0') || target.split('/').includes('..')) return [400, `${target}: not an absolute path`];
   const options: string[] = [];
@@ -76,15 +90,40 @@ async function perform(deps: Parameters<typeof hostActions>[0], req: IncomingMes
     if (!ALLOWED_OPTIONS.has(o)) return [400, `option '${o}' is not one kumo passes on`];
     options.push(o);
   }
-  const hostDevice = await deps.devices()?.(instance.InstanceId, name);
-  if (!hostDevice) return [400, `${device}: no volume is attached to this instance there`];
   if (!deps.driver.mountDevice) return [501, 'this runtime cannot mount volumes'];
   try {
-    await deps.driver.mountDevice(instance.InstanceId, hostDevice, name, type, options, target);
+    await deps.driver.mountDevice(instanceId, hostDevice, name, type, options, target);
   } catch (err) {
     return [400, `${device} on ${target}: ${(err as Error).message.split('\n').at(-1)}`];
   }
   return [200, 'mounted'];
+}
+
+/** mkfs.xfs flags that take no value, and options whose value shapes the filesystem (-b size=4096). */
+const MKFS_FLAGS = new Set(['-f', '-q', '-K', '-N']);
+const MKFS_SUBOPTION_FLAGS = new Set(['-b', '-d', '-i', '-m', '-n', '-s']);
+/** Sub-options that name a file or device (the data file, an external log or realtime device). */
+const MKFS_PATH_SUBOPTIONS = /(^|,)(name|file|logdev|rtdev)(=|,|$)/;
+
+/** mkfs.xfs on the host (BLKBSZSET needs the host's root), with only the arguments that shape the filesystem. */
+async function makeFilesystem({ form, device, hostDevice }: Asked): Promise<[number, string]> {
+  if (form.get('type') !== 'xfs') return [400, `kumo formats xfs for instances; ${form.get('type')} is made inside`];
+  const given = (form.get('args') ?? '').split('\n').filter(Boolean);
+  const args: string[] = [];
+  for (let i = 0; i < given.length; i++) {
+    const a = given[i]!;
+    if (MKFS_FLAGS.has(a)) args.push(a);
+    else if (a === '-L' && /^[A-Za-z0-9_.-]{0,12}$/.test(given[i + 1] ?? '')) args.push(a, given[++i]!);
+    else if (MKFS_SUBOPTION_FLAGS.has(a) && /^[a-z0-9_=,]{1,200}$/.test(given[i + 1] ?? '') && !MKFS_PATH_SUBOPTIONS.test(given[i + 1]!)) args.push(a, given[++i]!);
+    else return [400, `option '${a}' is not one kumo passes on (${[...MKFS_FLAGS, '-L label', ...[...MKFS_SUBOPTION_FLAGS].map((f) => `${f} opts`)].join(', ')})`];
+  }
+  try {
+    const out = await run('mkfs.xfs', [...args, hostDevice]);
+    // mkfs names the device it wrote; the instance knows it by its own name.
+    return [200, out.replaceAll(hostDevice, device)];
+  } catch (err) {
+    return [400, (err as Error).message.replace(/^mkfs\.xfs [^:]*: /, '').replaceAll(hostDevice, device)];
+  }
 }
 
 function sameSecret(given: string, expected: string): boolean {

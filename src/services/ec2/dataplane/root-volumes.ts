@@ -1,22 +1,38 @@
 /**
  * Instances' root volumes on the host (runtime/volumes.ts): made at first boot with the size the
- * launch asked for, their filesystem mounted while the instance runs (the overlay root goes on
- * it), unmounted when it stops, deleted at termination unless DeleteOnTermination is false. The
+ * launch asked for (empty, or restored from the snapshot of an image of one's own, grown to that
+ * size), their filesystem mounted while the instance runs (the overlay root goes on it),
+ * unmounted when it stops, deleted at termination unless DeleteOnTermination is false. The
  * process runtime has no volumes: every call is then a no-op.
  */
+import type { SnapshotStore } from '../../../runtime/snapshots/store.js';
+import { loopsOf } from '../../../runtime/loop.js';
 import { GiB, type VolumeStore } from '../../../runtime/volumes.js';
 import type { InstanceRecord } from '../instances/store.js';
 
 export class RootVolumes {
-  constructor(private readonly volumes: VolumeStore | undefined) {}
+  constructor(
+    private readonly volumes: VolumeStore | undefined,
+    private readonly snapshots?: SnapshotStore,
+  ) {}
 
   /** Made if new, mounted: the directory (upper/, work/) the driver puts the instance's root on. */
   async ready(i: InstanceRecord, imageRootfs: string): Promise<string | undefined> {
     if (!this.volumes) return undefined;
     if (!this.volumes.exists(i.RootVolumeId)) {
-      await this.volumes.create({ volumeId: i.RootVolumeId, sizeBytes: i.RootVolumeSize * GiB, format: 'root', imageRootfs });
+      const info = { volumeId: i.RootVolumeId, sizeBytes: i.RootVolumeSize * GiB, format: 'root' as const, imageRootfs };
+      const from = i.RootRestoreFrom;
+      if (from && this.snapshots) await this.volumes.createFrom(info, (disk) => this.snapshots!.restore(from, disk, { sizeBytes: info.sizeBytes }));
+      else if (from) throw new Error(`no snapshot store to restore ${from} from`);
+      else await this.volumes.create(info);
     }
     return this.volumes.mountRoot(i.RootVolumeId);
+  }
+
+  /** The host device (loop) the mounted root volume is, for listing it inside the instance. */
+  async device(i: InstanceRecord): Promise<string | undefined> {
+    if (!this.volumes?.exists(i.RootVolumeId)) return undefined;
+    return (await loopsOf(this.volumes.diskOf(i.RootVolumeId)))[0];
   }
 
   /** The instance stopped: its volume is let go (nothing of it stays mounted on the host). */

@@ -16,6 +16,7 @@
  */
 import type { InstanceDriver } from '../../../runtime/instances/driver.js';
 import { Reconciler } from '../../../runtime/reconciler.js';
+import type { SnapshotStore } from '../../../runtime/snapshots/store.js';
 import type { VolumeStore } from '../../../runtime/volumes.js';
 import { RootVolumes } from './root-volumes.js';
 import { InstanceStoreDisks } from './instance-store.js';
@@ -29,6 +30,8 @@ import { InstancePorts } from './ports.js';
 import type { DataPlane } from '../../../runtime/data-plane.js';
 import { unmap } from '../vpc/elastic-ips.js';
 import { INSTANCE_TYPE_BY_NAME } from '../catalog/instance-types-data.js';
+import { releaseVolumesOf } from '../ebs/instance-volumes.js';
+import { rootInsideName } from '../ebs/devices.js';
 
 export interface SupervisorDeps {
   store: Ec2Store;
@@ -38,12 +41,18 @@ export interface SupervisorDeps {
   volumes?: VolumeStore;
   /** Where instance-store disks live (native runtime only). */
   instanceStoreDir?: string;
+  /** EBS snapshots: roots of instances launched from images of one's own are restored from them. */
+  snapshots?: SnapshotStore;
   /** The shared VPC data plane (its fabric opens on first use; the process runtime has none). */
   plane: DataPlane;
   /** The rootfs of a kumo image, built first if needed (may take minutes). */
   imageRootfs: (name: string) => Promise<string>;
   log: (line: string) => void;
   now: () => Date;
+  /** Told when an instance's container starts, is adopted after a restart, or ends (the EBS supervisor's devices follow). */
+  containers?: (instanceId: string, how: 'started' | 'adopted' | 'ended') => void;
+  /** Told after an instance row changed state here (a termination changes its volumes' rows too). */
+  settled?: () => void;
 }
 
 export type CheckStatus = 'ok' | 'impaired' | 'initializing' | 'not-applicable' | 'insufficient-data';
@@ -69,7 +78,7 @@ export class InstanceSupervisor {
 
   constructor(private readonly deps: SupervisorDeps) {
     this.ports = new InstancePorts(deps.store, deps.plane, deps.log);
-    this.roots = new RootVolumes(deps.volumes);
+    this.roots = new RootVolumes(deps.volumes, deps.snapshots);
     this.instanceStore = new InstanceStoreDisks(deps.instanceStoreDir, deps.driver);
     this.loop = new Reconciler<Row>({
       name: 'instance',
@@ -100,6 +109,7 @@ export class InstanceSupervisor {
     const { scope, instance } = found;
     if (how === 'crash') {
       this.crashed.add(id);
+      this.deps.containers?.(id, 'ended');
       this.deps.log(`instance ${id}: its processes died; status checks now fail`);
       return;
     }
@@ -179,12 +189,14 @@ export class InstanceSupervisor {
 
   /** Re-reads the row and applies `change` only if it is still in `expected` (a request may have come in meanwhile). */
   private settle(scope: Scope, id: string, expected: InstanceRecord['State'][], change: (i: InstanceRecord) => InstanceRecord): boolean {
-    return this.deps.store.transaction(() => {
+    const changed = this.deps.store.transaction(() => {
       const fresh = this.deps.instances.get(scope, id);
       if (!fresh || !expected.includes(fresh.State)) return false;
       this.deps.instances.put(scope, change(fresh));
       return true;
     });
+    if (changed) this.deps.settled?.();
+    return changed;
   }
 
   private save(scope: Scope, i: InstanceRecord): void {
@@ -194,6 +206,7 @@ export class InstanceSupervisor {
   private async boot(scope: Scope, i: InstanceRecord): Promise<void> {
     const { driver } = this.deps;
     const fresh = driver.status(i.InstanceId) === 'terminated';
+    const adopted = driver.status(i.InstanceId) === 'running';
     try {
       const rootfs = await this.deps.imageRootfs(i.KumoImage);
       let netns: string | undefined;
@@ -227,19 +240,22 @@ export class InstanceSupervisor {
         await this.roots.ready(i, rootfs);
         await driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
       }
-      await this.instanceStore.expose(i);
+      await this.showDevices(i);
       this.booted.add(i.InstanceId);
       this.crashed.delete(i.InstanceId);
+      this.deps.containers?.(i.InstanceId, adopted ? 'adopted' : 'started');
     } catch (err) {
       this.deps.log(`instance ${i.InstanceId}: could not boot: ${(err as Error).message}`);
       await driver.stop(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
       await this.instanceStore.discard(i.InstanceId).catch(() => {});
       await this.ports.unplug(i.InstanceId).catch(() => {});
       const reason = { Code: 'Server.InternalError', Message: 'Server.InternalError: Internal error on launch' };
+      this.deps.containers?.(i.InstanceId, 'ended');
       if (fresh) {
         await driver.terminate(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
         await this.roots.discard({ ...i, RootDeleteOnTermination: true }).catch(() => {});
-        this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => this.terminatedRow(scope, r, reason));
+        // A launch that failed leaves no volume behind, whatever DeleteOnTermination said.
+        this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => this.terminatedRow(scope, { ...r, RootDeleteOnTermination: true }, reason));
       } else {
         await this.roots.release(i).catch(() => {});
         this.settle(scope, i.InstanceId, ['pending', 'running'], (r) => ({ ...r, State: 'stopped', StateReason: reason, PublicIpAddress: this.releasePublicIp(r) }));
@@ -254,26 +270,36 @@ export class InstanceSupervisor {
     const netns = this.ports.plugged(i.InstanceId) ? await this.ports.plug(scope, i) : undefined;
     await this.deps.driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
     // A reboot keeps instance-store data; the new container gets the same disks.
-    await this.instanceStore.expose(i);
+    await this.showDevices(i);
     this.booted.add(i.InstanceId);
     this.crashed.delete(i.InstanceId);
+    this.deps.containers?.(i.InstanceId, 'started');
     this.settle(scope, i.InstanceId, ['running'], (r) => ({ ...r, RebootRequested: false }));
+  }
+
+  /** A (re)started container's disks as the instance sees them: the root volume (listed for lsblk) and its instance-store disks. */
+  private async showDevices(i: InstanceRecord): Promise<void> {
+    const root = await this.roots.device(i);
+    if (root) await this.deps.driver.listDevice?.(i.InstanceId, root, rootInsideName(i.RootDeviceName));
+    await this.instanceStore.expose(i);
   }
 
   private async stop(scope: Scope, i: InstanceRecord): Promise<void> {
     await this.deps.driver.stop(i.InstanceId, i.ForceStop ? FORCE_STOP_DEADLINE_MS : STOP_DEADLINE_MS);
-    await this.instanceStore.discard(i.InstanceId);
+    this.deps.containers?.(i.InstanceId, 'ended');
+    if (!i.ImageStop) await this.instanceStore.discard(i.InstanceId);
     await this.roots.release(i);
     await this.ports.unplug(i.InstanceId);
     this.booted.delete(i.InstanceId);
     this.crashed.delete(i.InstanceId);
-    this.settle(scope, i.InstanceId, ['stopping'], (r) => ({ ...r, State: 'stopped', ForceStop: undefined, RebootRequested: false, PublicIpAddress: this.releasePublicIp(r) }));
+    this.settle(scope, i.InstanceId, ['stopping'], (r) => ({ ...r, State: 'stopped', ForceStop: undefined, RebootRequested: false, PublicIpAddress: r.ImageStop ? r.PublicIpAddress : this.releasePublicIp(r) }));
   }
 
   /** Brings the host in line with a row that is already stopped or terminated. */
   private async halt(i: InstanceRecord): Promise<void> {
     if (i.State === 'terminated') await this.deps.driver.terminate(i.InstanceId, FORCE_STOP_DEADLINE_MS);
     else await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
+    this.deps.containers?.(i.InstanceId, 'ended');
     await this.instanceStore.discard(i.InstanceId);
     await (i.State === 'terminated' ? this.roots.discard(i) : this.roots.release(i));
     await this.ports.unplug(i.InstanceId);
@@ -281,6 +307,7 @@ export class InstanceSupervisor {
 
   private async terminate(scope: Scope, i: InstanceRecord): Promise<void> {
     await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
+    this.deps.containers?.(i.InstanceId, 'ended');
     await this.ports.unplug(i.InstanceId);
     await this.deps.driver.terminate(i.InstanceId);
     await this.instanceStore.discard(i.InstanceId);
@@ -309,6 +336,8 @@ export class InstanceSupervisor {
       n.networkInterfaces.delete(scope, r.NetworkInterfaceId);
       this.deps.store.tags.removeAll(scope, r.NetworkInterfaceId);
     }
+    // Its volumes are let go as AWS does: deleted (DeleteOnTermination) or detached.
+    releaseVolumesOf(this.deps.store, scope, r);
     return {
       ...r,
       State: 'terminated',

@@ -1,18 +1,14 @@
 /**
- * The public AMI catalog (./catalog.ts) seen through DescribeImages and
- * DescribeImageAttribute, and `findImage` for the EC2 control plane (RunInstances) to resolve an
- * ImageId to the kumo image that boots it and the user that logs in.
+ * DescribeImages over the public AMI catalog (./catalog.ts) and the caller's own and shared
+ * images (./own-images.ts), and `findImage` for the EC2 control plane (RunInstances) to resolve a
+ * catalog ImageId to the kumo image that boots it and the user that logs in.
  *
  * Catalog images exist in every region with a stable ID per region (`ami-` + 17 hex of a hash of
  * region and name), so an ID copied from one region is, as on AWS, unknown in another. They are
  * public and owned by their publishers' accounts, never by the caller: `--owners self` and
  * `--executable-users self` do not list them.
  *
- * Differences from AWS: no images of the caller's own yet (CreateImage/RegisterImage come with
- * instances); catalog images carry no tags; IncludeDisabled has nothing to include;
- * DescribeImageAttribute answers launchPermission on a catalog image with AuthFailure, as AWS
- * does for images the caller does not own, but answers its other attributes (AWS's documentation
- * says the call needs ownership; whether it refuses every attribute is unverified).
+ * Differences from AWS: catalog images carry no tags; IncludeDisabled has nothing to include.
  */
 import { createHash } from 'node:crypto';
 import type { Ec2Operations } from '../../../models/generated/ec2.js';
@@ -22,9 +18,10 @@ import { checkDryRun } from '../../../state/dry-run.js';
 import { applyFilters, type Accessors } from '../../../state/filters.js';
 import { paginate } from '../../../state/pagination.js';
 import type { Tag } from '../../../state/tags.js';
-import type { OpHandler } from '../../service.js';
+import type { OpHandler, RequestContext } from '../../service.js';
 import { Ec2Errors } from '../errors.js';
 import { CATALOG, type CatalogImage } from './catalog.js';
+import type { ImageRecord } from './store.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 type ImageShape = NonNullable<Ec2Operations['DescribeImages']['output']['Images']>[number];
@@ -114,8 +111,8 @@ function toImage(region: string, c: CatalogImage): Image {
   };
 }
 
-/** The catalog image with this ID in this region, for RunInstances. `account` is for images of one's own, later. */
-export function findImage(_account: string, region: string, imageId: string): PublicImage | undefined {
+/** The catalog image with this ID in this region, for RunInstances. */
+export function findImage(region: string, imageId: string): PublicImage | undefined {
   const hit = catalogIn(region).find((x) => x.image.ImageId === imageId);
   if (!hit) return undefined;
   const { image, source } = hit;
@@ -174,32 +171,56 @@ function ownerMatches(owners: string[], account: string): (i: Image) => boolean 
   return (i) => owners.some((o) => (o === 'self' ? i.OwnerId === account : o === i.OwnerId || (o === 'amazon' && i.ImageOwnerAlias === 'amazon')));
 }
 
-/**
- * `ExecutableUsers`: `all` means public images; `self` or an account ID means images shared with
- * that account explicitly, which a public catalog image never is.
- */
-const executableBy = (users: string[]) => (i: Image) => users.includes('all') && i.Public === true;
+/** What DescribeImages and findImage see of the caller's own images and those shared with it. */
+export interface OwnImages {
+  /** Images in the caller's region it may launch (own, public, shared with it), with its own tags. */
+  visible(ctx: RequestContext): { image: Image; record: ImageRecord }[];
+  /** An image of one's own or shared, by ID in a region. */
+  find(account: string, region: string, imageId: string): ImageRecord | undefined;
+}
 
-export function imageHandlers() {
+/**
+ * `ExecutableUsers`: `all` means public images; `self` the caller's own and those shared with it;
+ * an account ID the caller's images shared with that account. A catalog image is only public.
+ */
+function executableBy(users: string[], account: string, records: Map<string, ImageRecord>) {
+  return (i: Image) => {
+    const r = records.get(i.ImageId!);
+    return users.some((u) => {
+      if (u === 'all') return i.Public === true;
+      if (!r) return false;
+      if (u === 'self') return i.OwnerId === account || r.LaunchPermissions.some((p) => p.UserId === account);
+      return i.OwnerId === account && r.LaunchPermissions.some((p) => p.UserId === u);
+    });
+  };
+}
+
+export function imageHandlers(own: OwnImages) {
   const DescribeImages: Op<'DescribeImages'> = (ctx, input) => {
     const ids = input.ImageIds ?? [];
     for (const id of ids) if (!AMI_ID.test(id)) throw ImageErrors.malformed(id);
     if (ids.length && input.MaxResults !== undefined) {
       throw Ec2Errors.invalidCombination('The parameter imageIdsSet cannot be used with the parameter maxResults');
     }
+    for (const u of input.ExecutableUsers ?? []) if (!/^(all|self|\d{12})$/.test(u)) throw Ec2Errors.invalidParameter(`Invalid value '${u}' for executableUsers`);
     const now = ctx.now();
     let entries = catalogIn(ctx.region);
+    const mine = own.visible(ctx);
+    const records = new Map(mine.map((x) => [x.image.ImageId!, x.record] as const));
+    let images: Image[];
     if (ids.length) {
-      const missing = ids.filter((id) => !entries.some((x) => x.image.ImageId === id));
+      const known = new Set([...entries.map((x) => x.image.ImageId!), ...records.keys()]);
+      const missing = ids.filter((id) => !known.has(id));
       if (missing.length) throw ImageErrors.notFound(missing);
       entries = entries.filter((x) => ids.includes(x.image.ImageId!));
-    } else if (!input.IncludeDeprecated) {
+      images = [...entries.map((x) => x.image), ...mine.filter((x) => ids.includes(x.image.ImageId!)).map((x) => x.image)];
+    } else {
       // Asking by ID shows a deprecated image; listing hides it unless asked to include them.
-      entries = entries.filter((x) => !x.deprecated(now));
+      if (!input.IncludeDeprecated) entries = entries.filter((x) => !x.deprecated(now));
+      images = [...entries.map((x) => x.image), ...mine.map((x) => x.image)];
     }
-    let images = entries.map((x) => x.image);
     if (input.Owners?.length) images = images.filter(ownerMatches(input.Owners, ctx.account));
-    if (input.ExecutableUsers?.length) images = images.filter(executableBy(input.ExecutableUsers));
+    if (input.ExecutableUsers?.length) images = images.filter(executableBy(input.ExecutableUsers, ctx.account, records));
     images = applyFilters(images, input.Filters, imageFilters);
     const page = paginate(images, (i) => i.ImageId!, {
       maxResults: input.MaxResults, nextToken: input.NextToken, min: 5, max: 1000,
@@ -208,38 +229,10 @@ export function imageHandlers() {
     return { Images: page.items, NextToken: page.nextToken };
   };
 
-  const DescribeImageAttribute: Op<'DescribeImageAttribute'> = (ctx, input) => {
-    if (!AMI_ID.test(input.ImageId)) throw ImageErrors.malformed(input.ImageId);
-    const image = catalogIn(ctx.region).find((x) => x.image.ImageId === input.ImageId)?.image;
-    if (!image) throw ImageErrors.notFound([input.ImageId]);
-    const value = (v: string | undefined) => (v === undefined ? {} : { Value: v });
-    const attributes: Record<string, () => object> = {
-      description: () => ({ Description: value(image.Description) }),
-      kernel: () => ({ KernelId: {} }),
-      ramdisk: () => ({ RamdiskId: {} }),
-      // AWS shows launch permissions to the image's owner only, and no caller owns a catalog image.
-      launchPermission: () => {
-        throw new AwsError('AuthFailure', `Not authorized for image:${image.ImageId}`, 400);
-      },
-      productCodes: () => ({ ProductCodes: [] }),
-      blockDeviceMapping: () => ({ BlockDeviceMappings: image.BlockDeviceMappings }),
-      sriovNetSupport: () => ({ SriovNetSupport: value(image.SriovNetSupport) }),
-      bootMode: () => ({ BootMode: value(image.BootMode) }),
-      tpmSupport: () => ({ TpmSupport: {} }),
-      uefiData: () => ({ UefiData: {} }),
-      lastLaunchedTime: () => ({ LastLaunchedTime: {} }),
-      imdsSupport: () => ({ ImdsSupport: value(image.ImdsSupport) }),
-      deregistrationProtection: () => ({ DeregistrationProtection: { Value: 'disabled' } }),
-    };
-    const answer = Object.prototype.hasOwnProperty.call(attributes, input.Attribute) ? attributes[input.Attribute] : undefined;
-    if (!answer) {
-      throw Ec2Errors.invalidParameter(
-        `Value (${input.Attribute}) for parameter attribute is invalid. Unknown attribute.`,
-      );
-    }
-    checkDryRun(input);
-    return { ImageId: image.ImageId, ...answer() };
-  };
+  return { DescribeImages };
+}
 
-  return { DescribeImages, DescribeImageAttribute };
+/** A catalog image as Image, for the attribute calls. */
+export function catalogImage(region: string, imageId: string): Image | undefined {
+  return catalogIn(region).find((x) => x.image.ImageId === imageId)?.image;
 }

@@ -15,6 +15,7 @@ import { instancesByIds, type InstanceDeps } from './instances.js';
 import type { InstanceRecord } from './store.js';
 import { INSTANCE_TYPE_BY_NAME } from '../catalog/instance-types-data.js';
 import { groupsOf } from './view.js';
+import { blockDeviceMappings, setDeleteOnTermination } from '../ebs/instance-volumes.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 
@@ -41,7 +42,7 @@ export function instanceAttributeHandlers(deps: InstanceDeps) {
       case 'blockDeviceMapping':
         return {
           ...base,
-          BlockDeviceMappings: i.State === 'terminated' ? [] : [{ DeviceName: i.RootDeviceName, Ebs: { AttachTime: i.RootAttachTime, DeleteOnTermination: i.RootDeleteOnTermination, Status: 'attached', VolumeId: i.RootVolumeId } }],
+          BlockDeviceMappings: i.State === 'terminated' ? [] : blockDeviceMappings(store, scope, i),
         };
       case 'productCodes': return { ...base, ProductCodes: [] };
       case 'sourceDestCheck': return { ...base, SourceDestCheck: { Value: i.SourceDestCheck } };
@@ -99,11 +100,10 @@ export function instanceAttributeHandlers(deps: InstanceDeps) {
     }
     if (typed.sourceDestCheck !== undefined) next.SourceDestCheck = typed.sourceDestCheck;
     if (typed.ebsOptimized !== undefined) next.EbsOptimized = typed.ebsOptimized;
-    if (typed.blockDevices) {
-      for (const b of typed.blockDevices) {
-        if (b.DeviceName !== i.RootDeviceName) throw Ec2Errors.invalidParameter(`The device '${b.DeviceName}' is not attached to instance ${i.InstanceId}.`);
-        if (b.Ebs?.DeleteOnTermination !== undefined) next.RootDeleteOnTermination = b.Ebs.DeleteOnTermination;
-      }
+    const attached = new Set(blockDeviceMappings(store, scope, i).map((b) => b.DeviceName));
+    for (const b of typed.blockDevices ?? []) {
+      if (!b.DeviceName || !attached.has(b.DeviceName)) throw Ec2Errors.invalidParameter(`The device '${b.DeviceName}' is not attached to instance ${i.InstanceId}.`);
+      if (b.DeviceName === i.RootDeviceName && b.Ebs?.DeleteOnTermination !== undefined) next.RootDeleteOnTermination = b.Ebs.DeleteOnTermination;
     }
     if (typed.groups) {
       groups = [...new Set(typed.groups)].map((id) => {
@@ -115,6 +115,10 @@ export function instanceAttributeHandlers(deps: InstanceDeps) {
     checkDryRun(input);
     store.transaction(() => {
       instances.put(scope, next);
+      // The volume rows keep DeleteOnTermination too (the root's as well as the instance row).
+      for (const b of typed.blockDevices ?? []) {
+        if (b.Ebs?.DeleteOnTermination !== undefined) setDeleteOnTermination(store, scope, i.InstanceId, b.DeviceName!, b.Ebs.DeleteOnTermination);
+      }
       if (groups) {
         const eni = n.networkInterfaces.get(scope, i.NetworkInterfaceId)!;
         n.networkInterfaces.update(scope, eni.NetworkInterfaceId, { ...eni, GroupIds: groups });

@@ -26,6 +26,8 @@ import { lookup } from '../resource-kind.js';
 import { wellFormed, type Ec2Store } from '../store.js';
 import { putTags, validateTags, type TagSpecification } from '../tagging.js';
 import { allocatePublicIp } from './public-ip.js';
+import { putImageVolume, putRootVolume } from '../ebs/instance-volumes.js';
+import { checkVolumeSpec } from '../ebs/volume-types.js';
 
 type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 
@@ -38,6 +40,16 @@ export interface LaunchImage {
   DefaultUser: string;
   RootDeviceName: string;
   RootSizeGiB: number;
+  /** The snapshot the root volume is made from (its volume row's SnapshotId). */
+  RootSnapshotId?: string;
+  /** The root volume's type when the launch names none (the AMI's block device mapping's). */
+  RootVolumeType?: string;
+  /** The root volume's DeleteOnTermination when the launch says nothing (true for catalog AMIs). */
+  RootDeleteOnTermination?: boolean;
+  /** An image of one's own: RootSnapshotId holds the data the root volume is restored from. */
+  RestoreRoot?: boolean;
+  /** An image of one's own: the other volumes it names, made from their snapshots at launch. */
+  DataVolumes?: { DeviceName: string; SnapshotId: string; VolumeSize: number; VolumeType: string; DeleteOnTermination: boolean; Iops?: number; Throughput?: number }[];
   ImdsSupport?: string;
 }
 
@@ -174,6 +186,7 @@ export function runInstancesHandler(deps: LaunchDeps): Op<'RunInstances'> {
       checkPrivateIp(scope, subnet, wantedIp);
     }
     const root = rootVolume(input.BlockDeviceMappings, image);
+    const data = dataVolumes(input.BlockDeviceMappings, image);
     const behaviour = input.InstanceInitiatedShutdownBehavior ?? 'stop';
     if (behaviour !== 'stop' && behaviour !== 'terminate') {
       throw Ec2Errors.invalidParameter(`Value (${behaviour}) for parameter instanceInitiatedShutdownBehavior is invalid.`);
@@ -267,10 +280,13 @@ export function runInstancesHandler(deps: LaunchDeps): Op<'RunInstances'> {
           SourceDestCheck: true,
           KumoImage: image.KumoImage,
           DefaultUser: image.DefaultUser,
+          RootRestoreFrom: image.RestoreRoot ? image.RootSnapshotId : undefined,
         };
         instances.put(scope, record);
         putTags(store, scope, id, 'instance', tags.instance);
+        putRootVolume(store, scope, record, root.spec, image.RootSnapshotId);
         putTags(store, scope, record.RootVolumeId, 'volume', tags.volume);
+        for (const d of data) putTags(store, scope, putImageVolume(store, scope, record, d), 'volume', tags.volume);
         out.push(record);
       }
       return out;
@@ -280,15 +296,34 @@ export function runInstancesHandler(deps: LaunchDeps): Op<'RunInstances'> {
   };
 }
 
-function rootVolume(mappings: Ec2Operations['RunInstances']['input']['BlockDeviceMappings'], image: LaunchImage) {
+type Mappings = Ec2Operations['RunInstances']['input']['BlockDeviceMappings'];
+
+function rootVolume(mappings: Mappings, image: LaunchImage) {
   const m = mappings?.find((b) => b.DeviceName === image.RootDeviceName);
   for (const b of mappings ?? []) {
-    if (b !== m && b.Ebs) throw Ec2Errors.unsupported('additional EBS volumes at launch');
+    const ofImage = image.DataVolumes?.some((d) => d.DeviceName === b.DeviceName);
+    if (b !== m && b.Ebs && !ofImage) throw Ec2Errors.unsupported('additional EBS volumes at launch');
+    if (b.Ebs?.SnapshotId && (b === m || ofImage)) throw Ec2Errors.invalidParameter(`The snapshot of ${b.DeviceName} is the image's; a launch may change its size, type and DeleteOnTermination only.`);
   }
   const size = m?.Ebs?.VolumeSize ?? image.RootSizeGiB;
   if (size < image.RootSizeGiB) throw InstanceErrors.rootTooSmall(size, image.RootSizeGiB);
   if (size > 16384) throw Ec2Errors.invalidParameter(`Volume of ${size}GiB is too large; the maximum is 16384GiB.`);
-  return { size, deleteOnTermination: m?.Ebs?.DeleteOnTermination ?? true };
+  const spec = checkVolumeSpec({ VolumeType: m?.Ebs?.VolumeType ?? image.RootVolumeType ?? 'gp3', Size: size, Iops: m?.Ebs?.Iops, Throughput: m?.Ebs?.Throughput });
+  return { size, deleteOnTermination: m?.Ebs?.DeleteOnTermination ?? image.RootDeleteOnTermination ?? true, spec };
+}
+
+/** The image's data volumes as this launch shapes them (NoDevice leaves one out; size only grows). */
+function dataVolumes(mappings: Mappings, image: LaunchImage): NonNullable<LaunchImage['DataVolumes']> {
+  const out: NonNullable<LaunchImage['DataVolumes']> = [];
+  for (const d of image.DataVolumes ?? []) {
+    const m = mappings?.find((b) => b.DeviceName === d.DeviceName);
+    if (m?.NoDevice !== undefined) continue;
+    const size = m?.Ebs?.VolumeSize ?? d.VolumeSize;
+    if (size < d.VolumeSize) throw Ec2Errors.invalidParameter(`Volume of size ${size}GiB is smaller than snapshot '${d.SnapshotId}', expect size >= ${d.VolumeSize}GiB`);
+    const spec = checkVolumeSpec({ VolumeType: m?.Ebs?.VolumeType ?? d.VolumeType, Size: size, Iops: m?.Ebs?.Iops ?? d.Iops, Throughput: m?.Ebs?.Throughput ?? d.Throughput });
+    out.push({ ...d, ...spec, VolumeSize: size, DeleteOnTermination: m?.Ebs?.DeleteOnTermination ?? d.DeleteOnTermination });
+  }
+  return out;
 }
 
 function metadataOptions(o: Ec2Operations['RunInstances']['input']['MetadataOptions'], image: LaunchImage): InstanceRecord['MetadataOptions'] {

@@ -72,6 +72,13 @@ export interface InstanceRecord {
   /** Which kumo image the instance booted from, and its default login user. */
   KumoImage: string;
   DefaultUser: string;
+  /** Launched from an image of one's own: the snapshot its root volume is restored from at first boot. */
+  RootRestoreFrom?: string;
+  /**
+   * Stopped by CreateImage (the image's ID) to snapshot its volumes at rest: on AWS a reboot, so
+   * it keeps its public IP and instance-store data until the image builder starts it again.
+   */
+  ImageStop?: string;
 }
 
 export const instanceMigrations: Migration[] = [{ version: 1, up: resourceTableSql('ec2_instances') }];

@@ -12,6 +12,7 @@ import { publicDnsNameIn } from '../vpc/vpc-dns.js';
 import { STATE_CODES, type InstanceRecord } from './store.js';
 import { INSTANCE_TYPE_BY_NAME } from '../catalog/instance-types-data.js';
 import type { Ec2Store } from '../store.js';
+import { blockDeviceMappings } from '../ebs/instance-volumes.js';
 
 export type ShownInstance = InstanceRecord & { Tags: Tag[] };
 
@@ -60,14 +61,7 @@ export function presentInstance(store: Ec2Store, ctx: RequestContext, i: ShownIn
     SubnetId: terminated ? undefined : i.SubnetId,
     VpcId: terminated ? undefined : i.VpcId,
     Architecture: i.Architecture,
-    BlockDeviceMappings: terminated
-      ? []
-      : [
-          {
-            DeviceName: i.RootDeviceName,
-            Ebs: { AttachTime: i.RootAttachTime, DeleteOnTermination: i.RootDeleteOnTermination, Status: 'attached', VolumeId: i.RootVolumeId },
-          },
-        ],
+    BlockDeviceMappings: terminated ? [] : blockDeviceMappings(store, scope, i),
     ClientToken: i.ClientToken ?? '',
     EbsOptimized: i.EbsOptimized,
     EnaSupport: true,
@@ -155,8 +149,11 @@ export function instanceFilters(store: Ec2Store, scope: Scope, region: string): 
     'group-id': (i) => groupsOf(store, scope, i).map((g) => g.GroupId),
     'group-name': (i) => groupsOf(store, scope, i).map((g) => g.GroupName),
     'network-interface.network-interface-id': (i) => i.NetworkInterfaceId,
-    'block-device-mapping.volume-id': (i) => i.RootVolumeId,
-    'block-device-mapping.device-name': (i) => i.RootDeviceName,
+    'block-device-mapping.volume-id': (i) => blockDeviceMappings(store, scope, i).map((b) => b.Ebs.VolumeId),
+    'block-device-mapping.device-name': (i) => blockDeviceMappings(store, scope, i).map((b) => b.DeviceName),
+    'block-device-mapping.status': (i) => blockDeviceMappings(store, scope, i).map((b) => b.Ebs.Status),
+    'block-device-mapping.delete-on-termination': (i) => blockDeviceMappings(store, scope, i).map((b) => String(b.Ebs.DeleteOnTermination)),
+    'block-device-mapping.attach-time': (i) => blockDeviceMappings(store, scope, i).map((b) => b.Ebs.AttachTime),
     'root-device-name': (i) => i.RootDeviceName,
     'root-device-type': () => 'ebs',
     architecture: (i) => i.Architecture,
