@@ -130,7 +130,22 @@ export const implemented = {
   },
   rds: {
     uid: 'rds-2014-10-31',
-    operations: ['CreateDBSubnetGroup', 'DescribeDBSubnetGroups', 'DeleteDBSubnetGroup'],
+    operations: [
+      'CreateDBSubnetGroup',
+      'DescribeDBSubnetGroups',
+      'DeleteDBSubnetGroup',
+      'CreateDBInstance',
+      'DescribeDBInstances',
+      'DeleteDBInstance',
+      'RebootDBInstance',
+      'StopDBInstance',
+      'StartDBInstance',
+      'DescribeDBEngineVersions',
+      'DescribeOrderableDBInstanceOptions',
+      'ListTagsForResource',
+      'AddTagsToResource',
+      'RemoveTagsFromResource',
+    ],
   },
   s3: {
     uid: 's3-2006-03-01',
