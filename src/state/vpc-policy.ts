@@ -53,5 +53,11 @@ export function vpcPolicyOf(n: NetworkStore, scope: Scope, vpcId: string): VpcPo
       }));
     securityGroups[g.GroupId] = { ingress: rules(false), egress: rules(true) };
   }
+  // Interfaces a service keeps talking among themselves whatever their users' groups say (an
+  // RDS primary and its standby replicating): a group of their own that admits its members.
+  for (const eni of n.networkInterfaces.list(scope)) {
+    const g = eni.InternalGroup;
+    if (g && eni.VpcId === vpcId) securityGroups[g] = { ingress: [{ protocol: '-1', cidrs: [], groups: [g] }], egress: [{ protocol: '-1', cidrs: ['0.0.0.0/0'], groups: [] }] };
+  }
   return { nacls, securityGroups };
 }
