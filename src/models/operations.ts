@@ -145,6 +145,7 @@ export const implemented = {
       'ListTagsForResource',
       'AddTagsToResource',
       'RemoveTagsFromResource',
+      'ModifyDBInstance',
     ],
   },
   s3: {

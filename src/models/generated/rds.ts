@@ -245,6 +245,73 @@ export interface RemoveTagsFromResourceInput {
 
 export interface RemoveTagsFromResourceOutput {}
 
+export interface ModifyDBInstanceInput {
+  DBInstanceIdentifier: string;
+  AllocatedStorage?: number;
+  DBInstanceClass?: string;
+  DBSubnetGroupName?: string;
+  DBSecurityGroups?: DBSecurityGroups;
+  VpcSecurityGroupIds?: VpcSecurityGroupIds;
+  ApplyImmediately?: boolean;
+  MasterUserPassword?: string;
+  DBParameterGroupName?: string;
+  BackupRetentionPeriod?: number;
+  PreferredBackupWindow?: string;
+  PreferredMaintenanceWindow?: string;
+  MultiAZ?: boolean;
+  EngineVersion?: string;
+  AllowMajorVersionUpgrade?: boolean;
+  AutoMinorVersionUpgrade?: boolean;
+  LicenseModel?: string;
+  Iops?: number;
+  OptionGroupName?: string;
+  NewDBInstanceIdentifier?: string;
+  StorageType?: string;
+  TdeCredentialArn?: string;
+  TdeCredentialPassword?: string;
+  CACertificateIdentifier?: string;
+  Domain?: string;
+  DomainFqdn?: string;
+  DomainOu?: string;
+  DomainAuthSecretArn?: string;
+  DomainDnsIps?: DomainDnsIps;
+  CopyTagsToSnapshot?: boolean;
+  MonitoringInterval?: number;
+  DBPortNumber?: number;
+  PubliclyAccessible?: boolean;
+  MonitoringRoleArn?: string;
+  DomainIAMRoleName?: string;
+  DisableDomain?: boolean;
+  PromotionTier?: number;
+  EnableIAMDatabaseAuthentication?: boolean;
+  EnablePerformanceInsights?: boolean;
+  PerformanceInsightsKMSKeyId?: string;
+  PerformanceInsightsRetentionPeriod?: number;
+  CloudwatchLogsExportConfiguration?: CloudwatchLogsExportConfiguration;
+  ProcessorFeatures?: ProcessorFeatures;
+  UseDefaultProcessorFeatures?: boolean;
+  DeletionProtection?: boolean;
+  MaxAllocatedStorage?: number;
+  CertificateRotationRestart?: boolean;
+  ReplicaMode?: string;
+  EnableCustomerOwnedIp?: boolean;
+  AwsBackupRecoveryPointArn?: string;
+  AutomationMode?: string;
+  ResumeFullAutomationModeMinutes?: number;
+  NetworkType?: string;
+  StorageThroughput?: number;
+  ManageMasterUserPassword?: boolean;
+  RotateMasterUserPassword?: boolean;
+  MasterUserSecretKmsKeyId?: string;
+  Engine?: string;
+  DedicatedLogVolume?: boolean;
+  MultiTenant?: boolean;
+}
+
+export interface ModifyDBInstanceOutput {
+  DBInstance?: DBInstance;
+}
+
 export type SubnetIds = string[];
 
 export type Tags = {
@@ -481,6 +548,11 @@ export type AvailableProcessorFeatures = {
 
 export type SupportedEngineModes = string[];
 
+export interface CloudwatchLogsExportConfiguration {
+  EnableLogTypes?: EnableCloudwatchLogsExports;
+  DisableLogTypes?: EnableCloudwatchLogsExports;
+}
+
 export interface Endpoint {
   Address?: string;
   Port?: number;
@@ -549,4 +621,5 @@ export interface RdsOperations {
   ListTagsForResource: { input: ListTagsForResourceInput; output: ListTagsForResourceOutput };
   AddTagsToResource: { input: AddTagsToResourceInput; output: AddTagsToResourceOutput };
   RemoveTagsFromResource: { input: RemoveTagsFromResourceInput; output: RemoveTagsFromResourceOutput };
+  ModifyDBInstance: { input: ModifyDBInstanceInput; output: ModifyDBInstanceOutput };
 }

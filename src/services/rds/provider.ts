@@ -12,9 +12,13 @@
  * Differences from AWS:
  * - `mysql` is served by MariaDB 10.11, `postgres` by PostgreSQL 15 (only 15.x is offered); see
  *   ./instances/engines.ts. The API reports the MySQL version asked for.
- * - Single-AZ only so far: MultiAZ, ForceFailover, read replicas, DB snapshots (final snapshots
- *   included) and automated backups are refused or absent; `backing-up` is never shown; no
- *   ModifyDBInstance, parameter or option groups beyond the defaults' names, no events.
+ * - Multi-AZ for `mysql` only (a standby replicating semi-synchronously, AFTER_SYNC): created
+ *   Single-AZ and made Multi-AZ by ModifyDBInstance (CreateDBInstance with MultiAZ is refused);
+ *   failover forced or on a primary that stops answering for about 3 s. Not for `postgres` yet.
+ *   No read replicas, DB snapshots (final snapshots included) or automated backups; `backing-up`
+ *   is never shown; parameter and option groups beyond the defaults' names, DescribeEvents absent.
+ *   ModifyDBInstance without ApplyImmediately keeps changes pending until a later immediate one
+ *   (kumo has no maintenance windows).
  * - The master user has RDS's privileges, not the engine's superuser; the engines' own
  *   superusers stay with the node (its local socket).
  * - Storage size is the node's disk (sparse); IOPS and throughput are recorded, not enforced.
@@ -38,6 +42,7 @@ import { rdsAuthErrors } from './errors.js';
 import { createHandler } from './instances/create.js';
 import { engineHandlers } from './instances/engines.js';
 import { instanceHandlers } from './instances/instances.js';
+import { modifyHandler } from './instances/modify.js';
 import { RdsStore, rdsMigrations } from './store.js';
 import { subnetGroupHandlers } from './subnet-groups.js';
 import { tagHandlers } from './tags.js';
@@ -94,6 +99,7 @@ export function createRdsService(deps: RdsDeps): RdsService {
       return create(ctx, input);
     },
     ...instanceHandlers({ store, tags: deps.tags, changed }),
+    ModifyDBInstance: modifyHandler({ store, network: deps.network, tags: deps.tags, changed }),
     ...engineHandlers(),
     ...tagHandlers(store, deps.tags),
   };

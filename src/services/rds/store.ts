@@ -12,7 +12,26 @@ export interface DbSubnetGroupRecord {
   SupportedNetworkTypes: string[];
 }
 
-export type DbInstanceStatus = 'creating' | 'available' | 'rebooting' | 'stopping' | 'stopped' | 'starting' | 'deleting' | 'failed';
+export type DbInstanceStatus = 'creating' | 'available' | 'modifying' | 'rebooting' | 'stopping' | 'stopped' | 'starting' | 'deleting' | 'failed';
+
+/** One server of a DB instance: a container on a fabric port with an interface of its own. */
+export interface DbNode {
+  /** The container and fabric port (`db-…`, lower case: a host name). */
+  NodeId: string;
+  AvailabilityZone: string;
+  SubnetId: string;
+  PrivateIpAddress: string;
+  NetworkInterfaceId: string;
+}
+
+/** What ModifyDBInstance changes (pending until applied, or being applied now). */
+export interface DbChanges {
+  MultiAZ?: boolean;
+  DBInstanceClass?: string;
+  AllocatedStorage?: number;
+  MasterUserPassword?: string;
+  BackupRetentionPeriod?: number;
+}
 
 /** A DB instance: what the API shows, and where its one node runs (a container on a fabric port). */
 export interface DbInstanceRecord {
@@ -55,6 +74,21 @@ export interface DbInstanceRecord {
   NodeId: string;
   /** RebootDBInstance asked; the supervisor restarts the node and clears it. */
   RebootRequested?: boolean;
+  /**
+   * Multi-AZ: the standby, a synchronous replica in another zone (`Ready` once it has caught up
+   * and acknowledges every commit). The primary is the record's own node fields.
+   */
+  Standby?: DbNode & { Ready: boolean };
+  /** The replication user's password (the engine's own user `rdsrepl`, kumo's alone). */
+  ReplicationPassword?: string;
+  /** Both nodes' internal group: they reach each other whatever the security groups say. */
+  InternalGroup?: string;
+  /** ModifyDBInstance without ApplyImmediately: applied at the next maintenance (or with the next immediate change). */
+  Pending?: DbChanges;
+  /** What the supervisor is applying while the status is `modifying`. */
+  Applying?: DbChanges;
+  /** RebootDBInstance with ForceFailover, or the primary stopped answering: the standby takes over. */
+  FailoverRequested?: 'forced' | 'automatic';
 }
 
 export const rdsMigrations: Migration[] = [

@@ -12,6 +12,7 @@
  * quoted heredocs, so nothing in them is ever shell or SQL syntax.
  */
 import type { DbInstanceRecord } from '../store.js';
+import { serverIdOf } from './replication.js';
 
 export const READY_MARK = 'kumo-db-ready';
 
@@ -42,6 +43,10 @@ character-set-server = utf8mb4
 collation-server = utf8mb4_general_ci
 max_connections = 150
 KUMO_CNF
+# A dead engine is the node failing: kumo decides (restart it, or fail over to the standby).
+mkdir -p /etc/systemd/system/mariadb.service.d
+printf '[Service]\\nRestart=no\\n' > /etc/systemd/system/mariadb.service.d/kumo.conf
+systemctl daemon-reload
 mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db > /dev/null
 systemctl enable --now mariadb.service
 mariadb --protocol=socket <<'KUMO_SQL'
@@ -77,6 +82,6 @@ echo ${READY_MARK}
 }
 
 /** The node's user data: its engine configured, started and given the master user and first database. */
-export function engineSetup(db: DbInstanceRecord, serverId = 1): string {
-  return db.Engine === 'mysql' ? mysqlSetup(db, serverId) : postgresSetup(db);
+export function engineSetup(db: DbInstanceRecord): string {
+  return db.Engine === 'mysql' ? mysqlSetup(db, serverIdOf(db)) : postgresSetup(db);
 }

@@ -6,7 +6,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { RdsOperations } from '../../../models/generated/rds.js';
-import { resourceId } from '../../../state/ids.js';
 import type { NetworkStore } from '../../../state/network.js';
 import type { Scope } from '../../../state/scope.js';
 import type { TagStore } from '../../../state/tags.js';
@@ -14,6 +13,7 @@ import { scopeOf, type OpHandler, type RequestContext } from '../../service.js';
 import { RdsErrors } from '../errors.js';
 import type { DbInstanceRecord, DbSubnetGroupRecord, RdsStore } from '../store.js';
 import { DB_CLASSES, engineOf, STORAGE, versionOf, type Engine } from './engines.js';
+import { allocateNode } from './nodes.js';
 import { toView } from './view.js';
 
 type Op<K extends keyof RdsOperations> = OpHandler<RdsOperations, K>;
@@ -146,10 +146,9 @@ export function createHandler(deps: CreateDeps): Op<'CreateDBInstance'> {
     if (!deps.canRun) throw RdsErrors.needsNativeRuntime('run databases');
 
     const record = store.transaction(() => {
-      const eniId = resourceId('eni');
-      const ip = network.addresses.allocate(scope, subnet.SubnetId, subnet.CidrBlock, eniId);
-      if (!ip) throw RdsErrors.vpcState(`The subnet ${subnet.SubnetId} has no free IP address.`);
       const resourceIdValue = dbiResourceId();
+      const internalGroup = `kumo-rds-${resourceIdValue.slice(3, 20).toLowerCase()}`;
+      const node = allocateNode(network, scope, subnet, vpcGroups, internalGroup);
       const r: DbInstanceRecord = {
         DBInstanceIdentifier: id,
         DbiResourceId: resourceIdValue,
@@ -168,11 +167,8 @@ export function createHandler(deps: CreateDeps): Op<'CreateDBInstance'> {
         VpcSecurityGroupIds: vpcGroups,
         DBSubnetGroupName: group.DBSubnetGroupName,
         VpcId: group.VpcId,
-        AvailabilityZone: zone!,
-        SubnetId: subnet.SubnetId,
-        PrivateIpAddress: ip,
-        NetworkInterfaceId: eniId,
-        PublicIpAddress: publiclyAccessible ? network.publicIps.allocate(scope, eniId) : undefined,
+        ...node,
+        PublicIpAddress: publiclyAccessible ? network.publicIps.allocate(scope, node.NetworkInterfaceId) : undefined,
         MultiAZ: false,
         BackupRetentionPeriod: retention,
         PreferredBackupWindow: input.PreferredBackupWindow ?? '18:00-18:30',
@@ -183,24 +179,10 @@ export function createHandler(deps: CreateDeps): Op<'CreateDBInstance'> {
         AutoMinorVersionUpgrade: input.AutoMinorVersionUpgrade ?? true,
         CopyTagsToSnapshot: input.CopyTagsToSnapshot ?? false,
         CACertificateIdentifier: 'rds-ca-rsa2048-g1',
-        NodeId: resourceIdValue.toLowerCase(),
+        ReplicationPassword: randomBytes(18).toString('base64url'),
+        InternalGroup: internalGroup,
       };
       if (publiclyAccessible && !r.PublicIpAddress) throw RdsErrors.vpcState('No public address is free for a publicly accessible DB instance (KUMO_EIP_POOL is exhausted).');
-      network.networkInterfaces.insert(scope, eniId, {
-        NetworkInterfaceId: eniId,
-        SubnetId: subnet.SubnetId,
-        VpcId: subnet.VpcId,
-        AvailabilityZone: subnet.AvailabilityZone,
-        OwnerId: ctx.account,
-        Description: 'RDSNetworkInterface',
-        InterfaceType: 'interface',
-        MacAddress: macOf(eniId),
-        PrivateIpAddresses: [{ PrivateIpAddress: ip, Primary: true }],
-        GroupIds: vpcGroups,
-        SourceDestCheck: true,
-        RequesterManaged: true,
-        Status: 'in-use',
-      });
       store.instances.insert(scope, id, r);
       tags.put(scope, r.DBInstanceArn, 'db', tagList);
       return r;
@@ -210,8 +192,3 @@ export function createHandler(deps: CreateDeps): Op<'CreateDBInstance'> {
   };
 }
 
-/** A stable locally administered MAC for an interface kumo makes on RDS's behalf. */
-function macOf(eniId: string): string {
-  const b = createHash('sha256').update(eniId).digest();
-  return ['02', ...Array.from(b.subarray(0, 5), (x) => x.toString(16).padStart(2, '0'))].join(':');
-}

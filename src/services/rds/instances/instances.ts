@@ -75,7 +75,12 @@ export function instanceHandlers(deps: { store: RdsStore; tags: TagStore; change
   };
 
   const RebootDBInstance: Op<'RebootDBInstance'> = (ctx, input) => {
-    if (input.ForceFailover) throw RdsErrors.invalidCombination(`Cannot failover DB instance ${input.DBInstanceIdentifier}: it is not Multi-AZ.`);
+    if (input.ForceFailover) {
+      const r = find(ctx, input.DBInstanceIdentifier);
+      if (!r.MultiAZ) throw RdsErrors.invalidCombination(`Cannot failover DB instance ${r.DBInstanceIdentifier}: it is not Multi-AZ.`);
+      if (!r.Standby?.Ready) throw RdsErrors.instanceState(r.DBInstanceIdentifier, 'its standby is not ready', 'a state to fail over');
+      return transition(ctx, r.DBInstanceIdentifier, ['available'], (x) => ({ ...x, DBInstanceStatus: 'rebooting', FailoverRequested: 'forced' }), 'available');
+    }
     return transition(ctx, input.DBInstanceIdentifier, ['available'], (x) => ({ ...x, DBInstanceStatus: 'rebooting', RebootRequested: true }), 'available');
   };
 

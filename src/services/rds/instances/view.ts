@@ -10,6 +10,13 @@ export function endpointAddress(r: DbInstanceRecord): string {
   return `${r.DBInstanceIdentifier}.${endpointSuffix({ account: account!, region: region! })}.${region}.rds.amazonaws.com`;
 }
 
+/** What waits for the maintenance window or is being applied; a password shows as `****`, as RDS does. */
+function pendingOf(r: DbInstanceRecord) {
+  const p = { ...r.Pending, ...r.Applying };
+  const { MasterUserPassword, ...rest } = p;
+  return { ...rest, ...(MasterUserPassword !== undefined ? { MasterUserPassword: '****' } : {}) };
+}
+
 /** RDS's hosted zone for endpoints, per region (what Route 53 alias records point at). */
 const HOSTED_ZONE = 'Z24O6O9L7SGTNB';
 
@@ -38,7 +45,7 @@ export function toView(r: DbInstanceRecord, tags: Tag[]): DBInstance {
       SubnetGroupStatus: 'Complete',
     },
     PreferredMaintenanceWindow: r.PreferredMaintenanceWindow,
-    PendingModifiedValues: {},
+    PendingModifiedValues: pendingOf(r),
     MultiAZ: r.MultiAZ,
     EngineVersion: r.EngineVersion,
     AutoMinorVersionUpgrade: r.AutoMinorVersionUpgrade,
@@ -46,6 +53,7 @@ export function toView(r: DbInstanceRecord, tags: Tag[]): DBInstance {
     LicenseModel: r.Engine === 'mysql' ? 'general-public-license' : 'postgresql-license',
     Iops: r.Iops,
     OptionGroupMemberships: [{ OptionGroupName: `default:${r.Engine}-${r.EngineVersion.split('.').slice(0, r.Engine === 'mysql' ? 2 : 1).join('-')}`, Status: 'in-sync' }],
+    SecondaryAvailabilityZone: r.MultiAZ ? r.Standby?.AvailabilityZone : undefined,
     PubliclyAccessible: r.PubliclyAccessible,
     StorageType: r.StorageType,
     DbInstancePort: 0,
