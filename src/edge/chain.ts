@@ -8,8 +8,9 @@
  *   3. read          Read           one service, the request in its codec's terms: a form body is
  *                                   read whole (bounded), a streamed one is left to stream
  *   4. admit         Admitted       the service's word before authentication (Service.beforeAuth):
- *                                   it may answer the request itself (S3's website endpoints and
- *                                   CORS preflights: unsigned, and no operation of its model);
+ *                                   it may answer the request itself (S3's website endpoints,
+ *                                   CORS preflights and browser uploads: unsigned or signed in
+ *                                   their own way, and no operation of its model);
  *                                   an operation of the model the service has no handler for is
  *                                   NotImplemented here, whatever its signature or body (some are
  *                                   unsigned by design, some have bodies no codec reads)
@@ -39,7 +40,7 @@ import { AwsError, CommonErrors, encodeJsonError, isAwsError } from '../protocol
 import type { DecodedCall, WireRequest, WireResponse } from '../protocol/types.js';
 import type { Admission, RequestContext, Service } from '../services/service.js';
 import { requestId as newRequestId } from '../state/ids.js';
-import { authenticate, type AuthSettings, type Caller } from './authenticate.js';
+import { authenticate, signerFor, type AuthSettings, type Caller } from './authenticate.js';
 import { bodyOnDemand, expectsContinue, MAX_FORM_BODY, readForm, streamBody } from './body.js';
 import { guardBody, guardExchange, isClientGone } from './guard.js';
 import { hostBucket, type ServiceRouter } from './route.js';
@@ -138,7 +139,13 @@ async function serve(edge: Edge, x: Received): Promise<void> {
   const own = admitted.admission.answer;
   if (own) {
     x.known.operation = own.operation;
-    await send(x, await own.respond(requestContext(edge, x, { account: '' }, undefined)));
+    let body: Readable = x.req;
+    if (expectsContinue(x.headers)) {
+      body = bodyOnDemand(x.req, x.res, () => (x.known.continued = true));
+      guardBody(body, x.report);
+      x.known.body = body;
+    }
+    await send(x, await own.respond(requestContext(edge, x, { account: '' }, undefined), body, signerFor(edge.auth)));
     return;
   }
   const decoded = await parse(authenticateStep(edge, admitted));

@@ -92,6 +92,7 @@ import { bucketEncryption, bucketEncryptionHandlers } from './bucket-encryption.
 import { Cors, corsHandlers } from './cors.js';
 import { Website } from './website.js';
 import { s3BeforeAuth } from './admission.js';
+import { BrowserUploads } from './post-object.js';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -139,6 +140,7 @@ export function createS3Service(deps: S3Deps): Service {
   const handlers = guard(auth, table);
   const codec = new RestXmlCodec(loadModel('s3-2006-03-01'), S3_NAMESPACE, { emptyPayload: S3Errors.missingRequestBody });
   const website = new Website(store, acc, handlers, codec);
+  const browserUploads = new BrowserUploads(store, handlers, codec, deps.sigV2 ?? true);
   return {
     name: 's3',
     signingName: 's3',
@@ -146,7 +148,7 @@ export function createS3Service(deps: S3Deps): Service {
     handlers,
     authErrors: s3AuthErrors(deps.sigV2 ?? true),
     global: true,
-    beforeAuth: s3BeforeAuth(store, codec, cors, website),
+    beforeAuth: s3BeforeAuth(store, codec, cors, website, browserUploads),
     reset: () => blobs.wipe(),
   };
 }
