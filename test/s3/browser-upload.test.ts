@@ -38,7 +38,7 @@ type Fields = Record<string, string>;
 async function post(url: string, fields: Fields, file: { name?: string; data: string | Buffer; type?: string }, extra: Fields = {}) {
   const form = new FormData();
   for (const [k, v] of Object.entries({ ...fields, ...extra })) form.append(k, v);
-  form.append('file', new Blob([file.data], { type: file.type ?? 'application/octet-stream' }), file.name ?? 'upload.bin');
+  form.append('file', new Blob([typeof file.data === 'string' ? file.data : new Uint8Array(file.data)], { type: file.type ?? 'application/octet-stream' }), file.name ?? 'upload.bin');
   const r = await fetch(url, { method: 'POST', body: form, redirect: 'manual' });
   return { status: r.status, headers: r.headers, text: await r.text() };
 }
@@ -208,7 +208,7 @@ describe('createPresignedPost (SDK v3, SigV4)', () => {
     const data = randomBytes(8 * 1024 * 1024);
     const form = new FormData();
     for (const [k, v] of Object.entries(fields)) form.append(k, v);
-    form.append('file', new Blob([data]), 'big.bin');
+    form.append('file', new Blob([new Uint8Array(data)]), 'big.bin');
     form.append('after', 'ignored');
     const r = await fetch(url, { method: 'POST', body: form });
     assert.equal(r.status, 204, await r.text());

@@ -9,8 +9,9 @@
  * ./bucket-config.ts and ./bucket-encryption.ts; the rules all object operations share are in
  * ./object-rules.ts, encryption's in ./sse.ts and ./sse-c.ts. Every handler runs inside
  * ./authorize.ts's guard, which decides access. Before authentication (./admission.ts) website
- * hosts are answered by ./website.ts, CORS preflights by ./cors.ts, and a bucket's region binds
- * the signature.
+ * hosts are answered by ./website.ts, CORS preflights by ./cors.ts, browser uploads (POST
+ * Object) by ./post-object.ts (over ./form-data.ts and ./post-policy.ts), and a bucket's region
+ * binds the signature.
  *
  * Differences from AWS:
  * - Access (./authorize.ts): bucket policies, ACLs, Block Public Access and Object Ownership are
@@ -32,6 +33,9 @@
  *   which S3 refuses. An SSE-C multipart object has no full-object checksum (its parts are joined
  *   encrypted), so FULL_OBJECT checksums are NotImplemented on SSE-C uploads. SSE-C ETags are
  *   not the MD5 of the data, as on S3, but kumo's own derivation.
+ * - Browser uploads (./post-object.ts): the fields before the file may total 20 KB; a form's
+ *   Location and PostResponse name the object on kumo's own http endpoint. A policy is checked
+ *   only when the form is signed (an unsigned form is an anonymous PUT).
  * - Object lock, MFA delete, x-amz-website-redirect-location, conditional deletes (If-Match on
  *   DeleteObject) and directory buckets are refused (NotImplemented).
  * - A request signed for another region than its bucket's is AuthorizationHeaderMalformed (400,
