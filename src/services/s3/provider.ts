@@ -23,9 +23,12 @@
  *   (public-read-write bucket) is owned by the bucket owner. Denials are always AccessDenied
  *   with no explanation of which policy denied. Object ACLs are per key, not per version (a
    version ID on Get/PutObjectAcl must name an existing version, and then the key's ACL is used).
- * - Lifecycle configuration and bucket tags are stored and returned, not acted on: nothing
- *   expires or transitions. Website configuration is served on website hosts (./website.ts), over
- *   http on kumo's own port only.
+ * - Lifecycle (./lifecycle.ts, ./lifecycle-rules.ts) runs on kumo's clock (../../runtime/clock.ts,
+ *   advanced by `POST /_kumo/clock`), looked at every minute rather than once a day; S3's timestamps
+ *   come from that clock too. A transition only relabels the storage class (the bytes stay where
+ *   they are, and a GLACIER object still reads). Bucket tags are stored and returned, not acted
+ *   on. Website configuration is served on website hosts (./website.ts), over http on kumo's own
+ *   port only.
  * - Encryption (./sse.ts, ./sse-c.ts, ./bucket-encryption.ts): SSE-S3 and SSE-KMS are labels
  *   (kumo has no KMS; those bytes are stored as they came, and a KMS key named by alias is
  *   answered as an alias ARN, not resolved to its key). SSE-C bytes are really encrypted
@@ -48,8 +51,8 @@
  *   before June 2020); `KUMO_S3_SIGV2=off` refuses it everywhere. A SigV2 request naming no
  *   bucket acts in us-east-1, as on the global endpoint.
  * - Completing a multipart upload concatenates its parts into one file (one sequential rewrite of
- *   the bytes before the answer; no whitespace keep-alive while it runs). Incomplete uploads never
- *   expire; deleting a bucket aborts its incomplete uploads. ListMultipartUploads answers keys
+ *   the bytes before the answer; no whitespace keep-alive while it runs). Incomplete uploads are
+ *   aborted only by a lifecycle rule; deleting a bucket aborts its incomplete uploads. ListMultipartUploads answers keys
  *   as stored even with encoding-type=url. A repeated CompleteMultipartUpload is answered the
  *   first one's result for as long as the object it made is the key's current one (S3 does not
  *   say for how long it remembers).
@@ -97,6 +100,8 @@ import { Cors, corsHandlers } from './cors.js';
 import { Website } from './website.js';
 import { s3BeforeAuth } from './admission.js';
 import { BrowserUploads } from './post-object.js';
+import { Lifecycle, withExpiration } from './lifecycle.js';
+import { Clock } from '../../runtime/clock.js';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
@@ -106,6 +111,8 @@ export interface S3Deps {
   log?: (line: string) => void;
   /** Take Signature Version 2 where S3 still does (`KUMO_S3_SIGV2=off` turns it off). Default on. */
   sigV2?: boolean;
+  /** kumo's clock: S3's timestamps and lifecycle run on it. Default: the system's. */
+  clock?: Clock;
 }
 
 export function createS3Service(deps: S3Deps): Service {
@@ -123,6 +130,9 @@ export function createS3Service(deps: S3Deps): Service {
   const removed = blobs.collectGarbage((id) => store.blobInUse(id) || uploads.blobInUse(id) || versions.blobInUse(id));
   if (removed > 0) deps.log?.(`s3: removed ${removed} unreferenced file(s) left by an interrupted run`);
   const encryptionOf = (bucket: string) => bucketEncryption(acc, bucket);
+  const clock = deps.clock ?? new Clock();
+  const lifecycle = new Lifecycle({ store, versions, uploads, acc, blobs, v, now: clock.now, log: deps.log ?? (() => {}) });
+  const stopWatchingClock = clock.onAdvance(() => lifecycle.catchUp());
   const table: { [K in keyof S3Operations]: Handler } = {
     ...bucketHandlers(store, versions, uploads, blobs),
     ...objectHandlers(store, blobs, v, encryptionOf),
@@ -138,10 +148,10 @@ export function createS3Service(deps: S3Deps): Service {
     ...taggingHandlers(store, versions, v),
     ...bucketAccessHandlers(auth, v.find),
     ...corsHandlers(store, acc),
-    ...bucketConfigHandlers(store, acc),
+    ...bucketConfigHandlers(store, acc, () => lifecycle.wake()),
     ...bucketEncryptionHandlers(store, acc),
   };
-  const handlers = guard(auth, table);
+  const handlers = onClock(withExpiration(guard(auth, table), lifecycle, store), clock);
   const codec = new RestXmlCodec(loadModel('s3-2006-03-01'), S3_NAMESPACE, { emptyPayload: S3Errors.missingRequestBody });
   const website = new Website(store, acc, handlers, codec);
   const browserUploads = new BrowserUploads(store, handlers, codec, deps.sigV2 ?? true);
@@ -153,6 +163,18 @@ export function createS3Service(deps: S3Deps): Service {
     authErrors: s3AuthErrors(deps.sigV2 ?? true),
     global: true,
     beforeAuth: s3BeforeAuth(store, codec, cors, website, browserUploads),
+    start: () => lifecycle.start(),
     reset: () => blobs.wipe(),
+    close: async () => {
+      stopWatchingClock();
+      await lifecycle.close();
+    },
   };
+}
+
+/** Handlers stamp times from kumo's clock, which tests advance; the edge's is the system's. */
+function onClock<T extends Record<string, Handler>>(handlers: T, clock: Clock): T {
+  const out: Record<string, Handler> = {};
+  for (const [op, handler] of Object.entries(handlers)) out[op] = (ctx, input) => handler({ ...ctx, now: clock.now }, input);
+  return out as T;
 }
