@@ -190,6 +190,13 @@ export const implemented = {
       'PutBucketVersioning',
       'GetBucketVersioning',
       'ListObjectVersions',
+      // Object Lock (./services/s3/object-lock.ts)
+      'PutObjectLockConfiguration',
+      'GetObjectLockConfiguration',
+      'PutObjectRetention',
+      'GetObjectRetention',
+      'PutObjectLegalHold',
+      'GetObjectLegalHold',
       'PutObjectTagging',
       'GetObjectTagging',
       'DeleteObjectTagging',

@@ -1167,6 +1167,84 @@ export interface ListObjectVersionsOutput {
   RequestCharged?: string;
 }
 
+export interface PutObjectLockConfigurationInput {
+  Bucket: string;
+  ObjectLockConfiguration?: ObjectLockConfiguration;
+  RequestPayer?: string;
+  Token?: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutObjectLockConfigurationOutput {
+  RequestCharged?: string;
+}
+
+export interface GetObjectLockConfigurationInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetObjectLockConfigurationOutput {
+  ObjectLockConfiguration?: ObjectLockConfiguration;
+}
+
+export interface PutObjectRetentionInput {
+  Bucket: string;
+  Key: string;
+  Retention?: Retention;
+  RequestPayer?: string;
+  VersionId?: string;
+  BypassGovernanceRetention?: boolean;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutObjectRetentionOutput {
+  RequestCharged?: string;
+}
+
+export interface GetObjectRetentionInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  RequestPayer?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetObjectRetentionOutput {
+  Retention?: Retention;
+}
+
+export interface PutObjectLegalHoldInput {
+  Bucket: string;
+  Key: string;
+  LegalHold?: LegalHold;
+  RequestPayer?: string;
+  VersionId?: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutObjectLegalHoldOutput {
+  RequestCharged?: string;
+}
+
+export interface GetObjectLegalHoldInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  RequestPayer?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetObjectLegalHoldOutput {
+  LegalHold?: LegalHold;
+}
+
 export interface PutObjectTaggingInput {
   Bucket: string;
   Key: string;
@@ -1346,6 +1424,26 @@ export interface RestoreStatus {
   RestoreExpiryDate?: Date | string;
 }
 
+export interface ObjectLockConfiguration {
+  ObjectLockEnabled?: string;
+  Rule?: {
+    DefaultRetention?: {
+      Mode?: string;
+      Days?: number;
+      Years?: number;
+    };
+  };
+}
+
+export interface Retention {
+  Mode?: string;
+  RetainUntilDate?: Date | string;
+}
+
+export interface LegalHold {
+  Status?: string;
+}
+
 export interface Grantee {
   DisplayName?: string;
   EmailAddress?: string;
@@ -1440,6 +1538,12 @@ export interface S3Operations {
   PutBucketVersioning: { input: PutBucketVersioningInput; output: PutBucketVersioningOutput };
   GetBucketVersioning: { input: GetBucketVersioningInput; output: GetBucketVersioningOutput };
   ListObjectVersions: { input: ListObjectVersionsInput; output: ListObjectVersionsOutput };
+  PutObjectLockConfiguration: { input: PutObjectLockConfigurationInput; output: PutObjectLockConfigurationOutput };
+  GetObjectLockConfiguration: { input: GetObjectLockConfigurationInput; output: GetObjectLockConfigurationOutput };
+  PutObjectRetention: { input: PutObjectRetentionInput; output: PutObjectRetentionOutput };
+  GetObjectRetention: { input: GetObjectRetentionInput; output: GetObjectRetentionOutput };
+  PutObjectLegalHold: { input: PutObjectLegalHoldInput; output: PutObjectLegalHoldOutput };
+  GetObjectLegalHold: { input: GetObjectLegalHoldInput; output: GetObjectLegalHoldOutput };
   PutObjectTagging: { input: PutObjectTaggingInput; output: PutObjectTaggingOutput };
   GetObjectTagging: { input: GetObjectTaggingInput; output: GetObjectTaggingOutput };
   DeleteObjectTagging: { input: DeleteObjectTaggingInput; output: DeleteObjectTaggingOutput };

@@ -70,6 +70,8 @@ const RULES: Record<string, Rule> = {
   GetBucketLifecycleConfiguration: B('s3:GetLifecycleConfiguration'),
   DeleteBucketLifecycle: B('s3:PutLifecycleConfiguration'),
   DeleteBucketTagging: B('s3:PutBucketTagging'),
+  PutObjectLockConfiguration: B('s3:PutBucketObjectLockConfiguration'),
+  GetObjectLockConfiguration: B('s3:GetBucketObjectLockConfiguration'),
   PutObject: O('s3:PutObject', 'WRITE', 'bucket'),
   CopyObject: O('s3:PutObject', 'WRITE', 'bucket'),
   CreateMultipartUpload: O('s3:PutObject', 'WRITE', 'bucket'),
@@ -98,6 +100,9 @@ function ruleFor(op: string, input: Record<string, unknown>): Rule {
   }
   return rule;
 }
+
+/** Weakening a GOVERNANCE lock (x-amz-bypass-governance-retention) is a permission of its own. */
+const BYPASS = O('s3:BypassGovernanceRetention');
 
 const POLICY_OPS = new Set(['GetBucketPolicy', 'PutBucketPolicy', 'DeleteBucketPolicy']);
 /** Objects written by these take the writer's ACL. */
@@ -225,11 +230,15 @@ function before(auth: Authorizer, ctx: RequestContext, bucket: BucketRow, op: st
   const isOwner = ctx.account === bucket.account;
   if (op === 'DeleteObjects') {
     const keys = ((input.Delete as { Objects?: { Key: string }[] } | undefined)?.Objects ?? []).map((o) => o.Key);
-    for (const Key of keys) if (!auth.allowed(ctx, bucket, O('s3:DeleteObject', 'WRITE', 'bucket'), op, { ...input, Key })) throw S3Errors.accessDenied();
+    for (const Key of keys) {
+      if (!auth.allowed(ctx, bucket, O('s3:DeleteObject', 'WRITE', 'bucket'), op, { ...input, Key })) throw S3Errors.accessDenied();
+      if (input.BypassGovernanceRetention === true && !auth.allowed(ctx, bucket, BYPASS, op, { ...input, Key })) throw S3Errors.accessDenied();
+    }
     return;
   }
   const rule = ruleFor(op, input);
   if (!auth.allowed(ctx, bucket, rule, op, input)) throw S3Errors.accessDenied();
+  if (input.BypassGovernanceRetention === true && !auth.allowed(ctx, bucket, BYPASS, op, input)) throw S3Errors.accessDenied();
   // Another account may be allowed the policy operations, and still only the owner may use them.
   if (POLICY_OPS.has(op) && !isOwner) {
     throw new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405, {
@@ -282,10 +291,12 @@ async function createBucket(auth: Authorizer, ctx: RequestContext, input: Record
     throw new AwsError('InvalidBucketAclWithBlockPublicAccessError', 'Bucket cannot have public ACLs set with BlockPublicAccess enabled', 400);
   }
   const existed = auth.store.bucket(input.Bucket as string) !== undefined;
+  // Whatever a deleted bucket of this name left goes before the handler records the new one's
+  // own configuration (Object Lock).
+  if (!existed) auth.acc.dropBucket(input.Bucket as string);
   const result = await handler(ctx, input);
   if (!existed) {
     const name = input.Bucket as string;
-    auth.acc.dropBucket(name);
     auth.acc.put(name, 'pab', DEFAULT_PAB);
     auth.acc.put(name, 'ownership', ownership);
     if (acl && aclGrantsOthers(acl, ctx.account)) auth.acc.put(name, 'acl', acl);

@@ -47,7 +47,7 @@ export function batchDeleteHandlers(store: S3Store, blobs: BlobStore, remove: Re
         continue;
       }
       try {
-        const r = store.transaction(() => remove(bucket.name, o.Key, o.VersionId, ctx.now()));
+        const r = store.transaction(() => remove(bucket.name, o.Key, o.VersionId, ctx.now(), input.BypassGovernanceRetention === true));
         for (const b of r.freed) blobs.remove(b);
         deleted.push({
           Key: o.Key,

@@ -26,6 +26,7 @@ import {
   noncurrentExpired,
   uploadAborted,
 } from './lifecycle-rules.js';
+import { isLocked } from './object-lock-rules.js';
 import type { ObjectRow, S3Store } from './store.js';
 import type { UploadStore } from './uploads-store.js';
 import { versionOf, type VersionStore } from './versions-store.js';
@@ -146,6 +147,7 @@ export class Lifecycle {
       }
       // The newest version with no current object is a delete marker (handled above) or current in all but name.
       if (!successor) continue;
+      if (isLocked(ver.attrs.Lock, now)) continue;
       const subject = { key: ver.key, size: ver.size, tags: ver.attrs.Tags };
       if (noncurrentExpired(rules, subject, successor.lastModified, newer, now)) {
         actions.push({ kind: 'remove-version', key: ver.key, versionId: ver.versionId });

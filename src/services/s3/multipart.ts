@@ -33,6 +33,7 @@ import {
   refuseUnsupported,
   wholeSeconds,
 } from './object-rules.js';
+import type { ObjectLocks } from './object-lock.js';
 import type { S3Store } from './store.js';
 import type { UploadRow, UploadStore } from './uploads-store.js';
 
@@ -59,7 +60,7 @@ export function liveUpload(store: S3Store, uploads: UploadStore, ctx: RequestCon
 const FULL_OBJECT_ONLY = ['CRC64NVME'];
 const COMPOSITE_ONLY = ['SHA1', 'SHA256'];
 
-export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore, v: Versioning, encryptionOf: (bucket: string) => BucketEncryption) {
+export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore, v: Versioning, encryptionOf: (bucket: string) => BucketEncryption, locks: ObjectLocks) {
   const lookup = sourceLookup(v);
   const sends = new PartSends();
   const CreateMultipartUpload: Op<'CreateMultipartUpload'> = (ctx, input) => {
@@ -98,6 +99,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
       }
     }
     const now = ctx.now();
+    const lock = locks.forWrite(bucket.name, input, now);
     const upload: UploadRow = {
       uploadId: newUploadId(now),
       bucket: bucket.name,
@@ -110,6 +112,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
         Owner: ctx.account,
         Tags: tags,
         Encryption: encryption,
+        Lock: lock,
       },
     };
     uploads.insertUpload(upload);

@@ -78,8 +78,7 @@ export type Unsupported = Pick<
 
 export function refuseUnsupported(input: Unsupported): void {
   // x-amz-acl and x-amz-grant-* are checked and recorded by ./authorize.ts around the handlers;
-  // encryption headers by ./sse.ts.
-  if (input.ObjectLockMode || input.ObjectLockRetainUntilDate || input.ObjectLockLegalHoldStatus) throw S3Errors.notImplementedHeader('x-amz-object-lock-mode');
+  // encryption headers by ./sse.ts, object lock headers by ./object-lock.ts.
   if (input.WebsiteRedirectLocation) throw S3Errors.notImplementedHeader('x-amz-website-redirect-location');
 }
 

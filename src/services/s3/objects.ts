@@ -34,13 +34,15 @@ import {
   type Conditions,
 } from './object-rules.js';
 import { S3Errors } from './errors.js';
+import { checkLockedPutIntegrity, type ObjectLocks } from './object-lock.js';
+import { lockFields } from './object-lock-rules.js';
 import { seal, plainBytes } from './sse-c.js';
 import { encryptionFields, readKey, SseErrors, writeEncryption, type BucketEncryption } from './sse.js';
 import type { ObjectRow, S3Store } from './store.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 
-export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, encryptionOf: (bucket: string) => BucketEncryption) {
+export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, encryptionOf: (bucket: string) => BucketEncryption, locks: ObjectLocks) {
   const PutObject: Op<'PutObject'> = async (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
@@ -53,6 +55,8 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
     const wanted = checksumRequest(input as ChecksumFields, input.ChecksumAlgorithm, input.Trailer, input.ContentMD5);
     // Fail fast before taking the body; checked again atomically when the row is written.
     checkWriteIfNoneMatch(input.IfNoneMatch);
+    checkLockedPutIntegrity(ctx, input);
+    const lock = locks.forWrite(bucket.name, input, ctx.now());
     const { encryption, key } = writeEncryption(input, encryptionOf(bucket.name), ctx);
     writeConditions(store.object(bucket.name, input.Key), input);
     const sealing = seal(encryption, key);
@@ -74,7 +78,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
       size: pending.size,
       etag: sealing.etag(got.md5),
       lastModified: wholeSeconds(ctx.now()),
-      attrs: { ...contentAttributes(input), Checksum: checksum, Tags: tags, Encryption: sealing.encryption },
+      attrs: { ...contentAttributes(input), Checksum: checksum, Tags: tags, Encryption: sealing.encryption, Lock: lock },
     };
     const done = await keep(blobs, pending, () => store.transaction(() => v.commit(row, (old) => writeConditions(old, input))));
     return { ETag: row.etag, VersionId: done.versionId, ...checksumFields(checksum, 'FULL_OBJECT'), ...encryptionFields(sealing.encryption, true) };
@@ -108,7 +112,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
       throw S3Errors.notImplementedHeader('If-Match');
     }
     if (input.MFA !== undefined) throw S3Errors.notImplementedHeader('x-amz-mfa');
-    const r = store.transaction(() => v.remove(bucket.name, input.Key, input.VersionId, ctx.now()));
+    const r = store.transaction(() => v.remove(bucket.name, input.Key, input.VersionId, ctx.now(), input.BypassGovernanceRetention === true));
     for (const b of r.freed) blobs.remove(b);
     return { VersionId: r.versionId, DeleteMarker: r.deleteMarker };
   };
@@ -169,6 +173,7 @@ function describe(obj: ObjectRow, withChecksum: boolean, chosen: Selection, vers
     StorageClass: a.StorageClass && a.StorageClass !== 'STANDARD' ? a.StorageClass : undefined,
     VersionId: versionId,
     TagCount: a.Tags?.length || undefined,
+    ...lockFields(a.Lock),
     ContentLength: chosen.ranged ? chosen.end - chosen.start + 1 : obj.size,
     ContentRange: chosen.ranged ? `bytes ${chosen.start}-${chosen.end}/${obj.size}` : undefined,
     PartsCount: chosen.part ? (a.Parts?.length ?? 1) : undefined,

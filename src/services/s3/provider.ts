@@ -6,7 +6,7 @@
  * ./copy-source.ts), ./batch-delete.ts, ./tagging.ts, ./listing.ts, ./listing-v1.ts, ./versions-handlers.ts (over ./commit.ts, which
  * decides what a write or delete does in a versioned bucket), ./multipart.ts,
  * ./multipart-complete.ts, ./multipart-listing.ts, ./bucket-access.ts, ./cors.ts,
- * ./bucket-config.ts and ./bucket-encryption.ts; the rules all object operations share are in
+ * ./bucket-config.ts, ./bucket-encryption.ts, ./object-lock.ts and ./lifecycle.ts; the rules all object operations share are in
  * ./object-rules.ts, encryption's in ./sse.ts and ./sse-c.ts. Every handler runs inside
  * ./authorize.ts's guard, which decides access. Before authentication (./admission.ts) website
  * hosts are answered by ./website.ts, CORS preflights by ./cors.ts, browser uploads (POST
@@ -39,8 +39,10 @@
  * - Browser uploads (./post-object.ts): the fields before the file may total 20 KB; a form's
  *   Location and PostResponse name the object on kumo's own http endpoint. A policy is checked
  *   only when the form is signed (an unsigned form is an anonymous PUT).
- * - Object lock, MFA delete, x-amz-website-redirect-location, conditional deletes (If-Match on
- *   DeleteObject) and directory buckets are refused (NotImplemented).
+ * - Object Lock (./object-lock.ts, ./object-lock-rules.ts): retention dates are kept to the
+ *   millisecond as sent; a default retention in Years counts 365 days a year. MFA delete,
+ *   x-amz-website-redirect-location, conditional deletes (If-Match on DeleteObject) and directory
+ *   buckets are refused (NotImplemented).
  * - A request signed for another region than its bucket's is AuthorizationHeaderMalformed (400,
  *   with <Region> and x-amz-bucket-region), as AWS answers it on the bucket's regional endpoint;
  *   kumo has one endpoint, so there is no 301 PermanentRedirect. GetBucketLocation answers from
@@ -101,6 +103,7 @@ import { Website } from './website.js';
 import { s3BeforeAuth } from './admission.js';
 import { BrowserUploads } from './post-object.js';
 import { Lifecycle, withExpiration } from './lifecycle.js';
+import { ObjectLocks, objectLockHandlers } from './object-lock.js';
 import { Clock } from '../../runtime/clock.js';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -131,20 +134,22 @@ export function createS3Service(deps: S3Deps): Service {
   if (removed > 0) deps.log?.(`s3: removed ${removed} unreferenced file(s) left by an interrupted run`);
   const encryptionOf = (bucket: string) => bucketEncryption(acc, bucket);
   const clock = deps.clock ?? new Clock();
+  const locks = new ObjectLocks(acc);
   const lifecycle = new Lifecycle({ store, versions, uploads, acc, blobs, v, now: clock.now, log: deps.log ?? (() => {}) });
   const stopWatchingClock = clock.onAdvance(() => lifecycle.catchUp());
   const table: { [K in keyof S3Operations]: Handler } = {
-    ...bucketHandlers(store, versions, uploads, blobs),
-    ...objectHandlers(store, blobs, v, encryptionOf),
+    ...bucketHandlers(store, versions, uploads, blobs, locks),
+    ...objectHandlers(store, blobs, v, encryptionOf, locks),
     ...objectAttributesHandlers(store, v),
     ...listingHandlers(store),
-    ...multipartHandlers(store, uploads, blobs, v, encryptionOf),
+    ...multipartHandlers(store, uploads, blobs, v, encryptionOf, locks),
     ...completeHandlers(store, uploads, blobs, v),
     ...multipartListingHandlers(store, uploads),
-    ...copyHandlers(store, blobs, v, encryptionOf),
+    ...copyHandlers(store, blobs, v, encryptionOf, locks),
     ...batchDeleteHandlers(store, blobs, v.remove),
     ...listingV1Handlers(store),
-    ...versionHandlers(store, versions),
+    ...versionHandlers(store, versions, locks),
+    ...objectLockHandlers(store, versions, v, locks),
     ...taggingHandlers(store, versions, v),
     ...bucketAccessHandlers(auth, v.find),
     ...corsHandlers(store, acc),

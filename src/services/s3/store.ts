@@ -33,6 +33,15 @@ export interface ObjectAttributes {
   VersionId?: string;
   /** How the object is encrypted (./sse.ts); absent: SSE-S3, as for objects written before it was recorded. */
   Encryption?: Encryption;
+  /** Object Lock on this version (./object-lock.ts): retention and legal hold. */
+  Lock?: VersionLock;
+}
+
+export interface VersionLock {
+  Mode?: 'GOVERNANCE' | 'COMPLIANCE';
+  /** ISO 8601; the version may not be deleted before it (COMPLIANCE; GOVERNANCE without bypass). */
+  RetainUntil?: string;
+  LegalHold?: 'ON' | 'OFF';
 }
 
 export interface ObjectRow {
