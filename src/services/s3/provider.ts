@@ -3,15 +3,16 @@
  * (./store.ts, ./uploads-store.ts, ./versions-store.ts, and ./access-store.ts for access and
  * bucket configuration), bytes in files (./blobs.ts, written through ./ingest.ts). Handlers by
  * resource: ./buckets.ts, ./objects.ts, ./object-attributes.ts, ./copy.ts (with
- * ./copy-source.ts), ./batch-delete.ts, ./tagging.ts, ./listing.ts, ./listing-v1.ts, ./versions-handlers.ts (over ./commit.ts, which
- * decides what a write or delete does in a versioned bucket), ./multipart.ts,
- * ./multipart-complete.ts, ./multipart-listing.ts, ./bucket-access.ts, ./cors.ts,
- * ./bucket-config.ts, ./bucket-encryption.ts, ./object-lock.ts and ./lifecycle.ts; the rules all object operations share are in
- * ./object-rules.ts, encryption's in ./sse.ts and ./sse-c.ts. Every handler runs inside
- * ./authorize.ts's guard, which decides access. Before authentication (./admission.ts) website
- * hosts are answered by ./website.ts, CORS preflights by ./cors.ts, browser uploads (POST
- * Object) by ./post-object.ts (over ./form-data.ts and ./post-policy.ts), and a bucket's region
- * binds the signature.
+ * ./copy-source.ts), ./batch-delete.ts, ./tagging.ts, ./listing.ts, ./listing-v1.ts,
+ * ./versions-handlers.ts (over ./commit.ts, which decides what a write or delete does in a
+ * versioned bucket), ./multipart.ts, ./multipart-complete.ts, ./multipart-listing.ts,
+ * ./bucket-access.ts, ./cors.ts, ./bucket-config.ts, ./bucket-encryption.ts, ./object-lock.ts
+ * and ./lifecycle.ts (which also runs the rules, on kumo's clock); the rules all object
+ * operations share are in ./object-rules.ts, encryption's in ./sse.ts and ./sse-c.ts. Every
+ * handler runs inside ./authorize.ts's guard, which decides access. Before authentication
+ * (./admission.ts) website hosts are answered by ./website.ts, CORS preflights by ./cors.ts,
+ * browser uploads (POST Object) by ./post-object.ts (over ./form-data.ts and ./post-policy.ts),
+ * and a bucket's region binds the signature.
  *
  * Differences from AWS:
  * - Access (./authorize.ts): bucket policies, ACLs, Block Public Access and Object Ownership are
