@@ -190,6 +190,8 @@ export const implemented = {
       'PutBucketVersioning',
       'GetBucketVersioning',
       'ListObjectVersions',
+      // S3 Select (./services/s3/select/)
+      'SelectObjectContent',
       // Object Lock (./services/s3/object-lock.ts)
       'PutObjectLockConfiguration',
       'GetObjectLockConfiguration',

@@ -1167,6 +1167,50 @@ export interface ListObjectVersionsOutput {
   RequestCharged?: string;
 }
 
+export interface SelectObjectContentInput {
+  Bucket: string;
+  Key: string;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKey?: Buffer;
+  SSECustomerKeyMD5?: string;
+  Expression: string;
+  ExpressionType: string;
+  RequestProgress?: {
+    Enabled?: boolean;
+  };
+  InputSerialization: InputSerialization;
+  OutputSerialization: OutputSerialization;
+  ScanRange?: {
+    Start?: number;
+    End?: number;
+  };
+  ExpectedBucketOwner?: string;
+}
+
+export interface SelectObjectContentOutput {
+  Payload?: AsyncIterable<{
+    Records?: {
+      Payload?: Buffer;
+    };
+    Stats?: {
+      Details?: {
+        BytesScanned?: number;
+        BytesProcessed?: number;
+        BytesReturned?: number;
+      };
+    };
+    Progress?: {
+      Details?: {
+        BytesScanned?: number;
+        BytesProcessed?: number;
+        BytesReturned?: number;
+      };
+    };
+    Cont?: {};
+    End?: {};
+  }>;
+}
+
 export interface PutObjectLockConfigurationInput {
   Bucket: string;
   ObjectLockConfiguration?: ObjectLockConfiguration;
@@ -1424,6 +1468,36 @@ export interface RestoreStatus {
   RestoreExpiryDate?: Date | string;
 }
 
+export interface InputSerialization {
+  CSV?: {
+    FileHeaderInfo?: string;
+    Comments?: string;
+    QuoteEscapeCharacter?: string;
+    RecordDelimiter?: string;
+    FieldDelimiter?: string;
+    QuoteCharacter?: string;
+    AllowQuotedRecordDelimiter?: boolean;
+  };
+  CompressionType?: string;
+  JSON?: {
+    Type?: string;
+  };
+  Parquet?: {};
+}
+
+export interface OutputSerialization {
+  CSV?: {
+    QuoteFields?: string;
+    QuoteEscapeCharacter?: string;
+    RecordDelimiter?: string;
+    FieldDelimiter?: string;
+    QuoteCharacter?: string;
+  };
+  JSON?: {
+    RecordDelimiter?: string;
+  };
+}
+
 export interface ObjectLockConfiguration {
   ObjectLockEnabled?: string;
   Rule?: {
@@ -1538,6 +1612,7 @@ export interface S3Operations {
   PutBucketVersioning: { input: PutBucketVersioningInput; output: PutBucketVersioningOutput };
   GetBucketVersioning: { input: GetBucketVersioningInput; output: GetBucketVersioningOutput };
   ListObjectVersions: { input: ListObjectVersionsInput; output: ListObjectVersionsOutput };
+  SelectObjectContent: { input: SelectObjectContentInput; output: SelectObjectContentOutput };
   PutObjectLockConfiguration: { input: PutObjectLockConfigurationInput; output: PutObjectLockConfigurationOutput };
   GetObjectLockConfiguration: { input: GetObjectLockConfigurationInput; output: GetObjectLockConfigurationOutput };
   PutObjectRetention: { input: PutObjectRetentionInput; output: PutObjectRetentionOutput };

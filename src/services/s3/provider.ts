@@ -6,10 +6,11 @@
  * ./copy-source.ts), ./batch-delete.ts, ./tagging.ts, ./listing.ts, ./listing-v1.ts,
  * ./versions-handlers.ts (over ./commit.ts, which decides what a write or delete does in a
  * versioned bucket), ./multipart.ts, ./multipart-complete.ts, ./multipart-listing.ts,
- * ./bucket-access.ts, ./cors.ts, ./bucket-config.ts, ./bucket-encryption.ts, ./object-lock.ts
- * and ./lifecycle.ts (which also runs the rules, on kumo's clock); the rules all object
- * operations share are in ./object-rules.ts, encryption's in ./sse.ts and ./sse-c.ts. Every
- * handler runs inside ./authorize.ts's guard, which decides access. Before authentication
+ * ./bucket-access.ts, ./cors.ts, ./bucket-config.ts, ./bucket-encryption.ts, ./object-lock.ts,
+ * ./lifecycle.ts (which also runs the rules, on kumo's clock) and ./select/select-object.ts; the
+ * rules all object operations share are in ./object-rules.ts, encryption's in ./sse.ts and
+ * ./sse-c.ts. Every handler runs inside ./authorize.ts's guard, which decides access. Before
+ * authentication
  * (./admission.ts) website hosts are answered by ./website.ts, CORS preflights by ./cors.ts,
  * browser uploads (POST Object) by ./post-object.ts (over ./form-data.ts and ./post-policy.ts),
  * and a bucket's region binds the signature.
@@ -40,6 +41,11 @@
  * - Browser uploads (./post-object.ts): the fields before the file may total 20 KB; a form's
  *   Location and PostResponse name the object on kumo's own http endpoint. A policy is checked
  *   only when the form is signed (an unsigned form is an anonymous PUT).
+ * - S3 Select (./select/): CSV and JSON (plain or gzip) with the SQL subset of ./select/sql.ts;
+ *   Parquet, BZIP2 and ScanRange are NotImplemented. Text that reads as a number compares as one
+ *   with a number (S3 would want a CAST); the JSON output of an expression without a name is
+ *   `_<position>`. An error found while records stream (a failed CAST) ends the stream with an
+ *   error event after the records before it, as on S3.
  * - Object Lock (./object-lock.ts, ./object-lock-rules.ts): retention dates are kept to the
  *   millisecond as sent; a default retention in Years counts 365 days a year. MFA delete,
  *   x-amz-website-redirect-location, conditional deletes (If-Match on DeleteObject) and directory
@@ -105,6 +111,7 @@ import { s3BeforeAuth } from './admission.js';
 import { BrowserUploads } from './post-object.js';
 import { Lifecycle, withExpiration } from './lifecycle.js';
 import { ObjectLocks, objectLockHandlers } from './object-lock.js';
+import { selectHandlers } from './select/select-object.js';
 import { Clock } from '../../runtime/clock.js';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -151,6 +158,7 @@ export function createS3Service(deps: S3Deps): Service {
     ...listingV1Handlers(store),
     ...versionHandlers(store, versions, locks),
     ...objectLockHandlers(store, versions, v, locks),
+    ...selectHandlers(store, blobs, v),
     ...taggingHandlers(store, versions, v),
     ...bucketAccessHandlers(auth, v.find),
     ...corsHandlers(store, acc),

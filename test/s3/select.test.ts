@@ -1,0 +1,165 @@
+// S3 Select: SQL over CSV and JSON objects, answered as the event stream the SDK v3's
+// SelectObjectContentCommand parses (Records, Stats, End, CRC-framed); WHERE with comparisons,
+// AND/OR/LIKE, LIMIT, aggregates, CAST; gzip input; refusals before the answer and errors in the
+// stream; boto3 too.
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { after, before, describe, test } from 'node:test';
+import {
+  PutObjectCommand,
+  SelectObjectContentCommand,
+  type InputSerialization,
+  type OutputSerialization,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { startKumoForTest, type TestKumo } from '../helpers/kumo.js';
+import { boto3 } from '../helpers/python.js';
+import { missing } from '../helpers/tools.js';
+import { createBucket, failure, s3Client } from './support.js';
+
+let kumo: TestKumo;
+let s3: S3Client;
+let Bucket: string;
+
+const CSV = 'name,city,age\nAda,London,36\nGrace,"New York, NY",85\nLinus,Helsinki,54\n"Bob ""The"" Builder",Leeds,7\n';
+const LINES = ['{"id":1,"user":{"name":"ada","langs":["en","fr"]},"score":9.5}', '{"id":2,"user":{"name":"bob"},"score":4}', '{"id":3,"user":{"name":"cy"}}'].join('\n');
+
+before(async () => {
+  kumo = await startKumoForTest();
+  s3 = s3Client(kumo.url);
+  Bucket = await createBucket(s3, 'select');
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'people.csv', Body: CSV }));
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'people.csv.gz', Body: gzipSync(CSV) }));
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'events.jsonl', Body: LINES }));
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'doc.json', Body: '{"items":[{"k":"a","n":1},{"k":"b","n":2}]}' }));
+  const big = ['n,sq'];
+  for (let i = 0; i < 20000; i++) big.push(`${i},${i * i}`);
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'big.csv', Body: big.join('\n') }));
+});
+after(async () => {
+  s3.destroy();
+  await kumo.stop();
+});
+
+const csvIn = (FileHeaderInfo = 'USE', extra: Partial<InputSerialization> = {}): InputSerialization => ({ CSV: { FileHeaderInfo: FileHeaderInfo as 'USE' }, ...extra });
+const jsonOut: OutputSerialization = { JSON: {} };
+const csvOut: OutputSerialization = { CSV: {} };
+
+async function select(Key: string, Expression: string, InputSerialization: InputSerialization, OutputSerialization: OutputSerialization = jsonOut) {
+  const r = await s3.send(new SelectObjectContentCommand({ Bucket, Key, Expression, ExpressionType: 'SQL', InputSerialization, OutputSerialization, RequestProgress: { Enabled: true } }));
+  let text = '';
+  const seen: string[] = [];
+  let stats: { BytesScanned?: number; BytesProcessed?: number; BytesReturned?: number } | undefined;
+  for await (const e of r.Payload!) {
+    if (e.Records) {
+      seen.push('Records');
+      text += Buffer.from(e.Records.Payload!).toString('utf8');
+    } else if (e.Stats) {
+      seen.push('Stats');
+      stats = e.Stats.Details;
+    } else if (e.Progress) seen.push('Progress');
+    else if (e.End) seen.push('End');
+  }
+  return { text, seen, stats };
+}
+
+const jsonLinesOf = (text: string) => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('CSV', () => {
+  test('SELECT * with a header: records, then Progress, Stats and End; the bytes add up', async () => {
+    const r = await select('people.csv', 'SELECT * FROM S3Object', csvIn('USE'), csvOut);
+    assert.equal(r.text, 'Ada,London,36\nGrace,"New York, NY",85\nLinus,Helsinki,54\n"Bob ""The"" Builder",Leeds,7\n');
+    assert.deepEqual(r.seen, ['Records', 'Progress', 'Stats', 'End']);
+    assert.deepEqual(r.stats, { BytesScanned: CSV.length, BytesProcessed: CSV.length, BytesReturned: Buffer.byteLength(r.text) });
+  });
+
+  test('columns by name and position, WHERE with CAST, comparisons, AND/OR, LIKE; LIMIT', async () => {
+    let r = await select('people.csv', "SELECT s.name, s._2 FROM S3Object s WHERE CAST(s.age AS INT) > 40 AND (s.city LIKE '%York%' OR s.name = 'Linus')", csvIn());
+    assert.deepEqual(jsonLinesOf(r.text), [{ name: 'Grace', _2: 'New York, NY' }, { name: 'Linus', _2: 'Helsinki' }]);
+    r = await select('people.csv', 'SELECT _1 FROM S3Object LIMIT 2', csvIn('IGNORE'), csvOut);
+    assert.equal(r.text, 'Ada\nGrace\n');
+    r = await select('people.csv', "SELECT UPPER(name) AS who, age + 1 FROM S3Object WHERE name NOT LIKE 'B%' AND age BETWEEN 30 AND 60", csvIn());
+    assert.deepEqual(jsonLinesOf(r.text), [{ who: 'ADA', _2: 37 }, { who: 'LINUS', _2: 55 }]);
+    r = await select('people.csv', "SELECT name FROM S3Object WHERE city IN ('Leeds', 'London')", csvIn(), csvOut);
+    assert.equal(r.text, 'Ada\n"Bob ""The"" Builder"\n');
+  });
+
+  test('aggregates: COUNT, SUM, AVG, MIN, MAX', async () => {
+    const r = await select('people.csv', 'SELECT COUNT(*), SUM(CAST(age AS INT)), AVG(CAST(age AS FLOAT)), MIN(CAST(age AS INT)), MAX(age) FROM S3Object', csvIn(), csvOut);
+    assert.equal(r.text, '4,182,45.5,7,85\n');
+    const none = await select('people.csv', "SELECT COUNT(*) FROM S3Object WHERE name = 'nobody'", csvIn(), csvOut);
+    assert.equal(none.text, '0\n');
+  });
+
+  test('gzip input; a large object comes in several Records events', async () => {
+    const r = await select('people.csv.gz', 'SELECT COUNT(*) FROM S3Object', { ...csvIn(), CompressionType: 'GZIP' }, csvOut);
+    assert.equal(r.text, '4\n');
+    assert.equal(r.stats?.BytesProcessed, CSV.length);
+    assert.equal(r.stats?.BytesScanned, gzipSync(CSV).length);
+    const big = await select('big.csv', 'SELECT n, sq FROM S3Object WHERE CAST(n AS INT) % 2 = 0', csvIn(), csvOut);
+    assert.ok(big.seen.filter((s) => s === 'Records').length > 1, big.seen.join(','));
+    const lines = big.text.trim().split('\n');
+    assert.equal(lines.length, 10000);
+    assert.equal(lines[9999], '19998,399920004');
+  });
+});
+
+describe('JSON', () => {
+  test('LINES: nested paths, IS MISSING, projections named by their last step', async () => {
+    let r = await select('events.jsonl', 'SELECT s.id, s.user.name FROM S3Object s WHERE s.score >= 5 OR s.score IS MISSING', { JSON: { Type: 'LINES' } });
+    assert.deepEqual(jsonLinesOf(r.text), [{ id: 1, name: 'ada' }, { id: 3, name: 'cy' }]);
+    r = await select('events.jsonl', "SELECT * FROM S3Object s WHERE s.user.langs[1] = 'fr'", { JSON: { Type: 'LINES' } });
+    assert.deepEqual(jsonLinesOf(r.text), [JSON.parse(LINES.split('\n')[0])]);
+    r = await select('events.jsonl', 'SELECT s.id, s.user.name FROM S3Object s', { JSON: { Type: 'LINES' } }, csvOut);
+    assert.equal(r.text, '1,ada\n2,bob\n3,cy\n');
+  });
+
+  test('DOCUMENT: FROM S3Object[*].items[*] walks into the document', async () => {
+    const r = await select('doc.json', 'SELECT d.k FROM S3Object[*].items[*] d WHERE d.n > 1', { JSON: { Type: 'DOCUMENT' } });
+    assert.deepEqual(jsonLinesOf(r.text), [{ k: 'b' }]);
+  });
+});
+
+describe('refusals and errors', () => {
+  test('bad SQL, an unknown function, a bad setting: S3 errors before the answer', async () => {
+    let f = await failure(select('people.csv', 'SELECT FROM S3Object', csvIn()));
+    assert.deepEqual([f.name, f.status], ['ParseUnexpectedToken', 400]);
+    f = await failure(select('people.csv', 'SELECT nosuch(name) FROM S3Object', csvIn()));
+    assert.equal(f.name, 'UnsupportedFunction');
+    f = await failure(select('people.csv', 'SELECT CAST(name AS WIDGET) FROM S3Object', csvIn()));
+    assert.equal(f.name, 'ParseInvalidTypeParam');
+    f = await failure(select('people.csv', 'SELECT * FROM S3Object', csvIn('SOMETIMES')));
+    assert.equal(f.name, 'InvalidFileHeaderInfo');
+    f = await failure(select('nope.csv', 'SELECT * FROM S3Object', csvIn()));
+    assert.equal(f.name, 'NoSuchKey');
+  });
+
+  test('a CAST that fails on a record is an error event in the stream', async () => {
+    const f = await failure(select('people.csv', 'SELECT CAST(city AS INT) FROM S3Object', csvIn()));
+    assert.equal(f.name, 'CastFailed');
+  });
+});
+
+describe('boto3', { skip: missing('boto3') }, () => {
+  test('select_object_content reads Records and Stats', async () => {
+    const out = await boto3<{ records: string; stats: Record<string, number>; end: boolean }>(
+      kumo.url,
+      `
+import json, os, boto3
+s3 = boto3.client('s3', endpoint_url=os.environ['KUMO_URL'])
+r = s3.select_object_content(Bucket=${JSON.stringify(Bucket)}, Key='people.csv', ExpressionType='SQL',
+  Expression="SELECT s.name FROM S3Object s WHERE CAST(s.age AS INT) < 50",
+  InputSerialization={'CSV': {'FileHeaderInfo': 'USE'}}, OutputSerialization={'CSV': {}})
+records, stats, end = '', {}, False
+for e in r['Payload']:
+    if 'Records' in e: records += e['Records']['Payload'].decode()
+    if 'Stats' in e: stats = e['Stats']['Details']
+    if 'End' in e: end = True
+print(json.dumps({'records': records, 'stats': stats, 'end': end}))
+`,
+    );
+    assert.equal(out.records, 'Ada\n"Bob ""The"" Builder"\n');
+    assert.equal(out.stats.BytesScanned, CSV.length);
+    assert.equal(out.end, true);
+  });
+});
