@@ -10,10 +10,9 @@
  * ./lifecycle.ts (which also runs the rules, on kumo's clock) and ./select/select-object.ts; the
  * rules all object operations share are in ./object-rules.ts, encryption's in ./sse.ts and
  * ./sse-c.ts. Every handler runs inside ./authorize.ts's guard, which decides access. Before
- * authentication
- * (./admission.ts) website hosts are answered by ./website.ts, CORS preflights by ./cors.ts,
- * browser uploads (POST Object) by ./post-object.ts (over ./form-data.ts and ./post-policy.ts),
- * and a bucket's region binds the signature.
+ * authentication (./admission.ts) website hosts are answered by ./website.ts, CORS preflights by
+ * ./cors.ts, browser uploads (POST Object) by ./post-object.ts (over ./form-data.ts and
+ * ./post-policy.ts), and a bucket's region binds the signature.
  *
  * Differences from AWS:
  * - Access (./authorize.ts): bucket policies, ACLs, Block Public Access and Object Ownership are
