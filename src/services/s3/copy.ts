@@ -26,7 +26,7 @@ import {
   DEFAULT_CHECKSUM,
   MAX_PUT_BYTES,
   parseTaggingHeader,
-  refuseUnsupported,
+  checkRedirectLocation,
   wholeSeconds,
 } from './object-rules.js';
 import { plainBytes, seal } from './sse-c.js';
@@ -49,7 +49,7 @@ export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning, en
   const CopyObject: Op<'CopyObject'> = async (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
-    refuseUnsupported(input);
+    checkRedirectLocation(input.WebsiteRedirectLocation);
     checkStorageClass(input.StorageClass);
     const directive = input.MetadataDirective ?? 'COPY';
     if (!DIRECTIVES.includes(directive)) throw S3Errors.invalidArgument('Unknown metadata directive.', 'x-amz-metadata-directive', directive);
@@ -107,6 +107,8 @@ export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning, en
         Tags: input.TaggingDirective === 'REPLACE' ? (tags?.length ? tags : undefined) : source.attrs.Tags,
         Encryption: sealing.encryption,
         Lock: lock,
+        // Never copied from the source, whatever the directive (S3's rule).
+        WebsiteRedirectLocation: input.WebsiteRedirectLocation,
       },
     };
     const done = await keep(blobs, got.pending, () => store.transaction(() => v.commit(row, () => undefined)));

@@ -30,7 +30,7 @@ import {
   checkStorageClass,
   contentAttributes,
   parseTaggingHeader,
-  refuseUnsupported,
+  checkRedirectLocation,
   wholeSeconds,
 } from './object-rules.js';
 import type { ObjectLocks } from './object-lock.js';
@@ -66,7 +66,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
   const CreateMultipartUpload: Op<'CreateMultipartUpload'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
-    refuseUnsupported(input);
+    checkRedirectLocation(input.WebsiteRedirectLocation);
     checkMetadata(input.Metadata);
     checkStorageClass(input.StorageClass);
     const tags = parseTaggingHeader(input.Tagging);

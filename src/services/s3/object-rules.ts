@@ -61,25 +61,18 @@ export function checkContentLength(ctx: RequestContext, length: number | undefin
   if (length > max) throw S3Errors.entityTooLarge(length, max);
 }
 
-/** The PUT-like headers kumo does not support (PutObject, CreateMultipartUpload, CopyObject). */
-export type Unsupported = Pick<
-  S3Operations['PutObject']['input'],
-  | 'ACL'
-  | 'GrantRead'
-  | 'GrantFullControl'
-  | 'GrantReadACP'
-  | 'GrantWriteACP'
-  | 'Tagging'
-  | 'ObjectLockMode'
-  | 'ObjectLockRetainUntilDate'
-  | 'ObjectLockLegalHoldStatus'
-  | 'WebsiteRedirectLocation'
->;
-
-export function refuseUnsupported(input: Unsupported): void {
-  // x-amz-acl and x-amz-grant-* are checked and recorded by ./authorize.ts around the handlers;
-  // encryption headers by ./sse.ts, object lock headers by ./object-lock.ts.
-  if (input.WebsiteRedirectLocation) throw S3Errors.notImplementedHeader('x-amz-website-redirect-location');
+/**
+ * x-amz-website-redirect-location of PutObject, CreateMultipartUpload and CopyObject: where the
+ * bucket's website endpoint sends a reader of the object (./website.ts). (x-amz-acl and
+ * x-amz-grant-* are checked by ./authorize.ts, encryption headers by ./sse.ts, object lock
+ * headers by ./object-lock.ts.)
+ */
+export function checkRedirectLocation(location: string | undefined): void {
+  if (location === undefined) return;
+  if (!/^(\/|https?:\/\/)/.test(location)) {
+    throw S3Errors.invalidArgument("The website redirect location must have a prefix of 'http://' or 'https://' or '/'.", 'x-amz-website-redirect-location', location);
+  }
+  if (Buffer.byteLength(location) > 2048) throw S3Errors.invalidArgument('The length of website redirect location cannot exceed 2,048 characters.', 'x-amz-website-redirect-location', location);
 }
 
 // Storage classes are labels: every object is on the same disk. Classes whose objects AWS makes
@@ -143,6 +136,7 @@ export function contentAttributes(input: {
   Expires?: Date | string;
   Metadata?: Record<string, string>;
   StorageClass?: string;
+  WebsiteRedirectLocation?: string;
 }): ObjectAttributes {
   return {
     ContentType: input.ContentType,
@@ -153,6 +147,7 @@ export function contentAttributes(input: {
     Expires: input.Expires ? new Date(input.Expires).toUTCString() : undefined,
     Metadata: input.Metadata,
     StorageClass: input.StorageClass,
+    WebsiteRedirectLocation: input.WebsiteRedirectLocation,
   };
 }
 

@@ -28,7 +28,7 @@ import {
   MAX_PUT_BYTES,
   namedVersion,
   parseTaggingHeader,
-  refuseUnsupported,
+  checkRedirectLocation,
   wholeSeconds,
   writeConditions,
   type Conditions,
@@ -46,7 +46,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
   const PutObject: Op<'PutObject'> = async (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
-    refuseUnsupported(input);
+    checkRedirectLocation(input.WebsiteRedirectLocation);
     checkStorageClass(input.StorageClass);
     const tags = parseTaggingHeader(input.Tagging);
     checkMetadata(input.Metadata);
@@ -173,6 +173,7 @@ function describe(obj: ObjectRow, withChecksum: boolean, chosen: Selection, vers
     StorageClass: a.StorageClass && a.StorageClass !== 'STANDARD' ? a.StorageClass : undefined,
     VersionId: versionId,
     TagCount: a.Tags?.length || undefined,
+    WebsiteRedirectLocation: a.WebsiteRedirectLocation,
     ...lockFields(a.Lock),
     ContentLength: chosen.ranged ? chosen.end - chosen.start + 1 : obj.size,
     ContentRange: chosen.ranged ? `bytes ${chosen.start}-${chosen.end}/${obj.size}` : undefined,

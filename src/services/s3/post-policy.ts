@@ -92,7 +92,8 @@ export function checkPolicy(policyBase64: string, fields: Map<string, string>, n
       continue;
     }
     covered.add(c.field);
-    const actual = fields.get(c.field);
+    // An empty starts-with allows any value, none included.
+    const actual = fields.get(c.field) ?? (c.op === 'starts-with' && c.value === '' ? '' : undefined);
     if (actual === undefined || !matches(c.op, c.field, actual, c.value)) throw PostPolicyErrors.denied(`Policy Condition failed: ${c.text}`);
   }
   const extra = [...fields.keys()].filter((f) => !EXEMPT.has(f) && !f.startsWith('x-ignore-') && !covered.has(f) && f !== 'bucket');

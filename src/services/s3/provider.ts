@@ -47,8 +47,8 @@
  *   error event after the records before it, as on S3.
  * - Object Lock (./object-lock.ts, ./object-lock-rules.ts): retention dates are kept to the
  *   millisecond as sent; a default retention in Years counts 365 days a year. MFA delete,
- *   x-amz-website-redirect-location, conditional deletes (If-Match on DeleteObject) and directory
- *   buckets are refused (NotImplemented).
+ *   conditional deletes (If-Match on DeleteObject) and directory buckets are refused
+ *   (NotImplemented).
  * - A request signed for another region than its bucket's is AuthorizationHeaderMalformed (400,
  *   with <Region> and x-amz-bucket-region), as AWS answers it on the bucket's regional endpoint;
  *   kumo has one endpoint, so there is no 301 PermanentRedirect. GetBucketLocation answers from

@@ -33,6 +33,8 @@ export interface ObjectAttributes {
   VersionId?: string;
   /** How the object is encrypted (./sse.ts); absent: SSE-S3, as for objects written before it was recorded. */
   Encryption?: Encryption;
+  /** x-amz-website-redirect-location: where the website endpoint redirects a reader. */
+  WebsiteRedirectLocation?: string;
   /** Object Lock on this version (./object-lock.ts): retention and legal hold. */
   Lock?: VersionLock;
 }
