@@ -192,6 +192,7 @@ export const implemented = {
       'ListObjectVersions',
       // S3 Select (./services/s3/select/)
       'SelectObjectContent',
+      'RestoreObject',
       // Object Lock (./services/s3/object-lock.ts)
       'PutObjectLockConfiguration',
       'GetObjectLockConfiguration',

@@ -1211,6 +1211,55 @@ export interface SelectObjectContentOutput {
   }>;
 }
 
+export interface RestoreObjectInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  RestoreRequest?: {
+    Days?: number;
+    GlacierJobParameters?: {
+      Tier: string;
+    };
+    Type?: string;
+    Tier?: string;
+    Description?: string;
+    SelectParameters?: {
+      InputSerialization: InputSerialization;
+      ExpressionType: string;
+      Expression: string;
+      OutputSerialization: OutputSerialization;
+    };
+    OutputLocation?: {
+      S3?: {
+        BucketName: string;
+        Prefix: string;
+        Encryption?: {
+          EncryptionType: string;
+          KMSKeyId?: string;
+          KMSContext?: string;
+        };
+        CannedACL?: string;
+        AccessControlList?: Grants;
+        Tagging?: Tagging;
+        UserMetadata?: {
+          Name?: string;
+          Value?: string;
+        }[];
+        StorageClass?: string;
+      };
+    };
+  };
+  RequestPayer?: string;
+  ChecksumAlgorithm?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface RestoreObjectOutput {
+  RequestCharged?: string;
+  RestoreOutputPath?: string;
+  StatusCode?: number;
+}
+
 export interface PutObjectLockConfigurationInput {
   Bucket: string;
   ObjectLockConfiguration?: ObjectLockConfiguration;
@@ -1613,6 +1662,7 @@ export interface S3Operations {
   GetBucketVersioning: { input: GetBucketVersioningInput; output: GetBucketVersioningOutput };
   ListObjectVersions: { input: ListObjectVersionsInput; output: ListObjectVersionsOutput };
   SelectObjectContent: { input: SelectObjectContentInput; output: SelectObjectContentOutput };
+  RestoreObject: { input: RestoreObjectInput; output: RestoreObjectOutput };
   PutObjectLockConfiguration: { input: PutObjectLockConfigurationInput; output: PutObjectLockConfigurationOutput };
   GetObjectLockConfiguration: { input: GetObjectLockConfigurationInput; output: GetObjectLockConfigurationOutput };
   PutObjectRetention: { input: PutObjectRetentionInput; output: PutObjectRetentionOutput };

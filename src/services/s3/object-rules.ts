@@ -75,15 +75,14 @@ export function checkRedirectLocation(location: string | undefined): void {
   if (Buffer.byteLength(location) > 2048) throw S3Errors.invalidArgument('The length of website redirect location cannot exceed 2,048 characters.', 'x-amz-website-redirect-location', location);
 }
 
-// Storage classes are labels: every object is on the same disk. Classes whose objects AWS makes
-// unreadable until restored are refused loudly, since kumo does not model restores.
-const READABLE_CLASSES = ['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR'];
-const ARCHIVED_CLASSES = ['GLACIER', 'DEEP_ARCHIVE', 'OUTPOSTS'];
+// Storage classes are labels: every object is on the same disk. GLACIER and DEEP_ARCHIVE objects
+// are unreadable until restored (./archive.ts); OUTPOSTS has no outpost here to name.
+const STORAGE_CLASSES = ['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'];
 
 export function checkStorageClass(value: string | undefined): void {
   if (value === undefined) return;
-  if (ARCHIVED_CLASSES.includes(value)) throw S3Errors.notImplementedHeader('x-amz-storage-class');
-  if (!READABLE_CLASSES.includes(value)) throw S3DataErrors.invalidStorageClass(value);
+  if (value === 'OUTPOSTS') throw S3Errors.notImplementedHeader('x-amz-storage-class');
+  if (!STORAGE_CLASSES.includes(value)) throw S3DataErrors.invalidStorageClass(value);
 }
 
 export type Tag = { Key: string; Value: string };

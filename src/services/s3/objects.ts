@@ -34,6 +34,7 @@ import {
   type Conditions,
 } from './object-rules.js';
 import { S3Errors } from './errors.js';
+import { checkReadable, restoreHeader } from './archive.js';
 import { checkLockedPutIntegrity, type ObjectLocks } from './object-lock.js';
 import { lockFields } from './object-lock-rules.js';
 import { seal, plainBytes } from './sse-c.js';
@@ -86,10 +87,11 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
 
   const GetObject: Op<'GetObject'> = (ctx, input) => {
     const obj = readable(store, ctx, input.Bucket, input.Key, input.VersionId, input, v.find);
+    checkReadable(obj, ctx.now());
     const key = readKey(obj.attrs.Encryption, input);
     const chosen = selection(obj, input.PartNumber, input.Range);
     return {
-      ...describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj)),
+      ...describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj), ctx.now()),
       Body: plainBytes(blobs, obj, key, chosen.start, chosen.end),
       ...responseOverrides(input),
     };
@@ -101,7 +103,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
     const obj = readable(store, ctx, input.Bucket, input.Key, input.VersionId, input, v.find);
     readKey(obj.attrs.Encryption, input);
     const chosen = selection(obj, input.PartNumber, input.Range);
-    return describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj));
+    return describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj), ctx.now());
   };
 
   const DeleteObject: Op<'DeleteObject'> = (ctx, input) => {
@@ -155,7 +157,7 @@ function selection(obj: ObjectRow, partNumber: number | undefined, rangeHeader: 
 }
 
 /** The headers of a GET or HEAD: the object's, and the size and status of the bytes chosen. */
-function describe(obj: ObjectRow, withChecksum: boolean, chosen: Selection, versionId: string | undefined) {
+function describe(obj: ObjectRow, withChecksum: boolean, chosen: Selection, versionId: string | undefined, now: Date) {
   const a = obj.attrs;
   const out: Record<string, unknown> = {
     ETag: obj.etag,
@@ -174,6 +176,7 @@ function describe(obj: ObjectRow, withChecksum: boolean, chosen: Selection, vers
     VersionId: versionId,
     TagCount: a.Tags?.length || undefined,
     WebsiteRedirectLocation: a.WebsiteRedirectLocation,
+    Restore: restoreHeader(obj, now),
     ...lockFields(a.Lock),
     ContentLength: chosen.ranged ? chosen.end - chosen.start + 1 : obj.size,
     ContentRange: chosen.ranged ? `bytes ${chosen.start}-${chosen.end}/${obj.size}` : undefined,

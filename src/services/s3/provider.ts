@@ -27,8 +27,8 @@
  * - Lifecycle (./lifecycle.ts, ./lifecycle-rules.ts) runs on kumo's clock (../../runtime/clock.ts,
  *   advanced by `POST /_kumo/clock`), looked at every minute rather than once a day; S3's timestamps
  *   come from that clock too. A transition only relabels the storage class (the bytes stay where
- *   they are, and a GLACIER object still reads). Bucket tags are stored and returned, not acted
- *   on. Website configuration is served on website hosts (./website.ts), over http on kumo's own
+ *   they are; an archived class makes them unreadable until restored, as on S3). Bucket tags are
+ *   stored and returned, not acted on. Website configuration is served on website hosts (./website.ts), over http on kumo's own
  *   port only.
  * - Encryption (./sse.ts, ./sse-c.ts, ./bucket-encryption.ts): SSE-S3 and SSE-KMS are labels
  *   (kumo has no KMS; those bytes are stored as they came, and a KMS key named by alias is
@@ -69,8 +69,11 @@
  * - Version IDs are 32 random URL-safe characters. ListObjectVersions answers all Version entries,
  *   then all DeleteMarker entries (AWS interleaves them; SDKs read them as two lists anyway).
  *   Deleting a version that does not exist succeeds and changes nothing.
- * - Storage classes are labels (every object is on the same disk); GLACIER, DEEP_ARCHIVE and
- *   OUTPOSTS, whose objects need a restore, are NotImplemented.
+ * - Storage classes are labels (every object is on the same disk). GLACIER and DEEP_ARCHIVE
+ *   objects are unreadable until restored (./archive.ts); a restore takes the low end of S3's
+ *   time for its tier (GLACIER: Expedited 1 minute, Standard 3 hours, Bulk 5 hours; DEEP_ARCHIVE:
+ *   Standard 12 hours, Bulk 48 hours) on kumo's clock. Restores of type SELECT and OUTPOSTS are
+ *   NotImplemented.
  * - Objects sent without a checksum get a full-object CRC64NVME, as on AWS. The XXHASH checksum
  *   family is NotImplemented; the others are verified and stored. PutObjectTagging does not
  *   insist on Content-MD5.
@@ -111,6 +114,7 @@ import { BrowserUploads } from './post-object.js';
 import { Lifecycle, withExpiration } from './lifecycle.js';
 import { ObjectLocks, objectLockHandlers } from './object-lock.js';
 import { selectHandlers } from './select/select-object.js';
+import { restoreHandlers } from './archive.js';
 import { Clock } from '../../runtime/clock.js';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -158,6 +162,7 @@ export function createS3Service(deps: S3Deps): Service {
     ...versionHandlers(store, versions, locks),
     ...objectLockHandlers(store, versions, v, locks),
     ...selectHandlers(store, blobs, v),
+    ...restoreHandlers(store, versions, v),
     ...taggingHandlers(store, versions, v),
     ...bucketAccessHandlers(auth, v.find),
     ...corsHandlers(store, acc),

@@ -14,6 +14,7 @@ import { type OpHandler } from '../../service.js';
 import type { BlobStore } from '../blobs.js';
 import type { Versioning } from '../commit.js';
 import { S3Errors } from '../errors.js';
+import { checkReadable } from '../archive.js';
 import { namedVersion } from '../object-rules.js';
 import { plainBytes } from '../sse-c.js';
 import { readKey } from '../sse.js';
@@ -58,6 +59,7 @@ function checkRequest(input: Input): void {
 export function selectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
   const SelectObjectContent: Op<'SelectObjectContent'> = (ctx, input) => {
     const obj = namedVersion(store, ctx, v.find, input.Bucket, input.Key, undefined);
+    checkReadable(obj, ctx.now());
     const key = readKey(obj.attrs.Encryption, input);
     checkRequest(input);
     const query = parseQuery(input.Expression);
