@@ -19,7 +19,8 @@ import { grantBucket } from './access.js';
 import { aclAllows, aclGrantsOthers, aclIsPublic, privateAcl, requestedAcl, hasAclInput, S3AclErrors, type Acl, type AclInput, type Permission } from './acl.js';
 import type { AccessStore } from './access-store.js';
 import { S3Errors } from './errors.js';
-import { evaluatePolicy, policyIsPublic, type EvalContext, type Statement } from './policy.js';
+import { evaluatePolicy, policyIsPublic, type Statement } from './policy.js';
+import { conditionKeys } from './policy-keys.js';
 import type { BucketRow, S3Store } from './store.js';
 import { AwsError } from '../../protocol/errors.js';
 
@@ -139,7 +140,7 @@ export class Authorizer {
     const isOwner = account === bucket.account;
     const policy = this.acc.get<StoredPolicy>(bucket.name, 'policy');
     const resource = `arn:aws:s3:::${bucket.name}${rule.level === 'object' && key !== undefined ? `/${key}` : ''}`;
-    const verdict = policy ? evaluatePolicy(policy.statements, { account, action: rule.action, resource, keys: conditionKeys(ctx, input) }) : undefined;
+    const verdict = policy ? evaluatePolicy(policy.statements, { account, action: rule.action, resource, keys: conditionKeys(ctx, input, bucket.account, () => (rule.level === 'object' && key !== undefined ? this.store.object(bucket.name, key) : undefined)) }) : undefined;
     // The owner's root user can always manage the policy, even one that denies it (AWS's lock-out escape).
     if (verdict?.result === 'deny' && !(isOwner && POLICY_OPS.has(op))) return false;
     const pab = this.pab(bucket.name);
@@ -174,33 +175,6 @@ export class Authorizer {
     }
     if (this.pab(bucket.name).BlockPublicAcls && aclIsPublic(acl)) throw S3Errors.accessDenied();
   }
-}
-
-/** The request facts bucket policies may test (see policy.ts CONDITION_KEYS). */
-function conditionKeys(ctx: RequestContext, input: Record<string, unknown>): EvalContext['keys'] {
-  const h = ctx.headers ?? {};
-  const one = (v: unknown) => (v === undefined || v === null ? undefined : [String(v)]);
-  const now = ctx.now();
-  const account = ctx.account;
-  return {
-    'aws:securetransport': ['false'],
-    'aws:sourceip': one(ctx.sourceIp),
-    'aws:principalaccount': account ? [account] : undefined,
-    'aws:principalarn': account ? [`arn:aws:iam::${account}:root`] : undefined,
-    'aws:principaltype': [account ? 'Account' : 'Anonymous'],
-    'aws:userid': [account || 'anonymous'],
-    'aws:currenttime': [now.toISOString()],
-    'aws:epochtime': [String(Math.floor(now.getTime() / 1000))],
-    'aws:referer': one(h.referer),
-    'aws:useragent': one(h['user-agent']),
-    's3:prefix': one(input.Prefix),
-    's3:delimiter': one(input.Delimiter),
-    's3:max-keys': one(input.MaxKeys),
-    's3:x-amz-acl': one(input.ACL),
-    's3:authtype': account ? [h.authorization ? 'REST-HEADER' : 'REST-QUERY-STRING'] : undefined,
-    's3:signatureversion': account ? [ctx.signatureVersion ?? 'AWS4-HMAC-SHA256'] : undefined,
-    's3:x-amz-content-sha256': one(h['x-amz-content-sha256']),
-  };
 }
 
 export const DEFAULT_PAB: PublicAccessBlock = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };

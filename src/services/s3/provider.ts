@@ -19,7 +19,9 @@
  *   evaluated for the owner, other accounts and anonymous callers. Callers are account root users
  *   only (no IAM users, roles or identity policies); account-level Block Public Access
  *   (s3control), access points and e-mail grantees do not exist; policy condition keys are the
- *   ones listed in ./policy.ts (others are refused as MalformedPolicy); DeleteObjects is denied
+ *   ones listed in ./policy.ts, supplied by ./policy-keys.ts (others are refused as
+ *   MalformedPolicy; s3:ExistingObjectTag/* reads the current version's tags, and tag keys in
+ *   condition keys match without regard to case); DeleteObjects is denied
  *   whole if any key is denied (AWS reports per key). An object an anonymous caller writes
  *   (public-read-write bucket) is owned by the bucket owner. Denials are always AccessDenied
  *   with no explanation of which policy denied. Object ACLs are per key, not per version (a
