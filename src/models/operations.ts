@@ -193,6 +193,9 @@ export const implemented = {
       // S3 Select (./services/s3/select/)
       'SelectObjectContent',
       'RestoreObject',
+      // Access logs (./services/s3/access-logs.ts)
+      'PutBucketLogging',
+      'GetBucketLogging',
       // Object Lock (./services/s3/object-lock.ts)
       'PutObjectLockConfiguration',
       'GetObjectLockConfiguration',

@@ -121,6 +121,29 @@ export interface Admission {
   responseHeaders?(): Record<string, string> | undefined;
 }
 
+/** What the edge saw of one answered request, for a service's own request log. */
+export interface RequestFacts {
+  requestId: string;
+  time: Date;
+  method: string;
+  rawPath: string;
+  rawQuery: string;
+  query: [string, string][];
+  httpVersion: string;
+  headers: Record<string, string>;
+  hostBucket?: string;
+  remoteIp?: string;
+  operation?: string;
+  status: number;
+  errorCode?: string;
+  bytesSent?: number;
+  totalMs: number;
+  /** The signing account; undefined for anonymous callers. */
+  account?: string;
+  signatureVersion?: string;
+  presigned: boolean;
+}
+
 export interface Service {
   /** SigV4 signing name (credential scope service), e.g. `ec2`, `elasticloadbalancing`. */
   readonly signingName: string;
@@ -136,6 +159,11 @@ export interface Service {
    * routed here. Absent: nothing (authenticate, decode, dispatch).
    */
   beforeAuth?(req: WireRequest): Admission;
+  /**
+   * Told of every request routed here once it is answered (S3 delivers access logs from it).
+   * Must not throw and must not be slow: it runs on the request's path.
+   */
+  requestDone?(facts: RequestFacts): void;
   /** Called once kumo listens: bring the host back in line with the stored state. */
   start?(): void | Promise<void>;
   /** Called by /_kumo/reset after the database is wiped (drop caches, files). */

@@ -1260,6 +1260,27 @@ export interface RestoreObjectOutput {
   StatusCode?: number;
 }
 
+export interface PutBucketLoggingInput {
+  Bucket: string;
+  BucketLoggingStatus: {
+    LoggingEnabled?: LoggingEnabled;
+  };
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutBucketLoggingOutput {}
+
+export interface GetBucketLoggingInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetBucketLoggingOutput {
+  LoggingEnabled?: LoggingEnabled;
+}
+
 export interface PutObjectLockConfigurationInput {
   Bucket: string;
   ObjectLockConfiguration?: ObjectLockConfiguration;
@@ -1547,6 +1568,21 @@ export interface OutputSerialization {
   };
 }
 
+export interface LoggingEnabled {
+  TargetBucket: string;
+  TargetGrants?: {
+    Grantee?: Grantee;
+    Permission?: string;
+  }[];
+  TargetPrefix: string;
+  TargetObjectKeyFormat?: {
+    SimplePrefix?: {};
+    PartitionedPrefix?: {
+      PartitionDateSource?: string;
+    };
+  };
+}
+
 export interface ObjectLockConfiguration {
   ObjectLockEnabled?: string;
   Rule?: {
@@ -1663,6 +1699,8 @@ export interface S3Operations {
   ListObjectVersions: { input: ListObjectVersionsInput; output: ListObjectVersionsOutput };
   SelectObjectContent: { input: SelectObjectContentInput; output: SelectObjectContentOutput };
   RestoreObject: { input: RestoreObjectInput; output: RestoreObjectOutput };
+  PutBucketLogging: { input: PutBucketLoggingInput; output: PutBucketLoggingOutput };
+  GetBucketLogging: { input: GetBucketLoggingInput; output: GetBucketLoggingOutput };
   PutObjectLockConfiguration: { input: PutObjectLockConfigurationInput; output: PutObjectLockConfigurationOutput };
   GetObjectLockConfiguration: { input: GetObjectLockConfigurationInput; output: GetObjectLockConfigurationOutput };
   PutObjectRetention: { input: PutObjectRetentionInput; output: PutObjectRetentionOutput };

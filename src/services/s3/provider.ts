@@ -47,6 +47,12 @@
  *   with a number (S3 would want a CAST); the JSON output of an expression without a name is
  *   `_<position>`. An error found while records stream (a failed CAST) ends the stream with an
  *   error event after the records before it, as on S3.
+ * - Server access logs (./access-logs.ts, ./access-log-format.ts) are delivered every few seconds
+ *   (S3: within hours), kept in memory until then (best effort, as on S3: a kill -9 loses what was
+ *   not delivered); the target bucket's permissions and TargetGrants are not checked or applied;
+ *   PartitionedPrefix dates are the delivery's whatever PartitionDateSource says; the object-size
+ *   field is the current version's size on GET, HEAD and PUT, else `-`; cipher suite and TLS
+ *   version are always `-` (kumo speaks http).
  * - Object Lock (./object-lock.ts, ./object-lock-rules.ts): retention dates are kept to the
  *   millisecond as sent; a default retention in Years counts 365 days a year. MFA delete,
  *   conditional deletes (If-Match on DeleteObject) and directory buckets are refused
@@ -117,6 +123,7 @@ import { Lifecycle, withExpiration } from './lifecycle.js';
 import { ObjectLocks, objectLockHandlers } from './object-lock.js';
 import { selectHandlers } from './select/select-object.js';
 import { restoreHandlers } from './archive.js';
+import { AccessLogs, loggingHandlers } from './access-logs.js';
 import { Clock } from '../../runtime/clock.js';
 
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -149,7 +156,11 @@ export function createS3Service(deps: S3Deps): Service {
   const clock = deps.clock ?? new Clock();
   const locks = new ObjectLocks(acc);
   const lifecycle = new Lifecycle({ store, versions, uploads, acc, blobs, v, now: clock.now, log: deps.log ?? (() => {}) });
-  const stopWatchingClock = clock.onAdvance(() => lifecycle.catchUp());
+  const accessLogs = new AccessLogs(store, acc, blobs, v, clock.now, deps.log ?? (() => {}));
+  const stopWatchingClock = clock.onAdvance(async () => {
+    await lifecycle.catchUp();
+    await accessLogs.deliver();
+  });
   const table: { [K in keyof S3Operations]: Handler } = {
     ...bucketHandlers(store, versions, uploads, blobs, locks),
     ...objectHandlers(store, blobs, v, encryptionOf, locks),
@@ -165,6 +176,7 @@ export function createS3Service(deps: S3Deps): Service {
     ...objectLockHandlers(store, versions, v, locks),
     ...selectHandlers(store, blobs, v),
     ...restoreHandlers(store, versions, v),
+    ...loggingHandlers(store, acc),
     ...taggingHandlers(store, versions, v),
     ...bucketAccessHandlers(auth, v.find),
     ...corsHandlers(store, acc),
@@ -183,11 +195,16 @@ export function createS3Service(deps: S3Deps): Service {
     authErrors: s3AuthErrors(deps.sigV2 ?? true),
     global: true,
     beforeAuth: s3BeforeAuth(store, codec, cors, website, browserUploads),
-    start: () => lifecycle.start(),
+    requestDone: (facts) => accessLogs.record(facts),
+    start: () => {
+      lifecycle.start();
+      accessLogs.start();
+    },
     reset: () => blobs.wipe(),
     close: async () => {
       stopWatchingClock();
       await lifecycle.close();
+      await accessLogs.close();
     },
   };
 }
