@@ -249,6 +249,11 @@ describe('forms that are not right', () => {
     r = await send(formBytes('XyZ', [{ name: 'x-ignore-pad', value: 'p'.repeat(30 * 1024) }, ...parts, { name: 'file', filename: 'f', value: 'x' }]));
     assert.equal(xmlField(r.body.toString(), 'Code'), 'MaxPostPreDataLengthExceeded');
 
+    // A `file` field without a filename (curl -F file=…) is the file all the same.
+    r = await send(formBytes('XyZ', [...parts, { name: 'file', value: 'no filename' }]));
+    assert.equal(r.status, 204, r.body.toString());
+    assert.equal(await content('broken'), 'no filename');
+
     // The same form, well formed, with a boundary split across reads: stored.
     r = await send(formBytes('XyZ', [...parts, { name: 'file', filename: 'f', value: Buffer.from('\r\n--XyQ not the boundary\r\n--Xy') }]));
     assert.equal(r.status, 204, r.body.toString());

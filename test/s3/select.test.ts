@@ -134,9 +134,18 @@ describe('refusals and errors', () => {
     assert.equal(f.name, 'NoSuchKey');
   });
 
-  test('a CAST that fails on a record is an error event in the stream', async () => {
-    const f = await failure(select('people.csv', 'SELECT CAST(city AS INT) FROM S3Object', csvIn()));
+  test('a CAST that fails on a record, an object that is not the gzip it is said to be: error events in the stream', async () => {
+    let f = await failure(select('people.csv', 'SELECT CAST(city AS INT) FROM S3Object', csvIn()));
     assert.equal(f.name, 'CastFailed');
+    f = await failure(select('people.csv', 'SELECT * FROM S3Object', { ...csvIn(), CompressionType: 'GZIP' }));
+    assert.equal(f.name, 'InvalidCompressionFormat');
+  });
+
+  test('nesting deep enough to exhaust a stack is refused, and kumo answers on', async () => {
+    const deep = `SELECT * FROM S3Object WHERE ${'('.repeat(100_000)}1${')'.repeat(100_000)} = 1`;
+    const f = await failure(select('people.csv', deep, csvIn()));
+    assert.equal(f.name, 'UnsupportedSqlStructure');
+    assert.equal((await select('people.csv', 'SELECT COUNT(*) FROM S3Object', csvIn(), csvOut)).text, '4\n');
   });
 });
 

@@ -55,10 +55,11 @@ export class FormReader {
   }
 
   /**
-   * The text fields before the first file part, their headers and values together at most
-   * `limit` bytes (S3's bound on a POST's pre-data).
+   * The text fields before the first file part (one with a filename, unless `isFile` says
+   * otherwise), their headers and values together at most `limit` bytes (S3's bound on a POST's
+   * pre-data).
    */
-  async leadingFields(limit: number): Promise<LeadingFields> {
+  async leadingFields(limit: number, isFile: (name: string, filename: string | undefined) => boolean = (_n, f) => f !== undefined): Promise<LeadingFields> {
     let budget = limit;
     const spend = (n: number) => {
       budget -= n;
@@ -71,9 +72,9 @@ export class FormReader {
       const headers = await this.partHeaders(budget);
       spend(headers.size);
       const disposition = parseDisposition(headers.values.get('content-disposition'));
-      if (disposition.filename !== undefined) {
+      if (isFile(disposition.name, disposition.filename)) {
         const body = Readable.from(this.bytesToDelimiter(), { objectMode: false });
-        return { fields, file: { name: disposition.name, filename: disposition.filename, contentType: headers.values.get('content-type'), body } };
+        return { fields, file: { name: disposition.name, filename: disposition.filename ?? '', contentType: headers.values.get('content-type'), body } };
       }
       const chunks: Buffer[] = [];
       for await (const chunk of this.bytesToDelimiter()) {

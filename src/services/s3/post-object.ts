@@ -181,7 +181,8 @@ export class BrowserUploads {
 
 async function leadingFields(body: Readable, boundary: string): Promise<{ fields: Map<string, string>; file?: FilePart }> {
   try {
-    const read = await new FormReader(body, boundary).leadingFields(MAX_PRE_DATA);
+    // The field named `file` is the file, with a filename or without (curl -F file=…).
+    const read = await new FormReader(body, boundary).leadingFields(MAX_PRE_DATA, (name, filename) => filename !== undefined || name.toLowerCase() === 'file');
     const fields = new Map<string, string>();
     // Field names are not case-sensitive; the first of a repeated name counts.
     for (const [name, value] of read.fields) if (!fields.has(name.toLowerCase())) fields.set(name.toLowerCase(), value);

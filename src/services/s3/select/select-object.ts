@@ -36,7 +36,7 @@ const SelectErrors = {
   jsonType: () => new AwsError('InvalidJsonType', 'The JsonType is invalid. Only DOCUMENT and LINES are supported.', 400),
   compression: () => new AwsError('InvalidCompressionFormat', 'The file is not in a supported compression format. Only GZIP and BZIP2 are supported.', 400),
   oneFormat: (what: string) => new AwsError('InvalidRequest', `Exactly one of the ${what} formats must be specified.`, 400),
-  gzip: () => new AwsError('InvalidCompressionFormat', 'The file is not in a supported compression format. Only GZIP and BZIP2 are supported.', 400),
+  gzip: () => new AwsError('InvalidCompressionFormat', 'GZIP is not applicable to the queried object. Please correct the request and try again.', 400),
 };
 
 /** The request's settings, checked before anything is read. */
@@ -141,6 +141,10 @@ async function* events(
       const empty: Row = { get: () => undefined, whole: () => ({ names: [], values: [] }) };
       pending.push(write(project(query, empty, values)));
     }
+  } catch (e) {
+    // zlib's errors (Z_DATA_ERROR, …): the object is not the gzip the request said it is.
+    if (typeof (e as NodeJS.ErrnoException)?.code === 'string' && (e as NodeJS.ErrnoException).code!.startsWith('Z_')) throw SelectErrors.gzip();
+    throw e;
   } finally {
     // A LIMIT reached, or a failure: the rest of the object is not read.
     stop();

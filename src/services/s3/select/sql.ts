@@ -115,7 +115,13 @@ const MAX_SQL = 256 * 1024;
 
 export function parseQuery(sql: string): Query {
   if (Buffer.byteLength(sql) > MAX_SQL) throw SqlErrors.tooLong();
-  return new Parser(tokenize(sql)).query();
+  try {
+    return new Parser(tokenize(sql)).query();
+  } catch (e) {
+    // Nesting deep enough to exhaust the stack is refused like any expression S3 will not take.
+    if (e instanceof RangeError) throw SqlErrors.unsupported('expression nesting too deep');
+    throw e;
+  }
 }
 
 class Parser {
