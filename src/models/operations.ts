@@ -193,6 +193,8 @@ export const implemented = {
       // S3 Select (./services/s3/select/)
       'SelectObjectContent',
       'RestoreObject',
+      'PutBucketAccelerateConfiguration',
+      'GetBucketAccelerateConfiguration',
       // Access logs (./services/s3/access-logs.ts)
       'PutBucketLogging',
       'GetBucketLogging',

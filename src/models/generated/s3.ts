@@ -1260,6 +1260,28 @@ export interface RestoreObjectOutput {
   StatusCode?: number;
 }
 
+export interface PutBucketAccelerateConfigurationInput {
+  Bucket: string;
+  AccelerateConfiguration: {
+    Status?: string;
+  };
+  ExpectedBucketOwner?: string;
+  ChecksumAlgorithm?: string;
+}
+
+export interface PutBucketAccelerateConfigurationOutput {}
+
+export interface GetBucketAccelerateConfigurationInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+  RequestPayer?: string;
+}
+
+export interface GetBucketAccelerateConfigurationOutput {
+  Status?: string;
+  RequestCharged?: string;
+}
+
 export interface PutBucketLoggingInput {
   Bucket: string;
   BucketLoggingStatus: {
@@ -1699,6 +1721,8 @@ export interface S3Operations {
   ListObjectVersions: { input: ListObjectVersionsInput; output: ListObjectVersionsOutput };
   SelectObjectContent: { input: SelectObjectContentInput; output: SelectObjectContentOutput };
   RestoreObject: { input: RestoreObjectInput; output: RestoreObjectOutput };
+  PutBucketAccelerateConfiguration: { input: PutBucketAccelerateConfigurationInput; output: PutBucketAccelerateConfigurationOutput };
+  GetBucketAccelerateConfiguration: { input: GetBucketAccelerateConfigurationInput; output: GetBucketAccelerateConfigurationOutput };
   PutBucketLogging: { input: PutBucketLoggingInput; output: PutBucketLoggingOutput };
   GetBucketLogging: { input: GetBucketLoggingInput; output: GetBucketLoggingOutput };
   PutObjectLockConfiguration: { input: PutObjectLockConfigurationInput; output: PutObjectLockConfigurationOutput };

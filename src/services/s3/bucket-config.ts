@@ -1,6 +1,6 @@
 /**
  * Bucket configuration: lifecycle rules (carried out by ./lifecycle.ts), website configuration
- * (served by ./website.ts) and bucket tags. Each is validated as S3 validates it, so a
+ * (served by ./website.ts), bucket tags and transfer acceleration (a setting only). Each is validated as S3 validates it, so a
  * configuration AWS would refuse is refused here too.
  */
 import type { RoutingRules, Rules, S3Operations, TagSet } from '../../models/generated/s3.js';
@@ -193,7 +193,24 @@ export function bucketConfigHandlers(store: S3Store, acc: AccessStore, lifecycle
     return {};
   };
 
+  // Transfer acceleration is a setting only: kumo has no edge locations to route through.
+  const PutBucketAccelerateConfiguration: Op<'PutBucketAccelerateConfiguration'> = (ctx, input) => {
+    const bucket = ownedBucket(store, ctx, input.Bucket);
+    const status = input.AccelerateConfiguration?.Status;
+    if (status !== 'Enabled' && status !== 'Suspended') throw malformedXml();
+    if (bucket.name.includes('.')) throw invalidRequest('S3 Transfer Acceleration is not supported for buckets with periods (.) in their names');
+    acc.put(bucket.name, 'accelerate', status);
+    return {};
+  };
+
+  const GetBucketAccelerateConfiguration: Op<'GetBucketAccelerateConfiguration'> = (ctx, input) => {
+    const bucket = ownedBucket(store, ctx, input.Bucket);
+    return { Status: acc.get<string>(bucket.name, 'accelerate') };
+  };
+
   return {
+    PutBucketAccelerateConfiguration,
+    GetBucketAccelerateConfiguration,
     PutBucketLifecycleConfiguration,
     GetBucketLifecycleConfiguration,
     DeleteBucketLifecycle,

@@ -29,8 +29,8 @@
  * - Lifecycle (./lifecycle.ts, ./lifecycle-rules.ts) runs on kumo's clock (../../runtime/clock.ts,
  *   advanced by `POST /_kumo/clock`), looked at every minute rather than once a day; S3's timestamps
  *   come from that clock too. A transition only relabels the storage class (the bytes stay where
- *   they are; an archived class makes them unreadable until restored, as on S3). Bucket tags are
- *   stored and returned, not acted on. Website configuration is served on website hosts (./website.ts), over http on kumo's own
+ *   they are; an archived class makes them unreadable until restored, as on S3). Bucket tags and
+ *   transfer acceleration are stored and returned, not acted on (there are no edge locations). Website configuration is served on website hosts (./website.ts), over http on kumo's own
  *   port only.
  * - Encryption (./sse.ts, ./sse-c.ts, ./bucket-encryption.ts): SSE-S3 and SSE-KMS are labels
  *   (kumo has no KMS; those bytes are stored as they came, and a KMS key named by alias is
