@@ -22,6 +22,7 @@ import { createStsService } from './services/sts/provider.js';
 import { createEc2Service } from './services/ec2/provider.js';
 import { createElbv2Service } from './services/elbv2/provider.js';
 import { createRdsService } from './services/rds/provider.js';
+import { VolumeStore } from './runtime/volumes.js';
 import { createS3Service } from './services/s3/provider.js';
 import { lockDataDir, prepareDataDir } from './state/data-dir.js';
 import { migrate, openDatabase, type Db } from './state/db.js';
@@ -42,9 +43,12 @@ const CLOSE_GRACE_MS = 5_000;
 
 /** Where EC2's instances live (`<data-dir>/instances`) and how their host objects are named. */
 const EC2_CONTAINERS: ContainerOwner = { dir: 'instances', prefix: 'kumo-ec2-' };
+/** RDS's database nodes (`<data-dir>/databases`), their disks in a volume store of their own. */
+const RDS_CONTAINERS: ContainerOwner = { dir: 'databases', prefix: 'kumo-rds-' };
+const RDS_VOLUMES = 'db-volumes';
 
 /** `kumo reset` with no kumo running: ends what a dead kumo left running of this data dir. */
-export const reclaimDataDir = (config: KumoConfig) => reclaimHostState(config, [EC2_CONTAINERS]);
+export const reclaimDataDir = (config: KumoConfig) => reclaimHostState(config, [EC2_CONTAINERS, RDS_CONTAINERS], [RDS_VOLUMES]);
 
 export { isRunning, pidFilePath, readPidFile, runningKumo, lockDataDir, type PidFile } from './state/data-dir.js';
 
@@ -125,10 +129,28 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
     now: clock.now,
   });
   exited = (id, kind) => ec2.supervisor.exited(id, kind);
+  const native = runtime.mode.mode === 'native';
+  let nodeExited: (id: string) => void = () => {};
+  const rds = createRdsService({
+    db,
+    network,
+    tags,
+    runtime: {
+      driver: runtime.driverFor({ ...RDS_CONTAINERS, onExit: (id) => nodeExited(id) }),
+      volumes: native ? new VolumeStore(join(config.dataDir, RDS_VOLUMES)) : undefined,
+      imageRootfs: runtime.imageRootfs,
+      plane,
+      native,
+    },
+    log,
+    now: config.clock,
+    ensureDefaultVpc: (ctx) => ec2.ensureDefaults(ctx),
+  });
+  nodeExited = (id) => rds.supervisor.exited(id);
   return [
     ec2,
     createElbv2Service({ db, network, tags }),
-    createRdsService({ db, network, tags }),
+    rds,
     createS3Service({ db, dataDir: config.dataDir, log, sigV2: config.s3SigV2, clock }),
     createStsService(),
   ];

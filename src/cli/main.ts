@@ -197,7 +197,7 @@ async function stopCmd(config: KumoConfig): Promise<void> {
 }
 
 /** What a stopped kumo leaves in its data dir; reset removes exactly these. */
-const STATE_ENTRIES = ['state.db', 'state.db-wal', 'state.db-shm', 's3', 'instances', 'volumes', 'instance-store', 'snapshots'];
+const STATE_ENTRIES = ['state.db', 'state.db-wal', 'state.db-shm', 's3', 'instances', 'volumes', 'instance-store', 'snapshots', 'databases', 'db-volumes'];
 
 async function reset(config: KumoConfig): Promise<void> {
   const pid = runningKumo(config.dataDir);

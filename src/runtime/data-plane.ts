@@ -58,6 +58,7 @@ interface Open {
 export class DataPlane {
   readonly zones = new DnsZones();
   private readonly endpoints: ServiceEndpoint[] = [];
+  private readonly networkListeners: (() => void)[] = [];
   private open: Promise<Open> | undefined;
   private host: DnsServer | undefined;
   private vpcResolverOn: (vpcId: string) => boolean = () => true;
@@ -98,6 +99,18 @@ export class DataPlane {
    */
   gateVpcResolver(on: (vpcId: string) => boolean): void {
     this.vpcResolverOn = on;
+  }
+
+  /**
+   * The VPCs' network rows changed (a security group rule, an ACL entry): every service with ports
+   * re-derives its VPCs' rules. The VPCs' owner (EC2) says so after its writes.
+   */
+  onNetworkChange(listener: () => void): void {
+    this.networkListeners.push(listener);
+  }
+
+  networkChanged(): void {
+    for (const l of this.networkListeners) l();
   }
 
   /** Registers a server to run on the service address whenever the fabric is up. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DescribeLaunchTemplatesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
+import { DescribeDBClustersCommand, RDSClient } from '@aws-sdk/client-rds';
 import { CreateBucketCommand, GetBucketReplicationCommand, S3Client } from '@aws-sdk/client-s3';
 import { clientConfig, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
 import { signedPost } from './sign.js';
@@ -54,7 +54,7 @@ describe('services kumo does not have', () => {
 describe('operations kumo has not implemented', () => {
   const cases: [string, () => Promise<unknown>][] = [
     ['EC2 DescribeLaunchTemplates', () => new EC2Client(clientConfig(kumo.url)).send(new DescribeLaunchTemplatesCommand({}))],
-    ['RDS DescribeDBInstances', () => new RDSClient(clientConfig(kumo.url)).send(new DescribeDBInstancesCommand({}))],
+    ['RDS DescribeDBClusters', () => new RDSClient(clientConfig(kumo.url)).send(new DescribeDBClustersCommand({}))],
     ['ELBv2 DescribeLoadBalancers', () => new ElasticLoadBalancingV2Client(clientConfig(kumo.url)).send(new DescribeLoadBalancersCommand({}))],
   ];
   for (const [name, send] of cases) {

@@ -116,7 +116,7 @@ import type { VolumeStore } from '../../runtime/volumes.js';
 import { migrate, type Db } from '../../state/db.js';
 import type { NetworkStore } from '../../state/network.js';
 import type { TagStore } from '../../state/tags.js';
-import type { Handler, Service } from '../service.js';
+import type { Handler, RequestContext, Service } from '../service.js';
 import { Ec2Store } from './store.js';
 import { ec2AuthErrors } from './errors.js';
 import { tagHandlers } from './tags.js';
@@ -237,6 +237,8 @@ function ownImages(images: ImageStore, store: Ec2Store): OwnImages {
 
 export interface Ec2Service extends Service {
   supervisor: InstanceSupervisor;
+  /** Makes an account+region's default VPC and DHCP options unless they exist (other services' calls need them too). */
+  ensureDefaults(ctx: RequestContext): void;
   instances: InstanceStore;
   store: Ec2Store;
   ebs: Ebs;
@@ -351,6 +353,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
             supervisor.wake();
             volumes.wake();
             builder.wake();
+            deps.runtime.plane.networkChanged();
           }
           return out;
         };
@@ -365,6 +368,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     instances,
     store,
     ebs: { supervisor: volumes, useSnapshots: (user) => snapshotUsers.push(user) },
+    ensureDefaults: (ctx) => defaults.ensure(ctx),
     // Volumes recover after instances: which containers still run is known by then.
     start: async () => {
       await supervisor.start();
