@@ -3,7 +3,7 @@
 // with simple and partitioned keys. Delivery is forced by advancing kumo's clock
 // (POST /_kumo/clock), which waits for it. SDK v3 and the aws CLI.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CreateBucketCommand,
   GetBucketLoggingCommand,
@@ -13,26 +13,18 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { uniqueName, startKumoForTest, type TestKumo } from '../helpers/kumo.js';
+import { uniqueName, type TestKumo } from '../helpers/kumo.js';
 import { awsJson } from '../helpers/python.js';
 import { missing } from '../helpers/tools.js';
-import { createBucket, failure, s3Client } from './support.js';
+import { createBucket, failure, s3Client, advanceClock, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  s3 = s3Client(kumo.url);
-});
-after(async () => {
-  s3.destroy();
-  await kumo.stop();
-});
+useS3((f) => ({ kumo, s3 } = f));
 
-async function deliver(): Promise<void> {
-  assert.equal((await fetch(`${kumo.url}/_kumo/clock?advance=1s`, { method: 'POST' })).status, 200);
-}
+/** Advancing kumo's clock delivers the logs, and waits for it. */
+const deliver = () => advanceClock(kumo.url, '1s');
 
 async function logLines(Bucket: string, Prefix: string): Promise<{ keys: string[]; lines: string[] }> {
   const listed = await s3.send(new ListObjectsV2Command({ Bucket, Prefix }));

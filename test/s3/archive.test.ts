@@ -3,7 +3,7 @@
 // POST /_kumo/clock), x-amz-restore on HEAD and GET, the restored copy expiring after its days,
 // lifecycle transitions archiving objects; SDK v3, boto3 and the aws CLI.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CopyObjectCommand,
   GetObjectCommand,
@@ -14,28 +14,21 @@ import {
   SelectObjectContentCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { startKumoForTest, type TestKumo } from '../helpers/kumo.js';
+import { type TestKumo } from '../helpers/kumo.js';
 import { aws, boto3 } from '../helpers/python.js';
 import { missing } from '../helpers/tools.js';
-import { createBucket, failure, s3Client } from './support.js';
+import { createBucket, failure, advanceClock, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 let Bucket: string;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  s3 = s3Client(kumo.url);
+useS3(async (f) => {
+  ({ kumo, s3 } = f);
   Bucket = await createBucket(s3, 'archive');
 });
-after(async () => {
-  s3.destroy();
-  await kumo.stop();
-});
 
-async function advance(by: string): Promise<void> {
-  assert.equal((await fetch(`${kumo.url}/_kumo/clock?advance=${by}`, { method: 'POST' })).status, 200);
-}
+const advance = (by: string) => advanceClock(kumo.url, by);
 
 async function read(Key: string): Promise<string> {
   const got = await s3.send(new GetObjectCommand({ Bucket, Key }));

@@ -4,7 +4,7 @@
 // (204/200/201/303) and its refusals, large files streamed, and bodies that are not what they say.
 import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -13,23 +13,18 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import { CREDENTIALS, REGION, startKumoForTest, type TestKumo } from '../helpers/kumo.js';
+import { CREDENTIALS, REGION, type TestKumo } from '../helpers/kumo.js';
 import { boto3 } from '../helpers/python.js';
 import { missing } from '../helpers/tools.js';
-import { createBucket, failure, rawRequest, s3Client, xmlField } from './support.js';
+import { createBucket, failure, rawRequest, s3Client, useS3, xmlField } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 let Bucket: string;
 
-before(async () => {
-  kumo = await startKumoForTest({}, (l) => process.env.KUMO_TEST_LOG && console.error(l));
-  s3 = s3Client(kumo.url);
+useS3(async (f) => {
+  ({ kumo, s3 } = f);
   Bucket = await createBucket(s3, 'post');
-});
-after(async () => {
-  s3.destroy();
-  await kumo.stop();
 });
 
 type Fields = Record<string, string>;

@@ -4,7 +4,7 @@
 // expiration and lone delete markers, aborted multipart uploads, transitions, rule IDs S3 names;
 // the rules as the SDK v3, boto3 and the aws CLI send them.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -20,34 +20,19 @@ import {
   type LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { startKumoForTest, type TestKumo } from '../helpers/kumo.js';
+import { type TestKumo } from '../helpers/kumo.js';
 import { aws, boto3 } from '../helpers/python.js';
 import { missing } from '../helpers/tools.js';
-import { createBucket, failure, s3Client } from './support.js';
+import { createBucket, failure, advanceClock, kumoNow, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  s3 = s3Client(kumo.url);
-});
-after(async () => {
-  s3.destroy();
-  await kumo.stop();
-});
+useS3((f) => ({ kumo, s3 } = f));
 
 /** Makes time pass on kumo's clock; kumo answers once lifecycle has caught up. */
-async function advance(by: string): Promise<{ now: string; advancedSeconds: number }> {
-  const r = await fetch(`${kumo.url}/_kumo/clock?advance=${by}`, { method: 'POST' });
-  assert.equal(r.status, 200);
-  return (await r.json()) as { now: string; advancedSeconds: number };
-}
-
-async function kumoNow(): Promise<Date> {
-  const r = (await (await fetch(`${kumo.url}/_kumo/clock`)).json()) as { now: string };
-  return new Date(r.now);
-}
+const advance = (by: string) => advanceClock(kumo.url, by);
+const now = () => kumoNow(kumo.url);
 
 async function exists(Bucket: string, Key: string): Promise<boolean> {
   try {
@@ -73,9 +58,11 @@ function midnightAfter(d: Date, days: number): Date {
 
 describe('the clock', () => {
   test('GET says where it is; POST advances it; nonsense is refused', async () => {
-    const before = await kumoNow();
-    const moved = await advance('90m');
+    const before = await now();
+    const r = await fetch(`${kumo.url}/_kumo/clock?advance=90m`, { method: 'POST' });
+    const moved = (await r.json()) as { now: string; advancedSeconds: number };
     assert.ok(new Date(moved.now).getTime() - before.getTime() >= 90 * 60_000);
+    assert.ok(moved.advancedSeconds >= 5400);
     const bad = await fetch(`${kumo.url}/_kumo/clock?advance=soon`, { method: 'POST' });
     assert.equal(bad.status, 400);
   });
@@ -107,7 +94,7 @@ describe('expiration', () => {
     await s3.send(new PutObjectCommand({ Bucket, Key: 'tagged', Body: 'x', Tagging: 'tier=temp' }));
     await s3.send(new PutObjectCommand({ Bucket, Key: 'untagged', Body: 'x' }));
     await s3.send(new PutObjectCommand({ Bucket, Key: 'big', Body: 'x'.repeat(2000) }));
-    const today = new Date(Math.floor((await kumoNow()).getTime() / 86_400_000) * 86_400_000);
+    const today = new Date(Math.floor((await now()).getTime() / 86_400_000) * 86_400_000);
     await s3.send(
       new PutBucketLifecycleConfigurationCommand({
         Bucket,

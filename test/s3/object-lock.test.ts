@@ -3,7 +3,7 @@
 // deletes of protected versions refused as S3 refuses them, until kumo's clock passes the date
 // (POST /_kumo/clock). SDK v3, boto3 and the aws CLI.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -22,22 +22,15 @@ import {
   PutObjectRetentionCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { REGION, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
+import { REGION, uniqueName, type TestKumo } from '../helpers/kumo.js';
 import { awsJson, boto3 } from '../helpers/python.js';
 import { missing } from '../helpers/tools.js';
-import { createBucket, failure, s3Client } from './support.js';
+import { createBucket, failure, advanceClock, kumoNow, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  s3 = s3Client(kumo.url);
-});
-after(async () => {
-  s3.destroy();
-  await kumo.stop();
-});
+useS3((f) => ({ kumo, s3 } = f));
 
 const DAY = 86_400_000;
 
@@ -47,13 +40,8 @@ async function lockedBucket(prefix: string): Promise<string> {
   return Bucket;
 }
 
-async function kumoNow(): Promise<Date> {
-  return new Date(((await (await fetch(`${kumo.url}/_kumo/clock`)).json()) as { now: string }).now);
-}
-
-async function advance(by: string): Promise<void> {
-  assert.equal((await fetch(`${kumo.url}/_kumo/clock?advance=${by}`, { method: 'POST' })).status, 200);
-}
+const now = () => kumoNow(kumo.url);
+const advance = (by: string) => advanceClock(kumo.url, by);
 
 describe('buckets with Object Lock', () => {
   test('created with it: versioning is on and stays on; the configuration says Enabled', async () => {
@@ -84,7 +72,7 @@ describe('buckets with Object Lock', () => {
 describe('retention', () => {
   test('GOVERNANCE: a version cannot be deleted, except with the bypass header; a plain delete adds a marker', async () => {
     const Bucket = await lockedBucket('lock-gov');
-    const until = new Date((await kumoNow()).getTime() + 2 * DAY);
+    const until = new Date((await now()).getTime() + 2 * DAY);
     const put = await s3.send(new PutObjectCommand({ Bucket, Key: 'gov', Body: 'kept', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until }));
     const head = await s3.send(new HeadObjectCommand({ Bucket, Key: 'gov' }));
     assert.equal(head.ObjectLockMode, 'GOVERNANCE');
@@ -107,7 +95,7 @@ describe('retention', () => {
 
   test('COMPLIANCE: nothing deletes or weakens it until kumo\'s clock passes the date', async () => {
     const Bucket = await lockedBucket('lock-comp');
-    const until = new Date((await kumoNow()).getTime() + 3 * DAY);
+    const until = new Date((await now()).getTime() + 3 * DAY);
     const put = await s3.send(new PutObjectCommand({ Bucket, Key: 'comp', Body: 'kept', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until }));
     const VersionId = put.VersionId;
     assert.equal((await failure(s3.send(new DeleteObjectCommand({ Bucket, Key: 'comp', VersionId, BypassGovernanceRetention: true })))).name, 'AccessDenied');
@@ -129,7 +117,7 @@ describe('retention', () => {
 
   test('a date in the past, a version with no retention, a mode without a date', async () => {
     const Bucket = await lockedBucket('lock-bad');
-    const past = new Date((await kumoNow()).getTime() - DAY);
+    const past = new Date((await now()).getTime() - DAY);
     let f = await failure(s3.send(new PutObjectCommand({ Bucket, Key: 'p', Body: 'x', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: past })));
     assert.deepEqual([f.name, f.status], ['InvalidArgument', 400]);
     await s3.send(new PutObjectCommand({ Bucket, Key: 'plain', Body: 'x' }));
@@ -150,12 +138,12 @@ describe('retention', () => {
       s3.send(new PutObjectLockConfigurationCommand({ Bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 0 } } } })),
     );
     assert.equal(bad.name, 'InvalidArgument');
-    const now = await kumoNow();
+    const before = await now();
     const v1 = await s3.send(new PutObjectCommand({ Bucket, Key: 'd', Body: 'one' }));
     await s3.send(new PutObjectCommand({ Bucket, Key: 'd', Body: 'two' }));
     const head = await s3.send(new HeadObjectCommand({ Bucket, Key: 'd', VersionId: v1.VersionId }));
     assert.equal(head.ObjectLockMode, 'GOVERNANCE');
-    const drift = head.ObjectLockRetainUntilDate!.getTime() - (now.getTime() + 5 * DAY);
+    const drift = head.ObjectLockRetainUntilDate!.getTime() - (before.getTime() + 5 * DAY);
     assert.ok(Math.abs(drift) < 60_000, `retain-until ${head.ObjectLockRetainUntilDate!.toISOString()}`);
 
     const out = await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: [{ Key: 'd', VersionId: v1.VersionId }] } }));
@@ -202,7 +190,7 @@ describe('other clients', () => {
   test('boto3: retention set, a refused delete, the bypass', { skip: missing('boto3') }, async () => {
     const Bucket = await lockedBucket('lock-boto');
     // A day on kumo's clock, which this file has moved ahead of the machine's.
-    const until = new Date((await kumoNow()).getTime() + DAY).toISOString();
+    const until = new Date((await now()).getTime() + DAY).toISOString();
     const out = await boto3<{ refused: string; mode: string; deleted: boolean }>(
       kumo.url,
       `

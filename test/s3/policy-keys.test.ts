@@ -3,7 +3,7 @@
 // and existing (s3:ExistingObjectTag/*), object lock values, and policies naming keys S3 does not have.
 // Deny statements bind even the bucket owner, so one account shows them.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   CopyObjectCommand,
   GetObjectCommand,
@@ -12,22 +12,15 @@ import {
   PutObjectTaggingCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { startKumoForTest, type TestKumo } from '../helpers/kumo.js';
+import { type TestKumo } from '../helpers/kumo.js';
 import { boto3 } from '../helpers/python.js';
 import { missing } from '../helpers/tools.js';
-import { createBucket, failure, s3Client } from './support.js';
+import { createBucket, failure, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
 
-before(async () => {
-  kumo = await startKumoForTest();
-  s3 = s3Client(kumo.url);
-});
-after(async () => {
-  s3.destroy();
-  await kumo.stop();
-});
+useS3((f) => ({ kumo, s3 } = f));
 
 async function bucketWith(prefix: string, ...Statement: Record<string, unknown>[]): Promise<string> {
   const Bucket = await createBucket(s3, prefix);

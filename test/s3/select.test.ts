@@ -4,7 +4,7 @@
 // stream; boto3 too.
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   PutObjectCommand,
   SelectObjectContentCommand,
@@ -12,10 +12,10 @@ import {
   type OutputSerialization,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { startKumoForTest, type TestKumo } from '../helpers/kumo.js';
+import { type TestKumo } from '../helpers/kumo.js';
 import { boto3 } from '../helpers/python.js';
 import { missing } from '../helpers/tools.js';
-import { createBucket, failure, s3Client } from './support.js';
+import { createBucket, failure, useS3 } from './support.js';
 
 let kumo: TestKumo;
 let s3: S3Client;
@@ -24,9 +24,8 @@ let Bucket: string;
 const CSV = 'name,city,age\nAda,London,36\nGrace,"New York, NY",85\nLinus,Helsinki,54\n"Bob ""The"" Builder",Leeds,7\n';
 const LINES = ['{"id":1,"user":{"name":"ada","langs":["en","fr"]},"score":9.5}', '{"id":2,"user":{"name":"bob"},"score":4}', '{"id":3,"user":{"name":"cy"}}'].join('\n');
 
-before(async () => {
-  kumo = await startKumoForTest();
-  s3 = s3Client(kumo.url);
+useS3(async (f) => {
+  ({ kumo, s3 } = f);
   Bucket = await createBucket(s3, 'select');
   await s3.send(new PutObjectCommand({ Bucket, Key: 'people.csv', Body: CSV }));
   await s3.send(new PutObjectCommand({ Bucket, Key: 'people.csv.gz', Body: gzipSync(CSV) }));
@@ -35,10 +34,6 @@ before(async () => {
   const big = ['n,sq'];
   for (let i = 0; i < 20000; i++) big.push(`${i},${i * i}`);
   await s3.send(new PutObjectCommand({ Bucket, Key: 'big.csv', Body: big.join('\n') }));
-});
-after(async () => {
-  s3.destroy();
-  await kumo.stop();
 });
 
 const csvIn = (FileHeaderInfo = 'USE', extra: Partial<InputSerialization> = {}): InputSerialization => ({ CSV: { FileHeaderInfo: FileHeaderInfo as 'USE' }, ...extra });

@@ -3,16 +3,12 @@
  * characters, QuoteFields ASNEEDED or ALWAYS) or JSON (one object per record, separated by the
  * record delimiter; MISSING values are left out, as S3 does).
  */
+import type { OutputSerialization } from '../../../models/generated/s3.js';
 import { AwsError } from '../../../protocol/errors.js';
 import { text, type OutRecord } from './evaluate.js';
 
-export interface CsvOutput {
-  QuoteFields?: string;
-  QuoteEscapeCharacter?: string;
-  RecordDelimiter?: string;
-  FieldDelimiter?: string;
-  QuoteCharacter?: string;
-}
+/** CSV output settings, as the request gives them. */
+export type CsvOutput = NonNullable<OutputSerialization['CSV']>;
 
 export const OutputErrors = {
   quoteFields: () => new AwsError('InvalidQuoteFields', 'The QuoteFields is invalid. Only ALWAYS and ASNEEDED are supported.', 400),

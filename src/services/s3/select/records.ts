@@ -6,6 +6,7 @@
  * is refused (OverMaxRecordSize), so a body without delimiters cannot grow without bound.
  */
 import { StringDecoder } from 'node:string_decoder';
+import type { InputSerialization } from '../../../models/generated/s3.js';
 import { AwsError } from '../../../protocol/errors.js';
 import type { OutRecord, Row } from './evaluate.js';
 
@@ -17,14 +18,8 @@ export const RecordErrors = {
   json: () => new AwsError('JSONParsingError', 'Encountered an error parsing the JSON file. Check the file and try again.', 400),
 };
 
-export interface CsvInput {
-  FileHeaderInfo?: string;
-  Comments?: string;
-  QuoteEscapeCharacter?: string;
-  RecordDelimiter?: string;
-  FieldDelimiter?: string;
-  QuoteCharacter?: string;
-}
+/** CSV input settings, as the request gives them. */
+export type CsvInput = NonNullable<InputSerialization['CSV']>;
 
 /** Splits CSV text into records of fields, across chunk boundaries. */
 export async function* csvRecords(bytes: AsyncIterable<Buffer>, o: CsvInput): AsyncGenerator<string[]> {

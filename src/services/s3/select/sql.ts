@@ -257,28 +257,22 @@ class Parser {
     return e;
   }
   private concat(): Expr {
-    let l = this.additive();
-    while (this.eatOp('||')) l = { k: 'bin', op: '||', l, r: this.additive() };
-    return l;
+    return this.leftAssociative(['||'], () => this.additive());
   }
   private additive(): Expr {
-    let l = this.term();
-    for (;;) {
-      const t = this.peek();
-      if (t.t === 'op' && (t.v === '+' || t.v === '-')) {
-        this.i++;
-        l = { k: 'bin', op: t.v, l, r: this.term() };
-      } else return l;
-    }
+    return this.leftAssociative(['+', '-'], () => this.term());
   }
   private term(): Expr {
-    let l = this.unary();
+    return this.leftAssociative(['*', '/', '%'], () => this.unary());
+  }
+  /** operand (op operand)*, grouped from the left. */
+  private leftAssociative(ops: string[], operand: () => Expr): Expr {
+    let l = operand();
     for (;;) {
       const t = this.peek();
-      if (t.t === 'op' && (t.v === '*' || t.v === '/' || t.v === '%')) {
-        this.i++;
-        l = { k: 'bin', op: t.v, l, r: this.unary() };
-      } else return l;
+      if (t.t !== 'op' || !ops.includes(t.v)) return l;
+      this.i++;
+      l = { k: 'bin', op: t.v, l, r: operand() };
     }
   }
   private unary(): Expr {
