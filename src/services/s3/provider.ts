@@ -21,17 +21,18 @@
  *   (s3control), access points and e-mail grantees do not exist; policy condition keys are the
  *   ones listed in ./policy.ts, supplied by ./policy-keys.ts (others are refused as
  *   MalformedPolicy; s3:ExistingObjectTag/* reads the current version's tags, and tag keys in
- *   condition keys match without regard to case); DeleteObjects is denied
- *   whole if any key is denied (AWS reports per key). An object an anonymous caller writes
- *   (public-read-write bucket) is owned by the bucket owner. Denials are always AccessDenied
- *   with no explanation of which policy denied. Object ACLs are per key, not per version (a
-   version ID on Get/PutObjectAcl must name an existing version, and then the key's ACL is used).
- * - Lifecycle (./lifecycle.ts, ./lifecycle-rules.ts) runs on kumo's clock (../../runtime/clock.ts,
- *   advanced by `POST /_kumo/clock`), looked at every minute rather than once a day; S3's timestamps
- *   come from that clock too. A transition only relabels the storage class (the bytes stay where
- *   they are; an archived class makes them unreadable until restored, as on S3). Bucket tags and
- *   transfer acceleration are stored and returned, not acted on (there are no edge locations). Website configuration is served on website hosts (./website.ts), over http on kumo's own
- *   port only.
+ *   condition keys match without regard to case); DeleteObjects is denied whole if any key is
+ *   denied (AWS reports per key). An object an anonymous caller writes (public-read-write
+ *   bucket) is owned by the bucket owner. Denials are always AccessDenied with no explanation of
+ *   which policy denied. Object ACLs are per key, not per version (a version ID on
+ *   Get/PutObjectAcl must name an existing version, and then the key's ACL is used).
+ * - Lifecycle (./lifecycle.ts, ./lifecycle-rules.ts) runs on kumo's clock
+ *   (../../runtime/clock.ts, advanced by `POST /_kumo/clock`; the advance is not kept across a
+ *   restart), looked at every minute rather than once a day; S3's timestamps come from that
+ *   clock too. A transition only relabels the storage class (the bytes stay where they are; an
+ *   archived class makes them unreadable until restored, as on S3). Bucket tags and transfer
+ *   acceleration are stored and returned, not acted on (there are no edge locations). Website
+ *   configuration is served on website hosts (./website.ts), over http on kumo's own port only.
  * - Encryption (./sse.ts, ./sse-c.ts, ./bucket-encryption.ts): SSE-S3 and SSE-KMS are labels
  *   (kumo has no KMS; those bytes are stored as they came, and a KMS key named by alias is
  *   answered as an alias ARN, not resolved to its key). SSE-C bytes are really encrypted
@@ -68,8 +69,8 @@
  *   bucket acts in us-east-1, as on the global endpoint.
  * - Completing a multipart upload concatenates its parts into one file (one sequential rewrite of
  *   the bytes before the answer; no whitespace keep-alive while it runs). Incomplete uploads are
- *   aborted only by a lifecycle rule; deleting a bucket aborts its incomplete uploads. ListMultipartUploads answers keys
- *   as stored even with encoding-type=url. A repeated CompleteMultipartUpload is answered the
+ *   aborted only by a lifecycle rule; deleting a bucket aborts its incomplete uploads.
+ *   ListMultipartUploads answers keys as stored even with encoding-type=url. A repeated CompleteMultipartUpload is answered the
  *   first one's result for as long as the object it made is the key's current one (S3 does not
  *   say for how long it remembers).
  * - A part sent without the checksum its upload was created with gets it computed by kumo rather
@@ -82,6 +83,8 @@
  *   time for its tier (GLACIER: Expedited 1 minute, Standard 3 hours, Bulk 5 hours; DEEP_ARCHIVE:
  *   Standard 12 hours, Bulk 48 hours) on kumo's clock. Restores of type SELECT and OUTPOSTS are
  *   NotImplemented.
+ * - Bucket replication, notifications, inventory, analytics, metrics and intelligent-tiering
+ *   configurations are NotImplemented.
  * - Objects sent without a checksum get a full-object CRC64NVME, as on AWS. The XXHASH checksum
  *   family is NotImplemented; the others are verified and stored. PutObjectTagging does not
  *   insist on Content-MD5.
