@@ -70,9 +70,9 @@
  * - Completing a multipart upload concatenates its parts into one file (one sequential rewrite of
  *   the bytes before the answer; no whitespace keep-alive while it runs). Incomplete uploads are
  *   aborted only by a lifecycle rule; deleting a bucket aborts its incomplete uploads.
- *   ListMultipartUploads answers keys as stored even with encoding-type=url. A repeated CompleteMultipartUpload is answered the
- *   first one's result for as long as the object it made is the key's current one (S3 does not
- *   say for how long it remembers).
+ *   ListMultipartUploads answers keys as stored even with encoding-type=url. A repeated
+ *   CompleteMultipartUpload is answered the first one's result for as long as the object it made
+ *   is the key's current one (S3 does not say for how long it remembers).
  * - A part sent without the checksum its upload was created with gets it computed by kumo rather
  *   than refused.
  * - Version IDs are 32 random URL-safe characters. ListObjectVersions answers all Version entries,
