@@ -52,6 +52,15 @@ describe('request headers', () => {
   });
 });
 
+describe('conditional writes', () => {
+  test('s3:if-none-match: a policy can insist that writes never overwrite', async () => {
+    const Bucket = await bucketWith('pk-ifnone', { Effect: 'Deny', Action: 's3:PutObject', Condition: { Null: { 's3:if-none-match': 'true' } } });
+    await denied(s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'x' })));
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'x', IfNoneMatch: '*' }));
+    assert.equal((await failure(s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'y', IfNoneMatch: '*' })))).name, 'PreconditionFailed');
+  });
+});
+
 describe('tags', () => {
   test('s3:ExistingObjectTag/<key> guards reads of tagged objects', async () => {
     const Bucket = await bucketWith('pk-existing', { Effect: 'Deny', Action: 's3:GetObject', Condition: { StringEquals: { 's3:ExistingObjectTag/secret': 'true' } } });

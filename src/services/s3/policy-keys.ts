@@ -49,6 +49,8 @@ export function conditionKeys(ctx: RequestContext, input: Record<string, unknown
     's3:x-amz-storage-class': one(input.StorageClass),
     's3:x-amz-website-redirect-location': one(input.WebsiteRedirectLocation),
     's3:versionid': one(input.VersionId),
+    's3:if-match': one(input.IfMatch),
+    's3:if-none-match': one(input.IfNoneMatch),
     's3:resourceaccount': [resourceAccount],
     ...lockKeys(input, now),
     ...requestTagKeys(input),

@@ -49,8 +49,9 @@ const ARN_OPS = ['ArnEquals', 'ArnLike', 'ArnNotEquals', 'ArnNotLike'];
 const OPERATORS = new Set([...STRING_OPS, ...NUMERIC_OPS, ...DATE_OPS, ...ARN_OPS, 'Bool', 'IpAddress', 'NotIpAddress', 'Null']);
 
 /**
- * The condition keys kumo supplies (see authorize.ts). The aws:Source* keys of VPCs and services
- * are accepted and never present: requests reach kumo from the host, not through an endpoint.
+ * The condition keys kumo supplies (see policy-keys.ts). The aws:Source* keys of VPCs and
+ * services are accepted and never present: requests reach kumo from the host, not through an
+ * endpoint; so are s3:TlsVersion (kumo speaks http) and the access point keys (there are none).
  */
 export const CONDITION_KEYS = new Set(
   [
@@ -62,7 +63,8 @@ export const CONDITION_KEYS = new Set(
     's3:x-amz-grant-write', 's3:x-amz-grant-read-acp', 's3:x-amz-grant-write-acp', 's3:x-amz-grant-full-control', 's3:x-amz-copy-source',
     's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:x-amz-website-redirect-location', 's3:VersionId', 's3:ResourceAccount',
     's3:object-lock-mode', 's3:object-lock-retain-until-date', 's3:object-lock-remaining-retention-days', 's3:object-lock-legal-hold',
-    's3:RequestObjectTagKeys',
+    's3:RequestObjectTagKeys', 's3:if-match', 's3:if-none-match', 's3:TlsVersion', 's3:DataAccessPointArn', 's3:DataAccessPointAccount',
+    's3:AccessPointNetworkOrigin',
   ].map((k) => k.toLowerCase()),
 );
 
