@@ -4,7 +4,8 @@
  * what is due in a bucket (current versions to expire or move to another storage class,
  * noncurrent versions and lone delete markers to remove or move, incomplete uploads to abort)
  * and the step carries it out, one transaction per object, re-checking that the object is still
- * the one planned for. The loop looks every minute, whenever a bucket's rules change and
+ * the one planned for. The loop looks every ten minutes (actions fall due at midnights, and a
+ * look reads every object of a bucket with rules), whenever a bucket's rules change and
  * whenever the clock is advanced (`POST /_kumo/clock`, which waits for it), so a test makes
  * days pass and sees objects go. Expiring a current version is a DELETE of it: a delete marker
  * in a versioned bucket, as on S3.
@@ -48,7 +49,7 @@ type Action =
   | { kind: 'class'; key: string; versionId?: string; storageClass: string }
   | { kind: 'abort'; uploadId: string };
 
-const LOOK_EVERY_MS = 60_000;
+const LOOK_EVERY_MS = 10 * 60_000;
 
 export interface LifecycleDeps {
   store: S3Store;

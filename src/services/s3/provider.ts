@@ -28,7 +28,7 @@
  *   Get/PutObjectAcl must name an existing version, and then the key's ACL is used).
  * - Lifecycle (./lifecycle.ts, ./lifecycle-rules.ts) runs on kumo's clock
  *   (../../runtime/clock.ts, advanced by `POST /_kumo/clock`; the advance is not kept across a
- *   restart), looked at every minute rather than once a day; S3's timestamps come from that
+ *   restart), looked at every ten minutes rather than once a day; S3's timestamps come from that
  *   clock too. A transition only relabels the storage class (the bytes stay where they are; an
  *   archived class makes them unreadable until restored, as on S3). Bucket tags and transfer
  *   acceleration are stored and returned, not acted on (there are no edge locations). Website
