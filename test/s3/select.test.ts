@@ -15,6 +15,7 @@ import {
 import { type TestKumo } from '../helpers/kumo.js';
 import { boto3 } from '../helpers/python.js';
 import { missing } from '../helpers/tools.js';
+import { recordsInRange } from '../../src/services/s3/select/scan-range.js';
 import { createBucket, failure, useS3 } from './support.js';
 
 let kumo: TestKumo;
@@ -112,6 +113,64 @@ describe('JSON', () => {
   test('DOCUMENT: FROM S3Object[*].items[*] walks into the document', async () => {
     const r = await select('doc.json', 'SELECT d.k FROM S3Object[*].items[*] d WHERE d.n > 1', { JSON: { Type: 'DOCUMENT' } });
     assert.deepEqual(jsonLinesOf(r.text), [{ k: 'b' }]);
+  });
+});
+
+describe('ScanRange', () => {
+  const at = (text: string, line: number) => Buffer.byteLength(text.split('\n').slice(0, line).join('\n')) + (line > 0 ? 1 : 0);
+  const names = (text: string) => text.trim().split('\n').filter(Boolean).map((l) => l.split(',')[0]);
+
+  test('only records whose first byte is in the range; End alone is the last End bytes', async () => {
+    const range = async (ScanRange: { Start?: number; End?: number }) => {
+      const r = await s3.send(new SelectObjectContentCommand({
+        Bucket, Key: 'people.csv', Expression: 'SELECT s._1 FROM S3Object s', ExpressionType: 'SQL',
+        InputSerialization: csvIn('NONE'), OutputSerialization: csvOut, ScanRange,
+      }));
+      let text = '';
+      for await (const e of r.Payload!) if (e.Records) text += Buffer.from(e.Records.Payload!).toString();
+      return names(text);
+    };
+    assert.deepEqual(await range({ Start: at(CSV, 1), End: at(CSV, 2) }), ['Ada', 'Grace']);
+    assert.deepEqual(await range({ Start: at(CSV, 1) + 1, End: at(CSV, 3) }), ['Grace', 'Linus']);
+    assert.deepEqual(await range({ Start: at(CSV, 3) }), ['Linus', '"Bob ""The"" Builder"']);
+    assert.deepEqual(await range({ End: Buffer.byteLength(CSV) - at(CSV, 4) + 1 }), ['"Bob ""The"" Builder"']);
+    assert.deepEqual(await range({ Start: 10_000 }), []);
+  });
+
+  test('JSON LINES take a range; gzip and JSON DOCUMENT do not', async () => {
+    const r = await select('events.jsonl', 'SELECT s.id FROM S3Object s', { JSON: { Type: 'LINES' } });
+    assert.equal(jsonLinesOf(r.text).length, 3);
+    const ranged = await s3.send(new SelectObjectContentCommand({
+      Bucket, Key: 'events.jsonl', Expression: 'SELECT s.id FROM S3Object s', ExpressionType: 'SQL',
+      InputSerialization: { JSON: { Type: 'LINES' } }, OutputSerialization: jsonOut, ScanRange: { Start: at(LINES, 1) },
+    }));
+    let text = '';
+    for await (const e of ranged.Payload!) if (e.Records) text += Buffer.from(e.Records.Payload!).toString();
+    assert.deepEqual(jsonLinesOf(text), [{ id: 2 }, { id: 3 }]);
+    for (const InputSerialization of [{ ...csvIn(), CompressionType: 'GZIP' as const }, { JSON: { Type: 'DOCUMENT' as const } }]) {
+      const f = await failure(s3.send(new SelectObjectContentCommand({
+        Bucket, Key: 'people.csv.gz', Expression: 'SELECT * FROM S3Object', ExpressionType: 'SQL', InputSerialization, OutputSerialization: csvOut, ScanRange: { Start: 1 },
+      })));
+      assert.equal(f.name, 'UnsupportedScanRangeInput');
+    }
+  });
+
+  test('the range cut is the same whatever the chunking of the bytes', async () => {
+    const bytes = Buffer.from('aa\r\nbbb\r\ncc\r\nd');
+    const cut = async (chunks: Buffer[], first: number, last: number) => {
+      const out: Buffer[] = [];
+      for await (const b of recordsInRange((async function* () { yield* chunks; })(), first, last, Buffer.from('\r\n'))) out.push(b);
+      return Buffer.concat(out).toString();
+    };
+    for (const chunks of [[bytes], [...bytes].map((b) => Buffer.from([b]))]) {
+      // Reading begins a delimiter's length before the start, as the handler reads it.
+      const from = (first: number) => chunks.length === 1 ? [bytes.subarray(Math.max(0, first - 2))] : [...bytes.subarray(Math.max(0, first - 2))].map((b) => Buffer.from([b]));
+      assert.equal(await cut(from(0), 0, 0), 'aa\r\n');
+      assert.equal(await cut(from(4), 4, 9), 'bbb\r\ncc\r\n');
+      assert.equal(await cut(from(5), 5, 100), 'cc\r\nd');
+      assert.equal(await cut(from(12), 12, 100), 'd');
+      assert.equal(await cut(from(14), 14, 100), '');
+    }
   });
 });
 

@@ -43,8 +43,8 @@
  * - Browser uploads (./post-object.ts): the fields before the file may total 20 KB; a form's
  *   Location and PostResponse name the object on kumo's own http endpoint. A policy is checked
  *   only when the form is signed (an unsigned form is an anonymous PUT).
- * - S3 Select (./select/): CSV and JSON (plain or gzip) with the SQL subset of ./select/sql.ts;
- *   Parquet, BZIP2 and ScanRange are NotImplemented. Text that reads as a number compares as one
+ * - S3 Select (./select/): CSV and JSON (plain or gzip, scan ranges where S3 allows them) with
+ *   the SQL subset of ./select/sql.ts; Parquet and BZIP2 are NotImplemented. Text that reads as a number compares as one
  *   with a number (S3 would want a CAST); the JSON output of an expression without a name is
  *   `_<position>`. An error found while records stream (a failed CAST) ends the stream with an
  *   error event after the records before it, as on S3.

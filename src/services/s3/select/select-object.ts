@@ -2,7 +2,7 @@
  * SelectObjectContent: an SQL query (./sql.ts) over one CSV or JSON object (plain or gzip), read
  * as it streams (./records.ts), answered as an event stream (../../../protocol/event-stream.ts):
  * Records events of up to 64 KiB of output (./output.ts), then Progress (if asked), Stats and
- * End. What can be refused before reading the object (the request's settings, the SQL, its
+ * End. A ScanRange reads only the records that start within it (./scan-range.ts). What can be refused before reading the object (the request's settings, the SQL, its
  * functions) is an ordinary S3 error; what goes wrong while reading (a CAST that fails on some
  * record, a malformed line) arrives as an error event, as on S3, since the answer has begun.
  */
@@ -17,8 +17,9 @@ import { S3Errors } from '../errors.js';
 import { checkReadable } from '../archive.js';
 import { namedVersion } from '../object-rules.js';
 import { plainBytes } from '../sse-c.js';
-import { readKey } from '../sse.js';
-import type { S3Store } from '../store.js';
+import { readKey, type CustomerKey } from '../sse.js';
+import type { ObjectRow, S3Store } from '../store.js';
+import { readFrom, recordsInRange, scanBounds, ScanRangeErrors } from './scan-range.js';
 import { Aggregates, checkQuery, columnName, evaluate, truth, type OutRecord, type Row } from './evaluate.js';
 import { csvWriter, jsonWriter, type Serialize } from './output.js';
 import { csvRecords, csvRow, fromPath, jsonDocuments, jsonLines, jsonRow } from './records.js';
@@ -42,7 +43,6 @@ const SelectErrors = {
 /** The request's settings, checked before anything is read. */
 function checkRequest(input: Input): void {
   if (input.ExpressionType !== 'SQL') throw SelectErrors.expressionType();
-  if (input.ScanRange) throw S3Errors.notImplemented('S3 Select scan ranges');
   const inp = input.InputSerialization;
   const formats = [inp?.CSV, inp?.JSON, inp?.Parquet].filter((f) => f !== undefined).length;
   if (formats !== 1) throw SelectErrors.oneFormat('input');
@@ -54,6 +54,24 @@ function checkRequest(input: Input): void {
   if (inp.JSON?.Type !== undefined && !['DOCUMENT', 'LINES'].includes(inp.JSON.Type)) throw SelectErrors.jsonType();
   const out = input.OutputSerialization;
   if ([out?.CSV, out?.JSON].filter((f) => f !== undefined).length !== 1) throw SelectErrors.oneFormat('output');
+  // Scan ranges need a delimiter that always ends a record, in bytes as stored.
+  if (input.ScanRange && (compression !== 'NONE' || inp.CSV?.AllowQuotedRecordDelimiter || (inp.JSON && inp.JSON.Type !== 'LINES'))) {
+    throw ScanRangeErrors.unsupported();
+  }
+}
+
+/** The object's bytes the query reads: all of them, or the records a ScanRange names. */
+function source(blobs: BlobStore, obj: ObjectRow, key: CustomerKey | undefined, input: Input, counted: { scanned: number }): Readable {
+  const delimiter = Buffer.from(input.InputSerialization.CSV?.RecordDelimiter || '\n');
+  const range = input.ScanRange ? scanBounds(input.ScanRange, obj.size) : undefined;
+  const from = range ? readFrom(range.first, delimiter) : 0;
+  const raw = from <= obj.size - 1 ? plainBytes(blobs, obj, key, from, obj.size - 1) : Readable.from([]);
+  raw.on('data', (c: Buffer) => (counted.scanned += c.length));
+  if (!range) return raw;
+  const inRange = Readable.from(recordsInRange(raw, range.first, range.last, delimiter), { objectMode: false });
+  // The range ends before the object does: what is left of it is not read.
+  inRange.on('close', () => raw.destroy());
+  return inRange;
 }
 
 export function selectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
@@ -66,8 +84,7 @@ export function selectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) 
     checkQuery(query);
     const write: Serialize = input.OutputSerialization.CSV ? csvWriter(input.OutputSerialization.CSV) : jsonWriter(input.OutputSerialization.JSON ?? {});
     const counted = { scanned: 0, processed: 0 };
-    const raw = plainBytes(blobs, obj, key, 0, obj.size - 1);
-    raw.on('data', (c: Buffer) => (counted.scanned += c.length));
+    const raw = source(blobs, obj, key, input, counted);
     let bytes: Readable = raw;
     if (input.InputSerialization.CompressionType === 'GZIP') {
       const gunzip = createGunzip();
