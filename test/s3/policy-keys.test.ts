@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   CopyObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   PutBucketPolicyCommand,
   PutObjectCommand,
@@ -83,6 +84,21 @@ describe('tags', () => {
     await s3.send(new PutObjectCommand({ Bucket, Key: 'a', Body: 'x', Tagging: 'env=dev' }));
     await denied(s3.send(new PutObjectTaggingCommand({ Bucket, Key: 'a', Tagging: { TagSet: [{ Key: 'env', Value: 'prod' }] } })));
     await denied(s3.send(new PutObjectCommand({ Bucket, Key: 'b', Body: 'x', Tagging: 'forbidden=1&ok=2' })));
+  });
+});
+
+describe('DeleteObjects', () => {
+  test('each key is decided on its own: the denied ones are AccessDenied entries, the others go', async () => {
+    const Bucket = await createBucket(s3, 'pk-batch');
+    await s3.send(new PutBucketPolicyCommand({
+      Bucket,
+      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:DeleteObject', Resource: `arn:aws:s3:::${Bucket}/keep/*` }] }),
+    }));
+    for (const Key of ['keep/a', 'tmp/b']) await s3.send(new PutObjectCommand({ Bucket, Key, Body: 'x' }));
+    const out = await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: [{ Key: 'keep/a' }, { Key: 'tmp/b' }] } }));
+    assert.deepEqual(out.Deleted?.map((d) => d.Key), ['tmp/b']);
+    assert.deepEqual(out.Errors?.map((e) => [e.Key, e.Code]), [['keep/a', 'AccessDenied']]);
+    await (await s3.send(new GetObjectCommand({ Bucket, Key: 'keep/a' }))).Body!.transformToString();
   });
 });
 

@@ -15,7 +15,7 @@
  * through the bucket this module granted, so an unwrapped handler still serves only the owner.
  */
 import type { RequestContext, Handler } from '../service.js';
-import { grantBucket } from './access.js';
+import { denyKeys, grantBucket } from './access.js';
 import { aclAllows, aclGrantsOthers, aclIsPublic, privateAcl, requestedAcl, hasAclInput, S3AclErrors, type Acl, type AclInput, type Permission } from './acl.js';
 import type { AccessStore } from './access-store.js';
 import { S3Errors } from './errors.js';
@@ -203,11 +203,14 @@ function before(auth: Authorizer, ctx: RequestContext, bucket: BucketRow, op: st
   if (input.ExpectedBucketOwner !== undefined && input.ExpectedBucketOwner !== bucket.account) throw S3Errors.accessDenied();
   const isOwner = ctx.account === bucket.account;
   if (op === 'DeleteObjects') {
+    // Each key is decided on its own; the refused ones are AccessDenied entries of the result.
     const keys = ((input.Delete as { Objects?: { Key: string }[] } | undefined)?.Objects ?? []).map((o) => o.Key);
+    const denied = new Set<string>();
     for (const Key of keys) {
-      if (!auth.allowed(ctx, bucket, O('s3:DeleteObject', 'WRITE', 'bucket'), op, { ...input, Key })) throw S3Errors.accessDenied();
-      if (input.BypassGovernanceRetention === true && !auth.allowed(ctx, bucket, BYPASS, op, { ...input, Key })) throw S3Errors.accessDenied();
+      if (!auth.allowed(ctx, bucket, O('s3:DeleteObject', 'WRITE', 'bucket'), op, { ...input, Key })) denied.add(Key);
+      else if (input.BypassGovernanceRetention === true && !auth.allowed(ctx, bucket, BYPASS, op, { ...input, Key })) denied.add(Key);
     }
+    denyKeys(ctx, denied);
     return;
   }
   const rule = ruleFor(op, input);

@@ -21,11 +21,10 @@
  *   (s3control), access points and e-mail grantees do not exist; policy condition keys are the
  *   ones listed in ./policy.ts, supplied by ./policy-keys.ts (others are refused as
  *   MalformedPolicy; s3:ExistingObjectTag/* reads the current version's tags, and tag keys in
- *   condition keys match without regard to case); DeleteObjects is denied whole if any key is
- *   denied (AWS reports per key). An object an anonymous caller writes (public-read-write
- *   bucket) is owned by the bucket owner. Denials are always AccessDenied with no explanation of
- *   which policy denied. Object ACLs are per key, not per version (a version ID on
- *   Get/PutObjectAcl must name an existing version, and then the key's ACL is used).
+ *   condition keys match without regard to case). An object an anonymous caller writes
+ *   (public-read-write bucket) is owned by the bucket owner. Denials are always AccessDenied with
+ *   no explanation of which policy denied. Object ACLs are per key, not per version (a version ID
+ *   on Get/PutObjectAcl must name an existing version, and then the key's ACL is used).
  * - Lifecycle (./lifecycle.ts, ./lifecycle-rules.ts) runs on kumo's clock
  *   (../../runtime/clock.ts, advanced by `POST /_kumo/clock`; the advance is not kept across a
  *   restart), looked at every ten minutes rather than once a day; S3's timestamps come from that
