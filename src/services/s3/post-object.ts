@@ -22,7 +22,7 @@ import { AwsError } from '../../protocol/errors.js';
 import type { RestXmlCodec } from '../../protocol/rest-xml.js';
 import type { WireRequest, WireResponse } from '../../protocol/types.js';
 import type { Handler, RequestContext, Signer } from '../service.js';
-import { S3Errors, SIGV2_REGIONS } from './errors.js';
+import { S3Errors } from './errors.js';
 import { FormPreambleTooLarge, FormReader, formBoundary, MalformedForm, type FilePart } from './form-data.js';
 import { checkPolicy, checkV4Date, missingField, parseV4Credential, PostPolicyErrors, type SizeRange } from './post-policy.js';
 import type { S3Store } from './store.js';
@@ -59,7 +59,8 @@ export class BrowserUploads {
     private readonly store: S3Store,
     private readonly handlers: Record<string, Handler>,
     private readonly codec: RestXmlCodec,
-    private readonly sigV2: boolean,
+    /** Whether SigV2 is taken for a bucket in this region (the rule of ./errors.ts's s3AuthErrors). */
+    private readonly sigV2Allowed: (region: string) => boolean,
   ) {
     this.putObject = codec.model.raw.operations.PutObject as Operation;
   }
@@ -114,7 +115,7 @@ export class BrowserUploads {
       expected = signer.sign(accessKeyId, policy, { date: cred.date, region: cred.region, service: 's3' });
       signatureVersion = 'AWS4-HMAC-SHA256';
     } else if (fields.has('awsaccesskeyid') || fields.has('signature')) {
-      if (!this.sigV2 || !SIGV2_REGIONS.has(region)) {
+      if (!this.sigV2Allowed(region)) {
         throw new AwsError('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.', 400);
       }
       if (!fields.has('awsaccesskeyid')) throw missingField('AWSAccessKeyId');

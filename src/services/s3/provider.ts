@@ -188,13 +188,14 @@ export function createS3Service(deps: S3Deps): Service {
   const handlers = onClock(withExpiration(guard(auth, table), lifecycle, store), clock);
   const codec = new RestXmlCodec(loadModel('s3-2006-03-01'), S3_NAMESPACE, { emptyPayload: S3Errors.missingRequestBody });
   const website = new Website(store, acc, handlers, codec);
-  const browserUploads = new BrowserUploads(store, handlers, codec, deps.sigV2 ?? true);
+  const authErrors = s3AuthErrors(deps.sigV2 ?? true);
+  const browserUploads = new BrowserUploads(store, handlers, codec, (region) => authErrors.sigV2?.allowedIn(region) ?? false);
   return {
     name: 's3',
     signingName: 's3',
     codec,
     handlers,
-    authErrors: s3AuthErrors(deps.sigV2 ?? true),
+    authErrors,
     global: true,
     beforeAuth: s3BeforeAuth(store, codec, cors, website, browserUploads),
     requestDone: (facts) => accessLogs.record(facts),
