@@ -143,7 +143,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
       native,
     },
     log,
-    now: config.clock,
+    now: clock.now,
     ensureDefaultVpc: (ctx) => ec2.ensureDefaults(ctx),
   });
   nodeExited = (id) => rds.supervisor.exited(id);
