@@ -13,8 +13,8 @@
  * - `mysql` is served by MariaDB 10.11, `postgres` by PostgreSQL 15 (only 15.x is offered); see
  *   ./instances/engines.ts. The API reports the MySQL version asked for.
  * - Multi-AZ for `mysql` only (a standby replicating semi-synchronously, AFTER_SYNC): created
- *   Single-AZ and made Multi-AZ by ModifyDBInstance (CreateDBInstance with MultiAZ is refused);
- *   failover forced or on a primary that stops answering for about 3 s. Not for `postgres` yet.
+ *   Multi-AZ by CreateDBInstance (the standby built once the primary is up, still `creating`) or
+ *   ModifyDBInstance; failover forced or on a primary that stops answering for about 3 s. Not for `postgres` yet.
  *   No read replicas, DB snapshots (final snapshots included) or automated backups; `backing-up`
  *   is never shown; parameter and option groups beyond the defaults' names, DescribeEvents absent.
  *   ModifyDBInstance without ApplyImmediately keeps changes pending until a later immediate one

@@ -93,6 +93,8 @@ export class DbSupervisor {
       case 'creating':
         if (primary === 'terminated') return () => this.launchPrimary(scope, r);
         if (primary === 'stopped') return () => this.nodes.boot(scope, r, r);
+        // Created Multi-AZ: once the primary is up, its standby is built while still `creating`.
+        if (r.InstanceCreateTime && r.Applying) return () => this.applyChanges(scope, r);
         return () => this.awaitFirstBoot(scope, r);
       case 'available':
         if (primary !== 'running') return () => this.nodes.boot(scope, r, r);
@@ -140,7 +142,8 @@ export class DbSupervisor {
   private async awaitFirstBoot(scope: Scope, r: DbInstanceRecord): Promise<void> {
     if (this.nodes.printed(r, READY_MARK)) {
       this.launchedAt.delete(r.NodeId);
-      this.settle(scope, r, ['creating'], { DBInstanceStatus: 'available', InstanceCreateTime: this.deps.now().toISOString() });
+      const created = this.deps.now().toISOString();
+      this.settle(scope, r, ['creating'], r.Applying ? { InstanceCreateTime: created } : { DBInstanceStatus: 'available', InstanceCreateTime: created });
     } else if (this.setupTimedOut(r)) {
       this.deps.log(`database ${r.DBInstanceIdentifier}: its engine setup did not finish; console:\n${this.nodes.console(r).slice(-2000)}`);
       this.settle(scope, r, ['creating'], { DBInstanceStatus: 'failed' });
@@ -224,7 +227,7 @@ export class DbSupervisor {
       }
       return this.doneApplying(scope, r, 'MultiAZ', { MultiAZ: false });
     }
-    this.settle(scope, r, ['modifying'], { DBInstanceStatus: 'available', Applying: undefined });
+    this.settle(scope, r, ['modifying', 'creating'], { DBInstanceStatus: 'available', Applying: undefined });
   }
 
   private doneApplying(scope: Scope, r: DbInstanceRecord, key: keyof NonNullable<DbInstanceRecord['Applying']>, change: Partial<DbInstanceRecord>): void {

@@ -115,7 +115,7 @@ export function createHandler(deps: CreateDeps): Op<'CreateDBInstance'> {
     const size = checkStorage(storageType, input.AllocatedStorage, input.Iops);
     const port = input.Port ?? engine.port;
     if (!Number.isInteger(port) || port < 1150 || port > 65535) throw RdsErrors.invalidParameter(`Invalid port ${port}: it must be between 1150 and 65535.`);
-    if (input.MultiAZ) throw RdsErrors.invalidCombination('kumo does not run Multi-AZ DB instances yet: create it Single-AZ.');
+    if (input.MultiAZ && engine.name !== 'mysql') throw RdsErrors.invalidCombination(`kumo runs Multi-AZ for the mysql engine only so far, not ${engine.name}.`);
     if (input.MultiAZ && input.AvailabilityZone) throw RdsErrors.invalidCombination('Requesting a specific availability zone is not valid for Multi-AZ instances.');
     if (input.DBClusterIdentifier) throw RdsErrors.invalidCombination('kumo has no Aurora clusters.');
     if (input.StorageEncrypted || input.KmsKeyId) throw RdsErrors.invalidCombination('kumo does not encrypt DB storage.');
@@ -170,6 +170,8 @@ export function createHandler(deps: CreateDeps): Op<'CreateDBInstance'> {
         ...node,
         PublicIpAddress: publiclyAccessible ? network.publicIps.allocate(scope, node.NetworkInterfaceId) : undefined,
         MultiAZ: false,
+        // Multi-AZ from the start: the standby is built once the primary is up, still `creating`.
+        Applying: input.MultiAZ ? { MultiAZ: true } : undefined,
         BackupRetentionPeriod: retention,
         PreferredBackupWindow: input.PreferredBackupWindow ?? '18:00-18:30',
         PreferredMaintenanceWindow: input.PreferredMaintenanceWindow ?? 'sun:19:00-sun:19:30',

@@ -21,7 +21,7 @@ function pendingOf(r: DbInstanceRecord) {
 const HOSTED_ZONE = 'Z24O6O9L7SGTNB';
 
 export function toView(r: DbInstanceRecord, tags: Tag[]): DBInstance {
-  const endpointShown = r.DBInstanceStatus !== 'creating' || r.InstanceCreateTime !== undefined;
+  const endpointShown = r.InstanceCreateTime !== undefined;
   return {
     DBInstanceIdentifier: r.DBInstanceIdentifier,
     DBInstanceClass: r.DBInstanceClass,
