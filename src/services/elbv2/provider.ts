@@ -1,12 +1,32 @@
 /**
- * Elastic Load Balancing v2 (query wire family): the operation table.
+ * Elastic Load Balancing v2 (query wire family): the operation table, and the supervisor that
+ * makes load balancers real (dataplane/).
  *
- * Differences from AWS (foundation slice):
- * - Only target groups exist yet: no load balancers, listeners, rules or target registration,
- *   so LoadBalancerArns is always empty, DeleteTargetGroup never finds one in use, and
- *   DescribeTargetGroups with a LoadBalancerArn is always LoadBalancerNotFound.
- * - DescribeTargetGroups given several of LoadBalancerArn, TargetGroupArns and Names answers the
- *   groups that match all of them.
+ *   load-balancers.ts  application load balancers, their nodes (nodes.ts: one interface per subnet)
+ *   listeners.ts       listeners and rules; actions.ts checks actions and conditions
+ *   target-groups.ts   target groups and their attributes; targets.ts registration and health
+ *   target-health.ts   AWS's target states, derived from rows (shared by the API and the proxies)
+ *   tags.ts            tags of any ELBv2 resource
+ *   dataplane/         one HAProxy per node in the VPC fabric, kumo's health checks, DNS names
+ *
+ * Differences from AWS:
+ * - Application load balancers only (no network or gateway load balancers), IPv4 only, one action
+ *   per rule or listener (no authenticate-oidc/cognito actions), HTTP listeners only: kumo has no
+ *   certificate store, so an HTTPS listener answers CertificateNotFound.
+ * - A target group forwards to targets only when they are healthy: with none healthy the load
+ *   balancer answers 503, where AWS "fails open" and sends requests to all of them.
+ * - Health checks run from kumo through the first node of the load balancer (AWS checks from
+ *   every node), so a network ACL that admits one subnet's nodes and not another's is not seen.
+ * - On the process runtime (no VPC fabric) load balancers become `active` with no data plane:
+ *   nothing answers on their addresses and targets stay `initial`.
+ * - Attributes are stored and answered; the data plane honors idle_timeout, client_keep_alive,
+ *   deletion_protection, routing.http.xff_header_processing.mode, routing.http.xff_client_port,
+ *   routing.http.preserve_host_header, deregistration_delay, stickiness (lb_cookie) and
+ *   load_balancing.algorithm.type (round_robin, least_outstanding_requests). Access and
+ *   connection logs cannot be turned on.
+ * - DNS names end in a random number (AWS's are the same shape); they answer from kumo's DNS:
+ *   on the host with the nodes' public (loopback) addresses, inside the VPC with their private
+ *   ones (AWS answers public addresses everywhere; kumo's VPCs have no way to public addresses).
  * - Pagination markers are kumo's own opaque tokens.
  */
 import { loadModel } from '../../models/loader.js';
@@ -17,20 +37,46 @@ import type { NetworkStore } from '../../state/network.js';
 import type { TagStore } from '../../state/tags.js';
 import type { Handler, Service } from '../service.js';
 import { elbv2AuthErrors } from './errors.js';
+import { listenerHandlers } from './listeners.js';
+import { loadBalancerHandlers } from './load-balancers.js';
 import { Elbv2Store, elbv2Migrations } from './store.js';
+import { tagHandlers } from './tags.js';
+import type { TargetDirectory } from './target-health.js';
 import { targetGroupHandlers } from './target-groups.js';
+import { targetHandlers } from './targets.js';
+import { LoadBalancerSupervisor, type Elbv2Runtime } from './dataplane/supervisor.js';
 
 export interface Elbv2Deps {
   db: Db;
   network: NetworkStore;
   tags: TagStore;
+  /** EC2's instances as targets (wired by the composition root). */
+  directory: TargetDirectory;
+  /** The data plane: absent, load balancers exist on paper only. */
+  runtime?: Elbv2Runtime;
+  log?: (line: string) => void;
+  now?: () => Date;
 }
 
-export function createElbv2Service(deps: Elbv2Deps): Service {
+export function createElbv2Service(deps: Elbv2Deps): Service & { supervisor?: LoadBalancerSupervisor } {
   migrate(deps.db, 'elbv2', elbv2Migrations);
   const store = new Elbv2Store(deps.db);
+  const supervisor = new LoadBalancerSupervisor({
+    store,
+    network: deps.network,
+    tags: deps.tags,
+    directory: deps.directory,
+    runtime: deps.runtime,
+    log: deps.log ?? (() => {}),
+    now: deps.now ?? (() => new Date()),
+  });
+  const wake = () => supervisor.wake();
   const handlers: { [K in keyof Elbv2Operations]: Handler } = {
-    ...targetGroupHandlers(store, deps.network, deps.tags),
+    ...targetGroupHandlers(store, deps.network, deps.tags, wake),
+    ...targetHandlers(store, deps.network, deps.directory, wake),
+    ...loadBalancerHandlers(store, deps.network, deps.tags, wake),
+    ...listenerHandlers(store, deps.tags, wake),
+    ...tagHandlers(store, deps.tags),
   };
   return {
     name: 'elbv2',
@@ -38,5 +84,9 @@ export function createElbv2Service(deps: Elbv2Deps): Service {
     codec: new QueryCodec(loadModel('elasticloadbalancingv2-2015-12-01')),
     handlers,
     authErrors: elbv2AuthErrors,
+    supervisor,
+    start: () => supervisor.start(),
+    reset: () => supervisor.reset(),
+    close: () => supervisor.close(),
   };
 }

@@ -1,0 +1,122 @@
+/**
+ * Rows → what a load balancer's nodes should run: each node's HAProxy configuration (with the
+ * generation that names it) and the health checks its first node carries. Pure over the store.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { NetworkStore } from '../../../state/network.js';
+import type { Scope } from '../../../state/scope.js';
+import { forwardTargets, type Action, type Elbv2Store, type LoadBalancerRecord, type TargetGroupRecord } from '../store.js';
+import { DEFAULT_TG_ATTRIBUTES } from '../target-groups.js';
+import { targetStatuses, type TargetDirectory, type TargetStatus } from '../target-health.js';
+import { renderConfig, type BackendSpec, type ListenerSpec } from './haproxy-config.js';
+
+export interface Probe {
+  tg: TargetGroupRecord;
+  status: TargetStatus;
+  healthPort: number;
+  socket: string;
+}
+
+export interface NodePlan {
+  eniId: string;
+  dir: string;
+  config: string;
+  generation: string;
+}
+
+export interface LoadBalancerPlan {
+  nodes: NodePlan[];
+  /** Health checks, through the first node's tunnels. */
+  probes: Probe[];
+}
+
+export const lbIdOf = (lb: LoadBalancerRecord) => lb.LoadBalancerArn.split('/').at(-1)!;
+
+export function planLoadBalancer(
+  store: Elbv2Store,
+  network: NetworkStore,
+  directory: TargetDirectory,
+  root: string,
+  scope: Scope,
+  lb: LoadBalancerRecord,
+  now: Date,
+): LoadBalancerPlan {
+  const groups = new Map<string, { tg: TargetGroupRecord; statuses: TargetStatus[] }>();
+  const groupOf = (arn: string) => {
+    let g = groups.get(arn);
+    if (!g) {
+      const tg = store.targetGroups.get(scope, arn);
+      if (!tg) return undefined;
+      g = { tg, statuses: targetStatuses(store, network, directory, scope, tg, now) };
+      groups.set(arn, g);
+    }
+    return g;
+  };
+  const attr = (tg: TargetGroupRecord, key: string) => tg.Attributes?.[key] ?? DEFAULT_TG_ATTRIBUTES[key]!;
+
+  const backendOf = (a: Action): BackendSpec | undefined => {
+    if (a.Type !== 'forward') return undefined;
+    const weights = new Map((a.ForwardConfig?.TargetGroups ?? []).map((t) => [t.TargetGroupArn!, t.Weight ?? 1]));
+    const servers: BackendSpec['servers'] = [];
+    let first: TargetGroupRecord | undefined;
+    for (const arn of forwardTargets(a)) {
+      const g = groupOf(arn);
+      if (!g) continue;
+      first ??= g.tg;
+      const live = g.statuses.filter((s) => s.inService && s.address);
+      for (const s of live) servers.push({ address: s.address!, port: s.target.Port, groupWeight: weights.get(arn) ?? 1, groupSize: live.length });
+    }
+    const actionSticky = a.ForwardConfig?.TargetGroupStickinessConfig;
+    const groupSticky = first && forwardTargets(a).length === 1 && attr(first, 'stickiness.enabled') === 'true' && attr(first, 'stickiness.type') === 'lb_cookie';
+    return {
+      servers,
+      leastOutstanding: first !== undefined && attr(first, 'load_balancing.algorithm.type') === 'least_outstanding_requests',
+      stickySeconds: actionSticky?.Enabled ? actionSticky.DurationSeconds : groupSticky ? Number(attr(first!, 'stickiness.lb_cookie.duration_seconds')) : undefined,
+    };
+  };
+
+  const listeners: ListenerSpec[] = store
+    .listenersOf(scope, lb.LoadBalancerArn)
+    .sort((x, y) => x.Port - y.Port)
+    .map((l) => ({
+      port: l.Port,
+      rules: [
+        ...store.rulesOf(scope, l.ListenerArn).map((r) => ({ conditions: r.Conditions, action: r.Actions[0]!, backend: backendOf(r.Actions[0]!) })),
+        { conditions: [], action: l.DefaultActions[0]!, backend: backendOf(l.DefaultActions[0]!)},
+      ],
+    }));
+
+  // One tunnel per distinct target address and health-check port.
+  const probes: Probe[] = [];
+  const sockets = new Map<string, string>();
+  for (const { tg, statuses } of [...groups.values()].sort((x, y) => x.tg.TargetGroupArn.localeCompare(y.tg.TargetGroupArn))) {
+    for (const status of statuses) {
+      if (!status.checked || !status.address) continue;
+      const healthPort = tg.HealthCheckPort && tg.HealthCheckPort !== 'traffic-port' ? Number(tg.HealthCheckPort) : status.target.Port;
+      const key = `${status.address}:${healthPort}`;
+      if (!sockets.has(key)) sockets.set(key, `h${sockets.size}.sock`);
+      probes.push({ tg, status, healthPort, socket: sockets.get(key)! });
+    }
+  }
+  const tunnels = [...sockets].map(([key, socket]) => ({ socket, address: key.split(':')[0]!, port: Number(key.split(':')[1]) }));
+  const drainSeconds = Math.max(0, ...[...groups.values()].map((g) => Number(attr(g.tg, 'deregistration_delay.timeout_seconds'))));
+  const a = lb.Attributes;
+  const nodes = lb.Nodes.map((n, i) => {
+    const dir = join(root, lbIdOf(lb), n.NetworkInterfaceId);
+    const body = {
+      dir,
+      idleTimeoutSeconds: Number(a['idle_timeout.timeout_seconds'] ?? 60),
+      keepAliveSeconds: Number(a['client_keep_alive.seconds'] ?? 3600),
+      xffMode: (a['routing.http.xff_header_processing.mode'] ?? 'append') as 'append' | 'preserve' | 'remove',
+      xffClientPort: a['routing.http.xff_client_port.enabled'] === 'true',
+      preserveHost: a['routing.http.preserve_host_header.enabled'] === 'true',
+      drainSeconds: drainSeconds || 1,
+      listeners,
+      probes: i === 0 ? tunnels : [],
+    };
+    const generation = createHash('sha256').update(renderConfig({ ...body, generation: '' })).digest('hex').slice(0, 16);
+    return { eniId: n.NetworkInterfaceId, dir, generation, config: renderConfig({ ...body, generation }) };
+  });
+  return { nodes, probes };
+}
