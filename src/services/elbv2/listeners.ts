@@ -151,7 +151,8 @@ export function listenerHandlers(store: Elbv2Store, tags: TagStore, wake: () => 
         return rule ? ruleView(rule) : defaultRuleView(listener);
       });
     } else throw Elbv2Errors.validation('You must specify either listener ARN or rule ARNs');
-    const p = page(all, (r) => r.RuleArn, input);
+    // Priority order, the default rule last (as AWS lists them); the ARN breaks ties across listeners.
+    const p = page(all, (r) => `${r.Priority === 'default' ? '99999' : r.Priority.padStart(5, '0')} ${r.RuleArn}`, input);
     return { Rules: p.items, NextMarker: p.NextMarker };
   };
 
