@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { NetworkStore } from '../../../state/network.js';
 import type { Scope } from '../../../state/scope.js';
-import { forwardTargets, type Action, type Elbv2Store, type LoadBalancerRecord, type TargetGroupRecord } from '../store.js';
+import { forwardTargets, healthKey, type Action, type Elbv2Store, type LoadBalancerRecord, type TargetGroupRecord } from '../store.js';
 import { DEFAULT_TG_ATTRIBUTES } from '../target-groups.js';
 import { targetStatuses, type TargetDirectory, type TargetStatus } from '../target-health.js';
 import { renderConfig, type BackendSpec, type ListenerSpec } from './haproxy-config.js';
@@ -29,6 +29,13 @@ export interface LoadBalancerPlan {
   nodes: NodePlan[];
   /** Health checks, through the first node's tunnels. */
   probes: Probe[];
+  /**
+   * Health records of targets that are not checked now (stopped, out of the zones, draining):
+   * they start over at `initial` when they come back, as on AWS.
+   */
+  stale: string[];
+  /** For the log: the servers in service per rule. */
+  servers: string;
 }
 
 export const lbIdOf = (lb: LoadBalancerRecord) => lb.LoadBalancerArn.split('/').at(-1)!;
@@ -89,9 +96,11 @@ export function planLoadBalancer(
 
   // One tunnel per distinct target address and health-check port.
   const probes: Probe[] = [];
+  const stale: string[] = [];
   const sockets = new Map<string, string>();
   for (const { tg, statuses } of [...groups.values()].sort((x, y) => x.tg.TargetGroupArn.localeCompare(y.tg.TargetGroupArn))) {
     for (const status of statuses) {
+      if (!status.checked && tg.HealthCheckEnabled) stale.push(healthKey(tg.TargetGroupArn, status.target.Id, status.target.Port));
       if (!status.checked || !status.address) continue;
       const healthPort = tg.HealthCheckPort && tg.HealthCheckPort !== 'traffic-port' ? Number(tg.HealthCheckPort) : status.target.Port;
       const key = `${status.address}:${healthPort}`;
@@ -118,5 +127,9 @@ export function planLoadBalancer(
     const generation = createHash('sha256').update(renderConfig({ ...body, generation: '' })).digest('hex').slice(0, 16);
     return { eniId: n.NetworkInterfaceId, dir, generation, config: renderConfig({ ...body, generation }) };
   });
-  return { nodes, probes };
+  const servers = listeners
+    .flatMap((l) => l.rules.map((r, i) => (r.backend ? `${l.port}/${i}: ${r.backend.servers.map((x) => `${x.address}:${x.port}`).join(' ') || 'none'}` : '')))
+    .filter(Boolean)
+    .join(', ');
+  return { nodes, probes, stale, servers };
 }

@@ -73,7 +73,8 @@ export class LoadBalancerSupervisor {
   private haproxy: boolean | undefined;
 
   constructor(private readonly deps: LoadBalancerSupervisorDeps) {
-    this.health = new HealthChecker(deps.store, () => this.wake(), deps.log);
+    // Results of one round of checks arrive together: one pass (one reload) for all of them.
+    this.health = new HealthChecker(deps.store, () => this.wakeSoon(), deps.log);
     this.loop = new Reconciler<Row>({
       name: 'load balancer',
       desired: () => deps.store.everywhere(),
@@ -95,6 +96,14 @@ export class LoadBalancerSupervisor {
 
   wake(): void {
     this.loop.wake();
+  }
+
+  private soon: NodeJS.Timeout | undefined;
+  private wakeSoon(): void {
+    this.soon ??= setTimeout(() => {
+      this.soon = undefined;
+      this.wake();
+    }, 100);
   }
 
   async start(): Promise<void> {
@@ -153,11 +162,16 @@ export class LoadBalancerSupervisor {
     if (lb.State.Code === 'failed') return undefined;
     const plan = planLoadBalancer(this.deps.store, this.deps.network, this.deps.directory, this.deps.runtime!.dir, scope, lb, this.deps.now());
     const stale = plan.nodes.some((n) => this.running.get(n.eniId) !== n.generation || !this.plugged.has(n.eniId));
+    this.forgetHealth(scope, plan.stale);
     if (!stale) {
       this.probes.set(lb.LoadBalancerArn, plan.probes);
       return lb.State.Code === 'provisioning' ? async () => this.setState(scope, lb, { Code: 'active' }) : undefined;
     }
     return () => this.up(scope, lb, plan);
+  }
+
+  private forgetHealth(scope: Scope, keys: string[]): void {
+    for (const key of keys) if (this.deps.store.health.get(scope, key)) this.deps.store.health.delete(scope, key);
   }
 
   private async up(scope: Scope, lb: LoadBalancerRecord, plan: LoadBalancerPlan): Promise<void> {
@@ -170,8 +184,10 @@ export class LoadBalancerSupervisor {
       this.plugged.set(node.NetworkInterfaceId, JSON.stringify(port));
       const want = plan.nodes[i]!;
       if (this.running.get(node.NetworkInterfaceId) === want.generation) continue;
+      const was = this.running.get(node.NetworkInterfaceId);
       await applyNode(want.dir, netns, want.config, want.generation);
       this.running.set(node.NetworkInterfaceId, want.generation);
+      this.deps.log(`load balancer ${lb.LoadBalancerName}: node ${node.NetworkInterfaceId} ${was ? 'reloaded' : 'started'} (configuration ${want.generation}${plan.servers ? `; ${plan.servers}` : ''})`);
     }
     this.probes.set(lb.LoadBalancerArn, plan.probes);
     if (lb.State.Code === 'provisioning') this.setState(scope, lb, { Code: 'active' });
@@ -282,6 +298,7 @@ export class LoadBalancerSupervisor {
   /** kumo is stopping: every node ends and leaves the fabric; rows stay, so the next start brings them up again. */
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
     await this.loop.close();
     await this.endAll();
   }
