@@ -142,6 +142,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
         const i = ec2.instances.get(scope, id);
         return i && { state: i.State, privateIp: i.PrivateIpAddress, zone: i.AvailabilityZone, vpcId: i.VpcId };
       },
+      regionDefaults: (ctx) => ec2.regionDefaults(ctx),
     },
     runtime: {
       plane,
@@ -157,6 +158,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
   return [
     ec2,
     elbv2,
+    elbv2.classic,
     createRdsService({ db, network, tags }),
     createS3Service({ db, dataDir: config.dataDir, log }),
     createStsService(),

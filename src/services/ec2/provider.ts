@@ -116,7 +116,7 @@ import type { VolumeStore } from '../../runtime/volumes.js';
 import { migrate, type Db } from '../../state/db.js';
 import type { NetworkStore } from '../../state/network.js';
 import type { TagStore } from '../../state/tags.js';
-import type { Handler, Service } from '../service.js';
+import type { Handler, RequestContext, Service } from '../service.js';
 import { Ec2Store } from './store.js';
 import { ec2AuthErrors } from './errors.js';
 import { tagHandlers } from './tags.js';
@@ -237,6 +237,8 @@ function ownImages(images: ImageStore, store: Ec2Store): OwnImages {
 
 export interface Ec2Service extends Service {
   supervisor: InstanceSupervisor;
+  /** Makes the account+region's defaults (default VPC, DHCP options) unless they exist: for services that use them first. */
+  regionDefaults(ctx: RequestContext): void;
   instances: InstanceStore;
   store: Ec2Store;
   ebs: Ebs;
@@ -362,6 +364,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     handlers,
     authErrors: ec2AuthErrors,
     supervisor,
+    regionDefaults: (ctx) => defaults.ensure(ctx),
     instances,
     store,
     ebs: { supervisor: volumes, useSnapshots: (user) => snapshotUsers.push(user) },

@@ -83,26 +83,51 @@ export function lbView(lb: LoadBalancerRecord) {
   };
 }
 
+/** The subnets asked for: found, one per zone, all in one VPC, at least `min` zones (shared with the classic API). */
+export function checkSubnets(
+  network: NetworkStore,
+  scope: Scope,
+  ids: { SubnetId: string; PrivateIPv4Address?: string }[],
+  vpcId?: string,
+  min = 2,
+): { subnet: SubnetRecord; ip?: string }[] {
+  const out: { subnet: SubnetRecord; ip?: string }[] = [];
+  for (const { SubnetId, PrivateIPv4Address } of ids) {
+    const subnet = network.subnets.get(scope, SubnetId);
+    if (!subnet) throw Elbv2Errors.subnetNotFound(`The subnet ID '${SubnetId}' is not valid`);
+    if (out.some((o) => o.subnet.SubnetId === SubnetId)) throw Elbv2Errors.validation(`Subnet '${SubnetId}' is specified more than once`);
+    if (out.some((o) => o.subnet.AvailabilityZone === subnet.AvailabilityZone)) {
+      throw Elbv2Errors.invalidConfiguration('A load balancer cannot be attached to multiple subnets in the same Availability Zone');
+    }
+    if ((vpcId ?? out[0]?.subnet.VpcId ?? subnet.VpcId) !== subnet.VpcId) throw Elbv2Errors.invalidConfiguration('All subnets must belong to the same VPC');
+    out.push({ subnet, ip: PrivateIPv4Address });
+  }
+  if (out.length < min) {
+    throw Elbv2Errors.validation(min === 1 ? 'At least one subnet must be specified' : 'At least two subnets in two different Availability Zones must be specified');
+  }
+  return out;
+}
+
+/** Security groups asked for, all of the VPC; none: the VPC's default group. */
+export function checkGroups(network: NetworkStore, scope: Scope, vpcId: string, ids: string[] | undefined): string[] {
+  if (!ids?.length) {
+    const def = network.securityGroups.list(scope).find((g) => g.VpcId === vpcId && g.GroupName === 'default');
+    return def ? [def.GroupId] : [];
+  }
+  for (const id of ids) {
+    const g = network.securityGroups.get(scope, id);
+    if (!g || g.VpcId !== vpcId) throw Elbv2Errors.invalidSecurityGroup(`Security group '${id}' does not exist`);
+  }
+  return [...new Set(ids)];
+}
+
+/** Whether an internet gateway is attached to the VPC (internet-facing load balancers need one). */
+export const hasInternetGateway = (network: NetworkStore, scope: Scope, vpcId: string) =>
+  network.internetGateways.list(scope).some((g) => g.Attachments.some((a) => a.VpcId === vpcId));
+
 export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, tags: TagStore, wake: () => void) {
   const { loadBalancers } = store;
-  const live = (scope: Scope) => loadBalancers.list(scope).filter((lb) => lb.State.Code !== 'deleting');
-
-  /** The subnets asked for: found, one per zone, all in one VPC, at least two zones. */
-  function subnetsOf(scope: Scope, ids: { SubnetId: string; PrivateIPv4Address?: string }[], vpcId?: string): { subnet: SubnetRecord; ip?: string }[] {
-    const out: { subnet: SubnetRecord; ip?: string }[] = [];
-    for (const { SubnetId, PrivateIPv4Address } of ids) {
-      const subnet = network.subnets.get(scope, SubnetId);
-      if (!subnet) throw Elbv2Errors.subnetNotFound(`The subnet ID '${SubnetId}' is not valid`);
-      if (out.some((o) => o.subnet.SubnetId === SubnetId)) throw Elbv2Errors.validation(`Subnet '${SubnetId}' is specified more than once`);
-      if (out.some((o) => o.subnet.AvailabilityZone === subnet.AvailabilityZone)) {
-        throw Elbv2Errors.invalidConfiguration('A load balancer cannot be attached to multiple subnets in the same Availability Zone');
-      }
-      if ((vpcId ?? out[0]?.subnet.VpcId ?? subnet.VpcId) !== subnet.VpcId) throw Elbv2Errors.invalidConfiguration('All subnets must belong to the same VPC');
-      out.push({ subnet, ip: PrivateIPv4Address });
-    }
-    if (out.length < 2) throw Elbv2Errors.validation('At least two subnets in two different Availability Zones must be specified');
-    return out;
-  }
+  const live = (scope: Scope) => loadBalancers.list(scope).filter((lb) => lb.State.Code !== 'deleting' && !lb.Classic);
 
   function subnetInput(input: { Subnets?: string[]; SubnetMappings?: { SubnetId?: string; AllocationId?: string; PrivateIPv4Address?: string; IPv6Address?: string }[] }) {
     if (input.Subnets?.length && input.SubnetMappings?.length) throw Elbv2Errors.validation('You can specify subnets or subnet mappings, not both');
@@ -113,18 +138,6 @@ export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, t
       ? input.SubnetMappings.map((m) => ({ SubnetId: m.SubnetId ?? '', PrivateIPv4Address: m.PrivateIPv4Address }))
       : (input.Subnets ?? []).map((SubnetId) => ({ SubnetId }));
     return list;
-  }
-
-  function groupsOf(scope: Scope, vpcId: string, ids: string[] | undefined): string[] {
-    if (!ids?.length) {
-      const def = network.securityGroups.list(scope).find((g) => g.VpcId === vpcId && g.GroupName === 'default');
-      return def ? [def.GroupId] : [];
-    }
-    for (const id of ids) {
-      const g = network.securityGroups.get(scope, id);
-      if (!g || g.VpcId !== vpcId) throw Elbv2Errors.invalidSecurityGroup(`Security group '${id}' does not exist`);
-    }
-    return [...new Set(ids)];
   }
 
   const CreateLoadBalancer: Op<'CreateLoadBalancer'> = (ctx, input) => {
@@ -143,12 +156,12 @@ export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, t
     if (scheme === 'internet-facing' && wanted.some((w) => w.PrivateIPv4Address)) {
       throw Elbv2Errors.invalidConfiguration('Private IPv4 addresses can only be given to internal load balancers');
     }
-    const subnets = subnetsOf(scope, wanted);
+    const subnets = checkSubnets(network, scope, wanted);
     const vpcId = subnets[0]!.subnet.VpcId;
-    if (scheme === 'internet-facing' && !network.internetGateways.list(scope).some((g) => g.Attachments.some((a) => a.VpcId === vpcId))) {
+    if (scheme === 'internet-facing' && !hasInternetGateway(network, scope, vpcId)) {
       throw Elbv2Errors.invalidSubnet(`VPC ${vpcId} has no internet gateway`);
     }
-    const groups = groupsOf(scope, vpcId, input.SecurityGroups);
+    const groups = checkGroups(network, scope, vpcId, input.SecurityGroups);
     const newTags = tagsOf(input.Tags);
     const existing = live(scope).find((lb) => lb.LoadBalancerName === input.Name);
     if (existing) {
@@ -254,7 +267,7 @@ export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, t
       throw Elbv2Errors.validation('EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic applies to network load balancers only');
     }
     if (!input.SecurityGroups?.length) throw Elbv2Errors.validation('At least one security group must be specified for an application load balancer');
-    const groups = groupsOf(scope, lb.VpcId, input.SecurityGroups);
+    const groups = checkGroups(network, scope, lb.VpcId, input.SecurityGroups);
     store.transaction(() => {
       loadBalancers.update(scope, lb.LoadBalancerArn, { ...lb, SecurityGroups: groups });
       setNodeGroups(network, scope, lb.Nodes, groups);
@@ -267,7 +280,7 @@ export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, t
     const scope = scopeOf(ctx);
     const lb = loadBalancerOf(store, scope, input.LoadBalancerArn);
     if (input.IpAddressType && input.IpAddressType !== 'ipv4') throw Elbv2Errors.validation(`kumo supports the 'ipv4' IP address type only, not '${input.IpAddressType}'`);
-    const subnets = subnetsOf(scope, subnetInput(input), lb.VpcId);
+    const subnets = checkSubnets(network, scope, subnetInput(input), lb.VpcId);
     const kept = lb.Nodes.filter((n) => subnets.some((s) => s.subnet.SubnetId === n.SubnetId));
     const gone = lb.Nodes.filter((n) => !kept.includes(n));
     let nodes: LoadBalancerNode[] = [];

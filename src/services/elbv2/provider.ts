@@ -7,6 +7,7 @@
  *   target-groups.ts   target groups and their attributes; targets.ts registration and health
  *   target-health.ts   AWS's target states, derived from rows (shared by the API and the proxies)
  *   tags.ts            tags of any ELBv2 resource
+ *   classic/           the classic API (2012-06-01) on the same rows and data plane
  *   dataplane/         one HAProxy per node in the VPC fabric, kumo's health checks, DNS names
  *
  * Differences from AWS:
@@ -45,6 +46,8 @@ import type { TargetDirectory } from './target-health.js';
 import { targetGroupHandlers } from './target-groups.js';
 import { targetHandlers } from './targets.js';
 import { LoadBalancerSupervisor, type Elbv2Runtime } from './dataplane/supervisor.js';
+import { classicHandlers } from './classic/handlers.js';
+import type { ElbOperations } from '../../models/generated/elb.js';
 
 export interface Elbv2Deps {
   db: Db;
@@ -58,7 +61,11 @@ export interface Elbv2Deps {
   now?: () => Date;
 }
 
-export function createElbv2Service(deps: Elbv2Deps): Service & { supervisor?: LoadBalancerSupervisor } {
+/**
+ * ELBv2, with the classic API (2012-06-01, classic/) as a second service on the same rows and
+ * data plane: both sign as `elasticloadbalancing`; the edge picks by the request's Version.
+ */
+export function createElbv2Service(deps: Elbv2Deps): Service & { supervisor: LoadBalancerSupervisor; classic: Service } {
   migrate(deps.db, 'elbv2', elbv2Migrations);
   const store = new Elbv2Store(deps.db);
   const supervisor = new LoadBalancerSupervisor({
@@ -85,6 +92,13 @@ export function createElbv2Service(deps: Elbv2Deps): Service & { supervisor?: Lo
     handlers,
     authErrors: elbv2AuthErrors,
     supervisor,
+    classic: {
+      name: 'elb',
+      signingName: 'elasticloadbalancing',
+      codec: new QueryCodec(loadModel('elasticloadbalancing-2012-06-01')),
+      handlers: classicHandlers(store, deps.network, deps.tags, deps.directory, wake) satisfies { [K in keyof ElbOperations]: Handler },
+      authErrors: elbv2AuthErrors,
+    },
     start: () => supervisor.start(),
     reset: () => supervisor.reset(),
     close: () => supervisor.close(),

@@ -51,6 +51,24 @@ export interface LoadBalancerNode {
   PublicIp?: string;
 }
 
+/** A classic load balancer's listener (2012-06-01 API). */
+export interface ClassicListener {
+  Protocol: string;
+  LoadBalancerPort: number;
+  InstanceProtocol: string;
+  InstancePort: number;
+}
+
+/** What a classic load balancer has of its own: listeners, one health check, instances. */
+export interface ClassicConfig {
+  Listeners: ClassicListener[];
+  HealthCheck: { Target: string; Interval: number; Timeout: number; UnhealthyThreshold: number; HealthyThreshold: number };
+  Instances: string[];
+  CrossZone: boolean;
+  ConnectionDraining: { Enabled: boolean; Timeout: number };
+  IdleTimeout: number;
+}
+
 export interface LoadBalancerRecord {
   LoadBalancerArn: string;
   LoadBalancerName: string;
@@ -68,6 +86,8 @@ export interface LoadBalancerRecord {
   /** Nodes of subnets taken away (SetSubnets) or of a deleted load balancer: released once unplugged. */
   Retired?: LoadBalancerNode[];
   Attributes: Record<string, string>;
+  /** Classic load balancers (Type `classic`) only; the ELBv2 API never shows them. */
+  Classic?: ClassicConfig;
 }
 
 export type Action = {

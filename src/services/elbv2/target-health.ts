@@ -15,6 +15,7 @@
 import { parseCidr4, ipToInt } from '../../lib/cidr.js';
 import type { NetworkStore } from '../../state/network.js';
 import type { Scope } from '../../state/scope.js';
+import type { RequestContext } from '../service.js';
 import { healthKey, type Elbv2Store, type RegisteredTarget, type TargetGroupRecord } from './store.js';
 
 /** What ELBv2 needs to know of an EC2 instance (the composition root wires EC2's rows in). */
@@ -27,6 +28,8 @@ export interface InstanceInfo {
 
 export interface TargetDirectory {
   instance(scope: Scope, id: string): InstanceInfo | undefined;
+  /** The account+region's default VPC exists after this (classic load balancers by zone use its subnets). */
+  regionDefaults?(ctx: RequestContext): void;
 }
 
 export interface TargetHealthView {
@@ -75,8 +78,11 @@ export function targetStatuses(
   scope: Scope,
   tg: TargetGroupRecord,
   now: Date,
+  /** The load balancers sending to the group; by default those whose listeners and rules forward to it. */
+  lbs = store.loadBalancersOf(scope, tg.TargetGroupArn).map((arn) => store.loadBalancers.get(scope, arn)!),
 ): TargetStatus[] {
-  const lbs = store.loadBalancersOf(scope, tg.TargetGroupArn).map((arn) => store.loadBalancers.get(scope, arn)!);
+  // A deleted load balancer sends nothing.
+  lbs = lbs.filter((lb) => lb.State.Code !== 'deleting');
   const zones = new Set(lbs.flatMap((lb) => lb.Nodes.map((n) => n.ZoneName)));
   return (tg.Targets ?? []).filter((t) => !expired(t, now)).map((target) => {
     let address: string | undefined;

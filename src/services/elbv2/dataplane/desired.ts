@@ -9,6 +9,7 @@ import type { Scope } from '../../../state/scope.js';
 import { forwardTargets, healthKey, type Action, type Elbv2Store, type LoadBalancerRecord, type TargetGroupRecord } from '../store.js';
 import { DEFAULT_TG_ATTRIBUTES } from '../target-groups.js';
 import { targetStatuses, type TargetDirectory, type TargetStatus } from '../target-health.js';
+import { classicGroup } from '../classic/group.js';
 import { renderConfig, type BackendSpec, type ListenerSpec } from './haproxy-config.js';
 
 export interface Probe {
@@ -38,7 +39,26 @@ export interface LoadBalancerPlan {
   servers: string;
 }
 
-export const lbIdOf = (lb: LoadBalancerRecord) => lb.LoadBalancerArn.split('/').at(-1)!;
+/** The directory of a load balancer's nodes: its id (ELBv2), `classic-<name>` (classic). */
+export const lbDirName = (lb: LoadBalancerRecord) => (lb.Classic ? `classic-${lb.LoadBalancerName}` : lb.LoadBalancerArn.split('/').at(-1)!);
+
+/** What the proxies of a classic load balancer run: its listeners to its in-service instances (per zone unless cross-zone). */
+function classicListeners(lb: LoadBalancerRecord, statuses: TargetStatus[], zone: string): ListenerSpec[] {
+  const c = lb.Classic!;
+  const live = statuses.filter((s) => s.inService && s.address && (c.CrossZone || s.zone === zone));
+  return [...c.Listeners]
+    .sort((x, y) => x.LoadBalancerPort - y.LoadBalancerPort)
+    .map((l) => ({
+      port: l.LoadBalancerPort,
+      mode: l.Protocol === 'TCP' ? ('tcp' as const) : ('http' as const),
+      traceId: false,
+      rules: [{
+        conditions: [],
+        action: { Type: 'forward' },
+        backend: { servers: live.map((s) => ({ address: s.address!, port: l.InstancePort, groupWeight: 1, groupSize: live.length })), leastOutstanding: false },
+      }],
+    }));
+}
 
 export function planLoadBalancer(
   store: Elbv2Store,
@@ -50,6 +70,10 @@ export function planLoadBalancer(
   now: Date,
 ): LoadBalancerPlan {
   const groups = new Map<string, { tg: TargetGroupRecord; statuses: TargetStatus[] }>();
+  if (lb.Classic) {
+    const tg = classicGroup(lb);
+    groups.set(tg.TargetGroupArn, { tg, statuses: targetStatuses(store, network, directory, scope, tg, now, [lb]) });
+  }
   const groupOf = (arn: string) => {
     let g = groups.get(arn);
     if (!g) {
@@ -83,7 +107,7 @@ export function planLoadBalancer(
     };
   };
 
-  const listeners: ListenerSpec[] = store
+  const listeners: ListenerSpec[] = lb.Classic ? [] : store
     .listenersOf(scope, lb.LoadBalancerArn)
     .sort((x, y) => x.Port - y.Port)
     .map((l) => ({
@@ -103,16 +127,24 @@ export function planLoadBalancer(
       if (!status.checked && tg.HealthCheckEnabled) stale.push(healthKey(tg.TargetGroupArn, status.target.Id, status.target.Port));
       if (!status.checked || !status.address) continue;
       const healthPort = tg.HealthCheckPort && tg.HealthCheckPort !== 'traffic-port' ? Number(tg.HealthCheckPort) : status.target.Port;
-      const key = `${status.address}:${healthPort}`;
+      // A TCP check's tunnel fails the connection after the check's timeout (health.ts).
+      const tcp = tg.HealthCheckProtocol === 'TCP' || tg.HealthCheckProtocol === 'SSL';
+      const key = `${status.address}:${healthPort}${tcp ? `:${tg.HealthCheckTimeoutSeconds}` : ''}`;
       if (!sockets.has(key)) sockets.set(key, `h${sockets.size}.sock`);
       probes.push({ tg, status, healthPort, socket: sockets.get(key)! });
     }
   }
-  const tunnels = [...sockets].map(([key, socket]) => ({ socket, address: key.split(':')[0]!, port: Number(key.split(':')[1]) }));
-  const drainSeconds = Math.max(0, ...[...groups.values()].map((g) => Number(attr(g.tg, 'deregistration_delay.timeout_seconds'))));
-  const a = lb.Attributes;
+  const tunnels = [...sockets].map(([key, socket]) => {
+    const [address, port, connect] = key.split(':');
+    return { socket, address: address!, port: Number(port), connectTimeoutSeconds: connect ? Number(connect) : undefined };
+  });
+  const drainSeconds = lb.Classic
+    ? lb.Classic.ConnectionDraining.Enabled ? lb.Classic.ConnectionDraining.Timeout : 1
+    : Math.max(0, ...[...groups.values()].map((g) => Number(attr(g.tg, 'deregistration_delay.timeout_seconds'))));
+  const a = lb.Classic ? { 'idle_timeout.timeout_seconds': String(lb.Classic.IdleTimeout) } : lb.Attributes;
+  const classicStatuses = lb.Classic ? [...groups.values()][0]!.statuses : [];
   const nodes = lb.Nodes.map((n, i) => {
-    const dir = join(root, lbIdOf(lb), n.NetworkInterfaceId);
+    const dir = join(root, lbDirName(lb), n.NetworkInterfaceId);
     const body = {
       dir,
       idleTimeoutSeconds: Number(a['idle_timeout.timeout_seconds'] ?? 60),
@@ -121,13 +153,13 @@ export function planLoadBalancer(
       xffClientPort: a['routing.http.xff_client_port.enabled'] === 'true',
       preserveHost: a['routing.http.preserve_host_header.enabled'] === 'true',
       drainSeconds: drainSeconds || 1,
-      listeners,
+      listeners: lb.Classic ? classicListeners(lb, classicStatuses, n.ZoneName) : listeners,
       probes: i === 0 ? tunnels : [],
     };
     const generation = createHash('sha256').update(renderConfig({ ...body, generation: '' })).digest('hex').slice(0, 16);
     return { eniId: n.NetworkInterfaceId, dir, generation, config: renderConfig({ ...body, generation }) };
   });
-  const servers = listeners
+  const servers = (lb.Classic && lb.Nodes[0] ? classicListeners(lb, classicStatuses, lb.Nodes[0].ZoneName) : listeners)
     .flatMap((l) => l.rules.map((r, i) => (r.backend ? `${l.port}/${i}: ${r.backend.servers.map((x) => `${x.address}:${x.port}`).join(' ') || 'none'}` : '')))
     .filter(Boolean)
     .join(', ');

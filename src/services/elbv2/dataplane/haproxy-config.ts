@@ -41,6 +41,10 @@ export interface RuleSpec {
 
 export interface ListenerSpec {
   port: number;
+  /** `tcp`: bytes pass as they are (classic TCP listeners); one rule, no conditions. */
+  mode?: 'http' | 'tcp';
+  /** Classic load balancers add no X-Amzn-Trace-Id. */
+  traceId?: boolean;
   /** Priority order; the default rule last (no conditions). */
   rules: RuleSpec[];
 }
@@ -58,8 +62,11 @@ export interface NodeConfig {
   /** Longest deregistration delay: old processes may finish requests that long after a reload. */
   drainSeconds: number;
   listeners: ListenerSpec[];
-  /** Health-check tunnels: socket file name → target address:port. */
-  probes: { socket: string; address: string; port: number }[];
+  /**
+   * Health-check tunnels: socket file name → target address:port. A TCP check's tunnel gives up
+   * connecting after `connectTimeoutSeconds` (closing the socket is the check's failure).
+   */
+  probes: { socket: string; address: string; port: number; connectTimeoutSeconds?: number }[];
 }
 
 export const ERROR_FILES: Record<string, string> = {
@@ -133,14 +140,16 @@ function redirectLocation(r: NonNullable<Action['RedirectConfig']>): string {
   return `${protocol}://${fill(r.Host ?? '#{host}')}${defaultPort ? '' : `:${fill(port)}`}${fill(r.Path ?? '/#{path}')}${query === '' ? '' : `?${fill(query)}`}`;
 }
 
-function backendLines(name: string, b: BackendSpec): string[] {
-  const lines = [`backend ${name}`, `  balance ${b.leastOutstanding ? 'leastconn' : 'roundrobin'}`];
+function backendLines(name: string, b: BackendSpec, mode: 'http' | 'tcp'): string[] {
+  const lines = [`backend ${name}`, `  mode ${mode}`, `  balance ${b.leastOutstanding ? 'leastconn' : 'roundrobin'}`];
   const live = b.servers.filter((s) => s.groupWeight > 0);
+  // TCP: no server, the connection is closed.
+  if (!live.length && mode === 'tcp') return lines;
   if (!live.length) {
     lines.push(`  http-request return status 503 content-type text/html hdr Server awselb/2.0 string ${quote(ERROR_FILES['e503.http']!.split('\r\n\r\n')[1]!)}`);
     return lines;
   }
-  if (b.stickySeconds) lines.push(`  cookie AWSALB insert indirect nocache maxlife ${b.stickySeconds}s`);
+  if (b.stickySeconds && mode === 'http') lines.push(`  cookie AWSALB insert indirect nocache maxlife ${b.stickySeconds}s`);
   // HAProxy weights are 1–256: each server gets its group's share divided among the group's servers.
   const raw = live.map((s) => s.groupWeight / s.groupSize);
   const max = Math.max(...raw);
@@ -177,6 +186,10 @@ export function renderConfig(c: NodeConfig): string {
   ];
   c.listeners.forEach((l) => {
     out.push(`frontend listener_${l.port}`, `  bind :${l.port}`);
+    if (l.mode === 'tcp') {
+      out.push('  mode tcp', `  default_backend rule_${l.port}_0`, '');
+      return;
+    }
     if (c.xffMode === 'append') {
       const client = c.xffClientPort ? '%[src]:%[src_port]' : '%[src]';
       out.push(`  http-request set-header X-Forwarded-For "%[req.fhdr(x-forwarded-for)], ${client}" if { req.fhdr(x-forwarded-for) -m found }`);
@@ -184,7 +197,9 @@ export function renderConfig(c: NodeConfig): string {
     } else if (c.xffMode === 'remove') out.push('  http-request del-header X-Forwarded-For');
     out.push('  http-request set-header X-Forwarded-Proto http', `  http-request set-header X-Forwarded-Port ${l.port}`);
     // Root=1-<epoch seconds, 8 hex>-<24 hex>, as AWS writes it; a trace id the client sent is kept.
-    out.push('  http-request set-header X-Amzn-Trace-Id "Root=1-%[date,bytes(4,4),hex,lower]-%[uuid,regsub(-,,g),bytes(0,24)]" unless { req.hdr(x-amzn-trace-id) -m found }');
+    if (l.traceId !== false) {
+      out.push('  http-request set-header X-Amzn-Trace-Id "Root=1-%[date,bytes(4,4),hex,lower]-%[uuid,regsub(-,,g),bytes(0,24)]" unless { req.hdr(x-amzn-trace-id) -m found }');
+    }
     l.rules.forEach((r, i) => {
       const when = r.conditions.map(conditionAcl).join(' ');
       out.push(`  http-request set-var(txn.route) int(${i}) if !{ var(txn.route) -m found }${when ? ` ${when}` : ''}`);
@@ -208,7 +223,7 @@ export function renderConfig(c: NodeConfig): string {
   });
   c.listeners.forEach((l) => {
     l.rules.forEach((r, i) => {
-      if (r.backend) out.push(...backendLines(`rule_${l.port}_${i}`, r.backend), '');
+      if (r.backend) out.push(...backendLines(`rule_${l.port}_${i}`, r.backend, l.mode ?? 'http'), '');
     });
   });
   for (const p of c.probes) {
@@ -217,7 +232,7 @@ export function renderConfig(c: NodeConfig): string {
       '  mode tcp',
       `  bind unix@${c.dir}/${p.socket} mode 600`,
       // Longer than any health-check timeout: kumo's checker decides when a check timed out.
-      '  timeout connect 200s',
+      `  timeout connect ${p.connectTimeoutSeconds ?? 200}s`,
       '  timeout client 200s',
       '  timeout server 200s',
       `  server target ${p.address}:${p.port}`,

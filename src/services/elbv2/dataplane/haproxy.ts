@@ -169,12 +169,12 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** Node directories under the service's directory: `<lb id>/<eni id>`. */
+/** Node directories under the service's directory: `<lb id>/<eni id>` (`classic-<name>/<eni id>` for classic ones). */
 export function nodeDirs(root: string): { lbId: string; eniId: string; dir: string }[] {
   if (!existsSync(root)) return [];
   const out: { lbId: string; eniId: string; dir: string }[] = [];
   for (const lbId of readdirSync(root)) {
-    if (!/^[0-9a-f]{16}$/.test(lbId)) continue;
+    if (!/^([0-9a-f]{16}|classic-[A-Za-z0-9-]+)$/.test(lbId)) continue;
     for (const eniId of readdirSync(join(root, lbId))) if (eniId.startsWith('eni-')) out.push({ lbId, eniId, dir: join(root, lbId, eniId) });
   }
   return out;

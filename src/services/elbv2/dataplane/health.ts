@@ -30,9 +30,35 @@ export function matches(matcher: string, status: number): boolean {
   });
 }
 
-/** One HTTP(S) health check through a tunnel socket. */
+/**
+ * A TCP check through a tunnel whose HAProxy gives up connecting after the check's timeout: the
+ * tunnel closing first is the target refusing (or, at the timeout, not answering); still open a
+ * moment after the timeout, HAProxy got through.
+ */
+function tcpProbe(socketPath: string, timeoutMs: number): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const sock = netConnect(socketPath);
+    const finish = (r: ProbeResult) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish({ ok: true }), timeoutMs + 500);
+    const failed = () =>
+      finish(Date.now() - started >= timeoutMs
+        ? { ok: false, reason: 'Target.Timeout', description: 'Request timed out' }
+        : { ok: false, reason: 'Target.FailedHealthChecks', description: 'Health checks failed' });
+    sock.on('close', failed);
+    sock.on('error', failed);
+    sock.resume();
+  });
+}
+
+/** One health check through a tunnel socket: HTTP(S) as the group says, or a TCP connect. */
 export function probe(socketPath: string, tg: TargetGroupRecord, address: string, port: number): Promise<ProbeResult> {
   const timeoutMs = tg.HealthCheckTimeoutSeconds * 1000;
+  if (tg.HealthCheckProtocol === 'TCP' || tg.HealthCheckProtocol === 'SSL') return tcpProbe(socketPath, timeoutMs);
   const matcher = tg.Matcher?.HttpCode ?? '200';
   return new Promise((resolve) => {
     let settled = false;
@@ -80,6 +106,8 @@ export class HealthChecker {
 
   constructor(
     private readonly store: Elbv2Store,
+    /** A target group by ARN, or a classic load balancer's own (classic/group.ts). */
+    private readonly groupOf: (scope: Scope, arn: string) => TargetGroupRecord | undefined,
     private readonly changed: () => void,
     private readonly log: (line: string) => void,
     private readonly probeFn: typeof probe = probe,
@@ -123,7 +151,7 @@ export class HealthChecker {
       r.ok = 0;
     }
     // The group may have changed or gone meanwhile: thresholds are read fresh.
-    const tg = this.store.targetGroups.get(c.scope, c.tg.TargetGroupArn);
+    const tg = this.groupOf(c.scope, c.tg.TargetGroupArn);
     if (!tg || !(tg.Targets ?? []).some((t) => t.Id === c.id && t.Port === c.port)) return;
     const current: TargetHealthRecord = this.store.health.get(c.scope, key) ?? (INITIAL as TargetHealthRecord);
     let next: TargetHealthRecord | undefined;

@@ -29,7 +29,8 @@ import type { TagStore } from '../../../state/tags.js';
 import { releaseNode } from '../nodes.js';
 import type { Elbv2Store, LoadBalancerNode, LoadBalancerRecord } from '../store.js';
 import { expired, type TargetDirectory } from '../target-health.js';
-import { planLoadBalancer, type LoadBalancerPlan } from './desired.js';
+import { lbDirName, planLoadBalancer, type LoadBalancerPlan } from './desired.js';
+import { classicGroup } from '../classic/group.js';
 import { elbZone } from './dns.js';
 import { HealthChecker } from './health.js';
 import { applyNode, nodeDirs, removeNode, runningGeneration, masterOf, stopNode } from './haproxy.js';
@@ -74,7 +75,11 @@ export class LoadBalancerSupervisor {
 
   constructor(private readonly deps: LoadBalancerSupervisorDeps) {
     // Results of one round of checks arrive together: one pass (one reload) for all of them.
-    this.health = new HealthChecker(deps.store, () => this.wakeSoon(), deps.log);
+    const groupOf = (scope: Scope, arn: string) => {
+      const lb = deps.store.targetGroups.get(scope, arn) ? undefined : deps.store.loadBalancers.get(scope, arn);
+      return lb?.Classic ? classicGroup(lb) : deps.store.targetGroups.get(scope, arn);
+    };
+    this.health = new HealthChecker(deps.store, groupOf, () => this.wakeSoon(), deps.log);
     this.loop = new Reconciler<Row>({
       name: 'load balancer',
       desired: () => deps.store.everywhere(),
@@ -145,7 +150,7 @@ export class LoadBalancerSupervisor {
   }
 
   private nodeDir(lb: LoadBalancerRecord, node: LoadBalancerNode): string {
-    return join(this.deps.runtime!.dir, lb.LoadBalancerArn.split('/').at(-1)!, node.NetworkInterfaceId);
+    return join(this.deps.runtime!.dir, lbDirName(lb), node.NetworkInterfaceId);
   }
 
   private plan({ scope, lb }: Row): (() => Promise<void>) | undefined {
