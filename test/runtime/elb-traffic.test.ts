@@ -37,6 +37,7 @@ import { processesOf } from '../../src/services/elbv2/dataplane/haproxy.js';
 import { nodeDirs } from '../../src/services/elbv2/dataplane/haproxy.js';
 import { curlIn, inside, statusIn } from './instance-access.js';
 import { leftovers, nativeSkipReason } from './support.js';
+import { aws, awsJson } from '../helpers/python.js';
 import { join } from 'node:path';
 
 const skip = nativeSkipReason() ?? (which('haproxy') ? undefined : 'haproxy is not installed (apt-get install haproxy)');
@@ -48,6 +49,8 @@ let dnsServer = '';
 let tgArn = '';
 let tgTwo = '';
 let tgRefuse = '';
+let elbSg = '';
+let subnetsAC: string[] = [];
 const at: Record<'web1' | 'web2' | 'web3', Instance> = {} as never;
 
 /** HTTP on 80: its name at /, 500 on /health while /tmp/sick exists, headers at /headers, 3 s late at /slow. */
@@ -101,7 +104,8 @@ before(async () => {
   const subnet = async (cidr: string, zone: string) => (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: cidr, AvailabilityZone: zone }))).Subnet!.SubnetId!;
   const [a, c, d] = [await subnet('10.0.0.0/24', 'ap-northeast-1a'), await subnet('10.0.1.0/24', 'ap-northeast-1c'), await subnet('10.0.2.0/24', 'ap-northeast-1d')];
   const sg = async (name: string) => (await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpc, GroupName: name, Description: name }))).GroupId!;
-  const elbSg = await sg('elb-sg');
+  elbSg = await sg('elb-sg');
+  subnetsAC = [a, c];
   const webSg = await sg('web-sg');
   await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: elbSg, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
   // 80 and 81 from the load balancer only (81: nothing listens there, so it refuses).
@@ -159,18 +163,24 @@ async function healthOf(arn: string) {
   return out.TargetHealthDescriptions!.map((d) => ({ id: d.Target!.Id!, state: d.TargetHealth!.State!, reason: d.TargetHealth!.Reason }));
 }
 
-/** The load balancer's addresses, as kumo's host resolver answers its DNS name. */
-async function addresses(): Promise<string[]> {
+/** A load balancer's addresses, as kumo's host resolver answers its DNS name. */
+async function addresses(name = lb.DNSName!): Promise<string[]> {
   const r = new Resolver();
   r.setServers([dnsServer]);
-  return r.resolve4(lb.DNSName!);
+  return r.resolve4(name);
 }
 
+type Answer = { status: number; body: string; headers: Record<string, unknown> };
+
 /** One request from the host to the load balancer's first address: status and body. */
-async function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+async function get(path: string, headers: Record<string, string> = {}): Promise<Answer> {
   const [ip] = await addresses();
+  return getFrom(ip!, 80, path, { Host: lb.DNSName!, ...headers });
+}
+
+function getFrom(ip: string, port: number, path: string, headers: Record<string, string>): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: ip, port: 80, path, headers: { Host: lb.DNSName!, ...headers }, agent: false, timeout: 10_000 }, (res) => {
+    const req = request({ host: ip, port, path, headers, agent: false, timeout: 10_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
@@ -285,6 +295,42 @@ test('a stopped target gets no traffic (failures only while it stops), and retur
   await waitFor('web1 initial', async () => (await healthOf(tgArn)).some((h) => h.id === at.web1.InstanceId && h.state === 'initial'), 10_000);
   await waitFor('web1 healthy again', async () => (await healthOf(tgArn)).some((h) => h.id === at.web1.InstanceId && h.state === 'healthy'), 120_000);
   await waitFor('web1 served again', async () => (await bodies(4)).includes('web1'), 10_000);
+});
+
+test('a classic load balancer: TCP health checks, InService, zones without cross-zone, an HTTP and a TCP listener', { skip, timeout: 120_000 }, async () => {
+  const url = f.kumo.url;
+  const dns = (await awsJson<{ DNSName: string }>(url, [
+    'elb', 'create-load-balancer', '--load-balancer-name', 'Classic-ELB', '--subnets', ...subnetsAC, '--security-groups', elbSg,
+    '--listeners', 'Protocol=HTTP,LoadBalancerPort=80,InstanceProtocol=HTTP,InstancePort=80', 'Protocol=TCP,LoadBalancerPort=8000,InstanceProtocol=TCP,InstancePort=80',
+  ])).DNSName;
+  await awsJson(url, ['elb', 'configure-health-check', '--load-balancer-name', 'Classic-ELB', '--health-check', 'Target=TCP:80,Interval=5,Timeout=2,UnhealthyThreshold=2,HealthyThreshold=2']);
+  await awsJson(url, ['elb', 'register-instances-with-load-balancer', '--load-balancer-name', 'Classic-ELB', '--instances', at.web1.InstanceId!, at.web2.InstanceId!, at.web3.InstanceId!]);
+  type Health = { InstanceStates: { InstanceId: string; State: string; ReasonCode: string }[] };
+  const states = async () => new Map((await awsJson<Health>(url, ['elb', 'describe-instance-health', '--load-balancer-name', 'Classic-ELB'])).InstanceStates.map((s) => [s.InstanceId, s]));
+  await waitFor('web1 and web2 InService', async () => {
+    const s = await states();
+    return s.get(at.web1.InstanceId!)!.State === 'InService' && s.get(at.web2.InstanceId!)!.State === 'InService';
+  }, 60_000);
+  assert.deepEqual([(await states()).get(at.web3.InstanceId!)!.State, (await states()).get(at.web3.InstanceId!)!.ReasonCode], ['OutOfService', 'ELB']);
+  const ips = await addresses(dns);
+  assert.equal(ips.length, 2);
+  // Cross-zone off (the API's default): each node sends only to its own zone's instances.
+  const perNode = async () => Promise.all(ips.map(async (ip) => new Set(await Promise.all([1, 2, 3, 4].map(async () => (await getFrom(ip, 80, '/', { Host: dns })).body.trim())))));
+  await waitFor('each node to its own zone', async () => {
+    const [first, second] = await perNode();
+    return first!.size === 1 && first!.has('web1') && second!.size === 1 && second!.has('web2');
+  }, 10_000);
+  await awsJson(url, ['elb', 'modify-load-balancer-attributes', '--load-balancer-name', 'Classic-ELB', '--load-balancer-attributes', '{"CrossZoneLoadBalancing":{"Enabled":true}}']);
+  await waitFor('cross-zone: both from one node', async () => (await perNode())[0]!.size === 2, 10_000);
+  // HTTP listeners add X-Forwarded-For; TCP listeners pass the bytes as they are.
+  const viaHttp = JSON.parse((await getFrom(ips[0]!, 80, '/headers', { Host: dns })).body) as Record<string, string>;
+  assert.ok(viaHttp['x-forwarded-for']);
+  assert.equal(viaHttp['x-amzn-trace-id'], undefined, 'classic load balancers add no trace id');
+  const viaTcp = JSON.parse((await getFrom(ips[0]!, 8000, '/headers', { Host: dns })).body) as Record<string, string>;
+  assert.equal(viaTcp['x-forwarded-for'], undefined);
+  await aws(url, ['elb', 'delete-load-balancer', '--load-balancer-name', 'Classic-ELB']);
+  await waitFor('its name gone', async () => (await addresses(dns).then(() => false, () => true)), 10_000);
+  await waitFor('its nodes gone', () => !nodeDirs(join(f.kumo.dataDir, 'elbv2')).some((n) => n.dir.includes('classic-')), 20_000);
 });
 
 test('deleting the load balancer ends its nodes and its name', { skip, timeout: 60_000 }, async () => {

@@ -113,7 +113,7 @@ export class HealthChecker {
     private readonly probeFn: typeof probe = probe,
   ) {}
 
-  /** Starts the checks that are due (one at a time per target); results arrive later. */
+  /** Starts the checks that are due (one at a time per target); results arrive later. `checks` is every check there is now. */
   run(checks: CheckRequest[]): void {
     const now = Date.now();
     const live = new Set<string>();

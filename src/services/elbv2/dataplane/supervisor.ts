@@ -32,7 +32,7 @@ import { expired, type TargetDirectory } from '../target-health.js';
 import { lbDirName, planLoadBalancer, type LoadBalancerPlan } from './desired.js';
 import { classicGroup } from '../classic/group.js';
 import { elbZone } from './dns.js';
-import { HealthChecker } from './health.js';
+import { HealthChecker, type CheckRequest } from './health.js';
 import { applyNode, nodeDirs, removeNode, runningGeneration, masterOf, stopNode } from './haproxy.js';
 import { join } from 'node:path';
 
@@ -119,17 +119,18 @@ export class LoadBalancerSupervisor {
 
   private tick(): void {
     this.dropDrained();
+    // One call with every load balancer's checks: what it is not given, it forgets.
+    const checks: CheckRequest[] = [];
     for (const { scope, lb } of this.deps.store.everywhere()) {
       const probes = this.probes.get(lb.LoadBalancerArn);
       const first = lb.Nodes[0];
       if (!probes || !first || !this.running.has(first.NetworkInterfaceId)) continue;
       const dir = this.nodeDir(lb, first);
-      this.health.run(
-        probes.map((p) => ({
-          scope, tg: p.tg, id: p.status.target.Id, port: p.status.target.Port, address: p.status.address!, healthPort: p.healthPort, socket: join(dir, p.socket),
-        })),
-      );
+      for (const p of probes) {
+        checks.push({ scope, tg: p.tg, id: p.status.target.Id, port: p.status.target.Port, address: p.status.address!, healthPort: p.healthPort, socket: join(dir, p.socket) });
+      }
     }
+    this.health.run(checks);
     this.wake();
   }
 
