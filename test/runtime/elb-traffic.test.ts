@@ -299,6 +299,7 @@ test('a stopped target gets no traffic (failures only while it stops), and retur
 
 test('a classic load balancer: TCP health checks, InService, zones without cross-zone, an HTTP and a TCP listener', { skip, timeout: 120_000 }, async () => {
   const url = f.kumo.url;
+  await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: elbSg, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 8000, ToPort: 8000, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
   const dns = (await awsJson<{ DNSName: string }>(url, [
     'elb', 'create-load-balancer', '--load-balancer-name', 'Classic-ELB', '--subnets', ...subnetsAC, '--security-groups', elbSg,
     '--listeners', 'Protocol=HTTP,LoadBalancerPort=80,InstanceProtocol=HTTP,InstancePort=80', 'Protocol=TCP,LoadBalancerPort=8000,InstanceProtocol=TCP,InstancePort=80',
