@@ -23,7 +23,6 @@ const config = (dir: string): NodeConfig => ({
   keepAliveSeconds: 3600,
   xffMode: 'append',
   xffClientPort: false,
-  preserveHost: false,
   drainSeconds: 300,
   listeners: [
     {

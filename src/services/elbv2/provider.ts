@@ -22,9 +22,15 @@
  *   nothing answers on their addresses and targets stay `initial`.
  * - Attributes are stored and answered; the data plane honors idle_timeout, client_keep_alive,
  *   deletion_protection, routing.http.xff_header_processing.mode, routing.http.xff_client_port,
- *   routing.http.preserve_host_header, deregistration_delay, stickiness (lb_cookie) and
- *   load_balancing.algorithm.type (round_robin, least_outstanding_requests). Access and
- *   connection logs cannot be turned on.
+ *   deregistration_delay, stickiness (lb_cookie) and load_balancing.algorithm.type (round_robin,
+ *   least_outstanding_requests; weighted_random is taken as round robin). The Host header always
+ *   reaches targets as the client sent it. Access and connection logs cannot be turned on.
+ * - A target that does not answer a connection within 10 s gets a 502 (AWS: 504).
+ * - Classic load balancers (classic/): HTTP and TCP listeners to HTTP and TCP instance ports
+ *   (HTTPS and SSL need certificates: CertificateNotFound), no policies (stickiness, proxy
+ *   protocol), no access logs; cross-zone and connection draining and the idle timeout are
+ *   honored. Errors are ELBv2's codes with status 400 (the classic API sends
+ *   InvalidConfigurationRequest as 409, which kumo does for its own refusals only).
  * - DNS names end in a random number (AWS's are the same shape); they answer from kumo's DNS:
  *   on the host with the nodes' public (loopback) addresses, inside the VPC with their private
  *   ones (AWS answers public addresses everywhere; kumo's VPCs have no way to public addresses).

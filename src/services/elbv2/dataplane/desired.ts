@@ -151,7 +151,6 @@ export function planLoadBalancer(
       keepAliveSeconds: Number(a['client_keep_alive.seconds'] ?? 3600),
       xffMode: (a['routing.http.xff_header_processing.mode'] ?? 'append') as 'append' | 'preserve' | 'remove',
       xffClientPort: a['routing.http.xff_client_port.enabled'] === 'true',
-      preserveHost: a['routing.http.preserve_host_header.enabled'] === 'true',
       drainSeconds: drainSeconds || 1,
       listeners: lb.Classic ? classicListeners(lb, classicStatuses, n.ZoneName) : listeners,
       probes: i === 0 ? tunnels : [],

@@ -58,7 +58,6 @@ export interface NodeConfig {
   keepAliveSeconds: number;
   xffMode: 'append' | 'preserve' | 'remove';
   xffClientPort: boolean;
-  preserveHost: boolean;
   /** Longest deregistration delay: old processes may finish requests that long after a reload. */
   drainSeconds: number;
   listeners: ListenerSpec[];
