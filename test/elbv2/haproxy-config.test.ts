@@ -31,12 +31,13 @@ const config = (dir: string): NodeConfig => ({
         { conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ["/api/*", "/it's/$x"] } }], action: { Type: 'forward' }, backend: { servers: [server('10.0.0.5', 3, 1), server('10.0.1.5', 1, 2), server('10.0.1.6', 1, 2)], leastOutstanding: true } },
         { conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: ['*.Example.com'] } }], action: { Type: 'fixed-response', FixedResponseConfig: { StatusCode: '418', ContentType: 'text/plain', MessageBody: 'a "teapot" at 100% $HOME' } } },
         { conditions: [{ Field: 'query-string', QueryStringConfig: { Values: [{ Key: 'v', Value: '2' }] } }, { Field: 'source-ip', SourceIpConfig: { Values: ['10.0.0.0/8'] } }], action: { Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Port: '443', Host: '#{host}', Path: '/v2/#{path}', Query: '#{query}', StatusCode: 'HTTP_302' } } },
-        { conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Env', Values: ['dev?'] } }, { Field: 'http-request-method', HttpRequestMethodConfig: { Values: ['GET', 'HEAD'] } }], action: { Type: 'forward' }, backend: { servers: [], leastOutstanding: false } },
+        { conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'X-Env', Values: ['dev?', "x'\nprogram evil\n  command touch /tmp/pwned"] } }, { Field: 'http-request-method', HttpRequestMethodConfig: { Values: ['GET', 'HEAD'] } }], action: { Type: 'forward' }, backend: { servers: [], leastOutstanding: false } },
         { conditions: [], action: { Type: 'forward' }, backend: { servers: [server('10.0.0.5')], leastOutstanding: false, stickySeconds: 86400 } },
       ],
     },
     { port: 8000, mode: 'tcp', traceId: false, rules: [{ conditions: [], action: { Type: 'forward' }, backend: { servers: [server('10.0.0.5')], leastOutstanding: false } }] },
   ],
+  // Text users give must never become configuration of its own.
   probes: [{ socket: 'h0.sock', address: '10.0.0.5', port: 80 }, { socket: 'h1.sock', address: '10.0.0.6', port: 22, connectTimeoutSeconds: 5 }],
 });
 
@@ -70,6 +71,15 @@ test('HAProxy accepts the configuration', { skip: which('haproxy') ? undefined :
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('users\' text cannot end a line or a string of the configuration', () => {
+  const c = config('/d');
+  c.listeners[0]!.rules[1]!.action = { Type: 'fixed-response', FixedResponseConfig: { StatusCode: '200', MessageBody: 'a"\r\nprogram evil\n  command touch /tmp/pwned\u0000' } };
+  const text = renderConfig(c);
+  assert.ok(!/^\s*(program|command)\b/m.test(text), text);
+  assert.ok(text.includes(String.raw`string "a\"\nprogram evil\n  command touch /tmp/pwned"`), 'the body stays one string');
+  assert.ok(text.includes(String.raw`'^x\x27\x0aprogram evil\x0a  command touch /tmp/pwned$'`), 'the header value stays one regex');
 });
 
 test('AWS\'s wildcards, matchers and classic health-check targets', () => {

@@ -62,6 +62,12 @@ function checkAction(store: Elbv2Store, scope: Scope, lb: LoadBalancerRecord, a:
       if (!['HTTP_301', 'HTTP_302'].includes(r.StatusCode)) throw Elbv2Errors.validation(`Redirect status code '${r.StatusCode}' is not valid`);
       if (r.Protocol && !['HTTP', 'HTTPS', '#{protocol}'].includes(r.Protocol)) throw Elbv2Errors.validation(`Redirect protocol '${r.Protocol}' is not valid`);
       if (r.Path !== undefined && !r.Path.startsWith('/')) throw Elbv2Errors.validation('The redirect path must start with a \'/\'');
+      for (const [name, v] of [['host', r.Host], ['path', r.Path], ['query', r.Query]] as const) {
+        if (v !== undefined && (v.length > 128 || !/^[\x21-\x7e]*$/.test(v))) throw Elbv2Errors.validation(`The redirect ${name} '${v}' is not valid`);
+      }
+      if (r.Port !== undefined && r.Port !== '#{port}' && !(/^\d{1,5}$/.test(r.Port) && Number(r.Port) >= 1 && Number(r.Port) <= 65535)) {
+        throw Elbv2Errors.validation(`The redirect port '${r.Port}' is not valid`);
+      }
       const out = { Protocol: r.Protocol ?? '#{protocol}', Port: r.Port ?? '#{port}', Host: r.Host ?? '#{host}', Path: r.Path ?? '/#{path}', Query: r.Query ?? '#{query}', StatusCode: r.StatusCode };
       if (out.Protocol === '#{protocol}' && out.Port === '#{port}' && out.Host === '#{host}' && out.Path === '/#{path}' && out.Query === '#{query}') {
         throw Elbv2Errors.invalidAction('The redirect configuration is not valid: it would redirect to itself');
@@ -124,7 +130,13 @@ export function checkConditions(conditions: Condition[] | undefined): Condition[
       }
       case 'query-string': {
         const v = c.QueryStringConfig?.Values ?? [];
-        for (const kv of v) if (!kv.Value) throw Elbv2Errors.validation('A query string condition value must be specified');
+        for (const kv of v) {
+          if (!kv.Value) throw Elbv2Errors.validation('A query string condition value must be specified');
+          // The key names a parameter HAProxy looks up (url_param): plain names only.
+          if (kv.Key !== undefined && kv.Key !== '' && !/^[A-Za-z0-9._~-]{1,128}$/.test(kv.Key)) {
+            throw Elbv2Errors.validation(`kumo supports query string keys of letters, digits, '.', '_', '~' and '-' only, not '${kv.Key}'`);
+          }
+        }
         values += v.length;
         return { Field: field, QueryStringConfig: { Values: v.map((kv) => ({ Key: kv.Key, Value: kv.Value })) } };
       }

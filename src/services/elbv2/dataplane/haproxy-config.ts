@@ -79,11 +79,20 @@ function page(code: number, text: string): string {
   return `HTTP/1.1 ${code} ${text}\r\nServer: awselb/2.0\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
-/** A string in HAProxy's configuration language (double quotes, with its escapes). */
-const quote = (s: string) => `"${s.replace(/[\\"$]/g, (c) => `\\${c}`).replace(/\r?\n/g, '\\n')}"`;
+/**
+ * A string in HAProxy's configuration language (double quotes, with its escapes). Users' text
+ * ends up here (fixed-response bodies): nothing in it may end the line or the string, or it would
+ * write configuration of its own, and HAProxy runs as root.
+ */
+const quote = (s: string) =>
+  `"${s
+    .replace(/[\\"$]/g, (c) => `\\${c}`)
+    .replace(/\r?\n/g, '\\n')
+    .replace(/\t/g, '\\t')
+    .replace(/[\x00-\x1f\x7f]/g, '')}"`;
 
-/** A regex in HAProxy's strong (single) quotes, where nothing is expanded; a quote itself is the regex's \x27. */
-const quoteRe = (s: string) => `'${s.replace(/'/g, '\\x27')}'`;
+/** A regex in HAProxy's strong (single) quotes, where nothing is expanded: a quote or a control character is a regex escape. */
+const quoteRe = (s: string) => `'${s.replace(/['\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}'`;
 
 /** AWS's wildcards (* any run, ? one character) as an anchored regex. */
 export function wildcardRegex(pattern: string): string {
