@@ -196,7 +196,7 @@ export const elb: Benchmark = {
         `kumo ELB requests/s: ${ratio(by('kumo ELB')?.rps, by('direct')?.rps)} of direct, ${ratio(by('kumo ELB')?.rps, by('HAProxy')?.rps)} of plain HAProxy`,
         ...(direct ? [] : ['(the target has no public address here: direct and plain HAProxy were not measured)']),
       ].join('\n');
-      return { text, data: { concurrency: CONCURRENCY, seconds: SECONDS, rows } };
+      return { text, data: { concurrency: CONCURRENCY, secondsPerWay: SECONDS, rows } };
     } finally {
       ec2.destroy();
       elbv2.destroy();
