@@ -20,6 +20,12 @@ export interface KumoConfig {
   credentials: Credential[];
   /** Region for requests that do not name one (unsigned requests). */
   defaultRegion: string;
+  /**
+   * S3 takes Signature Version 2 (header and presigned query string) for buckets in the regions
+   * that launched before 2014, as AWS still does: `KUMO_S3_SIGV2=off` or `--no-s3-sigv2` refuses it
+   * everywhere. Default on.
+   */
+  s3SigV2: boolean;
   /** Write one access-log line per request to stdout. */
   accessLog: boolean;
   /** Loopback CIDR block Elastic IPs are drawn from (`KUMO_EIP_POOL`, default 127.100.0.0/16). */
@@ -102,6 +108,7 @@ export function configFromEnv(env = process.env): KumoConfig {
     auth: env.KUMO_NO_AUTH ? !['1', 'true', 'yes'].includes(env.KUMO_NO_AUTH.toLowerCase()) : true,
     credentials: [DEFAULT_CREDENTIAL, ...extra],
     defaultRegion: env.KUMO_DEFAULT_REGION ?? 'us-east-1',
+    s3SigV2: !['0', 'off', 'false', 'no'].includes((env.KUMO_S3_SIGV2 ?? 'on').toLowerCase()),
     accessLog: true,
     elasticIpPool: env.KUMO_EIP_POOL,
     imageDir: defaultImageDir(defaultDataDir(env), env),

@@ -21,8 +21,9 @@ import { createStsService } from './services/sts/provider.js';
 import { createEc2Service } from './services/ec2/provider.js';
 import { createElbv2Service } from './services/elbv2/provider.js';
 import { reclaimLoadBalancerNodes } from './services/elbv2/dataplane/supervisor.js';
-import { vpcPolicyOf, vpcSpecOf } from './services/ec2/vpc/vpc-policy.js';
+import { vpcPolicyOf, vpcSpecOf } from './state/vpc-policy.js';
 import { createRdsService } from './services/rds/provider.js';
+import { VolumeStore } from './runtime/volumes.js';
 import { createS3Service } from './services/s3/provider.js';
 import { lockDataDir, prepareDataDir } from './state/data-dir.js';
 import { migrate, openDatabase, type Db } from './state/db.js';
@@ -43,12 +44,15 @@ const CLOSE_GRACE_MS = 5_000;
 
 /** Where EC2's instances live (`<data-dir>/instances`) and how their host objects are named. */
 const EC2_CONTAINERS: ContainerOwner = { dir: 'instances', prefix: 'kumo-ec2-' };
+/** RDS's database nodes (`<data-dir>/databases`), their disks in a volume store of their own. */
+const RDS_CONTAINERS: ContainerOwner = { dir: 'databases', prefix: 'kumo-rds-' };
+const RDS_VOLUMES = 'db-volumes';
 
 /** `kumo reset` with no kumo running: ends what a dead kumo left running of this data dir. */
 export async function reclaimDataDir(config: KumoConfig): Promise<void> {
   // Load-balancer nodes first: their namespaces go with the fabric slot reclaimHostState releases.
   await reclaimLoadBalancerNodes(join(config.dataDir, ELBV2_DIR));
-  await reclaimHostState(config, [EC2_CONTAINERS]);
+  await reclaimHostState(config, [EC2_CONTAINERS, RDS_CONTAINERS], [RDS_VOLUMES]);
 }
 
 /** Where ELBv2's load-balancer nodes keep their HAProxy configuration and sockets. */
@@ -132,6 +136,24 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
     now: config.clock,
   });
   exited = (id, kind) => ec2.supervisor.exited(id, kind);
+  const native = runtime.mode.mode === 'native';
+  let nodeExited: (id: string) => void = () => {};
+  const rds = createRdsService({
+    db,
+    network,
+    tags,
+    runtime: {
+      driver: runtime.driverFor({ ...RDS_CONTAINERS, onExit: (id) => nodeExited(id) }),
+      volumes: native ? new VolumeStore(join(config.dataDir, RDS_VOLUMES)) : undefined,
+      imageRootfs: runtime.imageRootfs,
+      plane,
+      native,
+    },
+    log,
+    now: config.clock,
+    ensureDefaultVpc: (ctx) => ec2.ensureDefaults(ctx),
+  });
+  nodeExited = (id) => rds.supervisor.exited(id);
   const elbv2 = createElbv2Service({
     db,
     network,
@@ -142,7 +164,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
         const i = ec2.instances.get(scope, id);
         return i && { state: i.State, privateIp: i.PrivateIpAddress, zone: i.AvailabilityZone, vpcId: i.VpcId };
       },
-      regionDefaults: (ctx) => ec2.regionDefaults(ctx),
+      regionDefaults: (ctx) => ec2.ensureDefaults(ctx),
     },
     runtime: {
       plane,
@@ -159,8 +181,8 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
     ec2,
     elbv2,
     elbv2.classic,
-    createRdsService({ db, network, tags }),
-    createS3Service({ db, dataDir: config.dataDir, log }),
+    rds,
+    createS3Service({ db, dataDir: config.dataDir, log, sigV2: config.s3SigV2 }),
     createStsService(),
   ];
 }

@@ -17,19 +17,22 @@ usage:
   kumo start  [--host 127.0.0.1] [--port 4566] [--data-dir ~/.kumo] [--no-auth]
               [--credentials AKID:SECRET[:ACCOUNT],...] [--default-region us-east-1] [--quiet]
               [--dns 127.0.0.153:53|off]    where the host resolver for AWS names listens
+              [--no-s3-sigv2]               refuse S3 Signature Version 2 everywhere
   kumo status [--data-dir DIR]     is kumo running here, and what does it serve
   kumo stop   [--data-dir DIR]     stop the kumo that uses DIR (found by its pid file, or else by
                                    the DIR/state.db it holds open)
   kumo reset  [--data-dir DIR]     wipe all state (running or not)
 
 environment: KUMO_HOST, KUMO_PORT, KUMO_DATA_DIR, KUMO_NO_AUTH=1, KUMO_CREDENTIALS, KUMO_DEFAULT_REGION,
-  KUMO_EIP_POOL, KUMO_IMAGE_DIR, KUMO_RUNTIME=process, KUMO_IDLE_TIMEOUT (s), KUMO_MAX_CONNECTIONS, KUMO_DNS`;
+  KUMO_EIP_POOL, KUMO_IMAGE_DIR, KUMO_RUNTIME=process, KUMO_IDLE_TIMEOUT (s), KUMO_MAX_CONNECTIONS, KUMO_DNS,
+  KUMO_S3_SIGV2=off`;
 
 const options = {
   host: { type: 'string' },
   port: { type: 'string' },
   'data-dir': { type: 'string' },
   'no-auth': { type: 'boolean' },
+  'no-s3-sigv2': { type: 'boolean' },
   credentials: { type: 'string' },
   'default-region': { type: 'string' },
   dns: { type: 'string' },
@@ -65,6 +68,7 @@ function buildConfig(values: Record<string, string | boolean | undefined>): Kumo
     config.imageDir = defaultImageDir(config.dataDir);
   }
   if (values['no-auth']) config.auth = false;
+  if (values['no-s3-sigv2']) config.s3SigV2 = false;
   if (typeof values.credentials === 'string') {
     try {
       config.credentials.push(...parseCredentials(values.credentials));
@@ -193,7 +197,7 @@ async function stopCmd(config: KumoConfig): Promise<void> {
 }
 
 /** What a stopped kumo leaves in its data dir; reset removes exactly these. */
-const STATE_ENTRIES = ['state.db', 'state.db-wal', 'state.db-shm', 's3', 'instances', 'volumes', 'instance-store', 'snapshots'];
+const STATE_ENTRIES = ['state.db', 'state.db-wal', 'state.db-shm', 's3', 'instances', 'volumes', 'instance-store', 'snapshots', 'databases', 'db-volumes'];
 
 async function reset(config: KumoConfig): Promise<void> {
   const pid = runningKumo(config.dataDir);

@@ -1,5 +1,6 @@
 /**
- * Who is calling: verifies SigV4 (header or presigned) against the configured keys and answers
+ * Who is calling: verifies SigV4 (header or presigned), or S3's SigV2 where the service takes it
+ * (./sigv2.ts), against the configured keys and answers
  * each service's own error codes for unknown keys, bad signatures, stale dates, expired
  * presigned URLs, a credential scope naming the wrong region and (S3) x-amz-* headers the
  * signature does not cover. With auth off, any well-formed or absent signature is accepted
@@ -15,6 +16,7 @@ import { AwsError } from '../protocol/errors.js';
 import { regionInfo } from '../state/regions.js';
 import type { AuthErrorCodes } from '../services/service.js';
 import type { ChunkVerifier } from '../protocol/aws-chunked.js';
+import { looksLikeSigV2, parseSigV2, signedAt, SigV2FormatError, stringToSignV2, verifyV2, type SigV2Parts } from './sigv2.js';
 import {
   constantTimeEqual,
   EMPTY_SHA256,
@@ -39,6 +41,8 @@ export interface Caller {
   chunkVerifier?: ChunkVerifier;
   /** The payload hash the client declared (S3), to check against the body as it streams. */
   declaredPayloadHash?: string;
+  /** How the request was signed, as S3's s3:signatureversion condition key names it. */
+  signatureVersion?: 'AWS' | 'AWS4-HMAC-SHA256';
 }
 
 export interface AuthSettings {
@@ -63,6 +67,7 @@ export function authenticate(
   body: Buffer | undefined,
   resourceRegion: () => string | undefined = () => undefined,
 ): Caller {
+  if (looksLikeSigV2(req, query)) return authenticateV2(settings, errors, req, query, resourceRegion);
   let parts: SignatureParts | undefined;
   try {
     parts = signatureParts(req, query, errors);
@@ -90,10 +95,78 @@ export function authenticate(
     );
   }
   checkSignedHeaders(req, parts, errors);
-  const caller: Caller = { account: cred.account, accessKeyId: cred.accessKeyId, region: parts.region };
+  const caller: Caller = { account: cred.account, accessKeyId: cred.accessKeyId, region: parts.region, signatureVersion: 'AWS4-HMAC-SHA256' };
   if (payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256')) caller.chunkVerifier = chunkVerifier(cred, parts);
   else if (/^[0-9a-f]{64}$/.test(payloadHash) && body === undefined) caller.declaredPayloadHash = payloadHash;
   return caller;
+}
+
+const UNSUPPORTED_MECHANISM = () =>
+  new AwsError('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.', 400);
+
+/**
+ * SigV2 (S3 only, where the service's rule allows it for the resource's region). A presigned URL
+ * is good until its Expires; a signed header's Date (or x-amz-date) must be within 15 minutes.
+ */
+function authenticateV2(
+  settings: AuthSettings,
+  errors: AuthErrorCodes,
+  req: SignedRequest,
+  query: [string, string][],
+  resourceRegion: () => string | undefined,
+): Caller {
+  const rule = errors.sigV2;
+  if (!rule) {
+    if (!settings.enabled) return { account: settings.defaultAccount };
+    throw UNSUPPORTED_MECHANISM();
+  }
+  let parts: SigV2Parts;
+  try {
+    parts = parseSigV2(req, query);
+  } catch (e) {
+    if (!settings.enabled) return { account: settings.defaultAccount };
+    if (e instanceof SigV2FormatError) throw new AwsError(e.code, e.message, e.status, { fields: e.fields });
+    throw e;
+  }
+  const cred = settings.credentials.get(parts.accessKeyId);
+  // SigV2 names no region: the request acts where its bucket is (the global endpoint's us-east-1 otherwise).
+  const region = resourceRegion() ?? 'us-east-1';
+  if (!settings.enabled) return { account: cred?.account ?? settings.defaultAccount, accessKeyId: parts.accessKeyId, region };
+  if (!rule.allowedIn(region)) throw UNSUPPORTED_MECHANISM();
+  if (!cred) throw new AwsError(errors.unknownKey.code, errors.unknownKey.message, errors.unknownKey.status);
+  const now = settings.now();
+  if (parts.presigned) {
+    if (now.getTime() > parts.expires! * 1000) {
+      throw new AwsError(errors.expired.code, 'Request has expired', errors.expired.status, {
+        fields: { Expires: new Date(parts.expires! * 1000).toISOString(), ServerTime: now.toISOString() },
+      });
+    }
+  } else {
+    const at = signedAt(req);
+    if (!at) throw new AwsError('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header', 403);
+    if (Math.abs(now.getTime() - at.getTime()) > SKEW_MS) {
+      throw new AwsError('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', 403, {
+        fields: { RequestTime: req.headers.get('x-amz-date')?.[0] ?? req.headers.get('date')?.[0] ?? '', ServerTime: now.toISOString(), MaxAllowedSkewMilliseconds: String(SKEW_MS) },
+      });
+    }
+  }
+  const toSign = stringToSignV2(req, query, parts, req.hostBucket);
+  if (!verifyV2(cred.secretAccessKey, toSign, parts.signature)) {
+    throw new AwsError(
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      403,
+      {
+        fields: {
+          AWSAccessKeyId: parts.accessKeyId,
+          StringToSign: toSign,
+          SignatureProvided: parts.signature,
+          StringToSignBytes: [...Buffer.from(toSign, 'utf8')].map((b) => b.toString(16).padStart(2, '0')).join(' '),
+        },
+      },
+    );
+  }
+  return { account: cred.account, accessKeyId: cred.accessKeyId, region, signatureVersion: 'AWS' };
 }
 
 function signatureParts(req: SignedRequest, query: [string, string][], errors: AuthErrorCodes): SignatureParts | undefined {
@@ -104,9 +177,7 @@ function signatureParts(req: SignedRequest, query: [string, string][], errors: A
       const q = errors.malformedQuery;
       if (e.presigned && q) throw new AwsError(q.code, e.message, q.status);
       const auth = req.headers.get('authorization')?.[0] ?? '';
-      if (auth && !auth.startsWith('AWS4-HMAC-SHA256 ')) {
-        throw new AwsError('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.', 400);
-      }
+      if (auth && !auth.startsWith('AWS4-HMAC-SHA256 ')) throw UNSUPPORTED_MECHANISM();
       throw new AwsError('IncompleteSignature', `The request signature is malformed: ${e.message}`, 400);
     }
     throw e;

@@ -5,13 +5,45 @@
  * fails its consumer mid-stream.
  */
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { AwsChunkedDecoder } from '../protocol/aws-chunked.js';
 import { AwsError } from '../protocol/errors.js';
 import type { Caller } from './authenticate.js';
 
 export const MAX_FORM_BODY = 4 * 1024 * 1024;
+
+/** Whether the client waits for `100 Continue` before it sends its body. */
+export function expectsContinue(headers: Record<string, string>): boolean {
+  return /(^|,)\s*100-continue\s*(,|$)/i.test(headers.expect ?? '');
+}
+
+/**
+ * The body of a request whose client waits for `100 Continue`: the go-ahead is sent the first time
+ * anything reads the body (a handler that got past every check), never before, so a request that
+ * is refused is answered without it and its client never sends the body. `body` may already be
+ * piped through decoders: until the go-ahead no byte arrives for them to read.
+ */
+export function bodyOnDemand(body: Readable, res: ServerResponse, onGoAhead: () => void): Readable {
+  let started = false;
+  const out: Readable = new Readable({
+    read() {
+      if (started) {
+        body.resume();
+        return;
+      }
+      started = true;
+      onGoAhead();
+      res.writeContinue();
+      body.on('data', (c: Buffer) => {
+        if (!out.push(c)) body.pause();
+      });
+      body.once('end', () => out.push(null));
+      body.once('error', (e) => out.destroy(e));
+    },
+  });
+  return out;
+}
 
 /**
  * Reads a form body whole. Past MAX_FORM_BODY it stops and rejects without destroying the
@@ -61,7 +93,7 @@ export interface StreamedBody {
   trailers?: Map<string, string>;
 }
 
-export function streamBody(req: IncomingMessage, headers: Record<string, string>, caller: Caller): StreamedBody {
+export function streamBody(req: Readable, headers: Record<string, string>, caller: Caller): StreamedBody {
   const sha = headers['x-amz-content-sha256'] ?? '';
   const chunked = sha.startsWith('STREAMING-') || /(^|,)\s*aws-chunked\s*(,|$)/.test(headers['content-encoding'] ?? '');
   const forward = (from: Readable, to: Transform | PassThrough) => {

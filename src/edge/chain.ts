@@ -14,7 +14,8 @@
  *                                   NotImplemented here, whatever its signature or body (some are
  *                                   unsigned by design, some have bodies no codec reads)
  *   5. authenticate  Authenticated  SigV4 against the configured keys (the service's error codes);
- *                                   a streamed body becomes one checked against what was signed
+ *                                   a streamed body becomes one checked against what was signed,
+ *                                   and one that sends 100 Continue only once a handler reads it
  *   6. parse         Decoded        the codec walks the operation's input shape
  *   7. dispatch                     the service's operation table
  *   8. serialize                    the codec walks the output shape (or the error)
@@ -39,7 +40,7 @@ import type { DecodedCall, WireRequest, WireResponse } from '../protocol/types.j
 import type { Admission, RequestContext, Service } from '../services/service.js';
 import { requestId as newRequestId } from '../state/ids.js';
 import { authenticate, type AuthSettings, type Caller } from './authenticate.js';
-import { MAX_FORM_BODY, readForm, streamBody } from './body.js';
+import { bodyOnDemand, expectsContinue, MAX_FORM_BODY, readForm, streamBody } from './body.js';
 import { guardBody, guardExchange, isClientGone } from './guard.js';
 import { hostBucket, type ServiceRouter } from './route.js';
 import type { SignedRequest } from './sigv4.js';
@@ -69,6 +70,8 @@ interface Known {
   status?: number;
   /** The unread rest of the body is being discarded. */
   draining?: boolean;
+  /** A client that sent Expect: 100-continue has been told to go ahead. */
+  continued?: boolean;
 }
 
 /** 1. The request as it arrived. */
@@ -153,7 +156,7 @@ function identify(edge: Edge, req: IncomingMessage, res: ServerResponse): Receiv
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i].toLowerCase();
     const list = multi.get(name) ?? [];
-    list.push(req.rawHeaders[i + 1]);
+    list.push(headerText(req.rawHeaders[i + 1]));
     multi.set(name, list);
   }
   const headers: Record<string, string> = {};
@@ -167,6 +170,22 @@ function identify(edge: Edge, req: IncomingMessage, res: ServerResponse): Receiv
   const id = newRequestId();
   const report = (what: string, e: unknown) => edge.log(`[${id}] ${what}: ${(e as Error)?.stack ?? String(e)}`);
   return { id, started: process.hrtime.bigint(), req, res, rawPath, rawQuery, query, headers, multi, known: {}, report };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Node reads header bytes as Latin-1. Clients that put non-ASCII text in a header (user metadata,
+ * say) send it as UTF-8 and sign it as such, so a value whose bytes are valid UTF-8 is read as
+ * UTF-8; any other stays as Node read it.
+ */
+function headerText(v: string): string {
+  if (!/[\x80-\xff]/.test(v)) return v;
+  try {
+    return utf8.decode(Buffer.from(v, 'latin1'));
+  } catch {
+    return v;
+  }
 }
 
 // 2. route
@@ -193,6 +212,11 @@ async function read(edge: Edge, x: Routed): Promise<Read> {
       throw new AwsError('RequestEntityTooLarge', `Request body exceeds ${MAX_FORM_BODY} bytes.`, 413);
     }
     if (/%(?![0-9A-Fa-f]{2})/.test(x.rawQuery)) throw CommonErrors.malformedQueryString('The query string contains a malformed percent-encoding.');
+    // A form is read whole before anything can refuse it: the go-ahead comes first.
+    if (expectsContinue(x.headers)) {
+      x.res.writeContinue();
+      x.known.continued = true;
+    }
     wire.body = await readForm(x.req);
   }
   let service: Service;
@@ -243,10 +267,13 @@ function admit(x: Read): Admitted {
 
 // 5. authenticate
 function authenticateStep(edge: Edge, x: Admitted): Authenticated {
-  const signed: SignedRequest = { method: x.wire.method, rawPath: x.rawPath, rawQuery: x.rawQuery, headers: x.multi };
+  const signed: SignedRequest = { method: x.wire.method, rawPath: x.rawPath, rawQuery: x.rawQuery, headers: x.multi, hostBucket: x.wire.hostBucket };
   const caller = authenticate(edge.auth, x.service.authErrors, signed, x.query, x.wire.body, () => x.admission.signingRegion?.());
   if (x.service.codec.traits.body !== 'stream') return { ...x, caller };
   const body = streamBody(x.req, x.headers, caller);
+  if (expectsContinue(x.headers)) {
+    body.stream = bodyOnDemand(body.stream, x.res, () => (x.known.continued = true));
+  }
   if (body.stream !== x.req) {
     guardBody(body.stream, x.report);
     x.known.body = body.stream;
@@ -274,6 +301,8 @@ async function dispatch(edge: Edge, x: Decoded) {
 function requestContext(edge: Edge, x: Received, caller: Caller, trailers: Map<string, string> | undefined): RequestContext {
   return {
     requestId: x.id,
+    method: x.req.method,
+    signatureVersion: caller.signatureVersion,
     account: caller.account,
     region: caller.region ?? edge.defaultRegion,
     accessKeyId: caller.accessKeyId,
@@ -397,6 +426,12 @@ const DRAIN_LIMIT = 64 * 1024 * 1024;
 function finishReading(x: Received, out: WireResponse): void {
   const { req, known } = x;
   if (req.readableEnded || known.draining) return;
+  // Refused before the go-ahead: the client will not send its body, so nothing follows on this
+  // connection that could be framed; it ends with the answer.
+  if (expectsContinue(x.headers) && !known.continued) {
+    out.headers = { ...out.headers, connection: 'close' };
+    return;
+  }
   if (req.destroyed) {
     out.headers = { ...out.headers, connection: 'close' };
     return;

@@ -3,19 +3,23 @@
  * request to the chain; how long it waits on clients and how many it takes is ./connections.ts;
  * listen errors become messages a person can act on.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handle, type Edge } from './chain.js';
 import { limitConnections, serverOptions, type ConnectionLimits } from './connections.js';
 
 export async function listen(edge: Edge, host: string, port: number, limits: ConnectionLimits): Promise<{ server: Server; port: number }> {
-  const server = createServer(serverOptions(limits), (req, res) => {
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     // handle() answers its own failures; this only catches a bug in that answering itself.
     handle(edge, req, res).catch((e) => {
       edge.log(`request failed past its last resort: ${(e as Error)?.stack ?? String(e)}`);
       res.destroy();
     });
-  });
+  };
+  const server = createServer(serverOptions(limits), serve);
+  // Expect: 100-continue is the chain's to answer: the go-ahead goes out only once the body is
+  // wanted, so a caller who will be refused gets the refusal instead (./body.ts).
+  server.on('checkContinue', serve);
   limitConnections(server, limits, edge.log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {

@@ -16,6 +16,8 @@ export interface SignedRequest {
   rawQuery: string;
   /** Lower-case header name → the values received, in order. */
   headers: Map<string, string[]>;
+  /** S3: the bucket the Host header names (SigV2 signs it as part of the resource). */
+  hostBucket?: string;
 }
 
 export interface SignatureParts {
@@ -150,7 +152,8 @@ export function uriEncode(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-function safeDecode(s: string): string {
+/** Percent-decoding that leaves a malformed escape as it is (the signature then will not match). */
+export function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {

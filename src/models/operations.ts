@@ -184,7 +184,23 @@ export const implemented = {
   },
   rds: {
     uid: 'rds-2014-10-31',
-    operations: ['CreateDBSubnetGroup', 'DescribeDBSubnetGroups', 'DeleteDBSubnetGroup'],
+    operations: [
+      'CreateDBSubnetGroup',
+      'DescribeDBSubnetGroups',
+      'DeleteDBSubnetGroup',
+      'CreateDBInstance',
+      'DescribeDBInstances',
+      'DeleteDBInstance',
+      'RebootDBInstance',
+      'StopDBInstance',
+      'StartDBInstance',
+      'DescribeDBEngineVersions',
+      'DescribeOrderableDBInstanceOptions',
+      'ListTagsForResource',
+      'AddTagsToResource',
+      'RemoveTagsFromResource',
+      'ModifyDBInstance',
+    ],
   },
   s3: {
     uid: 's3-2006-03-01',
@@ -198,6 +214,7 @@ export const implemented = {
       'GetObject',
       'HeadObject',
       'DeleteObject',
+      'GetObjectAttributes',
       'ListObjectsV2',
       // Access (./services/s3/authorize.ts and friends)
       'PutBucketPolicy',
@@ -226,6 +243,10 @@ export const implemented = {
       'PutBucketTagging',
       'GetBucketTagging',
       'DeleteBucketTagging',
+      // Encryption (./services/s3/bucket-encryption.ts, ./services/s3/sse.ts)
+      'PutBucketEncryption',
+      'GetBucketEncryption',
+      'DeleteBucketEncryption',
       'CreateMultipartUpload',
       'UploadPart',
       'UploadPartCopy',

@@ -136,7 +136,11 @@ export class RestXmlCodec implements Codec {
   async decode(req: WireRequest): Promise<DecodedCall> {
     const operation = this.route(req);
     if (!operation) {
-      throw new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405);
+      const target = splitS3Path(req);
+      const resourceType = target.key !== undefined ? 'OBJECT' : target.bucket !== undefined ? 'BUCKET' : 'SERVICE';
+      throw new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405, {
+        fields: { Method: req.method, ResourceType: resourceType },
+      });
     }
     const shape = operation.input ? this.model.resolve(operation.input) : undefined;
     const input: Record<string, unknown> = {};
@@ -156,7 +160,10 @@ export class RestXmlCodec implements Codec {
         } else if (query.has(wire)) input[name] = parseText(m, query.get(wire)!, wire);
       } else if (m.location === 'header') {
         const v = req.headers[wire.toLowerCase()];
-        if (v !== undefined) input[name] = parseText(m, v, wire, 'rfc822');
+        if (v === undefined) continue;
+        // A list in a header is its items separated by commas (S3's x-amz-object-attributes).
+        if (shapeType(m) === 'list') input[name] = v.split(',').map((x) => parseText(this.model.resolve(m.member ?? {}), x.trim(), wire, 'rfc822'));
+        else input[name] = parseText(m, v, wire, 'rfc822');
       } else if (m.location === 'headers') {
         const prefix = wire.toLowerCase();
         const map: Record<string, string> = {};
@@ -165,6 +172,7 @@ export class RestXmlCodec implements Codec {
       }
     }
     if (shape.payload) await this.decodePayload(req, shape, shape.payload, input);
+    else if (hasBodyMembers(this.model, shape)) await this.decodeBodyMembers(req, shape, input);
     for (const name of shape.required ?? []) {
       if (input[name] === undefined && name !== shape.payload) {
         const m = this.model.resolve(shape.members![name]);
@@ -192,6 +200,23 @@ export class RestXmlCodec implements Codec {
     else input[name] = text;
   }
 
+  /**
+   * An input with several members in its body and no payload member (SelectObjectContent's
+   * Expression, InputSerialization, …): the body is one document whose root is the input shape's
+   * XML name, each member one child element of it.
+   */
+  private async decodeBodyMembers(req: WireRequest, shape: Shape, input: Record<string, unknown>) {
+    const raw = await readAll(req.stream, MAX_XML_BODY);
+    Object.defineProperty(input, RAW_PAYLOAD, { value: raw, enumerable: false });
+    const text = raw.toString('utf8');
+    if (text.trim() === '') {
+      if (shape.required?.some((n) => !this.model.resolve(shape.members![n]).location)) throw this.errors.emptyPayload();
+      return;
+    }
+    const root = shape.locationName ?? 'Request';
+    Object.assign(input, decodeXmlDocument(this.model, shape, text, root));
+  }
+
   encode(operation: Operation, output: Record<string, unknown> | undefined, _requestId: string): WireResponse {
     const headers: Record<string, string> = {};
     let status = operation.http?.responseCode ?? 200;
@@ -207,7 +232,7 @@ export class RestXmlCodec implements Codec {
       if (m.location === 'statusCode') status = Number(v);
       else if (m.location === 'header') headers[wire.toLowerCase()] = headerText(m, v);
       else if (m.location === 'headers') {
-        for (const [k, x] of Object.entries(v as Record<string, string>)) headers[`${wire.toLowerCase()}${k}`] = String(x);
+        for (const [k, x] of Object.entries(v as Record<string, string>)) headers[`${wire.toLowerCase()}${k}`] = utf8Bytes(String(x));
       } else if (name !== shape.payload) bodyMembers = true;
     }
     if (shape.payload) {
@@ -246,9 +271,22 @@ export class RestXmlCodec implements Codec {
   }
 }
 
+/** Whether any member of an input lives in the body (no URI, header or query location). */
+function hasBodyMembers(model: LoadedModel, shape: Shape): boolean {
+  return Object.values(shape.members ?? {}).some((ref) => !model.resolve(ref).location);
+}
+
 function headerText(m: Shape, v: unknown): string {
   if (shapeType(m) === 'timestamp') return formatTimestamp(v, m.timestampFormat ?? 'rfc822');
-  return formatScalar(m, v);
+  return utf8Bytes(formatScalar(m, v));
+}
+
+/**
+ * Header values go out as UTF-8 (as the edge reads them in): Node writes a header string one byte
+ * per character, so non-ASCII text is handed over as its UTF-8 bytes.
+ */
+function utf8Bytes(text: string): string {
+  return /[^\x00-\x7f]/.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
 }
 
 function parseText(m: Shape, raw: string, wire: string, dateFormat: 'rfc822' | 'iso8601' = 'iso8601'): unknown {
@@ -262,6 +300,10 @@ function parseText(m: Shape, raw: string, wire: string, dateFormat: 'rfc822' | '
     case 'boolean':
       if (!/^(true|false)$/i.test(raw)) throw bad();
       return raw.toLowerCase() === 'true';
+    case 'blob':
+      // A blob in a header or query string travels as base64 (S3's customer-provided keys).
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw.trim())) throw bad();
+      return Buffer.from(raw.trim(), 'base64');
     case 'timestamp': {
       const d = new Date(raw);
       if (Number.isNaN(d.getTime())) {

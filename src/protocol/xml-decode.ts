@@ -60,7 +60,7 @@ const parser = new XMLParser({
   removeNSPrefix: true,
   parseTagValue: false,
   parseAttributeValue: false,
-  trimValues: true,
+  trimValues: false,
   processEntities: true,
   entityDecoder: xmlReferences,
   maxNestedTags: MAX_DEPTH,
@@ -110,6 +110,8 @@ function decodeNode(model: LoadedModel, shape: Shape, node: XmlNode | XmlNode[] 
       const out: Record<string, unknown> = {};
       for (const [name, ref] of Object.entries(shape.members ?? {})) {
         const member = model.resolve(ref);
+        // Members bound to the URI, headers or query string are never read from the document.
+        if (member.location) continue;
         if (member.xmlAttribute) {
           const attr = obj[`@${(member.locationName ?? name).replace(/^.*:/, '')}`];
           if (typeof attr === 'string') out[name] = attr;
@@ -130,7 +132,7 @@ function decodeNode(model: LoadedModel, shape: Shape, node: XmlNode | XmlNode[] 
       if (shape.flattened) {
         items = Array.isArray(node) ? node : [node as XmlNode];
       } else {
-        if (node === '' || node === undefined) return [];
+        if (node === undefined || (typeof node === 'string' && node.trim() === '')) return [];
         if (typeof node !== 'object' || Array.isArray(node)) throw malformedXml();
         const inner = node[item.locationName ?? 'member'];
         items = inner === undefined ? [] : Array.isArray(inner) ? inner : [inner];
@@ -146,8 +148,11 @@ function decodeNode(model: LoadedModel, shape: Shape, node: XmlNode | XmlNode[] 
   }
 }
 
-function decodeXmlScalar(shape: Shape, text: string): unknown {
-  switch (shapeType(shape)) {
+function decodeXmlScalar(shape: Shape, raw: string): unknown {
+  const type = shapeType(shape);
+  if (type === 'string') return raw;
+  const text = raw.trim();
+  switch (type) {
     case 'integer':
     case 'long': {
       if (!/^-?[0-9]+$/.test(text)) throw malformedXml();

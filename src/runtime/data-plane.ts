@@ -64,6 +64,7 @@ export class DataPlane {
   readonly zones = new DnsZones();
   private readonly endpoints: ServiceEndpoint[] = [];
   private readonly portOwners = new Set<string>();
+  private readonly networkListeners: (() => void)[] = [];
   private open: Promise<Open> | undefined;
   private host: DnsServer | undefined;
   private vpcResolverOn: (vpcId: string) => boolean = () => true;
@@ -109,6 +110,18 @@ export class DataPlane {
   /** A service that plugs ports: the fabric prunes after a takeover only once it has plugged its own again. */
   registerPortOwner(owner: string): void {
     this.portOwners.add(owner);
+  }
+
+  /**
+   * The VPCs' network rows changed (a security group rule, an ACL entry): every service with ports
+   * re-derives its VPCs' rules. The VPCs' owner (EC2) says so after its writes.
+   */
+  onNetworkChange(listener: () => void): void {
+    this.networkListeners.push(listener);
+  }
+
+  networkChanged(): void {
+    for (const l of this.networkListeners) l();
   }
 
   /** Registers a server to run on the service address whenever the fabric is up. */

@@ -82,12 +82,14 @@ export function createHostRuntime(config: KumoConfig, log: (line: string) => voi
  * `kumo reset` of a data dir whose kumo is not running: what a dead kumo left running for these
  * owners (containers, their mounts and cgroups, their volumes, the network kept for them) ends.
  */
-export async function reclaimHostState(config: KumoConfig, owners: ContainerOwner[]): Promise<void> {
+export async function reclaimHostState(config: KumoConfig, owners: ContainerOwner[], volumeDirs: string[] = []): Promise<void> {
   const runtime = createHostRuntime(config, () => {});
   if (runtime.mode.mode !== 'native') return;
   for (const owner of owners) await runtime.driverFor(owner).reclaimLeftovers?.();
   // Volumes the dead kumo had mounted or attached: the data dir must be removable.
-  for (const id of runtime.volumes?.list() ?? []) await runtime.volumes!.unmountRoot(id);
+  for (const store of [runtime.volumes, ...volumeDirs.map((d) => new VolumeStore(join(config.dataDir, d)))]) {
+    for (const id of store?.list() ?? []) await store!.unmountRoot(id);
+  }
   for (const loop of await loopsUnder(config.dataDir)) await run('losetup', ['--detach', loop.split(' ')[0]!]).catch(() => {});
   await Fabric.releaseOwner(config.dataDir);
 }

@@ -10,6 +10,10 @@ import type { Scope } from '../state/scope.js';
 
 export interface RequestContext {
   requestId: string;
+  /** How the request was signed (`AWS` for SigV2, `AWS4-HMAC-SHA256`); undefined when unsigned. */
+  signatureVersion?: string;
+  /** The HTTP method, for errors that name it (S3's MethodNotAllowed). */
+  method?: string;
   account: string;
   region: string;
   /** The access key that signed the request; undefined for anonymous requests (S3 only). */
@@ -64,6 +68,12 @@ export interface AuthErrorCodes {
    * added to a captured request. `field` names the error element listing the unsigned ones.
    */
   unsignedHeaders?: { code: string; status: number; message: string; field: string };
+  /**
+   * S3 only: Signature Version 2 is accepted for resources in these regions (the region of the
+   * bucket a request names, us-east-1 when it names none). Absent: SigV2 is refused with AWS's
+   * "Please use AWS4-HMAC-SHA256".
+   */
+  sigV2?: { allowedIn(region: string): boolean };
 }
 
 /**

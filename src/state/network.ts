@@ -146,6 +146,11 @@ export interface NetworkInterfaceRecord {
   /** `available`, or `in-use` while attached to an instance. */
   Status: string;
   Attachment?: NetworkInterfaceAttachmentRecord;
+  /**
+   * A requester-managed interface's internal group (`kumo-…`, never a security group users see):
+   * its members reach each other whatever their security groups (vpc-policy.ts).
+   */
+  InternalGroup?: string;
 }
 
 export interface NetworkInterfaceAttachmentRecord {

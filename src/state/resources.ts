@@ -29,6 +29,7 @@ export class ResourceTable<T extends object> {
       list: db.prepare(`SELECT data FROM ${table} WHERE account = ? AND region = ? ORDER BY seq`),
       count: db.prepare(`SELECT count(*) AS n FROM ${table} WHERE account = ? AND region = ?`),
       scopeOf: db.prepare(`SELECT account, region FROM ${table} WHERE id = ? LIMIT 1`),
+      everywhere: db.prepare(`SELECT account, region, data FROM ${table} ORDER BY seq`),
     };
   }
 
@@ -57,6 +58,14 @@ export class ResourceTable<T extends object> {
   scopeOf(id: string): Scope | undefined {
     const row = this.stmts.scopeOf.get(id) as { account: string; region: string } | undefined;
     return row && { account: row.account, region: row.region };
+  }
+
+  /** Every row of every account and region: what a supervisor reconciles. */
+  everywhere(): { scope: Scope; row: T }[] {
+    return (this.stmts.everywhere.all() as { account: string; region: string; data: string }[]).map((r) => ({
+      scope: { account: r.account, region: r.region },
+      row: JSON.parse(r.data) as T,
+    }));
   }
 
   count(scope: Scope): number {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DescribeLaunchTemplatesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeSSLPoliciesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
-import { CreateBucketCommand, GetBucketEncryptionCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeDBClustersCommand, RDSClient } from '@aws-sdk/client-rds';
+import { CreateBucketCommand, GetBucketLoggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { clientConfig, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
 import { signedPost } from './sign.js';
 
@@ -56,7 +56,7 @@ describe('services kumo does not have', () => {
 describe('operations kumo has not implemented', () => {
   const cases: [string, () => Promise<unknown>][] = [
     ['EC2 DescribeLaunchTemplates', () => new EC2Client(clientConfig(kumo.url)).send(new DescribeLaunchTemplatesCommand({}))],
-    ['RDS DescribeDBInstances', () => new RDSClient(clientConfig(kumo.url)).send(new DescribeDBInstancesCommand({}))],
+    ['RDS DescribeDBClusters', () => new RDSClient(clientConfig(kumo.url)).send(new DescribeDBClustersCommand({}))],
     ['ELBv2 DescribeSSLPolicies', () => new ElasticLoadBalancingV2Client(clientConfig(kumo.url)).send(new DescribeSSLPoliciesCommand({}))],
   ];
   for (const [name, send] of cases) {
@@ -71,11 +71,11 @@ describe('operations kumo has not implemented', () => {
     });
   }
 
-  test('S3 GetBucketEncryption is NotImplemented (501) too', async () => {
+  test('S3 GetBucketLogging is NotImplemented (501) too', async () => {
     const s3 = new S3Client(clientConfig(kumo.url, { forcePathStyle: true }));
     const bucket = uniqueName('routing');
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    await assert.rejects(s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })), (e: Error & { $metadata: { httpStatusCode: number } }) => {
+    await assert.rejects(s3.send(new GetBucketLoggingCommand({ Bucket: bucket })), (e: Error & { $metadata: { httpStatusCode: number } }) => {
       assert.equal(e.name, 'NotImplemented');
       assert.equal(e.$metadata.httpStatusCode, 501);
       return true;

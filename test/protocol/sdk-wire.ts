@@ -45,7 +45,7 @@ export function mirror(codec: Codec, answer: (op: Operation, input: Record<strin
         if (!(e instanceof AwsError)) throw e;
         out = codec.encodeError(e, 'req-1');
       }
-      const body = Buffer.from(out.body as string);
+      const body = Buffer.from((out.body as string | undefined) ?? '');
       return { response: { statusCode: out.status, headers: out.headers, body: Readable.from([body]) } };
     },
     updateHttpClientConfig() {},

@@ -128,7 +128,8 @@ describe('bucket tagging', () => {
     assert.deepEqual((await failure(s3.send(new GetBucketTaggingCommand({ Bucket })))).name, 'NoSuchTagSet');
     const TagSet = [{ Key: 'team', Value: 'storage' }, { Key: 'cost-center', Value: '' }];
     await s3.send(new PutBucketTaggingCommand({ Bucket, Tagging: { TagSet } }));
-    assert.deepEqual((await s3.send(new GetBucketTaggingCommand({ Bucket }))).TagSet, TagSet);
+    // Answered in key order, as S3 does.
+    assert.deepEqual((await s3.send(new GetBucketTaggingCommand({ Bucket }))).TagSet, [TagSet[1], TagSet[0]]);
     await s3.send(new DeleteBucketTaggingCommand({ Bucket }));
     const f = await failure(s3.send(new GetBucketTaggingCommand({ Bucket })));
     assert.deepEqual([f.name, f.status], ['NoSuchTagSet', 404]);

@@ -270,11 +270,11 @@ describe('operations kumo does not serve yet', () => {
 
   test('the NotImplemented body is an S3 error document', async () => {
     const Bucket = await newBucket();
-    // GetBucketEncryption, signed with the SDK so only the missing handler can refuse it.
-    const { GetBucketEncryptionCommand } = await import('@aws-sdk/client-s3');
-    const f = await failure(s3.send(new GetBucketEncryptionCommand({ Bucket })));
+    // GetBucketLogging, signed with the SDK so only the missing handler can refuse it.
+    const { GetBucketLoggingCommand } = await import('@aws-sdk/client-s3');
+    const f = await failure(s3.send(new GetBucketLoggingCommand({ Bucket })));
     assert.equal(f.name, 'NotImplemented');
     assert.equal(f.status, 501);
-    assert.match(String(f.fields.message), /GetBucketEncryption/);
+    assert.match(String(f.fields.message), /GetBucketLogging/);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { clientConfig, CREDENTIALS, REGION, uniqueName, useKumo, type TestKumo } from '../helpers/kumo.js';
@@ -135,5 +136,25 @@ export async function rawRequest(url: string, r: RawRequest): Promise<RawRespons
     );
     req.on('error', reject);
     req.end(payload);
+  });
+}
+
+/**
+ * One request written as given on a fresh socket (Connection: close): for what Node's HTTP client
+ * will not send, such as a PUT with neither Content-Length nor Transfer-Encoding. `head` holds the
+ * headers to send (signed ones included); the answer is read until the server closes.
+ */
+export function socketRequest(url: string, method: string, path: string, head: Record<string, string>, body = ''): Promise<{ status: number; text: string }> {
+  const target = new URL(url);
+  const lines = [`${method} ${path} HTTP/1.1`, ...Object.entries({ ...head, connection: 'close' }).map(([k, v]) => `${k}: ${v}`)];
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(target.port), target.hostname, () => socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text });
+    });
   });
 }

@@ -84,9 +84,9 @@ describe('a body that does not match its signature, refused before it is read', 
     await expectAnswer(mismatched({ method: 'PUT', path: `/${Bucket}/copy`, headers: { 'x-amz-copy-source': `/${Bucket}/absent` } }), 404, 'NoSuchKey');
   });
 
-  test('a customer-key encryption header kumo does not implement is NotImplemented', async () => {
+  test('a customer-key encryption header without its key is InvalidArgument', async () => {
     const headers = { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' };
-    await expectAnswer(mismatched({ method: 'PUT', path: `/${Bucket}/sse-c`, headers }), 501, 'NotImplemented');
+    await expectAnswer(mismatched({ method: 'PUT', path: `/${Bucket}/sse-c`, headers }), 400, 'InvalidArgument');
   });
 
   test('aws-chunked with bad chunk signatures to a missing bucket is NoSuchBucket', async () => {

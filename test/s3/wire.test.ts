@@ -224,7 +224,9 @@ describe('plain bodies', () => {
     await absent('huge');
   });
 
-  test('a PUT without Content-Length (plain chunked transfer) is MissingContentLength (411)', async () => {
+  // S3 takes a body of unknown length sent chunked (current SDKs stream so); a PUT with neither a
+  // length nor chunking is MissingContentLength (object-answers.test.ts).
+  test('a PUT without Content-Length (plain chunked transfer) is taken whole', async () => {
     const signed = await signHeaders(kumo.url, { method: 'PUT', path: `/${Bucket}/no-length`, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
     const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = httpRequest({ host: '127.0.0.1', port: kumo.port, method: 'PUT', path: `/${Bucket}/no-length`, headers: signed });
@@ -237,9 +239,9 @@ describe('plain bodies', () => {
       req.write('some ');
       req.end('bytes');
     });
-    assert.equal(res.status, 411);
-    assert.equal(xmlField(res.body, 'Code'), 'MissingContentLength');
-    await absent('no-length');
+    assert.equal(res.status, 200, res.body);
+    const got = await s3.send(new GetObjectCommand({ Bucket, Key: 'no-length' }));
+    assert.equal(await got.Body!.transformToString(), 'some bytes');
   });
 
   test('Expect: 100-continue gets its go-ahead and the upload lands', async () => {
@@ -262,6 +264,35 @@ describe('plain bodies', () => {
     });
     assert.equal(status, 200);
     assert.deepEqual(await content('continued'), body);
+  });
+
+  test('Expect: 100-continue from a caller who will be refused gets the refusal, never the go-ahead', async () => {
+    const body = randomBytes(64 * 1024);
+    /** Sends headers only; sends the body only if told to continue. */
+    const refused = (path: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; continued: boolean; code?: string; connection?: string }>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: kumo.port, method: 'PUT', path, headers: { ...headers, expect: '100-continue' } });
+        let continued = false;
+        req.on('continue', () => {
+          continued = true;
+          req.end(body);
+        });
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode!, continued, code: xmlField(text, 'Code'), connection: res.headers.connection }));
+        });
+        req.on('error', reject);
+        req.flushHeaders();
+      });
+    const length = { 'content-length': String(body.length) };
+    const badSig = await signHeaders(kumo.url, { method: 'PUT', path: `/${Bucket}/refused`, body, headers: length, credentials: { accessKeyId: 'test', secretAccessKey: 'wrong' } });
+    assert.deepEqual(await refused(`/${Bucket}/refused`, badSig), { status: 403, continued: false, code: 'SignatureDoesNotMatch', connection: 'close' });
+    const noBucket = await signHeaders(kumo.url, { method: 'PUT', path: '/no-such-bucket-here/k', body, headers: length });
+    assert.deepEqual(await refused('/no-such-bucket-here/k', noBucket), { status: 404, continued: false, code: 'NoSuchBucket', connection: 'close' });
+    const anonymous = { host: `127.0.0.1:${kumo.port}`, ...length };
+    assert.deepEqual(await refused(`/${Bucket}/refused`, anonymous), { status: 403, continued: false, code: 'AccessDenied', connection: 'close' });
+    await absent('refused');
   });
 
   test('an upload cut off mid-body leaves no object and no temporary file', async () => {

@@ -31,6 +31,287 @@ export interface DeleteDBSubnetGroupInput {
 
 export interface DeleteDBSubnetGroupOutput {}
 
+export interface CreateDBInstanceInput {
+  DBName?: string;
+  DBInstanceIdentifier: string;
+  AllocatedStorage?: number;
+  DBInstanceClass: string;
+  Engine: string;
+  MasterUsername?: string;
+  MasterUserPassword?: string;
+  DBSecurityGroups?: DBSecurityGroups;
+  VpcSecurityGroupIds?: VpcSecurityGroupIds;
+  AvailabilityZone?: string;
+  DBSubnetGroupName?: string;
+  PreferredMaintenanceWindow?: string;
+  DBParameterGroupName?: string;
+  BackupRetentionPeriod?: number;
+  PreferredBackupWindow?: string;
+  Port?: number;
+  MultiAZ?: boolean;
+  EngineVersion?: string;
+  AutoMinorVersionUpgrade?: boolean;
+  LicenseModel?: string;
+  Iops?: number;
+  OptionGroupName?: string;
+  CharacterSetName?: string;
+  NcharCharacterSetName?: string;
+  PubliclyAccessible?: boolean;
+  Tags?: Tags;
+  DBClusterIdentifier?: string;
+  StorageType?: string;
+  TdeCredentialArn?: string;
+  TdeCredentialPassword?: string;
+  StorageEncrypted?: boolean;
+  KmsKeyId?: string;
+  Domain?: string;
+  DomainFqdn?: string;
+  DomainOu?: string;
+  DomainAuthSecretArn?: string;
+  DomainDnsIps?: DomainDnsIps;
+  CopyTagsToSnapshot?: boolean;
+  MonitoringInterval?: number;
+  MonitoringRoleArn?: string;
+  DomainIAMRoleName?: string;
+  PromotionTier?: number;
+  Timezone?: string;
+  EnableIAMDatabaseAuthentication?: boolean;
+  EnablePerformanceInsights?: boolean;
+  PerformanceInsightsKMSKeyId?: string;
+  PerformanceInsightsRetentionPeriod?: number;
+  EnableCloudwatchLogsExports?: EnableCloudwatchLogsExports;
+  ProcessorFeatures?: ProcessorFeatures;
+  DeletionProtection?: boolean;
+  MaxAllocatedStorage?: number;
+  EnableCustomerOwnedIp?: boolean;
+  CustomIamInstanceProfile?: string;
+  BackupTarget?: string;
+  NetworkType?: string;
+  StorageThroughput?: number;
+  ManageMasterUserPassword?: boolean;
+  MasterUserSecretKmsKeyId?: string;
+  CACertificateIdentifier?: string;
+  DBSystemId?: string;
+  DedicatedLogVolume?: boolean;
+  MultiTenant?: boolean;
+  EngineLifecycleSupport?: string;
+}
+
+export interface CreateDBInstanceOutput {
+  DBInstance?: DBInstance;
+}
+
+export interface DescribeDBInstancesInput {
+  DBInstanceIdentifier?: string;
+  Filters?: Filters;
+  MaxRecords?: number;
+  Marker?: string;
+}
+
+export interface DescribeDBInstancesOutput {
+  Marker?: string;
+  DBInstances?: DBInstance[];
+}
+
+export interface DeleteDBInstanceInput {
+  DBInstanceIdentifier: string;
+  SkipFinalSnapshot?: boolean;
+  FinalDBSnapshotIdentifier?: string;
+  DeleteAutomatedBackups?: boolean;
+}
+
+export interface DeleteDBInstanceOutput {
+  DBInstance?: DBInstance;
+}
+
+export interface RebootDBInstanceInput {
+  DBInstanceIdentifier: string;
+  ForceFailover?: boolean;
+}
+
+export interface RebootDBInstanceOutput {
+  DBInstance?: DBInstance;
+}
+
+export interface StopDBInstanceInput {
+  DBInstanceIdentifier: string;
+  DBSnapshotIdentifier?: string;
+}
+
+export interface StopDBInstanceOutput {
+  DBInstance?: DBInstance;
+}
+
+export interface StartDBInstanceInput {
+  DBInstanceIdentifier: string;
+}
+
+export interface StartDBInstanceOutput {
+  DBInstance?: DBInstance;
+}
+
+export interface DescribeDBEngineVersionsInput {
+  Engine?: string;
+  EngineVersion?: string;
+  DBParameterGroupFamily?: string;
+  Filters?: Filters;
+  MaxRecords?: number;
+  Marker?: string;
+  DefaultOnly?: boolean;
+  ListSupportedCharacterSets?: boolean;
+  ListSupportedTimezones?: boolean;
+  IncludeAll?: boolean;
+}
+
+export interface DescribeDBEngineVersionsOutput {
+  Marker?: string;
+  DBEngineVersions?: DBEngineVersionsItem[];
+}
+
+export interface DescribeOrderableDBInstanceOptionsInput {
+  Engine: string;
+  EngineVersion?: string;
+  DBInstanceClass?: string;
+  LicenseModel?: string;
+  AvailabilityZoneGroup?: string;
+  Vpc?: boolean;
+  Filters?: Filters;
+  MaxRecords?: number;
+  Marker?: string;
+}
+
+export interface DescribeOrderableDBInstanceOptionsOutput {
+  OrderableDBInstanceOptions?: {
+    Engine?: string;
+    EngineVersion?: string;
+    DBInstanceClass?: string;
+    LicenseModel?: string;
+    AvailabilityZoneGroup?: string;
+    AvailabilityZones?: AvailabilityZonesItem[];
+    MultiAZCapable?: boolean;
+    ReadReplicaCapable?: boolean;
+    Vpc?: boolean;
+    SupportsStorageEncryption?: boolean;
+    StorageType?: string;
+    SupportsIops?: boolean;
+    SupportsEnhancedMonitoring?: boolean;
+    SupportsIAMDatabaseAuthentication?: boolean;
+    SupportsPerformanceInsights?: boolean;
+    MinStorageSize?: number;
+    MaxStorageSize?: number;
+    MinIopsPerDbInstance?: number;
+    MaxIopsPerDbInstance?: number;
+    MinIopsPerGib?: number;
+    MaxIopsPerGib?: number;
+    AvailableProcessorFeatures?: AvailableProcessorFeatures;
+    SupportedEngineModes?: SupportedEngineModes;
+    SupportsStorageAutoscaling?: boolean;
+    SupportsKerberosAuthentication?: boolean;
+    OutpostCapable?: boolean;
+    SupportedActivityStreamModes?: string[];
+    SupportsGlobalDatabases?: boolean;
+    SupportsClusters?: boolean;
+    SupportedNetworkTypes?: DomainDnsIps;
+    SupportsStorageThroughput?: boolean;
+    MinStorageThroughputPerDbInstance?: number;
+    MaxStorageThroughputPerDbInstance?: number;
+    MinStorageThroughputPerIops?: number;
+    MaxStorageThroughputPerIops?: number;
+    SupportsDedicatedLogVolume?: boolean;
+  }[];
+  Marker?: string;
+}
+
+export interface ListTagsForResourceInput {
+  ResourceName: string;
+  Filters?: Filters;
+}
+
+export interface ListTagsForResourceOutput {
+  TagList?: Tags;
+}
+
+export interface AddTagsToResourceInput {
+  ResourceName: string;
+  Tags: Tags;
+}
+
+export interface AddTagsToResourceOutput {}
+
+export interface RemoveTagsFromResourceInput {
+  ResourceName: string;
+  TagKeys: string[];
+}
+
+export interface RemoveTagsFromResourceOutput {}
+
+export interface ModifyDBInstanceInput {
+  DBInstanceIdentifier: string;
+  AllocatedStorage?: number;
+  DBInstanceClass?: string;
+  DBSubnetGroupName?: string;
+  DBSecurityGroups?: DBSecurityGroups;
+  VpcSecurityGroupIds?: VpcSecurityGroupIds;
+  ApplyImmediately?: boolean;
+  MasterUserPassword?: string;
+  DBParameterGroupName?: string;
+  BackupRetentionPeriod?: number;
+  PreferredBackupWindow?: string;
+  PreferredMaintenanceWindow?: string;
+  MultiAZ?: boolean;
+  EngineVersion?: string;
+  AllowMajorVersionUpgrade?: boolean;
+  AutoMinorVersionUpgrade?: boolean;
+  LicenseModel?: string;
+  Iops?: number;
+  OptionGroupName?: string;
+  NewDBInstanceIdentifier?: string;
+  StorageType?: string;
+  TdeCredentialArn?: string;
+  TdeCredentialPassword?: string;
+  CACertificateIdentifier?: string;
+  Domain?: string;
+  DomainFqdn?: string;
+  DomainOu?: string;
+  DomainAuthSecretArn?: string;
+  DomainDnsIps?: DomainDnsIps;
+  CopyTagsToSnapshot?: boolean;
+  MonitoringInterval?: number;
+  DBPortNumber?: number;
+  PubliclyAccessible?: boolean;
+  MonitoringRoleArn?: string;
+  DomainIAMRoleName?: string;
+  DisableDomain?: boolean;
+  PromotionTier?: number;
+  EnableIAMDatabaseAuthentication?: boolean;
+  EnablePerformanceInsights?: boolean;
+  PerformanceInsightsKMSKeyId?: string;
+  PerformanceInsightsRetentionPeriod?: number;
+  CloudwatchLogsExportConfiguration?: CloudwatchLogsExportConfiguration;
+  ProcessorFeatures?: ProcessorFeatures;
+  UseDefaultProcessorFeatures?: boolean;
+  DeletionProtection?: boolean;
+  MaxAllocatedStorage?: number;
+  CertificateRotationRestart?: boolean;
+  ReplicaMode?: string;
+  EnableCustomerOwnedIp?: boolean;
+  AwsBackupRecoveryPointArn?: string;
+  AutomationMode?: string;
+  ResumeFullAutomationModeMinutes?: number;
+  NetworkType?: string;
+  StorageThroughput?: number;
+  ManageMasterUserPassword?: boolean;
+  RotateMasterUserPassword?: boolean;
+  MasterUserSecretKmsKeyId?: string;
+  Engine?: string;
+  DedicatedLogVolume?: boolean;
+  MultiTenant?: boolean;
+}
+
+export interface ModifyDBInstanceOutput {
+  DBInstance?: DBInstance;
+}
+
 export type SubnetIds = string[];
 
 export type Tags = {
@@ -45,14 +326,14 @@ export interface DBSubnetGroup {
   SubnetGroupStatus?: string;
   Subnets?: {
     SubnetIdentifier?: string;
-    SubnetAvailabilityZone?: SubnetAvailabilityZone;
+    SubnetAvailabilityZone?: AvailabilityZonesItem;
     SubnetOutpost?: {
       Arn?: string;
     };
     SubnetStatus?: string;
   }[];
   DBSubnetGroupArn?: string;
-  SupportedNetworkTypes?: SupportedNetworkTypes;
+  SupportedNetworkTypes?: DomainDnsIps;
 }
 
 export type Filters = {
@@ -60,14 +341,285 @@ export type Filters = {
   Values: string[];
 }[];
 
-export interface SubnetAvailabilityZone {
+export type DBSecurityGroups = string[];
+
+export type VpcSecurityGroupIds = string[];
+
+export type DomainDnsIps = string[];
+
+export type EnableCloudwatchLogsExports = string[];
+
+export type ProcessorFeatures = {
+  Name?: string;
+  Value?: string;
+}[];
+
+export interface DBInstance {
+  DBInstanceIdentifier?: string;
+  DBInstanceClass?: string;
+  Engine?: string;
+  DBInstanceStatus?: string;
+  AutomaticRestartTime?: Date | string;
+  MasterUsername?: string;
+  DBName?: string;
+  Endpoint?: Endpoint;
+  AllocatedStorage?: number;
+  InstanceCreateTime?: Date | string;
+  PreferredBackupWindow?: string;
+  BackupRetentionPeriod?: number;
+  DBSecurityGroups?: DBSecurityGroups2;
+  VpcSecurityGroups?: VpcSecurityGroups;
+  DBParameterGroups?: {
+    DBParameterGroupName?: string;
+    ParameterApplyStatus?: string;
+  }[];
+  AvailabilityZone?: string;
+  DBSubnetGroup?: DBSubnetGroup;
+  PreferredMaintenanceWindow?: string;
+  PendingModifiedValues?: {
+    DBInstanceClass?: string;
+    AllocatedStorage?: number;
+    MasterUserPassword?: string;
+    Port?: number;
+    BackupRetentionPeriod?: number;
+    MultiAZ?: boolean;
+    EngineVersion?: string;
+    LicenseModel?: string;
+    Iops?: number;
+    DBInstanceIdentifier?: string;
+    StorageType?: string;
+    CACertificateIdentifier?: string;
+    DBSubnetGroupName?: string;
+    PendingCloudwatchLogsExports?: PendingCloudwatchLogsExports;
+    ProcessorFeatures?: ProcessorFeatures;
+    IAMDatabaseAuthenticationEnabled?: boolean;
+    AutomationMode?: string;
+    ResumeFullAutomationModeTime?: Date | string;
+    StorageThroughput?: number;
+    Engine?: string;
+    DedicatedLogVolume?: boolean;
+    MultiTenant?: boolean;
+  };
+  LatestRestorableTime?: Date | string;
+  MultiAZ?: boolean;
+  EngineVersion?: string;
+  AutoMinorVersionUpgrade?: boolean;
+  ReadReplicaSourceDBInstanceIdentifier?: string;
+  ReadReplicaDBInstanceIdentifiers?: string[];
+  ReadReplicaDBClusterIdentifiers?: string[];
+  ReplicaMode?: string;
+  LicenseModel?: string;
+  Iops?: number;
+  OptionGroupMemberships?: {
+    OptionGroupName?: string;
+    Status?: string;
+  }[];
+  CharacterSetName?: string;
+  NcharCharacterSetName?: string;
+  SecondaryAvailabilityZone?: string;
+  PubliclyAccessible?: boolean;
+  StatusInfos?: {
+    StatusType?: string;
+    Normal?: boolean;
+    Status?: string;
+    Message?: string;
+  }[];
+  StorageType?: string;
+  TdeCredentialArn?: string;
+  DbInstancePort?: number;
+  DBClusterIdentifier?: string;
+  StorageEncrypted?: boolean;
+  KmsKeyId?: string;
+  DbiResourceId?: string;
+  CACertificateIdentifier?: string;
+  DomainMemberships?: DomainMemberships;
+  CopyTagsToSnapshot?: boolean;
+  MonitoringInterval?: number;
+  EnhancedMonitoringResourceArn?: string;
+  MonitoringRoleArn?: string;
+  PromotionTier?: number;
+  DBInstanceArn?: string;
+  Timezone?: string;
+  IAMDatabaseAuthenticationEnabled?: boolean;
+  PerformanceInsightsEnabled?: boolean;
+  PerformanceInsightsKMSKeyId?: string;
+  PerformanceInsightsRetentionPeriod?: number;
+  EnabledCloudwatchLogsExports?: EnableCloudwatchLogsExports;
+  ProcessorFeatures?: ProcessorFeatures;
+  DeletionProtection?: boolean;
+  AssociatedRoles?: {
+    RoleArn?: string;
+    FeatureName?: string;
+    Status?: string;
+  }[];
+  ListenerEndpoint?: Endpoint;
+  MaxAllocatedStorage?: number;
+  TagList?: Tags;
+  DBInstanceAutomatedBackupsReplications?: DBInstanceAutomatedBackupsReplications;
+  CustomerOwnedIpEnabled?: boolean;
+  AwsBackupRecoveryPointArn?: string;
+  ActivityStreamStatus?: string;
+  ActivityStreamKmsKeyId?: string;
+  ActivityStreamKinesisStreamName?: string;
+  ActivityStreamMode?: string;
+  ActivityStreamEngineNativeAuditFieldsIncluded?: boolean;
+  AutomationMode?: string;
+  ResumeFullAutomationModeTime?: Date | string;
+  CustomIamInstanceProfile?: string;
+  BackupTarget?: string;
+  NetworkType?: string;
+  ActivityStreamPolicyStatus?: string;
+  StorageThroughput?: number;
+  DBSystemId?: string;
+  MasterUserSecret?: MasterUserSecret;
+  CertificateDetails?: CertificateDetails;
+  ReadReplicaSourceDBClusterIdentifier?: string;
+  PercentProgress?: string;
+  DedicatedLogVolume?: boolean;
+  IsStorageConfigUpgradeAvailable?: boolean;
+  MultiTenant?: boolean;
+  EngineLifecycleSupport?: string;
+}
+
+export interface DBEngineVersionsItem {
+  Engine?: string;
+  EngineVersion?: string;
+  DBParameterGroupFamily?: string;
+  DBEngineDescription?: string;
+  DBEngineVersionDescription?: string;
+  DefaultCharacterSet?: DefaultCharacterSet;
+  Image?: {
+    ImageId?: string;
+    Status?: string;
+  };
+  DBEngineMediaType?: string;
+  SupportedCharacterSets?: SupportedCharacterSets;
+  SupportedNcharCharacterSets?: SupportedCharacterSets;
+  ValidUpgradeTarget?: {
+    Engine?: string;
+    EngineVersion?: string;
+    Description?: string;
+    AutoUpgrade?: boolean;
+    IsMajorVersionUpgrade?: boolean;
+    SupportedEngineModes?: SupportedEngineModes;
+    SupportsParallelQuery?: boolean;
+    SupportsGlobalDatabases?: boolean;
+    SupportsBabelfish?: boolean;
+    SupportsLimitlessDatabase?: boolean;
+    SupportsLocalWriteForwarding?: boolean;
+    SupportsIntegrations?: boolean;
+  }[];
+  SupportedTimezones?: {
+    TimezoneName?: string;
+  }[];
+  ExportableLogTypes?: EnableCloudwatchLogsExports;
+  SupportsLogExportsToCloudwatchLogs?: boolean;
+  SupportsReadReplica?: boolean;
+  SupportedEngineModes?: SupportedEngineModes;
+  SupportedFeatureNames?: string[];
+  Status?: string;
+  SupportsParallelQuery?: boolean;
+  SupportsGlobalDatabases?: boolean;
+  MajorEngineVersion?: string;
+  DatabaseInstallationFilesS3BucketName?: string;
+  DatabaseInstallationFilesS3Prefix?: string;
+  DBEngineVersionArn?: string;
+  KMSKeyId?: string;
+  CreateTime?: Date | string;
+  TagList?: Tags;
+  SupportsBabelfish?: boolean;
+  CustomDBEngineVersionManifest?: string;
+  SupportsLimitlessDatabase?: boolean;
+  SupportsCertificateRotationWithoutRestart?: boolean;
+  SupportedCACertificateIdentifiers?: string[];
+  SupportsLocalWriteForwarding?: boolean;
+  SupportsIntegrations?: boolean;
+}
+
+export interface AvailabilityZonesItem {
   Name?: string;
 }
 
-export type SupportedNetworkTypes = string[];
+export type AvailableProcessorFeatures = {
+  Name?: string;
+  DefaultValue?: string;
+  AllowedValues?: string;
+}[];
+
+export type SupportedEngineModes = string[];
+
+export interface CloudwatchLogsExportConfiguration {
+  EnableLogTypes?: EnableCloudwatchLogsExports;
+  DisableLogTypes?: EnableCloudwatchLogsExports;
+}
+
+export interface Endpoint {
+  Address?: string;
+  Port?: number;
+  HostedZoneId?: string;
+}
+
+export type DBSecurityGroups2 = {
+  DBSecurityGroupName?: string;
+  Status?: string;
+}[];
+
+export type VpcSecurityGroups = {
+  VpcSecurityGroupId?: string;
+  Status?: string;
+}[];
+
+export interface PendingCloudwatchLogsExports {
+  LogTypesToEnable?: EnableCloudwatchLogsExports;
+  LogTypesToDisable?: EnableCloudwatchLogsExports;
+}
+
+export type DomainMemberships = {
+  Domain?: string;
+  Status?: string;
+  FQDN?: string;
+  IAMRoleName?: string;
+  OU?: string;
+  AuthSecretArn?: string;
+  DnsIps?: DomainDnsIps;
+}[];
+
+export type DBInstanceAutomatedBackupsReplications = {
+  DBInstanceAutomatedBackupsArn?: string;
+}[];
+
+export interface MasterUserSecret {
+  SecretArn?: string;
+  SecretStatus?: string;
+  KmsKeyId?: string;
+}
+
+export interface CertificateDetails {
+  CAIdentifier?: string;
+  ValidTill?: Date | string;
+}
+
+export interface DefaultCharacterSet {
+  CharacterSetName?: string;
+  CharacterSetDescription?: string;
+}
+
+export type SupportedCharacterSets = DefaultCharacterSet[];
 
 export interface RdsOperations {
   CreateDBSubnetGroup: { input: CreateDBSubnetGroupInput; output: CreateDBSubnetGroupOutput };
   DescribeDBSubnetGroups: { input: DescribeDBSubnetGroupsInput; output: DescribeDBSubnetGroupsOutput };
   DeleteDBSubnetGroup: { input: DeleteDBSubnetGroupInput; output: DeleteDBSubnetGroupOutput };
+  CreateDBInstance: { input: CreateDBInstanceInput; output: CreateDBInstanceOutput };
+  DescribeDBInstances: { input: DescribeDBInstancesInput; output: DescribeDBInstancesOutput };
+  DeleteDBInstance: { input: DeleteDBInstanceInput; output: DeleteDBInstanceOutput };
+  RebootDBInstance: { input: RebootDBInstanceInput; output: RebootDBInstanceOutput };
+  StopDBInstance: { input: StopDBInstanceInput; output: StopDBInstanceOutput };
+  StartDBInstance: { input: StartDBInstanceInput; output: StartDBInstanceOutput };
+  DescribeDBEngineVersions: { input: DescribeDBEngineVersionsInput; output: DescribeDBEngineVersionsOutput };
+  DescribeOrderableDBInstanceOptions: { input: DescribeOrderableDBInstanceOptionsInput; output: DescribeOrderableDBInstanceOptionsOutput };
+  ListTagsForResource: { input: ListTagsForResourceInput; output: ListTagsForResourceOutput };
+  AddTagsToResource: { input: AddTagsToResourceInput; output: AddTagsToResourceOutput };
+  RemoveTagsFromResource: { input: RemoveTagsFromResourceInput; output: RemoveTagsFromResourceOutput };
+  ModifyDBInstance: { input: ModifyDBInstanceInput; output: ModifyDBInstanceOutput };
 }

@@ -285,6 +285,8 @@ export interface HeadObjectOutput {
   ChecksumXXHASH128?: string;
   ChecksumType?: string;
   StatusCode?: number;
+  ContentRange?: string;
+  TagCount?: number;
 }
 
 export interface DeleteObjectInput {
@@ -304,6 +306,53 @@ export interface DeleteObjectOutput {
   DeleteMarker?: boolean;
   VersionId?: string;
   RequestCharged?: string;
+}
+
+export interface GetObjectAttributesInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  MaxParts?: number;
+  PartNumberMarker?: number;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKey?: Buffer;
+  SSECustomerKeyMD5?: string;
+  RequestPayer?: string;
+  ExpectedBucketOwner?: string;
+  ObjectAttributes: string[];
+}
+
+export interface GetObjectAttributesOutput {
+  DeleteMarker?: boolean;
+  LastModified?: Date | string;
+  VersionId?: string;
+  RequestCharged?: string;
+  ETag?: string;
+  Checksum?: {
+    ChecksumCRC32?: string;
+    ChecksumCRC32C?: string;
+    ChecksumSHA1?: string;
+    ChecksumSHA256?: string;
+    ChecksumCRC64NVME?: string;
+    ChecksumType?: string;
+  };
+  ObjectParts?: {
+    TotalPartsCount?: number;
+    PartNumberMarker?: number;
+    NextPartNumberMarker?: number;
+    MaxParts?: number;
+    IsTruncated?: boolean;
+    Parts?: {
+      PartNumber?: number;
+      Size?: number;
+      ChecksumCRC32?: string;
+      ChecksumCRC32C?: string;
+      ChecksumSHA1?: string;
+      ChecksumSHA256?: string;
+    }[];
+  };
+  StorageClass?: string;
+  ObjectSize?: number;
 }
 
 export interface ListObjectsV2Input {
@@ -604,6 +653,32 @@ export interface DeleteBucketTaggingInput {
 }
 
 export interface DeleteBucketTaggingOutput {}
+
+export interface PutBucketEncryptionInput {
+  Bucket: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  ServerSideEncryptionConfiguration: ServerSideEncryptionConfiguration;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutBucketEncryptionOutput {}
+
+export interface GetBucketEncryptionInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetBucketEncryptionOutput {
+  ServerSideEncryptionConfiguration?: ServerSideEncryptionConfiguration;
+}
+
+export interface DeleteBucketEncryptionInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface DeleteBucketEncryptionOutput {}
 
 export interface CreateMultipartUploadInput {
   ACL?: string;
@@ -1249,6 +1324,16 @@ export interface Tagging {
 
 export type TagSet = Tag[];
 
+export interface ServerSideEncryptionConfiguration {
+  Rules: {
+    ApplyServerSideEncryptionByDefault?: {
+      SSEAlgorithm: string;
+      KMSMasterKeyID?: string;
+    };
+    BucketKeyEnabled?: boolean;
+  }[];
+}
+
 export interface Initiator {
   ID?: string;
   DisplayName?: string;
@@ -1311,6 +1396,7 @@ export interface S3Operations {
   GetObject: { input: GetObjectInput; output: GetObjectOutput };
   HeadObject: { input: HeadObjectInput; output: HeadObjectOutput };
   DeleteObject: { input: DeleteObjectInput; output: DeleteObjectOutput };
+  GetObjectAttributes: { input: GetObjectAttributesInput; output: GetObjectAttributesOutput };
   ListObjectsV2: { input: ListObjectsV2Input; output: ListObjectsV2Output };
   PutBucketPolicy: { input: PutBucketPolicyInput; output: PutBucketPolicyOutput };
   GetBucketPolicy: { input: GetBucketPolicyInput; output: GetBucketPolicyOutput };
@@ -1338,6 +1424,9 @@ export interface S3Operations {
   PutBucketTagging: { input: PutBucketTaggingInput; output: PutBucketTaggingOutput };
   GetBucketTagging: { input: GetBucketTaggingInput; output: GetBucketTaggingOutput };
   DeleteBucketTagging: { input: DeleteBucketTaggingInput; output: DeleteBucketTaggingOutput };
+  PutBucketEncryption: { input: PutBucketEncryptionInput; output: PutBucketEncryptionOutput };
+  GetBucketEncryption: { input: GetBucketEncryptionInput; output: GetBucketEncryptionOutput };
+  DeleteBucketEncryption: { input: DeleteBucketEncryptionInput; output: DeleteBucketEncryptionOutput };
   CreateMultipartUpload: { input: CreateMultipartUploadInput; output: CreateMultipartUploadOutput };
   UploadPart: { input: UploadPartInput; output: UploadPartOutput };
   UploadPartCopy: { input: UploadPartCopyInput; output: UploadPartCopyOutput };

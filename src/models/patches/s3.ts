@@ -112,5 +112,17 @@ deep('PutBucketLifecycleConfiguration', { input: { required: ['Bucket', 'Lifecyc
 // HEAD ?partNumber= answers 206 like a ranged GET.
 deep('HeadObject', { output: { members: { StatusCode: { location: 'statusCode', type: 'integer' } } } });
 
+// S3 answers a ranged HEAD as it answers the GET (206, Content-Range), and says how many tags
+// the object has; the model has members for neither on HeadObject.
+deep('HeadObject', { output: { members: { ContentRange: header('Content-Range'), TagCount: { location: 'header', locationName: 'x-amz-tagging-count', type: 'integer' } } } });
+// The v2 model names ExpiresString's header "ExpiresString" (a v2 SDK customization); on the wire
+// it is the Expires header, kept as the string it was stored as (current SDKs read it so).
+for (const op of ['GetObject', 'HeadObject']) deep(op, { output: { members: { ExpiresString: header('Expires') } } });
+// S3 answers PutBucketTagging with 204 No Content.
+operations['PutBucketTagging'] = { http: { responseCode: 204 } };
+
+// GetObjectAttributes' checksum carries the newer algorithm and the checksum type too.
+deep('GetObjectAttributes', { output: { members: { Checksum: { members: { ...crc64, ...bodyChecksumType } } } } });
+
 export const s3Patch: ModelPatch = { operations };
 

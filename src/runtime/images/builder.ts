@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { isAlive } from '../../lib/process.js';
 import { CONTAINER_ID_BASE, shiftImage } from '../instances/user-namespace.js';
 import { BASE_PACKAGES, CUSTOMIZE_SCRIPT } from './recipe.js';
+import { DB_CUSTOMIZE_SCRIPT, DB_PACKAGES } from './db-recipe.js';
 
 export interface ImageSpec {
   /** Image name, e.g. `debian-12`; its directory under imagesDir is `<name>-<recipe hash>`. */
@@ -43,7 +44,15 @@ export const DEBIAN_12: ImageSpec = {
   customize: CUSTOMIZE_SCRIPT,
 };
 
-const SPECS = new Map([[DEBIAN_12.name, DEBIAN_12]]);
+/** What RDS's DB instances boot: MariaDB and PostgreSQL, configured at each node's first boot (db-recipe.ts). */
+export const DB_IMAGE: ImageSpec = {
+  name: 'kumo-db-12',
+  suite: 'bookworm',
+  include: DB_PACKAGES,
+  customize: DB_CUSTOMIZE_SCRIPT,
+};
+
+const SPECS = new Map([DEBIAN_12, DB_IMAGE].map((s) => [s.name, s]));
 
 export function imageSpecByName(name: string): ImageSpec {
   const spec = SPECS.get(name);

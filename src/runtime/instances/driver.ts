@@ -74,6 +74,12 @@ export interface InstanceDriver {
    * `mountDevice`'s job, since root in the instance's user namespace cannot mount a block device.
    */
   exposeDevice?(id: string, hostDevice: string, name: string): Promise<void>;
+  /**
+   * Runs a shell script as root inside the running container (all its namespaces), `input` on its
+   * stdin (secrets go there, never on a command line); its stdout. For the owner's own
+   * administration of what runs inside (a database node's engine), never for user requests.
+   */
+  runInside?(id: string, script: string, input?: string): Promise<string>;
   /** Lists a device the instance has but may not open (its root volume) where lsblk looks (devices.ts). */
   listDevice?(id: string, hostDevice: string, name: string): Promise<void>;
   /** Unmounts whatever the instance mounted from /dev/<name> and removes the node (giving `hostDevice` back to the host). */

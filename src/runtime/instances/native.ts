@@ -28,7 +28,7 @@
  *
  * A container outlives a kumo that crashes: the next kumo's adopt() takes it over as it runs.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroupPids, prepareCgroups, removeCgroups, removeParents, type Resources } from './cgroups.js';
@@ -243,6 +243,20 @@ export class NativeDriver implements InstanceDriver {
 
   async exposeDevice(id: string, hostDevice: string, name: string): Promise<void> {
     await exposeDevice(this.paths(id).incoming, await this.requireInit(id), hostDevice, name);
+  }
+
+  async runInside(id: string, script: string, input = ''): Promise<string> {
+    const init = await this.requireInit(id);
+    return new Promise((resolve, reject) => {
+      const child = spawn('nsenter', ['-t', String(init), '-U', '-m', '-u', '-i', '-n', '-p', '-r', '-w', '--', '/bin/sh', '-ec', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`inside ${id}: exit ${code}: ${err.trim()}`))));
+      child.stdin.end(input);
+    });
   }
 
   async listDevice(id: string, hostDevice: string, name: string): Promise<void> {

@@ -237,8 +237,8 @@ function ownImages(images: ImageStore, store: Ec2Store): OwnImages {
 
 export interface Ec2Service extends Service {
   supervisor: InstanceSupervisor;
-  /** Makes the account+region's defaults (default VPC, DHCP options) unless they exist: for services that use them first. */
-  regionDefaults(ctx: RequestContext): void;
+  /** Makes an account+region's default VPC and DHCP options unless they exist (other services' calls need them too). */
+  ensureDefaults(ctx: RequestContext): void;
   instances: InstanceStore;
   store: Ec2Store;
   ebs: Ebs;
@@ -353,6 +353,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
             supervisor.wake();
             volumes.wake();
             builder.wake();
+            deps.runtime.plane.networkChanged();
           }
           return out;
         };
@@ -364,10 +365,10 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     handlers,
     authErrors: ec2AuthErrors,
     supervisor,
-    regionDefaults: (ctx) => defaults.ensure(ctx),
     instances,
     store,
     ebs: { supervisor: volumes, useSnapshots: (user) => snapshotUsers.push(user) },
+    ensureDefaults: (ctx) => defaults.ensure(ctx),
     // Volumes recover after instances: which containers still run is known by then.
     start: async () => {
       await supervisor.start();

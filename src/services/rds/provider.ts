@@ -1,32 +1,107 @@
 /**
- * Amazon RDS (query wire family): the operation table.
+ * Amazon RDS (query wire family): the operation table, and the database supervisor that runs
+ * what the rows describe (./dataplane/).
  *
- * Differences from AWS (foundation slice):
- * - Only DB subnet groups exist yet; no DB instances, so a group is never in use.
- * - DescribeDBSubnetGroups refuses Filters (AWS accepts the parameter but supports none).
+ *   subnet-groups.ts    DB subnet groups
+ *   instances/          CreateDBInstance (create.ts), the lifecycle (instances.ts), engines,
+ *                       versions and classes (engines.ts), the wire view (view.ts)
+ *   dataplane/          the supervisor (containers of the database image on fabric ports), the
+ *                       engines' first-boot setup, endpoint names in kumo's DNS
+ *   tags.ts             tags on DB instance and subnet group ARNs
+ *
+ * Differences from AWS:
+ * - `mysql` is served by MariaDB 10.11, `postgres` by PostgreSQL 15 (only 15.x is offered); see
+ *   ./instances/engines.ts. The API reports the MySQL version asked for.
+ * - Multi-AZ for `mysql` only (a standby replicating semi-synchronously, AFTER_SYNC): created
+ *   Single-AZ and made Multi-AZ by ModifyDBInstance (CreateDBInstance with MultiAZ is refused);
+ *   failover forced or on a primary that stops answering for about 3 s. Not for `postgres` yet.
+ *   No read replicas, DB snapshots (final snapshots included) or automated backups; `backing-up`
+ *   is never shown; parameter and option groups beyond the defaults' names, DescribeEvents absent.
+ *   ModifyDBInstance without ApplyImmediately keeps changes pending until a later immediate one
+ *   (kumo has no maintenance windows).
+ * - The master user has RDS's privileges, not the engine's superuser; the engines' own
+ *   superusers stay with the node (its local socket).
+ * - Storage size is the node's disk (sparse); IOPS and throughput are recorded, not enforced.
+ * - Instance classes: a table of common ones (./instances/engines.ts), enforced as memory and CPU
+ *   limits on the node. DescribeDBSubnetGroups and DescribeDBEngineVersions refuse Filters.
+ * - The process runtime runs no databases: CreateDBInstance answers InvalidParameterCombination.
  */
 import { loadModel } from '../../models/loader.js';
 import type { RdsOperations } from '../../models/generated/rds.js';
 import { QueryCodec } from '../../protocol/query.js';
+import type { DataPlane } from '../../runtime/data-plane.js';
+import type { InstanceDriver } from '../../runtime/instances/driver.js';
+import type { VolumeStore } from '../../runtime/volumes.js';
 import { migrate, type Db } from '../../state/db.js';
 import type { NetworkStore } from '../../state/network.js';
 import type { TagStore } from '../../state/tags.js';
-import type { Handler, Service } from '../service.js';
+import type { Handler, RequestContext, Service } from '../service.js';
+import { endpointZone } from './dataplane/endpoints.js';
+import { DbSupervisor } from './dataplane/supervisor.js';
 import { rdsAuthErrors } from './errors.js';
+import { createHandler } from './instances/create.js';
+import { engineHandlers } from './instances/engines.js';
+import { instanceHandlers } from './instances/instances.js';
+import { modifyHandler } from './instances/modify.js';
 import { RdsStore, rdsMigrations } from './store.js';
 import { subnetGroupHandlers } from './subnet-groups.js';
+import { tagHandlers } from './tags.js';
+
+/** What runs databases on this host, picked by the composition root; absent on the process runtime. */
+export interface RdsRuntime {
+  driver: InstanceDriver;
+  /** The nodes' disks (RDS's own volume store). */
+  volumes?: VolumeStore;
+  imageRootfs: (name: string) => Promise<string>;
+  plane: DataPlane;
+  /** Whether databases can run here (the native runtime). */
+  native: boolean;
+}
 
 export interface RdsDeps {
   db: Db;
   network: NetworkStore;
   tags: TagStore;
+  runtime: RdsRuntime;
+  log: (line: string) => void;
+  now?: () => Date;
+  /** An account+region's default VPC (EC2's), made on first use: RDS's default subnet group is its subnets. */
+  ensureDefaultVpc(ctx: RequestContext): void;
 }
 
-export function createRdsService(deps: RdsDeps): Service {
+export interface RdsService extends Service {
+  supervisor: DbSupervisor;
+}
+
+export function createRdsService(deps: RdsDeps): RdsService {
   migrate(deps.db, 'rds', rdsMigrations);
   const store = new RdsStore(deps.db);
+  const now = deps.now ?? (() => new Date());
+  const supervisor = new DbSupervisor({
+    store,
+    network: deps.network,
+    tags: deps.tags,
+    plane: deps.runtime.plane,
+    driver: deps.runtime.driver,
+    volumes: deps.runtime.volumes,
+    imageRootfs: deps.runtime.imageRootfs,
+    log: deps.log,
+    now,
+  });
+  deps.runtime.plane.zones.register(endpointZone(store));
+  deps.runtime.plane.onNetworkChange(() => supervisor.wake());
+  const changed = () => supervisor.wake();
+  const create = createHandler({ store, network: deps.network, tags: deps.tags, canRun: deps.runtime.native, changed });
   const handlers: { [K in keyof RdsOperations]: Handler } = {
     ...subnetGroupHandlers(store, deps.network, deps.tags),
+    CreateDBInstance: (ctx, input) => {
+      deps.ensureDefaultVpc(ctx);
+      return create(ctx, input);
+    },
+    ...instanceHandlers({ store, tags: deps.tags, changed }),
+    ModifyDBInstance: modifyHandler({ store, network: deps.network, tags: deps.tags, changed }),
+    ...engineHandlers(),
+    ...tagHandlers(store, deps.tags),
   };
   return {
     name: 'rds',
@@ -34,5 +109,9 @@ export function createRdsService(deps: RdsDeps): Service {
     codec: new QueryCodec(loadModel('rds-2014-10-31')),
     handlers,
     authErrors: rdsAuthErrors,
+    supervisor,
+    start: () => supervisor.start(),
+    reset: () => supervisor.reset(),
+    close: () => supervisor.close(),
   };
 }

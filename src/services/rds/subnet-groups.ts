@@ -81,6 +81,7 @@ export function subnetGroupHandlers(store: RdsStore, network: NetworkStore, tags
     const name = input.DBSubnetGroupName.toLowerCase();
     const group = subnetGroups.get(scope, name);
     if (!group) throw RdsErrors.subnetGroupNotFound(input.DBSubnetGroupName);
+    if (store.instances.list(scope).some((i) => i.DBSubnetGroupName === name)) throw RdsErrors.invalidSubnetGroupState(name);
     store.transaction(() => {
       subnetGroups.delete(scope, name);
       tags.removeAll(scope, group.DBSubnetGroupArn);

@@ -8,7 +8,7 @@
  */
 import type { Db, Migration } from '../../state/db.js';
 
-export type ConfigKind = 'policy' | 'acl' | 'pab' | 'ownership' | 'cors' | 'lifecycle' | 'website' | 'tagging';
+export type ConfigKind = 'policy' | 'acl' | 'pab' | 'ownership' | 'cors' | 'lifecycle' | 'website' | 'tagging' | 'encryption';
 
 export const accessMigrations: Migration[] = [
   {

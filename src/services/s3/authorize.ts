@@ -193,7 +193,7 @@ function conditionKeys(ctx: RequestContext, input: Record<string, unknown>): Eva
     's3:max-keys': one(input.MaxKeys),
     's3:x-amz-acl': one(input.ACL),
     's3:authtype': account ? [h.authorization ? 'REST-HEADER' : 'REST-QUERY-STRING'] : undefined,
-    's3:signatureversion': account ? ['AWS4-HMAC-SHA256'] : undefined,
+    's3:signatureversion': account ? [ctx.signatureVersion ?? 'AWS4-HMAC-SHA256'] : undefined,
     's3:x-amz-content-sha256': one(h['x-amz-content-sha256']),
   };
 }
@@ -231,7 +231,11 @@ function before(auth: Authorizer, ctx: RequestContext, bucket: BucketRow, op: st
   const rule = ruleFor(op, input);
   if (!auth.allowed(ctx, bucket, rule, op, input)) throw S3Errors.accessDenied();
   // Another account may be allowed the policy operations, and still only the owner may use them.
-  if (POLICY_OPS.has(op) && !isOwner) throw new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405);
+  if (POLICY_OPS.has(op) && !isOwner) {
+    throw new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405, {
+      fields: { Method: ctx.method ?? 'GET', ResourceType: 'BUCKET' },
+    });
+  }
   if (OBJECT_WRITES.has(op) && hasAclInput(input as AclInput)) {
     if (!auth.allowed(ctx, bucket, O('s3:PutObjectAcl', 'WRITE', 'bucket'), op, input)) throw S3Errors.accessDenied();
     auth.checkRequestedAcl(bucket, requestedAcl(input as AclInput, writerOf(auth, ctx, bucket, input), bucket.account, 'object'), input as AclInput);

@@ -40,8 +40,11 @@ export class BlobStore {
     return join(this.blobDir, id.slice(0, 2), id);
   }
 
-  /** Streams `body` into a temporary file, feeding every chunk to `observe`; fsynced on return. */
-  async writeTemp(body: Readable, observe: (chunk: Buffer) => void, maxSize = Number.MAX_SAFE_INTEGER): Promise<PendingBlob> {
+  /**
+   * Streams `body` into a temporary file, feeding every chunk to `observe`; fsynced on return.
+   * With `cipher`, what reaches the file is the body after it (SSE-C); `observe` sees the body.
+   */
+  async writeTemp(body: Readable, observe: (chunk: Buffer) => void, maxSize = Number.MAX_SAFE_INTEGER, cipher?: Transform): Promise<PendingBlob> {
     const id = randomBytes(16).toString('hex');
     const tmpPath = join(this.tmpDir, id);
     let size = 0;
@@ -57,7 +60,8 @@ export class BlobStore {
     // had already removed it, leaving a stray temporary file.
     const out = createWriteStream(tmpPath, { fd: openSync(tmpPath, 'wx') });
     try {
-      await pipeline(body, meter, out);
+      if (cipher) await pipeline(body, meter, cipher, out);
+      else await pipeline(body, meter, out);
       // fsync off the event loop, so concurrent uploads overlap their waits for the disk.
       const fh = await open(tmpPath, 'r');
       try {

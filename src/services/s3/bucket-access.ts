@@ -6,18 +6,20 @@
 import type { S3Operations } from '../../models/generated/s3.js';
 import { AwsError } from '../../protocol/errors.js';
 import { malformedXml } from '../../protocol/xml-decode.js';
-import { type OpHandler } from '../service.js';
+import { type OpHandler, type RequestContext } from '../service.js';
 import { ownedBucket } from './access.js';
 import { aclGrantsOthers, aclToWire, requestedAcl, S3AclErrors, type AclInput } from './acl.js';
 import { OWNERSHIPS, type Authorizer, type Ownership, type PublicAccessBlock, type StoredPolicy } from './authorize.js';
+import type { FindObject } from './commit.js';
 import { S3Errors } from './errors.js';
+import { namedVersion } from './object-rules.js';
 import { parsePolicy, policyIsPublic } from './policy.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 
 const notFound = (code: string, message: string, bucket: string) => new AwsError(code, message, 404, { fields: { BucketName: bucket } });
 
-export function bucketAccessHandlers(auth: Authorizer) {
+export function bucketAccessHandlers(auth: Authorizer, find: FindObject) {
   const { store, acc } = auth;
 
   const PutBucketPolicy: Op<'PutBucketPolicy'> = (ctx, input) => {
@@ -62,14 +64,13 @@ export function bucketAccessHandlers(auth: Authorizer) {
     return aclToWire(auth.bucketAcl(bucket));
   };
 
-  const existingObject = (bucket: string, key: string, versionId: string | undefined) => {
-    if (versionId !== undefined && versionId !== 'null') throw S3Errors.invalidArgument('Invalid version id specified', 'versionId', versionId);
-    if (!store.object(bucket, key)) throw S3Errors.noSuchKey(key);
-  };
+  // ACLs are kept per key (see provider.ts), but the version a call names must exist, as on S3.
+  const existingObject = (ctx: RequestContext, bucket: string, key: string, versionId: string | undefined) =>
+    namedVersion(store, ctx, find, bucket, key, versionId);
 
   const PutObjectAcl: Op<'PutObjectAcl'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
-    existingObject(bucket.name, input.Key, input.VersionId);
+    existingObject(ctx, bucket.name, input.Key, input.VersionId);
     if (auth.ownership(bucket.name) === 'BucketOwnerEnforced') {
       const acl = requestedAcl(input as AclInput, bucket.account, bucket.account, 'object');
       if (!acl || input.ACL !== 'bucket-owner-full-control') throw S3AclErrors.aclNotSupported();
@@ -86,7 +87,7 @@ export function bucketAccessHandlers(auth: Authorizer) {
 
   const GetObjectAcl: Op<'GetObjectAcl'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
-    existingObject(bucket.name, input.Key, input.VersionId);
+    existingObject(ctx, bucket.name, input.Key, input.VersionId);
     return aclToWire(auth.objectAcl(bucket, input.Key));
   };
 

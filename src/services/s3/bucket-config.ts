@@ -10,6 +10,7 @@ import { type OpHandler } from '../service.js';
 import { ownedBucket } from './access.js';
 import type { AccessStore } from './access-store.js';
 import { S3Errors } from './errors.js';
+import { sortedTags } from './object-rules.js';
 import type { S3Store } from './store.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
@@ -181,7 +182,7 @@ export function bucketConfigHandlers(store: S3Store, acc: AccessStore) {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     const tags = acc.get<TagSet>(bucket.name, 'tagging');
     if (!tags) throw notFound('NoSuchTagSet', 'The TagSet does not exist', bucket.name);
-    return { TagSet: tags };
+    return { TagSet: sortedTags(tags) };
   };
 
   const DeleteBucketTagging: Op<'DeleteBucketTagging'> = (ctx, input) => {

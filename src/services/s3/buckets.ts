@@ -98,7 +98,7 @@ export function bucketHandlers(store: S3Store, versions: VersionStore, uploads: 
     const bucket = ownedBucket(store, ctx, input.Bucket);
     const partBlobs = store.transaction(() => {
       if (!store.isEmpty(bucket.name) || versions.hasVersions(bucket.name)) throw S3Errors.bucketNotEmpty(bucket.name);
-      const parts = uploads.deleteUploadsOf(bucket.name);
+      const parts = uploads.forgetBucket(bucket.name);
       versions.forgetBucket(bucket.name);
       store.deleteBucket(bucket.name);
       return parts;

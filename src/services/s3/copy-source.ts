@@ -4,7 +4,7 @@
  * `x-amz-copy-source-if-*` conditions must hold (all failures are 412 on a copy, even the ones a
  * GET would answer 304). A version named by ID must exist and not be a delete marker. The bytes
  * are read with BlobStore.read, from a descriptor opened before the copy starts, so a concurrent
- * overwrite of the source cannot tear the copy.
+ * overwrite of the source cannot tear the copy. An SSE-C source must come with its key.
  */
 import type { RequestContext } from '../service.js';
 import { ownedBucket } from './access.js';
@@ -12,6 +12,7 @@ import type { Versioning } from './commit.js';
 import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
 import { failedCondition } from './object-rules.js';
+import { readKey, type CustomerKey } from './sse.js';
 import type { ObjectRow, S3Store } from './store.js';
 
 export interface CopySourceConditions {
@@ -22,6 +23,7 @@ export interface CopySourceConditions {
   CopySourceIfUnmodifiedSince?: Date | string;
   CopySourceSSECustomerAlgorithm?: string;
   CopySourceSSECustomerKey?: Buffer;
+  CopySourceSSECustomerKeyMD5?: string;
 }
 
 export interface ParsedSource {
@@ -74,10 +76,7 @@ export function copySource(
   ctx: RequestContext,
   c: CopySourceConditions,
   lookup: SourceLookup,
-): { source: ObjectRow & { versionId?: string }; parsed: ParsedSource } {
-  if (c.CopySourceSSECustomerAlgorithm || c.CopySourceSSECustomerKey) {
-    throw S3Errors.notImplementedHeader('x-amz-copy-source-server-side-encryption-customer-algorithm');
-  }
+): { source: ObjectRow & { versionId?: string }; parsed: ParsedSource; sourceKey?: CustomerKey } {
   const parsed = parseCopySource(c.CopySource);
   const bucket = ownedBucket(store, ctx, parsed.bucket);
   const source = lookup(bucket.name, parsed.key, parsed.versionId);
@@ -89,5 +88,11 @@ export function copySource(
     IfUnmodifiedSince: c.CopySourceIfUnmodifiedSince,
   });
   if (failed) throw S3Errors.preconditionFailed(`x-amz-copy-source-${failed}`);
-  return { source, parsed };
+  // An SSE-C source is read with its key, given in the x-amz-copy-source-server-side-encryption-customer-* headers.
+  const sourceKey = readKey(
+    source.attrs.Encryption,
+    { SSECustomerAlgorithm: c.CopySourceSSECustomerAlgorithm, SSECustomerKey: c.CopySourceSSECustomerKey, SSECustomerKeyMD5: c.CopySourceSSECustomerKeyMD5 },
+    'x-amz-copy-source-server-side-encryption-customer',
+  );
+  return { source, parsed, sourceKey };
 }

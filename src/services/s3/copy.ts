@@ -2,8 +2,10 @@
  * CopyObject. The source's bytes are streamed into a new blob (so the copy's ETag is the MD5 of
  * its bytes even when the source was multipart, as on AWS for copies up to 5 GiB), then committed
  * like a PUT. Metadata comes from the source (MetadataDirective COPY, the default) or from the
- * request (REPLACE), and so do tags (TaggingDirective); copying an object onto itself must change
- * something, as AWS requires.
+ * request (REPLACE), and so do tags (TaggingDirective); the copy's encryption comes from the
+ * request or the bucket's default, whatever the source's (any kind to any kind, SSE-C with the
+ * source's and the copy's keys). Copying an object onto itself must change something, as AWS
+ * requires.
  */
 import type { S3Operations } from '../../models/generated/s3.js';
 import { type OpHandler } from '../service.js';
@@ -22,12 +24,13 @@ import {
   checkStorageClass,
   contentAttributes,
   DEFAULT_CHECKSUM,
-  etagOf,
   MAX_PUT_BYTES,
   parseTaggingHeader,
   refuseUnsupported,
   wholeSeconds,
 } from './object-rules.js';
+import { plainBytes, seal } from './sse-c.js';
+import { encryptionFields, writeEncryption, type BucketEncryption } from './sse.js';
 import type { ObjectAttributes, ObjectRow, S3Store } from './store.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
@@ -40,7 +43,7 @@ function copiedContent(a: ObjectAttributes): ObjectAttributes {
   return { ContentType, ContentEncoding, ContentLanguage, ContentDisposition, CacheControl, Expires, Metadata };
 }
 
-export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
+export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning, encryptionOf: (bucket: string) => BucketEncryption) {
   const lookup = sourceLookup(v);
   const CopyObject: Op<'CopyObject'> = async (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
@@ -60,14 +63,18 @@ export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
       if (!(CHECKSUM_ALGORITHMS as string[]).includes(upper)) throw S3Errors.notImplementedHeader('x-amz-checksum-algorithm');
       algorithm = upper as ChecksumAlgorithm;
     }
-    const { source, parsed } = copySource(store, ctx, input, lookup);
+    // The copy is encrypted as its request (or its bucket's default) says, not as its source was.
+    const { encryption, key } = writeEncryption(input, encryptionOf(bucket.name), ctx);
+    const { source, parsed, sourceKey } = copySource(store, ctx, input, lookup);
+    const changesEncryption = input.ServerSideEncryption !== undefined || input.SSECustomerAlgorithm !== undefined || input.SSEKMSKeyId !== undefined;
     if (
       parsed.bucket === bucket.name &&
       parsed.key === input.Key &&
       parsed.versionId === undefined &&
       directive === 'COPY' &&
       input.StorageClass === undefined &&
-      algorithm === undefined
+      algorithm === undefined &&
+      !changesEncryption
     ) {
       throw S3DataErrors.invalidRequest(
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -77,22 +84,25 @@ export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
       throw S3DataErrors.invalidRequest(`The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PUT_BYTES}`);
     }
     const sourceAlgorithm = source.attrs.Checksum?.algorithm as ChecksumAlgorithm | undefined;
-    const got = await receive(blobs, blobs.read(source.blob, 0, source.size - 1), {
+    const sealing = seal(encryption, key);
+    const got = await receive(blobs, plainBytes(blobs, source, sourceKey, 0, source.size - 1), {
       fallback: algorithm ?? sourceAlgorithm ?? DEFAULT_CHECKSUM,
       maxBytes: MAX_PUT_BYTES,
+      cipher: sealing.cipher,
     });
     const row: ObjectRow = {
       bucket: bucket.name,
       key: input.Key,
       blob: got.pending.id,
       size: got.pending.size,
-      etag: etagOf(got.md5),
+      etag: sealing.etag(got.md5),
       lastModified: wholeSeconds(ctx.now()),
       attrs: {
         ...(directive === 'REPLACE' ? contentAttributes(input) : copiedContent(source.attrs)),
         StorageClass: input.StorageClass,
         Checksum: got.checksum,
         Tags: input.TaggingDirective === 'REPLACE' ? (tags?.length ? tags : undefined) : source.attrs.Tags,
+        Encryption: sealing.encryption,
       },
     };
     const done = await keep(blobs, got.pending, () => store.transaction(() => v.commit(row, () => undefined)));
@@ -100,7 +110,7 @@ export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
       CopyObjectResult: { ETag: row.etag, LastModified: row.lastModified, ...checksumFields(got.checksum, 'FULL_OBJECT') },
       CopySourceVersionId: source.versionId,
       VersionId: done.versionId,
-      ServerSideEncryption: 'AES256',
+      ...encryptionFields(sealing.encryption, true),
     };
   };
 

@@ -31,8 +31,8 @@ export const S3DataErrors = {
   noSuchVersion: (key: string, versionId: string) =>
     e('NoSuchVersion', 'The specified version does not exist.', 404, { Key: key, VersionId: versionId }),
   /** GET/HEAD naming a delete marker's version: 405, and the headers say what it is. */
-  deleteMarkerMethod: (versionId: string, lastModified: Date) =>
-    e('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405, { Method: 'GET', ResourceType: 'DeleteMarker' }, {
+  deleteMarkerMethod: (versionId: string, lastModified: Date, method: string) =>
+    e('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405, { Method: method, ResourceType: 'DeleteMarker' }, {
       'x-amz-delete-marker': 'true',
       'x-amz-version-id': versionId,
       'last-modified': lastModified.toUTCString(),

@@ -2,7 +2,15 @@
 import { AwsError } from '../../protocol/errors.js';
 import type { AuthErrorCodes } from '../service.js';
 
-export const s3AuthErrors: AuthErrorCodes = {
+/**
+ * S3 still takes Signature Version 2 for buckets in the regions that launched before 2014 (and
+ * created before June 2020, which every kumo bucket counts as); newer regions never took it.
+ */
+export const SIGV2_REGIONS = new Set(['us-east-1', 'us-west-1', 'us-west-2', 'eu-west-1', 'ap-northeast-1', 'ap-southeast-1', 'ap-southeast-2', 'sa-east-1']);
+
+/** S3's words on authentication; `sigV2`: whether SigV2 is taken at all (kumo's setting). */
+export const s3AuthErrors = (sigV2: boolean): AuthErrorCodes => ({
+  ...(sigV2 ? { sigV2: { allowedIn: (region: string) => SIGV2_REGIONS.has(region) } } : {}),
   unknownKey: { code: 'InvalidAccessKeyId', status: 403, message: 'The AWS Access Key Id you provided does not exist in our records.' },
   missing: 'anonymous',
   skew: { code: 'RequestTimeTooSkewed', status: 403 },
@@ -10,7 +18,7 @@ export const s3AuthErrors: AuthErrorCodes = {
   wrongRegion,
   malformedQuery: { code: 'AuthorizationQueryParametersError', status: 400 },
   unsignedHeaders: { code: 'AccessDenied', status: 403, message: 'There were headers present in the request which were not signed', field: 'HeadersNotSigned' },
-};
+});
 
 /**
  * The region the request should have been signed for: the bucket's, or us-east-1 (where the

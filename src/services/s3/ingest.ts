@@ -7,7 +7,7 @@
  * so a write that was answered survives a crash and one that was not leaves nothing.
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { incompleteBody } from '../../protocol/aws-chunked.js';
 import { isAwsError } from '../../protocol/errors.js';
 import { BlobTooLarge, type BlobStore, type PendingBlob } from './blobs.js';
@@ -28,6 +28,8 @@ export interface ReceiveOptions {
   md5Expected?: Buffer;
   maxBytes: number;
   trailers?: Map<string, string>;
+  /** Encrypts the bytes on their way to the file (SSE-C); digests are of the bytes as sent. */
+  cipher?: Transform;
 }
 
 export async function receive(blobs: BlobStore, body: Readable | undefined, o: ReceiveOptions): Promise<Received> {
@@ -42,6 +44,7 @@ export async function receive(blobs: BlobStore, body: Readable | undefined, o: R
         digest?.update(chunk);
       },
       o.maxBytes,
+      o.cipher,
     )
     .catch((e: unknown) => {
       if (e instanceof BlobTooLarge) throw S3Errors.entityTooLarge(e.size, o.maxBytes);

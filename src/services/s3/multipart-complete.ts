@@ -8,20 +8,26 @@
  * kept on the object for GET ?partNumber=. The ETag is AWS's: the MD5 of the parts' binary MD5s,
  * then "-<count>". A FULL_OBJECT checksum is computed over the bytes while they are concatenated;
  * a COMPOSITE one is the checksum of the parts' binary checksums, then "-<count>".
+ *
+ * A Complete sent again after it succeeded (a client whose answer was lost retries) is answered
+ * what the first one was, as S3 does, for as long as the object it made is still the key's
+ * current one; after that the upload is gone (NoSuchUpload).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { S3Operations } from '../../models/generated/s3.js';
+import { isAwsError } from '../../protocol/errors.js';
 import { type OpHandler } from '../service.js';
 import type { BlobStore } from './blobs.js';
 import { newDigest, type ChecksumAlgorithm, type ChecksumFields } from './checksums.js';
-import type { CommitObject } from './commit.js';
+import type { Versioning } from './commit.js';
 import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
 import { keep } from './ingest.js';
 import { liveUpload } from './multipart.js';
-import { checksumFields, checkWriteIfNoneMatch, DEFAULT_CHECKSUM, MAX_PARTS, refuseCustomerKey, wholeSeconds, writeConditions } from './object-rules.js';
+import { checksumFields, checkWriteIfNoneMatch, DEFAULT_CHECKSUM, MAX_PARTS, wholeSeconds, writeConditions } from './object-rules.js';
+import { encryptionFields, partKey, type Encryption } from './sse.js';
 import type { ObjectRow, S3Store } from './store.js';
 import type { PartRow, UploadStore } from './uploads-store.js';
 
@@ -31,10 +37,34 @@ export const MIN_PART_BYTES = 5 * 1024 * 1024;
 
 const unquote = (etag: string) => etag.trim().replace(/^"|"$/g, '');
 
-export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore, commitRow: CommitObject) {
+export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore, v: Versioning) {
+  /** The answer of an earlier successful Complete of this upload, if it may be repeated. */
+  function repeated(bucket: string, key: string, uploadId: string): Record<string, unknown> | undefined {
+    const done = uploads.completed(uploadId);
+    if (!done || done.bucket !== bucket || done.key !== key) return undefined;
+    const current = v.find(bucket, key, undefined).row;
+    if (!current || current.etag !== done.result.ETag || v.versionIdOf(current) !== done.result.VersionId) return undefined;
+    return done.result;
+  }
+
+  // A retry may also arrive while the first Complete is still joining the parts: whichever
+  // commits first wins, and the other finds the upload gone and answers the same.
   const CompleteMultipartUpload: Op<'CompleteMultipartUpload'> = async (ctx, input) => {
+    try {
+      return await complete(ctx, input);
+    } catch (e) {
+      const again = isAwsError(e) && e.code === 'NoSuchUpload' ? repeated(input.Bucket, input.Key, input.UploadId) : undefined;
+      if (again) return again;
+      throw e;
+    }
+  };
+
+  const complete: Op<'CompleteMultipartUpload'> = async (ctx, input) => {
     const upload = liveUpload(store, uploads, ctx, input.Bucket, input.Key, input.UploadId);
-    refuseCustomerKey(input);
+    // The key is optional here (the parts are already encrypted), but if given it must be the upload's.
+    const enc = upload.attrs.Encryption;
+    if (input.SSECustomerAlgorithm !== undefined || input.SSECustomerKey !== undefined) partKey(enc, input);
+    const sealed = enc?.kind === 'SSE-C';
     const extra = input as ChecksumFields & { IfMatch?: string; MpuObjectSize?: string; ChecksumType?: string };
     checkWriteIfNoneMatch(input.IfNoneMatch);
     const requested = input.MultipartUpload?.Parts ?? [];
@@ -76,7 +106,9 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
 
     // Without a checksum algorithm the object still gets AWS's default full-object CRC64NVME,
     // computed while the parts are concatenated.
-    const full = algorithm ? (type === 'FULL_OBJECT' ? newDigest(algorithm) : undefined) : newDigest(DEFAULT_CHECKSUM);
+    // SSE-C parts are joined as stored (encrypted, each under its own IV): no full-object checksum
+    // can be computed over them, so such an object has none unless its parts' (COMPOSITE) one.
+    const full = algorithm ? (type === 'FULL_OBJECT' ? newDigest(algorithm) : undefined) : sealed ? undefined : newDigest(DEFAULT_CHECKSUM);
     const paths = chosen.map((p) => blobs.pathOf(p.blob));
     const pending = await blobs.writeTemp(Readable.from(concat(paths)), (chunk) => full?.update(chunk)).catch((e: unknown) => {
       // A concurrent Complete or Abort removed the parts while they were being read.
@@ -84,7 +116,7 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
       throw e;
     });
     let checksum: ObjectRow['attrs']['Checksum'];
-    if (!algorithm) checksum = { algorithm: DEFAULT_CHECKSUM, value: full!.base64() };
+    if (!algorithm) checksum = full ? { algorithm: DEFAULT_CHECKSUM, value: full.base64() } : undefined;
     else if (full) checksum = { algorithm, value: full.base64() };
     else if (algorithm) {
       const d = newDigest(algorithm);
@@ -104,27 +136,34 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
       size: total,
       etag,
       lastModified: wholeSeconds(ctx.now()),
-      attrs: { ...attrs, Checksum: checksum, ChecksumType: algorithm ? type : 'FULL_OBJECT', Parts: chosen.map((p) => p.size) },
+      attrs: {
+        ...attrs,
+        Checksum: checksum,
+        ChecksumType: algorithm ? type : checksum ? 'FULL_OBJECT' : undefined,
+        Parts: chosen.map((p) => p.size),
+        Encryption: sealed ? ({ ...enc, ivs: chosen.map((p) => p.iv ?? '') } as Encryption) : enc,
+      },
     };
-    const done = await keep(blobs, pending, () =>
-      store.transaction(() => {
-        if (!uploads.upload(upload.uploadId)) throw S3DataErrors.noSuchUpload(upload.uploadId);
-        const r = commitRow(row, (existing) => writeConditions(existing, conditions));
-        // The parts' files go with the bytes the commit replaced.
-        return { ...r, freed: [...uploads.deleteUpload(upload.uploadId), ...r.freed] };
-      }),
-    );
     const keyPath = upload.key.split('/').map(encodeURIComponent).join('/');
-    const out: S3Operations['CompleteMultipartUpload']['output'] & ChecksumFields & { ChecksumType?: string } = {
+    const answer = (versionId: string | undefined): S3Operations['CompleteMultipartUpload']['output'] & ChecksumFields & { ChecksumType?: string } => ({
       Location: `http://${ctx.host}/${upload.bucket}/${keyPath}`,
       Bucket: upload.bucket,
       Key: upload.key,
       ETag: etag,
-      ServerSideEncryption: 'AES256',
-      VersionId: done.versionId,
+      ...encryptionFields(enc),
+      VersionId: versionId,
       ...checksumFields(checksum, row.attrs.ChecksumType),
-    };
-    return out;
+    });
+    const done = await keep(blobs, pending, () =>
+      store.transaction(() => {
+        if (!uploads.upload(upload.uploadId)) throw S3DataErrors.noSuchUpload(upload.uploadId);
+        const r = v.commit(row, (existing) => writeConditions(existing, conditions));
+        uploads.recordCompleted({ uploadId: upload.uploadId, bucket: upload.bucket, key: upload.key, result: answer(r.versionId) });
+        // The parts' files go with the bytes the commit replaced.
+        return { ...r, freed: [...uploads.deleteUpload(upload.uploadId), ...r.freed] };
+      }),
+    );
+    return answer(done.versionId);
   };
 
   return { CompleteMultipartUpload };

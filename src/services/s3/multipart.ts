@@ -2,10 +2,12 @@
  * Multipart uploads, begun and fed: CreateMultipartUpload, UploadPart, UploadPartCopy and
  * AbortMultipartUpload. Each part streams into its own blob (tmp → fsync → rename) and only then
  * gets its row, replacing any earlier part of the same number; so a part that was answered 200
- * survives a crash and one that was not leaves nothing. Completion is in ./multipart-complete.ts,
+ * survives a crash and one that was not leaves nothing. Of two sends of one part that overlap,
+ * the one that began later is the part (./part-sends.ts). Completion is in ./multipart-complete.ts,
  * ListParts and ListMultipartUploads in ./multipart-listing.ts.
  */
 import { randomBytes } from 'node:crypto';
+import type { Transform } from 'node:stream';
 import type { S3Operations } from '../../models/generated/s3.js';
 import { type OpHandler, type RequestContext } from '../service.js';
 import { ownedBucket } from './access.js';
@@ -16,6 +18,9 @@ import { copySource, sourceLookup } from './copy-source.js';
 import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
 import { contentMd5, keep, receive, type Received } from './ingest.js';
+import { PartSends } from './part-sends.js';
+import { plainBytes, seal } from './sse-c.js';
+import { encryptionFields, partKey, writeEncryption, type BucketEncryption, type CustomerKey } from './sse.js';
 import {
   checkContentLength,
   checkKey,
@@ -24,9 +29,7 @@ import {
   checksumFields,
   checkStorageClass,
   contentAttributes,
-  etagOf,
   parseTaggingHeader,
-  refuseCustomerKey,
   refuseUnsupported,
   wholeSeconds,
 } from './object-rules.js';
@@ -56,8 +59,9 @@ export function liveUpload(store: S3Store, uploads: UploadStore, ctx: RequestCon
 const FULL_OBJECT_ONLY = ['CRC64NVME'];
 const COMPOSITE_ONLY = ['SHA1', 'SHA256'];
 
-export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore, v: Versioning) {
+export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore, v: Versioning, encryptionOf: (bucket: string) => BucketEncryption) {
   const lookup = sourceLookup(v);
+  const sends = new PartSends();
   const CreateMultipartUpload: Op<'CreateMultipartUpload'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
@@ -83,8 +87,12 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
       if (!algorithm) throw S3DataErrors.invalidRequest('The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
       type = extra.ChecksumType;
     }
+    const { encryption } = writeEncryption(input, encryptionOf(bucket.name), ctx);
     if (algorithm) {
       type ??= FULL_OBJECT_ONLY.includes(algorithm) ? 'FULL_OBJECT' : 'COMPOSITE';
+      // The parts of an SSE-C upload are stored encrypted, each on its own; kumo cannot run a
+      // checksum over the whole plaintext when they are joined.
+      if (type === 'FULL_OBJECT' && encryption.kind === 'SSE-C') throw S3Errors.notImplementedHeader('x-amz-checksum-type');
       if ((type === 'COMPOSITE' && FULL_OBJECT_ONLY.includes(algorithm)) || (type === 'FULL_OBJECT' && COMPOSITE_ONLY.includes(algorithm))) {
         throw S3DataErrors.invalidRequest(`The ${type} checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`);
       }
@@ -101,6 +109,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
         ChecksumType: type,
         Owner: ctx.account,
         Tags: tags,
+        Encryption: encryption,
       },
     };
     uploads.insertUpload(upload);
@@ -108,31 +117,52 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
       Bucket: bucket.name,
       Key: input.Key,
       UploadId: upload.uploadId,
-      ServerSideEncryption: 'AES256',
+      ...encryptionFields(encryption, true),
       ChecksumAlgorithm: algorithm,
       ...(type ? { ChecksumType: type } : {}),
     };
   };
 
-  /** Makes a received part durable and records it, unless the upload ended meanwhile. */
-  async function commitPart(upload: UploadRow, partNumber: number, got: Received, ctx: RequestContext) {
-    const etag = etagOf(got.md5);
-    const lastModified = wholeSeconds(ctx.now());
-    await keep(blobs, got.pending, () =>
-      uploads.transaction(() => {
-        if (!uploads.upload(upload.uploadId)) throw S3DataErrors.noSuchUpload(upload.uploadId);
-        const old = uploads.part(upload.uploadId, partNumber);
-        uploads.putPart({ uploadId: upload.uploadId, partNumber, blob: got.pending.id, size: got.pending.size, etag, lastModified, checksum: got.checksum?.value });
-        return { freed: old ? [old.blob] : [] };
-      }),
-    );
-    return { etag, lastModified };
+  /**
+   * Receives a part's bytes and makes them the part, unless the upload ended meanwhile or a send
+   * of the same part that began later was committed first (then these bytes go).
+   */
+  async function storePart(upload: UploadRow, partNumber: number, ctx: RequestContext, key: CustomerKey | undefined, take: (cipher?: Transform) => Promise<Received>) {
+    const sealing = seal(upload.attrs.Encryption ?? { kind: 'AES256' }, key);
+    const ticket = sends.begin(upload.uploadId, partNumber);
+    try {
+      const got = await take(sealing.cipher);
+      const etag = sealing.etag(got.md5);
+      const lastModified = wholeSeconds(ctx.now());
+      await keep(blobs, got.pending, () =>
+        uploads.transaction(() => {
+          if (!uploads.upload(upload.uploadId)) throw S3DataErrors.noSuchUpload(upload.uploadId);
+          if (ticket.superseded()) return { freed: [got.pending.id] };
+          const old = uploads.part(upload.uploadId, partNumber);
+          uploads.putPart({
+            uploadId: upload.uploadId,
+            partNumber,
+            blob: got.pending.id,
+            size: got.pending.size,
+            etag,
+            lastModified,
+            checksum: got.checksum?.value,
+            iv: sealing.iv,
+          });
+          ticket.committed();
+          return { freed: old ? [old.blob] : [] };
+        }),
+      );
+      return { etag, lastModified, checksum: got.checksum };
+    } finally {
+      ticket.end();
+    }
   }
 
   const UploadPart: Op<'UploadPart'> = async (ctx, input) => {
     const upload = liveUpload(store, uploads, ctx, input.Bucket, input.Key, input.UploadId);
     checkPartNumber(input.PartNumber);
-    refuseCustomerKey(input);
+    const key = partKey(upload.attrs.Encryption, input);
     checkContentLength(ctx, input.ContentLength, MAX_PART_BYTES);
     const md5Expected = contentMd5(input.ContentMD5);
     const wanted = checksumRequest(input as ChecksumFields, input.ChecksumAlgorithm, input.Trailer, input.ContentMD5);
@@ -142,22 +172,24 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
         `Checksum Type mismatch occurred, expected checksum Type: ${expected.toLowerCase()}, actual checksum Type: ${wanted.algorithm.toLowerCase()}`,
       );
     }
-    // A part of an upload with a checksum algorithm always gets that checksum, so completion can
-    // combine them even when a client sent the part without one.
-    const got = await receive(blobs, input.Body, { wanted, fallback: expected, md5Expected, maxBytes: MAX_PART_BYTES, trailers: ctx.trailers });
-    if (expected && got.checksum?.algorithm !== expected) {
-      blobs.discard(got.pending);
-      throw S3DataErrors.invalidRequest(`Checksum Type mismatch occurred, expected checksum Type: ${expected.toLowerCase()}, actual checksum Type: md5`);
-    }
-    const { etag } = await commitPart(upload, input.PartNumber, got, ctx);
-    return { ETag: etag, ServerSideEncryption: 'AES256', ...checksumFields(got.checksum) };
+    const { etag, checksum } = await storePart(upload, input.PartNumber, ctx, key, async (cipher) => {
+      // A part of an upload with a checksum algorithm always gets that checksum, so completion can
+      // combine them even when a client sent the part without one.
+      const got = await receive(blobs, input.Body, { wanted, fallback: expected, md5Expected, maxBytes: MAX_PART_BYTES, trailers: ctx.trailers, cipher });
+      if (expected && got.checksum?.algorithm !== expected) {
+        blobs.discard(got.pending);
+        throw S3DataErrors.invalidRequest(`Checksum Type mismatch occurred, expected checksum Type: ${expected.toLowerCase()}, actual checksum Type: md5`);
+      }
+      return got;
+    });
+    return { ETag: etag, ...encryptionFields(upload.attrs.Encryption), ...checksumFields(checksum) };
   };
 
   const UploadPartCopy: Op<'UploadPartCopy'> = async (ctx, input) => {
     const upload = liveUpload(store, uploads, ctx, input.Bucket, input.Key, input.UploadId);
     checkPartNumber(input.PartNumber);
-    refuseCustomerKey(input);
-    const { source } = copySource(store, ctx, input, lookup);
+    const key = partKey(upload.attrs.Encryption, input);
+    const { source, sourceKey } = copySource(store, ctx, input, lookup);
     let start = 0;
     let end = source.size - 1;
     if (input.CopySourceRange !== undefined) {
@@ -170,15 +202,17 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
       }
     }
     if (end - start + 1 > MAX_PART_BYTES) throw S3Errors.entityTooLarge(end - start + 1, MAX_PART_BYTES);
-    const got = await receive(blobs, blobs.read(source.blob, start, end), {
-      fallback: upload.attrs.ChecksumAlgorithm as ChecksumAlgorithm | undefined,
-      maxBytes: MAX_PART_BYTES,
-    });
-    const { etag, lastModified } = await commitPart(upload, input.PartNumber, got, ctx);
+    const { etag, lastModified, checksum } = await storePart(upload, input.PartNumber, ctx, key, (cipher) =>
+      receive(blobs, plainBytes(blobs, source, sourceKey, start, end), {
+        fallback: upload.attrs.ChecksumAlgorithm as ChecksumAlgorithm | undefined,
+        maxBytes: MAX_PART_BYTES,
+        cipher,
+      }),
+    );
     return {
-      CopyPartResult: { ETag: etag, LastModified: lastModified, ...checksumFields(got.checksum) },
+      CopyPartResult: { ETag: etag, LastModified: lastModified, ...checksumFields(checksum) },
       CopySourceVersionId: source.versionId,
-      ServerSideEncryption: 'AES256',
+      ...encryptionFields(upload.attrs.Encryption),
     };
   };
 

@@ -3,7 +3,7 @@
  * CopyObject, the multipart operations, object tagging), so that each states them once:
  *
  * - limits: key bytes, user metadata bytes, single-PUT size, part numbers;
- * - what a write may carry: the headers kumo refuses (SSE-C/KMS, object lock, website redirect),
+ * - what a write may carry: the headers kumo refuses (object lock, website redirect),
  *   storage classes (labels; archived ones refused), the x-amz-tagging header and tag limits, the
  *   content headers stored with the object;
  * - conditional requests: If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since (and
@@ -46,13 +46,18 @@ export function checkPartNumber(n: number): void {
 }
 
 /**
- * A streamed body's declared length: required, and at most `max`. An aws-chunked body (ctx.trailers
- * set) declares its length in x-amz-decoded-content-length and its Content-Length counts the
- * framing, so it is bounded as it streams instead.
+ * A streamed body's declared length: at most `max`. An aws-chunked body (ctx.trailers set)
+ * declares its length in x-amz-decoded-content-length and its Content-Length counts the framing,
+ * and a body sent with Transfer-Encoding: chunked has no length at all (S3 takes both, as current
+ * SDKs send them): those are bounded as they stream instead. A body with neither is
+ * MissingContentLength (411).
  */
 export function checkContentLength(ctx: RequestContext, length: number | undefined, max: number): void {
   if (ctx.trailers !== undefined) return;
-  if (length === undefined) throw S3Errors.missingContentLength();
+  if (length === undefined) {
+    if (/(^|,)\s*chunked\s*$/i.test(ctx.headers?.['transfer-encoding'] ?? '')) return;
+    throw S3Errors.missingContentLength();
+  }
   if (length > max) throw S3Errors.entityTooLarge(length, max);
 }
 
@@ -65,10 +70,6 @@ export type Unsupported = Pick<
   | 'GrantReadACP'
   | 'GrantWriteACP'
   | 'Tagging'
-  | 'SSECustomerKey'
-  | 'SSECustomerAlgorithm'
-  | 'SSEKMSKeyId'
-  | 'ServerSideEncryption'
   | 'ObjectLockMode'
   | 'ObjectLockRetainUntilDate'
   | 'ObjectLockLegalHoldStatus'
@@ -76,18 +77,10 @@ export type Unsupported = Pick<
 >;
 
 export function refuseUnsupported(input: Unsupported): void {
-  // x-amz-acl and x-amz-grant-* are checked and recorded by ./authorize.ts around the handlers.
-  refuseCustomerKey(input);
-  if (input.SSEKMSKeyId || (input.ServerSideEncryption && input.ServerSideEncryption !== 'AES256')) {
-    throw S3Errors.notImplementedHeader('x-amz-server-side-encryption');
-  }
+  // x-amz-acl and x-amz-grant-* are checked and recorded by ./authorize.ts around the handlers;
+  // encryption headers by ./sse.ts.
   if (input.ObjectLockMode || input.ObjectLockRetainUntilDate || input.ObjectLockLegalHoldStatus) throw S3Errors.notImplementedHeader('x-amz-object-lock-mode');
   if (input.WebsiteRedirectLocation) throw S3Errors.notImplementedHeader('x-amz-website-redirect-location');
-}
-
-/** SSE-C (customer-provided keys) is not supported on any write, parts included. */
-export function refuseCustomerKey(input: { SSECustomerKey?: unknown; SSECustomerAlgorithm?: string }): void {
-  if (input.SSECustomerKey || input.SSECustomerAlgorithm) throw S3Errors.notImplementedHeader('x-amz-server-side-encryption-customer-algorithm');
 }
 
 // Storage classes are labels: every object is on the same disk. Classes whose objects AWS makes
@@ -115,6 +108,11 @@ export function checkTags(tags: Tag[]): Tag[] {
     if (t.Key.toLowerCase().startsWith('aws:')) throw S3DataErrors.invalidTag('Your TagKey cannot be prefixed with aws:');
   }
   return tags;
+}
+
+/** Tags as S3 answers them: sorted by key, whatever order they were given in. */
+export function sortedTags<T extends { Key?: string }>(tags: T[]): T[] {
+  return [...tags].sort((a, b) => ((a.Key ?? '') < (b.Key ?? '') ? -1 : (a.Key ?? '') > (b.Key ?? '') ? 1 : 0));
 }
 
 /** The x-amz-tagging header of PUT, CreateMultipartUpload and CopyObject: `k1=v1&k2=v2`, URL-encoded. */
@@ -159,14 +157,14 @@ export function contentAttributes(input: {
   };
 }
 
-/** aws-chunked is how the body was framed on the wire, not how the object is encoded. */
+/**
+ * aws-chunked is how the body was framed on the wire, not how the object is encoded: that token
+ * goes, and the rest is kept exactly as sent (S3 answers `gzip, br` as `gzip, br`).
+ */
 export function stripAwsChunked(encoding: string | undefined): string | undefined {
   if (!encoding) return undefined;
-  const rest = encoding
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s && s !== 'aws-chunked');
-  return rest.length ? rest.join(',') : undefined;
+  const rest = encoding.replace(/(^|,)\s*aws-chunked\s*(?=,|$)/gi, '').replace(/^\s*,\s*/, '');
+  return rest.trim() === '' ? undefined : rest;
 }
 
 /** An object's timestamps are whole seconds, as S3 keeps them. */
@@ -246,7 +244,7 @@ export function namedVersion(store: S3Store, ctx: RequestContext, find: FindObje
   const found = find(bucket.name, key, versionId);
   const m = found.marker;
   if (m) {
-    if (versionId !== undefined) throw S3DataErrors.deleteMarkerMethod(m.versionId, new Date(m.lastModified));
+    if (versionId !== undefined) throw S3DataErrors.deleteMarkerMethod(m.versionId, new Date(m.lastModified), ctx.method ?? 'GET');
     throw S3DataErrors.noSuchKeyMarker(key, m.versionId);
   }
   if (!found.row) throw versionId !== undefined && versionId !== 'null' ? S3DataErrors.noSuchVersion(key, versionId) : S3Errors.noSuchKey(key);

@@ -25,7 +25,6 @@ import {
   checkWriteIfNoneMatch,
   contentAttributes,
   DEFAULT_CHECKSUM,
-  etagOf,
   MAX_PUT_BYTES,
   namedVersion,
   parseTaggingHeader,
@@ -35,11 +34,13 @@ import {
   type Conditions,
 } from './object-rules.js';
 import { S3Errors } from './errors.js';
+import { seal, plainBytes } from './sse-c.js';
+import { encryptionFields, readKey, SseErrors, writeEncryption, type BucketEncryption } from './sse.js';
 import type { ObjectRow, S3Store } from './store.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 
-export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) {
+export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, encryptionOf: (bucket: string) => BucketEncryption) {
   const PutObject: Op<'PutObject'> = async (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
@@ -52,56 +53,51 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) 
     const wanted = checksumRequest(input as ChecksumFields, input.ChecksumAlgorithm, input.Trailer, input.ContentMD5);
     // Fail fast before taking the body; checked again atomically when the row is written.
     checkWriteIfNoneMatch(input.IfNoneMatch);
+    const { encryption, key } = writeEncryption(input, encryptionOf(bucket.name), ctx);
     writeConditions(store.object(bucket.name, input.Key), input);
+    const sealing = seal(encryption, key);
     // Like AWS, an object sent without a checksum gets a CRC64NVME one (cheaper than the MD5 kumo
     // computes anyway for the ETag; see bench/s3.ts).
-    const got = await receive(blobs, input.Body, { wanted, fallback: DEFAULT_CHECKSUM, md5Expected, maxBytes: MAX_PUT_BYTES, trailers: ctx.trailers });
+    const got = await receive(blobs, input.Body, {
+      wanted,
+      fallback: DEFAULT_CHECKSUM,
+      md5Expected,
+      maxBytes: MAX_PUT_BYTES,
+      trailers: ctx.trailers,
+      cipher: sealing.cipher,
+    });
     const { pending, checksum } = got;
     const row: ObjectRow = {
       bucket: bucket.name,
       key: input.Key,
       blob: pending.id,
       size: pending.size,
-      etag: etagOf(got.md5),
+      etag: sealing.etag(got.md5),
       lastModified: wholeSeconds(ctx.now()),
-      attrs: { ...contentAttributes(input), Checksum: checksum, Tags: tags },
+      attrs: { ...contentAttributes(input), Checksum: checksum, Tags: tags, Encryption: sealing.encryption },
     };
     const done = await keep(blobs, pending, () => store.transaction(() => v.commit(row, (old) => writeConditions(old, input))));
-    return { ETag: row.etag, VersionId: done.versionId, ...checksumFields(checksum, 'FULL_OBJECT'), ServerSideEncryption: 'AES256' };
+    return { ETag: row.etag, VersionId: done.versionId, ...checksumFields(checksum, 'FULL_OBJECT'), ...encryptionFields(sealing.encryption, true) };
   };
 
   const GetObject: Op<'GetObject'> = (ctx, input) => {
     const obj = readable(store, ctx, input.Bucket, input.Key, input.VersionId, input, v.find);
-    const part = partRange(obj, input.PartNumber, input.Range);
-    const range = part ?? parseRange(input.Range, obj.size);
-    const start = range?.start ?? 0;
-    const end = range?.end ?? obj.size - 1;
+    const key = readKey(obj.attrs.Encryption, input);
+    const chosen = selection(obj, input.PartNumber, input.Range);
     return {
-      ...headers(obj, input.ChecksumMode === 'ENABLED' && !range),
-      Body: blobs.read(obj.blob, start, end),
-      ContentLength: range ? end - start + 1 : obj.size,
-      ContentRange: range ? `bytes ${start}-${end}/${obj.size}` : undefined,
-      StatusCode: range ? 206 : 200,
-      PartsCount: part ? (obj.attrs.Parts?.length ?? 1) : undefined,
-      VersionId: v.versionIdOf(obj),
-      TagCount: obj.attrs.Tags?.length || undefined,
+      ...describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj)),
+      Body: plainBytes(blobs, obj, key, chosen.start, chosen.end),
       ...responseOverrides(input),
     };
   };
 
+  // A HEAD answers what the same GET would, without the body: a Range or a part is 206 with
+  // its Content-Range, as on S3.
   const HeadObject: Op<'HeadObject'> = (ctx, input) => {
     const obj = readable(store, ctx, input.Bucket, input.Key, input.VersionId, input, v.find);
-    const part = partRange(obj, input.PartNumber, input.Range);
-    const VersionId = v.versionIdOf(obj);
-    if (!part) return { ...headers(obj, input.ChecksumMode === 'ENABLED'), ContentLength: obj.size, VersionId };
-    return {
-      ...headers(obj, false),
-      VersionId,
-      ContentLength: part.end - part.start + 1,
-      ContentRange: `bytes ${part.start}-${part.end}/${obj.size}`,
-      PartsCount: obj.attrs.Parts?.length ?? 1,
-      StatusCode: 206,
-    };
+    readKey(obj.attrs.Encryption, input);
+    const chosen = selection(obj, input.PartNumber, input.Range);
+    return describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj));
   };
 
   const DeleteObject: Op<'DeleteObject'> = (ctx, input) => {
@@ -123,11 +119,39 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) 
 /** The object, after access and conditional-request checks. */
 function readable(store: S3Store, ctx: RequestContext, bucketName: string, key: string, versionId: string | undefined, c: Conditions, find: FindObject): ObjectRow {
   const obj = namedVersion(store, ctx, find, bucketName, key, versionId);
+  // S3 serves SSE-KMS objects only to SigV4 requests.
+  const kind = obj.attrs.Encryption?.kind;
+  if ((kind === 'aws:kms' || kind === 'aws:kms:dsse') && ctx.signatureVersion === 'AWS') throw SseErrors.kmsNeedsSigV4();
   checkReadConditions(obj, c);
   return obj;
 }
 
-function headers(obj: ObjectRow, withChecksum: boolean) {
+/**
+ * S3 answers a metadata value with non-ASCII characters in RFC 2047's encoded-word form (its UTF-8
+ * bytes in base64), as its documentation says; ASCII values go as they are.
+ */
+function asciiMetadata(meta: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(meta)) out[k] = /[^\x00-\x7f]/.test(v) ? `=?UTF-8?B?${Buffer.from(v, 'utf8').toString('base64')}?=` : v;
+  return out;
+}
+
+/** The bytes a read answers: the whole object, a Range, or one part (?partNumber=). */
+interface Selection {
+  start: number;
+  end: number;
+  ranged: boolean;
+  part: boolean;
+}
+
+function selection(obj: ObjectRow, partNumber: number | undefined, rangeHeader: string | undefined): Selection {
+  const part = partRange(obj, partNumber, rangeHeader);
+  const range = part ?? parseRange(rangeHeader, obj.size);
+  return { start: range?.start ?? 0, end: range?.end ?? obj.size - 1, ranged: range !== undefined, part: part !== undefined };
+}
+
+/** The headers of a GET or HEAD: the object's, and the size and status of the bytes chosen. */
+function describe(obj: ObjectRow, withChecksum: boolean, chosen: Selection, versionId: string | undefined) {
   const a = obj.attrs;
   const out: Record<string, unknown> = {
     ETag: obj.etag,
@@ -138,11 +162,17 @@ function headers(obj: ObjectRow, withChecksum: boolean) {
     ContentDisposition: a.ContentDisposition,
     CacheControl: a.CacheControl,
     ExpiresString: a.Expires,
-    Metadata: a.Metadata,
+    Metadata: a.Metadata && asciiMetadata(a.Metadata),
     AcceptRanges: 'bytes',
-    // Every object on AWS is encrypted at rest (SSE-S3) and says so.
-    ServerSideEncryption: 'AES256',
+    // Every object on AWS is encrypted at rest (SSE-S3 unless another kind) and says so.
+    ...encryptionFields(a.Encryption),
     StorageClass: a.StorageClass && a.StorageClass !== 'STANDARD' ? a.StorageClass : undefined,
+    VersionId: versionId,
+    TagCount: a.Tags?.length || undefined,
+    ContentLength: chosen.ranged ? chosen.end - chosen.start + 1 : obj.size,
+    ContentRange: chosen.ranged ? `bytes ${chosen.start}-${chosen.end}/${obj.size}` : undefined,
+    PartsCount: chosen.part ? (a.Parts?.length ?? 1) : undefined,
+    StatusCode: chosen.ranged ? 206 : 200,
   };
   return withChecksum ? { ...out, ...checksumFields(a.Checksum, a.ChecksumType ?? 'FULL_OBJECT') } : out;
 }

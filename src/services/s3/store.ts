@@ -4,6 +4,7 @@
  * BINARY collation), which is S3's listing order.
  */
 import type { Db, Migration } from '../../state/db.js';
+import type { Encryption } from './sse.js';
 
 export interface BucketRow {
   name: string;
@@ -30,6 +31,8 @@ export interface ObjectAttributes {
   Tags?: { Key: string; Value: string }[];
   /** The version's ID in a versioned bucket; absent for the "null" version. */
   VersionId?: string;
+  /** How the object is encrypted (./sse.ts); absent: SSE-S3, as for objects written before it was recorded. */
+  Encryption?: Encryption;
 }
 
 export interface ObjectRow {

@@ -6,7 +6,7 @@
 import type { S3Operations } from '../../models/generated/s3.js';
 import { type OpHandler, type RequestContext } from '../service.js';
 import type { Versioning } from './commit.js';
-import { checkTags, namedVersion, type Tag } from './object-rules.js';
+import { checkTags, namedVersion, sortedTags, type Tag } from './object-rules.js';
 import type { ObjectRow, S3Store } from './store.js';
 import { versionOf, type VersionStore } from './versions-store.js';
 
@@ -34,7 +34,7 @@ export function taggingHandlers(store: S3Store, versions: VersionStore, v: Versi
 
   const GetObjectTagging: Op<'GetObjectTagging'> = (ctx, input) => {
     const row = target(ctx, input.Bucket, input.Key, input.VersionId);
-    return { VersionId: v.versionIdOf(row), TagSet: row.attrs.Tags ?? [] };
+    return { VersionId: v.versionIdOf(row), TagSet: sortedTags(row.attrs.Tags ?? []) };
   };
 
   const DeleteObjectTagging: Op<'DeleteObjectTagging'> = (ctx, input) => {

@@ -1,7 +1,9 @@
 /**
  * Multipart uploads in SQLite: one row per upload in progress, one per part received, each part
  * pointing at its own blob. Completing an upload writes the object's single blob and row and
- * deletes these rows in one transaction; aborting deletes them. These tables and the versioning
+ * deletes these rows in one transaction; aborting deletes them. A completed upload leaves one
+ * small row with the answer it got, so that a client retrying its CompleteMultipartUpload (its
+ * answer lost on the way) is answered the same again, as S3 does. These tables and the versioning
  * ones (./versions-store.ts) are the `s3-data` migration component, numbered apart from `s3`.
  */
 import type { Db, Migration } from '../../state/db.js';
@@ -30,6 +32,8 @@ export interface PartRow {
   etag: string;
   lastModified: string;
   checksum?: string;
+  /** SSE-C uploads: the IV the part's bytes were encrypted with (./sse-c.ts). */
+  iv?: string;
 }
 
 export const multipartMigrations: Migration[] = [
@@ -48,6 +52,25 @@ export const multipartMigrations: Migration[] = [
   },
 ];
 
+/** Version 3 of `s3-data`: the answers of completed uploads, at most one per key. */
+export const completedUploadsMigration: Migration = {
+  version: 3,
+  up: `CREATE TABLE s3_completed_uploads (
+      upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL, result TEXT NOT NULL);
+    CREATE INDEX s3_completed_uploads_by_key ON s3_completed_uploads (bucket, key);`,
+};
+
+/** Version 4 of `s3-data`: the IV of each part of an SSE-C upload. */
+export const partIvMigration: Migration = { version: 4, up: 'ALTER TABLE s3_parts ADD COLUMN iv TEXT;' };
+
+export interface CompletedUpload {
+  uploadId: string;
+  bucket: string;
+  key: string;
+  /** CompleteMultipartUpload's output, as it was answered. */
+  result: Record<string, unknown>;
+}
+
 interface RawUpload {
   upload_id: string;
   bucket: string;
@@ -64,6 +87,7 @@ interface RawPart {
   etag: string;
   last_modified: string;
   checksum: string | null;
+  iv: string | null;
 }
 
 const toUpload = (r: RawUpload): UploadRow => ({
@@ -82,6 +106,7 @@ const toPart = (r: RawPart): PartRow => ({
   etag: r.etag,
   lastModified: r.last_modified,
   checksum: r.checksum ?? undefined,
+  iv: r.iv ?? undefined,
 });
 
 export class UploadStore {
@@ -99,12 +124,16 @@ export class UploadStore {
       part: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? AND part_number = ?'),
       partsFrom: db.prepare('SELECT * FROM s3_parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number'),
       upsertPart: db.prepare(
-        `INSERT INTO s3_parts (upload_id, part_number, blob, size, etag, last_modified, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO s3_parts (upload_id, part_number, blob, size, etag, last_modified, checksum, iv) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (upload_id, part_number) DO UPDATE SET blob = excluded.blob, size = excluded.size,
-           etag = excluded.etag, last_modified = excluded.last_modified, checksum = excluded.checksum`,
+           etag = excluded.etag, last_modified = excluded.last_modified, checksum = excluded.checksum, iv = excluded.iv`,
       ),
       blobUsed: db.prepare('SELECT 1 FROM s3_parts WHERE blob = ? LIMIT 1'),
       anyUpload: db.prepare('SELECT 1 FROM s3_uploads WHERE bucket = ? LIMIT 1'),
+      completed: db.prepare('SELECT upload_id, bucket, key, result FROM s3_completed_uploads WHERE upload_id = ?'),
+      forgetCompletedAt: db.prepare('DELETE FROM s3_completed_uploads WHERE bucket = ? AND key = ?'),
+      insertCompleted: db.prepare('INSERT INTO s3_completed_uploads (upload_id, bucket, key, result) VALUES (?, ?, ?, ?)'),
+      forgetCompletedIn: db.prepare('DELETE FROM s3_completed_uploads WHERE bucket = ?'),
     };
   }
 
@@ -145,7 +174,7 @@ export class UploadStore {
   }
 
   putPart(p: PartRow): void {
-    this.q.upsertPart.run(p.uploadId, p.partNumber, p.blob, p.size, p.etag, p.lastModified, p.checksum ?? null);
+    this.q.upsertPart.run(p.uploadId, p.partNumber, p.blob, p.size, p.etag, p.lastModified, p.checksum ?? null, p.iv ?? null);
   }
 
   blobInUse(id: string): boolean {
@@ -154,6 +183,23 @@ export class UploadStore {
 
   hasUploads(bucket: string): boolean {
     return this.q.anyUpload.get(bucket) !== undefined;
+  }
+
+  completed(uploadId: string): CompletedUpload | undefined {
+    const r = this.q.completed.get(uploadId) as { upload_id: string; bucket: string; key: string; result: string } | undefined;
+    return r ? { uploadId: r.upload_id, bucket: r.bucket, key: r.key, result: JSON.parse(r.result) as Record<string, unknown> } : undefined;
+  }
+
+  /** Records a completion; an earlier completion at the same key can no longer be repeated. */
+  recordCompleted(c: Omit<CompletedUpload, 'result'> & { result: object }): void {
+    this.q.forgetCompletedAt.run(c.bucket, c.key);
+    this.q.insertCompleted.run(c.uploadId, c.bucket, c.key, JSON.stringify(c.result));
+  }
+
+  /** Deletes every upload of a bucket, and what its completed ones answered. */
+  forgetBucket(bucket: string): string[] {
+    this.q.forgetCompletedIn.run(bucket);
+    return this.deleteUploadsOf(bucket);
   }
 
   transaction<T>(fn: () => T): T {

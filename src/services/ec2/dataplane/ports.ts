@@ -11,7 +11,7 @@ import type { Scope } from '../../../state/scope.js';
 import type { InstanceRecord } from '../instances/store.js';
 import { publicIpOf } from '../instances/view.js';
 import type { Ec2Store } from '../store.js';
-import { vpcPolicyOf, vpcSpecOf } from '../vpc/vpc-policy.js';
+import { vpcPolicyOf, vpcSpecOf } from '../../../state/vpc-policy.js';
 import { EC2_PORT_OWNER } from './vpc-services.js';
 
 export class InstancePorts {

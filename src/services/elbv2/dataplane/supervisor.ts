@@ -92,6 +92,8 @@ export class LoadBalancerSupervisor {
     if (deps.runtime) {
       deps.runtime.plane.zones.register(elbZone(deps.store));
       deps.runtime.plane.registerPortOwner(ELBV2_PORT_OWNER);
+      // A security group or ACL edit: the nodes' VPC rules are derived again (afterPass).
+      deps.runtime.plane.onNetworkChange(() => this.wake());
     }
   }
 

@@ -2,10 +2,11 @@
  * Turns a VPC's recorded network state (subnets, network ACLs, security groups, interfaces) into
  * the declarative form the fabric enforces (runtime/network): what the data plane must do,
  * computed from the control plane's rows and nothing else, so applying it twice changes nothing.
+ * Shared by every service with ports in a VPC (EC2's instances, load balancer and database nodes).
  */
-import type { NetworkStore } from '../../../state/network.js';
-import type { Scope } from '../../../state/scope.js';
-import type { VpcPolicy, VpcSpec } from '../../../runtime/network/types.js';
+import type { NetworkStore } from './network.js';
+import type { Scope } from './scope.js';
+import type { VpcPolicy, VpcSpec } from '../runtime/network/types.js';
 
 export function vpcSpecOf(n: NetworkStore, scope: Scope, vpcId: string): VpcSpec | undefined {
   const vpc = n.vpcs.get(scope, vpcId);
@@ -51,6 +52,12 @@ export function vpcPolicyOf(n: NetworkStore, scope: Scope, vpcId: string): VpcPo
         groups: r.ReferencedGroupId ? [r.ReferencedGroupId] : [],
       }));
     securityGroups[g.GroupId] = { ingress: rules(false), egress: rules(true) };
+  }
+  // Interfaces a service keeps talking among themselves whatever their users' groups say (an
+  // RDS primary and its standby replicating): a group of their own that admits its members.
+  for (const eni of n.networkInterfaces.list(scope)) {
+    const g = eni.InternalGroup;
+    if (g && eni.VpcId === vpcId) securityGroups[g] = { ingress: [{ protocol: '-1', cidrs: [], groups: [g] }], egress: [{ protocol: '-1', cidrs: ['0.0.0.0/0'], groups: [] }] };
   }
   return { nacls, securityGroups };
 }
