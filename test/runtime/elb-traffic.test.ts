@@ -35,7 +35,7 @@ import { debianImageId, waitForState, type Ec2Fixture } from '../helpers/ec2.js'
 import { which } from '../../src/runtime/detect.js';
 import { processesOf } from '../../src/services/elbv2/dataplane/haproxy.js';
 import { nodeDirs } from '../../src/services/elbv2/dataplane/haproxy.js';
-import { curlIn, inside, statusIn } from './instance-access.js';
+import { curlIn, inside } from './instance-access.js';
 import { leftovers, nativeSkipReason } from './support.js';
 import { aws, awsJson } from '../helpers/python.js';
 import { join } from 'node:path';

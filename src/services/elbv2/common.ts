@@ -84,6 +84,15 @@ export function page<T>(items: T[], key: (t: T) => string, input: { PageSize?: n
   return { items: p.items, NextMarker: p.nextToken };
 }
 
+/** The items named by `wanted`, in its order (all of them when it is empty); any missing is `notFound`. */
+export function selectBy<T>(all: T[], wanted: string[] | undefined, keyOf: (t: T) => string, notFound: (missing: string[]) => Error): T[] {
+  if (!wanted?.length) return all;
+  const byKey = new Map(all.map((t) => [keyOf(t), t]));
+  const missing = wanted.filter((k) => !byKey.has(k));
+  if (missing.length) throw notFound(missing);
+  return wanted.map((k) => byKey.get(k)!);
+}
+
 /** ELBv2 names: load balancers and target groups share the rules (1–32 alphanumerics and hyphens). */
 export function validateName(kind: string, name: string): void {
   if (name.length === 0) throw Elbv2Errors.validation(`${kind} name cannot be empty`);

@@ -10,11 +10,11 @@ import type { Scope } from '../../state/scope.js';
 import type { TagStore } from '../../state/tags.js';
 import { scopeOf } from '../service.js';
 import {
-  applyAttributes, arnBase, attributeList, hex16, isBool, isIntIn, loadBalancerOf, page, tagsOf, validateArn, validateName, type Op,
+  applyAttributes, arnBase, attributeList, hex16, isBool, isIntIn, loadBalancerOf, page, selectBy, tagsOf, validateArn, validateName, type Op,
 } from './common.js';
 import { Elbv2Errors } from './errors.js';
-import { createNode, setNodeGroups } from './nodes.js';
-import type { Elbv2Store, LoadBalancerNode, LoadBalancerRecord } from './store.js';
+import { createNode, markDeleting, setGroups, setSubnets } from './nodes.js';
+import type { Elbv2Store, LoadBalancerRecord } from './store.js';
 
 /** Route 53 zones of ALB DNS names per region (AWS's published values). */
 const HOSTED_ZONES: Record<string, string> = {
@@ -204,19 +204,10 @@ export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, t
     const scope = scopeOf(ctx);
     let all = live(scope);
     if (input.LoadBalancerArns?.length && input.Names?.length) throw Elbv2Errors.validation('Load balancer names and load balancer ARNs cannot be specified at the same time');
-    if (input.LoadBalancerArns?.length) {
-      input.LoadBalancerArns.forEach((a) => validateArn(a, 'loadbalancer', 'load balancer'));
-      const byArn = new Map(all.map((lb) => [lb.LoadBalancerArn, lb]));
-      const missing = input.LoadBalancerArns.filter((a) => !byArn.has(a));
-      if (missing.length) throw Elbv2Errors.loadBalancerNotFound(`Load balancers '[${missing.join(', ')}]' not found`);
-      all = input.LoadBalancerArns.map((a) => byArn.get(a)!);
-    }
-    if (input.Names?.length) {
-      const byName = new Map(all.map((lb) => [lb.LoadBalancerName, lb]));
-      const missing = input.Names.filter((n) => !byName.has(n));
-      if (missing.length) throw Elbv2Errors.loadBalancerNotFound(`Load balancers '[${missing.join(', ')}]' not found`);
-      all = input.Names.map((n) => byName.get(n)!);
-    }
+    input.LoadBalancerArns?.forEach((a) => validateArn(a, 'loadbalancer', 'load balancer'));
+    const notFound = (missing: string[]) => Elbv2Errors.loadBalancerNotFound(`Load balancers '[${missing.join(', ')}]' not found`);
+    all = selectBy(all, input.LoadBalancerArns, (lb) => lb.LoadBalancerArn, notFound);
+    all = selectBy(all, input.Names, (lb) => lb.LoadBalancerName, notFound);
     const p = page(all, (lb) => lb.LoadBalancerArn, input);
     return { LoadBalancers: p.items.map(lbView), NextMarker: p.NextMarker };
   };
@@ -239,8 +230,7 @@ export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, t
         store.listeners.delete(scope, l.ListenerArn);
         tags.removeAll(scope, l.ListenerArn);
       }
-      tags.removeAll(scope, lb.LoadBalancerArn);
-      loadBalancers.update(scope, lb.LoadBalancerArn, { ...lb, State: { Code: 'deleting' }, Nodes: [], Retired: [...(lb.Retired ?? []), ...lb.Nodes] });
+      markDeleting(store, tags, scope, lb);
     });
     wake();
     return {};
@@ -268,10 +258,7 @@ export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, t
     }
     if (!input.SecurityGroups?.length) throw Elbv2Errors.validation('At least one security group must be specified for an application load balancer');
     const groups = checkGroups(network, scope, lb.VpcId, input.SecurityGroups);
-    store.transaction(() => {
-      loadBalancers.update(scope, lb.LoadBalancerArn, { ...lb, SecurityGroups: groups });
-      setNodeGroups(network, scope, lb.Nodes, groups);
-    });
+    setGroups(store, network, scope, lb, groups);
     wake();
     return { SecurityGroupIds: groups };
   };
@@ -280,16 +267,9 @@ export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, t
     const scope = scopeOf(ctx);
     const lb = loadBalancerOf(store, scope, input.LoadBalancerArn);
     if (input.IpAddressType && input.IpAddressType !== 'ipv4') throw Elbv2Errors.validation(`kumo supports the 'ipv4' IP address type only, not '${input.IpAddressType}'`);
-    const subnets = checkSubnets(network, scope, subnetInput(input), lb.VpcId);
-    const kept = lb.Nodes.filter((n) => subnets.some((s) => s.subnet.SubnetId === n.SubnetId));
-    const gone = lb.Nodes.filter((n) => !kept.includes(n));
-    let nodes: LoadBalancerNode[] = [];
-    store.transaction(() => {
-      nodes = subnets.map(({ subnet, ip }) => kept.find((k) => k.SubnetId === subnet.SubnetId) ?? createNode(network, scope, lb, subnet, ip));
-      loadBalancers.update(scope, lb.LoadBalancerArn, { ...lb, Nodes: nodes, Retired: [...(lb.Retired ?? []), ...gone] });
-    });
+    const next = setSubnets(store, network, scope, lb, checkSubnets(network, scope, subnetInput(input), lb.VpcId));
     wake();
-    return { AvailabilityZones: lbView({ ...lb, Nodes: nodes }).AvailabilityZones, IpAddressType: lb.IpAddressType };
+    return { AvailabilityZones: lbView(next).AvailabilityZones, IpAddressType: lb.IpAddressType };
   };
 
   const SetIpAddressType: Op<'SetIpAddressType'> = (ctx, input) => {

@@ -10,7 +10,7 @@ import { resourceId } from '../../state/ids.js';
 import type { Scope } from '../../state/scope.js';
 import type { TagStore } from '../../state/tags.js';
 import { Elbv2Errors } from './errors.js';
-import type { LoadBalancerNode, LoadBalancerRecord } from './store.js';
+import type { Elbv2Store, LoadBalancerNode, LoadBalancerRecord } from './store.js';
 
 const macAddress = () => ['02', ...[...randomBytes(5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 
@@ -60,10 +60,34 @@ export function releaseNode(n: NetworkStore, tags: TagStore, scope: Scope, node:
   tags.removeAll(scope, node.NetworkInterfaceId);
 }
 
-/** The security groups of a load balancer follow onto its nodes' interfaces. */
-export function setNodeGroups(n: NetworkStore, scope: Scope, nodes: LoadBalancerNode[], groups: string[]): void {
-  for (const node of nodes) {
-    const eni = n.networkInterfaces.get(scope, node.NetworkInterfaceId);
-    if (eni) n.networkInterfaces.update(scope, eni.NetworkInterfaceId, { ...eni, GroupIds: [...groups] });
-  }
+/** A load balancer's security groups change, on its row and on its nodes' interfaces (both APIs). */
+export function setGroups(store: Elbv2Store, n: NetworkStore, scope: Scope, lb: LoadBalancerRecord, groups: string[]): void {
+  store.transaction(() => {
+    store.loadBalancers.update(scope, lb.LoadBalancerArn, { ...lb, SecurityGroups: groups });
+    for (const node of lb.Nodes) {
+      const eni = n.networkInterfaces.get(scope, node.NetworkInterfaceId);
+      if (eni) n.networkInterfaces.update(scope, eni.NetworkInterfaceId, { ...eni, GroupIds: [...groups] });
+    }
+  });
+}
+
+/**
+ * A load balancer's nodes become those of `subnets` (both APIs): nodes of subnets it keeps stay,
+ * new subnets get new nodes, the others are retired (the supervisor releases them once unplugged).
+ */
+export function setSubnets(store: Elbv2Store, n: NetworkStore, scope: Scope, lb: LoadBalancerRecord, subnets: { subnet: SubnetRecord; ip?: string }[]): LoadBalancerRecord {
+  const kept = lb.Nodes.filter((node) => subnets.some((s) => s.subnet.SubnetId === node.SubnetId));
+  const gone = lb.Nodes.filter((node) => !kept.includes(node));
+  return store.transaction(() => {
+    const nodes = subnets.map(({ subnet, ip }) => kept.find((k) => k.SubnetId === subnet.SubnetId) ?? createNode(n, scope, lb, subnet, ip));
+    const next = { ...lb, Nodes: nodes, Retired: [...(lb.Retired ?? []), ...gone] };
+    store.loadBalancers.update(scope, lb.LoadBalancerArn, next);
+    return next;
+  });
+}
+
+/** A deleted load balancer: hidden at once, its nodes retired; the supervisor drops the row once they are released. Call in a transaction. */
+export function markDeleting(store: Elbv2Store, tags: TagStore, scope: Scope, lb: LoadBalancerRecord): void {
+  tags.removeAll(scope, lb.LoadBalancerArn);
+  store.loadBalancers.update(scope, lb.LoadBalancerArn, { ...lb, State: { Code: 'deleting' }, Nodes: [], Retired: [...(lb.Retired ?? []), ...lb.Nodes] });
 }

@@ -6,12 +6,11 @@
  * that names nothing succeeds, as on AWS. LoadBalancerArns is derived from the listeners and
  * rules that forward to the group.
  */
-import type { Elbv2Operations } from '../../models/generated/elbv2.js';
 import type { NetworkStore } from '../../state/network.js';
 import type { Scope } from '../../state/scope.js';
 import type { TagStore } from '../../state/tags.js';
 import { scopeOf } from '../service.js';
-import { applyAttributes, arnBase, hex16, attributeList, intIn, isBool, isIntIn, loadBalancerOf, page, targetGroupOf, tagsOf, validateName as validateElbName, type Op } from './common.js';
+import { applyAttributes, arnBase, hex16, attributeList, selectBy, intIn, isBool, isIntIn, loadBalancerOf, page, targetGroupOf, tagsOf, validateName as validateElbName, type Op } from './common.js';
 import { Elbv2Errors } from './errors.js';
 import { healthKey, type Elbv2Store, type TargetGroupRecord } from './store.js';
 
@@ -156,17 +155,8 @@ export function targetGroupHandlers(store: Elbv2Store, network: NetworkStore, ta
       all = all.filter((t) => used.has(t.TargetGroupArn));
     }
     input.TargetGroupArns?.forEach(validateArn);
-    if (input.TargetGroupArns?.length) {
-      const byArn = new Map(all.map((t) => [t.TargetGroupArn, t]));
-      if (input.TargetGroupArns.some((a) => !byArn.has(a))) throw Elbv2Errors.targetGroupNotFound();
-      all = input.TargetGroupArns.map((a) => byArn.get(a)!);
-    }
-    if (input.Names?.length) {
-      const byName = new Map(all.map((t) => [t.TargetGroupName, t]));
-      const missing = input.Names.filter((n) => !byName.has(n));
-      if (missing.length) throw Elbv2Errors.targetGroupNotFound(`Target groups '${missing.join(', ')}' not found`);
-      all = input.Names.map((n) => byName.get(n)!);
-    }
+    all = selectBy(all, input.TargetGroupArns, (t) => t.TargetGroupArn, () => Elbv2Errors.targetGroupNotFound());
+    all = selectBy(all, input.Names, (t) => t.TargetGroupName, (missing) => Elbv2Errors.targetGroupNotFound(`Target groups '${missing.join(', ')}' not found`));
     const p = page(all, (t) => t.TargetGroupArn, input);
     return { TargetGroups: p.items.map((t) => tgView(store, scope, t)), NextMarker: p.NextMarker };
   };

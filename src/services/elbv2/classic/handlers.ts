@@ -13,8 +13,8 @@ import { scopeOf, type OpHandler } from '../../service.js';
 import { page, tagsOf, validateName } from '../common.js';
 import { Elbv2Errors } from '../errors.js';
 import { checkGroups, checkSubnets, hasInternetGateway } from '../load-balancers.js';
-import { createNode, setNodeGroups } from '../nodes.js';
-import { healthKey, type ClassicConfig, type ClassicListener, type Elbv2Store, type LoadBalancerNode, type LoadBalancerRecord } from '../store.js';
+import { createNode, markDeleting, setGroups, setSubnets } from '../nodes.js';
+import { healthKey, type ClassicConfig, type ClassicListener, type Elbv2Store, type LoadBalancerRecord } from '../store.js';
 import { targetStatuses, type TargetDirectory } from '../target-health.js';
 import { classicGroup, classicState, parseHealthTarget } from './group.js';
 import { AwsError } from '../../../protocol/errors.js';
@@ -161,10 +161,7 @@ export function classicHandlers(store: Elbv2Store, network: NetworkStore, tags: 
     const scope = scopeOf(ctx);
     const lb = byName(scope, input.LoadBalancerName);
     if (!lb) return {};
-    store.transaction(() => {
-      tags.removeAll(scope, lb.LoadBalancerArn);
-      loadBalancers.update(scope, lb.LoadBalancerArn, { ...lb, State: { Code: 'deleting' }, Nodes: [], Retired: [...(lb.Retired ?? []), ...lb.Nodes] });
-    });
+    store.transaction(() => markDeleting(store, tags, scope, lb));
     wake();
     return {};
   };
@@ -285,10 +282,7 @@ export function classicHandlers(store: Elbv2Store, network: NetworkStore, tags: 
     const lb = get(scope, input.LoadBalancerName);
     if (!input.SecurityGroups?.length) throw Elbv2Errors.validation('At least one security group must be specified');
     const groups = checkGroups(network, scope, lb.VpcId, input.SecurityGroups);
-    store.transaction(() => {
-      loadBalancers.update(scope, lb.LoadBalancerArn, { ...lb, SecurityGroups: groups });
-      setNodeGroups(network, scope, lb.Nodes, groups);
-    });
+    setGroups(store, network, scope, lb, groups);
     wake();
     return { SecurityGroups: groups };
   };
@@ -296,15 +290,7 @@ export function classicHandlers(store: Elbv2Store, network: NetworkStore, tags: 
   /** The load balancer's nodes become those of `subnets`: new ones made, dropped ones retired. */
   function setNodes(scope: Scope, lb: LoadBalancerRecord, subnets: { subnet: SubnetRecord }[]): LoadBalancerRecord {
     if (!subnets.length) throw ClassicErrors.invalidConfiguration('A load balancer must be attached to at least one subnet');
-    const kept = lb.Nodes.filter((n) => subnets.some((s) => s.subnet.SubnetId === n.SubnetId));
-    const gone = lb.Nodes.filter((n) => !kept.includes(n));
-    let nodes: LoadBalancerNode[] = [];
-    const next = store.transaction(() => {
-      nodes = subnets.map(({ subnet }) => kept.find((k) => k.SubnetId === subnet.SubnetId) ?? createNode(network, scope, lb, subnet));
-      const r = { ...lb, Nodes: nodes, Retired: [...(lb.Retired ?? []), ...gone] };
-      loadBalancers.update(scope, lb.LoadBalancerArn, r);
-      return r;
-    });
+    const next = setSubnets(store, network, scope, lb, subnets);
     wake();
     return next;
   }
