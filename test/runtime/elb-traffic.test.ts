@@ -9,6 +9,8 @@
  *   in and an instance of web-sg does not; from inside the VPC the name resolves to the nodes'
  *   private addresses, which answer
  * - a health path answering 500 → unhealthy with Target.ResponseCodeMismatch, no traffic; back
+ * - a hanging health path → unhealthy with Target.Timeout; targets deregistered during a long
+ *   request drain: no new requests, the one in flight completes
  * - a stopped target: unused (Target.InvalidState), no traffic, failed requests meanwhile within
  *   what the thresholds allow; started again → healthy → traffic
  * - rules by path and host; fixed responses; 503 without healthy targets, 502 from a refusing
@@ -27,7 +29,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import {
   CreateListenerCommand, CreateLoadBalancerCommand, CreateRuleCommand, CreateTargetGroupCommand, DeleteLoadBalancerCommand, DescribeLoadBalancersCommand,
-  DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, ModifyLoadBalancerAttributesCommand, RegisterTargetsCommand, type LoadBalancer,
+  DeregisterTargetsCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, ModifyLoadBalancerAttributesCommand, ModifyTargetGroupAttributesCommand,
+  ModifyTargetGroupCommand, RegisterTargetsCommand, type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { clientConfig, startKumoForTest, TEST_PUBLIC_IP_POOL, waitFor } from '../helpers/kumo.js';
 import { appendFileSync } from 'node:fs';
@@ -253,6 +256,26 @@ test('a health path answering 500: unhealthy (Target.ResponseCodeMismatch), no t
   await inside(at.web2.InstanceId!, 'rm /tmp/sick');
   await waitFor('web2 healthy again', async () => (await healthOf(tgArn)).some((h) => h.id === at.web2.InstanceId && h.state === 'healthy'), 30_000);
   await waitFor('both served again', async () => new Set(await bodies(4)).size === 2, 10_000);
+});
+
+test('a hanging health path: unhealthy with Target.Timeout; deregistration lets a long request finish, then drains', { skip, timeout: 120_000 }, async () => {
+  await elb.send(new ModifyTargetGroupCommand({ TargetGroupArn: tgTwo, HealthCheckPath: '/slow' }));
+  await waitFor('web2 timing out in only-two', async () => (await healthOf(tgTwo))[0]!.reason === 'Target.Timeout', 30_000);
+  await elb.send(new ModifyTargetGroupCommand({ TargetGroupArn: tgTwo, HealthCheckPath: '/health' }));
+
+  // A request of 3 s in flight on one of the two targets, both deregistered meanwhile: it completes.
+  await elb.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: tgArn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '10' }] }));
+  const slow = get('/slow');
+  await new Promise((res) => setTimeout(res, 500));
+  const both = [{ Id: at.web1.InstanceId! }, { Id: at.web2.InstanceId! }];
+  await elb.send(new DeregisterTargetsCommand({ TargetGroupArn: tgArn, Targets: both }));
+  assert.deepEqual(new Set((await healthOf(tgArn)).filter((h) => h.id !== at.web3.InstanceId).map((h) => h.state)), new Set(['draining']));
+  await waitFor('no new requests to draining targets', async () => (await get('/')).status === 503, 10_000);
+  const done = await slow;
+  assert.deepEqual([done.status, /^web[12]\n$/.test(done.body)], [200, true], 'the request in flight finished');
+  await waitFor('drained', async () => (await healthOf(tgArn)).every((h) => h.id === at.web3.InstanceId), 20_000);
+  await elb.send(new RegisterTargetsCommand({ TargetGroupArn: tgArn, Targets: both }));
+  await waitFor('both back in service', async () => new Set(await bodies(4)).size === 2, 60_000);
 });
 
 test('a stopped target gets no traffic (failures only while it stops), and returns once started and healthy', { skip, timeout: 240_000 }, async () => {

@@ -26,6 +26,11 @@
  *   least_outstanding_requests; weighted_random is taken as round robin). The Host header always
  *   reaches targets as the client sent it. Access and connection logs cannot be turned on.
  * - A target that does not answer a connection within 10 s gets a 502 (AWS: 504).
+ * - Every change of what a node runs (a target's health, a rule, an attribute) is a reload of its
+ *   HAProxy: new connections go to the new process, and requests in flight finish on the old one
+ *   for at most the longest deregistration delay of the load balancer's groups (then it is cut, as
+ *   AWS cuts a draining target's connections). Keep-alive connections to the old process end
+ *   after their current request.
  * - Classic load balancers (classic/): HTTP and TCP listeners to HTTP and TCP instance ports
  *   (HTTPS and SSL need certificates: CertificateNotFound), no policies (stickiness, proxy
  *   protocol), no access logs; cross-zone and connection draining and the idle timeout are
