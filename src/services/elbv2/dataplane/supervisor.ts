@@ -186,17 +186,23 @@ export class LoadBalancerSupervisor {
     const runtime = this.deps.runtime!;
     const net = await runtime.plane.network();
     await this.applyVpc(net, scope, lb.VpcId);
-    for (const [i, node] of lb.Nodes.entries()) {
+    // Plugs are serialized by the fabric; the nodes' HAProxy (re)loads then run side by side.
+    const namespaces: string[] = [];
+    for (const node of lb.Nodes) {
       const port = this.portOf(scope, lb, node);
-      const { netns } = await net.plug(port);
+      namespaces.push((await net.plug(port)).netns);
       this.plugged.set(node.NetworkInterfaceId, JSON.stringify(port));
-      const want = plan.nodes[i]!;
-      if (this.running.get(node.NetworkInterfaceId) === want.generation) continue;
-      const was = this.running.get(node.NetworkInterfaceId);
-      await applyNode(want.dir, netns, want.config, want.generation);
-      this.running.set(node.NetworkInterfaceId, want.generation);
-      this.deps.log(`load balancer ${lb.LoadBalancerName}: node ${node.NetworkInterfaceId} ${was ? 'reloaded' : 'started'} (configuration ${want.generation}${plan.servers ? `; ${plan.servers}` : ''})`);
     }
+    await Promise.all(
+      lb.Nodes.map(async (node, i) => {
+        const want = plan.nodes[i]!;
+        const was = this.running.get(node.NetworkInterfaceId);
+        if (was === want.generation) return;
+        await applyNode(want.dir, namespaces[i]!, want.config, want.generation);
+        this.running.set(node.NetworkInterfaceId, want.generation);
+        this.deps.log(`load balancer ${lb.LoadBalancerName}: node ${node.NetworkInterfaceId} ${was ? 'reloaded' : 'started'} (configuration ${want.generation}${plan.servers ? `; ${plan.servers}` : ''})`);
+      }),
+    );
     this.probes.set(lb.LoadBalancerArn, plan.probes);
     if (lb.State.Code === 'provisioning') this.setState(scope, lb, { Code: 'active' });
   }
