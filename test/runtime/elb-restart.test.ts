@@ -27,7 +27,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { clientConfig, ROOT, tempDir, waitFor } from '../helpers/kumo.js';
 import { ensureDist, spawnKumo, type SpawnedKumo } from '../helpers/kumo-process.js';
-import { debianImageId, waitForState } from '../helpers/ec2.js';
+import { COUNTER_SERVICE, debianImageId, waitForState } from '../helpers/ec2.js';
 import { which } from '../../src/runtime/detect.js';
 import { Fabric } from '../../src/runtime/network/fabric.js';
 import { masterOf, nodeDirs, processesOf } from '../../src/services/elbv2/dataplane/haproxy.js';
@@ -39,31 +39,8 @@ const dataDir = skip ? '' : tempDir('kumo-elb-restart-');
 const nodesRoot = join(dataDir, 'elbv2');
 let kumo: SpawnedKumo | undefined;
 
-/** A web server counting its requests in memory. */
 const USER_DATA = `#!/bin/bash
-cat > /usr/local/bin/counter.py <<'PY'
-import http.server
-count = 0
-class Counter(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        global count
-        count += 1
-        body = str(count).encode()
-        self.send_response(200)
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(('', 80), Counter).serve_forever()
-PY
-cat > /etc/systemd/system/counter.service <<'UNIT'
-[Service]
-ExecStart=/usr/bin/python3 /usr/local/bin/counter.py
-[Install]
-WantedBy=multi-user.target
-UNIT
-systemctl enable --now counter.service
+${COUNTER_SERVICE}systemctl enable --now counter.service
 `;
 
 async function boot(): Promise<{ ec2: EC2Client; elb: ElasticLoadBalancingV2Client; dns: string }> {
