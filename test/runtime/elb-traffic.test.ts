@@ -309,9 +309,10 @@ test('a stopped target gets no traffic (failures only while it stops), and retur
     await load;
   }
   t.diagnostic(`${served} served, ${failures.length} failed, the last ${failures.length ? failures.at(-1)! - stopAsked : 0} ms after the stop was asked`);
-  // What the thresholds allow: failures only until the proxies leave it out (a pass of the
-  // supervisor after it is no longer running, well within UnhealthyThreshold × Interval).
-  assert.ok(failures.every((at) => at - unused < 2_000), `failures came ${failures.map((at) => at - unused)} ms after the target was unused`);
+  // What the thresholds allow: failures only until the proxies leave it out, within
+  // UnhealthyThreshold × Interval (2 × 5 s) of the stop; here about a second and a half.
+  assert.ok(failures.every((at) => at - stopAsked < 10_000), `failures came ${failures.map((at) => at - stopAsked)} ms after the stop was asked`);
+  assert.ok(failures.every((at) => at - unused < 5_000), `failures came ${failures.map((at) => at - unused)} ms after the target was unused`);
   await ec2.send(new StartInstancesCommand({ InstanceIds: [at.web1.InstanceId!] }));
   await waitForState(ec2, at.web1.InstanceId!, 'running', 60_000);
   // It starts over at initial: back in service only after HealthyThresholdCount checks.
