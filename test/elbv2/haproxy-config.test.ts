@@ -20,7 +20,6 @@ const config = (dir: string): NodeConfig => ({
   dir,
   generation: 'g1',
   idleTimeoutSeconds: 60,
-  keepAliveSeconds: 3600,
   xffMode: 'append',
   xffClientPort: false,
   drainSeconds: 300,

@@ -221,6 +221,20 @@ test('both targets serve, round robin; the zone the load balancer does not span 
   assert.ok(!('server' in headers) || headers.server !== 'awselb/2.0', 'a target\'s answer passes as it is');
 });
 
+test('stickiness (lb_cookie): a client with the AWSALB cookie stays on its target', { skip, timeout: 60_000 }, async () => {
+  await elb.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: tgArn, Attributes: [{ Key: 'stickiness.enabled', Value: 'true' }] }));
+  const first = await waitFor('the AWSALB cookie', async () => {
+    const r = await get('/');
+    const cookie = ([] as string[]).concat((r.headers['set-cookie'] as string[] | undefined) ?? []).find((c) => c.startsWith('AWSALB='));
+    return cookie && { cookie: cookie.split(';')[0]!, body: r.body };
+  }, 10_000);
+  const sticky = new Set<string>();
+  for (let i = 0; i < 6; i++) sticky.add((await get('/', { Cookie: first.cookie })).body);
+  assert.deepEqual([...sticky], [first.body], 'every request with the cookie went to the same target');
+  await elb.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: tgArn, Attributes: [{ Key: 'stickiness.enabled', Value: 'false' }] }));
+  await waitFor('round robin again', async () => new Set(await bodies(4)).size === 2, 10_000);
+});
+
 test('elb-sg → web-sg: the load balancer gets in, a web-sg instance does not; inside the VPC the name is private', { skip, timeout: 60_000 }, async () => {
   assert.equal(await curlIn(at.web3.InstanceId!, `http://${at.web1.PrivateIpAddress}/`), undefined, 'web-sg admits port 80 only from elb-sg');
   const resolved = await inside(at.web3.InstanceId!, `getent hosts ${lb.DNSName}`);

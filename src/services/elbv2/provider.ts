@@ -20,8 +20,8 @@
  *   every node), so a network ACL that admits one subnet's nodes and not another's is not seen.
  * - On the process runtime (no VPC fabric) load balancers become `active` with no data plane:
  *   nothing answers on their addresses and targets stay `initial`.
- * - Attributes are stored and answered; the data plane honors idle_timeout, client_keep_alive,
- *   deletion_protection, routing.http.xff_header_processing.mode, routing.http.xff_client_port,
+ * - Attributes are stored and answered; the data plane honors idle_timeout (idle client and
+ *   target connections, between requests too), deletion_protection, routing.http.xff_header_processing.mode, routing.http.xff_client_port,
  *   deregistration_delay, stickiness (lb_cookie) and load_balancing.algorithm.type (round_robin,
  *   least_outstanding_requests; weighted_random is taken as round robin). The Host header always
  *   reaches targets as the client sent it. Access and connection logs cannot be turned on.

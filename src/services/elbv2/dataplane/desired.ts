@@ -148,7 +148,6 @@ export function planLoadBalancer(
     const body = {
       dir,
       idleTimeoutSeconds: Number(a['idle_timeout.timeout_seconds'] ?? 60),
-      keepAliveSeconds: Number(a['client_keep_alive.seconds'] ?? 3600),
       xffMode: (a['routing.http.xff_header_processing.mode'] ?? 'append') as 'append' | 'preserve' | 'remove',
       xffClientPort: a['routing.http.xff_client_port.enabled'] === 'true',
       drainSeconds: drainSeconds || 1,

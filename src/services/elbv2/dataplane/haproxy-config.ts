@@ -55,7 +55,6 @@ export interface NodeConfig {
   /** Written as `node` in the global section, which the stats socket shows: which config runs. */
   generation: string;
   idleTimeoutSeconds: number;
-  keepAliveSeconds: number;
   xffMode: 'append' | 'preserve' | 'remove';
   xffClientPort: boolean;
   /** Longest deregistration delay: old processes may finish requests that long after a reload. */
@@ -184,7 +183,8 @@ export function renderConfig(c: NodeConfig): string {
     `  timeout client ${c.idleTimeoutSeconds}s`,
     `  timeout server ${c.idleTimeoutSeconds}s`,
     `  timeout http-request ${c.idleTimeoutSeconds}s`,
-    `  timeout http-keep-alive ${c.keepAliveSeconds}s`,
+    // An idle client connection, between requests too, ends after the idle timeout (as on AWS).
+    `  timeout http-keep-alive ${c.idleTimeoutSeconds}s`,
     '  timeout tunnel 1h',
     // A connection HAProxy could not make is its 503; an ALB says 502.
     `  errorfile 503 ${c.dir}/e502.http`,
