@@ -223,11 +223,11 @@ test('both targets serve, round robin; the zone the load balancer does not span 
 
 test('stickiness (lb_cookie): a client with the AWSALB cookie stays on its target', { skip, timeout: 60_000 }, async () => {
   await elb.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: tgArn, Attributes: [{ Key: 'stickiness.enabled', Value: 'true' }] }));
-  const first = await waitFor('the AWSALB cookie', async () => {
+  const first = (await waitFor('the AWSALB cookie', async () => {
     const r = await get('/');
     const cookie = ([] as string[]).concat((r.headers['set-cookie'] as string[] | undefined) ?? []).find((c) => c.startsWith('AWSALB='));
-    return cookie && { cookie: cookie.split(';')[0]!, body: r.body };
-  }, 10_000);
+    return cookie ? { cookie: cookie.split(';')[0]!, body: r.body } : undefined;
+  }, 10_000))!;
   const sticky = new Set<string>();
   for (let i = 0; i < 6; i++) sticky.add((await get('/', { Cookie: first.cookie })).body);
   assert.deepEqual([...sticky], [first.body], 'every request with the cookie went to the same target');
