@@ -29,7 +29,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import {
   CreateListenerCommand, CreateLoadBalancerCommand, CreateRuleCommand, CreateTargetGroupCommand, DeleteLoadBalancerCommand, DescribeLoadBalancersCommand,
-  DeregisterTargetsCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, ModifyLoadBalancerAttributesCommand, ModifyTargetGroupAttributesCommand,
+  DeregisterTargetsCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, SetSubnetsCommand, ModifyLoadBalancerAttributesCommand, ModifyTargetGroupAttributesCommand,
   ModifyTargetGroupCommand, RegisterTargetsCommand, type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { clientConfig, startKumoForTest, TEST_PUBLIC_IP_POOL, waitFor } from '../helpers/kumo.js';
@@ -370,6 +370,26 @@ test('a classic load balancer: TCP health checks, InService, zones without cross
   await aws(url, ['elb', 'delete-load-balancer', '--load-balancer-name', 'Classic-ELB']);
   await waitFor('its name gone', async () => (await addresses(dns).then(() => false, () => true)), 10_000);
   await waitFor('its nodes gone', () => !nodeDirs(join(f.kumo.dataDir, 'elbv2')).some((n) => n.dir.includes('classic-')), 20_000);
+});
+
+test('SetSubnets: the zone taken away loses its node and its targets; the zone added gets both', { skip, timeout: 90_000 }, async () => {
+  const dir = join(f.kumo.dataDir, 'elbv2');
+  const before = nodeDirs(dir).map((n) => n.eniId);
+  const zoneD = at.web3.SubnetId!;
+  await elb.send(new SetSubnetsCommand({ LoadBalancerArn: lb.LoadBalancerArn, Subnets: [subnetsAC[0]!, zoneD] }));
+  await waitFor('web3 healthy, web2 unused', async () => {
+    const h = new Map((await healthOf(tgArn)).map((x) => [x.id, x]));
+    return h.get(at.web3.InstanceId!)?.state === 'healthy' && h.get(at.web2.InstanceId!)?.reason === 'Target.NotInUse';
+  }, 60_000);
+  await waitFor('web1 and web3 served', async () => {
+    const seen = new Set(await bodies(6));
+    return seen.size === 2 && seen.has('web1') && seen.has('web3');
+  }, 10_000);
+  await waitFor('the zone c node gone', () => {
+    const now = nodeDirs(dir).map((n) => n.eniId);
+    return now.length === 2 && before.filter((e) => now.includes(e)).length === 1;
+  }, 20_000);
+  assert.equal((await addresses()).length, 2);
 });
 
 test('deleting the load balancer ends its nodes and its name', { skip, timeout: 60_000 }, async () => {
