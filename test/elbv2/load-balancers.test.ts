@@ -105,7 +105,7 @@ describe('load balancers', () => {
     assert.equal(await errorCode(elb.send(new CreateLoadBalancerCommand({ Name: name('nosg'), Subnets: [subnetA, subnetC], SecurityGroups: ['sg-0123456789abcdef0'] }))), 'InvalidSecurityGroup');
     assert.equal(await errorCode(elb.send(new CreateLoadBalancerCommand({ Name: 'internal-x', Subnets: [subnetA, subnetC] }))), 'ValidationError');
     assert.equal(await errorCode(elb.send(new CreateLoadBalancerCommand({ Name: 'bad_name', Subnets: [subnetA, subnetC] }))), 'ValidationError');
-    assert.equal(await errorCode(elb.send(new CreateLoadBalancerCommand({ Name: name('nlb'), Subnets: [subnetA, subnetC], Type: 'network' }))), 'ValidationError');
+    assert.equal(await errorCode(elb.send(new CreateLoadBalancerCommand({ Name: name('gwlb'), Subnets: [subnetA, subnetC], Type: 'gateway' }))), 'ValidationError');
     const bare = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.9.0.0/16' }))).Vpc!.VpcId!;
     const s1 = (await ec2.send(new CreateSubnetCommand({ VpcId: bare, CidrBlock: '10.9.0.0/24', AvailabilityZone: 'ap-northeast-1a' }))).Subnet!.SubnetId!;
     const s2 = (await ec2.send(new CreateSubnetCommand({ VpcId: bare, CidrBlock: '10.9.1.0/24', AvailabilityZone: 'ap-northeast-1c' }))).Subnet!.SubnetId!;
@@ -141,6 +141,28 @@ describe('load balancers', () => {
     assert.deepEqual(now.AvailabilityZones!.map((z) => z.SubnetId).sort(), [subnetA, subnetD].sort());
     await elb.send(new ModifyLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn, Attributes: [{ Key: 'deletion_protection.enabled', Value: 'false' }] }));
     await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: lb.LoadBalancerArn }));
+  });
+});
+
+describe('network load balancers', () => {
+  test('one subnet, a TCP listener to a TCP group; no HTTP, no rules; cross-zone off', async () => {
+    const nlb = (await elb.send(new CreateLoadBalancerCommand({ Name: 'my-nlb', Type: 'network', Subnets: [subnetA], SecurityGroups: [elbSg] }))).LoadBalancers![0]!;
+    assert.match(nlb.LoadBalancerArn!, /:loadbalancer\/net\/my-nlb\/[0-9a-f]{16}$/);
+    assert.match(nlb.DNSName!, /^my-nlb-[0-9a-f]{16}\.elb\.ap-northeast-1\.amazonaws\.com$/);
+    assert.equal(nlb.Type, 'network');
+    assert.equal(nlb.CanonicalHostedZoneId, 'Z31USIVHYNEOWT');
+    const tcp = await createTg({ Protocol: 'TCP' });
+    assert.equal(tcp.HealthCheckProtocol, 'TCP');
+    const http = await createTg();
+    const listener = (await elb.send(new CreateListenerCommand({ LoadBalancerArn: nlb.LoadBalancerArn, Protocol: 'TCP', Port: 5432, DefaultActions: [{ Type: 'forward', TargetGroupArn: tcp.TargetGroupArn }] }))).Listeners![0]!;
+    assert.match(listener.ListenerArn!, /:listener\/net\/my-nlb\//);
+    assert.equal(await errorCode(elb.send(new CreateListenerCommand({ LoadBalancerArn: nlb.LoadBalancerArn, Protocol: 'HTTP', Port: 80, DefaultActions: [{ Type: 'forward', TargetGroupArn: http.TargetGroupArn }] }))), 'UnsupportedProtocol');
+    assert.equal(await errorCode(elb.send(new CreateListenerCommand({ LoadBalancerArn: nlb.LoadBalancerArn, Protocol: 'TCP', Port: 81, DefaultActions: [{ Type: 'forward', TargetGroupArn: http.TargetGroupArn }] }))), 'IncompatibleProtocols');
+    assert.equal(await errorCode(elb.send(new CreateRuleCommand({ ListenerArn: listener.ListenerArn, Priority: 1, Conditions: [{ Field: 'path-pattern', Values: ['/x'] }], Actions: [{ Type: 'forward', TargetGroupArn: tcp.TargetGroupArn }] }))), 'ValidationError');
+    const attrs = (await elb.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: nlb.LoadBalancerArn }))).Attributes!;
+    assert.equal(attrs.find((x) => x.Key === 'load_balancing.cross_zone.enabled')!.Value, 'false');
+    await elb.send(new ModifyLoadBalancerAttributesCommand({ LoadBalancerArn: nlb.LoadBalancerArn, Attributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'true' }] }));
+    await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: nlb.LoadBalancerArn }));
   });
 });
 

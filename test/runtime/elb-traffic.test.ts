@@ -372,6 +372,31 @@ test('a classic load balancer: TCP health checks, InService, zones without cross
   await waitFor('its nodes gone', () => !nodeDirs(join(f.kumo.dataDir, 'elbv2')).some((n) => n.dir.includes('classic-')), 20_000);
 });
 
+test('a network load balancer: TCP through, TCP health checks, each node to its own zone until cross-zone is on', { skip, timeout: 90_000 }, async () => {
+  const tcp = (await elb.send(new CreateTargetGroupCommand({
+    Name: 'tcp-web', Protocol: 'TCP', Port: 80, VpcId: lb.VpcId, HealthCheckIntervalSeconds: 5, HealthCheckTimeoutSeconds: 2, HealthyThresholdCount: 2, UnhealthyThresholdCount: 2,
+  }))).TargetGroups![0]!.TargetGroupArn!;
+  await elb.send(new RegisterTargetsCommand({ TargetGroupArn: tcp, Targets: [{ Id: at.web1.InstanceId! }, { Id: at.web2.InstanceId! }] }));
+  const nlb = (await elb.send(new CreateLoadBalancerCommand({ Name: 'tcp-nlb', Type: 'network', Subnets: subnetsAC, SecurityGroups: [elbSg] }))).LoadBalancers![0]!;
+  await elb.send(new CreateListenerCommand({ LoadBalancerArn: nlb.LoadBalancerArn, Protocol: 'TCP', Port: 80, DefaultActions: [{ Type: 'forward', TargetGroupArn: tcp }] }));
+  await waitFor('both healthy by TCP checks', async () => (await healthOf(tcp)).filter((h) => h.state === 'healthy').length === 2, 60_000);
+  const ips = await addresses(nlb.DNSName!);
+  assert.equal(ips.length, 2);
+  const perNode = async () => Promise.all(ips.map(async (ip) => new Set(await Promise.all([1, 2, 3, 4].map(async () => (await getFrom(ip, 80, '/', { Host: 'x' })).body.trim())))));
+  await waitFor('each node to its own zone', async () => {
+    const [first, second] = await perNode();
+    return first!.size === 1 && first!.has('web1') && second!.size === 1 && second!.has('web2');
+  }, 10_000);
+  // TCP passes bytes as they are: no forwarding headers.
+  const headers = JSON.parse((await getFrom(ips[0]!, 80, '/headers', { Host: 'x' })).body) as Record<string, string>;
+  assert.equal(headers['x-forwarded-for'], undefined);
+  await elb.send(new ModifyLoadBalancerAttributesCommand({ LoadBalancerArn: nlb.LoadBalancerArn, Attributes: [{ Key: 'load_balancing.cross_zone.enabled', Value: 'true' }] }));
+  await waitFor('cross-zone: both from one node', async () => (await perNode())[0]!.size === 2, 10_000);
+  await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: nlb.LoadBalancerArn }));
+  const id = nlb.LoadBalancerArn!.split('/').at(-1)!;
+  await waitFor('its nodes gone', () => !nodeDirs(join(f.kumo.dataDir, 'elbv2')).some((n) => n.lbId === id), 20_000);
+});
+
 test('SetSubnets: the zone taken away loses its node and its targets; the zone added gets both', { skip, timeout: 90_000 }, async () => {
   const dir = join(f.kumo.dataDir, 'elbv2');
   const before = nodeDirs(dir).map((n) => n.eniId);

@@ -15,6 +15,7 @@ const CONTENT_TYPES = ['text/plain', 'text/css', 'text/html', 'application/javas
 export function checkActions(store: Elbv2Store, scope: Scope, lb: LoadBalancerRecord, actions: Action[] | undefined): Action[] {
   if (!actions?.length) throw Elbv2Errors.validation('At least one action must be specified');
   if (actions.length > 1) throw Elbv2Errors.invalidAction('kumo supports one action per rule (authenticate actions are not supported)');
+  if (lb.Type === 'network' && actions[0]!.Type !== 'forward') throw Elbv2Errors.invalidAction('Network load balancers only forward');
   return actions.map((a) => checkAction(store, scope, lb, a));
 }
 
@@ -34,8 +35,9 @@ function checkAction(store: Elbv2Store, scope: Scope, lb: LoadBalancerRecord, a:
         if (seen.has(tg.TargetGroupArn)) throw Elbv2Errors.validation(`Target group '${tg.TargetGroupArn}' is specified more than once`);
         seen.add(tg.TargetGroupArn);
         if (g.Weight !== undefined && (g.Weight < 0 || g.Weight > 999)) throw Elbv2Errors.validation('Target group weight must be between 0 and 999');
-        if (tg.TargetType === 'lambda' || (tg.Protocol !== 'HTTP' && tg.Protocol !== 'HTTPS')) {
-          throw Elbv2Errors.incompatibleProtocols(`The target group '${tg.TargetGroupArn}' uses protocol '${tg.Protocol ?? 'lambda'}', which application load balancers do not forward to`);
+        const wants = lb.Type === 'network' ? ['TCP'] : ['HTTP', 'HTTPS'];
+        if (tg.TargetType === 'lambda' || !wants.includes(tg.Protocol ?? '')) {
+          throw Elbv2Errors.incompatibleProtocols(`The target group '${tg.TargetGroupArn}' uses protocol '${tg.Protocol ?? 'lambda'}', which ${lb.Type} load balancers do not forward to here`);
         }
         if (tg.VpcId !== lb.VpcId) throw Elbv2Errors.validation(`The target group '${tg.TargetGroupArn}' is in a different VPC from the load balancer`);
         const other = store.loadBalancersOf(scope, tg.TargetGroupArn).find((arn) => arn !== lb.LoadBalancerArn);

@@ -9,10 +9,16 @@ import { scopeOf } from '../service.js';
 import { checkActions, checkConditions } from './actions.js';
 import { arnBase, defaultRuleArn, hex16, intIn, listenerOf, loadBalancerOf, page, ruleOf, tagsOf, validateArn, type Op } from './common.js';
 import { Elbv2Errors } from './errors.js';
-import type { Condition, Elbv2Store, ListenerRecord, RuleRecord } from './store.js';
+import type { Condition, Elbv2Store, ListenerRecord, LoadBalancerRecord, RuleRecord } from './store.js';
 
-function checkProtocol(protocol: string | undefined, certificates: unknown[] | undefined): string {
+function checkProtocol(lb: LoadBalancerRecord, protocol: string | undefined, certificates: unknown[] | undefined): string {
   const p = protocol ?? '';
+  if (lb.Type === 'network') {
+    if (p === 'TCP') return p;
+    if (p === 'TLS') throw Elbv2Errors.certificateNotFound();
+    if (['UDP', 'TCP_UDP', 'HTTP', 'HTTPS'].includes(p)) throw Elbv2Errors.unsupportedProtocol(`kumo's network load balancers support TCP listeners only, not '${p}'`);
+    throw Elbv2Errors.validation(`Protocol '${p}' is not valid`);
+  }
   if (!['HTTP', 'HTTPS'].includes(p)) {
     if (['TCP', 'TLS', 'UDP', 'TCP_UDP', 'GENEVE'].includes(p)) throw Elbv2Errors.unsupportedProtocol(`Protocol '${p}' is not supported for application load balancers`);
     throw Elbv2Errors.validation(`Protocol '${p}' is not valid`);
@@ -43,7 +49,7 @@ export function listenerHandlers(store: Elbv2Store, tags: TagStore, wake: () => 
     const lb = loadBalancerOf(store, scope, input.LoadBalancerArn);
     if (input.Port === undefined) throw Elbv2Errors.validation('A listener port must be specified');
     intIn('Listener port', input.Port, 1, 65535);
-    const protocol = checkProtocol(input.Protocol, input.Certificates);
+    const protocol = checkProtocol(lb, input.Protocol, input.Certificates);
     if (input.AlpnPolicy?.length || input.MutualAuthentication) throw Elbv2Errors.validation('ALPN policies and mutual authentication apply to TLS and HTTPS listeners');
     const actions = checkActions(store, scope, lb, input.DefaultActions);
     const newTags = tagsOf(input.Tags);
@@ -54,7 +60,7 @@ export function listenerHandlers(store: Elbv2Store, tags: TagStore, wake: () => 
     }
     const id = lb.LoadBalancerArn.split('/').at(-1)!;
     const l: ListenerRecord = {
-      ListenerArn: `${arnBase(ctx)}:listener/app/${lb.LoadBalancerName}/${id}/${hex16()}`,
+      ListenerArn: `${arnBase(ctx)}:listener/${lb.Type === 'network' ? 'net' : 'app'}/${lb.LoadBalancerName}/${id}/${hex16()}`,
       LoadBalancerArn: lb.LoadBalancerArn,
       Port: input.Port,
       Protocol: protocol,
@@ -84,7 +90,7 @@ export function listenerHandlers(store: Elbv2Store, tags: TagStore, wake: () => 
     const l = listenerOf(store, scope, input.ListenerArn);
     const lb = loadBalancerOf(store, scope, l.LoadBalancerArn);
     intIn('Listener port', input.Port, 1, 65535);
-    const protocol = input.Protocol !== undefined || input.Certificates ? checkProtocol(input.Protocol ?? l.Protocol, input.Certificates) : l.Protocol;
+    const protocol = input.Protocol !== undefined || input.Certificates ? checkProtocol(lb, input.Protocol ?? l.Protocol, input.Certificates) : l.Protocol;
     const port = input.Port ?? l.Port;
     if (store.listenersOf(scope, lb.LoadBalancerArn).some((o) => o.ListenerArn !== l.ListenerArn && o.Port === port)) throw Elbv2Errors.duplicateListener();
     const next: ListenerRecord = { ...l, Port: port, Protocol: protocol, DefaultActions: input.DefaultActions ? checkActions(store, scope, lb, input.DefaultActions) : l.DefaultActions };
@@ -117,6 +123,7 @@ export function listenerHandlers(store: Elbv2Store, tags: TagStore, wake: () => 
     const scope = scopeOf(ctx);
     const l = listenerOf(store, scope, input.ListenerArn);
     const lb = loadBalancerOf(store, scope, l.LoadBalancerArn);
+    if (lb.Type === 'network') throw Elbv2Errors.validation('Rules are not supported by network load balancers');
     const priority = checkPriority(input.Priority);
     const conditions = checkConditions(input.Conditions);
     const actions = checkActions(store, scope, lb, input.Actions);

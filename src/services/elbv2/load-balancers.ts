@@ -30,6 +30,25 @@ const HOSTED_ZONES: Record<string, string> = {
   'eu-central-1': 'Z215JYRZR1TBD5',
 };
 
+/** Route 53 zones of NLB DNS names per region (AWS's published values). */
+const NLB_HOSTED_ZONES: Record<string, string> = {
+  'us-east-1': 'Z26RNL4JYFTOTI',
+  'us-west-2': 'Z18D5FSROUN65G',
+  'ap-northeast-1': 'Z31USIVHYNEOWT',
+  'eu-west-1': 'Z2IFOLAFXWLO4F',
+};
+
+/** A network load balancer's attributes: cross-zone is off unless turned on. */
+export const DEFAULT_NLB_ATTRIBUTES: Record<string, string> = {
+  'access_logs.s3.enabled': 'false',
+  'access_logs.s3.bucket': '',
+  'access_logs.s3.prefix': '',
+  'deletion_protection.enabled': 'false',
+  'dns_record.client_routing_policy': 'any_availability_zone',
+  'load_balancing.cross_zone.enabled': 'false',
+  'zonal_shift.config.enabled': 'false',
+};
+
 export const DEFAULT_LB_ATTRIBUTES: Record<string, string> = {
   'access_logs.s3.enabled': 'false',
   'access_logs.s3.bucket': '',
@@ -52,9 +71,12 @@ export const DEFAULT_LB_ATTRIBUTES: Record<string, string> = {
   'zonal_shift.config.enabled': 'false',
 };
 
-function checkLbAttribute(key: string, v: string): string | undefined {
+function checkLbAttribute(type: string, key: string, v: string): string | undefined {
   if (key.endsWith('.enabled') && !isBool(v)) return `'${v}' is not a valid value for '${key}'; valid values are 'true' and 'false'`;
-  if (key === 'load_balancing.cross_zone.enabled' && v !== 'true') return 'Cross-zone load balancing cannot be disabled for application load balancers';
+  if (key === 'load_balancing.cross_zone.enabled' && v !== 'true' && type === 'application') return 'Cross-zone load balancing cannot be disabled for application load balancers';
+  if (key === 'dns_record.client_routing_policy' && !['availability_zone_affinity', 'partial_availability_zone_affinity', 'any_availability_zone'].includes(v)) {
+    return `'${v}' is not a valid DNS client routing policy`;
+  }
   if (key === 'idle_timeout.timeout_seconds' && !isIntIn(v, 1, 4000)) return 'Idle timeout must be between 1 and 4000 seconds';
   if (key === 'client_keep_alive.seconds' && !isIntIn(v, 60, 604800)) return 'Client keep alive must be between 60 and 604800 seconds';
   if (key === 'routing.http.desync_mitigation_mode' && !['monitor', 'defensive', 'strictest'].includes(v)) return `'${v}' is not a valid desync mitigation mode`;
@@ -146,7 +168,8 @@ export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, t
     if (input.Name.toLowerCase().startsWith('internal-')) throw Elbv2Errors.validation(`Load balancer name '${input.Name}' cannot begin with 'internal-'`);
     const type = input.Type ?? 'application';
     if (!['application', 'network', 'gateway'].includes(type)) throw Elbv2Errors.validation(`Load balancer type '${type}' is not valid`);
-    if (type !== 'application') throw Elbv2Errors.validation(`kumo supports application load balancers only, not '${type}'`);
+    if (type === 'gateway') throw Elbv2Errors.validation('kumo has no gateway load balancers');
+    const nlb = type === 'network';
     const scheme = input.Scheme ?? 'internet-facing';
     if (!['internet-facing', 'internal'].includes(scheme)) throw Elbv2Errors.validation(`Scheme '${scheme}' is not valid`);
     const ipType = input.IpAddressType ?? 'ipv4';
@@ -156,7 +179,7 @@ export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, t
     if (scheme === 'internet-facing' && wanted.some((w) => w.PrivateIPv4Address)) {
       throw Elbv2Errors.invalidConfiguration('Private IPv4 addresses can only be given to internal load balancers');
     }
-    const subnets = checkSubnets(network, scope, wanted);
+    const subnets = checkSubnets(network, scope, wanted, undefined, nlb ? 1 : 2);
     const vpcId = subnets[0]!.subnet.VpcId;
     if (scheme === 'internet-facing' && !hasInternetGateway(network, scope, vpcId)) {
       throw Elbv2Errors.invalidSubnet(`VPC ${vpcId} has no internet gateway`);
@@ -173,14 +196,16 @@ export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, t
       return { LoadBalancers: [lbView(existing)] };
     }
     const id = hex16();
-    const arn = `${arnBase(ctx)}:loadbalancer/app/${input.Name}/${id}`;
-    // AWS's DNS names end in a number of its own; internal ones start with `internal-`.
-    const dns = `${scheme === 'internal' ? 'internal-' : ''}${input.Name}-${randomInt(100_000_000, 2_000_000_000)}.${ctx.region}.elb.amazonaws.com`;
+    const arn = `${arnBase(ctx)}:loadbalancer/${nlb ? 'net' : 'app'}/${input.Name}/${id}`;
+    // AWS's DNS names: an ALB's end in a number of its own, an NLB's in hex before `elb.`; internal ones start with `internal-`.
+    const dns = nlb
+      ? `${scheme === 'internal' ? 'internal-' : ''}${input.Name}-${id}.elb.${ctx.region}.amazonaws.com`
+      : `${scheme === 'internal' ? 'internal-' : ''}${input.Name}-${randomInt(100_000_000, 2_000_000_000)}.${ctx.region}.elb.amazonaws.com`;
     const lb: LoadBalancerRecord = {
       LoadBalancerArn: arn,
       LoadBalancerName: input.Name,
       DNSName: dns,
-      CanonicalHostedZoneId: HOSTED_ZONES[ctx.region] ?? HOSTED_ZONES['us-east-1']!,
+      CanonicalHostedZoneId: nlb ? (NLB_HOSTED_ZONES[ctx.region] ?? NLB_HOSTED_ZONES['us-east-1']!) : (HOSTED_ZONES[ctx.region] ?? HOSTED_ZONES['us-east-1']!),
       CreatedTime: ctx.now().toISOString(),
       Scheme: scheme,
       VpcId: vpcId,
@@ -189,7 +214,7 @@ export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, t
       IpAddressType: ipType,
       SecurityGroups: groups,
       Nodes: [],
-      Attributes: { ...DEFAULT_LB_ATTRIBUTES },
+      Attributes: { ...(nlb ? DEFAULT_NLB_ATTRIBUTES : DEFAULT_LB_ATTRIBUTES) },
     };
     store.transaction(() => {
       lb.Nodes = subnets.map(({ subnet, ip }) => createNode(network, scope, lb, subnet, ip));
@@ -244,7 +269,7 @@ export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, t
   const ModifyLoadBalancerAttributes: Op<'ModifyLoadBalancerAttributes'> = (ctx, input) => {
     const scope = scopeOf(ctx);
     const lb = loadBalancerOf(store, scope, input.LoadBalancerArn);
-    const Attributes = applyAttributes(lb.Attributes, input.Attributes ?? [], checkLbAttribute);
+    const Attributes = applyAttributes(lb.Attributes, input.Attributes ?? [], (k, v) => checkLbAttribute(lb.Type, k, v));
     loadBalancers.update(scope, lb.LoadBalancerArn, { ...lb, Attributes });
     wake();
     return { Attributes: attributeList(Attributes) };
@@ -267,7 +292,7 @@ export function loadBalancerHandlers(store: Elbv2Store, network: NetworkStore, t
     const scope = scopeOf(ctx);
     const lb = loadBalancerOf(store, scope, input.LoadBalancerArn);
     if (input.IpAddressType && input.IpAddressType !== 'ipv4') throw Elbv2Errors.validation(`kumo supports the 'ipv4' IP address type only, not '${input.IpAddressType}'`);
-    const next = setSubnets(store, network, scope, lb, checkSubnets(network, scope, subnetInput(input), lb.VpcId));
+    const next = setSubnets(store, network, scope, lb, checkSubnets(network, scope, subnetInput(input), lb.VpcId, lb.Type === 'network' ? 1 : 2));
     wake();
     return { AvailabilityZones: lbView(next).AvailabilityZones, IpAddressType: lb.IpAddressType };
   };

@@ -86,7 +86,8 @@ export function planLoadBalancer(
   };
   const attr = (tg: TargetGroupRecord, key: string) => tg.Attributes?.[key] ?? DEFAULT_TG_ATTRIBUTES[key]!;
 
-  const backendOf = (a: Action): BackendSpec | undefined => {
+  /** `zone`: only targets of that zone (a network load balancer's node without cross-zone). */
+  const backendOf = (a: Action, zone?: string): BackendSpec | undefined => {
     if (a.Type !== 'forward') return undefined;
     const weights = new Map((a.ForwardConfig?.TargetGroups ?? []).map((t) => [t.TargetGroupArn!, t.Weight ?? 1]));
     const servers: BackendSpec['servers'] = [];
@@ -95,7 +96,7 @@ export function planLoadBalancer(
       const g = groupOf(arn);
       if (!g) continue;
       first ??= g.tg;
-      const live = g.statuses.filter((s) => s.inService && s.address);
+      const live = g.statuses.filter((s) => s.inService && s.address && (!zone || s.zone === zone || s.zone === 'all'));
       for (const s of live) servers.push({ address: s.address!, port: s.target.Port, groupWeight: weights.get(arn) ?? 1, groupSize: live.length });
     }
     const actionSticky = a.ForwardConfig?.TargetGroupStickinessConfig;
@@ -107,16 +108,21 @@ export function planLoadBalancer(
     };
   };
 
-  const listeners: ListenerSpec[] = lb.Classic ? [] : store
-    .listenersOf(scope, lb.LoadBalancerArn)
-    .sort((x, y) => x.Port - y.Port)
-    .map((l) => ({
-      port: l.Port,
-      rules: [
-        ...store.rulesOf(scope, l.ListenerArn).map((r) => ({ conditions: r.Conditions, action: r.Actions[0]!, backend: backendOf(r.Actions[0]!) })),
-        { conditions: [], action: l.DefaultActions[0]!, backend: backendOf(l.DefaultActions[0]!)},
-      ],
-    }));
+  const listenersOf = (zone?: string): ListenerSpec[] =>
+    store
+      .listenersOf(scope, lb.LoadBalancerArn)
+      .sort((x, y) => x.Port - y.Port)
+      .map((l) => ({
+        port: l.Port,
+        mode: l.Protocol === 'TCP' ? ('tcp' as const) : ('http' as const),
+        rules: [
+          ...store.rulesOf(scope, l.ListenerArn).map((r) => ({ conditions: r.Conditions, action: r.Actions[0]!, backend: backendOf(r.Actions[0]!, zone) })),
+          { conditions: [], action: l.DefaultActions[0]!, backend: backendOf(l.DefaultActions[0]!, zone) },
+        ],
+      }));
+  const listeners = lb.Classic ? [] : listenersOf();
+  // A network load balancer's node sends only to its own zone's targets unless cross-zone is on.
+  const zoned = lb.Type === 'network' && lb.Attributes['load_balancing.cross_zone.enabled'] !== 'true';
 
   // One tunnel per distinct target address and health-check port.
   const probes: Probe[] = [];
@@ -151,7 +157,7 @@ export function planLoadBalancer(
       xffMode: (a['routing.http.xff_header_processing.mode'] ?? 'append') as 'append' | 'preserve' | 'remove',
       xffClientPort: a['routing.http.xff_client_port.enabled'] === 'true',
       drainSeconds: drainSeconds || 1,
-      listeners: lb.Classic ? classicListeners(lb, classicStatuses, n.ZoneName) : listeners,
+      listeners: lb.Classic ? classicListeners(lb, classicStatuses, n.ZoneName) : zoned ? listenersOf(n.ZoneName) : listeners,
       probes: i === 0 ? tunnels : [],
     };
     const generation = createHash('sha256').update(renderConfig({ ...body, generation: '' })).digest('hex').slice(0, 16);
