@@ -11,9 +11,14 @@
  *   dataplane/         one HAProxy per node in the VPC fabric, kumo's health checks, DNS names
  *
  * Differences from AWS:
- * - Application load balancers only (no network or gateway load balancers), IPv4 only, one action
- *   per rule or listener (no authenticate-oidc/cognito actions), HTTP listeners only: kumo has no
- *   certificate store, so an HTTPS listener answers CertificateNotFound.
+ * - Application and network load balancers (no gateway ones), IPv4 only, one action per rule or
+ *   listener (no authenticate-oidc/cognito actions), HTTP listeners (ALB) and TCP listeners (NLB)
+ *   only: kumo has no certificate store, so HTTPS and TLS listeners answer CertificateNotFound;
+ *   UDP is UnsupportedProtocol.
+ * - Network load balancers are proxies here (HAProxy in TCP mode): targets see the node's address
+ *   as the source, not the client's, and the load balancer needs a security group that admits
+ *   its clients (none given: the VPC's default group), where AWS's may have none and filter
+ *   nothing. Elastic IPs for their nodes (SubnetMappings.AllocationId) are refused.
  * - A target group forwards to targets only when they are healthy: with none healthy the load
  *   balancer answers 503, where AWS "fails open" and sends requests to all of them.
  * - Health checks run from kumo through the first node of the load balancer (AWS checks from
