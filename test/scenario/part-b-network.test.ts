@@ -2,9 +2,9 @@
 // Test-VPC (DNS resolution on, hostnames off) with four named subnets in 1a/1c, names changed
 // through Name tags, an internet gateway and a public route table (0.0.0.0/0 → igw) for the public
 // subnets, web-sg / db-sg (3306 from web-sg) / elb-sg, the target group elb-targetgroup and the DB
-// subnet group db-subnetgroup, the load balancer Test-ELB with its HTTP:80 listener; then
-// everything deleted in order, each delete refused while a
-// dependent remains. Once with the aws CLI v1 and once with boto3, against one kumo.
+// subnet group db-subnetgroup, and (aws CLI) the load balancer Test-ELB with its HTTP:80 listener;
+// then everything deleted in order, each delete refused while a dependent remains. Once with the
+// aws CLI v1 and once with boto3, against one kumo.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startKumoForTest, type TestKumo } from '../helpers/kumo.js';
