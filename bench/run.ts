@@ -15,11 +15,12 @@ import { machine } from './lib/machine.js';
 import { cleanupAll, cleanupSync, ROOT } from './lib/spawn.js';
 import type { Benchmark } from './lib/types.js';
 import { memory } from './memory.js';
+import { rds } from './rds.js';
 import { s3 } from './s3.js';
 import { snapshots } from './snapshots.js';
 import { startup } from './startup.js';
 
-const BENCHMARKS: Benchmark[] = [startup, memory, describeSubnets, s3, snapshots, instances, images, elb];
+const BENCHMARKS: Benchmark[] = [startup, memory, describeSubnets, s3, snapshots, instances, images, rds, elb];
 let interrupted = false;
 
 function usage(): string {

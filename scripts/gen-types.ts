@@ -45,7 +45,8 @@ function generate(service: string, uid: string, operations: readonly string[]): 
     const s = model.resolve(member);
     switch (s.type ?? 'string') {
       case 'structure':
-        return structBody(s, indent, direction);
+        // An event stream is its events one after another, each `{ <EventName>: event }`.
+        return s.eventstream === true ? `AsyncIterable<${structBody(s, indent, direction)}>` : structBody(s, indent, direction);
       case 'list':
         return `${wrap(typeOf(s.member ?? {}, `${hint}Item`, indent, direction))}[]`;
       case 'map':

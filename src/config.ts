@@ -47,8 +47,9 @@ export interface KumoConfig {
   /** Where the host resolver for kumo's AWS names listens (`KUMO_DNS`: host:port, or `off`). */
   hostDns?: { host: string; port: number };
   /**
-   * Tests only (no flag or variable sets it): the clock of EC2's supervisor, which stamps when an
-   * instance was terminated and removes it an hour later. Requests (SigV4's time checks among
+   * Tests only (no flag or variable sets it): the base of kumo's clock (./runtime/clock.ts),
+   * which EC2's supervisor (it removes terminated instances an hour on) and S3 (its timestamps
+   * and lifecycle) read, and `POST /_kumo/clock` advances. Requests (SigV4's time checks among
    * them) keep the system's clock. Default: the system's.
    */
   clock?: () => Date;

@@ -13,6 +13,7 @@ import type { Edge } from './edge/chain.js';
 import { internalHandler } from './edge/internal.js';
 import { ServiceRouter } from './edge/route.js';
 import { listen } from './edge/server.js';
+import { Clock } from './runtime/clock.js';
 import { DataPlane } from './runtime/data-plane.js';
 import { createHostRuntime, reclaimHostState, type ContainerOwner, type HostRuntime } from './runtime/host-runtime.js';
 import type { ExitKind } from './runtime/instances/driver.js';
@@ -84,12 +85,13 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
     const plane = new DataPlane({ openFabric: runtime.openFabric, hostDns: config.hostDns, log });
     await plane.start();
     undo.push(() => plane.close());
-    const services = buildServices(config, db, runtime, plane, log);
+    const clock = new Clock(config.clock);
+    const services = buildServices(config, db, runtime, plane, clock, log);
     undo.push(async () => {
       for (const s of services) await s.close?.();
     });
     const limits = { idleTimeoutMs: config.idleTimeoutMs, maxConnections: config.maxConnections };
-    const { server, port } = await listen(edgeFor(config, db, services, runtime, plane, log), config.host, config.port, limits);
+    const { server, port } = await listen(edgeFor(config, db, services, runtime, plane, clock, log), config.host, config.port, limits);
     for (const s of services) await s.start?.();
     lock.ready(config.host, port);
     const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -121,7 +123,7 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
   }
 }
 
-function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: DataPlane, log: (line: string) => void): Service[] {
+function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: DataPlane, clock: Clock, log: (line: string) => void): Service[] {
   const tags = new TagStore(db);
   const network = new NetworkStore(db, config.elasticIpPool);
   // The driver reports exits to the supervisor, which is built with the service that owns it.
@@ -133,7 +135,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
     tags,
     runtime: { driver, volumes: runtime.volumes, snapshots: runtime.snapshots, instanceStoreDir: runtime.volumes ? join(config.dataDir, 'instance-store') : undefined, imageRootfs: runtime.imageRootfs, plane },
     log,
-    now: config.clock,
+    now: clock.now,
   });
   exited = (id, kind) => ec2.supervisor.exited(id, kind);
   const native = runtime.mode.mode === 'native';
@@ -150,7 +152,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
       native,
     },
     log,
-    now: config.clock,
+    now: clock.now,
     ensureDefaultVpc: (ctx) => ec2.ensureDefaults(ctx),
   });
   nodeExited = (id) => rds.supervisor.exited(id);
@@ -182,12 +184,12 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
     elbv2,
     elbv2.classic,
     rds,
-    createS3Service({ db, dataDir: config.dataDir, log, sigV2: config.s3SigV2 }),
+    createS3Service({ db, dataDir: config.dataDir, log, sigV2: config.s3SigV2, clock }),
     createStsService(),
   ];
 }
 
-function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRuntime, plane: DataPlane, log: (line: string) => void): Edge {
+function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRuntime, plane: DataPlane, clock: Clock, log: (line: string) => void): Edge {
   const runtime = host.mode;
   const started = Date.now();
   return {
@@ -203,6 +205,7 @@ function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRunt
     log,
     fallback: services.find((s) => s.name === 'sts')!,
     internal: internalHandler({
+      clock,
       health: () => ({
         status: 'running',
         version: VERSION,

@@ -197,6 +197,8 @@ async function stopCmd(config: KumoConfig): Promise<void> {
 }
 
 /** What a stopped kumo leaves in its data dir; reset removes exactly these. */
+/** What of a data dir may still be in use on the host (containers, mounts, loop devices) after a crash. */
+const HOST_STATE_ENTRIES = ['instances', 'volumes', 'instance-store', 'databases', 'db-volumes'];
 const STATE_ENTRIES = ['state.db', 'state.db-wal', 'state.db-shm', 's3', 'instances', 'volumes', 'instance-store', 'snapshots', 'databases', 'db-volumes'];
 
 async function reset(config: KumoConfig): Promise<void> {
@@ -224,7 +226,7 @@ async function reset(config: KumoConfig): Promise<void> {
   try {
     // A crashed kumo's instances may still run on their root volumes: end them first.
     // (and the network it kept for them, which the next kumo would otherwise take over).
-    if (present.includes('instances')) await reclaimDataDir(config);
+    if (present.some((e) => HOST_STATE_ENTRIES.includes(e))) await reclaimDataDir(config);
     for (const f of present) rmSync(join(config.dataDir, f), { recursive: true, force: true });
   } finally {
     lock.release();

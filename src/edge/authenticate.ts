@@ -14,7 +14,7 @@ import { createHmac } from 'node:crypto';
 import type { Credential } from '../config.js';
 import { AwsError } from '../protocol/errors.js';
 import { regionInfo } from '../state/regions.js';
-import type { AuthErrorCodes } from '../services/service.js';
+import type { AuthErrorCodes, Signer } from '../services/service.js';
 import type { ChunkVerifier } from '../protocol/aws-chunked.js';
 import { looksLikeSigV2, parseSigV2, signedAt, SigV2FormatError, stringToSignV2, verifyV2, type SigV2Parts } from './sigv2.js';
 import {
@@ -280,6 +280,21 @@ function chunkVerifier(cred: Credential, parts: SignatureParts): ChunkVerifier {
     trailer(signature, canonicalTrailers) {
       const expected = sign(`AWS4-HMAC-SHA256-TRAILER\n${parts.amzDate}\n${scope}\n${previous}\n${sha256Hex(canonicalTrailers)}`);
       return constantTimeEqual(expected, signature);
+    },
+  };
+}
+
+/** The keys lent to services whose requests sign something other than themselves (Service's Signer). */
+export function signerFor(settings: AuthSettings): Signer {
+  return {
+    enabled: settings.enabled,
+    defaultAccount: settings.defaultAccount,
+    account: (accessKeyId) => settings.credentials.get(accessKeyId)?.account,
+    sign(accessKeyId, data, scope) {
+      const cred = settings.credentials.get(accessKeyId);
+      if (!cred) return undefined;
+      if (!scope) return createHmac('sha1', cred.secretAccessKey).update(data, 'utf8').digest('base64');
+      return createHmac('sha256', signingKey(cred.secretAccessKey, scope.date, scope.region, scope.service)).update(data, 'utf8').digest('hex');
     },
   };
 }

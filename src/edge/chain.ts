@@ -8,8 +8,9 @@
  *   3. read          Read           one service, the request in its codec's terms: a form body is
  *                                   read whole (bounded), a streamed one is left to stream
  *   4. admit         Admitted       the service's word before authentication (Service.beforeAuth):
- *                                   it may answer the request itself (S3's website endpoints and
- *                                   CORS preflights: unsigned, and no operation of its model);
+ *                                   it may answer the request itself (S3's website endpoints,
+ *                                   CORS preflights and browser uploads: unsigned or signed in
+ *                                   their own way, and no operation of its model);
  *                                   an operation of the model the service has no handler for is
  *                                   NotImplemented here, whatever its signature or body (some are
  *                                   unsigned by design, some have bodies no codec reads)
@@ -19,7 +20,8 @@
  *   6. parse         Decoded        the codec walks the operation's input shape
  *   7. dispatch                     the service's operation table
  *   8. serialize                    the codec walks the output shape (or the error)
- *   9. log                          one access-log line
+ *   9. log                          one access-log line; the service is told of the request
+ *                                   (Service.requestDone: S3's server access logs)
  *
  * What differs between wire families (form or stream, Host addressing, request-id headers) the
  * chain asks of the codec's traits. /_kumo/* (health, reset) is answered before step 2 by
@@ -37,9 +39,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AwsError, CommonErrors, encodeJsonError, isAwsError } from '../protocol/errors.js';
 import type { DecodedCall, WireRequest, WireResponse } from '../protocol/types.js';
-import type { Admission, RequestContext, Service } from '../services/service.js';
+import type { Admission, RequestContext, RequestFacts, Service } from '../services/service.js';
 import { requestId as newRequestId } from '../state/ids.js';
-import { authenticate, type AuthSettings, type Caller } from './authenticate.js';
+import { authenticate, signerFor, type AuthSettings, type Caller } from './authenticate.js';
 import { bodyOnDemand, expectsContinue, MAX_FORM_BODY, readForm, streamBody } from './body.js';
 import { guardBody, guardExchange, isClientGone } from './guard.js';
 import { hostBucket, type ServiceRouter } from './route.js';
@@ -72,6 +74,12 @@ interface Known {
   draining?: boolean;
   /** A client that sent Expect: 100-continue has been told to go ahead. */
   continued?: boolean;
+  /** Who called, once authenticated (for the service's request log). */
+  caller?: Caller;
+  /** The AWS error code the request was answered with, if any. */
+  errorCode?: string;
+  /** The Content-Length of the answer (what was sent, or set out to be). */
+  bytesSent?: number;
 }
 
 /** 1. The request as it arrived. */
@@ -138,7 +146,13 @@ async function serve(edge: Edge, x: Received): Promise<void> {
   const own = admitted.admission.answer;
   if (own) {
     x.known.operation = own.operation;
-    await send(x, await own.respond(requestContext(edge, x, { account: '' }, undefined)));
+    let body: Readable = x.req;
+    if (expectsContinue(x.headers)) {
+      body = bodyOnDemand(x.req, x.res, () => (x.known.continued = true));
+      guardBody(body, x.report);
+      x.known.body = body;
+    }
+    await send(x, await own.respond(requestContext(edge, x, { account: '' }, undefined), body, signerFor(edge.auth)));
     return;
   }
   const decoded = await parse(authenticateStep(edge, admitted));
@@ -269,6 +283,7 @@ function admit(x: Read): Admitted {
 function authenticateStep(edge: Edge, x: Admitted): Authenticated {
   const signed: SignedRequest = { method: x.wire.method, rawPath: x.rawPath, rawQuery: x.rawQuery, headers: x.multi, hostBucket: x.wire.hostBucket };
   const caller = authenticate(edge.auth, x.service.authErrors, signed, x.query, x.wire.body, () => x.admission.signingRegion?.());
+  x.known.caller = caller;
   if (x.service.codec.traits.body !== 'stream') return { ...x, caller };
   const body = streamBody(x.req, x.headers, caller);
   if (expectsContinue(x.headers)) {
@@ -329,11 +344,13 @@ async function send(x: Received, out: WireResponse): Promise<void> {
   if (typeof out.body === 'string' || Buffer.isBuffer(out.body)) {
     const buf = typeof out.body === 'string' ? Buffer.from(out.body, 'utf8') : out.body;
     headers['content-length'] ??= String(buf.length);
+    if (!isHead) known.bytesSent = Number(headers['content-length']);
     res.writeHead(out.status, headers);
     res.end(isHead ? undefined : buf);
     return;
   }
   if (out.body instanceof Readable) {
+    if (!isHead && headers['content-length'] !== undefined) known.bytesSent = Number(headers['content-length']);
     try {
       res.writeHead(out.status, headers);
     } catch (e) {
@@ -371,6 +388,7 @@ async function sendError(edge: Edge, x: Received, e: unknown): Promise<void> {
     x.report('internal error', e);
     err = CommonErrors.internal();
   }
+  x.known.errorCode = err.code;
   if (x.res.headersSent) {
     x.res.destroy();
     return;
@@ -449,8 +467,40 @@ function finishReading(x: Received, out: WireResponse): void {
 
 // 9. log
 function log(edge: Edge, x: Received): void {
-  if (!edge.accessLog) return;
-  const ms = Number(process.hrtime.bigint() - x.started) / 1e6;
   const { service, operation, status } = x.known;
+  const ms = Number(process.hrtime.bigint() - x.started) / 1e6;
+  if (service?.requestDone) {
+    try {
+      service.requestDone(requestFacts(x, ms));
+    } catch (e) {
+      x.report('request log', e);
+    }
+  }
+  if (!edge.accessLog) return;
   edge.log(`${x.req.method} ${service?.name ?? '-'}.${operation ?? '-'} ${status ?? x.res.statusCode} ${ms.toFixed(1)}ms ${x.id}`);
+}
+
+function requestFacts(x: Received, ms: number): RequestFacts {
+  const { known } = x;
+  const caller = known.caller;
+  return {
+    requestId: x.id,
+    time: new Date(),
+    method: x.req.method ?? 'GET',
+    rawPath: x.rawPath,
+    rawQuery: x.rawQuery,
+    query: x.query,
+    httpVersion: x.req.httpVersion,
+    headers: x.headers,
+    hostBucket: known.wire?.hostBucket,
+    remoteIp: x.req.socket?.remoteAddress,
+    operation: known.operation,
+    status: known.status ?? x.res.statusCode,
+    errorCode: known.errorCode,
+    bytesSent: known.bytesSent,
+    totalMs: ms,
+    account: caller?.account || undefined,
+    signatureVersion: caller?.signatureVersion,
+    presigned: x.query.some(([k]) => k === 'X-Amz-Signature' || k === 'Signature'),
+  };
 }

@@ -260,6 +260,21 @@ export const implemented = {
       'PutBucketVersioning',
       'GetBucketVersioning',
       'ListObjectVersions',
+      // S3 Select (./services/s3/select/)
+      'SelectObjectContent',
+      'RestoreObject',
+      'PutBucketAccelerateConfiguration',
+      'GetBucketAccelerateConfiguration',
+      // Access logs (./services/s3/access-logs.ts)
+      'PutBucketLogging',
+      'GetBucketLogging',
+      // Object Lock (./services/s3/object-lock.ts)
+      'PutObjectLockConfiguration',
+      'GetObjectLockConfiguration',
+      'PutObjectRetention',
+      'GetObjectRetention',
+      'PutObjectLegalHold',
+      'GetObjectLegalHold',
       'PutObjectTagging',
       'GetObjectTagging',
       'DeleteObjectTagging',

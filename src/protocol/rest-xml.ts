@@ -6,11 +6,12 @@
  * status line, headers and body, each as the model's `location` says. A payload the model marks
  * required must not arrive empty: the handler never runs, so nothing changes.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { LoadedModel } from '../models/loader.js';
 import type { Operation, Shape } from '../models/shapes.js';
 import { shapeType } from '../models/shapes.js';
 import { AwsError } from './errors.js';
+import { encodeEventStream, isEventStream } from './event-stream.js';
 import type { Codec, DecodedCall, WireRequest, WireResponse, WireTraits } from './types.js';
 import { decodeXmlDocument } from './xml-decode.js';
 import { encodeElement, encodeStructure, escapeXml, formatScalar, formatTimestamp } from './xml-encode.js';
@@ -241,6 +242,10 @@ export class RestXmlCodec implements Codec {
       if (v === undefined || v === null) return { status, headers };
       const type = shapeType(m);
       if (type === 'blob') return { status, headers, body: v as Buffer | Readable };
+      if (isEventStream(m)) {
+        const events = encodeEventStream(this.model, m, v as AsyncIterable<Record<string, unknown>>);
+        return { status, headers: { 'content-type': 'application/vnd.amazon.eventstream', ...headers }, body: Readable.from(events, { objectMode: false }) };
+      }
       if (type === 'structure') {
         const root = m.locationName ?? shape.payload;
         const el = encodeElement(this.model, root, { ...m, xmlNamespace: m.xmlNamespace ?? { uri: this.namespace } }, v, 'rest-xml');

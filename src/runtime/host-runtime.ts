@@ -7,7 +7,7 @@
  * driver of its own, on a directory of its own and with host names of its own, so no owner ever
  * lists, reclaims or resets another's.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KumoConfig } from '../config.js';
 import { detectRuntime, which, type RuntimeMode } from './detect.js';
@@ -82,6 +82,16 @@ export function createHostRuntime(config: KumoConfig, log: (line: string) => voi
  * `kumo reset` of a data dir whose kumo is not running: what a dead kumo left running for these
  * owners (containers, their mounts and cgroups, their volumes, the network kept for them) ends.
  */
+/** Mount points under `dir`, deepest first. */
+function mountsUnder(dir: string): string[] {
+  const prefix = `${dir.replace(/\/$/, '')}/`;
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
+}
+
 export async function reclaimHostState(config: KumoConfig, owners: ContainerOwner[], volumeDirs: string[] = []): Promise<void> {
   const runtime = createHostRuntime(config, () => {});
   if (runtime.mode.mode !== 'native') return;
@@ -90,6 +100,8 @@ export async function reclaimHostState(config: KumoConfig, owners: ContainerOwne
   for (const store of [runtime.volumes, ...volumeDirs.map((d) => new VolumeStore(join(config.dataDir, d)))]) {
     for (const id of store?.list() ?? []) await store!.unmountRoot(id);
   }
+  // Whatever a launch cut short left mounted there (no container record to reclaim it by).
+  for (const mnt of mountsUnder(config.dataDir)) await run('umount', ['--lazy', mnt]).catch(() => {});
   for (const loop of await loopsUnder(config.dataDir)) await run('losetup', ['--detach', loop.split(' ')[0]!]).catch(() => {});
   await Fabric.releaseOwner(config.dataDir);
 }

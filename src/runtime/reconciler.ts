@@ -47,21 +47,21 @@ export class Reconciler<T> {
 
   wake(): void {
     if (this.closed) return;
-    if (this.passing) {
-      this.again = true;
-      return;
-    }
-    this.passing = (async () => {
-      do {
+    this.again = true;
+    if (this.passing) return;
+    // Passes start on a later tick: a step that wakes the loop from its first synchronous lines
+    // must find this pass already under way, not start a second one beside it.
+    this.passing = Promise.resolve().then(async () => {
+      while (this.again && !this.closed) {
         this.again = false;
         try {
           await this.pass();
         } catch (err) {
           this.target.log(`${this.target.name}: ${(err as Error).stack ?? err}`);
         }
-      } while (this.again && !this.closed);
+      }
       this.passing = undefined;
-    })();
+    });
   }
 
   /** Whether a step for this row is in flight. */
@@ -99,16 +99,14 @@ export class Reconciler<T> {
   }
 
   private run(key: string, step: () => Promise<void>): void {
-    const p = (async () => {
-      try {
-        await step();
-      } catch (err) {
-        this.target.log(`${this.target.name} ${key}: ${(err as Error).stack ?? err}`);
-      } finally {
-        this.steps.delete(key);
+    // The step is in the map before any of its code runs, so no pass can plan it a second time.
+    const p: Promise<void> = Promise.resolve()
+      .then(step)
+      .catch((err) => this.target.log(`${this.target.name} ${key}: ${(err as Error).stack ?? err}`))
+      .finally(() => {
+        if (this.steps.get(key) === p) this.steps.delete(key);
         this.wake();
-      }
-    })();
+      });
     this.steps.set(key, p);
   }
 }

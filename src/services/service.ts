@@ -4,6 +4,7 @@
  * on a request before it is authenticated (`beforeAuth`). Handlers receive a RequestContext and
  * the decoded input, and return the output or throw an AwsError.
  */
+import type { Readable } from 'node:stream';
 import type { AwsError } from '../protocol/errors.js';
 import type { Codec, WireRequest, WireResponse } from '../protocol/types.js';
 import type { Scope } from '../state/scope.js';
@@ -78,15 +79,38 @@ export interface AuthErrorCodes {
 
 /**
  * A service's word on a request before it is authenticated (Service.beforeAuth). S3 is the one
- * service that says anything yet: website endpoints and CORS preflights are answered here, a
+ * service that says anything yet: website endpoints, CORS preflights and browser uploads (POST
+ * Object, signed by its form's policy) are answered here, a
  * bucket's region binds the signature, and CORS headers go on every answer.
  */
+/**
+ * The edge's keys, lent to a request that signs something other than itself (S3's browser upload
+ * signs its policy document): the service builds what was signed, the edge signs it the same way
+ * with the secret, which never leaves it.
+ */
+export interface Signer {
+  /** False when kumo runs with authentication off: any signature is taken. */
+  readonly enabled: boolean;
+  /** The account a key belongs to; undefined if kumo does not know the key. */
+  account(accessKeyId: string): string | undefined;
+  /** The account requests act in when authentication is off and the key is unknown. */
+  readonly defaultAccount: string;
+  /**
+   * The signature the key puts on `data`: SigV4's (hex HMAC-SHA256 under the signing key of
+   * `scope`) or, without a scope, SigV2's (base64 HMAC-SHA1 under the secret). Undefined for an
+   * unknown key.
+   */
+  sign(accessKeyId: string, data: string, scope?: { date: string; region: string; service: string }): string | undefined;
+}
+
 export interface Admission {
   /**
    * The service answers the request itself, unsigned and outside its API model; `operation` names
-   * it in the access log. `respond` sees an anonymous caller; it throws AwsError to refuse.
+   * it in the access log. `respond` sees an anonymous caller (a form that carries its own
+   * signature, S3's browser upload, authenticates itself) and the body as it arrives (a client
+   * waiting for 100 Continue is told to go ahead once it is read); it throws AwsError to refuse.
    */
-  answer?: { operation: string; respond(ctx: RequestContext): WireResponse | Promise<WireResponse> };
+  answer?: { operation: string; respond(ctx: RequestContext, body: Readable, signer: Signer): WireResponse | Promise<WireResponse> };
   /**
    * The region the signature must be scoped to, when the resource the request names lives in one;
    * undefined when any region kumo serves will do. Asked only of signed requests (it may cost a
@@ -95,6 +119,29 @@ export interface Admission {
   signingRegion?(): string | undefined;
   /** Headers to add to whatever answers the request, asked once the answer is ready. */
   responseHeaders?(): Record<string, string> | undefined;
+}
+
+/** What the edge saw of one answered request, for a service's own request log. */
+export interface RequestFacts {
+  requestId: string;
+  time: Date;
+  method: string;
+  rawPath: string;
+  rawQuery: string;
+  query: [string, string][];
+  httpVersion: string;
+  headers: Record<string, string>;
+  hostBucket?: string;
+  remoteIp?: string;
+  operation?: string;
+  status: number;
+  errorCode?: string;
+  bytesSent?: number;
+  totalMs: number;
+  /** The signing account; undefined for anonymous callers. */
+  account?: string;
+  signatureVersion?: string;
+  presigned: boolean;
 }
 
 export interface Service {
@@ -112,6 +159,11 @@ export interface Service {
    * routed here. Absent: nothing (authenticate, decode, dispatch).
    */
   beforeAuth?(req: WireRequest): Admission;
+  /**
+   * Told of every request routed here once it is answered (S3 delivers access logs from it).
+   * Must not throw and must not be slow: it runs on the request's path.
+   */
+  requestDone?(facts: RequestFacts): void;
   /** Called once kumo listens: bring the host back in line with the stored state. */
   start?(): void | Promise<void>;
   /** Called by /_kumo/reset after the database is wiped (drop caches, files). */

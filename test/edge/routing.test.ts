@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { DescribeLaunchTemplatesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeSSLPoliciesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeDBClustersCommand, RDSClient } from '@aws-sdk/client-rds';
-import { CreateBucketCommand, GetBucketLoggingCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetBucketReplicationCommand, S3Client } from '@aws-sdk/client-s3';
 import { clientConfig, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
 import { signedPost } from './sign.js';
 
@@ -71,11 +71,11 @@ describe('operations kumo has not implemented', () => {
     });
   }
 
-  test('S3 GetBucketLogging is NotImplemented (501) too', async () => {
+  test('S3 GetBucketReplication is NotImplemented (501) too', async () => {
     const s3 = new S3Client(clientConfig(kumo.url, { forcePathStyle: true }));
     const bucket = uniqueName('routing');
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    await assert.rejects(s3.send(new GetBucketLoggingCommand({ Bucket: bucket })), (e: Error & { $metadata: { httpStatusCode: number } }) => {
+    await assert.rejects(s3.send(new GetBucketReplicationCommand({ Bucket: bucket })), (e: Error & { $metadata: { httpStatusCode: number } }) => {
       assert.equal(e.name, 'NotImplemented');
       assert.equal(e.$metadata.httpStatusCode, 501);
       return true;

@@ -60,15 +60,17 @@ export async function startKumoForTest(overrides: Partial<KumoConfig> = {}, log:
  */
 export function useKumo<C extends { destroy(): void }>(
   makeClient: (url: string) => C,
-  assign: (f: { kumo: TestKumo; client: C }) => void,
+  assign: (f: { kumo: TestKumo; client: C }) => unknown,
   overrides: Partial<KumoConfig> = {},
 ): void {
   let kumo: TestKumo | undefined;
   let client: C | undefined;
+  // One hook: node:test runs a file's top-level before() hooks concurrently, so setup that needs
+  // the kumo (a shared bucket, say) belongs in `assign`, which may be async.
   before(async () => {
     kumo = await startKumoForTest(overrides);
     client = makeClient(kumo.url);
-    assign({ kumo, client });
+    await assign({ kumo, client });
   });
   after(async () => {
     client?.destroy();

@@ -1,5 +1,5 @@
-// Lifecycle, website and tagging configuration of a bucket against a real kumo: stored and
-// returned as given, S3's "no such configuration" errors, validation that refuses what AWS
+// Lifecycle, website, tagging and transfer acceleration configuration of a bucket against a real
+// kumo: stored and returned as given, S3's "no such configuration" errors, validation that refuses what AWS
 // refuses without touching what was stored, and the headline flows with the aws CLI and boto3.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -163,5 +163,24 @@ describe('bucket tagging', () => {
     await s3.send(new DeleteBucketCommand({ Bucket }));
     await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
     assert.equal((await failure(s3.send(new GetBucketTaggingCommand({ Bucket })))).name, 'NoSuchTagSet', 'a new bucket of the same name starts bare');
+  });
+});
+
+describe('transfer acceleration', () => {
+  test('Enabled and Suspended round-trip; a bucket with periods in its name is refused; the aws CLI reads it', async () => {
+    const { GetBucketAccelerateConfigurationCommand, PutBucketAccelerateConfigurationCommand } = await import('@aws-sdk/client-s3');
+    const Bucket = await newBucket();
+    assert.equal((await s3.send(new GetBucketAccelerateConfigurationCommand({ Bucket }))).Status, undefined);
+    await s3.send(new PutBucketAccelerateConfigurationCommand({ Bucket, AccelerateConfiguration: { Status: 'Enabled' } }));
+    assert.equal((await s3.send(new GetBucketAccelerateConfigurationCommand({ Bucket }))).Status, 'Enabled');
+    await s3.send(new PutBucketAccelerateConfigurationCommand({ Bucket, AccelerateConfiguration: { Status: 'Suspended' } }));
+    const cli = await awsJson<{ Status: string }>(kumo.url, ['s3api', 'get-bucket-accelerate-configuration', '--bucket', Bucket]);
+    assert.equal(cli.Status, 'Suspended');
+    const bad = await failure(s3.send(new PutBucketAccelerateConfigurationCommand({ Bucket, AccelerateConfiguration: { Status: 'On' as 'Enabled' } })));
+    assert.equal(bad.name, 'MalformedXML');
+    const dotted = `cfg.dotted.${Date.now()}`;
+    await s3.send(new CreateBucketCommand({ Bucket: dotted, CreateBucketConfiguration: { LocationConstraint: REGION } }));
+    const f = await failure(s3.send(new PutBucketAccelerateConfigurationCommand({ Bucket: dotted, AccelerateConfiguration: { Status: 'Enabled' } })));
+    assert.deepEqual([f.name, f.status], ['InvalidRequest', 400]);
   });
 });

@@ -13,6 +13,7 @@ import {
   ListObjectsV2Command,
   paginateListBuckets,
   PutObjectCommand,
+  type BucketLocationConstraint,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { DEFAULT_CREDENTIAL } from '../../src/config.js';
@@ -258,7 +259,9 @@ describe('deleting buckets', () => {
 
 describe('operations kumo does not serve yet', () => {
   test('bucket features kumo lacks are NotImplemented, and no bucket is made', async () => {
-    for (const extra of [{ ObjectLockEnabledForBucket: true }]) {
+    // Object Lock is served now (object-lock.test.ts); directory buckets are not.
+    const directory = { CreateBucketConfiguration: { LocationConstraint: REGION as BucketLocationConstraint, Bucket: { Type: 'Directory' as const, DataRedundancy: 'SingleAvailabilityZone' as const } } };
+    for (const extra of [directory]) {
       const Bucket = uniqueName('feature');
       const f = await failure(s3.send(new CreateBucketCommand({ Bucket, ...located, ...extra })));
       assert.deepEqual([f.name, f.status], ['NotImplemented', 501], JSON.stringify(extra));
@@ -270,11 +273,11 @@ describe('operations kumo does not serve yet', () => {
 
   test('the NotImplemented body is an S3 error document', async () => {
     const Bucket = await newBucket();
-    // GetBucketLogging, signed with the SDK so only the missing handler can refuse it.
-    const { GetBucketLoggingCommand } = await import('@aws-sdk/client-s3');
-    const f = await failure(s3.send(new GetBucketLoggingCommand({ Bucket })));
+    // GetBucketReplication, signed with the SDK so only the missing handler can refuse it.
+    const { GetBucketReplicationCommand } = await import('@aws-sdk/client-s3');
+    const f = await failure(s3.send(new GetBucketReplicationCommand({ Bucket })));
     assert.equal(f.name, 'NotImplemented');
     assert.equal(f.status, 501);
-    assert.match(String(f.fields.message), /GetBucketLogging/);
+    assert.match(String(f.fields.message), /GetBucketReplication/);
   });
 });

@@ -154,13 +154,15 @@ describe('versions and sub-resources', () => {
     assert.equal((await bytesOf(Bucket, 'v')).toString(), 'v', 'a refused versioned delete deletes nothing');
   });
 
-  test('object sub-resources kumo lacks are NotImplemented and change nothing', async () => {
+  test('object sub-resources refused change nothing', async () => {
     const Bucket = await newBucket();
     await s3.send(new PutObjectCommand({ Bucket, Key: 'src', Body: 'source' }));
+    // Object Lock is served (object-lock.test.ts): on a bucket without it, a legal hold is S3's InvalidRequest.
     const hold = await failure(s3.send(new PutObjectLegalHoldCommand({ Bucket, Key: 'src', LegalHold: { Status: 'ON' } })));
-    assert.deepEqual([hold.name, hold.status], ['NotImplemented', 501]);
+    assert.deepEqual([hold.name, hold.status], ['InvalidRequest', 400]);
+    // Restores are served (archive.test.ts): a STANDARD object has nothing to restore.
     const restore = await failure(s3.send(new RestoreObjectCommand({ Bucket, Key: 'src', RestoreRequest: { Days: 1 } })));
-    assert.deepEqual([restore.name, restore.status], ['NotImplemented', 501]);
+    assert.deepEqual([restore.name, restore.status], ['InvalidObjectState', 403]);
     assert.equal((await bytesOf(Bucket, 'src')).toString(), 'source');
   });
 });

@@ -14,7 +14,7 @@ export function s3Client(url: string, extra: Partial<S3ClientConfig> = {}): S3Cl
 }
 
 /** A kumo and a path-style S3 client for the whole test file (see useKumo). */
-export function useS3(assign: (f: { kumo: TestKumo; s3: S3Client }) => void): void {
+export function useS3(assign: (f: { kumo: TestKumo; s3: S3Client }) => unknown): void {
   useKumo((url) => s3Client(url), ({ kumo, client }) => assign({ kumo, s3: client }));
 }
 
@@ -157,4 +157,15 @@ export function socketRequest(url: string, method: string, path: string, head: R
       resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text });
     });
   });
+}
+
+/** Makes time pass on kumo's clock (POST /_kumo/clock); kumo answers once what runs on time caught up. */
+export async function advanceClock(url: string, by: string): Promise<void> {
+  const r = await fetch(`${url}/_kumo/clock?advance=${by}`, { method: 'POST' });
+  if (r.status !== 200) throw new Error(`advancing kumo's clock by ${by}: ${r.status} ${await r.text()}`);
+}
+
+/** The time on kumo's clock, which tests may have moved ahead of the machine's. */
+export async function kumoNow(url: string): Promise<Date> {
+  return new Date(((await (await fetch(`${url}/_kumo/clock`)).json()) as { now: string }).now);
 }

@@ -119,3 +119,30 @@ describe('the aws CLI', () => {
     assert.equal((await get(Bucket, '/')).body.toString(), '<h1>home</h1>');
   });
 });
+
+describe('x-amz-website-redirect-location', () => {
+  test('an object that names a redirect sends website readers there; the REST endpoint answers the header', async () => {
+    const Bucket = await site();
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'moved.html', Body: 'old', WebsiteRedirectLocation: '/about.html' }));
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'away.html', Body: 'old', WebsiteRedirectLocation: 'https://example.com/elsewhere' }));
+    const moved = await get(Bucket, '/moved.html');
+    assert.deepEqual([moved.status, moved.headers.location], [301, '/about.html']);
+    assert.equal((await get(Bucket, '/away.html')).headers.location, 'https://example.com/elsewhere');
+    const { HeadObjectCommand, CopyObjectCommand } = await import('@aws-sdk/client-s3');
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: 'moved.html' }))).WebsiteRedirectLocation, '/about.html');
+    // A copy never takes its source's redirect, only the one its request names.
+    await s3.send(new CopyObjectCommand({ Bucket, Key: 'copy.html', CopySource: `${Bucket}/moved.html` }));
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: 'copy.html' }))).WebsiteRedirectLocation, undefined);
+    await s3.send(new CopyObjectCommand({ Bucket, Key: 'copy.html', CopySource: `${Bucket}/moved.html`, WebsiteRedirectLocation: '/index.html' }));
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: 'copy.html' }))).WebsiteRedirectLocation, '/index.html');
+  });
+
+  test('a location without /, http:// or https:// is InvalidArgument (aws CLI)', async () => {
+    const Bucket = await site();
+    const r = await aws(kumo.url, ['s3api', 'put-object', '--bucket', Bucket, '--key', 'bad.html', '--website-redirect-location', 'elsewhere']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /InvalidArgument/);
+    const ok = await awsJson<{ ETag: string }>(kumo.url, ['s3api', 'put-object', '--bucket', Bucket, '--key', 'good.html', '--website-redirect-location', '/index.html']);
+    assert.ok(ok.ETag);
+  });
+});

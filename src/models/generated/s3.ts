@@ -1167,6 +1167,220 @@ export interface ListObjectVersionsOutput {
   RequestCharged?: string;
 }
 
+export interface SelectObjectContentInput {
+  Bucket: string;
+  Key: string;
+  SSECustomerAlgorithm?: string;
+  SSECustomerKey?: Buffer;
+  SSECustomerKeyMD5?: string;
+  Expression: string;
+  ExpressionType: string;
+  RequestProgress?: {
+    Enabled?: boolean;
+  };
+  InputSerialization: InputSerialization;
+  OutputSerialization: OutputSerialization;
+  ScanRange?: {
+    Start?: number;
+    End?: number;
+  };
+  ExpectedBucketOwner?: string;
+}
+
+export interface SelectObjectContentOutput {
+  Payload?: AsyncIterable<{
+    Records?: {
+      Payload?: Buffer;
+    };
+    Stats?: {
+      Details?: {
+        BytesScanned?: number;
+        BytesProcessed?: number;
+        BytesReturned?: number;
+      };
+    };
+    Progress?: {
+      Details?: {
+        BytesScanned?: number;
+        BytesProcessed?: number;
+        BytesReturned?: number;
+      };
+    };
+    Cont?: {};
+    End?: {};
+  }>;
+}
+
+export interface RestoreObjectInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  RestoreRequest?: {
+    Days?: number;
+    GlacierJobParameters?: {
+      Tier: string;
+    };
+    Type?: string;
+    Tier?: string;
+    Description?: string;
+    SelectParameters?: {
+      InputSerialization: InputSerialization;
+      ExpressionType: string;
+      Expression: string;
+      OutputSerialization: OutputSerialization;
+    };
+    OutputLocation?: {
+      S3?: {
+        BucketName: string;
+        Prefix: string;
+        Encryption?: {
+          EncryptionType: string;
+          KMSKeyId?: string;
+          KMSContext?: string;
+        };
+        CannedACL?: string;
+        AccessControlList?: Grants;
+        Tagging?: Tagging;
+        UserMetadata?: {
+          Name?: string;
+          Value?: string;
+        }[];
+        StorageClass?: string;
+      };
+    };
+  };
+  RequestPayer?: string;
+  ChecksumAlgorithm?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface RestoreObjectOutput {
+  RequestCharged?: string;
+  RestoreOutputPath?: string;
+  StatusCode?: number;
+}
+
+export interface PutBucketAccelerateConfigurationInput {
+  Bucket: string;
+  AccelerateConfiguration: {
+    Status?: string;
+  };
+  ExpectedBucketOwner?: string;
+  ChecksumAlgorithm?: string;
+}
+
+export interface PutBucketAccelerateConfigurationOutput {}
+
+export interface GetBucketAccelerateConfigurationInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+  RequestPayer?: string;
+}
+
+export interface GetBucketAccelerateConfigurationOutput {
+  Status?: string;
+  RequestCharged?: string;
+}
+
+export interface PutBucketLoggingInput {
+  Bucket: string;
+  BucketLoggingStatus: {
+    LoggingEnabled?: LoggingEnabled;
+  };
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutBucketLoggingOutput {}
+
+export interface GetBucketLoggingInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetBucketLoggingOutput {
+  LoggingEnabled?: LoggingEnabled;
+}
+
+export interface PutObjectLockConfigurationInput {
+  Bucket: string;
+  ObjectLockConfiguration?: ObjectLockConfiguration;
+  RequestPayer?: string;
+  Token?: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutObjectLockConfigurationOutput {
+  RequestCharged?: string;
+}
+
+export interface GetObjectLockConfigurationInput {
+  Bucket: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetObjectLockConfigurationOutput {
+  ObjectLockConfiguration?: ObjectLockConfiguration;
+}
+
+export interface PutObjectRetentionInput {
+  Bucket: string;
+  Key: string;
+  Retention?: Retention;
+  RequestPayer?: string;
+  VersionId?: string;
+  BypassGovernanceRetention?: boolean;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutObjectRetentionOutput {
+  RequestCharged?: string;
+}
+
+export interface GetObjectRetentionInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  RequestPayer?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetObjectRetentionOutput {
+  Retention?: Retention;
+}
+
+export interface PutObjectLegalHoldInput {
+  Bucket: string;
+  Key: string;
+  LegalHold?: LegalHold;
+  RequestPayer?: string;
+  VersionId?: string;
+  ContentMD5?: string;
+  ChecksumAlgorithm?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface PutObjectLegalHoldOutput {
+  RequestCharged?: string;
+}
+
+export interface GetObjectLegalHoldInput {
+  Bucket: string;
+  Key: string;
+  VersionId?: string;
+  RequestPayer?: string;
+  ExpectedBucketOwner?: string;
+}
+
+export interface GetObjectLegalHoldOutput {
+  LegalHold?: LegalHold;
+}
+
 export interface PutObjectTaggingInput {
   Bucket: string;
   Key: string;
@@ -1346,6 +1560,71 @@ export interface RestoreStatus {
   RestoreExpiryDate?: Date | string;
 }
 
+export interface InputSerialization {
+  CSV?: {
+    FileHeaderInfo?: string;
+    Comments?: string;
+    QuoteEscapeCharacter?: string;
+    RecordDelimiter?: string;
+    FieldDelimiter?: string;
+    QuoteCharacter?: string;
+    AllowQuotedRecordDelimiter?: boolean;
+  };
+  CompressionType?: string;
+  JSON?: {
+    Type?: string;
+  };
+  Parquet?: {};
+}
+
+export interface OutputSerialization {
+  CSV?: {
+    QuoteFields?: string;
+    QuoteEscapeCharacter?: string;
+    RecordDelimiter?: string;
+    FieldDelimiter?: string;
+    QuoteCharacter?: string;
+  };
+  JSON?: {
+    RecordDelimiter?: string;
+  };
+}
+
+export interface LoggingEnabled {
+  TargetBucket: string;
+  TargetGrants?: {
+    Grantee?: Grantee;
+    Permission?: string;
+  }[];
+  TargetPrefix: string;
+  TargetObjectKeyFormat?: {
+    SimplePrefix?: {};
+    PartitionedPrefix?: {
+      PartitionDateSource?: string;
+    };
+  };
+}
+
+export interface ObjectLockConfiguration {
+  ObjectLockEnabled?: string;
+  Rule?: {
+    DefaultRetention?: {
+      Mode?: string;
+      Days?: number;
+      Years?: number;
+    };
+  };
+}
+
+export interface Retention {
+  Mode?: string;
+  RetainUntilDate?: Date | string;
+}
+
+export interface LegalHold {
+  Status?: string;
+}
+
 export interface Grantee {
   DisplayName?: string;
   EmailAddress?: string;
@@ -1440,6 +1719,18 @@ export interface S3Operations {
   PutBucketVersioning: { input: PutBucketVersioningInput; output: PutBucketVersioningOutput };
   GetBucketVersioning: { input: GetBucketVersioningInput; output: GetBucketVersioningOutput };
   ListObjectVersions: { input: ListObjectVersionsInput; output: ListObjectVersionsOutput };
+  SelectObjectContent: { input: SelectObjectContentInput; output: SelectObjectContentOutput };
+  RestoreObject: { input: RestoreObjectInput; output: RestoreObjectOutput };
+  PutBucketAccelerateConfiguration: { input: PutBucketAccelerateConfigurationInput; output: PutBucketAccelerateConfigurationOutput };
+  GetBucketAccelerateConfiguration: { input: GetBucketAccelerateConfigurationInput; output: GetBucketAccelerateConfigurationOutput };
+  PutBucketLogging: { input: PutBucketLoggingInput; output: PutBucketLoggingOutput };
+  GetBucketLogging: { input: GetBucketLoggingInput; output: GetBucketLoggingOutput };
+  PutObjectLockConfiguration: { input: PutObjectLockConfigurationInput; output: PutObjectLockConfigurationOutput };
+  GetObjectLockConfiguration: { input: GetObjectLockConfigurationInput; output: GetObjectLockConfigurationOutput };
+  PutObjectRetention: { input: PutObjectRetentionInput; output: PutObjectRetentionOutput };
+  GetObjectRetention: { input: GetObjectRetentionInput; output: GetObjectRetentionOutput };
+  PutObjectLegalHold: { input: PutObjectLegalHoldInput; output: PutObjectLegalHoldOutput };
+  GetObjectLegalHold: { input: GetObjectLegalHoldInput; output: GetObjectLegalHoldOutput };
   PutObjectTagging: { input: PutObjectTaggingInput; output: PutObjectTaggingOutput };
   GetObjectTagging: { input: GetObjectTaggingInput; output: GetObjectTaggingOutput };
   DeleteObjectTagging: { input: DeleteObjectTaggingInput; output: DeleteObjectTaggingOutput };

@@ -118,6 +118,8 @@ deep('HeadObject', { output: { members: { ContentRange: header('Content-Range'),
 // The v2 model names ExpiresString's header "ExpiresString" (a v2 SDK customization); on the wire
 // it is the Expires header, kept as the string it was stored as (current SDKs read it so).
 for (const op of ['GetObject', 'HeadObject']) deep(op, { output: { members: { ExpiresString: header('Expires') } } });
+// RestoreObject answers 202 when a restore begins and 200 when a restored copy's days are renewed.
+deep('RestoreObject', { output: { members: { StatusCode: { location: 'statusCode', type: 'integer' } } } });
 // S3 answers PutBucketTagging with 204 No Content.
 operations['PutBucketTagging'] = { http: { responseCode: 204 } };
 

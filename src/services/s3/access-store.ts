@@ -8,7 +8,7 @@
  */
 import type { Db, Migration } from '../../state/db.js';
 
-export type ConfigKind = 'policy' | 'acl' | 'pab' | 'ownership' | 'cors' | 'lifecycle' | 'website' | 'tagging' | 'encryption';
+export type ConfigKind = 'policy' | 'acl' | 'pab' | 'ownership' | 'cors' | 'lifecycle' | 'website' | 'tagging' | 'encryption' | 'object-lock' | 'logging' | 'accelerate';
 
 export const accessMigrations: Migration[] = [
   {
@@ -37,6 +37,7 @@ export class AccessStore {
         'INSERT INTO s3_bucket_config (bucket, kind, value) VALUES (?, ?, ?) ON CONFLICT (bucket, kind) DO UPDATE SET value = excluded.value',
       ),
       delete: db.prepare('DELETE FROM s3_bucket_config WHERE bucket = ? AND kind = ?'),
+      ofKind: db.prepare('SELECT bucket, value FROM s3_bucket_config WHERE kind = ? ORDER BY bucket'),
       dropBucket: db.prepare('DELETE FROM s3_bucket_config WHERE bucket = ?'),
       dropObjects: db.prepare('DELETE FROM s3_object_acl WHERE bucket = ?'),
       objectAcl: db.prepare('SELECT value FROM s3_object_acl WHERE bucket = ? AND key = ?'),
@@ -54,6 +55,11 @@ export class AccessStore {
 
   put(bucket: string, kind: ConfigKind, value: unknown): void {
     this.q.put.run(bucket, kind, JSON.stringify(value));
+  }
+
+  /** Every bucket that has a configuration of this kind, with it. */
+  allOf<T>(kind: ConfigKind): { bucket: string; value: T }[] {
+    return (this.q.ofKind.all(kind) as { bucket: string; value: string }[]).map((r) => ({ bucket: r.bucket, value: JSON.parse(r.value) as T }));
   }
 
   delete(bucket: string, kind: ConfigKind): void {

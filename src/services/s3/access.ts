@@ -17,6 +17,17 @@ export function grantBucket(ctx: RequestContext, bucket: string): void {
   granted.set(ctx, bucket);
 }
 
+/** DeleteObjects: the keys ./authorize.ts refused, each answered AccessDenied in the result. */
+const deniedKeys = new WeakMap<RequestContext, Set<string>>();
+
+export function denyKeys(ctx: RequestContext, keys: Set<string>): void {
+  deniedKeys.set(ctx, keys);
+}
+
+export function keyDenied(ctx: RequestContext, key: string): boolean {
+  return deniedKeys.get(ctx)?.has(key) === true;
+}
+
 /** Whether the request may use the bucket: its owner's, or allowed by ./authorize.ts. */
 export function mayUse(ctx: RequestContext, bucket: BucketRow): boolean {
   return bucket.account === ctx.account || granted.get(ctx) === bucket.name;

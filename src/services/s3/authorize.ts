@@ -15,11 +15,12 @@
  * through the bucket this module granted, so an unwrapped handler still serves only the owner.
  */
 import type { RequestContext, Handler } from '../service.js';
-import { grantBucket } from './access.js';
+import { denyKeys, grantBucket } from './access.js';
 import { aclAllows, aclGrantsOthers, aclIsPublic, privateAcl, requestedAcl, hasAclInput, S3AclErrors, type Acl, type AclInput, type Permission } from './acl.js';
 import type { AccessStore } from './access-store.js';
 import { S3Errors } from './errors.js';
-import { evaluatePolicy, policyIsPublic, type EvalContext, type Statement } from './policy.js';
+import { evaluatePolicy, policyIsPublic, type Statement } from './policy.js';
+import { conditionKeys } from './policy-keys.js';
 import type { BucketRow, S3Store } from './store.js';
 import { AwsError } from '../../protocol/errors.js';
 
@@ -70,6 +71,8 @@ const RULES: Record<string, Rule> = {
   GetBucketLifecycleConfiguration: B('s3:GetLifecycleConfiguration'),
   DeleteBucketLifecycle: B('s3:PutLifecycleConfiguration'),
   DeleteBucketTagging: B('s3:PutBucketTagging'),
+  PutObjectLockConfiguration: B('s3:PutBucketObjectLockConfiguration'),
+  GetObjectLockConfiguration: B('s3:GetBucketObjectLockConfiguration'),
   PutObject: O('s3:PutObject', 'WRITE', 'bucket'),
   CopyObject: O('s3:PutObject', 'WRITE', 'bucket'),
   CreateMultipartUpload: O('s3:PutObject', 'WRITE', 'bucket'),
@@ -98,6 +101,9 @@ function ruleFor(op: string, input: Record<string, unknown>): Rule {
   }
   return rule;
 }
+
+/** Weakening a GOVERNANCE lock (x-amz-bypass-governance-retention) is a permission of its own. */
+const BYPASS = O('s3:BypassGovernanceRetention');
 
 const POLICY_OPS = new Set(['GetBucketPolicy', 'PutBucketPolicy', 'DeleteBucketPolicy']);
 /** Objects written by these take the writer's ACL. */
@@ -134,7 +140,7 @@ export class Authorizer {
     const isOwner = account === bucket.account;
     const policy = this.acc.get<StoredPolicy>(bucket.name, 'policy');
     const resource = `arn:aws:s3:::${bucket.name}${rule.level === 'object' && key !== undefined ? `/${key}` : ''}`;
-    const verdict = policy ? evaluatePolicy(policy.statements, { account, action: rule.action, resource, keys: conditionKeys(ctx, input) }) : undefined;
+    const verdict = policy ? evaluatePolicy(policy.statements, { account, action: rule.action, resource, keys: conditionKeys(ctx, input, bucket.account, () => (rule.level === 'object' && key !== undefined ? this.store.object(bucket.name, key) : undefined)) }) : undefined;
     // The owner's root user can always manage the policy, even one that denies it (AWS's lock-out escape).
     if (verdict?.result === 'deny' && !(isOwner && POLICY_OPS.has(op))) return false;
     const pab = this.pab(bucket.name);
@@ -171,33 +177,6 @@ export class Authorizer {
   }
 }
 
-/** The request facts bucket policies may test (see policy.ts CONDITION_KEYS). */
-function conditionKeys(ctx: RequestContext, input: Record<string, unknown>): EvalContext['keys'] {
-  const h = ctx.headers ?? {};
-  const one = (v: unknown) => (v === undefined || v === null ? undefined : [String(v)]);
-  const now = ctx.now();
-  const account = ctx.account;
-  return {
-    'aws:securetransport': ['false'],
-    'aws:sourceip': one(ctx.sourceIp),
-    'aws:principalaccount': account ? [account] : undefined,
-    'aws:principalarn': account ? [`arn:aws:iam::${account}:root`] : undefined,
-    'aws:principaltype': [account ? 'Account' : 'Anonymous'],
-    'aws:userid': [account || 'anonymous'],
-    'aws:currenttime': [now.toISOString()],
-    'aws:epochtime': [String(Math.floor(now.getTime() / 1000))],
-    'aws:referer': one(h.referer),
-    'aws:useragent': one(h['user-agent']),
-    's3:prefix': one(input.Prefix),
-    's3:delimiter': one(input.Delimiter),
-    's3:max-keys': one(input.MaxKeys),
-    's3:x-amz-acl': one(input.ACL),
-    's3:authtype': account ? [h.authorization ? 'REST-HEADER' : 'REST-QUERY-STRING'] : undefined,
-    's3:signatureversion': account ? [ctx.signatureVersion ?? 'AWS4-HMAC-SHA256'] : undefined,
-    's3:x-amz-content-sha256': one(h['x-amz-content-sha256']),
-  };
-}
-
 export const DEFAULT_PAB: PublicAccessBlock = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };
 
 /** Wraps every handler of the table with the access decision and its bookkeeping. */
@@ -224,12 +203,19 @@ function before(auth: Authorizer, ctx: RequestContext, bucket: BucketRow, op: st
   if (input.ExpectedBucketOwner !== undefined && input.ExpectedBucketOwner !== bucket.account) throw S3Errors.accessDenied();
   const isOwner = ctx.account === bucket.account;
   if (op === 'DeleteObjects') {
+    // Each key is decided on its own; the refused ones are AccessDenied entries of the result.
     const keys = ((input.Delete as { Objects?: { Key: string }[] } | undefined)?.Objects ?? []).map((o) => o.Key);
-    for (const Key of keys) if (!auth.allowed(ctx, bucket, O('s3:DeleteObject', 'WRITE', 'bucket'), op, { ...input, Key })) throw S3Errors.accessDenied();
+    const denied = new Set<string>();
+    for (const Key of keys) {
+      if (!auth.allowed(ctx, bucket, O('s3:DeleteObject', 'WRITE', 'bucket'), op, { ...input, Key })) denied.add(Key);
+      else if (input.BypassGovernanceRetention === true && !auth.allowed(ctx, bucket, BYPASS, op, { ...input, Key })) denied.add(Key);
+    }
+    denyKeys(ctx, denied);
     return;
   }
   const rule = ruleFor(op, input);
   if (!auth.allowed(ctx, bucket, rule, op, input)) throw S3Errors.accessDenied();
+  if (input.BypassGovernanceRetention === true && !auth.allowed(ctx, bucket, BYPASS, op, input)) throw S3Errors.accessDenied();
   // Another account may be allowed the policy operations, and still only the owner may use them.
   if (POLICY_OPS.has(op) && !isOwner) {
     throw new AwsError('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405, {
@@ -282,10 +268,12 @@ async function createBucket(auth: Authorizer, ctx: RequestContext, input: Record
     throw new AwsError('InvalidBucketAclWithBlockPublicAccessError', 'Bucket cannot have public ACLs set with BlockPublicAccess enabled', 400);
   }
   const existed = auth.store.bucket(input.Bucket as string) !== undefined;
+  // Whatever a deleted bucket of this name left goes before the handler records the new one's
+  // own configuration (Object Lock).
+  if (!existed) auth.acc.dropBucket(input.Bucket as string);
   const result = await handler(ctx, input);
   if (!existed) {
     const name = input.Bucket as string;
-    auth.acc.dropBucket(name);
     auth.acc.put(name, 'pab', DEFAULT_PAB);
     auth.acc.put(name, 'ownership', ownership);
     if (acl && aclGrantsOthers(acl, ctx.account)) auth.acc.put(name, 'acl', acl);

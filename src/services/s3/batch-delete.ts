@@ -1,7 +1,8 @@
 /**
  * DeleteObjects: up to 1000 keys (or versions) in one request, each deleted in its own
  * transaction and answered one by one (Deleted, or an Error entry for that key); Quiet mode
- * answers only the errors. As on AWS the body must come with Content-MD5 or an x-amz-checksum-*
+ * answers only the errors. A key the caller may not delete (./authorize.ts decides each) is an
+ * AccessDenied entry. As on AWS the body must come with Content-MD5 or an x-amz-checksum-*
  * header, and both are checked against the bytes received.
  */
 import { createHash } from 'node:crypto';
@@ -9,7 +10,7 @@ import type { S3Operations } from '../../models/generated/s3.js';
 import { RAW_PAYLOAD } from '../../protocol/rest-xml.js';
 import { isAwsError } from '../../protocol/errors.js';
 import { type OpHandler } from '../service.js';
-import { ownedBucket } from './access.js';
+import { keyDenied, ownedBucket } from './access.js';
 import type { BlobStore } from './blobs.js';
 import { checksumRequest, newDigest, type ChecksumFields } from './checksums.js';
 import type { RemoveObject } from './commit.js';
@@ -46,8 +47,12 @@ export function batchDeleteHandlers(store: S3Store, blobs: BlobStore, remove: Re
         errors.push({ Key: o.Key, VersionId: o.VersionId, Code: 'KeyTooLongError', Message: 'Your key is too long' });
         continue;
       }
+      if (keyDenied(ctx, o.Key)) {
+        errors.push({ Key: o.Key, VersionId: o.VersionId, Code: 'AccessDenied', Message: 'Access Denied' });
+        continue;
+      }
       try {
-        const r = store.transaction(() => remove(bucket.name, o.Key, o.VersionId, ctx.now()));
+        const r = store.transaction(() => remove(bucket.name, o.Key, o.VersionId, ctx.now(), input.BypassGovernanceRetention === true));
         for (const b of r.freed) blobs.remove(b);
         deleted.push({
           Key: o.Key,

@@ -1,7 +1,7 @@
 /**
- * Bucket configuration that kumo stores and returns but does not act on yet: lifecycle rules
- * (nothing expires or transitions), website configuration (not served) and bucket tags. Each is
- * validated as S3 validates it, so a configuration AWS would refuse is refused here too.
+ * Bucket configuration: lifecycle rules (carried out by ./lifecycle.ts), website configuration
+ * (served by ./website.ts), bucket tags and transfer acceleration (a setting only). Each is validated as S3 validates it, so a
+ * configuration AWS would refuse is refused here too.
  */
 import type { RoutingRules, Rules, S3Operations, TagSet } from '../../models/generated/s3.js';
 import { AwsError } from '../../protocol/errors.js';
@@ -10,6 +10,7 @@ import { type OpHandler } from '../service.js';
 import { ownedBucket } from './access.js';
 import type { AccessStore } from './access-store.js';
 import { S3Errors } from './errors.js';
+import { withIds } from './lifecycle-rules.js';
 import { sortedTags } from './object-rules.js';
 import type { S3Store } from './store.js';
 
@@ -126,14 +127,16 @@ export function validateTags(tags: TagSet): void {
   }
 }
 
-export function bucketConfigHandlers(store: S3Store, acc: AccessStore) {
+export function bucketConfigHandlers(store: S3Store, acc: AccessStore, lifecycleChanged: () => void = () => {}) {
   const PutBucketLifecycleConfiguration: Op<'PutBucketLifecycleConfiguration'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     const size = input.TransitionDefaultMinimumObjectSize ?? 'all_storage_classes_128K';
     if (!MIN_OBJECT_SIZES.includes(size)) throw S3Errors.invalidArgument('Invalid TransitionDefaultMinimumObjectSize', 'x-amz-transition-default-minimum-object-size', size);
     const rules = input.LifecycleConfiguration.Rules ?? [];
     validateLifecycle(rules);
-    acc.put(bucket.name, 'lifecycle', { rules, size });
+    // S3 names the rules sent without an ID.
+    acc.put(bucket.name, 'lifecycle', { rules: withIds(rules), size });
+    lifecycleChanged();
     return { TransitionDefaultMinimumObjectSize: size };
   };
 
@@ -190,7 +193,24 @@ export function bucketConfigHandlers(store: S3Store, acc: AccessStore) {
     return {};
   };
 
+  // Transfer acceleration is a setting only: kumo has no edge locations to route through.
+  const PutBucketAccelerateConfiguration: Op<'PutBucketAccelerateConfiguration'> = (ctx, input) => {
+    const bucket = ownedBucket(store, ctx, input.Bucket);
+    const status = input.AccelerateConfiguration?.Status;
+    if (status !== 'Enabled' && status !== 'Suspended') throw malformedXml();
+    if (bucket.name.includes('.')) throw invalidRequest('S3 Transfer Acceleration is not supported for buckets with periods (.) in their names');
+    acc.put(bucket.name, 'accelerate', status);
+    return {};
+  };
+
+  const GetBucketAccelerateConfiguration: Op<'GetBucketAccelerateConfiguration'> = (ctx, input) => {
+    const bucket = ownedBucket(store, ctx, input.Bucket);
+    return { Status: acc.get<string>(bucket.name, 'accelerate') };
+  };
+
   return {
+    PutBucketAccelerateConfiguration,
+    GetBucketAccelerateConfiguration,
     PutBucketLifecycleConfiguration,
     GetBucketLifecycleConfiguration,
     DeleteBucketLifecycle,

@@ -12,6 +12,7 @@ import { type OpHandler } from '../service.js';
 import { mayUse, ownedBucket, ownerOf } from './access.js';
 import { S3Errors } from './errors.js';
 import type { BlobStore } from './blobs.js';
+import type { ObjectLocks } from './object-lock.js';
 import type { S3Store } from './store.js';
 import type { UploadStore } from './uploads-store.js';
 import type { VersionStore } from './versions-store.js';
@@ -31,12 +32,11 @@ export function validBucketName(name: string): boolean {
 /** Bucket features kumo does not have yet are refused, never silently left out. */
 function refuseUnsupportedBucket(input: S3Operations['CreateBucket']['input']): void {
   // ACLs and ObjectOwnership are validated and recorded by ./authorize.ts around this handler.
-  if (input.ObjectLockEnabledForBucket) throw S3Errors.notImplementedHeader('x-amz-bucket-object-lock-enabled');
   const config = input.CreateBucketConfiguration;
   if (config?.Location || config?.Bucket) throw S3Errors.notImplemented('directory buckets');
 }
 
-export function bucketHandlers(store: S3Store, versions: VersionStore, uploads: UploadStore, blobs: BlobStore) {
+export function bucketHandlers(store: S3Store, versions: VersionStore, uploads: UploadStore, blobs: BlobStore, locks: ObjectLocks) {
   const CreateBucket: Op<'CreateBucket'> = (ctx, input) => {
     if (!ctx.account) throw S3Errors.accessDenied();
     const name = input.Bucket;
@@ -57,7 +57,14 @@ export function bucketHandlers(store: S3Store, versions: VersionStore, uploads: 
       if (existing.region === 'us-east-1' && region === 'us-east-1') return { Location: `/${name}` };
       throw S3Errors.bucketOwnedByYou(name);
     }
-    store.insertBucket({ name, account: ctx.account, region, created: ctx.now().toISOString() });
+    store.transaction(() => {
+      store.insertBucket({ name, account: ctx.account, region, created: ctx.now().toISOString() });
+      // Object Lock comes with versioning, on for good.
+      if (input.ObjectLockEnabledForBucket) {
+        versions.setStatus(name, 'Enabled');
+        locks.enable(name);
+      }
+    });
     return { Location: `/${name}` };
   };
 

@@ -7,8 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { S3Errors } from './errors.js';
+import { checkRemovable } from './object-lock-rules.js';
 import { wholeSeconds } from './object-rules.js';
-import type { ObjectRow, S3Store } from './store.js';
+import type { ObjectAttributes, ObjectRow, S3Store } from './store.js';
 import { versionOf, type VersionRow, type VersionStore } from './versions-store.js';
 
 export interface Committed {
@@ -27,7 +28,8 @@ export interface Removal {
   deleteMarker?: boolean;
 }
 
-export type RemoveObject = (bucket: string, key: string, versionId: string | undefined, now: Date) => Removal;
+/** `bypassGovernance`: x-amz-bypass-governance-retention, from a caller allowed it (./authorize.ts). */
+export type RemoveObject = (bucket: string, key: string, versionId: string | undefined, now: Date, bypassGovernance?: boolean) => Removal;
 
 /** The version a read names: an object, or a delete marker (which reads refuse). */
 export interface Found {
@@ -99,7 +101,7 @@ export function versioning(store: S3Store, versions: VersionStore): Versioning {
     return { freed, versionId: versionOf(row) };
   };
 
-  const remove: RemoveObject = (bucket, key, versionId, now) => {
+  const remove: RemoveObject = (bucket, key, versionId, now, bypassGovernance = false) => {
     const status = versions.status(bucket);
     const current = store.object(bucket, key);
     if (versionId === undefined) {
@@ -129,6 +131,7 @@ export function versioning(store: S3Store, versions: VersionStore): Versioning {
     checkVersionId(versionId);
     if (status === undefined && versionId !== 'null') throw S3Errors.invalidArgument('Invalid version id specified', 'versionId', versionId);
     if (current && versionOf(current) === versionId) {
+      checkRemovable(current.attrs.Lock, now, bypassGovernance);
       store.deleteObject(bucket, key);
       promoteNewest(bucket, key);
       return { freed: [current.blob], versionId: status ? versionId : undefined };
@@ -136,6 +139,7 @@ export function versioning(store: S3Store, versions: VersionStore): Versioning {
     const old = versions.version(bucket, key, versionId);
     // Deleting a version that does not exist succeeds and changes nothing, as on AWS.
     if (!old) return { freed: [], versionId };
+    checkRemovable(old.attrs.Lock, now, bypassGovernance);
     versions.remove(bucket, key, versionId);
     promoteNewest(bucket, key);
     return { freed: old.deleteMarker ? [] : [old.blob], versionId, deleteMarker: old.deleteMarker || undefined };
@@ -159,4 +163,16 @@ export function versioning(store: S3Store, versions: VersionStore): Versioning {
   const versionIdOf = (row: ObjectRow) => (versions.status(row.bucket) ? versionOf(row) : undefined);
 
   return { commit, remove, find, versionIdOf };
+}
+
+/** Changes attributes of one version (tags, retention, legal hold), current or not, in place. */
+export function patchAttrs(store: S3Store, versions: VersionStore, row: ObjectRow, patch: Partial<ObjectAttributes>): void {
+  store.transaction(() => {
+    const current = store.object(row.bucket, row.key);
+    if (current && versionOf(current) === versionOf(row)) store.putObject({ ...current, attrs: { ...current.attrs, ...patch } });
+    else {
+      const stored = versions.version(row.bucket, row.key, versionOf(row));
+      if (stored) versions.updateAttrs(row.bucket, row.key, versionOf(row), { ...stored.attrs, ...patch });
+    }
+  });
 }

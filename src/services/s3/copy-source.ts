@@ -6,6 +6,7 @@
  * are read with BlobStore.read, from a descriptor opened before the copy starts, so a concurrent
  * overwrite of the source cannot tear the copy. An SSE-C source must come with its key.
  */
+import { checkReadable } from './archive.js';
 import type { RequestContext } from '../service.js';
 import { ownedBucket } from './access.js';
 import type { Versioning } from './commit.js';
@@ -88,6 +89,7 @@ export function copySource(
     IfUnmodifiedSince: c.CopySourceIfUnmodifiedSince,
   });
   if (failed) throw S3Errors.preconditionFailed(`x-amz-copy-source-${failed}`);
+  checkReadable(source, ctx.now());
   // An SSE-C source is read with its key, given in the x-amz-copy-source-server-side-encryption-customer-* headers.
   const sourceKey = readKey(
     source.attrs.Encryption,

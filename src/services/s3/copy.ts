@@ -26,11 +26,12 @@ import {
   DEFAULT_CHECKSUM,
   MAX_PUT_BYTES,
   parseTaggingHeader,
-  refuseUnsupported,
+  checkRedirectLocation,
   wholeSeconds,
 } from './object-rules.js';
 import { plainBytes, seal } from './sse-c.js';
 import { encryptionFields, writeEncryption, type BucketEncryption } from './sse.js';
+import type { ObjectLocks } from './object-lock.js';
 import type { ObjectAttributes, ObjectRow, S3Store } from './store.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
@@ -43,12 +44,12 @@ function copiedContent(a: ObjectAttributes): ObjectAttributes {
   return { ContentType, ContentEncoding, ContentLanguage, ContentDisposition, CacheControl, Expires, Metadata };
 }
 
-export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning, encryptionOf: (bucket: string) => BucketEncryption) {
+export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning, encryptionOf: (bucket: string) => BucketEncryption, locks: ObjectLocks) {
   const lookup = sourceLookup(v);
   const CopyObject: Op<'CopyObject'> = async (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
-    refuseUnsupported(input);
+    checkRedirectLocation(input.WebsiteRedirectLocation);
     checkStorageClass(input.StorageClass);
     const directive = input.MetadataDirective ?? 'COPY';
     if (!DIRECTIVES.includes(directive)) throw S3Errors.invalidArgument('Unknown metadata directive.', 'x-amz-metadata-directive', directive);
@@ -64,6 +65,8 @@ export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning, en
       algorithm = upper as ChecksumAlgorithm;
     }
     // The copy is encrypted as its request (or its bucket's default) says, not as its source was.
+    // The copy is a new version: locked as the request or the bucket's default says, never as its source.
+    const lock = locks.forWrite(bucket.name, input, ctx.now());
     const { encryption, key } = writeEncryption(input, encryptionOf(bucket.name), ctx);
     const { source, parsed, sourceKey } = copySource(store, ctx, input, lookup);
     const changesEncryption = input.ServerSideEncryption !== undefined || input.SSECustomerAlgorithm !== undefined || input.SSEKMSKeyId !== undefined;
@@ -103,6 +106,9 @@ export function copyHandlers(store: S3Store, blobs: BlobStore, v: Versioning, en
         Checksum: got.checksum,
         Tags: input.TaggingDirective === 'REPLACE' ? (tags?.length ? tags : undefined) : source.attrs.Tags,
         Encryption: sealing.encryption,
+        Lock: lock,
+        // Never copied from the source, whatever the directive (S3's rule).
+        WebsiteRedirectLocation: input.WebsiteRedirectLocation,
       },
     };
     const done = await keep(blobs, got.pending, () => store.transaction(() => v.commit(row, () => undefined)));

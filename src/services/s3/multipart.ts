@@ -30,9 +30,10 @@ import {
   checkStorageClass,
   contentAttributes,
   parseTaggingHeader,
-  refuseUnsupported,
+  checkRedirectLocation,
   wholeSeconds,
 } from './object-rules.js';
+import type { ObjectLocks } from './object-lock.js';
 import type { S3Store } from './store.js';
 import type { UploadRow, UploadStore } from './uploads-store.js';
 
@@ -59,13 +60,13 @@ export function liveUpload(store: S3Store, uploads: UploadStore, ctx: RequestCon
 const FULL_OBJECT_ONLY = ['CRC64NVME'];
 const COMPOSITE_ONLY = ['SHA1', 'SHA256'];
 
-export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore, v: Versioning, encryptionOf: (bucket: string) => BucketEncryption) {
+export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: BlobStore, v: Versioning, encryptionOf: (bucket: string) => BucketEncryption, locks: ObjectLocks) {
   const lookup = sourceLookup(v);
   const sends = new PartSends();
   const CreateMultipartUpload: Op<'CreateMultipartUpload'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
-    refuseUnsupported(input);
+    checkRedirectLocation(input.WebsiteRedirectLocation);
     checkMetadata(input.Metadata);
     checkStorageClass(input.StorageClass);
     const tags = parseTaggingHeader(input.Tagging);
@@ -98,6 +99,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
       }
     }
     const now = ctx.now();
+    const lock = locks.forWrite(bucket.name, input, now);
     const upload: UploadRow = {
       uploadId: newUploadId(now),
       bucket: bucket.name,
@@ -110,6 +112,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
         Owner: ctx.account,
         Tags: tags,
         Encryption: encryption,
+        Lock: lock,
       },
     };
     uploads.insertUpload(upload);

@@ -61,37 +61,28 @@ export function checkContentLength(ctx: RequestContext, length: number | undefin
   if (length > max) throw S3Errors.entityTooLarge(length, max);
 }
 
-/** The PUT-like headers kumo does not support (PutObject, CreateMultipartUpload, CopyObject). */
-export type Unsupported = Pick<
-  S3Operations['PutObject']['input'],
-  | 'ACL'
-  | 'GrantRead'
-  | 'GrantFullControl'
-  | 'GrantReadACP'
-  | 'GrantWriteACP'
-  | 'Tagging'
-  | 'ObjectLockMode'
-  | 'ObjectLockRetainUntilDate'
-  | 'ObjectLockLegalHoldStatus'
-  | 'WebsiteRedirectLocation'
->;
-
-export function refuseUnsupported(input: Unsupported): void {
-  // x-amz-acl and x-amz-grant-* are checked and recorded by ./authorize.ts around the handlers;
-  // encryption headers by ./sse.ts.
-  if (input.ObjectLockMode || input.ObjectLockRetainUntilDate || input.ObjectLockLegalHoldStatus) throw S3Errors.notImplementedHeader('x-amz-object-lock-mode');
-  if (input.WebsiteRedirectLocation) throw S3Errors.notImplementedHeader('x-amz-website-redirect-location');
+/**
+ * x-amz-website-redirect-location of PutObject, CreateMultipartUpload and CopyObject: where the
+ * bucket's website endpoint sends a reader of the object (./website.ts). (x-amz-acl and
+ * x-amz-grant-* are checked by ./authorize.ts, encryption headers by ./sse.ts, object lock
+ * headers by ./object-lock.ts.)
+ */
+export function checkRedirectLocation(location: string | undefined): void {
+  if (location === undefined) return;
+  if (!/^(\/|https?:\/\/)/.test(location)) {
+    throw S3Errors.invalidArgument("The website redirect location must have a prefix of 'http://' or 'https://' or '/'.", 'x-amz-website-redirect-location', location);
+  }
+  if (Buffer.byteLength(location) > 2048) throw S3Errors.invalidArgument('The length of website redirect location cannot exceed 2,048 characters.', 'x-amz-website-redirect-location', location);
 }
 
-// Storage classes are labels: every object is on the same disk. Classes whose objects AWS makes
-// unreadable until restored are refused loudly, since kumo does not model restores.
-const READABLE_CLASSES = ['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR'];
-const ARCHIVED_CLASSES = ['GLACIER', 'DEEP_ARCHIVE', 'OUTPOSTS'];
+// Storage classes are labels: every object is on the same disk. GLACIER and DEEP_ARCHIVE objects
+// are unreadable until restored (./archive.ts); OUTPOSTS has no outpost here to name.
+const STORAGE_CLASSES = ['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'];
 
 export function checkStorageClass(value: string | undefined): void {
   if (value === undefined) return;
-  if (ARCHIVED_CLASSES.includes(value)) throw S3Errors.notImplementedHeader('x-amz-storage-class');
-  if (!READABLE_CLASSES.includes(value)) throw S3DataErrors.invalidStorageClass(value);
+  if (value === 'OUTPOSTS') throw S3Errors.notImplementedHeader('x-amz-storage-class');
+  if (!STORAGE_CLASSES.includes(value)) throw S3DataErrors.invalidStorageClass(value);
 }
 
 export type Tag = { Key: string; Value: string };
@@ -144,6 +135,7 @@ export function contentAttributes(input: {
   Expires?: Date | string;
   Metadata?: Record<string, string>;
   StorageClass?: string;
+  WebsiteRedirectLocation?: string;
 }): ObjectAttributes {
   return {
     ContentType: input.ContentType,
@@ -154,6 +146,7 @@ export function contentAttributes(input: {
     Expires: input.Expires ? new Date(input.Expires).toUTCString() : undefined,
     Metadata: input.Metadata,
     StorageClass: input.StorageClass,
+    WebsiteRedirectLocation: input.WebsiteRedirectLocation,
   };
 }
 

@@ -28,23 +28,26 @@ import {
   MAX_PUT_BYTES,
   namedVersion,
   parseTaggingHeader,
-  refuseUnsupported,
+  checkRedirectLocation,
   wholeSeconds,
   writeConditions,
   type Conditions,
 } from './object-rules.js';
 import { S3Errors } from './errors.js';
+import { checkReadable, restoreHeader } from './archive.js';
+import { checkLockedPutIntegrity, type ObjectLocks } from './object-lock.js';
+import { lockFields } from './object-lock-rules.js';
 import { seal, plainBytes } from './sse-c.js';
 import { encryptionFields, readKey, SseErrors, writeEncryption, type BucketEncryption } from './sse.js';
 import type { ObjectRow, S3Store } from './store.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 
-export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, encryptionOf: (bucket: string) => BucketEncryption) {
+export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, encryptionOf: (bucket: string) => BucketEncryption, locks: ObjectLocks) {
   const PutObject: Op<'PutObject'> = async (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
-    refuseUnsupported(input);
+    checkRedirectLocation(input.WebsiteRedirectLocation);
     checkStorageClass(input.StorageClass);
     const tags = parseTaggingHeader(input.Tagging);
     checkMetadata(input.Metadata);
@@ -53,6 +56,8 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
     const wanted = checksumRequest(input as ChecksumFields, input.ChecksumAlgorithm, input.Trailer, input.ContentMD5);
     // Fail fast before taking the body; checked again atomically when the row is written.
     checkWriteIfNoneMatch(input.IfNoneMatch);
+    checkLockedPutIntegrity(ctx, input);
+    const lock = locks.forWrite(bucket.name, input, ctx.now());
     const { encryption, key } = writeEncryption(input, encryptionOf(bucket.name), ctx);
     writeConditions(store.object(bucket.name, input.Key), input);
     const sealing = seal(encryption, key);
@@ -74,7 +79,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
       size: pending.size,
       etag: sealing.etag(got.md5),
       lastModified: wholeSeconds(ctx.now()),
-      attrs: { ...contentAttributes(input), Checksum: checksum, Tags: tags, Encryption: sealing.encryption },
+      attrs: { ...contentAttributes(input), Checksum: checksum, Tags: tags, Encryption: sealing.encryption, Lock: lock },
     };
     const done = await keep(blobs, pending, () => store.transaction(() => v.commit(row, (old) => writeConditions(old, input))));
     return { ETag: row.etag, VersionId: done.versionId, ...checksumFields(checksum, 'FULL_OBJECT'), ...encryptionFields(sealing.encryption, true) };
@@ -82,10 +87,11 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
 
   const GetObject: Op<'GetObject'> = (ctx, input) => {
     const obj = readable(store, ctx, input.Bucket, input.Key, input.VersionId, input, v.find);
+    checkReadable(obj, ctx.now());
     const key = readKey(obj.attrs.Encryption, input);
     const chosen = selection(obj, input.PartNumber, input.Range);
     return {
-      ...describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj)),
+      ...describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj), ctx.now()),
       Body: plainBytes(blobs, obj, key, chosen.start, chosen.end),
       ...responseOverrides(input),
     };
@@ -97,7 +103,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
     const obj = readable(store, ctx, input.Bucket, input.Key, input.VersionId, input, v.find);
     readKey(obj.attrs.Encryption, input);
     const chosen = selection(obj, input.PartNumber, input.Range);
-    return describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj));
+    return describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj), ctx.now());
   };
 
   const DeleteObject: Op<'DeleteObject'> = (ctx, input) => {
@@ -108,7 +114,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
       throw S3Errors.notImplementedHeader('If-Match');
     }
     if (input.MFA !== undefined) throw S3Errors.notImplementedHeader('x-amz-mfa');
-    const r = store.transaction(() => v.remove(bucket.name, input.Key, input.VersionId, ctx.now()));
+    const r = store.transaction(() => v.remove(bucket.name, input.Key, input.VersionId, ctx.now(), input.BypassGovernanceRetention === true));
     for (const b of r.freed) blobs.remove(b);
     return { VersionId: r.versionId, DeleteMarker: r.deleteMarker };
   };
@@ -151,7 +157,7 @@ function selection(obj: ObjectRow, partNumber: number | undefined, rangeHeader: 
 }
 
 /** The headers of a GET or HEAD: the object's, and the size and status of the bytes chosen. */
-function describe(obj: ObjectRow, withChecksum: boolean, chosen: Selection, versionId: string | undefined) {
+function describe(obj: ObjectRow, withChecksum: boolean, chosen: Selection, versionId: string | undefined, now: Date) {
   const a = obj.attrs;
   const out: Record<string, unknown> = {
     ETag: obj.etag,
@@ -169,6 +175,9 @@ function describe(obj: ObjectRow, withChecksum: boolean, chosen: Selection, vers
     StorageClass: a.StorageClass && a.StorageClass !== 'STANDARD' ? a.StorageClass : undefined,
     VersionId: versionId,
     TagCount: a.Tags?.length || undefined,
+    WebsiteRedirectLocation: a.WebsiteRedirectLocation,
+    Restore: restoreHeader(obj, now),
+    ...lockFields(a.Lock),
     ContentLength: chosen.ranged ? chosen.end - chosen.start + 1 : obj.size,
     ContentRange: chosen.ranged ? `bytes ${chosen.start}-${chosen.end}/${obj.size}` : undefined,
     PartsCount: chosen.part ? (a.Parts?.length ?? 1) : undefined,

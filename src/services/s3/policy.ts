@@ -49,17 +49,32 @@ const ARN_OPS = ['ArnEquals', 'ArnLike', 'ArnNotEquals', 'ArnNotLike'];
 const OPERATORS = new Set([...STRING_OPS, ...NUMERIC_OPS, ...DATE_OPS, ...ARN_OPS, 'Bool', 'IpAddress', 'NotIpAddress', 'Null']);
 
 /**
- * The condition keys kumo supplies (see authorize.ts). The aws:Source* keys of VPCs and services
- * are accepted and never present: requests reach kumo from the host, not through an endpoint.
+ * The condition keys kumo supplies (see policy-keys.ts). The aws:Source* keys of VPCs and
+ * services are accepted and never present: requests reach kumo from the host, not through an
+ * endpoint; so are s3:TlsVersion (kumo speaks http) and the access point keys (there are none).
  */
 export const CONDITION_KEYS = new Set(
   [
     'aws:SecureTransport', 'aws:SourceIp', 'aws:PrincipalAccount', 'aws:PrincipalArn', 'aws:PrincipalType', 'aws:userid',
     'aws:CurrentTime', 'aws:EpochTime', 'aws:Referer', 'aws:UserAgent', 'aws:SourceVpc', 'aws:SourceVpce', 'aws:SourceArn',
     'aws:SourceAccount', 'aws:SourceOwner', 'aws:PrincipalOrgID', 's3:prefix', 's3:delimiter', 's3:max-keys', 's3:x-amz-acl',
-    's3:authType', 's3:signatureversion', 's3:x-amz-content-sha256',
+    's3:authType', 's3:signatureversion', 's3:x-amz-content-sha256', 's3:x-amz-server-side-encryption',
+    's3:x-amz-server-side-encryption-aws-kms-key-id', 's3:x-amz-server-side-encryption-customer-algorithm', 's3:x-amz-grant-read',
+    's3:x-amz-grant-write', 's3:x-amz-grant-read-acp', 's3:x-amz-grant-write-acp', 's3:x-amz-grant-full-control', 's3:x-amz-copy-source',
+    's3:x-amz-metadata-directive', 's3:x-amz-storage-class', 's3:x-amz-website-redirect-location', 's3:VersionId', 's3:ResourceAccount',
+    's3:object-lock-mode', 's3:object-lock-retain-until-date', 's3:object-lock-remaining-retention-days', 's3:object-lock-legal-hold',
+    's3:RequestObjectTagKeys', 's3:if-match', 's3:if-none-match', 's3:TlsVersion', 's3:DataAccessPointArn', 's3:DataAccessPointAccount',
+    's3:AccessPointNetworkOrigin',
   ].map((k) => k.toLowerCase()),
 );
+
+/** Condition keys named per tag: s3:ExistingObjectTag/<key>, s3:RequestObjectTag/<key>. */
+const TAG_KEY_PREFIXES = ['s3:existingobjecttag/', 's3:requestobjecttag/'];
+
+function isConditionKey(key: string): boolean {
+  const k = key.toLowerCase();
+  return CONDITION_KEYS.has(k) || TAG_KEY_PREFIXES.some((p) => k.startsWith(p) && k.length > p.length);
+}
 
 const MAX_POLICY_BYTES = 20 * 1024;
 
@@ -103,7 +118,7 @@ function parseConditions(v: unknown): Condition[] {
     if (!OPERATORS.has(op) || (ifExists && op === 'Null')) throw malformed(`Invalid Condition type : ${rawOp}`);
     if (!block || typeof block !== 'object' || Array.isArray(block)) throw malformed('Invalid Condition in policy');
     for (const [key, raw] of Object.entries(block as Record<string, unknown>)) {
-      if (!CONDITION_KEYS.has(key.toLowerCase())) throw malformed('Policy has an invalid condition key');
+      if (!isConditionKey(key)) throw malformed('Policy has an invalid condition key');
       const values = (Array.isArray(raw) ? raw : [raw]).map((x) => {
         if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') throw malformed('Invalid Condition in policy');
         return String(x);

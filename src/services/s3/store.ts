@@ -3,6 +3,7 @@
  * rows keyed by (bucket, key) pointing at a blob file. Keys compare as UTF-8 bytes (SQLite's
  * BINARY collation), which is S3's listing order.
  */
+import type { RestoreState } from './archive.js';
 import type { Db, Migration } from '../../state/db.js';
 import type { Encryption } from './sse.js';
 
@@ -33,6 +34,19 @@ export interface ObjectAttributes {
   VersionId?: string;
   /** How the object is encrypted (./sse.ts); absent: SSE-S3, as for objects written before it was recorded. */
   Encryption?: Encryption;
+  /** A restore of an archived version (./archive.ts). */
+  Restore?: RestoreState;
+  /** x-amz-website-redirect-location: where the website endpoint redirects a reader. */
+  WebsiteRedirectLocation?: string;
+  /** Object Lock on this version (./object-lock.ts): retention and legal hold. */
+  Lock?: VersionLock;
+}
+
+export interface VersionLock {
+  Mode?: 'GOVERNANCE' | 'COMPLIANCE';
+  /** ISO 8601; the version may not be deleted before it (COMPLIANCE; GOVERNANCE without bypass). */
+  RetainUntil?: string;
+  LegalHold?: 'ON' | 'OFF';
 }
 
 export interface ObjectRow {

@@ -5,10 +5,10 @@
  */
 import type { S3Operations } from '../../models/generated/s3.js';
 import { type OpHandler, type RequestContext } from '../service.js';
-import type { Versioning } from './commit.js';
+import { patchAttrs, type Versioning } from './commit.js';
 import { checkTags, namedVersion, sortedTags, type Tag } from './object-rules.js';
 import type { ObjectRow, S3Store } from './store.js';
-import { versionOf, type VersionStore } from './versions-store.js';
+import type { VersionStore } from './versions-store.js';
 
 type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 
@@ -16,14 +16,7 @@ export function taggingHandlers(store: S3Store, versions: VersionStore, v: Versi
   /** The object version a tagging call names; a delete marker has no tags to touch. */
   const target = (ctx: RequestContext, bucket: string, key: string, versionId: string | undefined) => namedVersion(store, ctx, v.find, bucket, key, versionId);
 
-  function setTags(row: ObjectRow, tags: Tag[] | undefined): void {
-    store.transaction(() => {
-      const current = store.object(row.bucket, row.key);
-      const attrs = { ...row.attrs, Tags: tags };
-      if (current && versionOf(current) === versionOf(row)) store.putObject({ ...current, attrs: { ...current.attrs, Tags: tags } });
-      else versions.updateAttrs(row.bucket, row.key, versionOf(row), attrs);
-    });
-  }
+  const setTags = (row: ObjectRow, tags: Tag[] | undefined) => patchAttrs(store, versions, row, { Tags: tags });
 
   const PutObjectTagging: Op<'PutObjectTagging'> = (ctx, input) => {
     const row = target(ctx, input.Bucket, input.Key, input.VersionId);

@@ -10,6 +10,8 @@ import { ownedBucket, ownerOf } from './access.js';
 import { S3DataErrors } from './data-errors.js';
 import { S3Errors } from './errors.js';
 import { listingArgs } from './listing.js';
+import type { ObjectLocks } from './object-lock.js';
+import { LockErrors } from './object-lock-rules.js';
 import type { ObjectRow, S3Store } from './store.js';
 import { versionOf, type VersionStore } from './versions-store.js';
 
@@ -44,13 +46,14 @@ function* merged(store: S3Store, versions: VersionStore, bucket: string, from: s
   }
 }
 
-export function versionHandlers(store: S3Store, versions: VersionStore) {
+export function versionHandlers(store: S3Store, versions: VersionStore, locks: ObjectLocks) {
   const PutBucketVersioning: Op<'PutBucketVersioning'> = (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     const config = input.VersioningConfiguration;
     if (input.MFA !== undefined || config?.MFADelete === 'Enabled') throw S3Errors.notImplementedHeader('x-amz-mfa');
     if (config?.MFADelete !== undefined && config.MFADelete !== 'Disabled') throw S3DataErrors.malformedXml();
     if (config?.Status !== 'Enabled' && config?.Status !== 'Suspended') throw S3DataErrors.malformedXml();
+    if (config.Status !== 'Enabled' && locks.config(bucket.name)) throw LockErrors.versioningLocked();
     versions.setStatus(bucket.name, config.Status);
     return {};
   };

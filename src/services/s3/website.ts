@@ -4,8 +4,8 @@
  * is served from its website configuration. Website endpoints are anonymous, so each document is
  * fetched through the guarded GetObject handler as an anonymous caller: only what the bucket's
  * policy or ACLs make public is served, exactly as through the REST endpoint. Index documents,
- * the error document, RedirectAllRequestsTo and routing rules are applied; errors are S3's HTML
- * pages rather than XML.
+ * the error document, RedirectAllRequestsTo, routing rules and objects' own redirects
+ * (x-amz-website-redirect-location) are applied; errors are S3's HTML pages rather than XML.
  */
 import type { Operation } from '../../models/shapes.js';
 import { isAwsError, type AwsError } from '../../protocol/errors.js';
@@ -117,8 +117,13 @@ export class Website {
   }
 
   private async fetch(Bucket: string, Key: string, req: WireRequest, ctx: RequestContext): Promise<WireResponse> {
-    const out = await this.handlers.GetObject(ctx, { Bucket, Key });
-    const res = this.codec.encode(this.getObject, out as Record<string, unknown>, ctx.requestId);
+    const out = (await this.handlers.GetObject(ctx, { Bucket, Key })) as Record<string, unknown>;
+    // An object may name where its readers go instead (x-amz-website-redirect-location).
+    if (typeof out.WebsiteRedirectLocation === 'string') {
+      (out.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      return redirect(301, out.WebsiteRedirectLocation);
+    }
+    const res = this.codec.encode(this.getObject, out, ctx.requestId);
     if (req.method === 'HEAD' && res.body && typeof res.body === 'object' && 'destroy' in res.body) res.body.destroy();
     return res;
   }

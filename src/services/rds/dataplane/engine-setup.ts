@@ -46,6 +46,8 @@ KUMO_CNF
 # A dead engine is the node failing: kumo decides (restart it, or fail over to the standby).
 mkdir -p /etc/systemd/system/mariadb.service.d
 printf '[Service]\\nRestart=no\\n' > /etc/systemd/system/mariadb.service.d/kumo.conf
+# No socket activation either: a connection must not bring a dead engine back behind kumo's back.
+systemctl mask --now mariadb.socket mariadb-extra.socket > /dev/null 2>&1 || true
 systemctl daemon-reload
 mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db > /dev/null
 systemctl enable --now mariadb.service
