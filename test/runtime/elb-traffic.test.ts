@@ -15,7 +15,10 @@
  *   what the thresholds allow; started again → healthy → traffic
  * - rules by path and host; fixed responses; 503 without healthy targets, 502 from a refusing
  *   target, 504 past the idle timeout
- * - deleting the load balancer ends its HAProxy processes; kumo stop leaves none behind
+ * - classic and network load balancers on the same instances; SetSubnets moves nodes and
+ *   targets between zones
+ * - deleting the load balancer ends its HAProxy processes, and so does /_kumo/reset; kumo stop
+ *   leaves none behind
  *
  * Needs root and haproxy (skips otherwise; fails under KUMO_REQUIRE_NATIVE=1).
  */
@@ -427,3 +430,21 @@ test('deleting the load balancer ends its nodes and its name', { skip, timeout: 
   await assert.rejects(addresses(), /ENOTFOUND/);
 });
 
+test('/_kumo/reset ends every load balancer node (last: it wipes the instances too)', { skip, timeout: 60_000 }, async () => {
+  const dir = join(f.kumo.dataDir, 'elbv2');
+  const again = (await elb.send(new CreateLoadBalancerCommand({ Name: 'before-reset', Subnets: subnetsAC, SecurityGroups: [elbSg] }))).LoadBalancers![0]!;
+  await elb.send(new CreateListenerCommand({
+    LoadBalancerArn: again.LoadBalancerArn, Protocol: 'HTTP', Port: 80,
+    DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '200', MessageBody: 'up' } }],
+  }));
+  const [ip] = (await waitFor('its name', () => addresses(again.DNSName!).catch(() => undefined), 20_000))!;
+  await waitFor('it to answer', async () => (await getFrom(ip!, 80, '/', { Host: again.DNSName! }).catch(() => undefined))?.body === 'up', 30_000);
+  const nodes = nodeDirs(dir);
+  assert.ok(nodes.length >= 2 && nodes.every((n) => processesOf(n.dir).length > 0));
+  const res = await fetch(`${f.kumo.url}/_kumo/reset`, { method: 'POST' });
+  assert.equal(res.status, 200);
+  assert.deepEqual(nodes.flatMap((n) => processesOf(n.dir)), [], 'no HAProxy left');
+  assert.deepEqual(nodeDirs(dir), []);
+  assert.deepEqual((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers, []);
+  for (const n of nodes) assert.deepEqual(leftovers(n.eniId), [], n.eniId);
+});
