@@ -28,12 +28,11 @@ import {
 import { clientConfig, ROOT, tempDir, waitFor } from '../helpers/kumo.js';
 import { ensureDist, spawnKumo, type SpawnedKumo } from '../helpers/kumo-process.js';
 import { COUNTER_SERVICE, debianImageId, waitForState } from '../helpers/ec2.js';
-import { which } from '../../src/runtime/detect.js';
 import { Fabric } from '../../src/runtime/network/fabric.js';
 import { masterOf, nodeDirs, processesOf } from '../../src/services/elbv2/dataplane/haproxy.js';
-import { nativeSkipReason } from './support.js';
+import { haproxySkipReason, nativeSkipReason } from './support.js';
 
-const skip = nativeSkipReason() ?? (which('haproxy') ? undefined : 'haproxy is not installed (apt-get install haproxy)');
+const skip = nativeSkipReason() ?? haproxySkipReason();
 const exec = promisify(execFile);
 const dataDir = skip ? '' : tempDir('kumo-elb-restart-');
 const nodesRoot = join(dataDir, 'elbv2');

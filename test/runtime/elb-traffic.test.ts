@@ -38,15 +38,14 @@ import {
 import { clientConfig, startKumoForTest, TEST_PUBLIC_IP_POOL, waitFor } from '../helpers/kumo.js';
 import { appendFileSync } from 'node:fs';
 import { debianImageId, waitForState, type Ec2Fixture } from '../helpers/ec2.js';
-import { which } from '../../src/runtime/detect.js';
 import { processesOf } from '../../src/services/elbv2/dataplane/haproxy.js';
 import { nodeDirs } from '../../src/services/elbv2/dataplane/haproxy.js';
 import { curlIn, inside } from './instance-access.js';
-import { leftovers, nativeSkipReason } from './support.js';
+import { haproxySkipReason, leftovers, nativeSkipReason } from './support.js';
 import { aws, awsJson } from '../helpers/python.js';
 import { join } from 'node:path';
 
-const skip = nativeSkipReason() ?? (which('haproxy') ? undefined : 'haproxy is not installed (apt-get install haproxy)');
+const skip = nativeSkipReason() ?? haproxySkipReason();
 let f: Ec2Fixture;
 let ec2: EC2Client;
 let elb: ElasticLoadBalancingV2Client;
