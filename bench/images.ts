@@ -16,7 +16,8 @@ import { detectRuntime } from '../src/runtime/detect.js';
 import { childrenOf } from '../src/runtime/instances/host.js';
 import { SnapshotStore } from '../src/runtime/snapshots/store.js';
 import { clientConfig } from './lib/clients.js';
-import { sleep, spawnKumo } from './lib/spawn.js';
+import { spawnKumo } from './lib/spawn.js';
+import { until } from './lib/wait.js';
 import type { Benchmark } from './lib/types.js';
 
 const exec = promisify(execFile);
@@ -40,15 +41,6 @@ async function inside(id: string, cmd: string): Promise<void> {
   throw new Error(`${id} is not running`);
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 600_000): Promise<T> {
-  const end = performance.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (performance.now() > end) throw new Error(`${what}: not after ${ms / 1000} s`);
-    await sleep(50);
-  }
-}
 
 const stateOf = async (ec2: EC2Client, id: string) => (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;
 

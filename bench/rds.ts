@@ -14,20 +14,12 @@ import mysql from 'mysql2/promise';
 import { detectRuntime } from '../src/runtime/detect.js';
 import { clientConfig } from './lib/clients.js';
 import { sleep, spawnKumo } from './lib/spawn.js';
+import { until } from './lib/wait.js';
 import type { Benchmark } from './lib/types.js';
 
 const IMAGE_CACHE = process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images';
 const PASSWORD = 'Secret123!';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 600_000): Promise<T> {
-  const end = performance.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (performance.now() > end) throw new Error(`${what}: not after ${ms / 1000} s`);
-    await sleep(100);
-  }
-}
 
 export const rds: Benchmark = {
   name: 'rds',

@@ -27,11 +27,13 @@ const MYSQL_MASTER_PRIVILEGES = [
   'CREATE VIEW', 'SHOW VIEW', 'CREATE ROUTINE', 'ALTER ROUTINE', 'CREATE USER', 'EVENT', 'TRIGGER',
 ].join(', ');
 
-function mysqlSetup(db: DbInstanceRecord, serverId: number): string {
-  const user = `${mysqlString(db.MasterUsername)}@'%'`;
-  return `#!/bin/bash
-set -euo pipefail
-cat > /etc/mysql/mariadb.conf.d/90-kumo.cnf <<'KUMO_CNF'
+/**
+ * MariaDB configured for a node and started empty: its settings (`extraConfig` for a standby's
+ * read-only replication), no restart and no socket activation behind kumo's back (a dead engine is
+ * the node failing: kumo restarts it or fails over), a fresh data directory.
+ */
+export function mariadbStarted(db: DbInstanceRecord, serverId: number, extraConfig = ''): string {
+  return `cat > /etc/mysql/mariadb.conf.d/90-kumo.cnf <<'KUMO_CNF'
 [mysqld]
 bind-address = 0.0.0.0
 port = ${db.Port}
@@ -42,16 +44,21 @@ binlog_format = ROW
 character-set-server = utf8mb4
 collation-server = utf8mb4_general_ci
 max_connections = 150
-KUMO_CNF
-# A dead engine is the node failing: kumo decides (restart it, or fail over to the standby).
+${extraConfig}KUMO_CNF
 mkdir -p /etc/systemd/system/mariadb.service.d
 printf '[Service]\\nRestart=no\\n' > /etc/systemd/system/mariadb.service.d/kumo.conf
-# No socket activation either: a connection must not bring a dead engine back behind kumo's back.
 systemctl mask --now mariadb.socket mariadb-extra.socket > /dev/null 2>&1 || true
 systemctl daemon-reload
 mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db > /dev/null
 systemctl enable --now mariadb.service
-mariadb --protocol=socket <<'KUMO_SQL'
+`;
+}
+
+function mysqlSetup(db: DbInstanceRecord, serverId: number): string {
+  const user = `${mysqlString(db.MasterUsername)}@'%'`;
+  return `#!/bin/bash
+set -euo pipefail
+${mariadbStarted(db, serverId)}mariadb --protocol=socket <<'KUMO_SQL'
 CREATE USER ${user} IDENTIFIED BY ${mysqlString(db.MasterUserPassword)};
 GRANT ${MYSQL_MASTER_PRIVILEGES} ON *.* TO ${user} WITH GRANT OPTION;
 ${db.DBName ? `CREATE DATABASE \`${db.DBName}\`;` : ''}

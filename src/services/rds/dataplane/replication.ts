@@ -14,7 +14,7 @@
  */
 import { ipToInt } from '../../../lib/cidr.js';
 import type { DbInstanceRecord, DbNode } from '../store.js';
-import { READY_MARK } from './engine-setup.js';
+import { mariadbStarted, READY_MARK } from './engine-setup.js';
 
 const REPLICATION_USER = 'rdsrepl';
 /** How long a commit waits for the standby's acknowledgement before the primary goes on alone. */
@@ -68,31 +68,7 @@ export function standbySetup(db: DbInstanceRecord, standby: DbNode, primaryIp: s
   const password = sqlString(db.ReplicationPassword!);
   return `#!/bin/bash
 set -euo pipefail
-cat > /etc/mysql/mariadb.conf.d/90-kumo.cnf <<'KUMO_CNF'
-[mysqld]
-bind-address = 0.0.0.0
-port = ${db.Port}
-skip-name-resolve
-server-id = ${serverIdOf(standby)}
-log-bin = mysql-bin
-binlog_format = ROW
-character-set-server = utf8mb4
-collation-server = utf8mb4_general_ci
-max_connections = 150
-KUMO_CNF
-cat > /etc/mysql/mariadb.conf.d/91-kumo-standby.cnf <<'KUMO_CNF'
-[mysqld]
-read_only = ON
-rpl_semi_sync_slave_enabled = ON
-KUMO_CNF
-mkdir -p /etc/systemd/system/mariadb.service.d
-printf '[Service]\\nRestart=no\\n' > /etc/systemd/system/mariadb.service.d/kumo.conf
-# No socket activation either: a connection must not bring a dead engine back behind kumo's back.
-systemctl mask --now mariadb.socket mariadb-extra.socket > /dev/null 2>&1 || true
-systemctl daemon-reload
-mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db > /dev/null
-systemctl enable --now mariadb.service
-cat > /root/.kumo-primary.cnf <<'KUMO_CNF'
+${mariadbStarted(db, serverIdOf(standby), 'read_only = ON\nrpl_semi_sync_slave_enabled = ON\n')}cat > /root/.kumo-primary.cnf <<'KUMO_CNF'
 [client]
 host = ${primaryIp}
 port = ${db.Port}
@@ -128,7 +104,8 @@ export function promote(): [string, string] {
     `mariadb --protocol=socket -e 'STOP SLAVE IO_THREAD'
 io=$(mariadb --protocol=socket -e 'SHOW SLAVE STATUS\\G' | sed -n 's/^ *Gtid_IO_Pos: //p')
 mariadb --protocol=socket -N -B -e "SELECT MASTER_GTID_WAIT('$io', 30)" > /dev/null
-rm -f /etc/mysql/mariadb.conf.d/91-kumo-standby.cnf /etc/mysql/mariadb.conf.d/91-kumo-primary.cnf
+rm -f /etc/mysql/mariadb.conf.d/91-kumo-primary.cnf
+sed -i -e '/^read_only/d' -e '/^rpl_semi_sync_slave_enabled/d' /etc/mysql/mariadb.conf.d/90-kumo.cnf
 mariadb --protocol=socket`,
     `STOP SLAVE;
 RESET SLAVE ALL;
