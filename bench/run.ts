@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describeSubnets } from './describe-subnets.js';
+import { elb } from './elb.js';
 import { images } from './images.js';
 import { instances } from './instances.js';
 import { machine } from './lib/machine.js';
@@ -19,7 +20,7 @@ import { s3 } from './s3.js';
 import { snapshots } from './snapshots.js';
 import { startup } from './startup.js';
 
-const BENCHMARKS: Benchmark[] = [startup, memory, describeSubnets, s3, snapshots, instances, images, rds];
+const BENCHMARKS: Benchmark[] = [startup, memory, describeSubnets, s3, snapshots, instances, images, rds, elb];
 let interrupted = false;
 
 function usage(): string {

@@ -24,6 +24,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
   command -v nft >/dev/null 2>&1 || need+=(nftables)
   command -v ip >/dev/null 2>&1 || need+=(iproute2)
+  # Load balancers: one HAProxy per load-balancer node, in the node's network namespace.
+  command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
   # EBS volumes: kumo formats xfs for instances (root inside may not) and grows ext4.
   command -v mkfs.xfs >/dev/null 2>&1 || need+=(xfsprogs)
   command -v resize2fs >/dev/null 2>&1 || need+=(e2fsprogs)

@@ -21,6 +21,8 @@ import type { Service } from './services/service.js';
 import { createStsService } from './services/sts/provider.js';
 import { createEc2Service } from './services/ec2/provider.js';
 import { createElbv2Service } from './services/elbv2/provider.js';
+import { reclaimLoadBalancerNodes } from './services/elbv2/dataplane/supervisor.js';
+import { vpcPolicyOf, vpcSpecOf } from './state/vpc-policy.js';
 import { createRdsService } from './services/rds/provider.js';
 import { VolumeStore } from './runtime/volumes.js';
 import { createS3Service } from './services/s3/provider.js';
@@ -48,7 +50,14 @@ const RDS_CONTAINERS: ContainerOwner = { dir: 'databases', prefix: 'kumo-rds-' }
 const RDS_VOLUMES = 'db-volumes';
 
 /** `kumo reset` with no kumo running: ends what a dead kumo left running of this data dir. */
-export const reclaimDataDir = (config: KumoConfig) => reclaimHostState(config, [EC2_CONTAINERS, RDS_CONTAINERS], [RDS_VOLUMES]);
+export async function reclaimDataDir(config: KumoConfig): Promise<void> {
+  // Load-balancer nodes first: their namespaces go with the fabric slot reclaimHostState releases.
+  await reclaimLoadBalancerNodes(join(config.dataDir, ELBV2_DIR));
+  await reclaimHostState(config, [EC2_CONTAINERS, RDS_CONTAINERS], [RDS_VOLUMES]);
+}
+
+/** Where ELBv2's load-balancer nodes keep their HAProxy configuration and sockets. */
+const ELBV2_DIR = 'elbv2';
 
 export { isRunning, pidFilePath, readPidFile, runningKumo, lockDataDir, type PidFile } from './state/data-dir.js';
 
@@ -147,9 +156,33 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
     ensureDefaultVpc: (ctx) => ec2.ensureDefaults(ctx),
   });
   nodeExited = (id) => rds.supervisor.exited(id);
+  const elbv2 = createElbv2Service({
+    db,
+    network,
+    tags,
+    // EC2's instances as targets: what a load balancer needs to know of them.
+    directory: {
+      instance: (scope, id) => {
+        const i = ec2.instances.get(scope, id);
+        return i && { state: i.State, privateIp: i.PrivateIpAddress, zone: i.AvailabilityZone, vpcId: i.VpcId };
+      },
+      regionDefaults: (ctx) => ec2.ensureDefaults(ctx),
+    },
+    runtime: {
+      plane,
+      dir: join(config.dataDir, ELBV2_DIR),
+      vpc: (scope, vpcId) => {
+        const spec = vpcSpecOf(network, scope, vpcId);
+        return spec && { spec, policy: vpcPolicyOf(network, scope, vpcId) };
+      },
+    },
+    log,
+    now: config.clock,
+  });
   return [
     ec2,
-    createElbv2Service({ db, network, tags }),
+    elbv2,
+    elbv2.classic,
     rds,
     createS3Service({ db, dataDir: config.dataDir, log, sigV2: config.s3SigV2, clock }),
     createStsService(),

@@ -37,9 +37,7 @@ export function hostBucket(host: string): string | undefined {
  * implement, by form `Version`: a request for one is answered NotImplemented, never decoded as
  * the API kumo happens to have.
  */
-const OTHER_APIS: Record<string, string> = {
-  '2012-06-01': 'Elastic Load Balancing (classic)',
-};
+const OTHER_APIS: Record<string, string> = {};
 
 export class ServiceRouter {
   private readonly bySigningName = new Map<string, Service[]>();

@@ -14,7 +14,8 @@
  *   instance → 169.254.169.254 ┘ port's transit address → portAt() → which port (and owner) asks
  *
  * reset() and close() take the fabric down (nothing of it stays on the host); the next network()
- * opens it again.
+ * opens it again. After a takeover (kill -9), ports stay wired until every service that owns
+ * ports (registerPortOwner: EC2's instances, ELB's nodes) has plugged its own again (prune).
  */
 import type { Fabric } from './network/fabric.js';
 import type { PortSpec, VpcPolicy, VpcSpec } from './network/types.js';
@@ -30,8 +31,12 @@ export interface NetworkPlane {
   update(port: PortSpec): Promise<void>;
   unplug(portId: string): Promise<void>;
   removeVpc(vpcId: string): Promise<void>;
-  /** Drops what a crashed predecessor had wired and nobody claimed again; the names removed. */
-  prune(): Promise<string[]>;
+  /**
+   * `owner` has plugged again every port it still wants: once every owner of ports (see
+   * registerPortOwner) has said so, drops what a crashed predecessor had wired and nobody claimed
+   * again. The names removed (none until the last owner is done).
+   */
+  prune(owner: string): Promise<string[]>;
   /** Which port a connection to the service address comes from (its transit source address). */
   portAt(remoteAddress: string): { portId: string; owner: string; vpcId: string } | undefined;
 }
@@ -58,6 +63,7 @@ interface Open {
 export class DataPlane {
   readonly zones = new DnsZones();
   private readonly endpoints: ServiceEndpoint[] = [];
+  private readonly portOwners = new Set<string>();
   private readonly networkListeners: (() => void)[] = [];
   private open: Promise<Open> | undefined;
   private host: DnsServer | undefined;
@@ -99,6 +105,11 @@ export class DataPlane {
    */
   gateVpcResolver(on: (vpcId: string) => boolean): void {
     this.vpcResolverOn = on;
+  }
+
+  /** A service that plugs ports: the fabric prunes after a takeover only once it has plugged its own again. */
+  registerPortOwner(owner: string): void {
+    this.portOwners.add(owner);
   }
 
   /**
@@ -167,6 +178,8 @@ export class DataPlane {
       throw err;
     }
     this.options.log(`VPC data plane up: DNS and service endpoints on ${address} (fabric slot ${fabric.slot})`);
+    const claimed = new Set<string>();
+    let pruned = false;
     const net: NetworkPlane = {
       serviceAddress: address,
       ensureVpc: (vpc, policy) => fabric.ensureVpc(vpc, policy),
@@ -175,7 +188,12 @@ export class DataPlane {
       update: (port) => fabric.update(port),
       unplug: (id) => fabric.unplug(id),
       removeVpc: (id) => fabric.removeVpc(id),
-      prune: () => fabric.prune(),
+      prune: async (owner) => {
+        claimed.add(owner);
+        if (pruned || [...this.portOwners].some((o) => !claimed.has(o))) return [];
+        pruned = true;
+        return fabric.prune();
+      },
       portAt: (remote) => fabric.portAt(remote),
     };
     return {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DescribeLaunchTemplatesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeSSLPoliciesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeDBClustersCommand, RDSClient } from '@aws-sdk/client-rds';
 import { CreateBucketCommand, GetBucketReplicationCommand, S3Client } from '@aws-sdk/client-s3';
 import { clientConfig, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
@@ -43,11 +43,13 @@ describe('services kumo does not have', () => {
     await healthy();
   });
 
-  test('classic ELB (same signing name as ELBv2, older API version) is not answered as ELBv2', async () => {
-    const r = await signedPost(kumo.url, { service: 'elasticloadbalancing', body: 'Action=DescribeLoadBalancers&Version=2012-06-01' });
-    assert.equal(r.status, 501);
-    assert.equal(code(r.text), 'NotImplemented');
-    assert.match(r.text, /classic/);
+  test('classic ELB and ELBv2 share a signing name: the API version picks which answers', async () => {
+    const classic = await signedPost(kumo.url, { service: 'elasticloadbalancing', body: 'Action=DescribeLoadBalancers&Version=2012-06-01' });
+    assert.equal(classic.status, 200);
+    assert.match(classic.text, /<LoadBalancerDescriptions/);
+    const v2 = await signedPost(kumo.url, { service: 'elasticloadbalancing', body: 'Action=DescribeLoadBalancers&Version=2015-12-01' });
+    assert.equal(v2.status, 200);
+    assert.match(v2.text, /<LoadBalancers/);
   });
 });
 
@@ -55,7 +57,7 @@ describe('operations kumo has not implemented', () => {
   const cases: [string, () => Promise<unknown>][] = [
     ['EC2 DescribeLaunchTemplates', () => new EC2Client(clientConfig(kumo.url)).send(new DescribeLaunchTemplatesCommand({}))],
     ['RDS DescribeDBClusters', () => new RDSClient(clientConfig(kumo.url)).send(new DescribeDBClustersCommand({}))],
-    ['ELBv2 DescribeLoadBalancers', () => new ElasticLoadBalancingV2Client(clientConfig(kumo.url)).send(new DescribeLoadBalancersCommand({}))],
+    ['ELBv2 DescribeSSLPolicies', () => new ElasticLoadBalancingV2Client(clientConfig(kumo.url)).send(new DescribeSSLPoliciesCommand({}))],
   ];
   for (const [name, send] of cases) {
     test(`${name} is an SDK error NotImplemented (501), not an empty success`, async () => {

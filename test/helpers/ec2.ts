@@ -67,6 +67,36 @@ UNIT
 systemctl enable hello.service
 `;
 
+/**
+ * User data lines that install (not enable) `counter.service`: HTTP on port 80 answering how many
+ * requests it has answered, counted in memory, so a restart or a reboot starts it over at 1.
+ */
+export const COUNTER_SERVICE = `cat > /usr/local/bin/counter.py <<'PY'
+import http.server
+count = 0
+class Counter(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        global count
+        count += 1
+        body = str(count).encode()
+        self.send_response(200)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(('', 80), Counter).serve_forever()
+PY
+cat > /etc/systemd/system/counter.service <<'UNIT'
+[Unit]
+Description=request counter
+[Service]
+ExecStart=/usr/bin/python3 /usr/local/bin/counter.py
+[Install]
+WantedBy=multi-user.target
+UNIT
+`;
+
 /** Everything the instance printed on its console so far. */
 export async function consoleText(ec2: EC2Client, id: string): Promise<string> {
   const out = await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }));

@@ -29,7 +29,9 @@ interface Sendable {
   destroy(): void;
 }
 
-const SDKS: Record<Service, { sdk: Sdk; client: string; extra?: Record<string, unknown> }> = {
+// Classic ELB (`elb`) has no SDK v3 client among kumo's dependencies (@aws-sdk/client-elastic-load-balancing):
+// its operations are driven with the aws CLI in test/elbv2/classic.test.ts instead.
+const SDKS: Partial<Record<Service, { sdk: Sdk; client: string; extra?: Record<string, unknown> }>> = {
   ec2: { sdk: ec2Sdk, client: 'EC2Client' },
   elbv2: { sdk: elbv2Sdk, client: 'ElasticLoadBalancingV2Client' },
   rds: { sdk: rdsSdk, client: 'RDSClient' },
@@ -134,7 +136,7 @@ const clients = new Map<Service, Sendable>();
 before(async () => {
   // The process driver: no nspawn, no VPC fabric on the host, whatever RunInstances were to do.
   kumo = await startKumoForTest({ accessLog: true, runtime: 'process' }, (line) => accessLog.push(line));
-  for (const [service, { sdk, client, extra }] of Object.entries(SDKS) as [Service, (typeof SDKS)[Service]][]) {
+  for (const [service, { sdk, client, extra }] of Object.entries(SDKS) as [Service, NonNullable<(typeof SDKS)[Service]>][]) {
     const Client = sdk[client] as new (config: unknown) => Sendable;
     clients.set(service, new Client(clientConfig(kumo.url, { disableHostPrefix: true, maxAttempts: 1, ...extra })));
   }
@@ -146,7 +148,7 @@ after(async () => {
 });
 
 async function call(service: Service, op: string): Promise<Answer> {
-  const Command = SDKS[service].sdk[`${op}Command`] as new (input: unknown) => unknown;
+  const Command = SDKS[service]!.sdk[`${op}Command`] as new (input: unknown) => unknown;
   try {
     const out = await clients.get(service)!.send(new Command(inputFor(service, op)));
     return { status: out.$metadata?.httpStatusCode, code: 'ok', requestId: out.$metadata?.requestId };
@@ -165,11 +167,11 @@ function loggedAs(requestId: string | undefined): string | undefined {
 }
 
 const commandsOf = (service: Service) =>
-  Object.keys(SDKS[service].sdk)
-    .filter((k) => k.endsWith('Command') && k !== 'Command' && typeof SDKS[service].sdk[k] === 'function')
+  Object.keys(SDKS[service]!.sdk)
+    .filter((k) => k.endsWith('Command') && k !== 'Command' && typeof SDKS[service]!.sdk[k] === 'function')
     .map((k) => k.slice(0, -'Command'.length));
 
-for (const service of Object.keys(implemented) as Service[]) {
+for (const service of (Object.keys(implemented) as Service[]).filter((s) => SDKS[s])) {
   const listed: readonly string[] = implemented[service].operations;
   const inModel = new Set(Object.keys(model(service).operations));
   const inSdk = new Set(commandsOf(service));

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { clientConfig, ROOT, tempDir, waitFor } from '../helpers/kumo.js';
 import { ensureDist, spawnKumo, type SpawnedKumo } from '../helpers/kumo-process.js';
-import { consoleText, debianImageId, describeInstance, HELLO_SERVICE, occurrences, waitForState } from '../helpers/ec2.js';
+import { consoleText, COUNTER_SERVICE, debianImageId, describeInstance, HELLO_SERVICE, occurrences, waitForState } from '../helpers/ec2.js';
 import { leftovers, nativeSkipReason } from './support.js';
 import { Fabric } from '../../src/runtime/network/fabric.js';
 import { loopsUnder } from '../../src/runtime/loop.js';
@@ -32,31 +32,7 @@ let kumo: SpawnedKumo | undefined;
 /** A web server that counts the requests it answered, in memory: a reboot would start it at 1 again. */
 const USER_DATA = `#!/bin/bash
 ${HELLO_SERVICE}
-cat > /usr/local/bin/counter.py <<'PY'
-import http.server
-count = 0
-class Counter(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        global count
-        count += 1
-        body = str(count).encode()
-        self.send_response(200)
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(('', 80), Counter).serve_forever()
-PY
-cat > /etc/systemd/system/counter.service <<'UNIT'
-[Unit]
-Description=request counter
-[Service]
-ExecStart=/usr/bin/python3 /usr/local/bin/counter.py
-[Install]
-WantedBy=multi-user.target
-UNIT
-systemctl enable --now counter.service hello.service
+${COUNTER_SERVICE}systemctl enable --now counter.service hello.service
 echo user-data-ran
 `;
 

@@ -30,6 +30,15 @@ export function nativeSkipReason(): string | undefined {
   return reason;
 }
 
+/** A reason to skip load-balancer tests (no HAProxy), or undefined; throws when CI requires native tests. */
+export function haproxySkipReason(): string | undefined {
+  if (which('haproxy')) return undefined;
+  const reason = 'haproxy is not installed (apt-get install haproxy)';
+  if (process.env.KUMO_REQUIRE_NATIVE === '1') throw new Error(`KUMO_REQUIRE_NATIVE=1 but load balancer tests cannot run: ${reason}`);
+  console.log(`# skipping load balancer tests: ${reason}`);
+  return reason;
+}
+
 /** Polls a condition until it holds or the deadline passes (boots are event-driven elsewhere; here we only observe). */
 export async function waitFor<T>(what: string, deadlineMs: number, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
   const end = Date.now() + deadlineMs;

@@ -2,8 +2,9 @@
 // Test-VPC (DNS resolution on, hostnames off) with four named subnets in 1a/1c, names changed
 // through Name tags, an internet gateway and a public route table (0.0.0.0/0 → igw) for the public
 // subnets, web-sg / db-sg (3306 from web-sg) / elb-sg, the target group elb-targetgroup and the DB
-// subnet group db-subnetgroup; then everything deleted in order, each delete refused while a
-// dependent remains. Once with the aws CLI v1 and once with boto3, against one kumo.
+// subnet group db-subnetgroup, and (aws CLI) the load balancer Test-ELB with its HTTP:80 listener;
+// then everything deleted in order, each delete refused while a dependent remains. Once with the
+// aws CLI v1 and once with boto3, against one kumo.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startKumoForTest, type TestKumo } from '../helpers/kumo.js';
@@ -127,9 +128,26 @@ describe('scenario Part B: the network', () => {
     assert.deepEqual(DBSubnetGroup.Subnets.map((s: Json) => s.SubnetAvailabilityZone.Name).sort(), ['ap-northeast-1a', 'ap-northeast-1c']);
     await refused('DBSubnetGroupDoesNotCoverEnoughAZs', 'rds', 'create-db-subnet-group', '--db-subnet-group-name', 'one-zone', '--db-subnet-group-description', 'x', '--subnet-ids', subnet['public-subnet-a'], subnet['private-subnet-a']);
 
+    // 4. The application load balancer Test-ELB in both public subnets, elb-sg, HTTP:80 → the target group.
+    const { LoadBalancers } = await j('elbv2', 'create-load-balancer', '--name', 'Test-ELB', '--subnets', subnet['public-subnet-a'], subnet['public-subnet-c'], '--security-groups', elb);
+    const lbArn: string = LoadBalancers[0].LoadBalancerArn;
+    assert.match(LoadBalancers[0].DNSName, /^Test-ELB-\d+\.ap-northeast-1\.elb\.amazonaws\.com$/);
+    await ok('elbv2', 'create-listener', '--load-balancer-arn', lbArn, '--protocol', 'HTTP', '--port', '80', '--default-actions', `Type=forward,TargetGroupArn=${tgArn}`);
+    await refused('ValidationError', 'elbv2', 'create-load-balancer', '--name', 'one-zone-elb', '--subnets', subnet['public-subnet-a']);
+
     // 11. Tear down: DeleteVpc is refused while anything but the VPC's own defaults remains.
     await refused('DependencyViolation', 'ec2', 'delete-vpc', '--vpc-id', vpcId);
     await ok('rds', 'delete-db-subnet-group', '--db-subnet-group-name', 'db-subnetgroup');
+    // The load balancer holds its target group, its group and its subnets until it is deleted.
+    await refused('ResourceInUse', 'elbv2', 'delete-target-group', '--target-group-arn', tgArn);
+    await refused('DependencyViolation', 'ec2', 'delete-security-group', '--group-id', elb);
+    await ok('elbv2', 'delete-load-balancer', '--load-balancer-arn', lbArn);
+    for (let i = 0; ; i++) {
+      const left = (await j('ec2', 'describe-network-interfaces', '--filters', `Name=vpc-id,Values=${vpcId}`)).NetworkInterfaces as Json[];
+      if (!left.some((e) => String(e.Description).startsWith('ELB app/Test-ELB/'))) break;
+      assert.ok(i < 100, 'the load balancer\'s interfaces are released');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await ok('elbv2', 'delete-target-group', '--target-group-arn', tgArn);
     await refused('DependencyViolation', 'ec2', 'delete-security-group', '--group-id', web);
     for (const id of [db, web, elb]) await ok('ec2', 'delete-security-group', '--group-id', id);

@@ -45,6 +45,284 @@ export interface DeleteTargetGroupInput {
 
 export interface DeleteTargetGroupOutput {}
 
+export interface ModifyTargetGroupInput {
+  TargetGroupArn: string;
+  HealthCheckProtocol?: string;
+  HealthCheckPort?: string;
+  HealthCheckPath?: string;
+  HealthCheckEnabled?: boolean;
+  HealthCheckIntervalSeconds?: number;
+  HealthCheckTimeoutSeconds?: number;
+  HealthyThresholdCount?: number;
+  UnhealthyThresholdCount?: number;
+  Matcher?: Matcher;
+}
+
+export interface ModifyTargetGroupOutput {
+  TargetGroups?: TargetGroups;
+}
+
+export interface DescribeTargetGroupAttributesInput {
+  TargetGroupArn: string;
+}
+
+export interface DescribeTargetGroupAttributesOutput {
+  Attributes?: Attributes;
+}
+
+export interface ModifyTargetGroupAttributesInput {
+  TargetGroupArn: string;
+  Attributes: Attributes;
+}
+
+export interface ModifyTargetGroupAttributesOutput {
+  Attributes?: Attributes;
+}
+
+export interface RegisterTargetsInput {
+  TargetGroupArn: string;
+  Targets: Targets;
+}
+
+export interface RegisterTargetsOutput {}
+
+export interface DeregisterTargetsInput {
+  TargetGroupArn: string;
+  Targets: Targets;
+}
+
+export interface DeregisterTargetsOutput {}
+
+export interface DescribeTargetHealthInput {
+  TargetGroupArn: string;
+  Targets?: Targets;
+  Include?: string[];
+}
+
+export interface DescribeTargetHealthOutput {
+  TargetHealthDescriptions?: {
+    Target?: Target;
+    HealthCheckPort?: string;
+    TargetHealth?: {
+      State?: string;
+      Reason?: string;
+      Description?: string;
+    };
+    AnomalyDetection?: {
+      Result?: string;
+      MitigationInEffect?: string;
+    };
+  }[];
+}
+
+export interface CreateLoadBalancerInput {
+  Name: string;
+  Subnets?: Subnets;
+  SubnetMappings?: SubnetMappings;
+  SecurityGroups?: SecurityGroups;
+  Scheme?: string;
+  Tags?: Tags;
+  Type?: string;
+  IpAddressType?: string;
+  CustomerOwnedIpv4Pool?: string;
+}
+
+export interface CreateLoadBalancerOutput {
+  LoadBalancers?: LoadBalancers;
+}
+
+export interface DescribeLoadBalancersInput {
+  LoadBalancerArns?: LoadBalancerArns;
+  Names?: string[];
+  Marker?: string;
+  PageSize?: number;
+}
+
+export interface DescribeLoadBalancersOutput {
+  LoadBalancers?: LoadBalancers;
+  NextMarker?: string;
+}
+
+export interface DeleteLoadBalancerInput {
+  LoadBalancerArn: string;
+}
+
+export interface DeleteLoadBalancerOutput {}
+
+export interface DescribeLoadBalancerAttributesInput {
+  LoadBalancerArn: string;
+}
+
+export interface DescribeLoadBalancerAttributesOutput {
+  Attributes?: Attributes2;
+}
+
+export interface ModifyLoadBalancerAttributesInput {
+  LoadBalancerArn: string;
+  Attributes: Attributes2;
+}
+
+export interface ModifyLoadBalancerAttributesOutput {
+  Attributes?: Attributes2;
+}
+
+export interface SetSecurityGroupsInput {
+  LoadBalancerArn: string;
+  SecurityGroups: SecurityGroups;
+  EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic?: string;
+}
+
+export interface SetSecurityGroupsOutput {
+  SecurityGroupIds?: SecurityGroups;
+  EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic?: string;
+}
+
+export interface SetSubnetsInput {
+  LoadBalancerArn: string;
+  Subnets?: Subnets;
+  SubnetMappings?: SubnetMappings;
+  IpAddressType?: string;
+}
+
+export interface SetSubnetsOutput {
+  AvailabilityZones?: AvailabilityZones;
+  IpAddressType?: string;
+}
+
+export interface SetIpAddressTypeInput {
+  LoadBalancerArn: string;
+  IpAddressType: string;
+}
+
+export interface SetIpAddressTypeOutput {
+  IpAddressType?: string;
+}
+
+export interface CreateListenerInput {
+  LoadBalancerArn: string;
+  Protocol?: string;
+  Port?: number;
+  SslPolicy?: string;
+  Certificates?: Certificates;
+  DefaultActions: DefaultActions;
+  AlpnPolicy?: AlpnPolicy;
+  Tags?: Tags;
+  MutualAuthentication?: MutualAuthentication;
+}
+
+export interface CreateListenerOutput {
+  Listeners?: Listeners;
+}
+
+export interface DescribeListenersInput {
+  LoadBalancerArn?: string;
+  ListenerArns?: string[];
+  Marker?: string;
+  PageSize?: number;
+}
+
+export interface DescribeListenersOutput {
+  Listeners?: Listeners;
+  NextMarker?: string;
+}
+
+export interface DeleteListenerInput {
+  ListenerArn: string;
+}
+
+export interface DeleteListenerOutput {}
+
+export interface ModifyListenerInput {
+  ListenerArn: string;
+  Port?: number;
+  Protocol?: string;
+  SslPolicy?: string;
+  Certificates?: Certificates;
+  DefaultActions?: DefaultActions;
+  AlpnPolicy?: AlpnPolicy;
+  MutualAuthentication?: MutualAuthentication;
+}
+
+export interface ModifyListenerOutput {
+  Listeners?: Listeners;
+}
+
+export interface CreateRuleInput {
+  ListenerArn: string;
+  Conditions: Conditions;
+  Priority: number;
+  Actions: DefaultActions;
+  Tags?: Tags;
+}
+
+export interface CreateRuleOutput {
+  Rules?: Rules;
+}
+
+export interface DescribeRulesInput {
+  ListenerArn?: string;
+  RuleArns?: string[];
+  Marker?: string;
+  PageSize?: number;
+}
+
+export interface DescribeRulesOutput {
+  Rules?: Rules;
+  NextMarker?: string;
+}
+
+export interface ModifyRuleInput {
+  RuleArn: string;
+  Conditions?: Conditions;
+  Actions?: DefaultActions;
+}
+
+export interface ModifyRuleOutput {
+  Rules?: Rules;
+}
+
+export interface DeleteRuleInput {
+  RuleArn: string;
+}
+
+export interface DeleteRuleOutput {}
+
+export interface SetRulePrioritiesInput {
+  RulePriorities: {
+    RuleArn?: string;
+    Priority?: number;
+  }[];
+}
+
+export interface SetRulePrioritiesOutput {
+  Rules?: Rules;
+}
+
+export interface AddTagsInput {
+  ResourceArns: ResourceArns;
+  Tags: Tags;
+}
+
+export interface AddTagsOutput {}
+
+export interface RemoveTagsInput {
+  ResourceArns: ResourceArns;
+  TagKeys: string[];
+}
+
+export interface RemoveTagsOutput {}
+
+export interface DescribeTagsInput {
+  ResourceArns: ResourceArns;
+}
+
+export interface DescribeTagsOutput {
+  TagDescriptions?: {
+    ResourceArn?: string;
+    Tags?: Tags;
+  }[];
+}
+
 export interface Matcher {
   HttpCode?: string;
   GrpcCode?: string;
@@ -76,10 +354,215 @@ export type TargetGroups = {
   IpAddressType?: string;
 }[];
 
+export type Attributes = {
+  Key?: string;
+  Value?: string;
+}[];
+
+export type Targets = Target[];
+
+export interface Target {
+  Id: string;
+  Port?: number;
+  AvailabilityZone?: string;
+}
+
+export type Subnets = string[];
+
+export type SubnetMappings = {
+  SubnetId?: string;
+  AllocationId?: string;
+  PrivateIPv4Address?: string;
+  IPv6Address?: string;
+}[];
+
+export type SecurityGroups = string[];
+
+export type LoadBalancers = ({
+  LoadBalancerArn?: string;
+  DNSName?: string;
+  CanonicalHostedZoneId?: string;
+  CreatedTime?: Date | string;
+  LoadBalancerName?: string;
+  Scheme?: string;
+  VpcId?: string;
+  State?: {
+    Code?: string;
+    Reason?: string;
+  };
+  Type?: string;
+  AvailabilityZones?: AvailabilityZones;
+  SecurityGroups?: SecurityGroups;
+  IpAddressType?: string;
+  CustomerOwnedIpv4Pool?: string;
+  EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic?: string;
+})[];
+
 export type LoadBalancerArns = string[];
+
+export type Attributes2 = {
+  Key?: string;
+  Value?: string;
+}[];
+
+export type AvailabilityZones = {
+  ZoneName?: string;
+  SubnetId?: string;
+  OutpostId?: string;
+  LoadBalancerAddresses?: {
+    IpAddress?: string;
+    AllocationId?: string;
+    PrivateIPv4Address?: string;
+    IPv6Address?: string;
+  }[];
+}[];
+
+export type Certificates = {
+  CertificateArn?: string;
+  IsDefault?: boolean;
+}[];
+
+export type DefaultActions = {
+  Type: string;
+  TargetGroupArn?: string;
+  AuthenticateOidcConfig?: {
+    Issuer: string;
+    AuthorizationEndpoint: string;
+    TokenEndpoint: string;
+    UserInfoEndpoint: string;
+    ClientId: string;
+    ClientSecret?: string;
+    SessionCookieName?: string;
+    Scope?: string;
+    SessionTimeout?: number;
+    AuthenticationRequestExtraParams?: Record<string, string>;
+    OnUnauthenticatedRequest?: string;
+    UseExistingClientSecret?: boolean;
+  };
+  AuthenticateCognitoConfig?: {
+    UserPoolArn: string;
+    UserPoolClientId: string;
+    UserPoolDomain: string;
+    SessionCookieName?: string;
+    Scope?: string;
+    SessionTimeout?: number;
+    AuthenticationRequestExtraParams?: Record<string, string>;
+    OnUnauthenticatedRequest?: string;
+  };
+  Order?: number;
+  RedirectConfig?: {
+    Protocol?: string;
+    Port?: string;
+    Host?: string;
+    Path?: string;
+    Query?: string;
+    StatusCode: string;
+  };
+  FixedResponseConfig?: {
+    MessageBody?: string;
+    StatusCode: string;
+    ContentType?: string;
+  };
+  ForwardConfig?: {
+    TargetGroups?: {
+      TargetGroupArn?: string;
+      Weight?: number;
+    }[];
+    TargetGroupStickinessConfig?: {
+      Enabled?: boolean;
+      DurationSeconds?: number;
+    };
+  };
+}[];
+
+export type AlpnPolicy = string[];
+
+export interface MutualAuthentication {
+  Mode?: string;
+  TrustStoreArn?: string;
+  IgnoreClientCertificateExpiry?: boolean;
+  TrustStoreAssociationStatus?: string;
+}
+
+export type Listeners = {
+  ListenerArn?: string;
+  LoadBalancerArn?: string;
+  Port?: number;
+  Protocol?: string;
+  Certificates?: Certificates;
+  SslPolicy?: string;
+  DefaultActions?: DefaultActions;
+  AlpnPolicy?: AlpnPolicy;
+  MutualAuthentication?: MutualAuthentication;
+}[];
+
+export type Conditions = {
+  Field?: string;
+  Values?: Values;
+  HostHeaderConfig?: {
+    Values?: Values;
+  };
+  PathPatternConfig?: {
+    Values?: Values;
+  };
+  HttpHeaderConfig?: {
+    HttpHeaderName?: string;
+    Values?: Values;
+  };
+  QueryStringConfig?: {
+    Values?: {
+      Key?: string;
+      Value?: string;
+    }[];
+  };
+  HttpRequestMethodConfig?: {
+    Values?: Values;
+  };
+  SourceIpConfig?: {
+    Values?: Values;
+  };
+}[];
+
+export type Rules = {
+  RuleArn?: string;
+  Priority?: string;
+  Conditions?: Conditions;
+  Actions?: DefaultActions;
+  IsDefault?: boolean;
+}[];
+
+export type ResourceArns = string[];
+
+export type Values = string[];
 
 export interface Elbv2Operations {
   CreateTargetGroup: { input: CreateTargetGroupInput; output: CreateTargetGroupOutput };
   DescribeTargetGroups: { input: DescribeTargetGroupsInput; output: DescribeTargetGroupsOutput };
   DeleteTargetGroup: { input: DeleteTargetGroupInput; output: DeleteTargetGroupOutput };
+  ModifyTargetGroup: { input: ModifyTargetGroupInput; output: ModifyTargetGroupOutput };
+  DescribeTargetGroupAttributes: { input: DescribeTargetGroupAttributesInput; output: DescribeTargetGroupAttributesOutput };
+  ModifyTargetGroupAttributes: { input: ModifyTargetGroupAttributesInput; output: ModifyTargetGroupAttributesOutput };
+  RegisterTargets: { input: RegisterTargetsInput; output: RegisterTargetsOutput };
+  DeregisterTargets: { input: DeregisterTargetsInput; output: DeregisterTargetsOutput };
+  DescribeTargetHealth: { input: DescribeTargetHealthInput; output: DescribeTargetHealthOutput };
+  CreateLoadBalancer: { input: CreateLoadBalancerInput; output: CreateLoadBalancerOutput };
+  DescribeLoadBalancers: { input: DescribeLoadBalancersInput; output: DescribeLoadBalancersOutput };
+  DeleteLoadBalancer: { input: DeleteLoadBalancerInput; output: DeleteLoadBalancerOutput };
+  DescribeLoadBalancerAttributes: { input: DescribeLoadBalancerAttributesInput; output: DescribeLoadBalancerAttributesOutput };
+  ModifyLoadBalancerAttributes: { input: ModifyLoadBalancerAttributesInput; output: ModifyLoadBalancerAttributesOutput };
+  SetSecurityGroups: { input: SetSecurityGroupsInput; output: SetSecurityGroupsOutput };
+  SetSubnets: { input: SetSubnetsInput; output: SetSubnetsOutput };
+  SetIpAddressType: { input: SetIpAddressTypeInput; output: SetIpAddressTypeOutput };
+  CreateListener: { input: CreateListenerInput; output: CreateListenerOutput };
+  DescribeListeners: { input: DescribeListenersInput; output: DescribeListenersOutput };
+  DeleteListener: { input: DeleteListenerInput; output: DeleteListenerOutput };
+  ModifyListener: { input: ModifyListenerInput; output: ModifyListenerOutput };
+  CreateRule: { input: CreateRuleInput; output: CreateRuleOutput };
+  DescribeRules: { input: DescribeRulesInput; output: DescribeRulesOutput };
+  ModifyRule: { input: ModifyRuleInput; output: ModifyRuleOutput };
+  DeleteRule: { input: DeleteRuleInput; output: DeleteRuleOutput };
+  SetRulePriorities: { input: SetRulePrioritiesInput; output: SetRulePrioritiesOutput };
+  AddTags: { input: AddTagsInput; output: AddTagsOutput };
+  RemoveTags: { input: RemoveTagsInput; output: RemoveTagsOutput };
+  DescribeTags: { input: DescribeTagsInput; output: DescribeTagsOutput };
 }

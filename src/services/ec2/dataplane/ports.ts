@@ -24,7 +24,9 @@ export class InstancePorts {
     private readonly store: Ec2Store,
     private readonly plane: DataPlane,
     private readonly log: (line: string) => void,
-  ) {}
+  ) {
+    plane.registerPortOwner(EC2_PORT_OWNER);
+  }
 
   plugged(instanceId: string): boolean {
     return this.appliedPort.has(instanceId);
@@ -76,7 +78,7 @@ export class InstancePorts {
     const net = await this.plane.ifOpen();
     if (!net || this.pruned === net) return;
     this.pruned = net;
-    const gone = await net.prune();
+    const gone = await net.prune(EC2_PORT_OWNER);
     if (gone.length) this.log(`VPC data plane: removed ${gone.length} namespace(s) nothing claims`);
   }
 
