@@ -39,8 +39,36 @@ const pgString = (s: string) => `'${s.replace(/'/g, "''")}'`;
 export class DbNodes {
   /** What was last applied of each VPC that has nodes (its spec and rules, as JSON). */
   private readonly appliedVpc = new Map<string, string>();
+  /** Nodes this process has plugged (after a restart, running nodes are plugged again before the fabric prunes). */
+  private readonly plugged = new Set<string>();
+  private pruned: unknown;
 
-  constructor(private readonly deps: DbNodesDeps) {}
+  constructor(private readonly deps: DbNodesDeps) {
+    deps.plane.registerPortOwner(RDS_PORT_OWNER);
+  }
+
+  isPlugged(node: DbNode): boolean {
+    return this.plugged.has(node.NodeId);
+  }
+
+  /** A running node adopted after a restart: its port claimed again, as it is. */
+  async replug(scope: Scope, r: DbInstanceRecord, node: DbNode): Promise<void> {
+    await this.plug(scope, r, node);
+  }
+
+  /**
+   * Once every running node is plugged again after a takeover: the fabric may drop what nobody
+   * claims (it waits for every owner of ports to say so).
+   */
+  async prune(rows: DbInstanceRecord[]): Promise<void> {
+    const net = await this.deps.plane.ifOpen();
+    if (!net || this.pruned === net) return;
+    const running = rows.flatMap((r) => (r.Standby ? [r, r.Standby] : [r])).filter((n) => this.deps.driver.status(n.NodeId) === 'running');
+    if (running.some((n) => !this.plugged.has(n.NodeId))) return;
+    this.pruned = net;
+    const gone = await net.prune(RDS_PORT_OWNER);
+    if (gone.length) this.deps.log(`VPC data plane: removed ${gone.length} namespace(s) nothing claims`);
+  }
 
   status(r: DbInstanceRecord, node: DbNode = r): InstanceStatus {
     return this.deps.driver.status(node.NodeId);
@@ -91,20 +119,20 @@ export class DbNodes {
 
   async stop(node: DbNode): Promise<void> {
     await this.deps.driver.stop(node.NodeId, STOP_DEADLINE_MS);
-    await (await this.deps.plane.ifOpen())?.unplug(node.NodeId);
+    await this.unplug(node);
     if (this.deps.volumes) await this.deps.volumes.unmountRoot(volumeIdOf(node));
   }
 
   /** A failing primary is cut off at once: no write may land there once its standby takes over. */
   async stopQuickly(node: DbNode): Promise<void> {
-    await (await this.deps.plane.ifOpen())?.unplug(node.NodeId);
+    await this.unplug(node);
     await this.deps.driver.stop(node.NodeId, 2_000);
   }
 
   /** The node, its port and its disk go (its address and interface are the row's to release). */
   async remove(node: DbNode): Promise<void> {
     await this.deps.driver.terminate(node.NodeId, STOP_DEADLINE_MS);
-    await (await this.deps.plane.ifOpen())?.unplug(node.NodeId);
+    await this.unplug(node);
     if (this.deps.volumes) await this.deps.volumes.remove(volumeIdOf(node));
   }
 
@@ -136,7 +164,7 @@ export class DbNodes {
   async movePublicAddress(scope: Scope, r: DbInstanceRecord, old: DbNode): Promise<void> {
     const net = await this.deps.plane.ifOpen();
     if (!net) return;
-    await net.unplug(old.NodeId);
+    await this.unplug(old);
     await net.update(this.portOf(scope, r, r));
   }
 
@@ -158,6 +186,7 @@ export class DbNodes {
     for (const id of this.deps.driver.list()) await this.deps.driver.terminate(id, STOP_DEADLINE_MS).catch(() => {});
     for (const id of this.deps.volumes?.list() ?? []) await this.deps.volumes!.remove(id).catch(() => {});
     this.appliedVpc.clear();
+    this.plugged.clear();
   }
 
   private portOf(scope: Scope, r: DbInstanceRecord, node: DbNode): PortSpec {
@@ -178,7 +207,13 @@ export class DbNodes {
   private async plug(scope: Scope, r: DbInstanceRecord, node: DbNode): Promise<string> {
     await this.applyVpc(scope, r.VpcId);
     const { netns } = await (await this.deps.plane.network()).plug(this.portOf(scope, r, node));
+    this.plugged.add(node.NodeId);
     return netns;
+  }
+
+  private async unplug(node: DbNode): Promise<void> {
+    await (await this.deps.plane.ifOpen())?.unplug(node.NodeId);
+    this.plugged.delete(node.NodeId);
   }
 
   /** The VPC's routing and rules as its rows say now (applied only when they changed). */

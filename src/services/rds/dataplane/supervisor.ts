@@ -60,9 +60,10 @@ export class DbSupervisor {
       desired: () => deps.store.instances.everywhere(),
       key: (r) => r.row.DbiResourceId,
       plan: (r) => this.plan(r.scope, r.row),
-      afterPass: async (rows) => {
+      afterPass: async (rows, busy) => {
         this.schedulePoll(rows);
         await this.nodes.syncVpcs(rows);
+        if (busy.size === 0) await this.nodes.prune(rows.map((x) => x.row));
       },
       recover: async () => {
         await deps.driver.adopt?.();
@@ -98,6 +99,7 @@ export class DbSupervisor {
         return () => this.awaitFirstBoot(scope, r);
       case 'available':
         if (primary !== 'running') return () => this.nodes.boot(scope, r, r);
+        if (!this.nodes.isPlugged(r)) return () => this.nodes.replug(scope, r, r);
         return this.planStandby(scope, r);
       case 'modifying':
         return () => this.applyChanges(scope, r);
@@ -161,7 +163,10 @@ export class DbSupervisor {
     const standby = r.Standby;
     if (!standby) return undefined;
     const status = this.nodes.status(r, standby);
-    if (standby.Ready) return status === 'running' ? undefined : () => this.nodes.boot(scope, r, standby);
+    if (standby.Ready) {
+      if (status !== 'running') return () => this.nodes.boot(scope, r, standby);
+      return this.nodes.isPlugged(standby) ? undefined : () => this.nodes.replug(scope, r, standby);
+    }
     if (status === 'terminated') return () => this.launchStandby(scope, r, standby);
     return () => this.awaitStandby(scope, r, standby);
   }
