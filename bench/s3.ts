@@ -15,7 +15,6 @@
  * SDK's default CRC32 trailer adds its client-side cost on top.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable, Writable } from 'node:stream';
@@ -25,6 +24,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { newDigest, type ChecksumAlgorithm } from '../src/services/s3/checksums.js';
 import { clientConfig, REGION } from './lib/clients.js';
 import { mib, table } from './lib/report.js';
+import { rawDisk } from './lib/disk.js';
 import { readMemory, spawnKumo } from './lib/spawn.js';
 import { mapLimit, round, summarize } from './lib/stats.js';
 import type { Benchmark } from './lib/types.js';
@@ -74,24 +74,6 @@ async function sampled(pid: number, fn: () => Promise<void>): Promise<{ ms: numb
   return { ms, peakKiB: Math.max(peak, readMemory(pid).rssKiB) };
 }
 
-function disk(dir: string): { writeMiBs: number; readMiBs: number } {
-  const path = join(dir, 'disk-probe.bin');
-  const fd = openSync(path, 'w');
-  let t = performance.now();
-  for (let off = 0; off < LARGE; off += MiB) writeSync(fd, BLOCK);
-  fsyncSync(fd);
-  closeSync(fd);
-  const writeMs = performance.now() - t;
-  const rfd = openSync(path, 'r');
-  const buf = Buffer.alloc(MiB);
-  t = performance.now();
-  while (readSync(rfd, buf, 0, MiB, null) > 0);
-  const readMs = performance.now() - t;
-  closeSync(rfd);
-  rmSync(path);
-  return { writeMiBs: LARGE / MiB / (writeMs / 1000), readMiBs: LARGE / MiB / (readMs / 1000) };
-}
-
 function digestSpeed(alg: ChecksumAlgorithm | 'MD5'): number {
   const d = alg === 'MD5' ? createHash('md5') : newDigest(alg);
   const total = 64 * MiB;
@@ -112,7 +94,7 @@ export const s3: Benchmark = {
     try {
       await client.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
       progress('raw disk');
-      const raw = disk(kumo.dataDir);
+      const raw = rawDisk(kumo.dataDir, BLOCK);
 
       progress(`${SMALL_OPS} x 4 KiB PUT and GET, ${CONCURRENCY} in flight`);
       const small = BLOCK.subarray(0, 4096);
