@@ -24,6 +24,7 @@ import { createElbv2Service } from './services/elbv2/provider.js';
 import { reclaimLoadBalancerNodes } from './services/elbv2/dataplane/supervisor.js';
 import { vpcPolicyOf, vpcSpecOf } from './state/vpc-policy.js';
 import { createRdsService } from './services/rds/provider.js';
+import { SnapshotStore } from './runtime/snapshots/store.js';
 import { VolumeStore } from './runtime/volumes.js';
 import { createS3Service } from './services/s3/provider.js';
 import { lockDataDir, prepareDataDir } from './state/data-dir.js';
@@ -48,6 +49,7 @@ const EC2_CONTAINERS: ContainerOwner = { dir: 'instances', prefix: 'kumo-ec2-' }
 /** RDS's database nodes (`<data-dir>/databases`), their disks in a volume store of their own. */
 const RDS_CONTAINERS: ContainerOwner = { dir: 'databases', prefix: 'kumo-rds-' };
 const RDS_VOLUMES = 'db-volumes';
+const RDS_SNAPSHOTS = 'db-snapshots';
 
 /** `kumo reset` with no kumo running: ends what a dead kumo left running of this data dir. */
 export async function reclaimDataDir(config: KumoConfig): Promise<void> {
@@ -147,6 +149,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
     runtime: {
       driver: runtime.driverFor({ ...RDS_CONTAINERS, onExit: (id) => nodeExited(id) }),
       volumes: native ? new VolumeStore(join(config.dataDir, RDS_VOLUMES)) : undefined,
+      snapshots: native ? new SnapshotStore(join(config.dataDir, RDS_SNAPSHOTS)) : undefined,
       imageRootfs: runtime.imageRootfs,
       plane,
       native,

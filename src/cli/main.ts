@@ -199,7 +199,7 @@ async function stopCmd(config: KumoConfig): Promise<void> {
 /** What a stopped kumo leaves in its data dir; reset removes exactly these. */
 /** What of a data dir may still be in use on the host (containers, mounts, loop devices) after a crash. */
 const HOST_STATE_ENTRIES = ['instances', 'volumes', 'instance-store', 'databases', 'db-volumes'];
-const STATE_ENTRIES = ['state.db', 'state.db-wal', 'state.db-shm', 's3', 'instances', 'volumes', 'instance-store', 'snapshots', 'databases', 'db-volumes'];
+const STATE_ENTRIES = ['state.db', 'state.db-wal', 'state.db-shm', 's3', 'instances', 'volumes', 'instance-store', 'snapshots', 'databases', 'db-volumes', 'db-snapshots'];
 
 async function reset(config: KumoConfig): Promise<void> {
   const pid = runningKumo(config.dataDir);

@@ -312,6 +312,168 @@ export interface ModifyDBInstanceOutput {
   DBInstance?: DBInstance;
 }
 
+export interface CreateDBSnapshotInput {
+  DBSnapshotIdentifier: string;
+  DBInstanceIdentifier: string;
+  Tags?: Tags;
+}
+
+export interface CreateDBSnapshotOutput {
+  DBSnapshot?: DBSnapshot;
+}
+
+export interface DescribeDBSnapshotsInput {
+  DBInstanceIdentifier?: string;
+  DBSnapshotIdentifier?: string;
+  SnapshotType?: string;
+  Filters?: Filters;
+  MaxRecords?: number;
+  Marker?: string;
+  IncludeShared?: boolean;
+  IncludePublic?: boolean;
+  DbiResourceId?: string;
+}
+
+export interface DescribeDBSnapshotsOutput {
+  Marker?: string;
+  DBSnapshots?: DBSnapshot[];
+}
+
+export interface DeleteDBSnapshotInput {
+  DBSnapshotIdentifier: string;
+}
+
+export interface DeleteDBSnapshotOutput {
+  DBSnapshot?: DBSnapshot;
+}
+
+export interface CopyDBSnapshotInput {
+  SourceDBSnapshotIdentifier: string;
+  TargetDBSnapshotIdentifier: string;
+  KmsKeyId?: string;
+  Tags?: Tags;
+  CopyTags?: boolean;
+  PreSignedUrl?: string;
+  OptionGroupName?: string;
+  TargetCustomAvailabilityZone?: string;
+  CopyOptionGroup?: boolean;
+  SourceRegion?: string;
+}
+
+export interface CopyDBSnapshotOutput {
+  DBSnapshot?: DBSnapshot;
+}
+
+export interface RestoreDBInstanceFromDBSnapshotInput {
+  DBInstanceIdentifier: string;
+  DBSnapshotIdentifier?: string;
+  DBInstanceClass?: string;
+  Port?: number;
+  AvailabilityZone?: string;
+  DBSubnetGroupName?: string;
+  MultiAZ?: boolean;
+  PubliclyAccessible?: boolean;
+  AutoMinorVersionUpgrade?: boolean;
+  LicenseModel?: string;
+  DBName?: string;
+  Engine?: string;
+  Iops?: number;
+  OptionGroupName?: string;
+  Tags?: Tags;
+  StorageType?: string;
+  TdeCredentialArn?: string;
+  TdeCredentialPassword?: string;
+  VpcSecurityGroupIds?: VpcSecurityGroupIds;
+  Domain?: string;
+  DomainFqdn?: string;
+  DomainOu?: string;
+  DomainAuthSecretArn?: string;
+  DomainDnsIps?: DomainDnsIps;
+  CopyTagsToSnapshot?: boolean;
+  DomainIAMRoleName?: string;
+  EnableIAMDatabaseAuthentication?: boolean;
+  EnableCloudwatchLogsExports?: EnableCloudwatchLogsExports;
+  ProcessorFeatures?: ProcessorFeatures;
+  UseDefaultProcessorFeatures?: boolean;
+  DBParameterGroupName?: string;
+  DeletionProtection?: boolean;
+  EnableCustomerOwnedIp?: boolean;
+  CustomIamInstanceProfile?: string;
+  BackupTarget?: string;
+  NetworkType?: string;
+  StorageThroughput?: number;
+  DBClusterSnapshotIdentifier?: string;
+  AllocatedStorage?: number;
+  DedicatedLogVolume?: boolean;
+  CACertificateIdentifier?: string;
+  EngineLifecycleSupport?: string;
+}
+
+export interface RestoreDBInstanceFromDBSnapshotOutput {
+  DBInstance?: DBInstance;
+}
+
+export interface DescribeEventsInput {
+  SourceIdentifier?: string;
+  SourceType?: string;
+  StartTime?: Date | string;
+  EndTime?: Date | string;
+  Duration?: number;
+  EventCategories?: EventCategories;
+  Filters?: Filters;
+  MaxRecords?: number;
+  Marker?: string;
+}
+
+export interface DescribeEventsOutput {
+  Marker?: string;
+  Events?: ({
+    SourceIdentifier?: string;
+    SourceType?: string;
+    Message?: string;
+    EventCategories?: EventCategories;
+    Date?: Date | string;
+    SourceArn?: string;
+  })[];
+}
+
+export interface DescribeEventCategoriesInput {
+  SourceType?: string;
+  Filters?: Filters;
+}
+
+export interface DescribeEventCategoriesOutput {
+  EventCategoriesMapList?: {
+    SourceType?: string;
+    EventCategories?: EventCategories;
+  }[];
+}
+
+export interface DescribeDBParameterGroupsInput {
+  DBParameterGroupName?: string;
+  Filters?: Filters;
+  MaxRecords?: number;
+  Marker?: string;
+}
+
+export interface DescribeDBParameterGroupsOutput {
+  Marker?: string;
+  DBParameterGroups?: DBParameterGroupsItem[];
+}
+
+export interface DescribeDBParametersInput {
+  DBParameterGroupName: string;
+  Source?: string;
+  Filters?: Filters;
+  MaxRecords?: number;
+  Marker?: string;
+}
+
+export interface DescribeDBParametersOutput {
+  Parameters?: Parameters;
+  Marker?: string;
+}
+
 export type SubnetIds = string[];
 
 export type Tags = {
@@ -553,6 +715,68 @@ export interface CloudwatchLogsExportConfiguration {
   DisableLogTypes?: EnableCloudwatchLogsExports;
 }
 
+export interface DBSnapshot {
+  DBSnapshotIdentifier?: string;
+  DBInstanceIdentifier?: string;
+  SnapshotCreateTime?: Date | string;
+  Engine?: string;
+  AllocatedStorage?: number;
+  Status?: string;
+  Port?: number;
+  AvailabilityZone?: string;
+  VpcId?: string;
+  InstanceCreateTime?: Date | string;
+  MasterUsername?: string;
+  EngineVersion?: string;
+  LicenseModel?: string;
+  SnapshotType?: string;
+  Iops?: number;
+  OptionGroupName?: string;
+  PercentProgress?: number;
+  SourceRegion?: string;
+  SourceDBSnapshotIdentifier?: string;
+  StorageType?: string;
+  TdeCredentialArn?: string;
+  Encrypted?: boolean;
+  KmsKeyId?: string;
+  DBSnapshotArn?: string;
+  Timezone?: string;
+  IAMDatabaseAuthenticationEnabled?: boolean;
+  ProcessorFeatures?: ProcessorFeatures;
+  DbiResourceId?: string;
+  TagList?: Tags;
+  OriginalSnapshotCreateTime?: Date | string;
+  SnapshotDatabaseTime?: Date | string;
+  SnapshotTarget?: string;
+  StorageThroughput?: number;
+  DBSystemId?: string;
+  DedicatedLogVolume?: boolean;
+  MultiTenant?: boolean;
+}
+
+export type EventCategories = string[];
+
+export interface DBParameterGroupsItem {
+  DBParameterGroupName?: string;
+  DBParameterGroupFamily?: string;
+  Description?: string;
+  DBParameterGroupArn?: string;
+}
+
+export type Parameters = {
+  ParameterName?: string;
+  ParameterValue?: string;
+  Description?: string;
+  Source?: string;
+  ApplyType?: string;
+  DataType?: string;
+  AllowedValues?: string;
+  IsModifiable?: boolean;
+  MinimumEngineVersion?: string;
+  ApplyMethod?: string;
+  SupportedEngineModes?: SupportedEngineModes;
+}[];
+
 export interface Endpoint {
   Address?: string;
   Port?: number;
@@ -622,4 +846,13 @@ export interface RdsOperations {
   AddTagsToResource: { input: AddTagsToResourceInput; output: AddTagsToResourceOutput };
   RemoveTagsFromResource: { input: RemoveTagsFromResourceInput; output: RemoveTagsFromResourceOutput };
   ModifyDBInstance: { input: ModifyDBInstanceInput; output: ModifyDBInstanceOutput };
+  CreateDBSnapshot: { input: CreateDBSnapshotInput; output: CreateDBSnapshotOutput };
+  DescribeDBSnapshots: { input: DescribeDBSnapshotsInput; output: DescribeDBSnapshotsOutput };
+  DeleteDBSnapshot: { input: DeleteDBSnapshotInput; output: DeleteDBSnapshotOutput };
+  CopyDBSnapshot: { input: CopyDBSnapshotInput; output: CopyDBSnapshotOutput };
+  RestoreDBInstanceFromDBSnapshot: { input: RestoreDBInstanceFromDBSnapshotInput; output: RestoreDBInstanceFromDBSnapshotOutput };
+  DescribeEvents: { input: DescribeEventsInput; output: DescribeEventsOutput };
+  DescribeEventCategories: { input: DescribeEventCategoriesInput; output: DescribeEventCategoriesOutput };
+  DescribeDBParameterGroups: { input: DescribeDBParameterGroupsInput; output: DescribeDBParameterGroupsOutput };
+  DescribeDBParameters: { input: DescribeDBParametersInput; output: DescribeDBParametersOutput };
 }

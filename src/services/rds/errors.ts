@@ -30,6 +30,10 @@ export const RdsErrors = {
   resourceNotFound: (arn: string) => new AwsError('DBInstanceNotFound', `DBInstance ${arn} not found.`, 404),
   needsNativeRuntime: (what: string) =>
     new AwsError('InvalidParameterCombination', `kumo's process runtime cannot ${what}: databases run as containers. Run kumo as root on Linux with systemd-nspawn (the native runtime).`, 400),
+  snapshotExists: (id: string) => new AwsError('DBSnapshotAlreadyExists', `Cannot create the snapshot because a snapshot with the identifier ${id} already exists.`, 400),
+  snapshotNotFound: (id: string) => new AwsError('DBSnapshotNotFound', `DBSnapshot not found: ${id}`, 404),
+  snapshotState: (message: string) => new AwsError('InvalidDBSnapshotState', message, 400),
+  snapshotQuota: () => new AwsError('SnapshotQuotaExceeded', 'Cannot create more than 100 manual snapshots', 400),
   invalidSubnetGroupState: (name: string) =>
     new AwsError('InvalidDBSubnetGroupStateFault', `Cannot delete the subnet group '${name}' because at least one database instance is still using it.`, 400),
 };

@@ -31,6 +31,7 @@ import type { RdsOperations } from '../../models/generated/rds.js';
 import { QueryCodec } from '../../protocol/query.js';
 import type { DataPlane } from '../../runtime/data-plane.js';
 import type { InstanceDriver } from '../../runtime/instances/driver.js';
+import type { SnapshotStore } from '../../runtime/snapshots/store.js';
 import type { VolumeStore } from '../../runtime/volumes.js';
 import { migrate, type Db } from '../../state/db.js';
 import type { NetworkStore } from '../../state/network.js';
@@ -39,6 +40,10 @@ import type { Handler, RequestContext, Service } from '../service.js';
 import { endpointZone } from './dataplane/endpoints.js';
 import { DbSupervisor } from './dataplane/supervisor.js';
 import { rdsAuthErrors } from './errors.js';
+import { eventHandlers } from './events.js';
+import { parameterGroupHandlers } from './parameter-groups.js';
+import { restoreHandler } from './snapshots/restore.js';
+import { snapshotHandlers } from './snapshots/snapshots.js';
 import { createHandler } from './instances/create.js';
 import { engineHandlers } from './instances/engines.js';
 import { instanceHandlers } from './instances/instances.js';
@@ -52,6 +57,8 @@ export interface RdsRuntime {
   driver: InstanceDriver;
   /** The nodes' disks (RDS's own volume store). */
   volumes?: VolumeStore;
+  /** DB snapshots' data (RDS's own snapshot store). */
+  snapshots?: SnapshotStore;
   imageRootfs: (name: string) => Promise<string>;
   plane: DataPlane;
   /** Whether databases can run here (the native runtime). */
@@ -84,6 +91,7 @@ export function createRdsService(deps: RdsDeps): RdsService {
     plane: deps.runtime.plane,
     driver: deps.runtime.driver,
     volumes: deps.runtime.volumes,
+    snapshots: deps.runtime.snapshots,
     imageRootfs: deps.runtime.imageRootfs,
     log: deps.log,
     now,
@@ -91,15 +99,24 @@ export function createRdsService(deps: RdsDeps): RdsService {
   deps.runtime.plane.zones.register(endpointZone(store));
   deps.runtime.plane.onNetworkChange(() => supervisor.wake());
   const changed = () => supervisor.wake();
-  const create = createHandler({ store, network: deps.network, tags: deps.tags, canRun: deps.runtime.native, changed });
+  const createDeps = { store, network: deps.network, tags: deps.tags, canRun: deps.runtime.native, changed };
+  const create = createHandler(createDeps);
+  const restore = restoreHandler(createDeps);
   const handlers: { [K in keyof RdsOperations]: Handler } = {
     ...subnetGroupHandlers(store, deps.network, deps.tags),
     CreateDBInstance: (ctx, input) => {
       deps.ensureDefaultVpc(ctx);
       return create(ctx, input);
     },
-    ...instanceHandlers({ store, tags: deps.tags, changed }),
-    ModifyDBInstance: modifyHandler({ store, network: deps.network, tags: deps.tags, changed }),
+    ...instanceHandlers({ store, tags: deps.tags, now, changed }),
+    ModifyDBInstance: modifyHandler({ store, network: deps.network, tags: deps.tags, now, changed }),
+    ...snapshotHandlers({ store, tags: deps.tags, now, changed }),
+    RestoreDBInstanceFromDBSnapshot: (ctx, input) => {
+      deps.ensureDefaultVpc(ctx);
+      return restore(ctx, input);
+    },
+    ...eventHandlers(store, now),
+    ...parameterGroupHandlers(),
     ...engineHandlers(),
     ...tagHandlers(store, deps.tags),
   };

@@ -1,6 +1,10 @@
-/** RDS's tables: DB subnet groups and DB instances (keyed by lower-cased name). Thin queries only. */
+/**
+ * RDS's tables: DB subnet groups, DB instances and DB snapshots (keyed by lower-cased name), and
+ * the event log DescribeEvents reads. Thin queries only.
+ */
 import type { Db, Migration } from '../../state/db.js';
 import { ResourceTable, resourceTableSql } from '../../state/resources.js';
+import type { Scope } from '../../state/scope.js';
 
 export interface DbSubnetGroupRecord {
   DBSubnetGroupName: string;
@@ -12,7 +16,7 @@ export interface DbSubnetGroupRecord {
   SupportedNetworkTypes: string[];
 }
 
-export type DbInstanceStatus = 'creating' | 'available' | 'modifying' | 'rebooting' | 'stopping' | 'stopped' | 'starting' | 'deleting' | 'failed';
+export type DbInstanceStatus = 'creating' | 'backing-up' | 'available' | 'modifying' | 'rebooting' | 'stopping' | 'stopped' | 'starting' | 'deleting' | 'failed';
 
 /** One server of a DB instance: a container on a fabric port with an interface of its own. */
 export interface DbNode {
@@ -89,19 +93,96 @@ export interface DbInstanceRecord {
   Applying?: DbChanges;
   /** RebootDBInstance with ForceFailover, or the primary stopped answering: the standby takes over. */
   FailoverRequested?: 'forced' | 'automatic';
+  /** Restored from a DB snapshot: the node's disk is made from this host snapshot, not from the image. */
+  RestoredFrom?: { DBSnapshotIdentifier: string; DiskSnapshotId: string };
+}
+
+export type DbSnapshotStatus = 'creating' | 'available' | 'failed';
+
+/** A DB snapshot: the instance as it was (what a restore needs) and the host snapshot of its disk. */
+export interface DbSnapshotRecord {
+  DBSnapshotIdentifier: string;
+  DBSnapshotArn: string;
+  DBInstanceIdentifier: string;
+  DbiResourceId: string;
+  SnapshotType: 'manual' | 'automated';
+  Status: DbSnapshotStatus;
+  PercentProgress: number;
+  SnapshotCreateTime?: string;
+  OriginalSnapshotCreateTime?: string;
+  SourceDBSnapshotIdentifier?: string;
+  SourceRegion?: string;
+  Engine: DbInstanceRecord['Engine'];
+  EngineVersion: string;
+  DBInstanceClass: string;
+  AllocatedStorage: number;
+  StorageType: string;
+  Iops?: number;
+  Port: number;
+  AvailabilityZone: string;
+  VpcId: string;
+  InstanceCreateTime?: string;
+  MasterUsername: string;
+  /** The master password inside the snapshot's data, for an instance restored from it. */
+  MasterUserPassword: string;
+  DBName?: string;
+  DBParameterGroupName: string;
+  /** The host snapshot (runtime/snapshots) holding the node's disk. */
+  DiskSnapshotId: string;
+}
+
+/** One line of DescribeEvents. */
+export interface DbEvent {
+  SourceIdentifier: string;
+  SourceType: 'db-instance' | 'db-snapshot' | 'db-parameter-group' | 'db-security-group';
+  Message: string;
+  EventCategories: string[];
+  Date: string;
+  SourceArn: string;
 }
 
 export const rdsMigrations: Migration[] = [
   { version: 1, up: resourceTableSql('rds_subnet_groups') },
   { version: 2, up: resourceTableSql('rds_instances') },
+  { version: 3, up: resourceTableSql('rds_snapshots') },
+  {
+    version: 4,
+    up: `CREATE TABLE rds_events (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      account TEXT NOT NULL, region TEXT NOT NULL, date TEXT NOT NULL,
+      data TEXT NOT NULL);
+    CREATE INDEX rds_events_by_date ON rds_events (account, region, date);`,
+  },
 ];
 
 export class RdsStore {
   readonly subnetGroups: ResourceTable<DbSubnetGroupRecord>;
   readonly instances: ResourceTable<DbInstanceRecord>;
+  readonly snapshots: ResourceTable<DbSnapshotRecord>;
+  private readonly stmts;
   constructor(readonly db: Db) {
     this.subnetGroups = new ResourceTable<DbSubnetGroupRecord>(db, 'rds_subnet_groups');
     this.instances = new ResourceTable<DbInstanceRecord>(db, 'rds_instances');
+    this.snapshots = new ResourceTable<DbSnapshotRecord>(db, 'rds_snapshots');
+    this.stmts = {
+      addEvent: db.prepare('INSERT INTO rds_events (account, region, date, data) VALUES (?, ?, ?, ?)'),
+      events: db.prepare('SELECT data FROM rds_events WHERE account = ? AND region = ? AND date >= ? AND date <= ? ORDER BY seq'),
+      forget: db.prepare('DELETE FROM rds_events WHERE date < ?'),
+    };
+  }
+
+  addEvent(scope: Scope, e: DbEvent): void {
+    this.stmts.addEvent.run(scope.account, scope.region, e.Date, JSON.stringify(e));
+  }
+
+  /** Events of a region between two ISO times, oldest first. */
+  events(scope: Scope, from: string, to: string): DbEvent[] {
+    return (this.stmts.events.all(scope.account, scope.region, from, to) as { data: string }[]).map((r) => JSON.parse(r.data) as DbEvent);
+  }
+
+  /** Events older than `before` go (RDS keeps 14 days of them). */
+  forgetEvents(before: string): void {
+    this.stmts.forget.run(before);
   }
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();

@@ -1,6 +1,6 @@
 /**
  * ListTagsForResource, AddTagsToResource, RemoveTagsFromResource on the ARNs of DB instances
- * (`…:db:<id>`) and DB subnet groups (`…:subgrp:<name>`). RDS allows 50 tags a resource.
+ * (`…:db:<id>`), DB subnet groups (`…:subgrp:<name>`) and DB snapshots (`…:snapshot:<id>`). RDS allows 50 tags a resource.
  */
 import type { RdsOperations } from '../../models/generated/rds.js';
 import type { Scope } from '../../state/scope.js';
@@ -15,13 +15,18 @@ const MAX_TAGS = 50;
 export function tagHandlers(store: RdsStore, tags: TagStore) {
   /** The tagged resource named by an ARN of the caller's account and region, with its tag type. */
   const resourceOf = (ctx: RequestContext, arn: string): { scope: Scope; type: string } => {
-    const m = /^arn:aws:rds:([a-z0-9-]+):(\d{12}):(db|subgrp):(.+)$/.exec(arn ?? '');
+    const m = /^arn:aws:rds:([a-z0-9-]+):(\d{12}):(db|subgrp|snapshot):(.+)$/.exec(arn ?? '');
     if (!m) throw RdsErrors.invalidParameter(`Invalid resource name: ${arn}`);
     const [, region, account, type, name] = m;
     const scope = scopeOf(ctx);
     if (region !== scope.region || account !== scope.account) throw RdsErrors.resourceNotFound(arn);
-    const exists = type === 'db' ? store.instances.get(scope, name!) : store.subnetGroups.get(scope, name!);
-    if (!exists) throw type === 'db' ? RdsErrors.instanceNotFound(name!) : RdsErrors.subnetGroupNotFound(name!);
+    const tables = {
+      db: [store.instances, RdsErrors.instanceNotFound],
+      subgrp: [store.subnetGroups, RdsErrors.subnetGroupNotFound],
+      snapshot: [store.snapshots, RdsErrors.snapshotNotFound],
+    } as const;
+    const [table, notFound] = tables[type as keyof typeof tables];
+    if (!table.get(scope, name!)) throw notFound(name!);
     return { scope, type: type! };
   };
 

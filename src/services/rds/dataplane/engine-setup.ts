@@ -12,7 +12,7 @@
  * quoted heredocs, so nothing in them is ever shell or SQL syntax.
  */
 import type { DbInstanceRecord } from '../store.js';
-import { serverIdOf } from './replication.js';
+import { REPLICATION_USER, serverIdOf } from './replication.js';
 
 export const READY_MARK = 'kumo-db-ready';
 
@@ -68,23 +68,72 @@ echo ${READY_MARK}
 `;
 }
 
-function postgresSetup(db: DbInstanceRecord): string {
-  const role = `"${db.MasterUsername}"`;
-  return `#!/bin/bash
-set -euo pipefail
-pg_createcluster 15 main --port ${db.Port} -- --auth-local=peer --auth-host=scram-sha-256 > /dev/null
+/**
+ * A PostgreSQL cluster configured for a node (its port, password authentication from the VPC,
+ * streaming replication for kumo's replication user), not started: its data directory is the
+ * fresh one pg_createcluster made, which a standby replaces with the primary's copy.
+ */
+export function postgresCluster(db: DbInstanceRecord): string {
+  return `pg_createcluster 15 main --port ${db.Port} -- --auth-local=peer --auth-host=scram-sha-256 > /dev/null
 cat > /etc/postgresql/15/main/conf.d/90-kumo.conf <<'KUMO_CONF'
 listen_addresses = '*'
 password_encryption = 'scram-sha-256'
 max_connections = 150
 wal_level = replica
+max_wal_senders = 5
+wal_keep_size = '512MB'
+hot_standby = on
 KUMO_CONF
-echo 'host all all 0.0.0.0/0 scram-sha-256' >> /etc/postgresql/15/main/pg_hba.conf
-systemctl enable --now postgresql@15-main.service
+cat >> /etc/postgresql/15/main/pg_hba.conf <<'KUMO_HBA'
+host replication ${REPLICATION_USER} 0.0.0.0/0 scram-sha-256
+host all all 0.0.0.0/0 scram-sha-256
+KUMO_HBA
+`;
+}
+
+function postgresSetup(db: DbInstanceRecord): string {
+  const role = `"${db.MasterUsername}"`;
+  return `#!/bin/bash
+set -euo pipefail
+${postgresCluster(db)}systemctl enable --now postgresql@15-main.service
 runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 <<'KUMO_SQL'
 CREATE ROLE ${role} LOGIN CREATEDB CREATEROLE PASSWORD ${pgString(db.MasterUserPassword)};
 GRANT pg_read_all_data, pg_write_all_data, pg_monitor, pg_signal_backend TO ${role};
 ${db.DBName ? `CREATE DATABASE "${db.DBName}" OWNER ${role};` : ''}
+KUMO_SQL
+echo ${READY_MARK}
+`;
+}
+
+/**
+ * The first boot of a node whose disk was restored from a DB snapshot: the engine as the
+ * snapshot holds it (data, users, master password), moved to the new instance's port and
+ * server id, with no trace of replication (the snapshot may be of a Multi-AZ primary); it
+ * recovers like after a power cut, as the snapshot was taken live.
+ */
+export function restoredSetup(db: DbInstanceRecord): string {
+  if (db.Engine === 'mysql') {
+    return `#!/bin/bash
+set -euo pipefail
+systemctl stop mariadb.service
+sed -i -e 's/^port = .*/port = ${db.Port}/' -e 's/^server-id = .*/server-id = ${serverIdOf(db)}/' -e '/^read_only/d' -e '/^rpl_semi_sync_slave_enabled/d' /etc/mysql/mariadb.conf.d/90-kumo.cnf
+rm -f /etc/mysql/mariadb.conf.d/91-kumo-primary.cnf
+systemctl start mariadb.service
+mariadb --protocol=socket -e 'STOP SLAVE; RESET SLAVE ALL;' 2> /dev/null || true
+mariadb --protocol=socket -e 'SET GLOBAL read_only = OFF;'
+echo ${READY_MARK}
+`;
+  }
+  return `#!/bin/bash
+set -euo pipefail
+systemctl stop postgresql@15-main.service
+sed -i -e 's/^port = .*/port = ${db.Port}/' /etc/postgresql/15/main/postgresql.conf
+rm -f /var/lib/postgresql/15/main/standby.signal
+systemctl start postgresql@15-main.service
+runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 <<'KUMO_SQL'
+ALTER SYSTEM RESET synchronous_standby_names;
+ALTER SYSTEM RESET primary_conninfo;
+SELECT pg_reload_conf();
 KUMO_SQL
 echo ${READY_MARK}
 `;

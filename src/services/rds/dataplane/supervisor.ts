@@ -5,28 +5,34 @@
  * image on fabric ports).
  *
  *   creating   → the primary launched with the engine setup as first-boot user data
- *                (./engine-setup.ts) → its mark on the console → `available`
+ *                (./engine-setup.ts), or its disk made from a DB snapshot → its mark on the
+ *                console → `backing-up` (the first automated backup) or `available`
+ *   backing-up → the snapshots asked for taken from the primary's disk (./backups.ts) → `available`
  *   available  → a node not running is started (after `kumo stop`, or a crash); a standby not
- *                ready is (re)built from the primary (./replication.ts)
+ *                ready is (re)built from the primary (./standby.ts)
  *   modifying  → what ModifyDBInstance asked, one change at a time → `available`
  *   rebooting  → failover (the standby promoted, the primary's slot rebuilt as the new standby),
  *                or the primary restarted → the engine answers → `available`
- *   stopping/starting → both nodes stopped / started;  deleting → nodes, disks, addresses gone
+ *   stopping/starting → (a snapshot taken, if asked) both nodes stopped / started
+ *   deleting   → (the final snapshot taken) nodes, disks, addresses and automated snapshots gone
  *
  * Health: every HEALTH_MS the primaries of `available` instances are asked for a connection; one
  * that fails HEALTH_FAILURES times in a row fails over to a ready standby (Multi-AZ) or is
  * restarted (Single-AZ), as RDS recovers from a failed host.
  */
 import { Reconciler } from '../../../runtime/reconciler.js';
+import type { SnapshotStore } from '../../../runtime/snapshots/store.js';
 import type { Scope } from '../../../state/scope.js';
-import { READY_MARK } from './engine-setup.js';
-import { DbNodes, type DbNodesDeps } from './nodes.js';
-import { promote, replicationUser, semiSyncOff, semiSyncOn, standbySetup } from './replication.js';
-import { allocateNode, releaseNode } from '../instances/nodes.js';
-import { standbyZone } from '../instances/modify.js';
-import type { DbInstanceRecord, DbInstanceStatus, DbNode, RdsStore } from '../store.js';
-import { engineSetup } from './engine-setup.js';
 import type { TagStore } from '../../../state/tags.js';
+import { releaseNode } from '../instances/nodes.js';
+import { automatedSnapshotId, newSnapshot } from '../snapshots/snapshots.js';
+import type { DbInstanceRecord, DbNode, RdsStore } from '../store.js';
+import { recordEvent } from '../events.js';
+import { DbBackups } from './backups.js';
+import { engineSetup, READY_MARK, restoredSetup } from './engine-setup.js';
+import { DB_IMAGE_NAME, DbNodes, type DbNodesDeps } from './nodes.js';
+import { DbRows } from './rows.js';
+import { pick, Standbys } from './standby.js';
 
 export { RDS_PORT_OWNER } from './nodes.js';
 
@@ -39,6 +45,8 @@ const SETUP_DEADLINE_MS = 5 * 60_000;
 export interface DbSupervisorDeps extends DbNodesDeps {
   store: RdsStore;
   tags: TagStore;
+  /** RDS's own snapshot store (`<data-dir>/db-snapshots`); absent where databases do not run. */
+  snapshots?: SnapshotStore;
   now: () => Date;
 }
 
@@ -48,6 +56,9 @@ type Step = (() => Promise<void>) | undefined;
 export class DbSupervisor {
   private readonly loop: Reconciler<Row>;
   private readonly nodes: DbNodes;
+  private readonly rows: DbRows;
+  private readonly standbys: Standbys;
+  private readonly backups: DbBackups | undefined;
   private poll: NodeJS.Timeout | undefined;
   private health: NodeJS.Timeout | undefined;
   private readonly launchedAt = new Map<string, number>();
@@ -55,6 +66,15 @@ export class DbSupervisor {
 
   constructor(private readonly deps: DbSupervisorDeps) {
     this.nodes = new DbNodes(deps);
+    this.rows = new DbRows(deps.store, deps.now, () => this.wake());
+    this.standbys = new Standbys({
+      ...deps,
+      nodes: this.nodes,
+      rows: this.rows,
+      setupTimedOut: (node) => this.setupTimedOut(node),
+      launched: (node) => this.launchedAt.set(node.NodeId, Date.now()),
+    });
+    this.backups = deps.volumes && deps.snapshots ? new DbBackups({ ...deps, volumes: deps.volumes, snapshots: deps.snapshots }) : undefined;
     this.loop = new Reconciler<Row>({
       name: 'rds',
       desired: () => deps.store.instances.everywhere(),
@@ -63,10 +83,15 @@ export class DbSupervisor {
       afterPass: async (rows, busy) => {
         this.schedulePoll(rows);
         await this.nodes.syncVpcs(rows);
-        if (busy.size === 0) await this.nodes.prune(rows.map((x) => x.row));
+        if (busy.size === 0) {
+          await this.nodes.prune(rows.map((x) => x.row));
+          this.backups?.sweep({ snapshots: deps.store.snapshots.everywhere().map((x) => x.row), instances: rows.map((x) => x.row) });
+        }
       },
       recover: async () => {
         await deps.driver.adopt?.();
+        const abandoned = deps.snapshots?.recover().abandoned ?? [];
+        if (abandoned.length) deps.log(`rds: ${abandoned.length} DB snapshot(s) cut short by a crash will be taken again`);
       },
       log: deps.log,
     });
@@ -95,12 +120,18 @@ export class DbSupervisor {
         if (primary === 'terminated') return () => this.launchPrimary(scope, r);
         if (primary === 'stopped') return () => this.nodes.boot(scope, r, r);
         // Created Multi-AZ: once the primary is up, its standby is built while still `creating`.
-        if (r.InstanceCreateTime && r.Applying) return () => this.applyChanges(scope, r);
+        if (r.InstanceCreateTime) return () => this.applyChanges(scope, r);
         return () => this.awaitFirstBoot(scope, r);
       case 'available':
         if (primary !== 'running') return () => this.nodes.boot(scope, r, r);
         if (!this.nodes.isPlugged(r)) return () => this.nodes.replug(scope, r, r);
-        return this.planStandby(scope, r);
+        return this.standbys.plan(scope, r);
+      case 'backing-up': {
+        if (primary !== 'running') return () => this.nodes.boot(scope, r, r);
+        const next = this.backups?.pending(scope, r)[0];
+        if (next) return () => this.backups!.take(scope, r, next);
+        return async () => this.rows.settle(scope, r, ['backing-up'], { DBInstanceStatus: 'available' });
+      }
       case 'modifying':
         return () => this.applyChanges(scope, r);
       case 'rebooting':
@@ -108,7 +139,7 @@ export class DbSupervisor {
       case 'starting':
         if (primary !== 'running') return () => this.nodes.boot(scope, r, r);
         return async () => {
-          if (await this.nodes.answers(r, r)) this.settle(scope, r, ['starting'], { DBInstanceStatus: 'available' });
+          if (await this.nodes.answers(r, r)) this.rows.settle(scope, r, ['starting'], { DBInstanceStatus: 'available' }, 'started');
         };
       case 'stopping':
         return () => this.stop(scope, r);
@@ -130,26 +161,49 @@ export class DbSupervisor {
     this.poll.unref();
   }
 
+  /** A new primary: its disk from the image (the engine set up at first boot) or from a DB snapshot. */
   private async launchPrimary(scope: Scope, r: DbInstanceRecord): Promise<void> {
     try {
-      await this.nodes.launch(scope, r, r, engineSetup(r));
+      if (r.RestoredFrom) {
+        if (!this.backups) throw new Error('this host keeps no DB snapshots');
+        await this.backups.restore(r, r, await this.deps.imageRootfs(DB_IMAGE_NAME));
+      }
+      await this.nodes.launch(scope, r, r, r.RestoredFrom ? restoredSetup(r) : engineSetup(r));
       this.launchedAt.set(r.NodeId, Date.now());
     } catch (err) {
       this.deps.log(`database ${r.DBInstanceIdentifier}: could not be created: ${(err as Error).message}`);
-      this.settle(scope, r, ['creating'], { DBInstanceStatus: 'failed' });
+      this.rows.settle(scope, r, ['creating'], { DBInstanceStatus: 'failed' }, 'failed', (err as Error).message);
     }
   }
 
-  /** First boot: available once the setup printed its mark (users and database made). */
+  /** First boot: on once the setup printed its mark (users and database made, or the snapshot's data up). */
   private async awaitFirstBoot(scope: Scope, r: DbInstanceRecord): Promise<void> {
     if (this.nodes.printed(r, READY_MARK)) {
       this.launchedAt.delete(r.NodeId);
       const created = this.deps.now().toISOString();
-      this.settle(scope, r, ['creating'], r.Applying ? { InstanceCreateTime: created } : { DBInstanceStatus: 'available', InstanceCreateTime: created });
+      this.rows.event(scope, r, r.RestoredFrom ? 'restored' : 'created', r.RestoredFrom?.DBSnapshotIdentifier);
+      if (r.Applying) this.rows.settle(scope, r, ['creating'], { InstanceCreateTime: created });
+      else this.created(scope, r, created);
     } else if (this.setupTimedOut(r)) {
       this.deps.log(`database ${r.DBInstanceIdentifier}: its engine setup did not finish; console:\n${this.nodes.console(r).slice(-2000)}`);
-      this.settle(scope, r, ['creating'], { DBInstanceStatus: 'failed' });
+      this.rows.settle(scope, r, ['creating'], { DBInstanceStatus: 'failed' }, 'failed', 'its engine did not start');
     }
+  }
+
+  /** Created (and its standby built, if Multi-AZ): its first automated backup when backups are kept, as RDS takes one. */
+  private created(scope: Scope, r: DbInstanceRecord, createTime = r.InstanceCreateTime): void {
+    const { store } = this.deps;
+    this.rows.update(scope, r, (x) => {
+      if (x.DBInstanceStatus !== 'creating') return undefined;
+      const next = { ...x, InstanceCreateTime: createTime, DBInstanceStatus: 'available' as const, Applying: undefined };
+      if (next.BackupRetentionPeriod > 0 && this.backups) {
+        const s = newSnapshot(scope, next, automatedSnapshotId(next, this.deps.now()), 'automated');
+        store.snapshots.insert(scope, s.DBSnapshotIdentifier, s);
+        this.rows.event(scope, next, 'backingUp');
+        recordEvent(store, scope, 'automatedCreating', { id: s.DBSnapshotIdentifier, arn: s.DBSnapshotArn }, this.deps.now());
+      }
+      return next;
+    });
   }
 
   private setupTimedOut(node: DbNode): boolean {
@@ -158,146 +212,96 @@ export class DbSupervisor {
     return since !== undefined && Date.now() - since > SETUP_DEADLINE_MS;
   }
 
-  /** A Multi-AZ instance's standby: started if it stopped, built (or rebuilt) if it is not ready. */
-  private planStandby(scope: Scope, r: DbInstanceRecord): Step {
-    const standby = r.Standby;
-    if (!standby) return undefined;
-    const status = this.nodes.status(r, standby);
-    if (standby.Ready) {
-      if (status !== 'running') return () => this.nodes.boot(scope, r, standby);
-      return this.nodes.isPlugged(standby) ? undefined : () => this.nodes.replug(scope, r, standby);
-    }
-    if (status === 'terminated') return () => this.launchStandby(scope, r, standby);
-    return () => this.awaitStandby(scope, r, standby);
-  }
-
-  private async launchStandby(scope: Scope, r: DbInstanceRecord, standby: DbNode): Promise<void> {
-    await this.nodes.run(r, ...replicationUser(r));
-    await this.nodes.launch(scope, r, standby, standbySetup(r, standby, r.PrivateIpAddress));
-    this.launchedAt.set(standby.NodeId, Date.now());
-  }
-
-  private async awaitStandby(scope: Scope, r: DbInstanceRecord, standby: DbNode): Promise<void> {
-    if (this.nodes.printed(standby, READY_MARK)) {
-      this.launchedAt.delete(standby.NodeId);
-      await this.nodes.run(r, ...semiSyncOn());
-      this.update(scope, r, (x) => (x.Standby?.NodeId === standby.NodeId ? { ...x, Standby: { ...x.Standby, Ready: true }, MultiAZ: true } : x));
-    } else if (this.setupTimedOut(standby)) {
-      this.deps.log(`database ${r.DBInstanceIdentifier}: standby ${standby.NodeId} did not catch up; building it again; console:\n${this.nodes.console(standby).slice(-2000)}`);
-      this.launchedAt.delete(standby.NodeId);
-      await this.nodes.remove(standby);
-    }
-  }
-
   /** ModifyDBInstance's changes, one per step; `available` when none is left. */
   private async applyChanges(scope: Scope, r: DbInstanceRecord): Promise<void> {
     const a = r.Applying ?? {};
     if (a.MasterUserPassword !== undefined) {
       await this.nodes.run(r, ...this.nodes.passwordChange(r, a.MasterUserPassword));
-      return this.doneApplying(scope, r, 'MasterUserPassword', { MasterUserPassword: a.MasterUserPassword });
+      return this.doneApplying(scope, r, 'MasterUserPassword', { MasterUserPassword: a.MasterUserPassword }, 'passwordReset');
     }
     if (a.DBInstanceClass !== undefined) {
       const next = { ...r, DBInstanceClass: a.DBInstanceClass };
       for (const node of nodesOf(r)) await this.nodes.restart(scope, next, node);
-      return this.doneApplying(scope, r, 'DBInstanceClass', { DBInstanceClass: a.DBInstanceClass });
+      return this.doneApplying(scope, r, 'DBInstanceClass', { DBInstanceClass: a.DBInstanceClass }, 'classChanged');
     }
     if (a.AllocatedStorage !== undefined) {
       for (const node of nodesOf(r)) await this.nodes.grow(node, a.AllocatedStorage);
-      return this.doneApplying(scope, r, 'AllocatedStorage', { AllocatedStorage: a.AllocatedStorage });
+      return this.doneApplying(scope, r, 'AllocatedStorage', { AllocatedStorage: a.AllocatedStorage }, 'storageChanged');
     }
     if (a.MultiAZ === true) {
-      if (!r.Standby) {
-        this.update(scope, r, (x) => {
-          const zone = standbyZone(this.deps.network, scope, x, this.deps.store);
-          const subnetId = this.subnetIn(scope, x, zone);
-          const subnet = this.deps.network.subnets.get(scope, subnetId)!;
-          return { ...x, Standby: { ...allocateNode(this.deps.network, scope, subnet, x.VpcSecurityGroupIds, x.InternalGroup!), Ready: false } };
-        });
-        return;
-      }
-      if (!r.Standby.Ready) {
-        const step = this.planStandby(scope, r);
-        return step?.();
-      }
-      return this.doneApplying(scope, r, 'MultiAZ', { MultiAZ: true });
+      if (!r.Standby) return this.standbys.allocate(scope, r);
+      if (!r.Standby.Ready) return this.standbys.plan(scope, r)?.();
+      return this.doneApplying(scope, r, 'MultiAZ', { MultiAZ: true }, r.DBInstanceStatus === 'modifying' ? 'multiAzOn' : undefined);
     }
     if (a.MultiAZ === false) {
-      if (r.Standby) {
-        await this.nodes.remove(r.Standby);
-        await this.nodes.run(r, ...semiSyncOff());
-        this.update(scope, r, (x) => {
-          if (x.Standby) releaseNode(this.deps.network, scope, x.Standby);
-          return { ...x, Standby: undefined };
-        });
-      }
-      return this.doneApplying(scope, r, 'MultiAZ', { MultiAZ: false });
+      await this.standbys.remove(scope, r);
+      return this.doneApplying(scope, r, 'MultiAZ', { MultiAZ: false }, 'multiAzOff');
     }
-    this.settle(scope, r, ['modifying', 'creating'], { DBInstanceStatus: 'available', Applying: undefined });
+    if (r.DBInstanceStatus === 'creating') this.created(scope, r);
+    else this.rows.settle(scope, r, ['modifying'], { DBInstanceStatus: 'available', Applying: undefined });
   }
 
-  private doneApplying(scope: Scope, r: DbInstanceRecord, key: keyof NonNullable<DbInstanceRecord['Applying']>, change: Partial<DbInstanceRecord>): void {
-    this.update(scope, r, (x) => {
-      const { [key]: _done, ...rest } = x.Applying ?? {};
-      return { ...x, ...change, Applying: Object.keys(rest).length ? rest : undefined };
-    });
+  private doneApplying(scope: Scope, r: DbInstanceRecord, key: keyof NonNullable<DbInstanceRecord['Applying']>, change: Partial<DbInstanceRecord>, event?: Parameters<DbRows['event']>[2]): void {
+    this.rows.update(
+      scope,
+      r,
+      (x) => {
+        const { [key]: _done, ...rest } = x.Applying ?? {};
+        return { ...x, ...change, Applying: Object.keys(rest).length ? rest : undefined };
+      },
+      event,
+    );
   }
 
-  private subnetIn(scope: Scope, r: DbInstanceRecord, zone: string): string {
-    const group = this.deps.store.subnetGroups.get(scope, r.DBSubnetGroupName);
-    const ids = group ? group.Subnets.map((s) => s.SubnetIdentifier) : this.deps.network.subnets.list(scope).filter((s) => s.VpcId === r.VpcId).map((s) => s.SubnetId);
-    const found = ids.map((id) => this.deps.network.subnets.get(scope, id)).find((s) => s?.AvailabilityZone === zone);
-    if (!found) throw new Error(`no subnet of ${r.DBInstanceIdentifier}'s group in ${zone}`);
-    return found.SubnetId;
-  }
-
-  /**
-   * The standby takes over: the old primary stops (no write may land there any more), the standby
-   * applies what it received and becomes writable, the rows swap (the endpoint's DNS answer and a
-   * public address follow), and the old primary's slot is rebuilt as the new standby.
-   */
+  /** RebootDBInstance with ForceFailover, or a primary that stopped answering: the standby takes over. */
   private async failover(scope: Scope, r: DbInstanceRecord): Promise<void> {
-    const standby = r.Standby;
-    if (!standby?.Ready) {
-      this.deps.log(`database ${r.DBInstanceIdentifier}: no ready standby to fail over to; restarting the primary`);
-      this.update(scope, r, (x) => ({ ...x, FailoverRequested: undefined, RebootRequested: true }));
-      return;
-    }
-    const old: DbNode = { NodeId: r.NodeId, AvailabilityZone: r.AvailabilityZone, SubnetId: r.SubnetId, PrivateIpAddress: r.PrivateIpAddress, NetworkInterfaceId: r.NetworkInterfaceId };
-    await this.nodes.stopQuickly(old);
-    const [script, input] = promote();
-    await this.nodes.run(r, script, input, standby);
-    const swapped: DbInstanceRecord = { ...r, ...pick(standby), Standby: { ...old, Ready: false }, FailoverRequested: undefined, DBInstanceStatus: 'available' };
-    await this.nodes.movePublicAddress(scope, swapped, old);
-    this.update(scope, r, () => swapped);
-    this.deps.log(`database ${r.DBInstanceIdentifier}: failed over from ${old.AvailabilityZone} to ${standby.AvailabilityZone} (${r.FailoverRequested})`);
-    // The old primary's container and disk go; its slot is built again as a replica of the new primary.
-    await this.nodes.remove(old);
+    if (await this.standbys.failover(scope, r)) return;
+    this.deps.log(`database ${r.DBInstanceIdentifier}: no ready standby to fail over to; restarting the primary`);
+    this.rows.update(scope, r, (x) => ({ ...x, FailoverRequested: undefined, RebootRequested: true }));
   }
 
   private async reboot(scope: Scope, r: DbInstanceRecord): Promise<void> {
     if (r.RebootRequested) {
       await this.nodes.restart(scope, r, r);
-      this.update(scope, r, (x) => ({ ...x, RebootRequested: false }));
+      this.rows.update(scope, r, (x) => ({ ...x, RebootRequested: false }));
       return;
     }
-    if (await this.nodes.answers(r, r)) this.settle(scope, r, ['rebooting'], { DBInstanceStatus: 'available' });
+    if (await this.nodes.answers(r, r)) this.rows.settle(scope, r, ['rebooting'], { DBInstanceStatus: 'available' }, 'restarted');
   }
 
+  /** Stopping: StopDBInstance's snapshot first, then both nodes. */
   private async stop(scope: Scope, r: DbInstanceRecord): Promise<void> {
+    const snapshot = this.backups?.pending(scope, r)[0];
+    if (snapshot) return this.backups!.take(scope, r, snapshot);
     for (const node of [r.Standby, r]) if (node) await this.nodes.stop(node);
-    this.settle(scope, r, ['stopping'], { DBInstanceStatus: 'stopped' });
+    this.rows.settle(scope, r, ['stopping'], { DBInstanceStatus: 'stopped' }, 'stopped');
   }
 
+  /** Deleting: the final snapshot first, then the nodes, their disks and addresses, and the automated snapshots. */
   private async remove(scope: Scope, r: DbInstanceRecord): Promise<void> {
+    const final = this.backups?.pending(scope, r).find((s) => s.SnapshotType === 'manual');
+    if (final && this.nodes.status(r) !== 'terminated') return this.backups!.take(scope, r, final);
     for (const node of [r.Standby, r]) if (node) await this.nodes.remove(node);
     for (const node of [r.Standby, r]) if (node) this.launchedAt.delete(node.NodeId);
     const { store, network, tags } = this.deps;
     store.transaction(() => {
-      if (store.instances.get(scope, r.DBInstanceIdentifier)?.DBInstanceStatus !== 'deleting') return;
+      const fresh = store.instances.get(scope, r.DBInstanceIdentifier);
+      if (fresh?.DBInstanceStatus !== 'deleting' || fresh.DbiResourceId !== r.DbiResourceId) return;
       for (const node of [r.Standby, r]) if (node) releaseNode(network, scope, node);
       if (r.PublicIpAddress) network.publicIps.release(r.PublicIpAddress);
       tags.removeAll(scope, r.DBInstanceArn);
+      for (const s of store.snapshots.list(scope)) {
+        if (s.DbiResourceId !== r.DbiResourceId) continue;
+        // Automated backups go with their instance; a snapshot it never got to take is failed.
+        if (s.SnapshotType === 'automated') {
+          store.snapshots.delete(scope, s.DBSnapshotIdentifier);
+          tags.removeAll(scope, s.DBSnapshotArn);
+        } else if (s.Status === 'creating') {
+          store.snapshots.update(scope, s.DBSnapshotIdentifier, { ...s, Status: 'failed' });
+        }
+      }
       store.instances.delete(scope, r.DBInstanceIdentifier);
+      this.rows.event(scope, r, 'deleted');
     });
   }
 
@@ -318,22 +322,8 @@ export class DbSupervisor {
       this.failures.delete(row.DbiResourceId);
       const failover = row.Standby?.Ready === true;
       this.deps.log(`database ${row.DBInstanceIdentifier}: its primary stopped answering; ${failover ? 'failing over' : 'restarting it'}`);
-      this.settle(scope, row, ['available'], failover ? { DBInstanceStatus: 'rebooting', FailoverRequested: 'automatic' } : { DBInstanceStatus: 'rebooting', RebootRequested: true });
+      this.rows.settle(scope, row, ['available'], failover ? { DBInstanceStatus: 'rebooting', FailoverRequested: 'automatic' } : { DBInstanceStatus: 'rebooting', RebootRequested: true }, failover ? undefined : 'recovery');
     }
-  }
-
-  /** Re-reads the row and applies `change` if it is still in one of `from`. */
-  private settle(scope: Scope, r: DbInstanceRecord, from: DbInstanceStatus[], change: Partial<DbInstanceRecord>): void {
-    this.update(scope, r, (fresh) => (from.includes(fresh.DBInstanceStatus) ? { ...fresh, ...change } : fresh));
-  }
-
-  private update(scope: Scope, r: DbInstanceRecord, change: (fresh: DbInstanceRecord) => DbInstanceRecord): void {
-    const { store } = this.deps;
-    store.transaction(() => {
-      const fresh = store.instances.get(scope, r.DBInstanceIdentifier);
-      if (fresh) store.instances.update(scope, r.DBInstanceIdentifier, change(fresh));
-    });
-    this.wake();
   }
 
   /** kumo is leaving: nodes shut down cleanly, rows keep their status so the next start brings them back. */
@@ -348,6 +338,7 @@ export class DbSupervisor {
   async reset(): Promise<void> {
     await this.loop.drain();
     await this.nodes.removeAll();
+    for (const id of this.deps.snapshots?.list() ?? []) this.deps.snapshots!.delete(id);
     this.launchedAt.clear();
     this.failures.clear();
   }
@@ -356,4 +347,4 @@ export class DbSupervisor {
 /** The instance's nodes: its primary, and its standby if it has one. */
 const nodesOf = (r: DbInstanceRecord): DbNode[] => (r.Standby ? [r, r.Standby] : [r]);
 
-const pick = (n: DbNode): DbNode => ({ NodeId: n.NodeId, AvailabilityZone: n.AvailabilityZone, SubnetId: n.SubnetId, PrivateIpAddress: n.PrivateIpAddress, NetworkInterfaceId: n.NetworkInterfaceId });
+

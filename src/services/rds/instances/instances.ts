@@ -3,9 +3,10 @@
  * checks the state RDS requires and records the new desired state; the database supervisor
  * (../dataplane/supervisor.ts) makes the node follow and settles the status.
  *
- *   delete   available/stopped/failed → `deleting` → node and disk removed → the row goes
+ *   delete   available/stopped/failed → `deleting` → (a final snapshot taken) → nodes and disks
+ *            removed → the row goes, with its automated snapshots
  *   reboot   available → `rebooting` → the node restarted → `available`
- *   stop     available → `stopping` → `stopped`;  start  stopped → `starting` → `available`
+ *   stop     available → `stopping` → (a snapshot taken, if asked) → `stopped`;  start  stopped → `starting` → `available`
  */
 import type { RdsOperations } from '../../../models/generated/rds.js';
 import { paginate } from '../../../state/pagination.js';
@@ -14,11 +15,12 @@ import { scopeOf, type OpHandler, type RequestContext } from '../../service.js';
 import { RdsErrors } from '../errors.js';
 import type { DbInstanceRecord, DbInstanceStatus, RdsStore } from '../store.js';
 import { checkIdentifier } from './create.js';
+import { insertManualSnapshot } from '../snapshots/snapshots.js';
 import { toView } from './view.js';
 
 type Op<K extends keyof RdsOperations> = OpHandler<RdsOperations, K>;
 
-export function instanceHandlers(deps: { store: RdsStore; tags: TagStore; changed(): void }) {
+export function instanceHandlers(deps: { store: RdsStore; tags: TagStore; now: () => Date; changed(): void }) {
   const { store, tags } = deps;
   const shown = (ctx: RequestContext, r: DbInstanceRecord) => toView(r, tags.get(scopeOf(ctx), r.DBInstanceArn));
 
@@ -29,11 +31,16 @@ export function instanceHandlers(deps: { store: RdsStore; tags: TagStore; change
   };
 
   /** Moves one instance from `from` to `to` (re-read in the transaction), or says why it cannot. */
-  const transition = (ctx: RequestContext, id: string, from: DbInstanceStatus[], to: (r: DbInstanceRecord) => DbInstanceRecord, what: string) => {
+  const transition = (ctx: RequestContext, id: string, from: DbInstanceStatus[], to: (r: DbInstanceRecord) => DbInstanceRecord, what: string, snapshot?: { id: string; tags?: { Key: string; Value: string }[] }) => {
     const scope = scopeOf(ctx);
     const r = store.transaction(() => {
       const fresh = find(ctx, id);
       if (!from.includes(fresh.DBInstanceStatus)) throw RdsErrors.instanceState(fresh.DBInstanceIdentifier, fresh.DBInstanceStatus, what);
+      // Taken by the supervisor before the nodes stop (DeleteDBInstance's final one, StopDBInstance's).
+      if (snapshot) {
+        if (!fresh.InstanceCreateTime) throw RdsErrors.instanceState(fresh.DBInstanceIdentifier, fresh.DBInstanceStatus, 'a state with data to snapshot');
+        insertManualSnapshot(store, tags, scope, fresh, snapshot.id, snapshot.tags, deps.now());
+      }
       const next = to(fresh);
       store.instances.update(scope, fresh.DBInstanceIdentifier, next);
       return next;
@@ -66,12 +73,15 @@ export function instanceHandlers(deps: { store: RdsStore; tags: TagStore; change
     checkIdentifier(input.DBInstanceIdentifier);
     const r = find(ctx, input.DBInstanceIdentifier);
     if (r.DeletionProtection) throw RdsErrors.invalidParameter('Cannot delete protected DB Instance, please disable deletion protection and try again.');
+    let final: { id: string } | undefined;
     if (!input.SkipFinalSnapshot) {
       if (!input.FinalDBSnapshotIdentifier) throw RdsErrors.invalidCombination('FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.');
-      throw RdsErrors.invalidCombination('kumo does not take DB snapshots yet: delete with SkipFinalSnapshot.');
+      final = { id: checkIdentifier(input.FinalDBSnapshotIdentifier, 'FinalDBSnapshotIdentifier') };
+    } else if (input.FinalDBSnapshotIdentifier) {
+      throw RdsErrors.invalidCombination('FinalDBSnapshotIdentifier can not be specified when deleting a DB instance with SkipFinalSnapshot enabled.');
     }
-    if (input.FinalDBSnapshotIdentifier) throw RdsErrors.invalidCombination('FinalDBSnapshotIdentifier can not be specified when deleting a DB instance with SkipFinalSnapshot enabled.');
-    return transition(ctx, r.DBInstanceIdentifier, ['available', 'stopped', 'failed', 'creating'], (x) => ({ ...x, DBInstanceStatus: 'deleting' }), 'available, stopped or failed');
+    const from: DbInstanceStatus[] = final ? ['available', 'stopped'] : ['available', 'stopped', 'failed', 'creating', 'backing-up'];
+    return transition(ctx, r.DBInstanceIdentifier, from, (x) => ({ ...x, DBInstanceStatus: 'deleting' }), 'available or stopped', final);
   };
 
   const RebootDBInstance: Op<'RebootDBInstance'> = (ctx, input) => {
@@ -85,8 +95,8 @@ export function instanceHandlers(deps: { store: RdsStore; tags: TagStore; change
   };
 
   const StopDBInstance: Op<'StopDBInstance'> = (ctx, input) => {
-    if (input.DBSnapshotIdentifier) throw RdsErrors.invalidCombination('kumo does not take DB snapshots yet: stop without DBSnapshotIdentifier.');
-    return transition(ctx, input.DBInstanceIdentifier, ['available'], (x) => ({ ...x, DBInstanceStatus: 'stopping' }), 'available');
+    const snapshot = input.DBSnapshotIdentifier ? { id: checkIdentifier(input.DBSnapshotIdentifier, 'DBSnapshotIdentifier') } : undefined;
+    return transition(ctx, input.DBInstanceIdentifier, ['available'], (x) => ({ ...x, DBInstanceStatus: 'stopping' }), 'available', snapshot);
   };
 
   const StartDBInstance: Op<'StartDBInstance'> = (ctx, input) =>

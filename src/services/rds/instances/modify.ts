@@ -1,8 +1,9 @@
 /**
  * ModifyDBInstance: the changes RDS allows on an `available` instance.
  *
- *   applied at once, on the row        DeletionProtection, BackupRetentionPeriod, the backup and
- *                                      maintenance windows
+ *   applied at once, on the row        DeletionProtection, BackupRetentionPeriod (from 0: the first
+ *                                      automated backup, `backing-up`; to 0: automated snapshots
+ *                                      deleted), the backup and maintenance windows
  *   applied by the supervisor          MultiAZ (a standby built in another zone of the subnet
  *   (status `modifying`)               group, or removed), DBInstanceClass (nodes restarted with
  *                                      the new limits), AllocatedStorage (disks grown), the master
@@ -19,6 +20,8 @@ import { scopeOf, type OpHandler } from '../../service.js';
 import { RdsErrors } from '../errors.js';
 import type { DbChanges, DbInstanceRecord, RdsStore } from '../store.js';
 import { DB_CLASSES, ENGINES } from './engines.js';
+import { recordEvent } from '../events.js';
+import { automatedSnapshotId, newSnapshot } from '../snapshots/snapshots.js';
 import { toView } from './view.js';
 
 type Op<K extends keyof RdsOperations> = OpHandler<RdsOperations, K>;
@@ -26,7 +29,7 @@ type Op<K extends keyof RdsOperations> = OpHandler<RdsOperations, K>;
 /** RDS grows storage by at least 10% at a time. */
 const MIN_GROWTH = 1.1;
 
-export function modifyHandler(deps: { store: RdsStore; network: NetworkStore; tags: TagStore; changed(): void }): Op<'ModifyDBInstance'> {
+export function modifyHandler(deps: { store: RdsStore; network: NetworkStore; tags: TagStore; now: () => Date; changed(): void }): Op<'ModifyDBInstance'> {
   const { store, tags } = deps;
   return (ctx, input) => {
     const scope = scopeOf(ctx);
@@ -41,7 +44,6 @@ export function modifyHandler(deps: { store: RdsStore; network: NetworkStore; ta
 
     const later: DbChanges = {};
     if (input.MultiAZ !== undefined && input.MultiAZ !== r.MultiAZ) {
-      if (input.MultiAZ && r.Engine !== 'mysql') throw RdsErrors.invalidCombination(`kumo runs Multi-AZ for the mysql engine only so far, not ${r.Engine}.`);
       if (input.MultiAZ) standbyZone(deps.network, scope, r, store);
       later.MultiAZ = input.MultiAZ;
     }
@@ -72,6 +74,9 @@ export function modifyHandler(deps: { store: RdsStore; network: NetworkStore; ta
     }
 
     const applying: DbChanges = input.ApplyImmediately ? { ...r.Pending, ...later, ...now } : now;
+    // Backups turned on: RDS takes the first one at once; turned off: the automated ones go.
+    const backupsOn = r.BackupRetentionPeriod === 0 && (retention ?? 0) > 0;
+    const backupsOff = r.BackupRetentionPeriod > 0 && retention === 0;
     const pending: DbChanges | undefined = input.ApplyImmediately ? undefined : { ...r.Pending, ...later };
     const next: DbInstanceRecord = {
       ...r,
@@ -82,10 +87,22 @@ export function modifyHandler(deps: { store: RdsStore; network: NetworkStore; ta
       VpcSecurityGroupIds: input.VpcSecurityGroupIds ?? r.VpcSecurityGroupIds,
       Pending: pending && Object.keys(pending).length ? pending : undefined,
       Applying: Object.keys(applying).length ? applying : undefined,
-      DBInstanceStatus: Object.keys(applying).length ? 'modifying' : 'available',
+      DBInstanceStatus: Object.keys(applying).length ? 'modifying' : backupsOn ? 'backing-up' : 'available',
     };
     store.transaction(() => {
       store.instances.update(scope, id, next);
+      if (backupsOn) {
+        const s = newSnapshot(scope, next, automatedSnapshotId(next, deps.now()), 'automated');
+        store.snapshots.insert(scope, s.DBSnapshotIdentifier, s);
+        recordEvent(store, scope, 'backingUp', { id: r.DBInstanceIdentifier, arn: r.DBInstanceArn }, deps.now());
+      }
+      if (backupsOff) {
+        for (const s of store.snapshots.list(scope)) {
+          if (s.DbiResourceId !== r.DbiResourceId || s.SnapshotType !== 'automated' || s.Status === 'creating') continue;
+          store.snapshots.delete(scope, s.DBSnapshotIdentifier);
+          tags.removeAll(scope, s.DBSnapshotArn);
+        }
+      }
       if (input.VpcSecurityGroupIds) {
         for (const eni of [r.NetworkInterfaceId, r.Standby?.NetworkInterfaceId]) {
           const row = eni && deps.network.networkInterfaces.get(scope, eni);
