@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
-  CreateDBInstanceCommand, CreateDBSubnetGroupCommand, DeleteDBInstanceCommand, DescribeDBEngineVersionsCommand, DescribeDBInstancesCommand,
-  DescribeOrderableDBInstanceOptionsCommand, RDSClient, RebootDBInstanceCommand, type CreateDBInstanceCommandInput,
+  CreateDBInstanceCommand, CreateDBSnapshotCommand, CreateDBSubnetGroupCommand, DeleteDBInstanceCommand, DeleteDBSnapshotCommand, DescribeDBEngineVersionsCommand,
+  DescribeDBInstancesCommand, DescribeDBParameterGroupsCommand, DescribeDBParametersCommand, DescribeDBSnapshotsCommand, DescribeEventCategoriesCommand,
+  DescribeEventsCommand, DescribeOrderableDBInstanceOptionsCommand, RDSClient, RebootDBInstanceCommand, RestoreDBInstanceFromDBSnapshotCommand,
+  type CreateDBInstanceCommandInput,
 } from '@aws-sdk/client-rds';
 import { clientConfig, errorCode, startKumoForTest, type TestKumo } from '../helpers/kumo.js';
 
@@ -79,4 +81,25 @@ test('unknown instances are DBInstanceNotFound; engines and classes are listed',
   assert.deepEqual(pg.map((v) => v.EngineVersion!.split('.')[0]), ['15']);
   const options = (await rds.send(new DescribeOrderableDBInstanceOptionsCommand({ Engine: 'mysql', DBInstanceClass: 'db.t3.micro', EngineVersion: versions[0]!.EngineVersion }))).OrderableDBInstanceOptions!;
   assert.ok(options.some((o) => o.StorageType === 'gp2' && o.MinStorageSize === 20 && o.AvailabilityZones!.some((z) => z.Name === 'ap-northeast-1a')));
+});
+
+test('snapshots, events and parameter groups answer as RDS does when there is nothing to show', async () => {
+  assert.deepEqual((await rds.send(new DescribeDBSnapshotsCommand({}))).DBSnapshots, []);
+  assert.equal(await errorCode(rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: 'nope' }))), 'DBSnapshotNotFoundFault');
+  assert.equal(await errorCode(rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: 'nope' }))), 'DBSnapshotNotFoundFault');
+  assert.equal(await errorCode(rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: 'nope', DBSnapshotIdentifier: 'snap' }))), 'DBInstanceNotFoundFault');
+  assert.equal(await errorCode(rds.send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: 'copy', DBSnapshotIdentifier: 'nope' }))), 'DBSnapshotNotFoundFault');
+  assert.equal(await errorCode(rds.send(new DescribeDBSnapshotsCommand({ Filters: [{ Name: 'colour', Values: ['red'] }] }))), 'InvalidParameterValue');
+
+  assert.deepEqual((await rds.send(new DescribeEventsCommand({}))).Events, []);
+  assert.equal(await errorCode(rds.send(new DescribeEventsCommand({ SourceIdentifier: 'test-rds-1' }))), 'InvalidParameterCombination', 'a source needs its type');
+  assert.equal(await errorCode(rds.send(new DescribeEventsCommand({ SourceType: 'db-toaster' as never }))), 'InvalidParameterValue');
+  const categories = (await rds.send(new DescribeEventCategoriesCommand({ SourceType: 'db-instance' }))).EventCategoriesMapList!;
+  assert.ok(categories[0]!.EventCategories!.includes('failover') && categories[0]!.EventCategories!.includes('backup'));
+
+  const groups = (await rds.send(new DescribeDBParameterGroupsCommand({}))).DBParameterGroups!.map((g) => g.DBParameterGroupName);
+  assert.ok(groups.includes('default.mysql8.0') && groups.includes('default.postgres15'), `groups: ${groups}`);
+  assert.equal(await errorCode(rds.send(new DescribeDBParameterGroupsCommand({ DBParameterGroupName: 'custom' }))), 'DBParameterGroupNotFoundFault');
+  const params = (await rds.send(new DescribeDBParametersCommand({ DBParameterGroupName: 'default.mysql8.0' }))).Parameters!;
+  assert.equal(params.find((p) => p.ParameterName === 'character_set_server')?.ParameterValue, 'utf8mb4');
 });

@@ -122,7 +122,7 @@ test('MySQL: created, reached by its endpoint name from the host and from an ins
 
   // From inside the VPC, by name, with the client installed as user data would.
   await waitForState(ec2, web, 'running');
-  await inside(web, 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q mariadb-client > /dev/null');
+  await inside(web, 'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -q mariadb-client > /dev/null');
   assert.equal(
     (await inside(web, `mysql -h ${address} -u admin -p'${PASSWORD.replace(/'/g, `'\\''`)}' -N -B wordpress -e 'SELECT COUNT(*) FROM posts'`)).trim(),
     '2',

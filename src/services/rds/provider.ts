@@ -2,22 +2,34 @@
  * Amazon RDS (query wire family): the operation table, and the database supervisor that runs
  * what the rows describe (./dataplane/).
  *
- *   subnet-groups.ts    DB subnet groups
+ *   subnet-groups.ts    DB subnet groups; parameter-groups.ts the engines' default groups
  *   instances/          CreateDBInstance (create.ts), the lifecycle (instances.ts), engines,
  *                       versions and classes (engines.ts), the wire view (view.ts)
+ *   snapshots/          DB snapshots and RestoreDBInstanceFromDBSnapshot
+ *   events.ts           DescribeEvents, and the events the rest records
  *   dataplane/          the supervisor (containers of the database image on fabric ports), the
- *                       engines' first-boot setup, endpoint names in kumo's DNS
- *   tags.ts             tags on DB instance and subnet group ARNs
+ *                       engines' first-boot setup, Multi-AZ (standby.ts, replication-*.ts),
+ *                       snapshots of the nodes' disks (backups.ts), endpoint names in kumo's DNS
+ *   tags.ts             tags on DB instance, subnet group and snapshot ARNs
  *
  * Differences from AWS:
  * - `mysql` is served by MariaDB 10.11, `postgres` by PostgreSQL 15 (only 15.x is offered); see
  *   ./instances/engines.ts. The API reports the MySQL version asked for.
- * - Multi-AZ for `mysql` only (a standby replicating semi-synchronously, AFTER_SYNC): created
- *   Multi-AZ by CreateDBInstance (the standby built once the primary is up, still `creating`) or
- *   ModifyDBInstance; failover forced or on a primary that stops answering for about 3 s. Not for `postgres` yet.
- *   No read replicas, DB snapshots (final snapshots included) or automated backups; `backing-up`
- *   is never shown; parameter and option groups beyond the defaults' names, DescribeEvents absent.
- *   ModifyDBInstance without ApplyImmediately keeps changes pending until a later immediate one
+ * - Multi-AZ: a standby in another zone, synchronous (`mysql`: MariaDB semi-synchronous
+ *   replication, AFTER_SYNC; `postgres`: streaming replication named in synchronous_standby_names),
+ *   made by CreateDBInstance (the standby built once the primary is up, still `creating`) or
+ *   ModifyDBInstance; failover forced or on a primary that stops answering for about 3 s. A
+ *   semi-synchronous MariaDB primary goes on alone after 10 s without its standby's
+ *   acknowledgement; PostgreSQL's waits. No read replicas.
+ * - Snapshots copy the primary's disk while its filesystem is frozen (writes wait a moment, as
+ *   RDS suspends I/O for a Single-AZ snapshot; RDS takes a Multi-AZ instance's from the standby).
+ *   CopyDBSnapshot is instant and within a region only. Automated backups: the first one after
+ *   creation (`backing-up`) and when retention goes from 0 to more; no daily ones, no
+ *   point-in-time restore; they go with their instance (DeleteAutomatedBackups is not honored).
+ * - Parameter groups: only the engine families' default ones; DescribeDBParameters lists the
+ *   parameters kumo sets on its nodes, not the engine's whole set. No option groups beyond the
+ *   defaults' names. Events are the ones listed in events.ts, kept 14 days.
+ * - ModifyDBInstance without ApplyImmediately keeps changes pending until a later immediate one
  *   (kumo has no maintenance windows).
  * - The master user has RDS's privileges, not the engine's superuser; the engines' own
  *   superusers stay with the node (its local socket).
