@@ -64,6 +64,8 @@ import { targetHandlers } from './targets.js';
 import { LoadBalancerSupervisor, type Elbv2Runtime } from './dataplane/supervisor.js';
 import { classicHandlers } from './classic/handlers.js';
 import type { ElbOperations } from '../../models/generated/elb.js';
+import type { Scope } from '../../state/scope.js';
+import { certificateUsers, listenerCertificateHandlers, type CertificateDirectory } from './listener-certificates.js';
 
 export interface Elbv2Deps {
   db: Db;
@@ -71,6 +73,8 @@ export interface Elbv2Deps {
   tags: TagStore;
   /** EC2's instances as targets (wired by the composition root). */
   directory: TargetDirectory;
+  /** ACM's certificates, for HTTPS and TLS listeners (absent: none can be found). */
+  certificates?: CertificateDirectory;
   /** The data plane: absent, load balancers exist on paper only. */
   runtime?: Elbv2Runtime;
   log?: (line: string) => void;
@@ -81,7 +85,7 @@ export interface Elbv2Deps {
  * ELBv2, with the classic API (2012-06-01, classic/) as a second service on the same rows and
  * data plane: both sign as `elasticloadbalancing`; the edge picks by the request's Version.
  */
-export function createElbv2Service(deps: Elbv2Deps): Service & { supervisor: LoadBalancerSupervisor; classic: Service } {
+export function createElbv2Service(deps: Elbv2Deps): Service & { supervisor: LoadBalancerSupervisor; classic: Service; certificateUsers(scope: Scope, arn: string): string[] } {
   migrate(deps.db, 'elbv2', elbv2Migrations);
   const store = new Elbv2Store(deps.db);
   const supervisor = new LoadBalancerSupervisor({
@@ -89,6 +93,7 @@ export function createElbv2Service(deps: Elbv2Deps): Service & { supervisor: Loa
     network: deps.network,
     tags: deps.tags,
     directory: deps.directory,
+    certificates: deps.certificates,
     runtime: deps.runtime,
     log: deps.log ?? (() => {}),
     now: deps.now ?? (() => new Date()),
@@ -98,7 +103,8 @@ export function createElbv2Service(deps: Elbv2Deps): Service & { supervisor: Loa
     ...targetGroupHandlers(store, deps.network, deps.tags, wake),
     ...targetHandlers(store, deps.network, deps.directory, wake),
     ...loadBalancerHandlers(store, deps.network, deps.tags, wake),
-    ...listenerHandlers(store, deps.tags, wake),
+    ...listenerHandlers(store, deps.tags, deps.certificates, wake),
+    ...listenerCertificateHandlers(store, deps.certificates, wake),
     ...tagHandlers(store, deps.tags),
   };
   return {
@@ -108,11 +114,12 @@ export function createElbv2Service(deps: Elbv2Deps): Service & { supervisor: Loa
     handlers,
     authErrors: elbv2AuthErrors,
     supervisor,
+    certificateUsers: (scope, arn) => certificateUsers(store, scope, arn),
     classic: {
       name: 'elb',
       signingName: 'elasticloadbalancing',
       codec: new QueryCodec(loadModel('elasticloadbalancing-2012-06-01')),
-      handlers: classicHandlers(store, deps.network, deps.tags, deps.directory, wake) satisfies { [K in keyof ElbOperations]: Handler },
+      handlers: classicHandlers(store, deps.network, deps.tags, deps.directory, deps.certificates, wake) satisfies { [K in keyof ElbOperations]: Handler },
       authErrors: elbv2AuthErrors,
     },
     start: () => supervisor.start(),
