@@ -9,7 +9,7 @@
  *   in and an instance of web-sg does not; from inside the VPC the name resolves to the nodes'
  *   private addresses, which answer
  * - a health path answering 500 → unhealthy with Target.ResponseCodeMismatch, no traffic; back
- * - a hanging health path → unhealthy with Target.Timeout; targets deregistered during a long
+ * - a hanging health path → unhealthy with Target.Timeout, no traffic; targets deregistered during a long
  *   request drain: no new requests, the one in flight completes
  * - a stopped target: unused (Target.InvalidState), no traffic, failed requests meanwhile within
  *   what the thresholds allow; started again → healthy → traffic
@@ -277,7 +277,11 @@ test('a health path answering 500: unhealthy (Target.ResponseCodeMismatch), no t
 test('a hanging health path: unhealthy with Target.Timeout; deregistration lets a long request finish, then drains', { skip, timeout: 120_000 }, async () => {
   await elb.send(new ModifyTargetGroupCommand({ TargetGroupArn: tgTwo, HealthCheckPath: '/slow' }));
   await waitFor('web2 timing out in only-two', async () => (await healthOf(tgTwo))[0]!.reason === 'Target.Timeout', 30_000);
+  assert.equal((await healthOf(tgTwo))[0]!.state, 'unhealthy');
+  // No request is sent to a target that hangs: its group's only target is out, so /two/ is 503.
+  await waitFor('no traffic to the hanging target', async () => (await get('/two/x')).status === 503, 10_000);
   await elb.send(new ModifyTargetGroupCommand({ TargetGroupArn: tgTwo, HealthCheckPath: '/health' }));
+  await waitFor('web2 back in only-two', async () => (await get('/two/x')).body === 'web2\n', 30_000);
 
   // A request of 3 s in flight on one of the two targets, both deregistered meanwhile: it completes.
   await elb.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: tgArn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '10' }] }));
