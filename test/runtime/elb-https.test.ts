@@ -36,37 +36,25 @@ import {
   DescribeListenersCommand, DescribeLoadBalancersCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, RegisterTargetsCommand, type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { clientConfig, startKumoForTest, TEST_PUBLIC_IP_POOL, waitFor, type TestKumo } from '../helpers/kumo.js';
-import { debianImageId, waitForState } from '../helpers/ec2.js';
+import { debianImageId, waitForState, webServiceUserData } from '../helpers/ec2.js';
 import { aws, awsJson } from '../helpers/python.js';
 import { nodeDirs, processesOf } from '../../src/services/elbv2/dataplane/haproxy.js';
 import { inside } from './instance-access.js';
 import { haproxySkipReason, leftovers, nativeSkipReason } from './support.js';
 
 const skip = nativeSkipReason() ?? haproxySkipReason();
-let kumo: TestKumo;
-let ec2: EC2Client;
-let elb: ElasticLoadBalancingV2Client;
-let acm: ACMClient;
-let lb: LoadBalancer;
-let dnsServer = '';
-let caPem = '';
-let scratch = '';
-let certArn = '';
-let subnetA = '';
-let vpcId = '';
-let elbSg = '';
-let tgOne = '';
+/** What the tests share: the kumo, its clients, the ALB and the ids the hook made. */
+const the = { dnsServer: '', caPem: '', scratch: '', certArn: '', subnetA: '', vpcId: '', elbSg: '', tgOne: '' } as {
+  kumo: TestKumo; ec2: EC2Client; elb: ElasticLoadBalancingV2Client; acm: ACMClient; lb: LoadBalancer;
+  dnsServer: string; caPem: string; scratch: string; certArn: string; subnetA: string; vpcId: string; elbSg: string; tgOne: string;
+};
 const at: Record<'web1' | 'web2', Instance> = {} as never;
 
 /**
  * HTTP/1.1 on 80: its name at /, request headers at /headers, a chunked response at /stream that
  * holds its last chunk until /tmp/go exists, and a WebSocket echo at /ws (by hand: no packages).
  */
-const webUserData = (name: string) => `#!/bin/bash
-set -e
-cat > /usr/local/bin/web <<'PY'
-#!/usr/bin/env python3
-import base64, hashlib, http.server, json, os, struct, time
+const webUserData = (name: string) => webServiceUserData(`import base64, hashlib, http.server, json, os, struct, time
 NAME = b"${name}"
 class Web(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -123,80 +111,68 @@ class Web(http.server.BaseHTTPRequestHandler):
             reply = NAME + b" says " + data
             self.wfile.write(bytes([0x81, len(reply)]) + reply)
             self.wfile.flush()
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("0.0.0.0", 80), Web).serve_forever()
-PY
-chmod 755 /usr/local/bin/web
-cat > /etc/systemd/system/web.service <<'UNIT'
-[Service]
-ExecStart=/usr/local/bin/web
-[Install]
-WantedBy=multi-user.target
-UNIT
-systemctl enable --now web
-`;
+`);
 
 // One hook does it all: node 20 runs a file's before hooks concurrently.
 before(async () => {
   if (skip) return;
-  kumo = await startKumoForTest({ elasticIpPool: TEST_PUBLIC_IP_POOL });
-  ec2 = new EC2Client(clientConfig(kumo.url));
-  elb = new ElasticLoadBalancingV2Client(clientConfig(kumo.url));
-  acm = new ACMClient(clientConfig(kumo.url));
-  dnsServer = ((await (await fetch(`${kumo.url}/_kumo/health`)).json()) as { dns: string }).dns;
-  caPem = await (await fetch(`${kumo.url}/_kumo/ca.pem`)).text();
-  scratch = mkdtempSync(join(tmpdir(), 'kumo-elb-https-'));
-  writeFileSync(join(scratch, 'ca.pem'), caPem);
-  const ami = await debianImageId(ec2);
-  vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }))).Vpc!.VpcId!;
-  const igw = (await ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
-  await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }));
-  const subnet = async (cidr: string, zone: string) => (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr, AvailabilityZone: zone }))).Subnet!.SubnetId!;
-  subnetA = await subnet('10.0.0.0/24', 'ap-northeast-1a');
+  the.kumo = await startKumoForTest({ elasticIpPool: TEST_PUBLIC_IP_POOL });
+  the.ec2 = new EC2Client(clientConfig(the.kumo.url));
+  the.elb = new ElasticLoadBalancingV2Client(clientConfig(the.kumo.url));
+  the.acm = new ACMClient(clientConfig(the.kumo.url));
+  the.dnsServer = ((await (await fetch(`${the.kumo.url}/_kumo/health`)).json()) as { dns: string }).dns;
+  the.caPem = await (await fetch(`${the.kumo.url}/_kumo/ca.pem`)).text();
+  the.scratch = mkdtempSync(join(tmpdir(), 'kumo-elb-https-'));
+  writeFileSync(join(the.scratch, 'ca.pem'), the.caPem);
+  const ami = await debianImageId(the.ec2);
+  the.vpcId = (await the.ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }))).Vpc!.VpcId!;
+  const igw = (await the.ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!;
+  await the.ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: the.vpcId }));
+  const subnet = async (cidr: string, zone: string) => (await the.ec2.send(new CreateSubnetCommand({ VpcId: the.vpcId, CidrBlock: cidr, AvailabilityZone: zone }))).Subnet!.SubnetId!;
+  the.subnetA = await subnet('10.0.0.0/24', 'ap-northeast-1a');
   const subnetC = await subnet('10.0.1.0/24', 'ap-northeast-1c');
-  const sg = async (name: string) => (await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: name, Description: name }))).GroupId!;
-  elbSg = await sg('elb-sg');
+  const sg = async (name: string) => (await the.ec2.send(new CreateSecurityGroupCommand({ VpcId: the.vpcId, GroupName: name, Description: name }))).GroupId!;
+  the.elbSg = await sg('elb-sg');
   const webSg = await sg('web-sg');
-  await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: elbSg, IpPermissions: [80, 443].map((p) => ({ IpProtocol: 'tcp', FromPort: p, ToPort: p, IpRanges: [{ CidrIp: '0.0.0.0/0' }] })) }));
-  await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: webSg, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, UserIdGroupPairs: [{ GroupId: elbSg }] }] }));
+  await the.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: the.elbSg, IpPermissions: [80, 443].map((p) => ({ IpProtocol: 'tcp', FromPort: p, ToPort: p, IpRanges: [{ CidrIp: '0.0.0.0/0' }] })) }));
+  await the.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: webSg, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, UserIdGroupPairs: [{ GroupId: the.elbSg }] }] }));
   const launch = async (name: string, SubnetId: string) =>
-    (await ec2.send(new RunInstancesCommand({
+    (await the.ec2.send(new RunInstancesCommand({
       ImageId: ami, MinCount: 1, MaxCount: 1, InstanceType: 't3.micro', SubnetId, SecurityGroupIds: [webSg], UserData: Buffer.from(webUserData(name)).toString('base64'),
     }))).Instances![0]!.InstanceId!;
-  const [web1, web2] = await Promise.all([launch('web1', subnetA), launch('web2', subnetC)]);
+  const [web1, web2] = await Promise.all([launch('web1', the.subnetA), launch('web2', subnetC)]);
   const tg = async (Name: string, id: string) => {
-    const arn = (await elb.send(new CreateTargetGroupCommand({
-      Name, Protocol: 'HTTP', Port: 80, VpcId: vpcId, HealthCheckPath: '/', HealthCheckIntervalSeconds: 5, HealthCheckTimeoutSeconds: 2, HealthyThresholdCount: 2,
+    const arn = (await the.elb.send(new CreateTargetGroupCommand({
+      Name, Protocol: 'HTTP', Port: 80, VpcId: the.vpcId, HealthCheckPath: '/', HealthCheckIntervalSeconds: 5, HealthCheckTimeoutSeconds: 2, HealthyThresholdCount: 2,
     }))).TargetGroups![0]!.TargetGroupArn!;
-    await elb.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id: id }] }));
+    await the.elb.send(new RegisterTargetsCommand({ TargetGroupArn: arn, Targets: [{ Id: id }] }));
     return arn;
   };
-  tgOne = await tg('one', web1);
+  the.tgOne = await tg('one', web1);
   const tgTwo = await tg('two', web2);
   // Certificates for every load balancer name here, from kumo's CA: the ALB's and the classic
   // one's (<name>-<n>.<region>.elb.amazonaws.com) and the NLB's (<name>-<hex>.elb.<region>.amazonaws.com).
-  certArn = (await acm.send(new RequestCertificateCommand({
+  the.certArn = (await the.acm.send(new RequestCertificateCommand({
     DomainName: '*.ap-northeast-1.elb.amazonaws.com', SubjectAlternativeNames: ['*.elb.ap-northeast-1.amazonaws.com'], ValidationMethod: 'DNS',
   }))).CertificateArn!;
-  lb = (await elb.send(new CreateLoadBalancerCommand({ Name: 'Test-TLS', Subnets: [subnetA, subnetC], SecurityGroups: [elbSg] }))).LoadBalancers![0]!;
-  const weighted = [{ Type: 'forward' as const, ForwardConfig: { TargetGroups: [{ TargetGroupArn: tgOne, Weight: 80 }, { TargetGroupArn: tgTwo, Weight: 20 }] } }];
+  the.lb = (await the.elb.send(new CreateLoadBalancerCommand({ Name: 'Test-TLS', Subnets: [the.subnetA, subnetC], SecurityGroups: [the.elbSg] }))).LoadBalancers![0]!;
+  const weighted = [{ Type: 'forward' as const, ForwardConfig: { TargetGroups: [{ TargetGroupArn: the.tgOne, Weight: 80 }, { TargetGroupArn: tgTwo, Weight: 20 }] } }];
   const listeners: string[] = [];
   for (const [Protocol, Port] of [['HTTP', 80], ['HTTPS', 443]] as const) {
-    listeners.push((await elb.send(new CreateListenerCommand({
-      LoadBalancerArn: lb.LoadBalancerArn, Protocol, Port, DefaultActions: weighted, ...(Protocol === 'HTTPS' ? { Certificates: [{ CertificateArn: certArn }] } : {}),
+    listeners.push((await the.elb.send(new CreateListenerCommand({
+      LoadBalancerArn: the.lb.LoadBalancerArn, Protocol, Port, DefaultActions: weighted, ...(Protocol === 'HTTPS' ? { Certificates: [{ CertificateArn: the.certArn }] } : {}),
     }))).Listeners![0]!.ListenerArn!);
   }
   // Streams and WebSockets go to web1 alone, whose /tmp/go the test controls.
   for (const ListenerArn of listeners) {
-    await elb.send(new CreateRuleCommand({
-      ListenerArn, Priority: 1, Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/stream', '/ws', '/headers'] } }], Actions: [{ Type: 'forward', TargetGroupArn: tgOne }],
+    await the.elb.send(new CreateRuleCommand({
+      ListenerArn, Priority: 1, Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/stream', '/ws', '/headers'] } }], Actions: [{ Type: 'forward', TargetGroupArn: the.tgOne }],
     }));
   }
-  for (const [name, id] of Object.entries({ web1, web2 })) at[name as keyof typeof at] = await waitForState(ec2, id, 'running');
-  await waitFor('the load balancer to be active', async () => (await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [lb.LoadBalancerArn!] }))).LoadBalancers![0]!.State!.Code === 'active', 60_000);
-  for (const arn of [tgOne, tgTwo]) {
-    await waitFor('targets healthy', async () => (await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }))).TargetHealthDescriptions![0]!.TargetHealth!.State === 'healthy', 180_000);
+  for (const [name, id] of Object.entries({ web1, web2 })) at[name as keyof typeof at] = await waitForState(the.ec2, id, 'running');
+  await waitFor('the load balancer to be active', async () => (await the.elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [the.lb.LoadBalancerArn!] }))).LoadBalancers![0]!.State!.Code === 'active', 60_000);
+  for (const arn of [the.tgOne, tgTwo]) {
+    await waitFor('targets healthy', async () => (await the.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }))).TargetHealthDescriptions![0]!.TargetHealth!.State === 'healthy', 180_000);
   }
   // DescribeTargetHealth leads the proxies by up to a pass of the supervisor.
   await waitFor('both groups in service', async () => {
@@ -208,10 +184,10 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
-  const nodes = nodeDirs(join(kumo.dataDir, 'elbv2'));
-  for (const c of [ec2, elb, acm]) c.destroy();
-  await kumo.stop();
-  rmSync(scratch, { recursive: true, force: true });
+  const nodes = nodeDirs(join(the.kumo.dataDir, 'elbv2'));
+  for (const c of [the.ec2, the.elb, the.acm]) c.destroy();
+  await the.kumo.stop();
+  rmSync(the.scratch, { recursive: true, force: true });
   assert.deepEqual(nodes.flatMap((n) => processesOf(n.dir)), [], 'kumo stop leaves no HAProxy running');
   for (const i of Object.values(at)) assert.deepEqual(leftovers(i.InstanceId!), [], i.InstanceId);
   for (const n of nodes) assert.deepEqual(leftovers(n.eniId), [], n.eniId);
@@ -219,7 +195,7 @@ after(async () => {
 
 async function addresses(name: string): Promise<string[]> {
   const r = new Resolver();
-  r.setServers([dnsServer]);
+  r.setServers([the.dnsServer]);
   return r.resolve4(name);
 }
 
@@ -227,12 +203,12 @@ type Answer = { status: number; body: string; headers: IncomingMessage['headers'
 
 /** One request to the ALB's first address on `port` (HTTPS on 443, trusting kumo's CA, for its DNS name). */
 async function get(port: number, path: string, opts: { agent?: HttpAgent; name?: string; servername?: string } = {}): Promise<Answer> {
-  const name = opts.name ?? lb.DNSName!;
+  const name = opts.name ?? the.lb.DNSName!;
   const [ip] = await addresses(name);
   const secure = port === 443;
   return new Promise((resolve, reject) => {
     const req = (secure ? httpsRequest : httpRequest)(
-      { host: ip, port, path, headers: { Host: name }, agent: opts.agent ?? false, timeout: 10_000, ...(secure ? { ca: caPem, servername: opts.servername ?? name } : {}) },
+      { host: ip, port, path, headers: { Host: name }, agent: opts.agent ?? false, timeout: 10_000, ...(secure ? { ca: the.caPem, servername: opts.servername ?? name } : {}) },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -255,21 +231,21 @@ test('HTTPS: the certificate kumo issued, trusted through kumo\'s CA (Node and c
   assert.equal(headers['x-forwarded-proto'], 'https');
   assert.equal(headers['x-forwarded-port'], '443');
   assert.match(headers['x-forwarded-for']!, /^\d+\.\d+\.\d+\.\d+$/);
-  const [ip] = await addresses(lb.DNSName!);
+  const [ip] = await addresses(the.lb.DNSName!);
   // curl negotiates HTTP/2 by ALPN, as browsers do with an ALB.
-  const curl = await run('curl', ['-sS', '--cacert', join(scratch, 'ca.pem'), '--resolve', `${lb.DNSName}:443:${ip}`, '-w', ' %{http_version}', `https://${lb.DNSName}/headers`]);
+  const curl = await run('curl', ['-sS', '--cacert', join(the.scratch, 'ca.pem'), '--resolve', `${the.lb.DNSName}:443:${ip}`, '-w', ' %{http_version}', `https://${the.lb.DNSName}/headers`]);
   assert.equal(curl.code, 0, curl.stderr);
   assert.match(curl.stdout, /"x-forwarded-proto": "https".* 2$/s);
-  const untrusting = await run('curl', ['-sS', '--resolve', `${lb.DNSName}:443:${ip}`, `https://${lb.DNSName}/`]);
+  const untrusting = await run('curl', ['-sS', '--resolve', `${the.lb.DNSName}:443:${ip}`, `https://${the.lb.DNSName}/`]);
   assert.notEqual(untrusting.code, 0, 'a client that does not trust kumo\'s CA is refused');
   assert.match(untrusting.stderr, /certificate/i);
 
   // An imported certificate, served to clients that ask for its name.
-  const own = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(scratch, 'shop.key'), '-out', join(scratch, 'shop.pem'), '-days', '30', '-subj', '/CN=shop.example.org', '-addext', 'subjectAltName=DNS:shop.example.org']);
+  const own = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(the.scratch, 'shop.key'), '-out', join(the.scratch, 'shop.pem'), '-days', '30', '-subj', '/CN=shop.example.org', '-addext', 'subjectAltName=DNS:shop.example.org']);
   assert.equal(own.code, 0, own.stderr);
-  const shop = (await acm.send(new ImportCertificateCommand({ Certificate: readFileSync(join(scratch, 'shop.pem')), PrivateKey: readFileSync(join(scratch, 'shop.key')) }))).CertificateArn!;
-  const listener = (await elb.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn }))).Listeners!.find((l) => l.Port === 443)!;
-  await elb.send(new AddListenerCertificatesCommand({ ListenerArn: listener.ListenerArn, Certificates: [{ CertificateArn: shop }] }));
+  const shop = (await the.acm.send(new ImportCertificateCommand({ Certificate: readFileSync(join(the.scratch, 'shop.pem')), PrivateKey: readFileSync(join(the.scratch, 'shop.key')) }))).CertificateArn!;
+  const listener = (await the.elb.send(new DescribeListenersCommand({ LoadBalancerArn: the.lb.LoadBalancerArn }))).Listeners!.find((l) => l.Port === 443)!;
+  await the.elb.send(new AddListenerCertificatesCommand({ ListenerArn: listener.ListenerArn, Certificates: [{ CertificateArn: shop }] }));
   const served = (servername: string) =>
     new Promise<string>((resolve, reject) => {
       const s = tlsConnect({ host: ip, port: 443, servername, rejectUnauthorized: false }, () => {
@@ -279,11 +255,11 @@ test('HTTPS: the certificate kumo issued, trusted through kumo\'s CA (Node and c
       s.on('error', reject);
     });
   await waitFor('the SNI certificate served', async () => (await served('shop.example.org')) === 'shop.example.org', 20_000);
-  assert.equal(await served(lb.DNSName!), '*.ap-northeast-1.elb.amazonaws.com', 'the default certificate for any other name');
+  assert.equal(await served(the.lb.DNSName!), '*.ap-northeast-1.elb.amazonaws.com', 'the default certificate for any other name');
 });
 
 test('keep-alive: one connection carries many requests, on HTTP and HTTPS', { skip, timeout: 60_000 }, async () => {
-  for (const [port, agent] of [[80, new HttpAgent({ keepAlive: true, maxSockets: 1 })], [443, new HttpsAgent({ keepAlive: true, maxSockets: 1, ca: caPem })]] as const) {
+  for (const [port, agent] of [[80, new HttpAgent({ keepAlive: true, maxSockets: 1 })], [443, new HttpsAgent({ keepAlive: true, maxSockets: 1, ca: the.caPem })]] as const) {
     const answers: Answer[] = [];
     for (let i = 0; i < 4; i++) answers.push(await get(port, '/', { agent }));
     agent.destroy();
@@ -295,11 +271,11 @@ test('keep-alive: one connection carries many requests, on HTTP and HTTPS', { sk
 test('streaming: a chunked response reaches the client chunk by chunk, before the target has finished', { skip, timeout: 60_000 }, async () => {
   for (const port of [80, 443]) {
     await inside(at.web1.InstanceId!, 'rm -f /tmp/go');
-    const [ip] = await addresses(lb.DNSName!);
+    const [ip] = await addresses(the.lb.DNSName!);
     const chunks: string[] = [];
     const done = new Promise<void>((resolve, reject) => {
       const req = (port === 443 ? httpsRequest : httpRequest)(
-        { host: ip, port, path: '/stream', headers: { Host: lb.DNSName! }, agent: false, ...(port === 443 ? { ca: caPem, servername: lb.DNSName! } : {}) },
+        { host: ip, port, path: '/stream', headers: { Host: the.lb.DNSName! }, agent: false, ...(port === 443 ? { ca: the.caPem, servername: the.lb.DNSName! } : {}) },
         (res) => {
           assert.equal(res.headers['transfer-encoding'], 'chunked');
           res.setEncoding('utf8');
@@ -321,12 +297,12 @@ test('streaming: a chunked response reaches the client chunk by chunk, before th
 /** A WebSocket round trip by hand (RFC 6455): upgrade, one masked text frame out, one frame back. */
 function webSocketEcho(port: number, message: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    void addresses(lb.DNSName!).then(([ip]) => {
+    void addresses(the.lb.DNSName!).then(([ip]) => {
       const key = randomBytes(16).toString('base64');
       const req = (port === 443 ? httpsRequest : httpRequest)({
         host: ip, port, path: '/ws', agent: false,
-        headers: { Host: lb.DNSName!, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '13' },
-        ...(port === 443 ? { ca: caPem, servername: lb.DNSName! } : {}),
+        headers: { Host: the.lb.DNSName!, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '13' },
+        ...(port === 443 ? { ca: the.caPem, servername: the.lb.DNSName! } : {}),
       });
       req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
       req.on('error', reject);
@@ -368,13 +344,13 @@ test('forward with weights: two target groups weighted 80/20 share the requests 
 });
 
 test('a network load balancer\'s TLS listener ends TLS and passes the bytes on', { skip, timeout: 90_000 }, async () => {
-  const tcp = (await elb.send(new CreateTargetGroupCommand({
-    Name: 'tls-tcp', Protocol: 'TCP', Port: 80, VpcId: vpcId, HealthCheckIntervalSeconds: 5, HealthCheckTimeoutSeconds: 2, HealthyThresholdCount: 2,
+  const tcp = (await the.elb.send(new CreateTargetGroupCommand({
+    Name: 'tls-tcp', Protocol: 'TCP', Port: 80, VpcId: the.vpcId, HealthCheckIntervalSeconds: 5, HealthCheckTimeoutSeconds: 2, HealthyThresholdCount: 2,
   }))).TargetGroups![0]!.TargetGroupArn!;
-  await elb.send(new RegisterTargetsCommand({ TargetGroupArn: tcp, Targets: [{ Id: at.web1.InstanceId! }] }));
-  const nlb = (await elb.send(new CreateLoadBalancerCommand({ Name: 'tls-nlb', Type: 'network', Subnets: [subnetA], SecurityGroups: [elbSg] }))).LoadBalancers![0]!;
-  const l = (await elb.send(new CreateListenerCommand({
-    LoadBalancerArn: nlb.LoadBalancerArn, Protocol: 'TLS', Port: 443, Certificates: [{ CertificateArn: certArn }], SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06', DefaultActions: [{ Type: 'forward', TargetGroupArn: tcp }],
+  await the.elb.send(new RegisterTargetsCommand({ TargetGroupArn: tcp, Targets: [{ Id: at.web1.InstanceId! }] }));
+  const nlb = (await the.elb.send(new CreateLoadBalancerCommand({ Name: 'tls-nlb', Type: 'network', Subnets: [the.subnetA], SecurityGroups: [the.elbSg] }))).LoadBalancers![0]!;
+  const l = (await the.elb.send(new CreateListenerCommand({
+    LoadBalancerArn: nlb.LoadBalancerArn, Protocol: 'TLS', Port: 443, Certificates: [{ CertificateArn: the.certArn }], SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06', DefaultActions: [{ Type: 'forward', TargetGroupArn: tcp }],
   }))).Listeners![0]!;
   assert.deepEqual(l.AlpnPolicy, ['None']);
   const answer = await waitFor('the NLB over TLS', async () => {
@@ -383,14 +359,14 @@ test('a network load balancer\'s TLS listener ends TLS and passes the bytes on',
   }, 60_000);
   const headers = JSON.parse(answer!.body) as Record<string, string>;
   assert.equal(headers['x-forwarded-proto'], undefined, 'TCP mode: the bytes as the client sent them');
-  await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: nlb.LoadBalancerArn }));
+  await the.elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: nlb.LoadBalancerArn }));
 });
 
 test('a classic load balancer\'s HTTPS listener with an ACM certificate', { skip, timeout: 90_000 }, async () => {
-  const url = kumo.url;
+  const url = the.kumo.url;
   const dns = (await awsJson<{ DNSName: string }>(url, [
-    'elb', 'create-load-balancer', '--load-balancer-name', 'tls-classic', '--subnets', subnetA, '--security-groups', elbSg,
-    '--listeners', `Protocol=HTTPS,LoadBalancerPort=443,InstanceProtocol=HTTP,InstancePort=80,SSLCertificateId=${certArn}`,
+    'elb', 'create-load-balancer', '--load-balancer-name', 'tls-classic', '--subnets', the.subnetA, '--security-groups', the.elbSg,
+    '--listeners', `Protocol=HTTPS,LoadBalancerPort=443,InstanceProtocol=HTTP,InstancePort=80,SSLCertificateId=${the.certArn}`,
   ])).DNSName;
   await awsJson(url, ['elb', 'configure-health-check', '--load-balancer-name', 'tls-classic', '--health-check', 'Target=HTTP:80/,Interval=5,Timeout=2,UnhealthyThreshold=2,HealthyThreshold=2']);
   await awsJson(url, ['elb', 'register-instances-with-load-balancer', '--load-balancer-name', 'tls-classic', '--instances', at.web1.InstanceId!]);

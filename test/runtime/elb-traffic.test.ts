@@ -37,7 +37,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { clientConfig, startKumoForTest, TEST_PUBLIC_IP_POOL, waitFor } from '../helpers/kumo.js';
 import { appendFileSync } from 'node:fs';
-import { debianImageId, waitForState, type Ec2Fixture } from '../helpers/ec2.js';
+import { debianImageId, waitForState, webServiceUserData, type Ec2Fixture } from '../helpers/ec2.js';
 import { processesOf } from '../../src/services/elbv2/dataplane/haproxy.js';
 import { nodeDirs } from '../../src/services/elbv2/dataplane/haproxy.js';
 import { curlIn, inside } from './instance-access.js';
@@ -59,11 +59,7 @@ let subnetsAC: string[] = [];
 const at: Record<'web1' | 'web2' | 'web3', Instance> = {} as never;
 
 /** HTTP on 80: its name at /, 500 on /health while /tmp/sick exists, headers at /headers, 3 s late at /slow. */
-const webUserData = (name: string) => `#!/bin/bash
-set -e
-cat > /usr/local/bin/web <<'PY'
-#!/usr/bin/env python3
-import http.server, json, os, time
+const webUserData = (name: string) => webServiceUserData(`import http.server, json, os, time
 class Web(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
@@ -78,19 +74,7 @@ class Web(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("0.0.0.0", 80), Web).serve_forever()
-PY
-chmod 755 /usr/local/bin/web
-cat > /etc/systemd/system/web.service <<'UNIT'
-[Service]
-ExecStart=/usr/local/bin/web
-[Install]
-WantedBy=multi-user.target
-UNIT
-systemctl enable --now web
-`;
+`);
 
 // One hook does it all: node 20 runs a file's before hooks concurrently.
 before(async () => {
