@@ -13,6 +13,7 @@ import type { Edge } from './edge/chain.js';
 import { internalHandler } from './edge/internal.js';
 import { ServiceRouter } from './edge/route.js';
 import { listen } from './edge/server.js';
+import { awsEndpointsInVpcs } from './edge/vpc-endpoints.js';
 import { Clock } from './runtime/clock.js';
 import { DataPlane } from './runtime/data-plane.js';
 import { createHostRuntime, reclaimHostState, type ContainerOwner, type HostRuntime } from './runtime/host-runtime.js';
@@ -99,7 +100,13 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
       for (const s of services) await s.close?.();
     });
     const limits = { idleTimeoutMs: config.idleTimeoutMs, maxConnections: config.maxConnections };
-    const { server, port } = await listen(edgeFor(config, db, services, runtime, plane, clock, ca, log), config.host, config.port, limits);
+    const edge = edgeFor(config, db, services, runtime, plane, clock, ca, log);
+    if (plane.hasFabric) {
+      const inside = awsEndpointsInVpcs({ edge, ca, limits, prefixes: services.map((s) => s.codec.model.metadata.endpointPrefix) });
+      plane.zones.register(inside.zone);
+      plane.serve(inside.serve);
+    }
+    const { server, port } = await listen(edge, config.host, config.port, limits);
     for (const s of services) await s.start?.();
     lock.ready(config.host, port);
     const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -144,7 +151,15 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
     db,
     network,
     tags,
-    runtime: { driver, volumes: runtime.volumes, snapshots: runtime.snapshots, instanceStoreDir: runtime.volumes ? join(config.dataDir, 'instance-store') : undefined, imageRootfs: runtime.imageRootfs, plane },
+    runtime: {
+      driver,
+      volumes: runtime.volumes,
+      snapshots: runtime.snapshots,
+      instanceStoreDir: runtime.volumes ? join(config.dataDir, 'instance-store') : undefined,
+      imageRootfs: runtime.imageRootfs,
+      plane,
+      trustedCertificates: async () => [await ca.certificate()],
+    },
     log,
     now: clock.now,
   });

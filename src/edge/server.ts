@@ -4,11 +4,13 @@
  * listen errors become messages a person can act on.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { handle, type Edge } from './chain.js';
 import { limitConnections, serverOptions, type ConnectionLimits } from './connections.js';
 
-export async function listen(edge: Edge, host: string, port: number, limits: ConnectionLimits): Promise<{ server: Server; port: number }> {
+/** Hands a server's requests to the chain, with the chain's connection limits. */
+function attach(server: Server, edge: Edge, limits: ConnectionLimits): void {
   const serve = (req: IncomingMessage, res: ServerResponse) => {
     // handle() answers its own failures; this only catches a bug in that answering itself.
     handle(edge, req, res).catch((e) => {
@@ -16,11 +18,23 @@ export async function listen(edge: Edge, host: string, port: number, limits: Con
       res.destroy();
     });
   };
-  const server = createServer(serverOptions(limits), serve);
+  server.on('request', serve);
   // Expect: 100-continue is the chain's to answer: the go-ahead goes out only once the body is
   // wanted, so a caller who will be refused gets the refusal instead (./body.ts).
   server.on('checkContinue', serve);
   limitConnections(server, limits, edge.log);
+}
+
+/** The same chain over TLS (AWS's endpoints by their real names, inside VPCs: ./vpc-endpoints.ts). */
+export function tlsServer(edge: Edge, limits: ConnectionLimits, tls: { key: string; cert: string }): Server {
+  const server = createTlsServer({ ...serverOptions(limits), ...tls });
+  attach(server, edge, limits);
+  return server;
+}
+
+export async function listen(edge: Edge, host: string, port: number, limits: ConnectionLimits): Promise<{ server: Server; port: number }> {
+  const server = createServer(serverOptions(limits));
+  attach(server, edge, limits);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EADDRINUSE') reject(new Error(`port ${port} on ${host} is already in use (is another kumo running? try 'kumo status')`));

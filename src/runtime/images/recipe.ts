@@ -22,6 +22,13 @@ export const BASE_PACKAGES = [
   'xfsprogs',
 ];
 
+/**
+ * Installed by apt after debootstrap (debootstrap's own resolver cannot configure them): the AWS
+ * CLI (Debian's is v2, as Amazon Linux 2023 ships it), so `aws s3 sync` inside an instance reaches kumo's endpoints by
+ * their real names (edge/vpc-endpoints.ts).
+ */
+export const INSTALLED_PACKAGES = ['awscli'];
+
 /** Downloaded into the image's local apt repository (with their dependencies), not installed. */
 export const REPO_PACKAGES = [
   'apache2', 'nginx', 'php', 'libapache2-mod-php', 'php-mysql', 'php-fpm', 'mariadb-client', 'wget', 'unzip', 'git',
@@ -267,8 +274,13 @@ const heredoc = (path: string, text: string, mode = '644') =>
  */
 export const CUSTOMIZE_SCRIPT = `set -eu
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C
-echo "customize: downloading ${REPO_PACKAGES.join(' ')} into ${LOCAL_REPO}"
 apt-get update -q
+echo "customize: installing ${INSTALLED_PACKAGES.join(' ')}"
+apt-get install -y -q --no-install-recommends ${INSTALLED_PACKAGES.join(' ')}
+# Debian's awscli (v2) carries botocore's own CA bundle; it reads the system's instead, as Debian
+# points certifi there, so the CAs an instance trusts (kumo's among them) are the CLI's too.
+for b in /usr/lib/python3/dist-packages/awscli/botocore/cacert.pem; do [ -e "$b" ] && ln -sf /etc/ssl/certs/ca-certificates.crt "$b"; done
+echo "customize: downloading ${REPO_PACKAGES.join(' ')} into ${LOCAL_REPO}"
 mkdir -p ${LOCAL_REPO}/partial
 apt-get install -y -q --download-only -o Dir::Cache::archives=${LOCAL_REPO} ${REPO_PACKAGES.join(' ')}
 rm -rf ${LOCAL_REPO}/partial ${LOCAL_REPO}/lock

@@ -26,6 +26,8 @@ export interface LaunchSpec {
   publicKeys?: string[];
   /** A secret only root in the instance can read, proving a request to kumo comes from it (mounting a volume). */
   hostToken?: string;
+  /** CA certificates (PEM) the instance trusts besides the image's (kumo's own: AWS's endpoints inside VPCs). */
+  trustedCertificates?: string[];
   /**
    * Network namespace (a name under /run/netns) to run in, created and wired by the caller (the
    * VPC fabric). None: the driver gives the instance a namespace of its own with loopback only.

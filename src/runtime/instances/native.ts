@@ -119,6 +119,7 @@ export class NativeDriver implements InstanceDriver {
         hostname: spec.hostname ?? spec.id, nameservers: spec.nameservers ?? [],
         defaultUser: spec.defaultUser ?? 'admin', publicKeys: spec.publicKeys ?? [],
         userData: userData === undefined ? undefined : Buffer.from(userData), hostToken: spec.hostToken,
+        trustedCertificates: spec.trustedCertificates,
       });
       shiftWritten(join(volume, 'upper'), p.merged);
     } catch (err) {

@@ -29,6 +29,8 @@ export interface ProvisionParams {
   userData?: Buffer;
   /** The instance's secret for asking kumo to act for it (mounting a volume): root may read it, no one else. */
   hostToken?: string;
+  /** CA certificates (PEM) added to the system's trust store. */
+  trustedCertificates?: string[];
 }
 
 /** `root` is the instance's mounted root; every write lands in its upper layer. */
@@ -41,9 +43,27 @@ export async function provisionInstance(root: string, p: ProvisionParams): Promi
     mkdirSync(join(root, dirname(HOST_TOKEN_FILE)), { recursive: true, mode: 0o700 });
     writeFileSync(join(root, HOST_TOKEN_FILE), `${p.hostToken}\n`, { mode: 0o600 });
   }
+  if (p.trustedCertificates?.length) trust(root, p.trustedCertificates);
   if (p.userData !== undefined && p.userData.length > 0) {
     installFirstBoot(root, splitUserData(p.userData), p.defaultUser);
   }
+}
+
+/**
+ * kumo's certificate authority joins the image's trusted ones, as update-ca-certificates would add
+ * it: its file where that tool looks (so a later run keeps it) and its PEM in the bundle that
+ * OpenSSL, curl and Python read, so `aws` and `curl https://s3.….amazonaws.com` trust kumo's
+ * endpoints inside the VPC.
+ */
+function trust(root: string, pems: string[]): void {
+  const local = join(root, 'usr/local/share/ca-certificates');
+  mkdirSync(local, { recursive: true });
+  pems.forEach((pem, i) => writeFileSync(join(local, `kumo-${i}.crt`), pem.endsWith('\n') ? pem : `${pem}\n`, { mode: 0o644 }));
+  const bundle = join(root, 'etc/ssl/certs/ca-certificates.crt');
+  if (!existsSync(bundle)) return;
+  const have = readFileSync(bundle, 'utf8');
+  const missing = pems.filter((pem) => !have.includes(pem.trim()));
+  if (missing.length) writeFileSync(bundle, `${have.endsWith('\n') || !have ? have : `${have}\n`}${missing.map((pem) => `${pem.trim()}\n`).join('')}`);
 }
 
 /**

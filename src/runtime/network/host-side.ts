@@ -60,7 +60,7 @@ export function renderHostTable(t: HostTableInput): string {
     // Instances reach the host only for kumo's services; the host's other listeners (sshd, the
     // API) stay out of their reach, as they would be on AWS.
     `    iifname ${veths} ct state established,related accept`,
-    `    iifname ${veths} ip daddr ${t.serviceAddress} tcp dport 80 accept`,
+    `    iifname ${veths} ip daddr ${t.serviceAddress} tcp dport { 80, 443 } accept`,
     `    iifname ${veths} ip daddr ${t.serviceAddress} meta l4proto { tcp, udp } th dport 53 accept`,
     `    iifname ${veths} drop`,
     `  }`,

@@ -168,7 +168,8 @@ export function renderRouter(r: RouterInput): string {
   }
   fwd.push(
     `iifname ${q(UPLINK)} ip saddr ${svc} ct state established,related accept`,
-    `oifname ${q(UPLINK)} ip daddr ${svc} tcp dport 80 accept`,
+    // kumo's services: IMDS and what else listens on 80, AWS's API endpoints on 443 (edge/vpc-endpoints.ts).
+    `oifname ${q(UPLINK)} ip daddr ${svc} tcp dport { 80, 443 } accept`,
     `oifname ${q(UPLINK)} ip daddr ${svc} meta l4proto { tcp, udp } th dport 53 accept`,
     // Replies to connections the host opened (public IPs) may go back; nothing may start there.
     `oifname ${q(UPLINK)} ct direction original drop`,

@@ -169,6 +169,8 @@ export interface Ec2Runtime {
   plane: DataPlane;
   /** Rootfs of a kumo image (built on first use). */
   imageRootfs: (name: string) => Promise<string>;
+  /** CA certificates new instances trust (kumo's own). */
+  trustedCertificates?: () => Promise<string[]>;
 }
 
 export interface Ec2Deps {
@@ -277,6 +279,7 @@ export function createEc2Service(deps: Ec2Deps): Ec2Service {
     instanceStoreDir: deps.runtime.instanceStoreDir,
     plane: deps.runtime.plane,
     imageRootfs: deps.runtime.imageRootfs,
+    trustedCertificates: deps.runtime.trustedCertificates,
     log: deps.log,
     now,
     snapshots: deps.runtime.snapshots,

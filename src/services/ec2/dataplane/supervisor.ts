@@ -47,6 +47,8 @@ export interface SupervisorDeps {
   plane: DataPlane;
   /** The rootfs of a kumo image, built first if needed (may take minutes). */
   imageRootfs: (name: string) => Promise<string>;
+  /** CA certificates new instances trust (kumo's own, for AWS's endpoints inside VPCs). */
+  trustedCertificates?: () => Promise<string[]>;
   log: (line: string) => void;
   now: () => Date;
   /** Told when an instance's container starts, is adopted after a restart, or ends (the EBS supervisor's devices follow). */
@@ -231,6 +233,7 @@ export class InstanceSupervisor {
           defaultUser: i.DefaultUser,
           publicKeys: key ? [key.PublicKey] : [],
           hostToken: i.HostToken,
+          trustedCertificates: await this.deps.trustedCertificates?.(),
           netns,
           resources: resourcesOf(i.InstanceType),
           volume: await this.roots.ready(i, rootfs),
