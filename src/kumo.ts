@@ -8,13 +8,15 @@
  * released), so a refused start leaves the data dir as it found it.
  */
 import { join } from 'node:path';
-import type { KumoConfig } from './config.js';
+import { packageCacheDir, type KumoConfig } from './config.js';
 import type { Edge } from './edge/chain.js';
 import { internalHandler } from './edge/internal.js';
 import { ServiceRouter } from './edge/route.js';
 import { listen } from './edge/server.js';
 import { Clock } from './runtime/clock.js';
 import { DataPlane } from './runtime/data-plane.js';
+import { DEBIAN_SUITE } from './runtime/images/recipe.js';
+import { OutsideWorld } from './runtime/outside/world.js';
 import { createHostRuntime, reclaimHostState, type ContainerOwner, type HostRuntime } from './runtime/host-runtime.js';
 import type { ExitKind } from './runtime/instances/driver.js';
 import type { Service } from './services/service.js';
@@ -87,13 +89,17 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
     const plane = new DataPlane({ openFabric: runtime.openFabric, hostDns: config.hostDns, log });
     await plane.start();
     undo.push(() => plane.close());
+    // What instances see of the world beyond kumo: the package registry through a cache, and a
+    // few well-known downloads (runtime/outside). Only where instances have networks of their own.
+    const outside = plane.hasFabric ? new OutsideWorld({ cacheDir: packageCacheDir(config), suite: DEBIAN_SUITE, log }) : undefined;
+    outside?.plugInto(plane);
     const clock = new Clock(config.clock);
     const services = buildServices(config, db, runtime, plane, clock, log);
     undo.push(async () => {
       for (const s of services) await s.close?.();
     });
     const limits = { idleTimeoutMs: config.idleTimeoutMs, maxConnections: config.maxConnections };
-    const { server, port } = await listen(edgeFor(config, db, services, runtime, plane, clock, log), config.host, config.port, limits);
+    const { server, port } = await listen(edgeFor(config, db, services, runtime, plane, clock, log, outside), config.host, config.port, limits);
     for (const s of services) await s.start?.();
     lock.ready(config.host, port);
     const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -192,7 +198,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
   ];
 }
 
-function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRuntime, plane: DataPlane, clock: Clock, log: (line: string) => void): Edge {
+function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRuntime, plane: DataPlane, clock: Clock, log: (line: string) => void, outside?: OutsideWorld): Edge {
   const runtime = host.mode;
   const started = Date.now();
   return {
@@ -218,6 +224,8 @@ function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRunt
         auth: config.auth ? 'sigv4' : 'off',
         runtime,
         dns: plane.hostDns ?? null,
+        internet: config.internet,
+        outside: outside?.stats() ?? null,
         services: Object.fromEntries(
           services.map((s) => [
             s.name,
