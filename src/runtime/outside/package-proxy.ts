@@ -6,7 +6,7 @@
  * the proxy) likewise, and only GET and HEAD are taken.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { routeOf, type Route } from './apt-sources.js';
 import type { PackageCache } from './package-cache.js';
 
@@ -49,7 +49,7 @@ export class PackageProxy {
   }
 
   /** https through the proxy: nothing kumo could cache or check, so no. */
-  connect(req: IncomingMessage, socket: Socket): void {
+  connect(_req: IncomingMessage, socket: Duplex): void {
     this.stats.refused++;
     socket.end('HTTP/1.1 504 Gateway Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
   }

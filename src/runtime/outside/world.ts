@@ -14,7 +14,7 @@
  * `--internet`, the fabric's NAT is the other way out (network/), not this.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import type { DataPlane } from '../data-plane.js';
 import type { DnsAsker } from '../dns/zones.js';
@@ -71,7 +71,7 @@ export class OutsideWorld {
         if (!portAt(req.socket.remoteAddress ?? '')) return void req.socket.destroy();
         this.handle(req, res);
       });
-      server.on('connect', (req: IncomingMessage, socket: Socket) => (portAt(socket.remoteAddress ?? '') ? this.proxy.connect(req, socket) : socket.destroy()));
+      server.on('connect', (req: IncomingMessage, socket: Duplex) => (portAt(req.socket.remoteAddress ?? '') ? this.proxy.connect(req, socket) : socket.destroy()));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(OUTSIDE_PORT, address, () => resolve());
