@@ -21,6 +21,7 @@ import { DONE_MARKER } from '../../src/runtime/instances/first-boot.js';
 import { run } from '../../src/runtime/instances/host.js';
 import { NativeDriver } from '../../src/runtime/instances/native.js';
 import { IMAGE_CACHE, leftovers, nativeSkipReason, waitFor } from './support.js';
+import { SEED_002_USER_DATA } from '../helpers/seeds.js';
 
 const skip = nativeSkipReason();
 const tag = `kf${process.pid}`;
@@ -65,18 +66,7 @@ runcmd:
   // `yum -y update` fails and the script goes on (it has no set -e); the installs come from the
   // image's local repository. (cloud-config's `packages` would refresh the lists first and fail
   // the same way: instances-api-userdata.test.ts runs it with kumo's proxy.)
-  const script = `#!/bin/bash
-
-yum -y update
-yum -y install php httpd mysql
-PHP_VERSION=php -v | head -n 1 | awk '{print $2}' | awk -F "." '{print $1}'
-while [ \${PHP_VERSION} -ne 7 ]
-do
-amazon-linux-extras install php7.4 -y
-PHP_VERSION=php -v | head -n 1 | awk '{print $2}' | awk -F "." '{print $1}'
-done
-
-yum -y install php-mbstring php-xml mod_ssl php-json unzip
+  const script = `${SEED_002_USER_DATA.slice(0, SEED_002_USER_DATA.indexOf('yum -y install php-mbstring'))}yum -y install php-mbstring php-xml mod_ssl php-json unzip
 echo '<?php echo "php-" . (extension_loaded("mbstring") ? "mbstring" : "none") . "-" . (function_exists("mysqli_connect") ? "mysqli" : "none");' > /var/www/html/index.php
 chown apache:apache -R /var/www/html
 chkconfig httpd on

@@ -28,6 +28,7 @@ import {
   DescribeImagesCommand, ModifySubnetAttributeCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client, type Instance,
 } from '@aws-sdk/client-ec2';
 import { waitFor } from '../helpers/kumo.js';
+import { SEED_002_SHA256, SEED_002_USER_DATA } from '../helpers/seeds.js';
 import { consoleText, debianImageId, ec2Fixture, waitForState, type Ec2Fixture } from '../helpers/ec2.js';
 import { routerNs, slotOfNetns } from '../../src/runtime/network/names.js';
 import { inNetns, inside, netnsOf } from './instance-access.js';
@@ -40,30 +41,6 @@ let ec2: EC2Client;
 let vpcId = '';
 let wordpress: Instance;
 let debian: Instance;
-
-/** seeds/002's user data for Test-EC2#1, byte for byte (its sha256 is checked below). */
-const SEED_USER_DATA = `#!/bin/bash
-
-yum -y update
-yum -y install php httpd mysql
-PHP_VERSION=php -v | head -n 1 | awk '{print $2}' | awk -F "." '{print $1}'
-while [ \${PHP_VERSION} -ne 7 ]
-do
-amazon-linux-extras install php7.4 -y
-PHP_VERSION=php -v | head -n 1 | awk '{print $2}' | awk -F "." '{print $1}'
-done
-
-yum -y install php-mbstring php-xml
-
-wget http://ja.wordpress.org/latest-ja.tar.gz -P /tmp/
-tar zxvf /tmp/latest-ja.tar.gz -C /tmp
-cp -r /tmp/wordpress/* /var/www/html/
-chown apache:apache -R /var/www/html
-
-systemctl enable httpd.service
-systemctl start httpd.service
-`;
-const SEED_SHA256 = '83c0b29f45f72eefbdf1d7cdd343662450c05fd15654ee692c97fe2c38fc29d8';
 
 /** A small package of Debian's that kumo's image does not carry: only the package proxy has it. */
 const OTHER_USER_DATA = `#!/bin/bash
@@ -111,7 +88,7 @@ before(async () => {
     ImageId, MinCount: 1, MaxCount: 1, InstanceType: 't2.micro', SubnetId: subnet, SecurityGroupIds: [web],
     UserData: Buffer.from(userData).toString('base64'),
   }))).Instances![0]!.InstanceId!;
-  const [a, b] = await Promise.all([launch(amzn2, SEED_USER_DATA), launch(await debianImageId(ec2), OTHER_USER_DATA)]);
+  const [a, b] = await Promise.all([launch(amzn2, SEED_002_USER_DATA), launch(await debianImageId(ec2), OTHER_USER_DATA)]);
   [wordpress, debian] = await Promise.all([waitForState(ec2, a, 'running'), waitForState(ec2, b, 'running')]);
 });
 
@@ -127,7 +104,7 @@ after(async () => {
 });
 
 test('seeds/002\'s user data, unchanged: PHP with mysqli, httpd enabled, Japanese WordPress served on the public IP', { skip, timeout: 10 * 60_000 }, async (t) => {
-  assert.equal(createHash('sha256').update(SEED_USER_DATA).digest('hex'), SEED_SHA256, 'the documents\' bytes');
+  assert.equal(createHash('sha256').update(SEED_002_USER_DATA).digest('hex'), SEED_002_SHA256, 'the documents\' bytes');
   const id = wordpress.InstanceId!;
   const started = Date.now();
   const out = await userDataDone(id);

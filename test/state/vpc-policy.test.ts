@@ -2,28 +2,13 @@
 // route table (the subnet's own, else the VPC's main one) sending 0.0.0.0/0 to an internet
 // gateway attached to that VPC.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { after, before, test } from 'node:test';
-import { migrate, openDatabase, type Db } from '../../src/state/db.js';
-import { NetworkStore, networkMigrations, type RouteTableRecord } from '../../src/state/network.js';
+import { test } from 'node:test';
+import type { NetworkStore, RouteTableRecord } from '../../src/state/network.js';
 import { vpcSpecOf } from '../../src/state/vpc-policy.js';
-import { tempDir } from '../helpers/kumo.js';
+import { TEST_SCOPE as scope, useNetworkStore } from '../helpers/network-store.js';
 
-let dir: string;
-let db: Db;
 let net: NetworkStore;
-const scope = { account: '000000000000', region: 'ap-northeast-1' };
-
-before(() => {
-  dir = tempDir();
-  db = openDatabase(dir);
-  migrate(db, 'network', networkMigrations);
-  net = new NetworkStore(db);
-});
-after(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+useNetworkStore((n) => (net = n));
 
 const table = (id: string, vpcId: string, opts: { main?: boolean; subnets?: string[]; gateway?: string }): RouteTableRecord => ({
   RouteTableId: id,
