@@ -32,9 +32,9 @@ const port = (name: string, subnetCidr: string, privateIp: string, publicIps: st
 /** The VPC router's ruleset and routes, and the host table, of an open fabric with three instances plugged. */
 async function wired(fabric: Fabric, slotPub: number) {
   await fabric.ensureVpc(VPC, POLICY);
-  await fabric.plug(port('out', '10.0.1.0/24', '10.0.1.10', [`127.198.${slotPub}.10`]));
+  await fabric.plug(port('out', '10.0.1.0/24', '10.0.1.10', [`127.250.${slotPub}.10`]));
   await fabric.plug(port('nopublic', '10.0.1.0/24', '10.0.1.11', []));
-  await fabric.plug(port('private', '10.0.2.0/24', '10.0.2.10', [`127.198.${slotPub}.12`]));
+  await fabric.plug(port('private', '10.0.2.0/24', '10.0.2.10', [`127.250.${slotPub}.12`]));
   const ns = routerNs(fabric.slot, VPC.vpcId);
   return {
     router: (await exec('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'ip', 'kumo'])).trim(),
