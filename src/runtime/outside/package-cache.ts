@@ -117,8 +117,9 @@ export class PackageCache {
       this.stats.hits++;
       return sendFile(req, res, path);
     }
-    const head = await this.fetch(url, path, immutable).head;
-    if (head.kind === 'body') return this.streamGrowing(req, res, this.inflight.get(path), head);
+    const dl = this.fetch(url, path, immutable);
+    const head = await dl.head;
+    if (head.kind === 'body') return this.streamGrowing(req, res, dl, head, path);
     if (head.kind === 'stored' || head.kind === 'unchanged') return sendFile(req, res, path);
     if (head.kind === 'status') {
       res.writeHead(head.status, head.location ? { Location: head.location } : {});
@@ -223,10 +224,19 @@ export class PackageCache {
     }
   }
 
-  /** The body as it lands in the download's temporary file (still readable after its rename or removal). */
-  private async streamGrowing(req: IncomingMessage, res: ServerResponse, dl: Download | undefined, head: Head & { kind: 'body' }): Promise<void> {
-    if (!dl) throw new Error('download vanished');
-    const fd = await open(head.tmp, 'r');
+  /**
+   * The body as it lands in the download's temporary file (still readable after its rename or
+   * removal, once open). A download that finished before the file could be opened is the cached
+   * file by then.
+   */
+  private async streamGrowing(req: IncomingMessage, res: ServerResponse, dl: Download, head: Head & { kind: 'body' }, path: string): Promise<void> {
+    let fd: FileHandle;
+    try {
+      fd = await open(head.tmp, 'r');
+    } catch {
+      const end = await dl.done;
+      return end.kind === 'stored' ? sendFile(req, res, path) : void res.destroy();
+    }
     try {
       res.writeHead(200, {
         ...(head.length !== undefined ? { 'Content-Length': String(head.length) } : {}),
@@ -241,7 +251,7 @@ export class PackageCache {
           const buf = Buffer.allocUnsafe(Math.min(1 << 16, dl.written - pos));
           const { bytesRead } = await fd.read(buf, 0, buf.length, pos);
           pos += bytesRead;
-          if (!res.write(buf.subarray(0, bytesRead))) await new Promise((r) => (res.once('drain', r), res.once('close', r)));
+          if (!res.write(buf.subarray(0, bytesRead))) await drained(res);
         } else if (dl.end?.kind === 'failed') {
           res.destroy(); // the asker sees a cut body, as from the registry itself
         } else if (dl.end) {
@@ -253,6 +263,19 @@ export class PackageCache {
       await fd.close();
     }
   }
+}
+
+/** Resolves once `res` can take more, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function stat(path: string): Stats | undefined {
