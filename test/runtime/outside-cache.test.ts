@@ -214,11 +214,15 @@ test('DNS: mirrored hosts inside VPCs only; the rest of their domain does not ex
   assert.equal(world.resolve(q('ja.wordpress.org'), { kind: 'host' }), 'refused');
 });
 
-test('half downloads of dead kumos are swept when a cache opens', () => {
-  const tmp = join(dir, 'sweep', '.tmp');
+test('half downloads and builds of dead kumos are swept when a cache opens', () => {
+  const tmp = join(dir, 'sweep', 'registry', '.tmp');
+  const builds = join(dir, 'sweep', 'downloads', 'ja.wordpress.org');
   mkdirSync(tmp, { recursive: true });
+  mkdirSync(join(builds, '.build-999999999-x1'), { recursive: true });
+  mkdirSync(join(builds, `.build-${process.pid}-x2`), { recursive: true });
   writeFileSync(join(tmp, '999999999-abc'), 'half');
   writeFileSync(join(tmp, `${process.pid}-mine`), 'in progress');
-  new PackageCache(join(dir, 'sweep'), createUpstream(undefined));
+  new OutsideWorld({ cacheDir: join(dir, 'sweep'), suite: 'bookworm', log: () => {}, sources: [], upstream: createUpstream(undefined) });
   assert.deepEqual(readdirSync(tmp), [`${process.pid}-mine`]);
+  assert.deepEqual(readdirSync(builds), [`.build-${process.pid}-x2`]);
 });

@@ -10,9 +10,10 @@
  * has its connection closed, as an unreachable host's would be (the DNS gives other names no
  * address at all). To refresh a built file, delete it from the cache.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { isAlive } from '../../lib/process.js';
 import type { DebianArchive } from './debian-archive.js';
 import { sendFile } from './send-file.js';
 import { buildWordPress } from './wordpress.js';
@@ -43,7 +44,21 @@ export class Downloads {
     private readonly dir: string,
     private readonly archive: () => DebianArchive,
     private readonly log: (line: string) => void,
-  ) {}
+  ) {
+    // Builds a dead kumo left half done (wordpress.ts names them .build-<pid>-…).
+    for (const host of MIRRORED_HOSTS) {
+      let entries: string[] = [];
+      try {
+        entries = readdirSync(join(dir, host));
+      } catch {
+        continue; // nothing built for it yet
+      }
+      for (const e of entries) {
+        const pid = Number(/^\.build-(\d+)-/.exec(e)?.[1]);
+        if (pid && pid !== process.pid && !isAlive(pid)) rmSync(join(dir, host, e), { recursive: true, force: true });
+      }
+    }
+  }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     req.resume();

@@ -11,7 +11,7 @@
  * /etc/wordpress/config-<host>.php) and links into /etc/wordpress (.htaccess). A link to the
  * system's CA bundle stays a link: every image has that file.
  */
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { run } from '../instances/host.js';
 import type { DebianArchive } from './debian-archive.js';
@@ -25,7 +25,8 @@ export async function buildWordPress(archive: DebianArchive, out: string, locale
   const names = locale ? [...CORE, TRANSLATIONS] : CORE;
   const packages = await archive.find(names);
   mkdirSync(dirname(out), { recursive: true });
-  const work = mkdtempSync(join(dirname(out), '.build-'));
+  // Named for its builder, so that what a kumo that died mid-build left is known as such (downloads.ts).
+  const work = mkdtempSync(join(dirname(out), `.build-${process.pid}-`));
   try {
     const root = join(work, 'root');
     for (const p of packages.values()) await run('dpkg-deb', ['-x', await archive.fetch(p), root]);
