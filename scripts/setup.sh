@@ -26,6 +26,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   command -v ip >/dev/null 2>&1 || need+=(iproute2)
   # Load balancers: one HAProxy per load-balancer node, in the node's network namespace.
   command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+  # kumo's certificate authority (ACM certificates, HTTPS listeners) signs with the openssl tool.
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
   # EBS volumes: kumo formats xfs for instances (root inside may not) and grows ext4.
   command -v mkfs.xfs >/dev/null 2>&1 || need+=(xfsprogs)
   command -v resize2fs >/dev/null 2>&1 || need+=(e2fsprogs)

@@ -20,6 +20,7 @@ import { OutsideWorld } from './runtime/outside/world.js';
 import { createHostRuntime, reclaimHostState, type ContainerOwner, type HostRuntime } from './runtime/host-runtime.js';
 import type { ExitKind } from './runtime/instances/driver.js';
 import type { Service } from './services/service.js';
+import type { Scope } from './state/scope.js';
 import { createStsService } from './services/sts/provider.js';
 import { createEc2Service } from './services/ec2/provider.js';
 import { createElbv2Service } from './services/elbv2/provider.js';
@@ -29,6 +30,8 @@ import { createRdsService } from './services/rds/provider.js';
 import { SnapshotStore } from './runtime/snapshots/store.js';
 import { VolumeStore } from './runtime/volumes.js';
 import { createS3Service } from './services/s3/provider.js';
+import { createAcmService } from './services/acm/provider.js';
+import { CertificateAuthority } from './runtime/certificate-authority.js';
 import { lockDataDir, prepareDataDir } from './state/data-dir.js';
 import { migrate, openDatabase, type Db } from './state/db.js';
 import { NetworkStore, networkMigrations } from './state/network.js';
@@ -62,6 +65,8 @@ export async function reclaimDataDir(config: KumoConfig): Promise<void> {
 
 /** Where ELBv2's load-balancer nodes keep their HAProxy configuration and sockets. */
 const ELBV2_DIR = 'elbv2';
+/** kumo's certificate authority (ca.pem, ca.key): made once per data dir, kept across resets. */
+const CA_DIR = 'ca';
 
 export { isRunning, pidFilePath, readPidFile, runningKumo, lockDataDir, type PidFile } from './state/data-dir.js';
 
@@ -94,12 +99,13 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
     const outside = plane.hasFabric ? new OutsideWorld({ cacheDir: packageCacheDir(config), suite: DEBIAN_SUITE, log }) : undefined;
     outside?.plugInto(plane);
     const clock = new Clock(config.clock);
-    const services = buildServices(config, db, runtime, plane, clock, log);
+    const ca = new CertificateAuthority(join(config.dataDir, CA_DIR));
+    const services = buildServices(config, db, runtime, plane, clock, ca, log);
     undo.push(async () => {
       for (const s of services) await s.close?.();
     });
     const limits = { idleTimeoutMs: config.idleTimeoutMs, maxConnections: config.maxConnections };
-    const { server, port } = await listen(edgeFor(config, db, services, runtime, plane, clock, log, outside), config.host, config.port, limits);
+    const { server, port } = await listen(edgeFor(config, db, services, runtime, plane, clock, ca, log, outside), config.host, config.port, limits);
     for (const s of services) await s.start?.();
     lock.ready(config.host, port);
     const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -131,8 +137,11 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
   }
 }
 
-function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: DataPlane, clock: Clock, log: (line: string) => void): Service[] {
+function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: DataPlane, clock: Clock, ca: CertificateAuthority, log: (line: string) => void): Service[] {
   const tags = new TagStore(db);
+  // Load balancers use ACM's certificates, and ACM asks them which ones are in use.
+  let certificateUsers: (scope: Scope, arn: string) => string[] = () => [];
+  const acm = createAcmService({ db, tags, ca, inUseBy: (scope, arn) => certificateUsers(scope, arn) });
   const network = new NetworkStore(db, config.elasticIpPool);
   // The driver reports exits to the supervisor, which is built with the service that owns it.
   let exited: (id: string, kind: ExitKind) => void = () => {};
@@ -177,6 +186,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
       },
       regionDefaults: (ctx) => ec2.ensureDefaults(ctx),
     },
+    certificates: { get: (scope, arn) => acm.certificate(scope, arn) },
     runtime: {
       plane,
       dir: join(config.dataDir, ELBV2_DIR),
@@ -188,17 +198,19 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
     log,
     now: config.clock,
   });
+  certificateUsers = (scope, arn) => elbv2.certificateUsers(scope, arn);
   return [
     ec2,
     elbv2,
     elbv2.classic,
+    acm,
     rds,
     createS3Service({ db, dataDir: config.dataDir, log, sigV2: config.s3SigV2, clock }),
     createStsService(),
   ];
 }
 
-function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRuntime, plane: DataPlane, clock: Clock, log: (line: string) => void, outside?: OutsideWorld): Edge {
+function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRuntime, plane: DataPlane, clock: Clock, ca: CertificateAuthority, log: (line: string) => void, outside?: OutsideWorld): Edge {
   const runtime = host.mode;
   const started = Date.now();
   return {
@@ -215,6 +227,7 @@ function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRunt
     fallback: services.find((s) => s.name === 'sts')!,
     internal: internalHandler({
       clock,
+      caCertificate: () => ca.certificate(),
       health: () => ({
         status: 'running',
         version: VERSION,

@@ -89,9 +89,9 @@ export function authenticate(
   const payloadHash = payloadHashFor(req, query, parts, body);
   if (!verify(req, parts, cred.secretAccessKey, payloadHash)) {
     throw new AwsError(
-      'SignatureDoesNotMatch',
+      errors.badSignature?.code ?? 'SignatureDoesNotMatch',
       'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
-      403,
+      errors.badSignature?.status ?? 403,
     );
   }
   checkSignedHeaders(req, parts, errors);

@@ -3,10 +3,11 @@
  * nothing else, each a function from one stage of the request to the next:
  *
  *   1. identify      Received       a request id, a start time, the raw path, query and headers
- *   2. route         Routed         which service: SigV4 scope, Host (S3 virtual hosts), else S3;
+ *   2. route         Routed         which service: SigV4 scope, X-Amz-Target (JSON services), Host
+ *                                   (S3 virtual hosts), else S3;
  *                                   or the services sharing a form's shape, until its Version picks
- *   3. read          Read           one service, the request in its codec's terms: a form body is
- *                                   read whole (bounded), a streamed one is left to stream
+ *   3. read          Read           one service, the request in its codec's terms: a form or JSON
+ *                                   body is read whole (bounded), a streamed one is left to stream
  *   4. admit         Admitted       the service's word before authentication (Service.beforeAuth):
  *                                   it may answer the request itself (S3's website endpoints,
  *                                   CORS preflights and browser uploads: unsigned or signed in
@@ -220,7 +221,7 @@ function route(edge: Edge, x: Received): Routed {
 async function read(edge: Edge, x: Routed): Promise<Read> {
   const wire: WireRequest = { method: x.req.method ?? 'GET', rawPath: x.rawPath, query: x.query, headers: x.headers };
   const { to } = x;
-  if ('candidates' in to || to.service.codec.traits.body === 'form') {
+  if ('candidates' in to || to.service.codec.traits.body !== 'stream') {
     // Refused before reading, so the body can still be drained and the connection kept.
     if (Number(x.headers['content-length'] ?? 0) > MAX_FORM_BODY) {
       throw new AwsError('RequestEntityTooLarge', `Request body exceeds ${MAX_FORM_BODY} bytes.`, 413);
@@ -245,7 +246,7 @@ async function read(edge: Edge, x: Routed): Promise<Read> {
   } else {
     service = to.service;
     // One service under this signing name; a Version naming another API must not reach its codec.
-    const version = wire.body !== undefined ? formValue(wire, 'Version') : undefined;
+    const version = service.codec.traits.body === 'form' ? formValue(wire, 'Version') : undefined;
     if (version !== undefined && version !== service.codec.model.metadata.apiVersion) throw unknownVersion(edge, version, [service]);
   }
   if (service.codec.traits.hostAddressing) wire.hostBucket = hostBucket(x.headers.host ?? '');

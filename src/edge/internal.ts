@@ -2,7 +2,8 @@
  * kumo's own endpoints under /_kumo/: `GET /_kumo/health` (version, services, runtime mode),
  * `POST /_kumo/reset` (wipe all state) and `GET|POST /_kumo/clock` (read kumo's clock, or advance
  * it with `?advance=<n><s|m|h|d>` and wait for what runs on time, S3 lifecycle among it, to catch
- * up: a test makes days pass). They are not AWS APIs and are not signed. No bucket can
+ * up: a test makes days pass) and `GET /_kumo/ca.pem` (kumo's certificate authority, which signs
+ * the certificates ACM issues: what a client trusts to reach HTTPS listeners). They are not AWS APIs and are not signed. No bucket can
  * be named `_kumo`, so the whole prefix is kumo's: unknown paths under it answer 404 here.
  *
  * A web page the user happens to visit can POST to localhost without any preflight, so reset
@@ -15,9 +16,11 @@ export interface InternalDeps {
   health(): Record<string, unknown>;
   reset(): Promise<void>;
   clock: Clock;
+  /** kumo's CA certificate (PEM), made on first use. */
+  caCertificate(): Promise<string>;
 }
 
-const ENDPOINTS = ['GET /_kumo/health', 'POST /_kumo/reset', 'GET /_kumo/clock', 'POST /_kumo/clock?advance=<n><s|m|h|d>'];
+const ENDPOINTS = ['GET /_kumo/health', 'POST /_kumo/reset', 'GET /_kumo/clock', 'POST /_kumo/clock?advance=<n><s|m|h|d>', 'GET /_kumo/ca.pem'];
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -46,6 +49,17 @@ export function internalHandler(deps: InternalDeps) {
           return true;
         }
         json(200, { reset: true });
+      }
+      return true;
+    }
+    if (path === '/_kumo/ca.pem') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'use GET' }, { allow: 'GET, HEAD' }), true;
+      try {
+        const pem = await deps.caCertificate();
+        res.writeHead(200, { 'content-type': 'application/x-pem-file', 'content-length': Buffer.byteLength(pem) });
+        res.end(req.method === 'HEAD' ? undefined : pem);
+      } catch (e) {
+        json(500, { error: `kumo's certificate authority is not available: ${(e as Error)?.message ?? String(e)}` });
       }
       return true;
     }

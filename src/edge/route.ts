@@ -1,7 +1,8 @@
 /**
  * Which service a request is for. In order: the SigV4 credential scope (header or presigned
- * query), the Host header (S3 virtual-host addressing), the `Version` of a form-encoded query
- * request, and finally S3, which owns every other path. Several services can share a signing
+ * query), the `X-Amz-Target` of a JSON request (its model's target prefix), the Host header (S3
+ * virtual-host addressing), the `Version` of a form-encoded query request, and finally S3, which
+ * owns every other path. Several services can share a signing
  * name (ELB classic and ELBv2 are both `elasticloadbalancing`); the API version picks between them.
  */
 import type { Service } from '../services/service.js';
@@ -57,6 +58,12 @@ export class ServiceRouter {
       const list = this.bySigningName.get(scope);
       if (!list) return { unknownScope: scope };
       return list.length === 1 ? { service: list[0] } : { candidates: list };
+    }
+    const target = h.headers['x-amz-target'];
+    if (target) {
+      const prefix = target.slice(0, Math.max(0, target.lastIndexOf('.')));
+      const service = this.services.find((s) => s.codec.model.metadata.targetPrefix === prefix);
+      if (service) return { service };
     }
     if (hostBucket(h.host)) return { service: this.s3() };
     const isForm = (h.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');

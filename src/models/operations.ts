@@ -156,6 +156,11 @@ export const implemented = {
       'AddTags',
       'RemoveTags',
       'DescribeTags',
+      // HTTPS and TLS listeners (listener-certificates.ts)
+      'DescribeSSLPolicies',
+      'AddListenerCertificates',
+      'RemoveListenerCertificates',
+      'DescribeListenerCertificates',
     ],
   },
   elb: {
@@ -177,6 +182,7 @@ export const implemented = {
       'DetachLoadBalancerFromSubnets',
       'EnableAvailabilityZonesForLoadBalancer',
       'DisableAvailabilityZonesForLoadBalancer',
+      'SetLoadBalancerListenerSSLCertificate',
       'AddTags',
       'RemoveTags',
       'DescribeTags',
@@ -287,6 +293,20 @@ export const implemented = {
       'PutObjectTagging',
       'GetObjectTagging',
       'DeleteObjectTagging',
+    ],
+  },
+  acm: {
+    uid: 'acm-2015-12-08',
+    operations: [
+      'ImportCertificate',
+      'RequestCertificate',
+      'DescribeCertificate',
+      'ListCertificates',
+      'GetCertificate',
+      'DeleteCertificate',
+      'AddTagsToCertificate',
+      'ListTagsForCertificate',
+      'RemoveTagsFromCertificate',
     ],
   },
   sts: {

@@ -55,6 +55,9 @@ export interface ServiceMetadata {
   uid: string;
   xmlNamespace?: string;
   signingName?: string;
+  /** json family: `X-Amz-Target` is `<targetPrefix>.<Operation>`; the body is JSON `jsonVersion`. */
+  targetPrefix?: string;
+  jsonVersion?: string;
 }
 
 export interface ServiceModel {

@@ -41,10 +41,12 @@ export interface WireResponse {
 export interface WireTraits {
   /**
    * How the body reaches the codec. `form`: a small document read whole (bounded) before
-   * authentication, and signed over the bytes as received. `stream`: handed to the operation as
-   * a stream, decoded from aws-chunked and checked against the hash the client signed as it flows.
+   * authentication, and signed over the bytes as received; form-encoded, its `Version` names the
+   * API. `document`: the same, but any other document (JSON), named by no Version. `stream`:
+   * handed to the operation as a stream, decoded from aws-chunked and checked against the hash
+   * the client signed as it flows.
    */
-  readonly body: 'form' | 'stream';
+  readonly body: 'form' | 'document' | 'stream';
   /** The Host header may name a bucket (S3's virtual-host addressing): see WireRequest.hostBucket. */
   readonly hostAddressing: boolean;
   /** The headers that name the request on every answer, success or error. */

@@ -57,6 +57,8 @@ export interface AuthErrorCodes {
   missing: { code: string; status: number; message: string } | 'anonymous';
   skew: { code: string; status: number };
   expired: { code: string; status: number };
+  /** A signature that does not match; absent: the query and S3 families' SignatureDoesNotMatch (403). */
+  badSignature?: { code: string; status: number };
   /**
    * A credential scope naming a region kumo does not know, or not the region the resource lives
    * in (`expected`, S3 buckets only). Absent: the query family's SignatureDoesNotMatch.
@@ -170,6 +172,15 @@ export interface Service {
   reset?(): void | Promise<void>;
   close?(): void | Promise<void>;
 }
+
+/** The JSON services' words (AWS's Coral front end): all 400s but the unknown key. */
+export const JSON_AUTH_ERRORS: AuthErrorCodes = {
+  unknownKey: { code: 'UnrecognizedClientException', status: 400, message: 'The security token included in the request is invalid.' },
+  missing: { code: 'MissingAuthenticationTokenException', status: 400, message: 'Missing Authentication Token' },
+  skew: { code: 'InvalidSignatureException', status: 400 },
+  expired: { code: 'ExpiredTokenException', status: 400 },
+  badSignature: { code: 'InvalidSignatureException', status: 400 },
+};
 
 export const QUERY_AUTH_ERRORS: AuthErrorCodes = {
   unknownKey: { code: 'InvalidClientTokenId', status: 403, message: 'The security token included in the request is invalid.' },

@@ -72,7 +72,7 @@ describe('kumo start, status, stop', () => {
     const st = await kumo(['status', '--data-dir', dataDir]);
     assert.equal(st.code, 0, st.stderr);
     assert.match(st.stdout, new RegExp(`kumo is running: pid ${k.child.pid}, http://127\\.0\\.0\\.1:${k.port}`));
-    assert.match(st.stdout, /services: ec2, elbv2, elb, rds, s3, sts/);
+    assert.match(st.stdout, /services: ec2, elbv2, elb, acm, rds, s3, sts/);
 
     const stop = await kumo(['stop', '--data-dir', dataDir]);
     assert.equal(stop.code, 0, stop.stderr);

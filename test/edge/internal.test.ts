@@ -38,7 +38,7 @@ describe('/_kumo/health', () => {
     };
     assert.equal(h.status, 'running');
     assert.equal(h.version, VERSION);
-    for (const name of ['ec2', 'elbv2', 'rds', 's3', 'sts']) assert.ok(h.services[name], `services lists ${name}`);
+    for (const name of ['ec2', 'elbv2', 'elb', 'acm', 'rds', 's3', 'sts']) assert.ok(h.services[name], `services lists ${name}`);
     assert.equal(h.services.ec2.apiVersion, '2016-11-15');
     assert.equal(h.services.s3.protocol, 'rest-xml');
     assert.ok(['native', 'process'].includes(h.runtime.mode), h.runtime.mode);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DescribeLaunchTemplatesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { DescribeSSLPoliciesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeTrustStoresCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeDBClustersCommand, RDSClient } from '@aws-sdk/client-rds';
 import { CreateBucketCommand, GetBucketReplicationCommand, S3Client } from '@aws-sdk/client-s3';
 import { clientConfig, startKumoForTest, uniqueName, type TestKumo } from '../helpers/kumo.js';
@@ -57,7 +57,7 @@ describe('operations kumo has not implemented', () => {
   const cases: [string, () => Promise<unknown>][] = [
     ['EC2 DescribeLaunchTemplates', () => new EC2Client(clientConfig(kumo.url)).send(new DescribeLaunchTemplatesCommand({}))],
     ['RDS DescribeDBClusters', () => new RDSClient(clientConfig(kumo.url)).send(new DescribeDBClustersCommand({}))],
-    ['ELBv2 DescribeSSLPolicies', () => new ElasticLoadBalancingV2Client(clientConfig(kumo.url)).send(new DescribeSSLPoliciesCommand({}))],
+    ['ELBv2 DescribeTrustStores', () => new ElasticLoadBalancingV2Client(clientConfig(kumo.url)).send(new DescribeTrustStoresCommand({}))],
   ];
   for (const [name, send] of cases) {
     test(`${name} is an SDK error NotImplemented (501), not an empty success`, async () => {

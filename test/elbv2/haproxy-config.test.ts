@@ -2,7 +2,7 @@
 // installed, that HAProxy accepts it (`haproxy -c`), quotes and all.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -93,4 +93,35 @@ test('AWS\'s wildcards, matchers and classic health-check targets', () => {
   assert.deepEqual(parseHealthTarget('tcp:22'), { protocol: 'TCP', port: 22, path: undefined });
   assert.equal(parseHealthTarget('HTTP:80'), undefined, 'HTTP needs a path');
   assert.equal(parseHealthTarget('TCP:22/x'), undefined, 'TCP has none');
+});
+
+test('TLS listeners: certificates (the default first), the policy\'s versions and ciphers, ALPN; X-Forwarded-Proto https; TLS to HTTPS targets', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kumo-haproxy-'));
+  try {
+    const c = config(dir);
+    const certificates = ['cert-00000000000000aa.pem', 'cert-00000000000000bb.pem'];
+    c.listeners.push(
+      {
+        port: 443,
+        tls: { certificates, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3', ciphers: ['ECDHE-RSA-AES128-GCM-SHA256'], ciphersuites: ['TLS_AES_128_GCM_SHA256'], alpn: 'h2,http/1.1' },
+        rules: [{ conditions: [], action: { Type: 'forward' }, backend: { servers: [{ ...server('10.0.0.5'), port: 443, tls: true }], leastOutstanding: false } }],
+      },
+      { port: 8443, mode: 'tcp', tls: { certificates: certificates.slice(0, 1), minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: [], ciphersuites: ['TLS_AES_128_GCM_SHA256'] }, rules: [{ conditions: [], action: { Type: 'forward' }, backend: { servers: [server('10.0.0.5')], leastOutstanding: false } }] },
+    );
+    const text = renderConfig(c);
+    assert.ok(text.includes(`bind :443 ssl crt ${dir}/cert-00000000000000aa.pem crt ${dir}/cert-00000000000000bb.pem ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.3 ciphers ECDHE-RSA-AES128-GCM-SHA256 ciphersuites TLS_AES_128_GCM_SHA256 alpn h2,http/1.1`), text);
+    assert.match(text, /frontend listener_443\n.*\n(.*\n)*  http-request set-header X-Forwarded-Proto https\n  http-request set-header X-Forwarded-Port 443/);
+    assert.match(text, /server s0 10\.0\.0\.5:443 weight 256 ssl verify none/);
+    assert.ok(text.includes(`bind :8443 ssl crt ${dir}/cert-00000000000000aa.pem ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.3 ciphersuites TLS_AES_128_GCM_SHA256\n  mode tcp`));
+    if (!which('haproxy') || !which('openssl')) return;
+    for (const f of ['e502.http', 'e503.http', 'e504.http']) writeFileSync(join(dir, f), 'HTTP/1.1 502 Bad Gateway\r\n\r\n');
+    for (const f of certificates) {
+      await exec('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k'), '-out', join(dir, 'c'), '-days', '1', '-subj', '/CN=x']);
+      writeFileSync(join(dir, f), readFileSync(join(dir, 'c'), 'utf8') + readFileSync(join(dir, 'k'), 'utf8'));
+    }
+    writeFileSync(join(dir, 'haproxy.cfg'), text);
+    await exec('haproxy', ['-c', '-q', '-f', join(dir, 'haproxy.cfg')]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

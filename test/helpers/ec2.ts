@@ -68,6 +68,29 @@ systemctl enable hello.service
 `;
 
 /**
+ * User data that runs an HTTP server on port 80 at every boot (`web.service`, the load-balancer
+ * tests' targets): `python` imports http.server and defines its handler class `Web`, which
+ * logs nothing.
+ */
+export const webServiceUserData = (python: string) => `#!/bin/bash
+set -e
+cat > /usr/local/bin/web <<'PY'
+#!/usr/bin/env python3
+${python}    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("0.0.0.0", 80), Web).serve_forever()
+PY
+chmod 755 /usr/local/bin/web
+cat > /etc/systemd/system/web.service <<'UNIT'
+[Service]
+ExecStart=/usr/local/bin/web
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl enable --now web
+`;
+
+/**
  * User data lines that install (not enable) `counter.service`: HTTP on port 80 answering how many
  * requests it has answered, counted in memory, so a restart or a reboot starts it over at 1.
  */

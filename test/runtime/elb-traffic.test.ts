@@ -9,7 +9,7 @@
  *   in and an instance of web-sg does not; from inside the VPC the name resolves to the nodes'
  *   private addresses, which answer
  * - a health path answering 500 → unhealthy with Target.ResponseCodeMismatch, no traffic; back
- * - a hanging health path → unhealthy with Target.Timeout; targets deregistered during a long
+ * - a hanging health path → unhealthy with Target.Timeout, no traffic; targets deregistered during a long
  *   request drain: no new requests, the one in flight completes
  * - a stopped target: unused (Target.InvalidState), no traffic, failed requests meanwhile within
  *   what the thresholds allow; started again → healthy → traffic
@@ -37,7 +37,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { clientConfig, startKumoForTest, TEST_PUBLIC_IP_POOL, waitFor } from '../helpers/kumo.js';
 import { appendFileSync } from 'node:fs';
-import { debianImageId, waitForState, type Ec2Fixture } from '../helpers/ec2.js';
+import { debianImageId, waitForState, webServiceUserData, type Ec2Fixture } from '../helpers/ec2.js';
 import { processesOf } from '../../src/services/elbv2/dataplane/haproxy.js';
 import { nodeDirs } from '../../src/services/elbv2/dataplane/haproxy.js';
 import { curlIn, inside } from './instance-access.js';
@@ -59,11 +59,7 @@ let subnetsAC: string[] = [];
 const at: Record<'web1' | 'web2' | 'web3', Instance> = {} as never;
 
 /** HTTP on 80: its name at /, 500 on /health while /tmp/sick exists, headers at /headers, 3 s late at /slow. */
-const webUserData = (name: string) => `#!/bin/bash
-set -e
-cat > /usr/local/bin/web <<'PY'
-#!/usr/bin/env python3
-import http.server, json, os, time
+const webUserData = (name: string) => webServiceUserData(`import http.server, json, os, time
 class Web(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
@@ -78,19 +74,7 @@ class Web(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("0.0.0.0", 80), Web).serve_forever()
-PY
-chmod 755 /usr/local/bin/web
-cat > /etc/systemd/system/web.service <<'UNIT'
-[Service]
-ExecStart=/usr/local/bin/web
-[Install]
-WantedBy=multi-user.target
-UNIT
-systemctl enable --now web
-`;
+`);
 
 // One hook does it all: node 20 runs a file's before hooks concurrently.
 before(async () => {
@@ -277,7 +261,11 @@ test('a health path answering 500: unhealthy (Target.ResponseCodeMismatch), no t
 test('a hanging health path: unhealthy with Target.Timeout; deregistration lets a long request finish, then drains', { skip, timeout: 120_000 }, async () => {
   await elb.send(new ModifyTargetGroupCommand({ TargetGroupArn: tgTwo, HealthCheckPath: '/slow' }));
   await waitFor('web2 timing out in only-two', async () => (await healthOf(tgTwo))[0]!.reason === 'Target.Timeout', 30_000);
+  assert.equal((await healthOf(tgTwo))[0]!.state, 'unhealthy');
+  // No request is sent to a target that hangs: its group's only target is out, so /two/ is 503.
+  await waitFor('no traffic to the hanging target', async () => (await get('/two/x')).status === 503, 10_000);
   await elb.send(new ModifyTargetGroupCommand({ TargetGroupArn: tgTwo, HealthCheckPath: '/health' }));
+  await waitFor('web2 back in only-two', async () => (await get('/two/x')).body === 'web2\n', 30_000);
 
   // A request of 3 s in flight on one of the two targets, both deregistered meanwhile: it completes.
   await elb.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: tgArn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '10' }] }));

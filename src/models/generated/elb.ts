@@ -187,6 +187,14 @@ export interface DisableAvailabilityZonesForLoadBalancerOutput {
   AvailabilityZones?: AvailabilityZones;
 }
 
+export interface SetLoadBalancerListenerSSLCertificateInput {
+  LoadBalancerName: string;
+  LoadBalancerPort: number;
+  SSLCertificateId: string;
+}
+
+export interface SetLoadBalancerListenerSSLCertificateOutput {}
+
 export interface AddTagsInput {
   LoadBalancerNames: LoadBalancerNames;
   Tags: Tags;
@@ -291,6 +299,7 @@ export interface ElbOperations {
   DetachLoadBalancerFromSubnets: { input: DetachLoadBalancerFromSubnetsInput; output: DetachLoadBalancerFromSubnetsOutput };
   EnableAvailabilityZonesForLoadBalancer: { input: EnableAvailabilityZonesForLoadBalancerInput; output: EnableAvailabilityZonesForLoadBalancerOutput };
   DisableAvailabilityZonesForLoadBalancer: { input: DisableAvailabilityZonesForLoadBalancerInput; output: DisableAvailabilityZonesForLoadBalancerOutput };
+  SetLoadBalancerListenerSSLCertificate: { input: SetLoadBalancerListenerSSLCertificateInput; output: SetLoadBalancerListenerSSLCertificateOutput };
   AddTags: { input: AddTagsInput; output: AddTagsOutput };
   RemoveTags: { input: RemoveTagsInput; output: RemoveTagsOutput };
   DescribeTags: { input: DescribeTagsInput; output: DescribeTagsOutput };

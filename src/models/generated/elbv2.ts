@@ -323,6 +323,53 @@ export interface DescribeTagsOutput {
   }[];
 }
 
+export interface DescribeSSLPoliciesInput {
+  Names?: string[];
+  Marker?: string;
+  PageSize?: number;
+  LoadBalancerType?: string;
+}
+
+export interface DescribeSSLPoliciesOutput {
+  SslPolicies?: {
+    SslProtocols?: string[];
+    Ciphers?: {
+      Name?: string;
+      Priority?: number;
+    }[];
+    Name?: string;
+    SupportedLoadBalancerTypes?: SupportedLoadBalancerTypes;
+  }[];
+  NextMarker?: string;
+}
+
+export interface AddListenerCertificatesInput {
+  ListenerArn: string;
+  Certificates: Certificates;
+}
+
+export interface AddListenerCertificatesOutput {
+  Certificates?: Certificates;
+}
+
+export interface RemoveListenerCertificatesInput {
+  ListenerArn: string;
+  Certificates: Certificates;
+}
+
+export interface RemoveListenerCertificatesOutput {}
+
+export interface DescribeListenerCertificatesInput {
+  ListenerArn: string;
+  Marker?: string;
+  PageSize?: number;
+}
+
+export interface DescribeListenerCertificatesOutput {
+  Certificates?: Certificates;
+  NextMarker?: string;
+}
+
 export interface Matcher {
   HttpCode?: string;
   GrpcCode?: string;
@@ -498,16 +545,16 @@ export type Listeners = {
 
 export type Conditions = {
   Field?: string;
-  Values?: Values;
+  Values?: SupportedLoadBalancerTypes;
   HostHeaderConfig?: {
-    Values?: Values;
+    Values?: SupportedLoadBalancerTypes;
   };
   PathPatternConfig?: {
-    Values?: Values;
+    Values?: SupportedLoadBalancerTypes;
   };
   HttpHeaderConfig?: {
     HttpHeaderName?: string;
-    Values?: Values;
+    Values?: SupportedLoadBalancerTypes;
   };
   QueryStringConfig?: {
     Values?: {
@@ -516,10 +563,10 @@ export type Conditions = {
     }[];
   };
   HttpRequestMethodConfig?: {
-    Values?: Values;
+    Values?: SupportedLoadBalancerTypes;
   };
   SourceIpConfig?: {
-    Values?: Values;
+    Values?: SupportedLoadBalancerTypes;
   };
 }[];
 
@@ -533,7 +580,7 @@ export type Rules = {
 
 export type ResourceArns = string[];
 
-export type Values = string[];
+export type SupportedLoadBalancerTypes = string[];
 
 export interface Elbv2Operations {
   CreateTargetGroup: { input: CreateTargetGroupInput; output: CreateTargetGroupOutput };
@@ -565,4 +612,8 @@ export interface Elbv2Operations {
   AddTags: { input: AddTagsInput; output: AddTagsOutput };
   RemoveTags: { input: RemoveTagsInput; output: RemoveTagsOutput };
   DescribeTags: { input: DescribeTagsInput; output: DescribeTagsOutput };
+  DescribeSSLPolicies: { input: DescribeSSLPoliciesInput; output: DescribeSSLPoliciesOutput };
+  AddListenerCertificates: { input: AddListenerCertificatesInput; output: AddListenerCertificatesOutput };
+  RemoveListenerCertificates: { input: RemoveListenerCertificatesInput; output: RemoveListenerCertificatesOutput };
+  DescribeListenerCertificates: { input: DescribeListenerCertificatesInput; output: DescribeListenerCertificatesOutput };
 }

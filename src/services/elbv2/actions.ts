@@ -35,7 +35,7 @@ function checkAction(store: Elbv2Store, scope: Scope, lb: LoadBalancerRecord, a:
         if (seen.has(tg.TargetGroupArn)) throw Elbv2Errors.validation(`Target group '${tg.TargetGroupArn}' is specified more than once`);
         seen.add(tg.TargetGroupArn);
         if (g.Weight !== undefined && (g.Weight < 0 || g.Weight > 999)) throw Elbv2Errors.validation('Target group weight must be between 0 and 999');
-        const wants = lb.Type === 'network' ? ['TCP'] : ['HTTP', 'HTTPS'];
+        const wants = lb.Type === 'network' ? ['TCP', 'TLS'] : ['HTTP', 'HTTPS'];
         if (tg.TargetType === 'lambda' || !wants.includes(tg.Protocol ?? '')) {
           throw Elbv2Errors.incompatibleProtocols(`The target group '${tg.TargetGroupArn}' uses protocol '${tg.Protocol ?? 'lambda'}', which ${lb.Type} load balancers do not forward to here`);
         }

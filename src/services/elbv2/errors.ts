@@ -28,6 +28,9 @@ export const Elbv2Errors = {
   incompatibleProtocols: (message: string) => e('IncompatibleProtocols', message),
   unsupportedProtocol: (message: string) => e('UnsupportedProtocol', message),
   operationNotPermitted: (message: string) => e('OperationNotPermitted', message),
-  certificateNotFound: () => e('CertificateNotFound', 'Certificate not found'),
+  certificateNotFound: (arn?: string) => e('CertificateNotFound', arn ? `Certificate '${arn}' not found` : 'Certificate not found'),
+  tooManyCertificates: () => e('TooManyCertificates', 'You have reached the limit on the number of certificates per listener'),
+  sslPolicyNotFound: (name: string) => e('SSLPolicyNotFound', `SSL policy '${name}' not found`),
+  alpnPolicyNotFound: (name: string) => e('ALPNPolicyNotFound', `ALPN policy '${name}' not found`),
   targetGroupAssociationLimit: (message: string) => e('TargetGroupAssociationLimit', message),
 };

@@ -4,35 +4,71 @@
  * own (derived, common.ts) and no row. Every change wakes the supervisor, which rewrites the
  * proxies' configuration.
  */
+import type { Scope } from '../../state/scope.js';
 import type { TagStore } from '../../state/tags.js';
+import { checkCertificate, type CertificateDirectory } from './listener-certificates.js';
+import { DEFAULT_SSL_POLICY, sslPolicy } from './ssl-policies.js';
 import { scopeOf } from '../service.js';
 import { checkActions, checkConditions } from './actions.js';
 import { arnBase, defaultRuleArn, hex16, intIn, listenerOf, loadBalancerOf, page, ruleOf, tagsOf, validateArn, type Op } from './common.js';
 import { Elbv2Errors } from './errors.js';
 import type { Condition, Elbv2Store, ListenerRecord, LoadBalancerRecord, RuleRecord } from './store.js';
 
-function checkProtocol(lb: LoadBalancerRecord, protocol: string | undefined, certificates: unknown[] | undefined): string {
+function checkProtocol(lb: LoadBalancerRecord, protocol: string | undefined): string {
   const p = protocol ?? '';
   if (lb.Type === 'network') {
-    if (p === 'TCP') return p;
-    if (p === 'TLS') throw Elbv2Errors.certificateNotFound();
-    if (['UDP', 'TCP_UDP', 'HTTP', 'HTTPS'].includes(p)) throw Elbv2Errors.unsupportedProtocol(`kumo's network load balancers support TCP listeners only, not '${p}'`);
+    if (p === 'TCP' || p === 'TLS') return p;
+    if (['UDP', 'TCP_UDP', 'HTTP', 'HTTPS'].includes(p)) throw Elbv2Errors.unsupportedProtocol(`kumo's network load balancers support TCP and TLS listeners only, not '${p}'`);
     throw Elbv2Errors.validation(`Protocol '${p}' is not valid`);
   }
   if (!['HTTP', 'HTTPS'].includes(p)) {
     if (['TCP', 'TLS', 'UDP', 'TCP_UDP', 'GENEVE'].includes(p)) throw Elbv2Errors.unsupportedProtocol(`Protocol '${p}' is not supported for application load balancers`);
     throw Elbv2Errors.validation(`Protocol '${p}' is not valid`);
   }
-  // kumo has no certificate store (ACM, IAM server certificates): no certificate can be found.
-  if (p === 'HTTPS') {
-    if (!certificates?.length) throw Elbv2Errors.validation('A certificate must be specified for HTTPS listeners');
-    throw Elbv2Errors.certificateNotFound();
-  }
   return p;
 }
 
+const ALPN = ['HTTP1Only', 'HTTP2Only', 'HTTP2Optional', 'HTTP2Preferred', 'None'];
+
+type Secure = Pick<ListenerRecord, 'Certificates' | 'SslPolicy' | 'ExtraCertificates' | 'AlpnPolicy'>;
+
+/** HTTPS and TLS listeners: one default certificate (ACM's), a security policy, ALPN (TLS only); others: none of these. */
+function checkSecure(
+  certificates: CertificateDirectory | undefined,
+  scope: Scope,
+  protocol: string,
+  input: { Certificates?: { CertificateArn?: string }[]; SslPolicy?: string; AlpnPolicy?: string[] },
+  previous?: ListenerRecord,
+): Secure {
+  const secure = protocol === 'HTTPS' || protocol === 'TLS';
+  if (!secure) {
+    if (input.Certificates?.length || input.SslPolicy || input.AlpnPolicy?.length) throw Elbv2Errors.validation('Certificates, SSL policies and ALPN policies apply to HTTPS and TLS listeners only');
+    return { Certificates: undefined, SslPolicy: undefined, ExtraCertificates: undefined, AlpnPolicy: undefined };
+  }
+  const was = previous && (previous.Protocol === 'HTTPS' || previous.Protocol === 'TLS') ? previous : undefined;
+  if (input.Certificates && input.Certificates.length !== 1) throw Elbv2Errors.validation(`You must provide exactly one certificate for ${protocol} listeners`);
+  const arn = input.Certificates?.[0]?.CertificateArn ?? was?.Certificates?.[0]?.CertificateArn;
+  if (!arn) throw Elbv2Errors.validation(`A certificate must be specified for ${protocol} listeners`);
+  checkCertificate(certificates, scope, arn);
+  const policy = input.SslPolicy ?? was?.SslPolicy ?? DEFAULT_SSL_POLICY;
+  if (!sslPolicy(policy)) throw Elbv2Errors.sslPolicyNotFound(policy);
+  const alpn = input.AlpnPolicy ?? was?.AlpnPolicy;
+  if (alpn?.length && protocol !== 'TLS') throw Elbv2Errors.validation('ALPN policies apply to TLS listeners only');
+  if (alpn && alpn.length > 1) throw Elbv2Errors.validation('At most one ALPN policy can be specified');
+  if (alpn?.[0] !== undefined && !ALPN.includes(alpn[0])) throw Elbv2Errors.alpnPolicyNotFound(alpn[0]);
+  return {
+    Certificates: [{ CertificateArn: arn }],
+    SslPolicy: policy,
+    ExtraCertificates: (was?.ExtraCertificates ?? []).filter((a) => a !== arn),
+    AlpnPolicy: protocol === 'TLS' ? (alpn?.length ? alpn : ['None']) : undefined,
+  };
+}
+
 export function listenerView(l: ListenerRecord) {
-  return { ListenerArn: l.ListenerArn, LoadBalancerArn: l.LoadBalancerArn, Port: l.Port, Protocol: l.Protocol, DefaultActions: l.DefaultActions };
+  return {
+    ListenerArn: l.ListenerArn, LoadBalancerArn: l.LoadBalancerArn, Port: l.Port, Protocol: l.Protocol, DefaultActions: l.DefaultActions,
+    Certificates: l.Certificates, SslPolicy: l.SslPolicy, AlpnPolicy: l.AlpnPolicy,
+  };
 }
 
 function ruleView(r: RuleRecord) {
@@ -41,7 +77,7 @@ function ruleView(r: RuleRecord) {
 
 const defaultRuleView = (l: ListenerRecord) => ({ RuleArn: defaultRuleArn(l.ListenerArn), Priority: 'default', Conditions: [] as Condition[], Actions: l.DefaultActions, IsDefault: true });
 
-export function listenerHandlers(store: Elbv2Store, tags: TagStore, wake: () => void) {
+export function listenerHandlers(store: Elbv2Store, tags: TagStore, certificates: CertificateDirectory | undefined, wake: () => void) {
   const { listeners, rules } = store;
 
   const CreateListener: Op<'CreateListener'> = (ctx, input) => {
@@ -49,13 +85,15 @@ export function listenerHandlers(store: Elbv2Store, tags: TagStore, wake: () => 
     const lb = loadBalancerOf(store, scope, input.LoadBalancerArn);
     if (input.Port === undefined) throw Elbv2Errors.validation('A listener port must be specified');
     intIn('Listener port', input.Port, 1, 65535);
-    const protocol = checkProtocol(lb, input.Protocol, input.Certificates);
-    if (input.AlpnPolicy?.length || input.MutualAuthentication) throw Elbv2Errors.validation('ALPN policies and mutual authentication apply to TLS and HTTPS listeners');
+    const protocol = checkProtocol(lb, input.Protocol);
+    if (input.MutualAuthentication && input.MutualAuthentication.Mode !== 'off') throw Elbv2Errors.validation('kumo does not support mutual TLS authentication');
+    const secure = checkSecure(certificates, scope, protocol, input);
     const actions = checkActions(store, scope, lb, input.DefaultActions);
     const newTags = tagsOf(input.Tags);
     const existing = store.listenersOf(scope, lb.LoadBalancerArn).find((l) => l.Port === input.Port);
     if (existing) {
-      if (existing.Protocol === protocol && JSON.stringify(existing.DefaultActions) === JSON.stringify(actions)) return { Listeners: [listenerView(existing)] };
+      const same = existing.Protocol === protocol && JSON.stringify(existing.DefaultActions) === JSON.stringify(actions) && JSON.stringify(existing.Certificates) === JSON.stringify(secure.Certificates);
+      if (same) return { Listeners: [listenerView(existing)] };
       throw Elbv2Errors.duplicateListener();
     }
     const id = lb.LoadBalancerArn.split('/').at(-1)!;
@@ -65,6 +103,7 @@ export function listenerHandlers(store: Elbv2Store, tags: TagStore, wake: () => 
       Port: input.Port,
       Protocol: protocol,
       DefaultActions: actions,
+      ...secure,
     };
     store.transaction(() => {
       listeners.insert(scope, l.ListenerArn, l);
@@ -90,10 +129,12 @@ export function listenerHandlers(store: Elbv2Store, tags: TagStore, wake: () => 
     const l = listenerOf(store, scope, input.ListenerArn);
     const lb = loadBalancerOf(store, scope, l.LoadBalancerArn);
     intIn('Listener port', input.Port, 1, 65535);
-    const protocol = input.Protocol !== undefined || input.Certificates ? checkProtocol(lb, input.Protocol ?? l.Protocol, input.Certificates) : l.Protocol;
+    const protocol = input.Protocol !== undefined ? checkProtocol(lb, input.Protocol) : l.Protocol;
+    if (input.MutualAuthentication && input.MutualAuthentication.Mode !== 'off') throw Elbv2Errors.validation('kumo does not support mutual TLS authentication');
+    const secure = checkSecure(certificates, scope, protocol, input, l);
     const port = input.Port ?? l.Port;
     if (store.listenersOf(scope, lb.LoadBalancerArn).some((o) => o.ListenerArn !== l.ListenerArn && o.Port === port)) throw Elbv2Errors.duplicateListener();
-    const next: ListenerRecord = { ...l, Port: port, Protocol: protocol, DefaultActions: input.DefaultActions ? checkActions(store, scope, lb, input.DefaultActions) : l.DefaultActions };
+    const next: ListenerRecord = { ...l, Port: port, Protocol: protocol, ...secure, DefaultActions: input.DefaultActions ? checkActions(store, scope, lb, input.DefaultActions) : l.DefaultActions };
     listeners.update(scope, l.ListenerArn, next);
     wake();
     return { Listeners: [listenerView(next)] };

@@ -4,6 +4,7 @@
  *
  *   load-balancers.ts  application load balancers, their nodes (nodes.ts: one interface per subnet)
  *   listeners.ts       listeners and rules; actions.ts checks actions and conditions
+ *   listener-certificates.ts, ssl-policies.ts   HTTPS/TLS listeners: ACM's certificates (SNI), policies
  *   target-groups.ts   target groups and their attributes; targets.ts registration and health
  *   target-health.ts   AWS's target states, derived from rows (shared by the API and the proxies)
  *   tags.ts            tags of any ELBv2 resource
@@ -12,9 +13,15 @@
  *
  * Differences from AWS:
  * - Application and network load balancers (no gateway ones), IPv4 only, one action per rule or
- *   listener (no authenticate-oidc/cognito actions), HTTP listeners (ALB) and TCP listeners (NLB)
- *   only: kumo has no certificate store, so HTTPS and TLS listeners answer CertificateNotFound;
- *   UDP is UnsupportedProtocol.
+ *   listener (no authenticate-oidc/cognito actions; a forward to several weighted target groups
+ *   is one action), HTTP and HTTPS listeners (ALB), TCP and TLS listeners (NLB); UDP is
+ *   UnsupportedProtocol. No mutual TLS (trust stores) and no listener attributes.
+ * - Certificates come from kumo's ACM only (imported, or issued by kumo's own CA: clients must
+ *   trust GET /_kumo/ca.pem); an IAM server certificate's ARN is CertificateNotFound. A listener's
+ *   security policy sets HAProxy's TLS versions and ciphers; TLS 1.0 and 1.1 are offered only as
+ *   far as the host's OpenSSL configuration allows them. HTTPS listeners offer
+ *   h2 and HTTP/1.1 by ALPN; targets are always spoken to in HTTP/1.1 (ProtocolVersion is
+ *   stored). Certificates of HTTPS/TLS targets are not checked, as on AWS.
  * - Network load balancers are proxies here (HAProxy in TCP mode): targets see the node's address
  *   as the source, not the client's, and the load balancer needs a security group that admits
  *   its clients (none given: the VPC's default group), where AWS's may have none and filter
@@ -35,10 +42,11 @@
  *   HAProxy: new connections go to the new process, and requests in flight finish on the old one
  *   for at most the longest deregistration delay of the load balancer's groups (then it is cut, as
  *   AWS cuts a draining target's connections). Keep-alive connections to the old process end
- *   after their current request.
- * - Classic load balancers (classic/): HTTP and TCP listeners to HTTP and TCP instance ports
- *   (HTTPS and SSL need certificates: CertificateNotFound), no policies (stickiness, proxy
- *   protocol), no access logs; cross-zone and connection draining and the idle timeout are
+ *   after their current request; WebSocket (upgraded) connections it holds end at that deadline.
+ * - Classic load balancers (classic/): HTTP, HTTPS, TCP and SSL listeners (SSLCertificateId an
+ *   ACM certificate, served with ELBSecurityPolicy-2016-08) to HTTP(S) and TCP/SSL instance
+ *   ports, no policies (stickiness, proxy protocol, custom SSL negotiation), no back-end
+ *   authentication, no access logs; cross-zone and connection draining and the idle timeout are
  *   honored. Errors are ELBv2's codes with status 400 (the classic API sends
  *   InvalidConfigurationRequest as 409, which kumo does for its own refusals only).
  * - DNS names end in a random number (AWS's are the same shape); they answer from kumo's DNS:
@@ -64,6 +72,8 @@ import { targetHandlers } from './targets.js';
 import { LoadBalancerSupervisor, type Elbv2Runtime } from './dataplane/supervisor.js';
 import { classicHandlers } from './classic/handlers.js';
 import type { ElbOperations } from '../../models/generated/elb.js';
+import type { Scope } from '../../state/scope.js';
+import { certificateUsers, listenerCertificateHandlers, type CertificateDirectory } from './listener-certificates.js';
 
 export interface Elbv2Deps {
   db: Db;
@@ -71,6 +81,8 @@ export interface Elbv2Deps {
   tags: TagStore;
   /** EC2's instances as targets (wired by the composition root). */
   directory: TargetDirectory;
+  /** ACM's certificates, for HTTPS and TLS listeners (absent: none can be found). */
+  certificates?: CertificateDirectory;
   /** The data plane: absent, load balancers exist on paper only. */
   runtime?: Elbv2Runtime;
   log?: (line: string) => void;
@@ -81,7 +93,7 @@ export interface Elbv2Deps {
  * ELBv2, with the classic API (2012-06-01, classic/) as a second service on the same rows and
  * data plane: both sign as `elasticloadbalancing`; the edge picks by the request's Version.
  */
-export function createElbv2Service(deps: Elbv2Deps): Service & { supervisor: LoadBalancerSupervisor; classic: Service } {
+export function createElbv2Service(deps: Elbv2Deps): Service & { supervisor: LoadBalancerSupervisor; classic: Service; certificateUsers(scope: Scope, arn: string): string[] } {
   migrate(deps.db, 'elbv2', elbv2Migrations);
   const store = new Elbv2Store(deps.db);
   const supervisor = new LoadBalancerSupervisor({
@@ -89,6 +101,7 @@ export function createElbv2Service(deps: Elbv2Deps): Service & { supervisor: Loa
     network: deps.network,
     tags: deps.tags,
     directory: deps.directory,
+    certificates: deps.certificates,
     runtime: deps.runtime,
     log: deps.log ?? (() => {}),
     now: deps.now ?? (() => new Date()),
@@ -98,7 +111,8 @@ export function createElbv2Service(deps: Elbv2Deps): Service & { supervisor: Loa
     ...targetGroupHandlers(store, deps.network, deps.tags, wake),
     ...targetHandlers(store, deps.network, deps.directory, wake),
     ...loadBalancerHandlers(store, deps.network, deps.tags, wake),
-    ...listenerHandlers(store, deps.tags, wake),
+    ...listenerHandlers(store, deps.tags, deps.certificates, wake),
+    ...listenerCertificateHandlers(store, deps.certificates, wake),
     ...tagHandlers(store, deps.tags),
   };
   return {
@@ -108,11 +122,12 @@ export function createElbv2Service(deps: Elbv2Deps): Service & { supervisor: Loa
     handlers,
     authErrors: elbv2AuthErrors,
     supervisor,
+    certificateUsers: (scope, arn) => certificateUsers(store, scope, arn),
     classic: {
       name: 'elb',
       signingName: 'elasticloadbalancing',
       codec: new QueryCodec(loadModel('elasticloadbalancing-2012-06-01')),
-      handlers: classicHandlers(store, deps.network, deps.tags, deps.directory, wake) satisfies { [K in keyof ElbOperations]: Handler },
+      handlers: classicHandlers(store, deps.network, deps.tags, deps.directory, deps.certificates, wake) satisfies { [K in keyof ElbOperations]: Handler },
       authErrors: elbv2AuthErrors,
     },
     start: () => supervisor.start(),

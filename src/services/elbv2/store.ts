@@ -57,6 +57,8 @@ export interface ClassicListener {
   LoadBalancerPort: number;
   InstanceProtocol: string;
   InstancePort: number;
+  /** HTTPS and SSL listeners: an ACM certificate's ARN. */
+  SSLCertificateId?: string;
 }
 
 /** What a classic load balancer has of its own: listeners, one health check, instances. */
@@ -109,7 +111,12 @@ export interface ListenerRecord {
   Protocol: string;
   DefaultActions: Action[];
   SslPolicy?: string;
+  /** The default certificate (HTTPS and TLS listeners): DescribeListeners shows this one only. */
   Certificates?: { CertificateArn?: string }[];
+  /** The others it serves by SNI (AddListenerCertificates). */
+  ExtraCertificates?: string[];
+  /** TLS listeners: what the node offers in ALPN. */
+  AlpnPolicy?: string[];
 }
 
 export type Condition = {

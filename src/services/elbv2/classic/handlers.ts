@@ -18,6 +18,7 @@ import { healthKey, type ClassicConfig, type ClassicListener, type Elbv2Store, t
 import { targetStatuses, type TargetDirectory } from '../target-health.js';
 import { classicGroup, classicState, parseHealthTarget } from './group.js';
 import { AwsError } from '../../../protocol/errors.js';
+import { checkCertificate, type CertificateDirectory } from '../listener-certificates.js';
 
 type Op<K extends keyof ElbOperations> = OpHandler<ElbOperations, K>;
 
@@ -29,22 +30,26 @@ const ClassicErrors = {
   invalidConfiguration: (message: string) => new AwsError('InvalidConfigurationRequest', message, 409),
 };
 
-function checkListeners(listeners: { Protocol: string; LoadBalancerPort: number; InstanceProtocol?: string; InstancePort: number; SSLCertificateId?: string }[]): ClassicListener[] {
+type ListenerInput = { Protocol: string; LoadBalancerPort: number; InstanceProtocol?: string; InstancePort: number; SSLCertificateId?: string };
+
+/** Listeners as given: HTTP(S) to HTTP(S), TCP/SSL to TCP/SSL; HTTPS and SSL ones with an ACM certificate. */
+function checkListeners(certificates: CertificateDirectory | undefined, scope: Scope, listeners: ListenerInput[]): ClassicListener[] {
   return listeners.map((l) => {
     const protocol = l.Protocol.toUpperCase();
     const instanceProtocol = (l.InstanceProtocol ?? l.Protocol).toUpperCase();
     if (!PROTOCOLS.includes(protocol) || !PROTOCOLS.includes(instanceProtocol)) throw Elbv2Errors.validation(`Invalid protocol '${l.Protocol}'`);
-    if (protocol === 'HTTPS' || protocol === 'SSL') throw Elbv2Errors.certificateNotFound();
-    if (instanceProtocol === 'HTTPS' || instanceProtocol === 'SSL') throw Elbv2Errors.validation('kumo\'s classic load balancers speak HTTP and TCP to instances');
-    if ((protocol === 'HTTP') !== (instanceProtocol === 'HTTP')) {
+    const layer7 = (p: string) => p === 'HTTP' || p === 'HTTPS';
+    if (layer7(protocol) !== layer7(instanceProtocol)) {
       throw Elbv2Errors.validation(`Listener protocol '${protocol}' and instance protocol '${instanceProtocol}' are not compatible`);
     }
     for (const p of [l.LoadBalancerPort, l.InstancePort]) if (!Number.isInteger(p) || p < 1 || p > 65535) throw Elbv2Errors.validation(`Invalid port ${p}`);
-    return { Protocol: protocol, LoadBalancerPort: l.LoadBalancerPort, InstanceProtocol: instanceProtocol, InstancePort: l.InstancePort };
+    const out: ClassicListener = { Protocol: protocol, LoadBalancerPort: l.LoadBalancerPort, InstanceProtocol: instanceProtocol, InstancePort: l.InstancePort };
+    if (protocol === 'HTTPS' || protocol === 'SSL') out.SSLCertificateId = checkCertificate(certificates, scope, l.SSLCertificateId);
+    return out;
   });
 }
 
-export function classicHandlers(store: Elbv2Store, network: NetworkStore, tags: TagStore, directory: TargetDirectory, wake: () => void) {
+export function classicHandlers(store: Elbv2Store, network: NetworkStore, tags: TagStore, directory: TargetDirectory, certificates: CertificateDirectory | undefined, wake: () => void) {
   const { loadBalancers } = store;
   const byName = (scope: Scope, name: string) =>
     loadBalancers.list(scope).find((lb) => lb.Classic && lb.State.Code !== 'deleting' && lb.LoadBalancerName === name);
@@ -101,7 +106,7 @@ export function classicHandlers(store: Elbv2Store, network: NetworkStore, tags: 
     validateName('Load balancer', input.LoadBalancerName);
     const scheme = input.Scheme ?? 'internet-facing';
     if (!['internet-facing', 'internal'].includes(scheme)) throw Elbv2Errors.validation(`Invalid scheme '${scheme}'`);
-    const listeners = checkListeners(input.Listeners ?? []);
+    const listeners = checkListeners(certificates, scope, input.Listeners ?? []);
     if (!listeners.length) throw Elbv2Errors.validation('At least one listener must be specified');
     if (new Set(listeners.map((l) => l.LoadBalancerPort)).size !== listeners.length) throw Elbv2Errors.duplicateListener();
     const subnets = subnetsFor(scope, input.AvailabilityZones, input.Subnets);
@@ -169,7 +174,7 @@ export function classicHandlers(store: Elbv2Store, network: NetworkStore, tags: 
   const CreateLoadBalancerListeners: Op<'CreateLoadBalancerListeners'> = (ctx, input) => {
     const scope = scopeOf(ctx);
     const lb = get(scope, input.LoadBalancerName);
-    const add = checkListeners(input.Listeners ?? []);
+    const add = checkListeners(certificates, scope, input.Listeners ?? []);
     const listeners = [...lb.Classic!.Listeners];
     for (const l of add) {
       const same = listeners.find((x) => x.LoadBalancerPort === l.LoadBalancerPort);
@@ -184,6 +189,18 @@ export function classicHandlers(store: Elbv2Store, network: NetworkStore, tags: 
     const scope = scopeOf(ctx);
     const lb = get(scope, input.LoadBalancerName);
     const listeners = lb.Classic!.Listeners.filter((l) => !input.LoadBalancerPorts.includes(l.LoadBalancerPort));
+    save(scope, { ...lb, Classic: { ...lb.Classic!, Listeners: listeners } });
+    return {};
+  };
+
+  const SetLoadBalancerListenerSSLCertificate: Op<'SetLoadBalancerListenerSSLCertificate'> = (ctx, input) => {
+    const scope = scopeOf(ctx);
+    const lb = get(scope, input.LoadBalancerName);
+    const l = lb.Classic!.Listeners.find((x) => x.LoadBalancerPort === input.LoadBalancerPort);
+    if (!l) throw new AwsError('ListenerNotFound', `There is no listener on port ${input.LoadBalancerPort} of load balancer '${lb.LoadBalancerName}'`, 400);
+    if (l.Protocol !== 'HTTPS' && l.Protocol !== 'SSL') throw ClassicErrors.invalidConfiguration(`The listener on port ${l.LoadBalancerPort} is not an HTTPS or SSL listener`);
+    const SSLCertificateId = checkCertificate(certificates, scope, input.SSLCertificateId);
+    const listeners = lb.Classic!.Listeners.map((x) => (x === l ? { ...x, SSLCertificateId } : x));
     save(scope, { ...lb, Classic: { ...lb.Classic!, Listeners: listeners } });
     return {};
   };
@@ -357,5 +374,6 @@ export function classicHandlers(store: Elbv2Store, network: NetworkStore, tags: 
     RegisterInstancesWithLoadBalancer, DeregisterInstancesFromLoadBalancer, ConfigureHealthCheck, DescribeInstanceHealth,
     DescribeLoadBalancerAttributes, ModifyLoadBalancerAttributes, ApplySecurityGroupsToLoadBalancer, AttachLoadBalancerToSubnets,
     DetachLoadBalancerFromSubnets, EnableAvailabilityZonesForLoadBalancer, DisableAvailabilityZonesForLoadBalancer, AddTags, RemoveTags, DescribeTags,
+    SetLoadBalancerListenerSSLCertificate,
   };
 }

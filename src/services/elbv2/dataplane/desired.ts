@@ -10,7 +10,9 @@ import { forwardTargets, healthKey, type Action, type Elbv2Store, type LoadBalan
 import { DEFAULT_TG_ATTRIBUTES } from '../target-groups.js';
 import { targetStatuses, type TargetDirectory, type TargetStatus } from '../target-health.js';
 import { classicGroup } from '../classic/group.js';
-import { renderConfig, type BackendSpec, type ListenerSpec } from './haproxy-config.js';
+import { renderConfig, type BackendSpec, type ListenerSpec, type ListenerTls } from './haproxy-config.js';
+import { listenerCertificates, type CertificateDirectory } from '../listener-certificates.js';
+import { DEFAULT_SSL_POLICY, sslPolicy, tlsSettings } from '../ssl-policies.js';
 
 export interface Probe {
   tg: TargetGroupRecord;
@@ -24,6 +26,8 @@ export interface NodePlan {
   dir: string;
   config: string;
   generation: string;
+  /** Files the configuration names (certificates): name in the node's directory → content. */
+  files: Record<string, string>;
 }
 
 export interface LoadBalancerPlan {
@@ -42,22 +46,56 @@ export interface LoadBalancerPlan {
 /** The directory of a load balancer's nodes: its id (ELBv2), `classic-<name>` (classic). */
 export const lbDirName = (lb: LoadBalancerRecord) => (lb.Classic ? `classic-${lb.LoadBalancerName}` : lb.LoadBalancerArn.split('/').at(-1)!);
 
+/** Listener protocols that carry bytes as they are (HAProxy's TCP mode); the others are HTTP. */
+const modeOf = (protocol: string) => (['TCP', 'TLS', 'SSL'].includes(protocol) ? ('tcp' as const) : ('http' as const));
+/** Protocols whose traffic to the target is TLS. */
+const tlsTo = (protocol: string | undefined) => ['HTTPS', 'TLS', 'SSL'].includes(protocol ?? '');
+
+/** TLS listeners' certificates as files: named by their content, so a changed certificate is a new configuration. */
+class CertificateFiles {
+  readonly files: Record<string, string> = {};
+
+  constructor(private readonly certificates: CertificateDirectory | undefined, private readonly scope: Scope) {}
+
+  /** The listener's TLS settings; undefined when it is not TLS or none of its certificates can be had. */
+  tls(arns: string[], policyName: string | undefined, alpn: string | undefined): ListenerTls | undefined {
+    const names: string[] = [];
+    for (const arn of arns) {
+      const c = this.certificates?.get(this.scope, arn);
+      if (!c) continue;
+      const content = [c.certificatePem, c.chainPem ?? '', c.privateKeyPem].map((p) => p.trim()).filter(Boolean).join('\n') + '\n';
+      const name = `cert-${createHash('sha256').update(arn).update(content).digest('hex').slice(0, 16)}.pem`;
+      this.files[name] = content;
+      names.push(name);
+    }
+    if (!names.length) return undefined;
+    return { certificates: names, ...tlsSettings(sslPolicy(policyName ?? DEFAULT_SSL_POLICY) ?? sslPolicy(DEFAULT_SSL_POLICY)!), alpn };
+  }
+}
+
+/** AWS's ALPN policies of TLS listeners, as HAProxy's alpn lists. An ALB's HTTPS listener offers h2 and HTTP/1.1. */
+const ALPN: Record<string, string | undefined> = { None: undefined, HTTP1Only: 'http/1.1', HTTP2Only: 'h2', HTTP2Optional: 'http/1.1,h2', HTTP2Preferred: 'h2,http/1.1' };
+const alpnOf = (protocol: string, policy: string[] | undefined) => (protocol === 'HTTPS' ? 'h2,http/1.1' : ALPN[policy?.[0] ?? 'None']);
+
 /** What the proxies of a classic load balancer run: its listeners to its in-service instances (per zone unless cross-zone). */
-function classicListeners(lb: LoadBalancerRecord, statuses: TargetStatus[], zone: string): ListenerSpec[] {
+function classicListeners(lb: LoadBalancerRecord, statuses: TargetStatus[], zone: string, certs: CertificateFiles): ListenerSpec[] {
   const c = lb.Classic!;
   const live = statuses.filter((s) => s.inService && s.address && (c.CrossZone || s.zone === zone));
   return [...c.Listeners]
     .sort((x, y) => x.LoadBalancerPort - y.LoadBalancerPort)
-    .map((l) => ({
-      port: l.LoadBalancerPort,
-      mode: l.Protocol === 'TCP' ? ('tcp' as const) : ('http' as const),
-      traceId: false,
-      rules: [{
-        conditions: [],
-        action: { Type: 'forward' },
-        backend: { servers: live.map((s) => ({ address: s.address!, port: l.InstancePort, groupWeight: 1, groupSize: live.length })), leastOutstanding: false },
-      }],
-    }));
+    .flatMap((l) => {
+      const tls = l.SSLCertificateId ? certs.tls([l.SSLCertificateId], DEFAULT_SSL_POLICY, l.Protocol === 'HTTPS' ? 'http/1.1' : undefined) : undefined;
+      // A TLS listener whose certificate is gone serves nothing rather than plain text.
+      if (l.SSLCertificateId && !tls) return [];
+      const servers = live.map((s) => ({ address: s.address!, port: l.InstancePort, groupWeight: 1, groupSize: live.length, tls: tlsTo(l.InstanceProtocol) }));
+      return [{
+        port: l.LoadBalancerPort,
+        mode: modeOf(l.Protocol),
+        traceId: false,
+        tls,
+        rules: [{ conditions: [], action: { Type: 'forward' }, backend: { servers, leastOutstanding: false } }],
+      }];
+    });
 }
 
 export function planLoadBalancer(
@@ -68,7 +106,9 @@ export function planLoadBalancer(
   scope: Scope,
   lb: LoadBalancerRecord,
   now: Date,
+  certificates?: CertificateDirectory,
 ): LoadBalancerPlan {
+  const certs = new CertificateFiles(certificates, scope);
   const groups = new Map<string, { tg: TargetGroupRecord; statuses: TargetStatus[] }>();
   if (lb.Classic) {
     const tg = classicGroup(lb);
@@ -97,7 +137,7 @@ export function planLoadBalancer(
       if (!g) continue;
       first ??= g.tg;
       const live = g.statuses.filter((s) => s.inService && s.address && (!zone || s.zone === zone || s.zone === 'all'));
-      for (const s of live) servers.push({ address: s.address!, port: s.target.Port, groupWeight: weights.get(arn) ?? 1, groupSize: live.length });
+      for (const s of live) servers.push({ address: s.address!, port: s.target.Port, groupWeight: weights.get(arn) ?? 1, groupSize: live.length, tls: tlsTo(g.tg.Protocol) });
     }
     const actionSticky = a.ForwardConfig?.TargetGroupStickinessConfig;
     const groupSticky = first && forwardTargets(a).length === 1 && attr(first, 'stickiness.enabled') === 'true' && attr(first, 'stickiness.type') === 'lb_cookie';
@@ -112,14 +152,21 @@ export function planLoadBalancer(
     store
       .listenersOf(scope, lb.LoadBalancerArn)
       .sort((x, y) => x.Port - y.Port)
-      .map((l) => ({
-        port: l.Port,
-        mode: l.Protocol === 'TCP' ? ('tcp' as const) : ('http' as const),
-        rules: [
-          ...store.rulesOf(scope, l.ListenerArn).map((r) => ({ conditions: r.Conditions, action: r.Actions[0]!, backend: backendOf(r.Actions[0]!, zone) })),
-          { conditions: [], action: l.DefaultActions[0]!, backend: backendOf(l.DefaultActions[0]!, zone) },
-        ],
-      }));
+      .flatMap((l) => {
+        const secure = l.Protocol === 'HTTPS' || l.Protocol === 'TLS';
+        const tls = secure ? certs.tls(listenerCertificates(l), l.SslPolicy, alpnOf(l.Protocol, l.AlpnPolicy)) : undefined;
+        // A TLS listener whose certificates are gone serves nothing rather than plain text.
+        if (secure && !tls) return [];
+        return [{
+          port: l.Port,
+          mode: modeOf(l.Protocol),
+          tls,
+          rules: [
+            ...store.rulesOf(scope, l.ListenerArn).map((r) => ({ conditions: r.Conditions, action: r.Actions[0]!, backend: backendOf(r.Actions[0]!, zone) })),
+            { conditions: [], action: l.DefaultActions[0]!, backend: backendOf(l.DefaultActions[0]!, zone) },
+          ],
+        }];
+      });
   const listeners = lb.Classic ? [] : listenersOf();
   // A network load balancer's node sends only to its own zone's targets unless cross-zone is on.
   const zoned = lb.Type === 'network' && lb.Attributes['load_balancing.cross_zone.enabled'] !== 'true';
@@ -157,13 +204,13 @@ export function planLoadBalancer(
       xffMode: (a['routing.http.xff_header_processing.mode'] ?? 'append') as 'append' | 'preserve' | 'remove',
       xffClientPort: a['routing.http.xff_client_port.enabled'] === 'true',
       drainSeconds: drainSeconds || 1,
-      listeners: lb.Classic ? classicListeners(lb, classicStatuses, n.ZoneName) : zoned ? listenersOf(n.ZoneName) : listeners,
+      listeners: lb.Classic ? classicListeners(lb, classicStatuses, n.ZoneName, certs) : zoned ? listenersOf(n.ZoneName) : listeners,
       probes: i === 0 ? tunnels : [],
     };
     const generation = createHash('sha256').update(renderConfig({ ...body, generation: '' })).digest('hex').slice(0, 16);
-    return { eniId: n.NetworkInterfaceId, dir, generation, config: renderConfig({ ...body, generation }) };
+    return { eniId: n.NetworkInterfaceId, dir, generation, config: renderConfig({ ...body, generation }), files: certs.files };
   });
-  const servers = (lb.Classic && lb.Nodes[0] ? classicListeners(lb, classicStatuses, lb.Nodes[0].ZoneName) : listeners)
+  const servers = (lb.Classic && lb.Nodes[0] ? classicListeners(lb, classicStatuses, lb.Nodes[0].ZoneName, certs) : listeners)
     .flatMap((l) => l.rules.map((r, i) => (r.backend ? `${l.port}/${i}: ${r.backend.servers.map((x) => `${x.address}:${x.port}`).join(' ') || 'none'}` : '')))
     .filter(Boolean)
     .join(', ');

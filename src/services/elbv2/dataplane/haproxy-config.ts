@@ -2,7 +2,10 @@
  * Pure: a load balancer's listeners, rules and in-service targets → one node's haproxy.cfg. Kept
  * free of I/O so routing semantics are unit-tested without root or HAProxy.
  *
- *   frontend per listener   rules in priority order set txn.route once (the first match wins, as
+ *   frontend per listener   TLS ends at the bind line for HTTPS/TLS listeners (certificate files
+ *                           in the node's directory, the first the default, the rest by SNI;
+ *                           the security policy's versions and ciphers);
+ *                           rules in priority order set txn.route once (the first match wins, as
  *                           on AWS), the default rule last; then the chosen action runs: a
  *                           redirect, a fixed response, or use_backend of the rule's backend
  *   backend per forward     the in-service targets of its target groups (weights split across
@@ -20,6 +23,8 @@ import type { Action, Condition } from '../store.js';
 export interface ServerSpec {
   address: string;
   port: number;
+  /** HTTPS and TLS target groups (HTTPS and SSL instance ports): TLS to the target, unverified, as AWS does. */
+  tls?: boolean;
   /** Relative weight of its target group in the action (AWS's 0–999). */
   groupWeight: number;
   groupSize: number;
@@ -45,8 +50,21 @@ export interface ListenerSpec {
   mode?: 'http' | 'tcp';
   /** Classic load balancers add no X-Amzn-Trace-Id. */
   traceId?: boolean;
+  /** HTTPS, TLS (and classic SSL) listeners: TLS ends here. */
+  tls?: ListenerTls;
   /** Priority order; the default rule last (no conditions). */
   rules: RuleSpec[];
+}
+
+export interface ListenerTls {
+  /** Certificate files (certificate, chain, key) in the node's directory: the default first, the others by SNI. */
+  certificates: string[];
+  minVersion: string;
+  maxVersion: string;
+  ciphers: string[];
+  ciphersuites: string[];
+  /** ALPN protocols offered, HAProxy's spelling (`h2,http/1.1`); none: no ALPN. */
+  alpn?: string;
 }
 
 export interface NodeConfig {
@@ -162,9 +180,18 @@ function backendLines(name: string, b: BackendSpec, mode: 'http' | 'tcp'): strin
   const max = Math.max(...raw);
   live.forEach((s, i) => {
     const weight = Math.max(1, Math.round((raw[i]! / max) * 256));
-    lines.push(`  server s${i} ${s.address}:${s.port} weight ${weight}${b.stickySeconds ? ` cookie s${i}` : ''}`);
+    lines.push(`  server s${i} ${s.address}:${s.port} weight ${weight}${b.stickySeconds ? ` cookie s${i}` : ''}${s.tls ? ' ssl verify none' : ''}`);
   });
   return lines;
+}
+
+/** `ssl crt … ` of a bind line: the certificates (the first is served without SNI), the policy's versions and ciphers, ALPN. */
+function tlsBind(dir: string, t: ListenerTls): string {
+  const parts = ['ssl', ...t.certificates.map((f) => `crt ${dir}/${f}`), `ssl-min-ver ${t.minVersion}`, `ssl-max-ver ${t.maxVersion}`];
+  if (t.ciphers.length) parts.push(`ciphers ${t.ciphers.join(':')}`);
+  if (t.ciphersuites.length) parts.push(`ciphersuites ${t.ciphersuites.join(':')}`);
+  if (t.alpn) parts.push(`alpn ${t.alpn}`);
+  return parts.join(' ');
 }
 
 export function renderConfig(c: NodeConfig): string {
@@ -193,7 +220,7 @@ export function renderConfig(c: NodeConfig): string {
     '',
   ];
   c.listeners.forEach((l) => {
-    out.push(`frontend listener_${l.port}`, `  bind :${l.port}`);
+    out.push(`frontend listener_${l.port}`, `  bind :${l.port}${l.tls ? ` ${tlsBind(c.dir, l.tls)}` : ''}`);
     if (l.mode === 'tcp') {
       out.push('  mode tcp', `  default_backend rule_${l.port}_0`, '');
       return;
@@ -203,7 +230,7 @@ export function renderConfig(c: NodeConfig): string {
       out.push(`  http-request set-header X-Forwarded-For "%[req.fhdr(x-forwarded-for)], ${client}" if { req.fhdr(x-forwarded-for) -m found }`);
       out.push(`  http-request set-header X-Forwarded-For "${client}" unless { req.fhdr(x-forwarded-for) -m found }`);
     } else if (c.xffMode === 'remove') out.push('  http-request del-header X-Forwarded-For');
-    out.push('  http-request set-header X-Forwarded-Proto http', `  http-request set-header X-Forwarded-Port ${l.port}`);
+    out.push(`  http-request set-header X-Forwarded-Proto ${l.tls ? 'https' : 'http'}`, `  http-request set-header X-Forwarded-Port ${l.port}`);
     // Root=1-<epoch seconds, 8 hex>-<24 hex>, as AWS writes it; a trace id the client sent is kept.
     if (l.traceId !== false) {
       out.push('  http-request set-header X-Amzn-Trace-Id "Root=1-%[date,bytes(4,4),hex,lower]-%[uuid,regsub(-,,g),bytes(0,24)]" unless { req.hdr(x-amzn-trace-id) -m found }');

@@ -7,6 +7,7 @@
  *   <node dir>/haproxy.pid   the master's pid
  *   <node dir>/stats.sock    the runtime API: `show info` tells the generation the worker runs
  *   <node dir>/h*.sock       health-check tunnels (see haproxy-config.ts)
+ *   <node dir>/cert-*.pem    TLS listeners' certificates with their keys (0600), named by content
  *
  * A change is a new file checked with `haproxy -c`, then SIGUSR2 to the master (it re-executes
  * itself on the new file; old workers finish the requests they hold), and done when the stats
@@ -91,19 +92,24 @@ async function waitForGeneration(dir: string, generation: string, deadlineMs: nu
   return false;
 }
 
-/** Writes the configuration (and AWS's error pages) after HAProxy accepted it. */
-async function install(dir: string, config: string): Promise<void> {
-  mkdirSync(dir, { recursive: true });
+/**
+ * Writes the configuration (and AWS's error pages, and the certificates it names) after HAProxy
+ * accepted it. Certificates no longer named go: a running HAProxy read its own at start.
+ */
+async function install(dir: string, config: string, files: Record<string, string>): Promise<void> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const [name, content] of Object.entries(ERROR_FILES)) if (!existsSync(join(dir, name))) writeFileSync(join(dir, name), content);
+  for (const [name, content] of Object.entries(files)) if (!existsSync(join(dir, name))) writeFileSync(join(dir, name), content, { mode: 0o600 });
   const next = join(dir, 'haproxy.cfg.next');
   writeFileSync(next, config);
   await run('haproxy', ['-c', '-q', '-f', next]);
   renameSync(next, configPath(dir));
+  for (const name of readdirSync(dir)) if (/^cert-[0-9a-f]{16}\.pem$/.test(name) && !(name in files)) rmSync(join(dir, name), { force: true });
 }
 
 /** Starts the node's HAProxy in `netns`, or reloads the one running there; resolves once it runs `generation`. */
-export async function applyNode(dir: string, netns: string, config: string, generation: string): Promise<void> {
-  await install(dir, config);
+export async function applyNode(dir: string, netns: string, config: string, generation: string, files: Record<string, string> = {}): Promise<void> {
+  await install(dir, config, files);
   const master = safeMaster(dir);
   if (master !== undefined) {
     for (let attempt = 0; attempt < 3; attempt++) {

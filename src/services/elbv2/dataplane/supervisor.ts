@@ -35,6 +35,7 @@ import { elbZone } from './dns.js';
 import { HealthChecker, type CheckRequest } from './health.js';
 import { applyNode, nodeDirs, removeNode, runningGeneration, masterOf, stopNode } from './haproxy.js';
 import { join } from 'node:path';
+import type { CertificateDirectory } from '../listener-certificates.js';
 
 export const ELBV2_PORT_OWNER = 'elbv2';
 const TICK_MS = 1_000;
@@ -52,6 +53,7 @@ export interface LoadBalancerSupervisorDeps {
   network: NetworkStore;
   tags: TagStore;
   directory: TargetDirectory;
+  certificates?: CertificateDirectory;
   runtime?: Elbv2Runtime;
   log: (line: string) => void;
   now: () => Date;
@@ -168,7 +170,7 @@ export class LoadBalancerSupervisor {
         : undefined;
     }
     if (lb.State.Code === 'failed') return undefined;
-    const plan = planLoadBalancer(this.deps.store, this.deps.network, this.deps.directory, this.deps.runtime!.dir, scope, lb, this.deps.now());
+    const plan = planLoadBalancer(this.deps.store, this.deps.network, this.deps.directory, this.deps.runtime!.dir, scope, lb, this.deps.now(), this.deps.certificates);
     const stale = plan.nodes.some((n) => this.running.get(n.eniId) !== n.generation || !this.plugged.has(n.eniId));
     this.forgetHealth(scope, plan.stale);
     if (!stale) {
@@ -198,7 +200,7 @@ export class LoadBalancerSupervisor {
         const want = plan.nodes[i]!;
         const was = this.running.get(node.NetworkInterfaceId);
         if (was === want.generation) return;
-        await applyNode(want.dir, namespaces[i]!, want.config, want.generation);
+        await applyNode(want.dir, namespaces[i]!, want.config, want.generation, want.files);
         this.running.set(node.NetworkInterfaceId, want.generation);
         this.deps.log(`load balancer ${lb.LoadBalancerName}: node ${node.NetworkInterfaceId} ${was ? 'reloaded' : 'started'} (configuration ${want.generation}${plan.servers ? `; ${plan.servers}` : ''})`);
       }),
