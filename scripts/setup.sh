@@ -31,6 +31,11 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   # EBS volumes: kumo formats xfs for instances (root inside may not) and grows ext4.
   command -v mkfs.xfs >/dev/null 2>&1 || need+=(xfsprogs)
   command -v resize2fs >/dev/null 2>&1 || need+=(e2fsprogs)
+  # Downloads kumo prepares for instances from Debian's packages (WordPress): checked as apt
+  # checks them, then unpacked.
+  command -v gpgv >/dev/null 2>&1 || need+=(gpgv)
+  [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
+  command -v xz >/dev/null 2>&1 || need+=(xz-utils)
   if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

@@ -35,6 +35,18 @@ export interface KumoConfig {
    * machine, so a reset or a new data dir does not rebuild them.
    */
   imageDir: string;
+  /**
+   * Where the package cache instances install through, and the downloads kumo prepares from
+   * packages, are kept (`KUMO_PACKAGE_CACHE`): shared by every kumo of the machine, like the
+   * images. Default: `<imageDir>/package-cache`.
+   */
+  packageCache?: string;
+  /**
+   * Instances in public subnets (a route to an internet gateway) with a public IP reach the
+   * host's networks through NAT (`--internet`, `KUMO_INTERNET=1`). Off by default: instances
+   * then reach nothing beyond kumo and the package registry through kumo's cache.
+   */
+  internet: boolean;
   /** `KUMO_RUNTIME=process` forces the process driver where the native one could run. */
   runtime: 'auto' | 'process';
   /**
@@ -59,6 +71,8 @@ export function defaultImageDir(dataDir: string, env = process.env): string {
   if (env.KUMO_IMAGE_DIR) return resolve(env.KUMO_IMAGE_DIR);
   return process.getuid?.() === 0 ? '/var/lib/kumo/images' : join(dataDir, 'images');
 }
+
+export const packageCacheDir = (config: Pick<KumoConfig, 'packageCache' | 'imageDir'>) => config.packageCache ?? join(config.imageDir, 'package-cache');
 
 /** S3 closes a connection idle for about 20 s (see edge/connections.ts). */
 export const DEFAULT_IDLE_TIMEOUT_MS = 20_000;
@@ -113,6 +127,8 @@ export function configFromEnv(env = process.env): KumoConfig {
     accessLog: true,
     elasticIpPool: env.KUMO_EIP_POOL,
     imageDir: defaultImageDir(defaultDataDir(env), env),
+    packageCache: env.KUMO_PACKAGE_CACHE ? resolve(env.KUMO_PACKAGE_CACHE) : undefined,
+    internet: ['1', 'true', 'yes', 'on'].includes((env.KUMO_INTERNET ?? '').toLowerCase()),
     runtime: env.KUMO_RUNTIME === 'process' ? 'process' : 'auto',
     idleTimeoutMs: env.KUMO_IDLE_TIMEOUT ? Number(env.KUMO_IDLE_TIMEOUT) * 1000 : DEFAULT_IDLE_TIMEOUT_MS,
     maxConnections: env.KUMO_MAX_CONNECTIONS ? Number(env.KUMO_MAX_CONNECTIONS) : DEFAULT_MAX_CONNECTIONS,

@@ -8,7 +8,7 @@
  * released), so a refused start leaves the data dir as it found it.
  */
 import { join } from 'node:path';
-import type { KumoConfig } from './config.js';
+import { packageCacheDir, type KumoConfig } from './config.js';
 import type { Edge } from './edge/chain.js';
 import { internalHandler } from './edge/internal.js';
 import { ServiceRouter } from './edge/route.js';
@@ -16,6 +16,8 @@ import { listen } from './edge/server.js';
 import { awsEndpointsInVpcs } from './edge/vpc-endpoints.js';
 import { Clock } from './runtime/clock.js';
 import { DataPlane } from './runtime/data-plane.js';
+import { DEBIAN_SUITE } from './runtime/images/recipe.js';
+import { OutsideWorld } from './runtime/outside/world.js';
 import { createHostRuntime, reclaimHostState, type ContainerOwner, type HostRuntime } from './runtime/host-runtime.js';
 import type { ExitKind } from './runtime/instances/driver.js';
 import type { Service } from './services/service.js';
@@ -93,6 +95,10 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
     const plane = new DataPlane({ openFabric: runtime.openFabric, hostDns: config.hostDns, log });
     await plane.start();
     undo.push(() => plane.close());
+    // What instances see of the world beyond kumo: the package registry through a cache, and a
+    // few well-known downloads (runtime/outside). Only where instances have networks of their own.
+    const outside = plane.hasFabric ? new OutsideWorld({ cacheDir: packageCacheDir(config), suite: DEBIAN_SUITE, log }) : undefined;
+    outside?.plugInto(plane);
     const clock = new Clock(config.clock);
     const ca = new CertificateAuthority(join(config.dataDir, CA_DIR));
     const services = buildServices(config, db, runtime, plane, clock, ca, log);
@@ -100,7 +106,7 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
       for (const s of services) await s.close?.();
     });
     const limits = { idleTimeoutMs: config.idleTimeoutMs, maxConnections: config.maxConnections };
-    const edge = edgeFor(config, db, services, runtime, plane, clock, ca, log);
+    const edge = edgeFor(config, db, services, runtime, plane, clock, ca, log, outside);
     if (plane.hasFabric) {
       const inside = awsEndpointsInVpcs({ edge, ca, limits, prefixes: services.map((s) => s.codec.model.metadata.endpointPrefix) });
       plane.zones.register(inside.zone);
@@ -219,7 +225,7 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
   ];
 }
 
-function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRuntime, plane: DataPlane, clock: Clock, ca: CertificateAuthority, log: (line: string) => void): Edge {
+function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRuntime, plane: DataPlane, clock: Clock, ca: CertificateAuthority, log: (line: string) => void, outside?: OutsideWorld): Edge {
   const runtime = host.mode;
   const started = Date.now();
   return {
@@ -246,6 +252,8 @@ function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRunt
         auth: config.auth ? 'sigv4' : 'off',
         runtime,
         dns: plane.hostDns ?? null,
+        internet: config.internet,
+        outside: outside?.stats() ?? null,
         services: Object.fromEntries(
           services.map((s) => [
             s.name,

@@ -18,6 +18,7 @@ usage:
               [--credentials AKID:SECRET[:ACCOUNT],...] [--default-region us-east-1] [--quiet]
               [--dns 127.0.0.153:53|off]    where the host resolver for AWS names listens
               [--no-s3-sigv2]               refuse S3 Signature Version 2 everywhere
+              [--internet]                  instances in public subnets reach the host's networks (NAT)
   kumo status [--data-dir DIR]     is kumo running here, and what does it serve
   kumo stop   [--data-dir DIR]     stop the kumo that uses DIR (found by its pid file, or else by
                                    the DIR/state.db it holds open)
@@ -25,7 +26,7 @@ usage:
 
 environment: KUMO_HOST, KUMO_PORT, KUMO_DATA_DIR, KUMO_NO_AUTH=1, KUMO_CREDENTIALS, KUMO_DEFAULT_REGION,
   KUMO_EIP_POOL, KUMO_IMAGE_DIR, KUMO_RUNTIME=process, KUMO_IDLE_TIMEOUT (s), KUMO_MAX_CONNECTIONS, KUMO_DNS,
-  KUMO_S3_SIGV2=off`;
+  KUMO_S3_SIGV2=off, KUMO_INTERNET=1, KUMO_PACKAGE_CACHE`;
 
 const options = {
   host: { type: 'string' },
@@ -33,6 +34,7 @@ const options = {
   'data-dir': { type: 'string' },
   'no-auth': { type: 'boolean' },
   'no-s3-sigv2': { type: 'boolean' },
+  internet: { type: 'boolean' },
   credentials: { type: 'string' },
   'default-region': { type: 'string' },
   dns: { type: 'string' },
@@ -69,6 +71,7 @@ function buildConfig(values: Record<string, string | boolean | undefined>): Kumo
   }
   if (values['no-auth']) config.auth = false;
   if (values['no-s3-sigv2']) config.s3SigV2 = false;
+  if (values.internet) config.internet = true;
   if (typeof values.credentials === 'string') {
     try {
       config.credentials.push(...parseCredentials(values.credentials));
@@ -94,6 +97,7 @@ async function start(config: KumoConfig): Promise<void> {
     `kumo ${VERSION} ready on ${kumo.url}\n` +
       `  data dir:    ${kumo.dataDir}\n` +
       `  auth:        ${config.auth ? 'SigV4' : 'off (--no-auth)'}\n` +
+      (config.internet ? `  internet:    instances in public subnets reach the host's networks through NAT (--internet)\n` : '') +
       `  credentials: AWS_ACCESS_KEY_ID=${key.accessKeyId} AWS_SECRET_ACCESS_KEY=${key.secretAccessKey} (account ${key.account})\n` +
       `  try:         AWS_ENDPOINT_URL=${kumo.url} aws sts get-caller-identity\n`,
   );

@@ -8,7 +8,8 @@
  *               resolver and the host resolver answer from it
  *   hostDns     the host resolver, on a loopback address (`kumo status` and /_kumo/health show it)
  *   serve()     a service's own server on the service address, which instances reach through the
- *               fabric (EC2's instance metadata service on port 80)
+ *               fabric (EC2's instance metadata service on port 80; the outside world's package
+ *               proxy and downloads, runtime/outside, on OUTSIDE_PORT)
  *
  *   instance → VPC base+2:53 ─┐ fabric DNATs to the service address and SNATs the source to the
  *   instance → 169.254.169.254 ┘ port's transit address → portAt() → which port (and owner) asks

@@ -62,7 +62,7 @@ export function createHostRuntime(config: KumoConfig, log: (line: string) => voi
       ? async () => {
           // After a crash, this data dir's slot is taken over as it is (instances keep running
           // and serving); its owner prunes what it does not claim again.
-          const fabric = await Fabric.open({ log, owner: config.dataDir });
+          const fabric = await Fabric.open({ log, owner: config.dataDir, internet: config.internet });
           await Fabric.cleanupStale();
           return fabric;
         }

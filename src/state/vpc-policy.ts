@@ -14,13 +14,21 @@ export function vpcSpecOf(n: NetworkStore, scope: Scope, vpcId: string): VpcSpec
   const acls = n.networkAcls.list(scope).filter((a) => a.VpcId === vpcId);
   const naclOf = (subnetId: string) =>
     (acls.find((a) => a.Associations.some((x) => x.SubnetId === subnetId)) ?? acls.find((a) => a.IsDefault))?.NetworkAclId ?? '';
+  // A public subnet: its route table (its own, else the VPC's main one) sends 0.0.0.0/0 to an
+  // internet gateway attached to this VPC.
+  const tables = n.routeTables.list(scope).filter((t) => t.VpcId === vpcId);
+  const gateways = new Set(n.internetGateways.list(scope).filter((g) => g.Attachments.some((a) => a.VpcId === vpcId)).map((g) => g.InternetGatewayId));
+  const routedOut = (subnetId: string) => {
+    const table = tables.find((t) => t.Associations.some((a) => a.SubnetId === subnetId)) ?? tables.find((t) => t.Associations.some((a) => a.Main));
+    return !!table?.Routes.some((r) => r.DestinationCidrBlock === '0.0.0.0/0' && !!r.GatewayId && gateways.has(r.GatewayId));
+  };
   return {
     vpcId,
     cidrs: vpc.CidrBlockAssociationSet.filter((c) => c.CidrBlockState.State === 'associated').map((c) => c.CidrBlock),
     subnets: n.subnets
       .list(scope)
       .filter((s) => s.VpcId === vpcId)
-      .map((s) => ({ subnetId: s.SubnetId, cidr: s.CidrBlock, naclId: naclOf(s.SubnetId) })),
+      .map((s) => ({ subnetId: s.SubnetId, cidr: s.CidrBlock, naclId: naclOf(s.SubnetId), ...(routedOut(s.SubnetId) ? { internet: true } : {}) })),
   };
 }
 

@@ -1,8 +1,9 @@
 /**
  * The image builder: a complete Debian rootfs that can boot systemd, built atomically once and
  * then reused; concurrent callers share one build; nothing half-built is left around. What the
- * recipe puts in it (sshd without host keys, sudo, the local apt repository, the yum shim) is
- * checked here on the tree; test/runtime/first-boot.test.ts boots it.
+ * recipe puts in it (sshd without host keys, sudo, wget, Debian's apt sources through kumo's
+ * package proxy behind the local apt repository, the yum shim) is checked here on the tree;
+ * test/runtime/first-boot.test.ts boots it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +29,7 @@ test('builds the Debian 12 base image once, atomically, and reuses it', { skip, 
   assert.equal(lines.filter((l) => l.includes('built in')).length <= 1, true);
   for (const f of [
     'usr/lib/systemd/systemd', 'usr/bin/python3', 'usr/bin/curl', 'usr/bin/ip', 'usr/bin/dbus-daemon', 'usr/sbin/sshd',
-    'usr/bin/sudo', 'usr/local/bin/yum', 'usr/local/bin/dnf', 'etc/systemd/system/httpd.service',
+    'usr/bin/sudo', 'usr/bin/wget', 'usr/local/bin/yum', 'usr/local/bin/dnf', 'etc/systemd/system/httpd.service',
     'etc/systemd/system/kumo-ssh-keygen.service', 'var/lib/kumo/apt/Packages',
   ]) {
     assert.ok(existsSync(join(a, f)), `${f} in the image`);
@@ -38,7 +39,15 @@ test('builds the Debian 12 base image once, atomically, and reuses it', { skip, 
   for (const pkg of ['apache2', 'apache2-bin', 'nginx', 'php8.2', 'libapache2-mod-php8.2', 'mariadb-client']) {
     assert.match(index, new RegExp(`^Package: ${pkg.replace('.', '\\.')}$`, 'm'), `${pkg} in the local repository`);
   }
-  assert.equal(readFileSync(join(a, 'etc/apt/sources.list'), 'utf8').trim(), 'deb [trusted=yes] file:/var/lib/kumo/apt ./', 'the local repository is the only source');
+  const sources = readFileSync(join(a, 'etc/apt/sources.list'), 'utf8').split('\n').filter((l) => l.startsWith('deb '));
+  assert.deepEqual(sources, [
+    'deb [trusted=yes] file:/var/lib/kumo/apt ./',
+    'deb http://deb.debian.org/debian bookworm main',
+    'deb http://deb.debian.org/debian bookworm-updates main',
+    'deb http://deb.debian.org/debian-security bookworm-security main',
+  ], 'the local repository first, then Debian\'s');
+  assert.match(readFileSync(join(a, 'etc/apt/apt.conf.d/90kumo-proxy'), 'utf8'), /^Acquire::http::Proxy "http:\/\/169\.254\.169\.250\/";$/m, 'Debian through kumo\'s proxy');
+  assert.ok(readdirSync(join(a, 'var/lib/apt/lists')).includes('deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages'), 'Debian\'s lists baked in');
   assert.match(a, /debian-12-[0-9a-f]{8}\/rootfs$/, 'the cache dir is named by the recipe hash');
   assert.equal(readFileSync(join(a, 'etc/machine-id'), 'utf8'), '', 'machine-id left for each instance to fill');
   assert.deepEqual(readdirSync(IMAGE_CACHE).filter((e) => e.startsWith('.')), [], 'no temp build or lock left');

@@ -98,6 +98,10 @@ test('router script: services, nat maps, NACL dispatch, per-instance group chain
   });
   assert.match(text, /^table ip kumo\ndelete table ip kumo\n/, 'replaced as one transaction');
   assert.match(text, /ip daddr 169\.254\.169\.254 tcp dport 80 dnat to 198\.18\.0\.1:80/);
+  assert.match(text, /ip daddr 169\.254\.169\.250 tcp dport 80 dnat to 198\.18\.0\.1:3142/, 'kumo\'s outside address: package proxy and downloads');
+  assert.match(text, /oifname "uplink" ip daddr 198\.18\.0\.1 tcp dport \{ 80, 3142 \} accept/);
+  assert.match(text, /oifname "uplink" ct direction original drop/, 'nothing else may start towards the host');
+  assert.doesNotMatch(text, /masquerade|set internet/, 'no NAT without --internet');
   assert.match(text, /ip daddr \{ 10\.0\.0\.2, 169\.254\.169\.253 \} meta l4proto \{ tcp, udp \} th dport 53 dnat to 198\.18\.0\.1:53/);
   assert.match(text, /iifname "uplink" dnat to ip daddr map \{ 198\.18\.4\.1 : 10\.0\.1\.10 \}/, 'only instances with a public IP');
   assert.match(text, /snat to ip saddr map \{ 10\.0\.1\.10 : 198\.18\.4\.1, 10\.0\.1\.20 : 198\.18\.4\.2 \}/);
@@ -109,10 +113,39 @@ test('router script: services, nat maps, NACL dispatch, per-instance group chain
   assert.doesNotMatch(text, /default|0\.0\.0\.0\/0 accept/);
 });
 
+test('router script with --internet: instances marked for it go out after their NACLs and groups, masqueraded', () => {
+  const text = renderRouter({
+    table: 'kumo',
+    serviceAddress: '198.18.0.1',
+    dnsAddresses: ['10.0.0.2'],
+    subnets: [{ cidr: '10.0.1.0/24', naclId: 'acl-1' }],
+    policy: { nacls: { 'acl-1': { ingress: [], egress: [] } }, securityGroups: {} },
+    internet: true,
+    ports: [
+      { privateIp: '10.0.1.10', transitIp: '198.18.4.1', groups: ['sg-a'], hasPublicIp: true, hopLimit: 2, internet: true },
+      { privateIp: '10.0.1.20', transitIp: '198.18.4.2', groups: ['sg-a'], hasPublicIp: false, hopLimit: 2 },
+    ],
+  });
+  assert.match(text, /set internet \{ type ipv4_addr; elements = \{ 10\.0\.1\.10 \}; \}/);
+  assert.match(text, /oifname "uplink" ip saddr @internet ip daddr != 198\.18\.0\.1 masquerade\n.*snat to ip saddr map/, 'masquerade before the transit snat');
+  assert.match(text, /oifname "uplink" ct direction original ip saddr != @internet drop/);
+  assert.match(text, /oifname "uplink" ip daddr 198\.18\.0\.0\/15 ct direction original drop/, 'never to kumo\'s or other VPCs\' addresses');
+  // The NACL dispatch comes first, then the source's egress groups, then out.
+  assert.match(text, /jump nacl_out_acl_1[\s\S]*oifname "uplink" ip saddr vmap \{ 10\.0\.1\.10 : jump inst_out_0, 10\.0\.1\.20 : jump inst_out_1 \}\n {4}oifname "uplink" accept\n {4}ip daddr != @instances drop/);
+});
+
 test('host table: public IP map, masquerade and input guard on this slot\'s veths only', () => {
   const text = renderHostTable({ slot: 4, serviceAddress: '198.18.32.1', publics: new Map([['127.100.0.5', '198.18.36.1']]) });
   assert.match(text, /dnat to ip daddr map \{ 127\.100\.0\.5 : 198\.18\.36\.1 \}/);
   assert.match(text, /oifname "kh4-\*" ip saddr 127\.0\.0\.0\/8 masquerade/);
   assert.match(text, /iifname "kh4-\*" drop/);
+  assert.match(text, /iifname "kh4-\*" ip daddr 198\.18\.32\.1 tcp dport \{ 80, 3142 \} accept/);
+  assert.doesNotMatch(text, /chain forward|198\.18\.32\.0\/21/, 'nothing forwarded without --internet');
   assert.doesNotMatch(renderHostTable({ slot: 4, serviceAddress: '198.18.32.1', publics: new Map() }), /dnat/);
+});
+
+test('host table with --internet: forwards the slot\'s flows out, never into 198.18/15, masquerades them', () => {
+  const text = renderHostTable({ slot: 4, serviceAddress: '198.18.32.1', publics: new Map(), internet: true });
+  assert.match(text, /ip saddr 198\.18\.32\.0\/21 oifname != "kh4-\*" masquerade/);
+  assert.match(text, /chain forward \{\n {4}type filter hook forward priority filter; policy accept;\n {4}iifname "kh4-\*" ip daddr 198\.18\.0\.0\/15 drop\n {4}iifname "kh4-\*" accept\n {4}oifname "kh4-\*" ct state established,related accept\n {4}oifname "kh4-\*" drop/);
 });

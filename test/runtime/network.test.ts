@@ -17,28 +17,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { which } from '../../src/runtime/detect.js';
 import { Fabric, type PortSpec, type VpcPolicy } from '../../src/runtime/network/fabric.js';
 import { exec } from '../../src/runtime/network/exec.js';
 import { slotFile } from '../../src/runtime/network/slots.js';
 import { routerNs, slotOfLink, slotOfNetns, slotOfTable } from '../../src/runtime/network/names.js';
-import { waitFor } from './support.js';
+import { fabricSkipReason, waitFor } from './support.js';
 
-/** Like support.ts's nativeSkipReason, but this file needs only ip, nft, curl and python3 (no nspawn). */
-function skipReason(): string | undefined {
-  let reason: string | undefined;
-  if (process.platform !== 'linux') reason = `platform is ${process.platform}`;
-  else if (process.getuid?.() !== 0) reason = 'not running as root';
-  else {
-    const missing = ['ip', 'nft', 'curl', 'python3'].filter((c) => !which(c));
-    if (missing.length) reason = `missing ${missing.join(', ')} (apt-get install iproute2 nftables curl python3)`;
-  }
-  if (reason && process.env.KUMO_REQUIRE_NATIVE === '1') throw new Error(`KUMO_REQUIRE_NATIVE=1 but fabric tests cannot run: ${reason}`);
-  if (reason) console.log(`# skipping fabric tests: ${reason}`);
-  return reason;
-}
-
-const skip = skipReason();
+const skip = fabricSkipReason(['ip', 'nft', 'curl', 'python3']);
 const ROOT = new URL('../..', import.meta.url).pathname;
 
 const HTTP_SERVER = `

@@ -30,6 +30,23 @@ export function nativeSkipReason(): string | undefined {
   return reason;
 }
 
+/**
+ * Like nativeSkipReason, for tests of the VPC fabric alone (network namespaces standing in for
+ * instances, no nspawn): root, Linux and `tools`.
+ */
+export function fabricSkipReason(tools: string[]): string | undefined {
+  let reason: string | undefined;
+  if (process.platform !== 'linux') reason = `platform is ${process.platform}`;
+  else if (process.getuid?.() !== 0) reason = 'not running as root';
+  else {
+    const missing = tools.filter((c) => !which(c));
+    if (missing.length) reason = `missing ${missing.join(', ')} (apt-get install iproute2 nftables curl python3)`;
+  }
+  if (reason && process.env.KUMO_REQUIRE_NATIVE === '1') throw new Error(`KUMO_REQUIRE_NATIVE=1 but fabric tests cannot run: ${reason}`);
+  if (reason) console.log(`# skipping fabric tests: ${reason}`);
+  return reason;
+}
+
 /** A reason to skip load-balancer tests (no HAProxy), or undefined; throws when CI requires native tests. */
 export function haproxySkipReason(): string | undefined {
   if (which('haproxy')) return undefined;

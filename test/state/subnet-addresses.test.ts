@@ -2,27 +2,12 @@
 // five AWS-reserved addresses never handed out, a wanted address only if free, and what
 // DescribeSubnets' AvailableIpAddressCount subtracts.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import { migrate, openDatabase, type Db } from '../../src/state/db.js';
-import { NetworkStore, networkMigrations } from '../../src/state/network.js';
-import { tempDir } from '../helpers/kumo.js';
+import { describe, test } from 'node:test';
+import type { NetworkStore } from '../../src/state/network.js';
+import { TEST_SCOPE as scope, useNetworkStore } from '../helpers/network-store.js';
 
-let dir: string;
-let db: Db;
 let net: NetworkStore;
-const scope = { account: '000000000000', region: 'ap-northeast-1' };
-
-before(() => {
-  dir = tempDir();
-  db = openDatabase(dir);
-  migrate(db, 'network', networkMigrations);
-  net = new NetworkStore(db);
-});
-after(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+useNetworkStore((n) => (net = n));
 
 describe('subnet addresses', () => {
   test('a /28 hands out .4 to .14, then is full', () => {

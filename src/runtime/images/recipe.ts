@@ -4,20 +4,35 @@
  * so builder.ts hashes it into the image's directory name: change a line and the next
  * ensureImage builds a new image instead of reusing a cache built from an older recipe.
  *
- * Instances never reach a real network, so what user data installs must already be inside the
- * image: the build downloads the web servers' .debs (with every dependency the base lacks) into
- * a local apt repository, /var/lib/kumo/apt, and makes it the image's only apt source. Then
- * `apt-get update && apt-get install -y nginx` works offline, and `yum -y install httpd` too,
- * through a small compatibility shim (it is not yum: it maps Amazon Linux package names to
- * Debian ones and calls apt-get).
+ * Packages: the image's apt sources are Debian's own (deb.debian.org: bookworm, -updates,
+ * -security), reached through kumo's caching package proxy (runtime/outside: apt's
+ * Acquire::http::Proxy is OUTSIDE_ADDRESS, which every VPC router leads to kumo), so any Debian
+ * package installs and the second instance asking for one downloads nothing. The lists of those
+ * sources are baked in at build time, so `apt-get install` works before any `apt-get update`.
+ *
+ * A local repository stays in front of them, /var/lib/kumo/apt: the web servers' .debs (with
+ * every dependency the base lacks), downloaded at build time. It is a warm start, not the only
+ * source: what user data installs most (apache2, php, nginx, the MariaDB client) comes from disk
+ * without any request at all, and works where there is no network (the driver tests boot the
+ * image with none). apt takes a package from there whenever it has the version Debian has.
+ *
+ * For Amazon Linux user data, small compatibility shims (they are not yum): yum/dnf map Amazon
+ * Linux package names to Debian ones (YUM_NAMES) and call apt-get, amazon-linux-extras installs
+ * what its topics name, chkconfig calls systemctl, httpd.service is bound to apache2, and the
+ * apache user and group are www-data under another name.
  */
+import { OUTSIDE_ADDRESS } from '../network/names.js';
+import { IMAGE_ARCHIVES } from '../outside/apt-sources.js';
+
+/** The Debian release the images run (and whose packages kumo's downloads are made of). */
+export const DEBIAN_SUITE = 'bookworm';
 
 /** Packages on top of minbase, installed by debootstrap. */
 export const BASE_PACKAGES = [
   // systemd to boot, dbus for systemctl, iproute2 for the network
   'systemd', 'systemd-sysv', 'dbus', 'iproute2', 'ca-certificates',
   // what user data and logins expect
-  'python3', 'python3-yaml', 'curl', 'openssh-server', 'sudo', 'procps', 'less',
+  'python3', 'python3-yaml', 'curl', 'wget', 'openssh-server', 'sudo', 'procps', 'less',
   // formatting EBS volumes as AWS's guides do (mkfs -t xfs /dev/xvdf); e2fsprogs is in the base
   'xfsprogs',
 ];
@@ -31,12 +46,32 @@ export const INSTALLED_PACKAGES = ['awscli'];
 
 /** Downloaded into the image's local apt repository (with their dependencies), not installed. */
 export const REPO_PACKAGES = [
-  'apache2', 'nginx', 'php', 'libapache2-mod-php', 'php-mysql', 'php-fpm', 'mariadb-client', 'wget', 'unzip', 'git',
+  'apache2', 'nginx', 'php', 'libapache2-mod-php', 'php-mysql', 'php-fpm', 'mariadb-client', 'unzip', 'git',
   // What WordPress guides install next to php (SCENARIO.md's user data: php-mbstring php-xml).
   'php-mbstring', 'php-xml', 'php-gd', 'php-curl', 'php-zip', 'php-intl',
 ];
 
 export const LOCAL_REPO = '/var/lib/kumo/apt';
+
+/** Debian's own sources (apt-sources.ts's IMAGE_ARCHIVES: kumo maps them to the host's mirror). */
+const DEBIAN_SOURCES = `deb ${IMAGE_ARCHIVES.main} ${DEBIAN_SUITE} main
+deb ${IMAGE_ARCHIVES.main} ${DEBIAN_SUITE}-updates main
+deb ${IMAGE_ARCHIVES.security} ${DEBIAN_SUITE}-security main
+`;
+
+/** The image's apt sources: its own repository, then Debian's through kumo's proxy. */
+const SOURCES_LIST = `# kumo: the image's own packages first (a warm start that needs no network), then Debian's,
+# through kumo's package proxy (/etc/apt/apt.conf.d/90kumo-proxy).
+deb [trusted=yes] file:${LOCAL_REPO} ./
+${DEBIAN_SOURCES}`;
+
+const APT_PROXY = `// kumo: instances reach Debian's archive through kumo's caching proxy at ${OUTSIDE_ADDRESS} (the
+// VPC router takes it to kumo); it answers nothing but the package registry.
+Acquire::http::Proxy "http://${OUTSIDE_ADDRESS}/";
+`;
+
+/** When yum's shim last refreshed apt's lists: older than an hour (or none), an install refreshes them first, as yum's metadata expiry does. */
+const YUM_STAMP = '/var/lib/kumo/yum-refreshed';
 
 /**
  * Amazon Linux names → Debian names for the shim (and for cloud-config `packages`). Names not
@@ -55,10 +90,12 @@ export const YUM_NAMES: Record<string, string> = {
 
 const YUM_SHIM = `#!/bin/sh
 # kumo's yum/dnf compatibility shim -- NOT yum. kumo's Amazon Linux images are Debian underneath;
-# this maps the usual Amazon Linux package names to Debian ones and runs apt-get against the
-# image's local repository (${LOCAL_REPO}), so user data written for Amazon Linux
-# (yum -y install httpd) still works. Subcommands it does not know succeed doing nothing.
+# this maps the usual Amazon Linux package names to Debian ones and runs apt-get (Debian's
+# archive through kumo's package proxy), so user data written for Amazon Linux
+# (yum -y install httpd) still works. 'update' refreshes the package lists (it does not upgrade
+# the system). Subcommands it does not know succeed doing nothing.
 export DEBIAN_FRONTEND=noninteractive
+refresh() { apt-get update -q >/dev/null && touch ${YUM_STAMP}; }
 map() {
   case "$1" in
 ${Object.entries(YUM_NAMES).map(([k, v]) => `    ${k}) [ "${v}" = - ] || echo ${v} ;;`).join('\n')}
@@ -72,11 +109,14 @@ for a in "$@"; do
     *) if [ -z "$cmd" ]; then cmd="$a"; else pkgs="$pkgs $(map "$a")"; fi ;;
   esac
 done
-# Packages Amazon Linux has but this image's repository lacks are skipped with a warning rather
-# than failing the whole install (real yum would fail: the gap is kumo's, not the user's).
+case "$cmd" in
+  install|groupinstall|reinstall) [ -n "$(find ${YUM_STAMP} -mmin -60 2>/dev/null)" ] || refresh || true ;;
+esac
+# Packages Amazon Linux has but Debian lacks are skipped with a warning rather than failing the
+# whole install (real yum would fail: the gap is kumo's, not the user's).
 available=""
 for p in $pkgs; do
-  if apt-cache show "$p" >/dev/null 2>&1; then available="$available $p"; else echo "kumo yum shim: no package $p in this image; skipped" >&2; fi
+  if apt-cache show "$p" >/dev/null 2>&1; then available="$available $p"; else echo "kumo yum shim: no package $p in Debian; skipped" >&2; fi
 done
 case "$cmd" in
   install|groupinstall|reinstall)
@@ -93,7 +133,7 @@ case "$cmd" in
     # index.html there, which would shadow an index.php copied in afterwards (WordPress).
     if cmp -s /var/www/html/index.html /usr/share/apache2/default-site/index.html; then rm -f /var/www/html/index.html; fi ;;
   remove|erase) apt-get remove -y $pkgs ;;
-  update|upgrade) [ -n "$pkgs" ] && exit 0; apt-get update -q >/dev/null ;;
+  update|upgrade) [ -n "$pkgs" ] && exit 0; refresh ;;
   makecache|clean) exit 0 ;;
   list|info) [ -n "$pkgs" ] && apt-cache policy $pkgs || apt list --installed 2>/dev/null ;;
   *) echo "kumo yum shim: '$cmd' ignored" >&2; exit 0 ;;
@@ -254,8 +294,8 @@ WantedBy=multi-user.target
 `;
 
 /**
- * Units with nothing to do in a container (no disks to scrub or trim, no hardware, nobody
- * upgrading packages from a network it cannot reach): masked, for boot time and idle memory.
+ * Units with nothing to do in a container (no disks to scrub or trim, no hardware, no unattended
+ * package upgrades: an instance changes when its user asks): masked, for boot time and idle memory.
  */
 export const MASKED_UNITS = [
   'apt-daily.timer', 'apt-daily-upgrade.timer', 'dpkg-db-backup.timer', 'e2scrub_all.timer', 'e2scrub_reap.service',
@@ -268,12 +308,16 @@ const heredoc = (path: string, text: string, mode = '644') =>
   `mkdir -p "$(dirname ${path})"\ncat > ${path} <<'KUMO_EOF'\n${text}KUMO_EOF\nchmod ${mode} ${path}\n`;
 
 /**
- * Runs inside the new rootfs (chroot) with the build host's resolv.conf, so apt can download.
- * `--download-only` fetches exactly what the base lacks, which is what an instance (the same
- * base) needs to install those packages offline.
+ * Runs inside the new rootfs (chroot) with the build host's resolv.conf, so apt can download
+ * (straight from Debian: the proxy is for instances). `--download-only` fetches exactly what the
+ * base lacks, which is what an instance (the same base) needs to install those packages offline,
+ * in the versions apt will want (updates and security included) while the lists baked in are
+ * current.
  */
 export const CUSTOMIZE_SCRIPT = `set -eu
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+echo 'Acquire::Languages "none";' > /etc/apt/apt.conf.d/99kumo-no-translations
+${heredoc('/etc/apt/sources.list', DEBIAN_SOURCES)}
 apt-get update -q
 echo "customize: installing ${INSTALLED_PACKAGES.join(' ')}"
 apt-get install -y -q --no-install-recommends ${INSTALLED_PACKAGES.join(' ')}
@@ -295,11 +339,10 @@ for f in *.deb; do
 done > Packages
 gzip -9k Packages
 cd /
-# The local repository is the only source: no instance can reach a mirror.
-echo "deb [trusted=yes] file:${LOCAL_REPO} ./" > /etc/apt/sources.list
-rm -rf /var/lib/apt/lists/*
+${heredoc('/etc/apt/sources.list', SOURCES_LIST)}
 apt-get update -q
 apt-get clean
+${heredoc('/etc/apt/apt.conf.d/90kumo-proxy', APT_PROXY)}
 echo "customize: users, ssh, shims, units"
 # cloud-init's sudo rule for default users lives in sudoers.d; sudo must read it.
 grep -q '^@includedir /etc/sudoers.d' /etc/sudoers || echo '@includedir /etc/sudoers.d' >> /etc/sudoers
@@ -328,9 +371,8 @@ ${heredoc('/etc/systemd/system/httpd.service', HTTPD_UNIT)}
 for u in ${MASKED_UNITS.join(' ')}; do ln -sf /dev/null /etc/systemd/system/$u; done
 rm -f /etc/systemd/system/*.wants/e2scrub_reap.service /etc/systemd/system/getty.target.wants/getty@tty1.service
 # Package installs in user data: no fsync per file (an instance's disk is a directory on the
-# host; a crash mid-install is a broken instance either way), no translations to look for.
+# host; a crash mid-install is a broken instance either way).
 echo force-unsafe-io > /etc/dpkg/dpkg.cfg.d/kumo-unsafe-io
-echo 'Acquire::Languages "none";' > /etc/apt/apt.conf.d/99kumo-no-translations
 # Journal in memory only: an instance's log is its console (GetConsoleOutput), and no disk writes.
 mkdir -p /etc/systemd/journald.conf.d
 printf '[Journal]\\nStorage=volatile\\nRuntimeMaxUse=8M\\n' > /etc/systemd/journald.conf.d/kumo.conf

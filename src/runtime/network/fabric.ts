@@ -3,7 +3,10 @@
  * slot (slots.ts) and, within it, one router namespace per VPC (router.ts) whose nft table
  * (rules.ts) enforces NACLs and security groups between instances, each in its own namespace.
  * The host side (host-side.ts) carries the service address where kumo's IMDS and DNS servers
- * listen and maps public loopback IPs to instances. Nothing is routed beyond the host.
+ * listen and maps public loopback IPs to instances. Nothing is routed beyond the host, unless
+ * opened with `internet` (kumo start --internet): then instances with a public IP in a subnet
+ * routed to an internet gateway reach the host's networks through NAT (rules.ts, host-side.ts),
+ * with the host's ip_forward on while the fabric is open.
  *
  * State lives in memory and, after every change, in a file next to the slot lock
  * (fabric-state.ts). After a crash, open({ owner }) by the same owner takes the slot over as it
@@ -18,12 +21,12 @@ import { netnsExists } from '../instances/host.js';
 import { ip, nft, quietly } from './exec.js';
 import { loadFabricState, removeFabricState, saveFabricState, type FabricState } from './fabric-state.js';
 import { checkPort } from './port-check.js';
-import { applyHostTable, ensureDummy, listFootprint, removeFootprint } from './host-side.js';
+import { applyHostTable, enableForwarding, ensureDummy, listFootprint, removeFootprint } from './host-side.js';
 import {
   MAX_VPCS, ROUTER_TABLE, TRANSIT_END, TRANSIT_FIRST, hostVeth, hostVethOfRouter, portNs, isRouterNs, isUsableTransit, peerName, routerNs,
   serviceAddress, transitAddress, uplinkAddresses,
 } from './names.js';
-import { createRouter, removeRouter, setLoopbackAddresses, unwirePort, wirePort } from './router.js';
+import { createRouter, removeRouter, setDefaultRoute, setLoopbackAddresses, unwirePort, wirePort } from './router.js';
 import { renderRouter } from './rules.js';
 import { claimSlot, heldSlots, isReclaimable, isStale, ownerOf, releaseSlot, withMutex } from './slots.js';
 import type { PortSpec, VpcPolicy, VpcSpec } from './types.js';
@@ -37,6 +40,8 @@ interface Vpc {
   hostIf: string;
   index: number;
   uplink: { host: string; router: string };
+  /** Whether its default route (to the host) is in place; unknown for a router taken over. */
+  defaultRoute?: boolean;
 }
 
 interface Port {
@@ -55,8 +60,9 @@ export class Fabric {
   private readonly unclaimed = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private restoreForwarding: (() => void) | undefined;
 
-  private constructor(readonly slot: number, private readonly log: (l: string) => void) {
+  private constructor(readonly slot: number, private readonly log: (l: string) => void, readonly internet: boolean) {
     this.serviceAddress = serviceAddress(slot);
   }
 
@@ -66,7 +72,7 @@ export class Fabric {
    * preference, as it is: instances that kept running while kumo was down keep their network.
    * The owner plugs them again (a no-op for what is in place); `prune()` then removes the rest.
    */
-  static async open(opts: { log?: (l: string) => void; owner?: string } = {}): Promise<Fabric> {
+  static async open(opts: { log?: (l: string) => void; owner?: string; internet?: boolean } = {}): Promise<Fabric> {
     const log = opts.log ?? (() => {});
     const { slot, adopted } = await claimSlot(
       async (n) => {
@@ -77,8 +83,9 @@ export class Fabric {
       opts.owner,
       async (n) => log(`fabric: taking back slot ${n} of ${opts.owner} as it is`),
     );
-    const f = new Fabric(slot, log);
+    const f = new Fabric(slot, log, opts.internet === true);
     try {
+      if (f.internet) f.restoreForwarding = enableForwarding(log);
       const saved = adopted ? loadFabricState(slot) : undefined;
       if (saved) f.restore(saved);
       // A holder that died before writing its lock file or its state: start from nothing.
@@ -89,9 +96,10 @@ export class Fabric {
       await removeFootprint(slot);
       removeFabricState(slot);
       releaseSlot(slot);
+      f.restoreForwarding?.();
       throw err;
     }
-    log(`fabric: slot ${slot}, service address ${f.serviceAddress}`);
+    log(`fabric: slot ${slot}, service address ${f.serviceAddress}${f.internet ? ', internet through NAT (--internet)' : ''}`);
     return f;
   }
 
@@ -194,9 +202,14 @@ export class Fabric {
         }
         this.vpcs.set(vpc.vpcId, v);
         this.log(`fabric: VPC ${vpc.vpcId} router ${v.ns}`);
+        v.defaultRoute = false;
       }
       v.spec = vpc;
       v.policy = policy;
+      if (v.defaultRoute !== this.internet) {
+        await setDefaultRoute(v.ns, v.uplink, this.internet);
+        v.defaultRoute = this.internet;
+      }
       await setLoopbackAddresses(v.ns, this.routerAddresses(vpc));
       await this.applyRouter(v);
     });
@@ -339,6 +352,7 @@ export class Fabric {
       this.closed = true;
       removeFabricState(this.slot);
       releaseSlot(this.slot);
+      this.restoreForwarding?.();
       const names = [...left.netns, ...left.links, ...left.tables];
       if (names.length) throw new Error(`fabric: slot ${this.slot} left ${names.join(', ')}`);
     });
@@ -441,7 +455,11 @@ export class Fabric {
    * stored and failing every later change of the VPC.
    */
   private routerScript(spec: VpcSpec, policy: VpcPolicy, ports: PortSpec[], transitOf: (p: PortSpec) => string): string {
+    // As through an internet gateway: only with a public IP, and only from a subnet routed to one.
+    const publicSubnets = spec.subnets.filter((s) => s.internet).map((s) => parseCidr4(s.cidr)!.text);
+    const outside = (p: PortSpec) => this.internet && p.publicIps.length > 0 && publicSubnets.includes(parseCidr4(p.subnetCidr)?.text ?? '');
     return renderRouter({
+      internet: this.internet,
       table: ROUTER_TABLE,
       serviceAddress: this.serviceAddress,
       dnsAddresses: [...spec.cidrs.map((c) => intToIp(parseCidr4(c)!.base + 2)), '169.254.169.253'],
@@ -453,6 +471,7 @@ export class Fabric {
         groups: p.groups,
         hasPublicIp: p.publicIps.length > 0,
         hopLimit: p.imdsHopLimit ?? 2,
+        internet: outside(p),
       })),
     });
   }
@@ -478,6 +497,6 @@ export class Fabric {
   private async applyHost(): Promise<void> {
     const publics = new Map<string, string>();
     for (const p of this.ports.values()) for (const pub of p.spec.publicIps) publics.set(pub, p.transitIp);
-    await applyHostTable({ slot: this.slot, serviceAddress: this.serviceAddress, publics });
+    await applyHostTable({ slot: this.slot, serviceAddress: this.serviceAddress, publics, internet: this.internet });
   }
 }

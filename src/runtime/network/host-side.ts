@@ -2,11 +2,14 @@
  * The fabric's footprint in the host namespace: the dummy (or portless bridge) carrying the service address, one
  * uplink veth per VPC, /32 routes to transit addresses, and the nft table `ip kumo<n>` that maps
  * public (loopback) IPs to transit addresses and keeps instances off every host port but the
- * service address's 80 and 53. Nothing here touches a table, route or interface we did not name.
+ * service address's 80, 53 and OUTSIDE_PORT. With --internet, the same table forwards what the
+ * routers let out (never towards kumo's or other VPCs' addresses) and masquerades it behind the
+ * host's own address; the routers' default routes and ip_forward are fabric.ts's. Nothing here
+ * touches a table, route or interface we did not name.
  */
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { exec, hostSysctl, ip, nft, quietly } from './exec.js';
-import { dummyName, hostTable, isRouterNs, slotOfLink, slotOfNetns, slotOfTable } from './names.js';
+import { FABRIC_BLOCK, OUTSIDE_PORT, dummyName, hostTable, isRouterNs, slotBlock, slotOfLink, slotOfNetns, slotOfTable } from './names.js';
 
 /** Idempotent: a slot taken over after a crash keeps its dummy, so the service address never goes away. */
 export async function ensureDummy(slot: number, serviceAddress: string): Promise<void> {
@@ -31,6 +34,8 @@ export interface HostTableInput {
   serviceAddress: string;
   /** public (loopback) ip → transit ip */
   publics: Map<string, string>;
+  /** --internet: forward and masquerade what the routers let out. */
+  internet?: boolean;
 }
 
 /** The host table, replaced whole (create-then-delete-then-define is one transaction). */
@@ -54,22 +59,49 @@ export function renderHostTable(t: HostTableInput): string {
     `    type nat hook postrouting priority srcnat; policy accept;`,
     // A 127/8 source cannot leave the host; the router sees our uplink end's address instead.
     `    oifname ${veths} ip saddr 127.0.0.0/8 masquerade`,
+    // The routers' internet flows (already behind their uplink addresses) leave behind the host's.
+    ...(t.internet ? [`    ip saddr ${slotBlock(t.slot)} oifname != ${veths} masquerade`] : []),
     `  }`,
     `  chain input {`,
     `    type filter hook input priority filter; policy accept;`,
     // Instances reach the host only for kumo's services; the host's other listeners (sshd, the
     // API) stay out of their reach, as they would be on AWS.
     `    iifname ${veths} ct state established,related accept`,
-    `    iifname ${veths} ip daddr ${t.serviceAddress} tcp dport { 80, 443 } accept`,
+    `    iifname ${veths} ip daddr ${t.serviceAddress} tcp dport { 80, 443, ${OUTSIDE_PORT} } accept`,
     `    iifname ${veths} ip daddr ${t.serviceAddress} meta l4proto { tcp, udp } th dport 53 accept`,
     `    iifname ${veths} drop`,
     `  }`,
-    `}`,
   );
+  if (t.internet) {
+    lines.push(
+      `  chain forward {`,
+      `    type filter hook forward priority filter; policy accept;`,
+      // Through the host only to the host's networks: never to a VPC of this kumo or another.
+      `    iifname ${veths} ip daddr ${FABRIC_BLOCK} drop`,
+      `    iifname ${veths} accept`,
+      `    oifname ${veths} ct state established,related accept`,
+      `    oifname ${veths} drop`,
+      `  }`,
+    );
+  }
+  lines.push(`}`);
   return lines.join('\n') + '\n';
 }
 
 export const applyHostTable = (t: HostTableInput) => nft(undefined, renderHostTable(t));
+
+/**
+ * --internet needs the host to route: ip_forward on (a host-wide switch; kumo's forward chain
+ * above keeps what it forwards to its own flows). Returns how to put it back as it was: only a
+ * switch this call turned on is turned off again (at close; a crash leaves it on).
+ */
+export function enableForwarding(log: (line: string) => void): () => void {
+  const key = 'net.ipv4.ip_forward';
+  if (readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() === '1') return () => {};
+  hostSysctl(key, 1);
+  log('fabric: --internet: turned the host\'s net.ipv4.ip_forward on (off again when kumo stops)');
+  return () => hostSysctl(key, 0);
+}
 
 /** Everything on the host that belongs to the slots `match` picks (by name), for cleanup and leak checks. */
 export async function listFootprint(match: (slot: number) => boolean): Promise<{ netns: string[]; links: string[]; tables: string[]; slots: Set<number> }> {

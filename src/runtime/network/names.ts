@@ -8,6 +8,10 @@
  *   +1            service address (IMDS tcp 80, DNS 53), on the dummy `kumos<n>` in the host netns
  *   +4k .. +4k+3  VPC k's uplink /30 (k = 1..255): host end +1, router end +2
  *   +1024 ..      transit addresses, one per plugged instance (what the host-side servers see)
+ *
+ * Inside every VPC, whatever the slot: 169.254.169.254 (IMDS) and 169.254.169.253 (DNS), as on
+ * AWS, and OUTSIDE_ADDRESS, kumo's own (no AWS meaning): the package proxy and the mirror of
+ * well-known downloads (runtime/outside), which the router DNATs to the service address.
  */
 import { createHash } from 'node:crypto';
 import { intToIp, ipToInt } from '../../lib/cidr.js';
@@ -23,6 +27,21 @@ const base = (slot: number) => BLOCK + slot * BLOCK_SIZE;
 const hash = (s: string, n: number) => createHash('sha1').update(s).digest('hex').slice(0, n);
 
 export const serviceAddress = (slot: number) => intToIp(base(slot) + 1);
+
+/** Every slot's block together: nothing in a VPC may reach another VPC's or kumo's addresses through the host. */
+export const FABRIC_BLOCK = '198.18.0.0/15';
+/** The slot's own /21 (uplinks and transit addresses: what leaves a router for the host). */
+export const slotBlock = (slot: number) => `${intToIp(base(slot))}/21`;
+
+/**
+ * Where instances reach kumo's view of the outside world (runtime/outside): port 80 there is
+ * DNATed to OUTSIDE_PORT on the service address. Link-local and the same in every VPC, so the
+ * image can name it (apt's proxy) without knowing the slot; the VPC's DNS answers the mirrored
+ * download hosts with it.
+ */
+export const OUTSIDE_ADDRESS = '169.254.169.250';
+/** The outside server's port on the service address (apt-cacher-ng's customary port). */
+export const OUTSIDE_PORT = 3142;
 
 export function uplinkAddresses(slot: number, k: number): { host: string; router: string } {
   if (k < 1 || k > MAX_VPCS) throw new Error(`uplink index ${k} out of range`);

@@ -29,8 +29,18 @@ export async function createRouter(ns: string, hostIf: string, up: { host: strin
   await ip(undefined, 'link', 'set', hostIf, 'up');
   await ip(ns, 'addr', 'add', `${up.router}/30`, 'dev', UPLINK);
   await ip(ns, 'link', 'set', UPLINK, 'up');
-  // The only way out of the VPC: to the service address. Deliberately no default route.
+  // The only way out of the VPC: to the service address. No default route (but with --internet:
+  // setDefaultRoute).
   await ip(ns, 'route', 'add', `${serviceAddress}/32`, 'via', up.host, 'dev', UPLINK);
+}
+
+/**
+ * With --internet the router's default route leads to the host (its forward chain decides who
+ * may take it: rules.ts); without it there is none, and anything not for kumo is unreachable.
+ */
+export async function setDefaultRoute(ns: string, up: { host: string }, on: boolean): Promise<void> {
+  if (on) await ip(ns, 'route', 'replace', 'default', 'via', up.host, 'dev', UPLINK);
+  else await quietly(ip(ns, 'route', 'del', 'default'));
 }
 
 export async function removeRouter(ns: string, hostIf: string): Promise<void> {

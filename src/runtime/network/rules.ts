@@ -3,11 +3,14 @@
  * Kept free of I/O so the policy semantics are unit-tested without root.
  *
  * Order in the forward chain, and why:
- *  1. kumo's services (IMDS, DNS, via the uplink) pass before any NACL or group, as on AWS where
- *     neither filters traffic to the metadata service or the Amazon DNS server. IMDS replies get
- *     their TTL set to the instance's hop limit here (after the router's own decrement, so the
- *     instance receives exactly that TTL). Nothing else may start towards the uplink: the host is
- *     not a way out (replies to the host's connections to public IPs still pass).
+ *  1. kumo's services (IMDS, DNS, the package proxy and download mirror at OUTSIDE_ADDRESS, via
+ *     the uplink) pass before any NACL or group, as on AWS where neither filters traffic to the
+ *     metadata service or the Amazon DNS server. IMDS replies get their TTL set to the instance's
+ *     hop limit here (after the router's own decrement, so the instance receives exactly that
+ *     TTL). Nothing else may start towards the uplink: the host is not a way out (replies to the
+ *     host's connections to public IPs still pass), unless kumo runs with --internet: then
+ *     instances with a public IP in a subnet routed to an internet gateway (the `internet` set)
+ *     may, once their NACLs and groups allowed it (3.), and are masqueraded behind the uplink.
  *  2. NACLs, stateless, so replies are checked too: egress of the source subnet and ingress of
  *     the destination subnet, only between different subnets; from the uplink counts as outside.
  *     A rule that allows `return`s to the forward chain, a deny drops, the end of the list drops.
@@ -19,7 +22,7 @@
  * accepts its own /32 as source.
  */
 import { intToIp, ipToInt } from '../../lib/cidr.js';
-import { UPLINK } from './names.js';
+import { FABRIC_BLOCK, OUTSIDE_ADDRESS, OUTSIDE_PORT, UPLINK } from './names.js';
 import type { AclRule, SgRule, VpcPolicy } from './types.js';
 
 export interface RouterPort {
@@ -28,6 +31,8 @@ export interface RouterPort {
   groups: string[];
   hasPublicIp: boolean;
   hopLimit: number;
+  /** May reach beyond the host (--internet, a public IP, its subnet routed to an internet gateway). */
+  internet?: boolean;
 }
 
 export interface RouterInput {
@@ -38,6 +43,8 @@ export interface RouterInput {
   subnets: { cidr: string; naclId: string }[];
   policy: VpcPolicy;
   ports: RouterPort[];
+  /** kumo runs with --internet: the NAT rules are rendered (for the ports marked `internet`). */
+  internet?: boolean;
 }
 
 const ident = (id: string) => id.replace(/[^A-Za-z0-9_]/g, '_');
@@ -138,20 +145,25 @@ export function renderRouter(r: RouterInput): string {
     L.push(`  set ${setOf(g)} { type ipv4_addr;${elems(ports.filter((p) => p.groups.includes(g)).map((p) => p.privateIp))} }`);
   }
   L.push(`  set instances { type ipv4_addr;${elems(ports.map((p) => p.privateIp))} }`);
+  if (r.internet) L.push(`  set internet { type ipv4_addr;${elems(ports.filter((p) => p.internet).map((p) => p.privateIp))} }`);
 
   const publics = ports.filter((p) => p.hasPublicIp);
   const fromInstance = `iifname != ${q(UPLINK)}`;
   chain('prerouting', 'type nat hook prerouting priority dstnat; policy accept;', [
     `${fromInstance} ip daddr 169.254.169.254 tcp dport 80 dnat to ${svc}:80`,
+    `${fromInstance} ip daddr ${OUTSIDE_ADDRESS} tcp dport 80 dnat to ${svc}:${OUTSIDE_PORT}`,
     ...(r.dnsAddresses.length
       ? [`${fromInstance} ip daddr { ${r.dnsAddresses.join(', ')} } meta l4proto { tcp, udp } th dport 53 dnat to ${svc}:53`]
       : []),
     ...(publics.length ? [`iifname ${q(UPLINK)} dnat to ip daddr map { ${publics.map((p) => `${p.transitIp} : ${p.privateIp}`).join(', ')} }`] : []),
   ]);
   // Host-side servers learn which instance asks from the transit source address.
-  chain('postrouting', 'type nat hook postrouting priority srcnat; policy accept;', ports.length
-    ? [`oifname ${q(UPLINK)} snat to ip saddr map { ${ports.map((p) => `${p.privateIp} : ${p.transitIp}`).join(', ')} }`]
-    : []);
+  // Flows out to the internet leave behind the uplink's address instead (the host masquerades
+  // them once more on its way out: host-side.ts).
+  chain('postrouting', 'type nat hook postrouting priority srcnat; policy accept;', [
+    ...(r.internet ? [`oifname ${q(UPLINK)} ip saddr @internet ip daddr != ${svc} masquerade`] : []),
+    ...(ports.length ? [`oifname ${q(UPLINK)} snat to ip saddr map { ${ports.map((p) => `${p.privateIp} : ${p.transitIp}`).join(', ')} }`] : []),
+  ]);
   chain('input', 'type filter hook input priority filter; policy drop;', [
     'iif lo accept',
     'ct state established,related accept',
@@ -168,11 +180,15 @@ export function renderRouter(r: RouterInput): string {
   }
   fwd.push(
     `iifname ${q(UPLINK)} ip saddr ${svc} ct state established,related accept`,
-    // kumo's services: IMDS and what else listens on 80, AWS's API endpoints on 443 (edge/vpc-endpoints.ts).
-    `oifname ${q(UPLINK)} ip daddr ${svc} tcp dport { 80, 443 } accept`,
+    // kumo's services: IMDS on 80, AWS's API endpoints on 443 (edge/vpc-endpoints.ts), packages
+    // and downloads on OUTSIDE_PORT (runtime/outside).
+    `oifname ${q(UPLINK)} ip daddr ${svc} tcp dport { 80, 443, ${OUTSIDE_PORT} } accept`,
     `oifname ${q(UPLINK)} ip daddr ${svc} meta l4proto { tcp, udp } th dport 53 accept`,
-    // Replies to connections the host opened (public IPs) may go back; nothing may start there.
-    `oifname ${q(UPLINK)} ct direction original drop`,
+    // Replies to connections the host opened (public IPs) may go back; nothing may start there,
+    // but for the internet's flows (never to kumo's own addresses, nor other VPCs').
+    ...(r.internet
+      ? [`oifname ${q(UPLINK)} ct direction original ip saddr != @internet drop`, `oifname ${q(UPLINK)} ip daddr ${FABRIC_BLOCK} ct direction original drop`]
+      : [`oifname ${q(UPLINK)} ct direction original drop`]),
     'ct state invalid drop',
   );
   const nacls = new Set<string>();
@@ -187,10 +203,14 @@ export function renderRouter(r: RouterInput): string {
       `${fromInstance} ip daddr ${cidr} ip saddr != ${cidr} jump nacl_in_${id}`,
     );
   }
-  fwd.push('ct state established,related accept', `${fromInstance} ip saddr != @instances drop`, 'ip daddr != @instances drop');
+  fwd.push('ct state established,related accept', `${fromInstance} ip saddr != @instances drop`);
+  const egress = `ip saddr vmap { ${ports.map((p, i) => `${p.privateIp} : jump inst_out_${i}`).join(', ')} }`;
+  // Out to the internet: the source instance's egress rules decide, as for any destination.
+  if (r.internet && ports.length) fwd.push(`oifname ${q(UPLINK)} ${egress}`, `oifname ${q(UPLINK)} accept`);
+  fwd.push('ip daddr != @instances drop');
   if (ports.length) {
     fwd.push(
-      `${fromInstance} ip saddr vmap { ${ports.map((p, i) => `${p.privateIp} : jump inst_out_${i}`).join(', ')} }`,
+      `${fromInstance} ${egress}`,
       `ip daddr vmap { ${ports.map((p, i) => `${p.privateIp} : jump inst_in_${i}`).join(', ')} }`,
       'accept',
     );

@@ -2,7 +2,13 @@
  * The fabric's public data types (re-exported by fabric.ts), apart so that the pure rule renderer
  * does not import the class that shells out.
  */
-export interface SubnetSpec { subnetId: string; cidr: string; naclId: string }
+export interface SubnetSpec {
+  subnetId: string;
+  cidr: string;
+  naclId: string;
+  /** Its route table sends 0.0.0.0/0 to an internet gateway of the VPC (a public subnet). */
+  internet?: boolean;
+}
 export interface VpcSpec { vpcId: string; cidrs: string[]; subnets: SubnetSpec[] }
 export interface AclRule {
   ruleNumber: number;

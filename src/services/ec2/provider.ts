@@ -104,7 +104,11 @@
  *   Performance figures (IOPS, throughput) are recorded, not enforced; io1/io2 Multi-Attach,
  *   fast snapshot restore, snapshot archive tiers, recycle bin and EBS direct APIs are absent.
  * - Route tables are recorded; every subnet of a VPC reaches every other (the `local` route), and
- *   nothing is routed outside the host whatever the routes say.
+ *   nothing is routed outside the host whatever the routes say, but with `kumo start --internet`:
+ *   then a 0.0.0.0/0 route to an attached internet gateway lets the subnet's instances that have a
+ *   public IP out through NAT (state/vpc-policy.ts). The VPC resolver also answers a few download
+ *   hosts (ja.wordpress.org) with kumo's mirror, and apt reaches Debian through kumo's package
+ *   proxy (runtime/outside), in every VPC whatever its routes.
  */
 import type { Ec2Operations } from '../../models/generated/ec2.js';
 import { loadModel } from '../../models/loader.js';
