@@ -99,7 +99,7 @@ test('router script: services, nat maps, NACL dispatch, per-instance group chain
   assert.match(text, /^table ip kumo\ndelete table ip kumo\n/, 'replaced as one transaction');
   assert.match(text, /ip daddr 169\.254\.169\.254 tcp dport 80 dnat to 198\.18\.0\.1:80/);
   assert.match(text, /ip daddr 169\.254\.169\.250 tcp dport 80 dnat to 198\.18\.0\.1:3142/, 'kumo\'s outside address: package proxy and downloads');
-  assert.match(text, /oifname "uplink" ip daddr 198\.18\.0\.1 tcp dport \{ 80, 3142 \} accept/);
+  assert.match(text, /oifname "uplink" ip daddr 198\.18\.0\.1 tcp dport \{ 80, 443, 3142 \} accept/);
   assert.match(text, /oifname "uplink" ct direction original drop/, 'nothing else may start towards the host');
   assert.doesNotMatch(text, /masquerade|set internet/, 'no NAT without --internet');
   assert.match(text, /ip daddr \{ 10\.0\.0\.2, 169\.254\.169\.253 \} meta l4proto \{ tcp, udp \} th dport 53 dnat to 198\.18\.0\.1:53/);
@@ -139,7 +139,7 @@ test('host table: public IP map, masquerade and input guard on this slot\'s veth
   assert.match(text, /dnat to ip daddr map \{ 127\.100\.0\.5 : 198\.18\.36\.1 \}/);
   assert.match(text, /oifname "kh4-\*" ip saddr 127\.0\.0\.0\/8 masquerade/);
   assert.match(text, /iifname "kh4-\*" drop/);
-  assert.match(text, /iifname "kh4-\*" ip daddr 198\.18\.32\.1 tcp dport \{ 80, 3142 \} accept/);
+  assert.match(text, /iifname "kh4-\*" ip daddr 198\.18\.32\.1 tcp dport \{ 80, 443, 3142 \} accept/);
   assert.doesNotMatch(text, /chain forward|198\.18\.32\.0\/21/, 'nothing forwarded without --internet');
   assert.doesNotMatch(renderHostTable({ slot: 4, serviceAddress: '198.18.32.1', publics: new Map() }), /dnat/);
 });
