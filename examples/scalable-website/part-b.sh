@@ -165,6 +165,7 @@ LISTENER=$(q elbv2 create-listener --load-balancer-arn "$LB" --protocol HTTP --p
 LB_DNS=$(q elbv2 describe-load-balancers --load-balancer-arns "$LB" --query 'LoadBalancers[0].DNSName')
 aws elbv2 wait load-balancer-available --load-balancer-arns "$LB"
 LB_IP=$(q ec2 describe-network-interfaces --filters "Name=description,Values=ELB app/Test-ELB/*" --query 'NetworkInterfaces[0].Association.PublicIp')
+[ -n "$LB_IP" ] || fail "Test-ELB's network interfaces show its public addresses"
 ok "Test-ELB is $LB_DNS (one of its addresses: $LB_IP)"
 IP_1=$(q ec2 describe-instances --instance-ids "$EC2_1" --query 'Reservations[0].Instances[0].PublicIpAddress')
 wait_for "Test-EC2#1's user data ran (WordPress in /var/www/html, httpd running)" 900 ssh_to "$IP_1" 'sudo test -f /var/lib/cloud/user-data.done && systemctl is-active --quiet httpd && test -f /var/www/html/wp-config-sample.php'

@@ -41,6 +41,7 @@ export class PublicIps {
       all: db.prepare('SELECT address FROM ec2_public_ips'),
       put: db.prepare('INSERT INTO ec2_public_ips (address, account, region, owner) VALUES (?, ?, ?, ?)'),
       del: db.prepare('DELETE FROM ec2_public_ips WHERE address = ?'),
+      ownedBy: db.prepare('SELECT address FROM ec2_public_ips WHERE account = ? AND region = ? AND owner = ? LIMIT 1'),
     };
   }
 
@@ -62,6 +63,11 @@ export class PublicIps {
     if (!ip) return undefined;
     this.stmts.put.run(ip, scope.account, scope.region, owner);
     return ip;
+  }
+
+  /** The address `owner` holds (an instance's or an interface's auto-assigned one, an allocation's). */
+  ownedBy(scope: Scope, owner: string): string | undefined {
+    return (this.stmts.ownedBy.get(scope.account, scope.region, owner) as { address: string } | undefined)?.address;
   }
 
   release(address: string): void {

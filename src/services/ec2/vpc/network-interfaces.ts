@@ -56,19 +56,24 @@ function present(e: Shown, ctx: RequestContext, store: Ec2Store) {
   const { GroupIds, Tags, PrivateIpAddresses, ...rest } = e;
   const primary = PrivateIpAddresses.find((a) => a.Primary)!.PrivateIpAddress;
   const eips = n.elasticIps.list(scopeOf(ctx)).filter((a) => a.NetworkInterfaceId === e.NetworkInterfaceId);
+  // An auto-assigned public IP (an instance's, a load balancer node's, a database's) shows on the
+  // primary address as Amazon's, as AWS shows it.
+  const scope = scopeOf(ctx);
+  const auto = n.publicIps.ownedBy(scope, e.NetworkInterfaceId) ?? (e.Attachment?.DeviceIndex === 0 ? n.publicIps.ownedBy(scope, e.Attachment.InstanceId) : undefined);
   const association = (ip: string) => {
     const a = eips.find((x) => x.PrivateIpAddress === ip);
-    return a
-      ? {
-          Association: {
-            AllocationId: a.AllocationId,
-            AssociationId: a.AssociationId,
-            IpOwnerId: e.OwnerId,
-            PublicIp: a.PublicIp,
-            PublicDnsName: publicDnsNameIn(store, scopeOf(ctx), e.VpcId, a.PublicIp),
-          },
-        }
-      : {};
+    if (a) {
+      return {
+        Association: {
+          AllocationId: a.AllocationId,
+          AssociationId: a.AssociationId,
+          IpOwnerId: e.OwnerId,
+          PublicIp: a.PublicIp,
+          PublicDnsName: publicDnsNameIn(store, scope, e.VpcId, a.PublicIp),
+        },
+      };
+    }
+    return auto && ip === primary ? { Association: { IpOwnerId: 'amazon', PublicIp: auto, PublicDnsName: publicDnsNameIn(store, scope, e.VpcId, auto) } } : {};
   };
   return {
     ...rest,
