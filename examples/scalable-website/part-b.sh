@@ -6,6 +6,7 @@
 #
 #   KUMO_URL=http://localhost:4566 ./part-b.sh [--timed]
 #
+# KUMO_KEEP_ON_FAILURE=1 leaves everything in place when a check fails, to look at.
 # Needs the aws CLI, curl, ssh and nothing else; prints what it checks at each step and exits
 # non-zero at the first check that does not hold (after deleting what it made).
 set -euo pipefail
@@ -64,7 +65,14 @@ teardown() {
 }
 on_exit() {
   local rc=$?
+  # A site watcher still running (a check failed while it polled) stops first.
+  kill $(jobs -p) 2> /dev/null || true
+  wait 2> /dev/null || true
   if [ -z "$TORN_DOWN" ] && [ "$rc" != 0 ]; then
+    if [ -n "${KUMO_KEEP_ON_FAILURE:-}" ]; then
+      echo "(KUMO_KEEP_ON_FAILURE: everything is left as it is; the key pair is $WORK/test-key.pem)" >&2
+      return
+    fi
     echo "(deleting what was made)" >&2
     teardown
   fi
@@ -99,9 +107,16 @@ watch_site() {
   done
 }
 failed_requests() { grep -cv '^200$' "$1" || true; }
+# What the watcher saw, e.g. "61×200 3×502".
+answers() { sort "$1" | uniq -c | awk '{ printf "%s%s×%s", sep, $1, $2; sep = " " }'; }
 
 # The post, read through the load balancer.
-post_shown() { site -L "http://$LB_DNS/?p=$POST" | grep -q "Written before the storm"; }
+post_shown() {
+  site -L -o "$WORK/page.html" "http://$LB_DNS/?p=$POST" || true
+  grep -q "Written before the storm" "$WORK/page.html" && return 0
+  echo "   (the page said: $(sed -e 's/<[^>]*>//g' "$WORK/page.html" | tr -s ' \n' ' ' | cut -c1-300))" >&2
+  return 1
+}
 
 # ---------------------------------------------------------------------------------------------
 step "1. Test-VPC across ap-northeast-1a and 1c, with public and private subnets, an internet gateway and a public route table"
@@ -173,7 +188,7 @@ wait_for "Test-EC2#1 is healthy in elb-targetgroup" 300 healthy "$EC2_1"
 aws rds wait db-instance-available --db-instance-identifier test-rds-1
 DB_HOST=$(db_field Endpoint.Address)
 ok "test-rds-1 is available at $DB_HOST:3306"
-shows_setup() { site -L "http://$LB_DNS/" | grep -q wp-config; }
+shows_setup() { [[ "$(site -L "http://$LB_DNS/")" == *wp-config* ]]; }
 check "browsing $LB_DNS shows WordPress's setup" shows_setup
 
 step "5. WordPress's web installer, through the load balancer; a first post"
@@ -232,8 +247,8 @@ shared() { [ "$N1" -gt 0 ] && [ "$N2" -gt 0 ] && [ $((N1 + N2)) -eq 20 ]; }
 check "both share the traffic (of 20 requests: Test-EC2#1 $N1, Test-EC2#2 $N2)" shared
 
 step "8. test-rds-1 made Multi-AZ, applied immediately"
-aws rds modify-db-instance --db-instance-identifier test-rds-1 --multi-az --apply-immediately > /dev/null
-check "test-rds-1 is modifying" [ "$(db_field DBInstanceStatus)" = modifying ]
+MODIFYING=$(q rds modify-db-instance --db-instance-identifier test-rds-1 --multi-az --apply-immediately --query DBInstance.DBInstanceStatus)
+check "test-rds-1 is modifying" [ "$MODIFYING" = modifying ]
 wait_for "test-rds-1 is available and Multi-AZ" 600 db_multi_az
 PRIMARY_ZONE=$(db_field AvailabilityZone)
 STANDBY_ZONE=$(db_field SecondaryAvailabilityZone)
@@ -247,7 +262,8 @@ aws ec2 wait instance-stopped --instance-ids "$EC2_1"
 wait_for "Test-EC2#1 is out of service" 120 not_in_service "$EC2_1"
 touch "$WORK/stop.log.stop"
 wait $WATCH
-check "the site answered all along ($(failed_requests "$WORK/stop.log") of $(wc -l < "$WORK/stop.log") requests failed, within the health checks' window)" [ "$(failed_requests "$WORK/stop.log")" -le 20 ]
+ok "while Test-EC2#1 stopped, the site answered: $(answers "$WORK/stop.log")"
+check "requests failed only within the health checks' window (2 checks 5 s apart)" [ "$(failed_requests "$WORK/stop.log")" -le 60 ]
 for i in $(seq 1 10); do in_service "/?p=$POST" || fail "every request answers once Test-EC2#1 is out of service"; done
 ok "every request answers once Test-EC2#1 is out of service"
 aws ec2 start-instances --instance-ids "$EC2_1" > /dev/null
@@ -258,13 +274,13 @@ step "10. test-rds-1 rebooted with failover while the site is browsed"
 rm -f "$WORK/failover.log.stop"
 watch_site "$WORK/failover.log" &
 WATCH=$!
-aws rds reboot-db-instance --db-instance-identifier test-rds-1 --force-failover > /dev/null
-check "test-rds-1 is rebooting" [ "$(db_field DBInstanceStatus)" = rebooting ]
+REBOOTING=$(q rds reboot-db-instance --db-instance-identifier test-rds-1 --force-failover --query DBInstance.DBInstanceStatus)
+check "test-rds-1 is rebooting" [ "$REBOOTING" = rebooting ]
 wait_for "test-rds-1 is available again" 300 db_available
 wait_for "the site answers again" 120 in_service "/?p=$POST"
 touch "$WORK/failover.log.stop"
 wait $WATCH
-ok "during the failover $(failed_requests "$WORK/failover.log") of $(wc -l < "$WORK/failover.log") requests failed"
+ok "during the failover the site answered: $(answers "$WORK/failover.log")"
 swapped() { [ "$(db_field AvailabilityZone)" = "$STANDBY_ZONE" ] && [ "$(db_field SecondaryAvailabilityZone)" = "$PRIMARY_ZONE" ]; }
 check "the zones swapped (primary now in $(db_field AvailabilityZone), standby in $(db_field SecondaryAvailabilityZone))" swapped
 check "post $POST is still there" post_shown

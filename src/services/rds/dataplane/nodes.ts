@@ -3,9 +3,9 @@
  * disks in RDS's own volume store (`<data-dir>/db-volumes`), the VPC rules their ports need, and
  * the few things kumo does inside them (through the driver's runInside, secrets on stdin).
  *
- * A node's port carries the instance's security groups and its internal group (the primary and
- * standby reach each other whatever those say); the primary's port also carries the public
- * (loopback) address of a publicly accessible instance.
+ * The primary's port carries the instance's security groups and its internal group (the primary
+ * and standby reach each other whatever those say), and the public (loopback) address of a
+ * publicly accessible instance; a standby's carries the internal group only.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -160,8 +160,8 @@ export class DbNodes {
     return new Promise((resolve) => execFile('ip', ['netns', 'exec', ns, 'timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${r.Port}`], (err) => resolve(!err)));
   }
 
-  /** After a failover: the public address leaves the old primary's port for the new one's. */
-  async movePublicAddress(scope: Scope, r: DbInstanceRecord, old: DbNode): Promise<void> {
+  /** After a failover: the clients' groups and the public address leave the old primary's port for the new one's. */
+  async takeOver(scope: Scope, r: DbInstanceRecord, old: DbNode): Promise<void> {
     const net = await this.deps.plane.ifOpen();
     if (!net) return;
     await this.unplug(old);
@@ -199,7 +199,10 @@ export class DbNodes {
       vpcId: r.VpcId,
       subnetCidr: subnet.CidrBlock,
       privateIp: node.PrivateIpAddress,
-      groups: [...r.VpcSecurityGroupIds, ...(r.InternalGroup ? [r.InternalGroup] : [])],
+      // Clients reach the primary only, as on RDS: a standby (and a new one being built where a
+      // failed primary was, at its address) admits its primary alone, so a client still holding
+      // the old address gets no answer rather than a database that is not the instance's.
+      groups: [...(primary ? r.VpcSecurityGroupIds : []), ...(r.InternalGroup ? [r.InternalGroup] : [])],
       publicIps: primary && r.PublicIpAddress ? [r.PublicIpAddress] : [],
     };
   }

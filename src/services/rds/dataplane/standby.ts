@@ -104,7 +104,7 @@ export class Standbys {
     await nodes.stopQuickly(old);
     await nodes.run(r, ...replicationOf(r).promote(), standby);
     const swapped: DbInstanceRecord = { ...r, ...pick(standby), Standby: { ...old, Ready: false }, FailoverRequested: undefined, DBInstanceStatus: 'available' };
-    await nodes.movePublicAddress(scope, swapped, old);
+    await nodes.takeOver(scope, swapped, old);
     rows.update(scope, r, () => swapped, 'failoverDone');
     this.deps.log(`database ${r.DBInstanceIdentifier}: failed over from ${old.AvailabilityZone} to ${standby.AvailabilityZone} (${r.FailoverRequested})`);
     // The old primary's container and disk go; its slot is built again as a replica of the new primary.
