@@ -134,6 +134,29 @@ export function timeProcess(args: string[]): Promise<number> {
   });
 }
 
+/**
+ * Starts `node -e script`, which must print its listening port as the first line of stdout;
+ * resolves with its pid and port. Tracked like kumo: stopped by cleanupAll at the latest.
+ */
+export function spawnNodeServer(script: string): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  liveChildren.add(child);
+  const exited = new Promise<void>((r) => child.once('exit', () => (liveChildren.delete(child), r())));
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`node server exited early (code ${code})`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      const m = /^(\d+)\n/.exec(out);
+      if (m) resolve({ pid: child.pid!, port: Number(m[1]), stop });
+    });
+  });
+}
+
 /** Starts a bare `node` that idles, for a memory baseline; the caller stops it. */
 export function spawnIdleNode(): { pid: number; stop(): Promise<void> } {
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
