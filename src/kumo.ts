@@ -2,7 +2,7 @@
  * The composition root: the only place that picks concrete stores, services and the edge, and
  * wires them together. Everything else receives what it needs from here.
  *
- *   startKumo(config) → lock data dir → open state.db → build services → listen → KumoHandle
+ *   startKumo(config) → lock data dir → open state.db (group commit) → build services → listen → KumoHandle
  *
  * Whatever fails on the way undoes what came before it (services closed, database closed, lock
  * released), so a refused start leaves the data dir as it found it.
@@ -28,6 +28,7 @@ import { VolumeStore } from './runtime/volumes.js';
 import { createS3Service } from './services/s3/provider.js';
 import { lockDataDir, prepareDataDir } from './state/data-dir.js';
 import { migrate, openDatabase, type Db } from './state/db.js';
+import { GroupCommit, type Commits } from './state/group-commit.js';
 import { NetworkStore, networkMigrations } from './state/network.js';
 import { TagStore, tagMigrations } from './state/tags.js';
 import { wipeAll } from './state/wipe.js';
@@ -80,18 +81,20 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
     });
     migrate(db, 'tags', tagMigrations);
     migrate(db, 'network', networkMigrations);
+    const commits = new GroupCommit(db, db.name, log);
+    undo.push(() => commits.close());
     const runtime = createHostRuntime(config, log);
     // The VPC data plane outlives the services (closed after them): they unplug from it as they stop.
     const plane = new DataPlane({ openFabric: runtime.openFabric, hostDns: config.hostDns, log });
     await plane.start();
     undo.push(() => plane.close());
     const clock = new Clock(config.clock);
-    const services = buildServices(config, db, runtime, plane, clock, log);
+    const services = buildServices(config, db, commits, runtime, plane, clock, log);
     undo.push(async () => {
       for (const s of services) await s.close?.();
     });
     const limits = { idleTimeoutMs: config.idleTimeoutMs, maxConnections: config.maxConnections };
-    const { server, port } = await listen(edgeFor(config, db, services, runtime, plane, clock, log), config.host, config.port, limits);
+    const { server, port } = await listen(edgeFor(config, db, commits, services, runtime, plane, clock, log), config.host, config.port, limits);
     for (const s of services) await s.start?.();
     lock.ready(config.host, port);
     const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -123,7 +126,7 @@ export async function startKumo(config: KumoConfig, log: (line: string) => void 
   }
 }
 
-function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: DataPlane, clock: Clock, log: (line: string) => void): Service[] {
+function buildServices(config: KumoConfig, db: Db, commits: Commits, runtime: HostRuntime, plane: DataPlane, clock: Clock, log: (line: string) => void): Service[] {
   const tags = new TagStore(db);
   const network = new NetworkStore(db, config.elasticIpPool);
   // The driver reports exits to the supervisor, which is built with the service that owns it.
@@ -184,12 +187,12 @@ function buildServices(config: KumoConfig, db: Db, runtime: HostRuntime, plane: 
     elbv2,
     elbv2.classic,
     rds,
-    createS3Service({ db, dataDir: config.dataDir, log, sigV2: config.s3SigV2, clock }),
+    createS3Service({ db, commits, dataDir: config.dataDir, log, sigV2: config.s3SigV2, clock }),
     createStsService(),
   ];
 }
 
-function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRuntime, plane: DataPlane, clock: Clock, log: (line: string) => void): Edge {
+function edgeFor(config: KumoConfig, db: Db, commits: Commits, services: Service[], host: HostRuntime, plane: DataPlane, clock: Clock, log: (line: string) => void): Edge {
   const runtime = host.mode;
   const started = Date.now();
   return {
@@ -204,6 +207,7 @@ function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRunt
     accessLog: config.accessLog,
     log,
     fallback: services.find((s) => s.name === 'sts')!,
+    commits,
     internal: internalHandler({
       clock,
       health: () => ({
@@ -226,6 +230,7 @@ function edgeFor(config: KumoConfig, db: Db, services: Service[], host: HostRunt
         wipeAll(db);
         for (const s of services) await s.reset?.();
         await plane.reset();
+        await commits.durable();
         log('state reset');
       },
     }),

@@ -19,8 +19,12 @@
  *                                   and one that sends 100 Continue only once a handler reads it
  *   6. parse         Decoded        the codec walks the operation's input shape
  *   7. dispatch                     the service's operation table
- *   8. serialize                    the codec walks the output shape (or the error)
- *   9. log                          one access-log line; the service is told of the request
+ *   8. settle                       a request that changed state waits until its changes are on
+ *                                   disk (one flush shared with every concurrent writer,
+ *                                   ../state/group-commit.ts); one that changed nothing, a read,
+ *                                   waits for nothing
+ *   9. serialize                    the codec walks the output shape (or the error)
+ *  10. log                          one access-log line; the service is told of the request
  *                                   (Service.requestDone: S3's server access logs)
  *
  * What differs between wire families (form or stream, Host addressing, request-id headers) the
@@ -40,6 +44,7 @@ import { pipeline } from 'node:stream/promises';
 import { AwsError, CommonErrors, encodeJsonError, isAwsError } from '../protocol/errors.js';
 import type { DecodedCall, WireRequest, WireResponse } from '../protocol/types.js';
 import type { Admission, RequestContext, RequestFacts, Service } from '../services/service.js';
+import type { Commits } from '../state/group-commit.js';
 import { requestId as newRequestId } from '../state/ids.js';
 import { authenticate, signerFor, type AuthSettings, type Caller } from './authenticate.js';
 import { bodyOnDemand, expectsContinue, MAX_FORM_BODY, readForm, streamBody } from './body.js';
@@ -57,6 +62,8 @@ export interface Edge {
   internal(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
   /** Encodes errors for requests no service claimed. */
   fallback: Service;
+  /** What makes a request's changes durable before it is answered (step 8). */
+  commits: Commits;
 }
 
 /** What the steps have learned so far, for the answer to an error and for the access log. */
@@ -152,11 +159,12 @@ async function serve(edge: Edge, x: Received): Promise<void> {
       guardBody(body, x.report);
       x.known.body = body;
     }
-    await send(x, await own.respond(requestContext(edge, x, { account: '' }, undefined), body, signerFor(edge.auth)));
+    const answer = await settled(edge, () => own.respond(requestContext(edge, x, { account: '' }, undefined), body, signerFor(edge.auth)));
+    await send(x, answer);
     return;
   }
   const decoded = await parse(authenticateStep(edge, admitted));
-  const output = await dispatch(edge, decoded);
+  const output = await settled(edge, () => dispatch(edge, decoded));
   await send(x, decoded.service.codec.encode(decoded.call.operation, output as Record<string, unknown> | undefined, x.id));
 }
 
@@ -330,7 +338,21 @@ function requestContext(edge: Edge, x: Received, caller: Caller, trailers: Map<s
   };
 }
 
-// 8. serialize
+// 8. settle
+/**
+ * Runs `work` and, if state changed meanwhile, waits until that is on disk. While an answer's
+ * work runs, other requests' commits may land too (the mark cannot tell whose they are); waiting
+ * for them as well costs a shared flush, never a wrong answer. A read that runs without awaiting
+ * anything sees only its own changes, so it waits only if it changed something.
+ */
+async function settled<T>(edge: Edge, work: () => T | Promise<T>): Promise<T> {
+  const before = edge.commits.mark();
+  const out = await work();
+  if (edge.commits.mark() !== before) await edge.commits.durable();
+  return out;
+}
+
+// 9. serialize
 async function send(x: Received, out: WireResponse): Promise<void> {
   const { res } = x;
   const { known } = x;
@@ -465,7 +487,7 @@ function finishReading(x: Received, out: WireResponse): void {
   req.resume();
 }
 
-// 9. log
+// 10. log
 function log(edge: Edge, x: Received): void {
   const { service, operation, status } = x.known;
   const ms = Number(process.hrtime.bigint() - x.started) / 1e6;

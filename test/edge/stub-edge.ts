@@ -11,6 +11,7 @@ import { listen } from '../../src/edge/server.js';
 import type { Codec } from '../../src/protocol/types.js';
 import type { Handler, Service } from '../../src/services/service.js';
 import { createStsService } from '../../src/services/sts/provider.js';
+import { NO_COMMITS } from '../../src/state/group-commit.js';
 
 export interface StubEdge {
   url: string;
@@ -36,6 +37,7 @@ export async function startStubEdge(
     accessLog: false,
     internal: async () => false,
     fallback: service,
+    commits: NO_COMMITS,
   };
   const { server, port } = await listen(edge, '127.0.0.1', 0, o.limits ?? { idleTimeoutMs: 20_000, maxConnections: 100 });
   return {

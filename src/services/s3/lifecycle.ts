@@ -164,9 +164,10 @@ export class Lifecycle {
     return actions;
   }
 
-  private apply(bucket: string, actions: Action[]): void {
+  private async apply(bucket: string, actions: Action[]): Promise<void> {
     const { store, versions, uploads, blobs, v, acc } = this.d;
     const now = this.d.now();
+    const unreferenced: string[] = [];
     for (const a of actions) {
       let freed: string[];
       try {
@@ -193,8 +194,9 @@ export class Lifecycle {
         this.d.log(`s3 lifecycle ${bucket}: ${a.kind} failed: ${(e as Error)?.stack ?? String(e)}`);
         continue;
       }
-      for (const b of freed) blobs.remove(b);
+      unreferenced.push(...freed);
     }
+    await blobs.release(unreferenced);
   }
 }
 

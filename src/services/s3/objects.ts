@@ -106,7 +106,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
     return describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj), ctx.now());
   };
 
-  const DeleteObject: Op<'DeleteObject'> = (ctx, input) => {
+  const DeleteObject: Op<'DeleteObject'> = async (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
     const conditional = input as { IfMatch?: string; IfMatchLastModifiedTime?: string; IfMatchSize?: string };
@@ -115,7 +115,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
     }
     if (input.MFA !== undefined) throw S3Errors.notImplementedHeader('x-amz-mfa');
     const r = store.transaction(() => v.remove(bucket.name, input.Key, input.VersionId, ctx.now(), input.BypassGovernanceRetention === true));
-    for (const b of r.freed) blobs.remove(b);
+    await blobs.release(r.freed);
     return { VersionId: r.versionId, DeleteMarker: r.deleteMarker };
   };
 

@@ -6,8 +6,8 @@
  * plaintext (which a client could compare with data it holds) is not the ETag of such an object,
  * as on S3.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { Readable, type Transform } from 'node:stream';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, type Cipher } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { BlobStore } from './blobs.js';
 import { etagOf } from './object-rules.js';
 import type { Encryption, CustomerKey } from './sse.js';
@@ -19,7 +19,7 @@ export function newIv(): Buffer {
   return randomBytes(BLOCK);
 }
 
-export function encryptor(key: Buffer, iv: Buffer): Transform {
+export function encryptor(key: Buffer, iv: Buffer): Cipher {
   return createCipheriv('aes-256-ctr', key, iv);
 }
 
@@ -85,7 +85,7 @@ async function* join(pieces: { bytes: Readable; skip: number }[]): AsyncGenerato
  * IV for SSE-C (recorded in `encryption`), as they come for the others.
  */
 export interface Sealing {
-  cipher?: Transform;
+  cipher?: Cipher;
   encryption: Encryption;
   /** SSE-C: the IV of this write's one segment. */
   iv?: string;
