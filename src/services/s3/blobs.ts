@@ -164,11 +164,17 @@ export class BlobStore {
    * bytes are read now, whole).
    */
   read(id: string, start: number, end: number): Readable {
+    const b = this.body(id, start, end);
+    return Buffer.isBuffer(b) ? bufferStream(b) : b;
+  }
+
+  /** Like `read`, for an answer's body: inline bytes come as they are, one Buffer. */
+  body(id: string, start: number, end: number): Buffer | Readable {
     const row = inlineRow(id);
     if (row !== undefined) {
       const bytes = this.inline.bytes(row);
       if (!bytes) throw Object.assign(new Error(`inline blob ${id} is gone`), { code: 'ENOENT' });
-      return bufferStream(end < start ? Buffer.alloc(0) : bytes.subarray(start, end + 1));
+      return end < start ? Buffer.alloc(0) : bytes.subarray(start, end + 1);
     }
     const fd = openSync(this.pathOf(id), 'r');
     if (end < start) {
@@ -239,7 +245,7 @@ interface TempFile {
   out: BatchedWriter;
 }
 
-function bufferStream(bytes: Buffer): Readable {
+export function bufferStream(bytes: Buffer): Readable {
   const r = new Readable({ read() {} });
   if (bytes.length) r.push(bytes);
   r.push(null);

@@ -37,7 +37,7 @@ import { S3Errors } from './errors.js';
 import { checkReadable, restoreHeader } from './archive.js';
 import { checkLockedPutIntegrity, type ObjectLocks } from './object-lock.js';
 import { lockFields } from './object-lock-rules.js';
-import { seal, plainBytes } from './sse-c.js';
+import { seal, plainBody } from './sse-c.js';
 import { encryptionFields, readKey, SseErrors, writeEncryption, type BucketEncryption } from './sse.js';
 import type { ObjectRow, S3Store } from './store.js';
 
@@ -92,7 +92,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
     const chosen = selection(obj, input.PartNumber, input.Range);
     return {
       ...describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj), ctx.now()),
-      Body: plainBytes(blobs, obj, key, chosen.start, chosen.end),
+      Body: plainBody(blobs, obj, key, chosen.start, chosen.end),
       ...responseOverrides(input),
     };
   };

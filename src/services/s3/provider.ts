@@ -208,7 +208,11 @@ export function createS3Service(deps: S3Deps): Service {
       lifecycle.start();
       accessLogs.start();
     },
-    reset: () => blobs.wipe(),
+    reset: () => {
+      store.forget();
+      acc.forget();
+      blobs.wipe();
+    },
     close: async () => {
       stopWatchingClock();
       await lifecycle.close();

@@ -8,7 +8,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, type Cipher } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { BlobStore } from './blobs.js';
+import { bufferStream, type BlobStore } from './blobs.js';
 import { etagOf } from './object-rules.js';
 import type { Encryption, CustomerKey } from './sse.js';
 import type { ObjectRow } from './store.js';
@@ -105,7 +105,13 @@ export function seal(encryption: Encryption, key: CustomerKey | undefined): Seal
 
 /** Bytes [start, end] of an object as its owner wrote them: decrypted with `key` if SSE-C. */
 export function plainBytes(blobs: BlobStore, obj: ObjectRow, key: CustomerKey | undefined, start: number, end: number): Readable {
+  const b = plainBody(blobs, obj, key, start, end);
+  return Buffer.isBuffer(b) ? bufferStream(b) : b;
+}
+
+/** The same for an answer's body, where small stored bytes come as one Buffer (no stream to pipe). */
+export function plainBody(blobs: BlobStore, obj: ObjectRow, key: CustomerKey | undefined, start: number, end: number): Buffer | Readable {
   const e = obj.attrs.Encryption;
-  if (!key || e?.kind !== 'SSE-C') return blobs.read(obj.blob, start, end);
+  if (!key || e?.kind !== 'SSE-C') return blobs.body(obj.blob, start, end);
   return decryptedRange(blobs, obj.blob, segmentsOf(obj, e.ivs), key.key, start, end);
 }
