@@ -63,6 +63,7 @@ export class AccessStore {
         'INSERT INTO s3_object_acl (bucket, key, value) VALUES (?, ?, ?) ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value',
       ),
       deleteObjectAcl: db.prepare('DELETE FROM s3_object_acl WHERE bucket = ? AND key = ?'),
+      anyObjectAcl: db.prepare('SELECT 1 FROM s3_object_acl WHERE bucket = ? LIMIT 1'),
     };
   }
 
@@ -120,5 +121,10 @@ export class AccessStore {
 
   deleteObjectAcl(bucket: string, key: string): void {
     this.q.deleteObjectAcl.run(bucket, key);
+  }
+
+  /** Whether any object of the bucket has an ACL row (most buckets never have one). */
+  hasObjectAcls(bucket: string): boolean {
+    return this.q.anyObjectAcl.get(bucket) !== undefined;
   }
 }

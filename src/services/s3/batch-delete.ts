@@ -45,6 +45,10 @@ export function batchDeleteHandlers(store: S3Store, blobs: BlobStore, remove: Re
     const errors: NonNullable<S3Operations['DeleteObjects']['output']['Errors']> = [];
     const freed: string[] = [];
     const now = ctx.now();
+    // A transaction inside a transaction is a savepoint: one refused key undoes only itself.
+    const removeOne = store.transactional((key: string, versionId: string | undefined) =>
+      remove(bucket.name, key, versionId, now, input.BypassGovernanceRetention === true),
+    );
     store.transaction(() => {
       for (const o of objects) {
         if (Buffer.byteLength(o.Key, 'utf8') > MAX_KEY_BYTES) {
@@ -56,8 +60,7 @@ export function batchDeleteHandlers(store: S3Store, blobs: BlobStore, remove: Re
           continue;
         }
         try {
-          // A transaction inside a transaction is a savepoint (better-sqlite3).
-          const r = store.transaction(() => remove(bucket.name, o.Key, o.VersionId, now, input.BypassGovernanceRetention === true));
+          const r = removeOne(o.Key, o.VersionId);
           freed.push(...r.freed);
           deleted.push({
             Key: o.Key,

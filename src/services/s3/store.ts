@@ -176,4 +176,12 @@ export class S3Store {
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
+
+  /**
+   * `fn` as a transaction, made once to be called many times (inside another transaction each
+   * call is a savepoint of its own).
+   */
+  transactional<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T {
+    return this.db.transaction(fn) as unknown as (...args: A) => T;
+  }
 }
