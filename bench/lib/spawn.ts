@@ -6,6 +6,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +47,8 @@ export interface SpawnedKumo {
 
 export interface SpawnOptions {
   dataDir?: string;
+  /** Listen here rather than on a port the system picks (so a client can try before the ready line). */
+  port?: number;
   args?: string[];
   /** Called as soon as the ready line is seen, before the promise resolves (no timer lag). */
   onReady?: (url: string, spawnedAt: number) => void;
@@ -57,7 +60,7 @@ export interface SpawnOptions {
 /** Starts kumo and resolves when it prints its ready line; throws (after killing it) if it does not. */
 export function spawnKumo(opts: SpawnOptions = {}): Promise<SpawnedKumo> {
   const dataDir = opts.dataDir ?? tempDir();
-  const args = [KUMO_BIN, 'start', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--quiet', ...(opts.args ?? [])];
+  const args = [KUMO_BIN, 'start', '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data-dir', dataDir, '--quiet', ...(opts.args ?? [])];
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('KUMO_')) delete env[k];
   Object.assign(env, opts.env ?? {});
@@ -115,6 +118,18 @@ export function spawnKumo(opts: SpawnOptions = {}): Promise<SpawnedKumo> {
       clearTimeout(timer);
       opts.onReady?.(m[1], spawnedAt);
       resolve({ url: m[1], port: Number(m[2]), pid: child.pid!, dataDir, child, spawnedAt, readyMs, output: () => out, exited, stop });
+    });
+  });
+}
+
+/** A loopback port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
     });
   });
 }

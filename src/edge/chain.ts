@@ -49,11 +49,12 @@ import { requestId as newRequestId } from '../state/ids.js';
 import { authenticate, signerFor, type AuthSettings, type Caller } from './authenticate.js';
 import { bodyOnDemand, expectsContinue, MAX_FORM_BODY, readForm, streamBody } from './body.js';
 import { guardBody, guardExchange, isClientGone } from './guard.js';
-import { hostBucket, type ServiceRouter } from './route.js';
+import { byVersion, hostBucket, otherApi, type Routes } from './route.js';
 import type { SignedRequest } from './sigv4.js';
 
 export interface Edge {
-  router: ServiceRouter;
+  /** Which service a request is for (held until the services are up, ./route.ts). */
+  router: Routes;
   auth: AuthSettings;
   defaultRegion: string;
   log(line: string): void;
@@ -149,7 +150,7 @@ export async function handle(edge: Edge, req: IncomingMessage, res: ServerRespon
 }
 
 async function serve(edge: Edge, x: Received): Promise<void> {
-  const admitted = admit(await read(edge, route(edge, x)));
+  const admitted = admit(await read(edge, await route(edge, x)));
   const own = admitted.admission.answer;
   if (own) {
     x.known.operation = own.operation;
@@ -211,8 +212,8 @@ function headerText(v: string): string {
 }
 
 // 2. route
-function route(edge: Edge, x: Received): Routed {
-  const r = edge.router.route({ method: x.req.method ?? 'GET', host: x.headers.host ?? '', headers: x.headers, query: x.query });
+async function route(edge: Edge, x: Received): Promise<Routed> {
+  const r = await edge.router.route({ method: x.req.method ?? 'GET', host: x.headers.host ?? '', headers: x.headers, query: x.query });
   if (r.unknownScope) {
     throw new AwsError('NotImplemented', `kumo does not implement the service '${r.unknownScope}'.`, 501, { fault: 'Receiver' });
   }
@@ -244,17 +245,17 @@ async function read(edge: Edge, x: Routed): Promise<Read> {
   let service: Service;
   if ('candidates' in to) {
     const version = formValue(wire, 'Version');
-    const chosen = edge.router.byVersion(to.candidates, version);
+    const chosen = byVersion(to.candidates, version);
     if (!chosen) {
       if (!version) throw CommonErrors.missingParameter('Version');
-      throw unknownVersion(edge, version, to.candidates);
+      throw unknownVersion(version, to.candidates);
     }
     service = chosen;
   } else {
     service = to.service;
     // One service under this signing name; a Version naming another API must not reach its codec.
     const version = wire.body !== undefined ? formValue(wire, 'Version') : undefined;
-    if (version !== undefined && version !== service.codec.model.metadata.apiVersion) throw unknownVersion(edge, version, [service]);
+    if (version !== undefined && version !== service.codec.model.metadata.apiVersion) throw unknownVersion(version, [service]);
   }
   if (service.codec.traits.hostAddressing) wire.hostBucket = hostBucket(x.headers.host ?? '');
   x.known.service = service;
@@ -262,8 +263,8 @@ async function read(edge: Edge, x: Routed): Promise<Read> {
   return { ...x, service, wire };
 }
 
-function unknownVersion(edge: Edge, version: string, candidates: Service[]): AwsError {
-  const other = edge.router.otherApi(version);
+function unknownVersion(version: string, candidates: Service[]): AwsError {
+  const other = otherApi(version);
   if (other) return new AwsError('NotImplemented', `kumo does not implement ${other} (API version ${version}).`, 501, { fault: 'Receiver' });
   const names = candidates.map((s) => `${s.name} ${s.codec.model.metadata.apiVersion}`).join(', ');
   return new AwsError('NoSuchVersion', `The requested version (${version}) of service ${candidates.length === 1 ? candidates[0].name : 'AWS'} does not exist; kumo serves ${names}.`, 400);

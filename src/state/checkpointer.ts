@@ -2,8 +2,9 @@
  * Checkpoints of state.db off the event loop: a worker thread with its own connection copies the
  * WAL into the database (PRAGMA wal_checkpoint(PASSIVE): it never blocks a writer or a reader,
  * and flushes the WAL before and the database after), at most every CHECKPOINT_EVERY_MS while
- * there are new commits (./group-commit.ts nudges it after each flush). The WAL then restarts from
- * its beginning at the next write. Should the worker fail, the main connection checkpoints by
+ * there are new commits (./group-commit.ts nudges it after each flush; the worker starts at the
+ * first, so a kumo that only reads never starts one). The WAL then restarts from its beginning at
+ * the next write. Should the worker fail, the main connection checkpoints by
  * itself again (SQLite's automatic checkpoint), slower but as safe.
  */
 import { createRequire } from 'node:module';
@@ -34,29 +35,22 @@ parentPort.on('message', (m) => {
 
 export class Checkpointer {
   private worker?: Worker;
+  /** The worker failed: the main connection checkpoints by itself. */
+  private gone = false;
   private busy = false;
   private dirty = false;
   private timer?: NodeJS.Timeout;
 
   constructor(
-    file: string,
+    private readonly file: string,
     private readonly log: (line: string) => void,
     private readonly fallback: () => void,
-  ) {
-    const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(WORKER, { eval: true, workerData: { file, sqlite }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
-    worker.unref();
-    worker.on('message', (m: string) => {
-      this.busy = false;
-      if (m !== 'ok') this.log(`state: checkpoint failed: ${m}`);
-      if (this.dirty) this.schedule();
-    });
-    worker.on('error', (e) => this.lost(e));
-    this.worker = worker;
-  }
+  ) {}
 
   /** There are new commits in the WAL. */
   nudge(): void {
+    if (this.gone) return;
+    this.worker ??= this.spawn();
     this.dirty = true;
     if (!this.busy) this.schedule();
   }
@@ -71,6 +65,19 @@ export class Checkpointer {
     worker.ref();
     worker.postMessage('close');
     await exited;
+  }
+
+  private spawn(): Worker {
+    const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+    const worker = new Worker(WORKER, { eval: true, workerData: { file: this.file, sqlite }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
+    worker.unref();
+    worker.on('message', (m: string) => {
+      this.busy = false;
+      if (m !== 'ok') this.log(`state: checkpoint failed: ${m}`);
+      if (this.dirty) this.schedule();
+    });
+    worker.on('error', (e) => this.lost(e));
+    return worker;
   }
 
   private schedule(): void {
@@ -88,6 +95,7 @@ export class Checkpointer {
   private lost(e: Error): void {
     if (!this.worker) return;
     this.worker = undefined;
+    this.gone = true;
     clearTimeout(this.timer);
     this.log(`state: the checkpoint worker failed (${e.message}); checkpointing on the main thread from now on`);
     this.fallback();
