@@ -2,15 +2,18 @@
  * Checkpoints of state.db off the event loop: a worker thread with its own connection copies the
  * WAL into the database (PRAGMA wal_checkpoint(PASSIVE): it never blocks a writer or a reader,
  * and flushes the WAL before and the database after), at most every CHECKPOINT_EVERY_MS while
- * there are new commits (./group-commit.ts nudges it after each flush; the worker starts at the
- * first, so a kumo that only reads never starts one). The WAL then restarts from its beginning at
- * the next write. Should the worker fail, the main connection checkpoints by
+ * there are new commits (./group-commit.ts nudges it after each flush). The worker starts at the
+ * first nudge and goes after RETIRE_AFTER_MS without one, so an idle kumo keeps no thread for it.
+ * The WAL restarts from its beginning at the first write after a checkpoint that caught up with it
+ * (under writes that never pause it does not catch up, and the WAL grows until they do). Should the worker fail, the main connection checkpoints by
  * itself again (SQLite's automatic checkpoint), slower but as safe.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 const CHECKPOINT_EVERY_MS = 250;
+/** A worker with nothing to do for this long goes (the next commit starts another). */
+const RETIRE_AFTER_MS = 5_000;
 
 // Plain JavaScript run with eval, so it needs no file of its own next to the sources or dist/.
 const WORKER = `
@@ -40,6 +43,7 @@ export class Checkpointer {
   private busy = false;
   private dirty = false;
   private timer?: NodeJS.Timeout;
+  private idle?: NodeJS.Timeout;
 
   constructor(
     private readonly file: string,
@@ -50,6 +54,7 @@ export class Checkpointer {
   /** There are new commits in the WAL. */
   nudge(): void {
     if (this.gone) return;
+    clearTimeout(this.idle);
     this.worker ??= this.spawn();
     this.dirty = true;
     if (!this.busy) this.schedule();
@@ -57,6 +62,7 @@ export class Checkpointer {
 
   async close(): Promise<void> {
     clearTimeout(this.timer);
+    clearTimeout(this.idle);
     const worker = this.worker;
     this.worker = undefined;
     if (!worker) return;
@@ -75,6 +81,7 @@ export class Checkpointer {
       this.busy = false;
       if (m !== 'ok') this.log(`state: checkpoint failed: ${m}`);
       if (this.dirty) this.schedule();
+      else this.retireWhenIdle();
     });
     worker.on('error', (e) => this.lost(e));
     return worker;
@@ -92,11 +99,24 @@ export class Checkpointer {
     this.timer.unref();
   }
 
+  /** A worker is a thread with a heap of its own (about 10 MiB): none is kept while nothing is written. */
+  private retireWhenIdle(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      const worker = this.worker;
+      if (!worker || this.busy || this.dirty) return;
+      this.worker = undefined;
+      worker.postMessage('close');
+    }, RETIRE_AFTER_MS);
+    this.idle.unref();
+  }
+
   private lost(e: Error): void {
     if (!this.worker) return;
     this.worker = undefined;
     this.gone = true;
     clearTimeout(this.timer);
+    clearTimeout(this.idle);
     this.log(`state: the checkpoint worker failed (${e.message}); checkpointing on the main thread from now on`);
     this.fallback();
   }
