@@ -60,7 +60,9 @@ export interface SpawnOptions {
 /** Starts kumo and resolves when it prints its ready line; throws (after killing it) if it does not. */
 export function spawnKumo(opts: SpawnOptions = {}): Promise<SpawnedKumo> {
   const dataDir = opts.dataDir ?? tempDir();
-  const args = [KUMO_BIN, 'start', '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data-dir', dataDir, '--quiet', ...(opts.args ?? [])];
+  // BENCH_KUMO_NODE_FLAGS (say '--cpu-prof --cpu-prof-dir=prof'): profile kumo under a benchmark.
+  const flags = process.env.BENCH_KUMO_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const args = [...flags, KUMO_BIN, 'start', '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data-dir', dataDir, '--quiet', ...(opts.args ?? [])];
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('KUMO_')) delete env[k];
   Object.assign(env, opts.env ?? {});
