@@ -111,6 +111,11 @@ export class Lifecycle {
   }
 
   /** The rules that cover the current version at `key`, as x-amz-expiration says them. */
+  /** Whether the bucket has lifecycle rules at all (most do not: nothing to look up per answer). */
+  hasRules(bucket: string): boolean {
+    return this.d.acc.get<StoredLifecycle>(bucket, 'lifecycle') !== undefined;
+  }
+
   expirationOf(row: ObjectRow): string | undefined {
     const stored = this.d.acc.get<StoredLifecycle>(row.bucket, 'lifecycle');
     if (!stored) return undefined;
@@ -213,6 +218,7 @@ export function withExpiration<T extends Record<string, Handler>>(handlers: T, l
     if (!handler) continue;
     out[op] = async (ctx, input: { Bucket: string; Key: string; VersionId?: string }) => {
       const result = (await handler(ctx, input)) as Record<string, unknown> | undefined;
+      if (!result || !lifecycle.hasRules(input.Bucket)) return result;
       const row = store.object(input.Bucket, input.Key);
       if (result && row && (input.VersionId === undefined || input.VersionId === versionOf(row))) {
         const expiration = lifecycle.expirationOf(row);

@@ -59,7 +59,8 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
     checkLockedPutIntegrity(ctx, input);
     const lock = locks.forWrite(bucket.name, input, ctx.now());
     const { encryption, key } = writeEncryption(input, encryptionOf(bucket.name), ctx);
-    writeConditions(store.object(bucket.name, input.Key), input);
+    // Looked up only for a conditional write: most writes have no conditions.
+    if (input.IfNoneMatch !== undefined || input.IfMatch !== undefined) writeConditions(store.object(bucket.name, input.Key), input);
     const sealing = seal(encryption, key);
     // Like AWS, an object sent without a checksum gets a CRC64NVME one (cheaper than the MD5 kumo
     // computes anyway for the ETag; see bench/s3.ts).
