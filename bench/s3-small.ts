@@ -18,7 +18,7 @@ import { flushLatency } from './lib/disk.js';
 import { LeanS3, ok } from './lib/lean-s3.js';
 import { bareHttp, smallObjects, type SmallRates } from './lib/limits.js';
 import { table } from './lib/report.js';
-import { mapLimit, median, round, summarize } from './lib/stats.js';
+import { mapLimit, median, round, summarize, timedCalls } from './lib/stats.js';
 
 const OPS = 1000;
 const CONCURRENCY = 16;
@@ -55,15 +55,7 @@ export async function smallCalls(url: string, sdk: S3Client, bucket: string, dat
 
     progress(`${OPS} x 4 KiB PUT and GET through the AWS SDK`);
     const sdkKeys = Array.from({ length: OPS }, (_, i) => `sdk/${i}`);
-    const timed = async (fn: (key: string) => Promise<unknown>) => {
-      const t = performance.now();
-      const ms = await mapLimit(sdkKeys, CONCURRENCY, async (key) => {
-        const s = performance.now();
-        await fn(key);
-        return performance.now() - s;
-      });
-      return { ops: OPS / ((performance.now() - t) / 1000), ms };
-    };
+    const timed = (fn: (key: string) => Promise<unknown>) => timedCalls(sdkKeys, CONCURRENCY, fn);
     const sdkPut = await timed((Key) => sdk.send(new PutObjectCommand({ Bucket: bucket, Key, Body: body })));
     const sdkGet = await timed(async (Key) => (await sdk.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body!.transformToByteArray());
 

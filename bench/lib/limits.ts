@@ -4,10 +4,9 @@
  * answering 4 KiB GETs from memory, driven by the same lean client and concurrency as kumo's
  * small-object figures (./lean-s3.ts), and the disk under the data dir (./disk.ts).
  */
-import { performance } from 'node:perf_hooks';
 import { LeanS3, ok } from './lean-s3.js';
 import { spawnNodeServer } from './spawn.js';
-import { mapLimit } from './stats.js';
+import { timedCalls } from './stats.js';
 
 // Answers like S3 would, minus everything S3 does: a PUT's body is read and dropped, a GET gets
 // the same 4 KiB, a POST (batch delete) an empty result.
@@ -42,15 +41,7 @@ export interface SmallRates {
 
 /** `keys.length` PUTs of `body`, then as many GETs, `concurrency` in flight; ops/s and latencies. */
 export async function smallObjects(client: LeanS3, bucket: string, keys: string[], body: Buffer, concurrency: number): Promise<SmallRates> {
-  const timed = async (fn: (key: string) => Promise<unknown>) => {
-    const t = performance.now();
-    const ms = await mapLimit(keys, concurrency, async (key) => {
-      const s = performance.now();
-      await fn(key);
-      return performance.now() - s;
-    });
-    return { ops: keys.length / ((performance.now() - t) / 1000), ms };
-  };
+  const timed = (fn: (key: string) => Promise<unknown>) => timedCalls(keys, concurrency, fn);
   const put = await timed(async (key) => ok(await client.put(bucket, key, body), `PUT ${key}`));
   const get = await timed(async (key) => {
     const r = ok(await client.get(bucket, key), `GET ${key}`);
