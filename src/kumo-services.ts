@@ -1,29 +1,25 @@
 /**
  * The composition root's second part: every service but STS, the host runtime and the VPC data
- * plane. kumo.ts loads this module only once its endpoint answers (importing it is most of
- * kumo's start-up: a few hundred modules and the AWS models), so a request for one of these
- * services waits for it, and one for STS or /_kumo/* does not.
+ * plane. kumo.ts calls it once its endpoint answers: loading these (a few hundred modules and the
+ * AWS models) is most of kumo's start-up, so a request for one of these services waits for it,
+ * and one for STS or /_kumo/* does not. They are loaded and built a piece at a time, each on a
+ * turn of the event loop of its own, so that such a request is answered between pieces rather
+ * than after all of them.
  *
- *   startServices → host runtime → data plane → build services (their migrations) → start each
+ *   startServices → host runtime → data plane → EC2 → RDS → ELB → S3 (each: load, build with its
+ *   migrations) → start each
  */
 import { join } from 'node:path';
 import type { KumoConfig } from './config.js';
-import { Clock } from './runtime/clock.js';
-import { DataPlane } from './runtime/data-plane.js';
-import { createHostRuntime, reclaimHostState, type ContainerOwner, type HostRuntime } from './runtime/host-runtime.js';
+import type { Clock } from './runtime/clock.js';
+import type { DataPlane } from './runtime/data-plane.js';
+import type { ContainerOwner, HostRuntime } from './runtime/host-runtime.js';
 import type { ExitKind } from './runtime/instances/driver.js';
-import { VolumeStore } from './runtime/volumes.js';
 import type { Service } from './services/service.js';
-import { createEc2Service } from './services/ec2/provider.js';
-import { createElbv2Service } from './services/elbv2/provider.js';
-import { reclaimLoadBalancerNodes } from './services/elbv2/dataplane/supervisor.js';
-import { createRdsService } from './services/rds/provider.js';
-import { createS3Service } from './services/s3/provider.js';
-import { migrate, type Db } from './state/db.js';
+import type { Db } from './state/db.js';
 import type { Commits } from './state/group-commit.js';
-import { NetworkStore, networkMigrations } from './state/network.js';
-import { TagStore, tagMigrations } from './state/tags.js';
-import { vpcPolicyOf, vpcSpecOf } from './state/vpc-policy.js';
+import type { NetworkStore } from './state/network.js';
+import type { TagStore } from './state/tags.js';
 
 /** Where EC2's instances live (`<data-dir>/instances`) and how their host objects are named. */
 const EC2_CONTAINERS: ContainerOwner = { dir: 'instances', prefix: 'kumo-ec2-' };
@@ -35,9 +31,22 @@ const ELBV2_DIR = 'elbv2';
 
 /** `kumo reset` with no kumo running: ends what a dead kumo left running of this data dir. */
 export async function reclaimDataDir(config: KumoConfig): Promise<void> {
+  const [{ reclaimLoadBalancerNodes }, { reclaimHostState }] = await Promise.all([
+    import('./services/elbv2/dataplane/supervisor.js'),
+    import('./runtime/host-runtime.js'),
+  ]);
   // Load-balancer nodes first: their namespaces go with the fabric slot reclaimHostState releases.
   await reclaimLoadBalancerNodes(join(config.dataDir, ELBV2_DIR));
   await reclaimHostState(config, [EC2_CONTAINERS, RDS_CONTAINERS], [RDS_VOLUMES]);
+}
+
+/** Lets whatever waits on the event loop (a request) go first. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A module, loaded on a turn of its own. */
+async function piece<T>(load: () => Promise<T>): Promise<T> {
+  await nextTurn();
+  return load();
 }
 
 export interface Started {
@@ -58,6 +67,13 @@ export async function startServices(
   log: (line: string) => void,
   undo: (() => void | Promise<void>)[],
 ): Promise<Started> {
+  const [{ migrate }, { NetworkStore, networkMigrations }, { TagStore, tagMigrations }, { createHostRuntime }, { DataPlane }] = await Promise.all([
+    import('./state/db.js'),
+    import('./state/network.js'),
+    import('./state/tags.js'),
+    import('./runtime/host-runtime.js'),
+    import('./runtime/data-plane.js'),
+  ]);
   migrate(db, 'tags', tagMigrations);
   migrate(db, 'network', networkMigrations);
   const runtime = createHostRuntime(config, log);
@@ -65,20 +81,30 @@ export async function startServices(
   const plane = new DataPlane({ openFabric: runtime.openFabric, hostDns: config.hostDns, log });
   await plane.start();
   undo.push(() => plane.close());
-  const services = buildServices(config, db, commits, runtime, plane, clock, log);
+  const services: Service[] = [];
   undo.push(async () => {
     for (const s of services) await s.close?.();
   });
+  const built = { tags: new TagStore(db), network: new NetworkStore(db, config.elasticIpPool), runtime, plane };
+  for await (const s of buildServices(config, db, commits, built, clock, log)) services.push(...s);
   for (const s of services) await s.start?.();
   return { services, runtime: runtime.mode, plane };
 }
 
-function buildServices(config: KumoConfig, db: Db, commits: Commits, runtime: HostRuntime, plane: DataPlane, clock: Clock, log: (line: string) => void): Service[] {
-  const tags = new TagStore(db);
-  const network = new NetworkStore(db, config.elasticIpPool);
+interface Shared {
+  tags: TagStore;
+  network: NetworkStore;
+  runtime: HostRuntime;
+  plane: DataPlane;
+}
+
+/** The services in the order they depend on each other, each loaded and built on a turn of its own. */
+async function* buildServices(config: KumoConfig, db: Db, commits: Commits, shared: Shared, clock: Clock, log: (line: string) => void): AsyncGenerator<Service[]> {
+  const { tags, network, runtime, plane } = shared;
   // The driver reports exits to the supervisor, which is built with the service that owns it.
   let exited: (id: string, kind: ExitKind) => void = () => {};
   const driver = runtime.driverFor({ ...EC2_CONTAINERS, onExit: (id, kind) => exited(id, kind) });
+  const { createEc2Service } = await piece(() => import('./services/ec2/provider.js'));
   const ec2 = createEc2Service({
     db,
     network,
@@ -88,8 +114,10 @@ function buildServices(config: KumoConfig, db: Db, commits: Commits, runtime: Ho
     now: clock.now,
   });
   exited = (id, kind) => ec2.supervisor.exited(id, kind);
+  yield [ec2];
   const native = runtime.mode.mode === 'native';
   let nodeExited: (id: string) => void = () => {};
+  const [{ createRdsService }, { VolumeStore }] = await piece(() => Promise.all([import('./services/rds/provider.js'), import('./runtime/volumes.js')]));
   const rds = createRdsService({
     db,
     network,
@@ -106,6 +134,7 @@ function buildServices(config: KumoConfig, db: Db, commits: Commits, runtime: Ho
     ensureDefaultVpc: (ctx) => ec2.ensureDefaults(ctx),
   });
   nodeExited = (id) => rds.supervisor.exited(id);
+  const [{ createElbv2Service }, { vpcPolicyOf, vpcSpecOf }] = await piece(() => Promise.all([import('./services/elbv2/provider.js'), import('./state/vpc-policy.js')]));
   const elbv2 = createElbv2Service({
     db,
     network,
@@ -129,12 +158,8 @@ function buildServices(config: KumoConfig, db: Db, commits: Commits, runtime: Ho
     log,
     now: config.clock,
   });
-  return [
-    ec2,
-    elbv2,
-    elbv2.classic,
-    rds,
-    createS3Service({ db, commits, dataDir: config.dataDir, log, sigV2: config.s3SigV2, clock }),
-  ];
+  yield [elbv2, elbv2.classic, rds];
+  const { createS3Service } = await piece(() => import('./services/s3/provider.js'));
+  yield [createS3Service({ db, commits, dataDir: config.dataDir, log, sigV2: config.s3SigV2, clock })];
 }
 
