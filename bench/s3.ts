@@ -3,7 +3,8 @@
  *
  *   disk       node fs on the data dir's filesystem: 256 MiB written in 1 MiB writes + fsync, then
  *              read back (from the page cache, as kumo's GET right after a PUT would be)
- *   small      4 KiB PutObject and GetObject, 16 in flight (ops/s, latency p50/p99)
+ *   small      4 KiB PutObject and GetObject, 16 in flight, and DeleteObjects of 1,000 keys,
+ *              next to a bare Node HTTP server and the disk's flush latency (./s3-small.ts)
  *   list       ListObjectsV2 over 10,000 keys, all pages (ms per full listing)
  *   large      one 256 MiB PutObject and GetObject (streamed from a generator / into a counting
  *              sink, never held), and a 256 MiB multipart upload in 8 MiB parts (lib-storage,
@@ -25,14 +26,13 @@ import { newDigest, type ChecksumAlgorithm } from '../src/services/s3/checksums.
 import { clientConfig, REGION } from './lib/clients.js';
 import { mib, table } from './lib/report.js';
 import { rawDisk } from './lib/disk.js';
+import { smallCalls } from './s3-small.js';
 import { readMemory, spawnKumo } from './lib/spawn.js';
 import { mapLimit, round, summarize } from './lib/stats.js';
 import type { Benchmark } from './lib/types.js';
 
 const MiB = 1024 * 1024;
 const LARGE = 256 * MiB;
-const SMALL_OPS = 1000;
-const CONCURRENCY = 16;
 const LIST_KEYS = 10_000;
 const LIST_RUNS = 3;
 const BLOCK = randomBytes(MiB);
@@ -96,24 +96,7 @@ export const s3: Benchmark = {
       progress('raw disk');
       const raw = rawDisk(kumo.dataDir, BLOCK);
 
-      progress(`${SMALL_OPS} x 4 KiB PUT and GET, ${CONCURRENCY} in flight`);
-      const small = BLOCK.subarray(0, 4096);
-      const keys = Array.from({ length: SMALL_OPS }, (_, i) => `small/${i}`);
-      let t = performance.now();
-      const putMs = await mapLimit(keys, CONCURRENCY, async (Key) => {
-        const s = performance.now();
-        await client.send(new PutObjectCommand({ Bucket, Key, Body: small }));
-        return performance.now() - s;
-      });
-      const putOps = SMALL_OPS / ((performance.now() - t) / 1000);
-      t = performance.now();
-      const getMs = await mapLimit(keys, CONCURRENCY, async (Key) => {
-        const s = performance.now();
-        const got = await client.send(new GetObjectCommand({ Bucket, Key }));
-        await got.Body!.transformToByteArray();
-        return performance.now() - s;
-      });
-      const getOps = SMALL_OPS / ((performance.now() - t) / 1000);
+      const small = await smallCalls(kumo.url, client, Bucket, kumo.dataDir, raw.writeMiBs, progress);
 
       progress(`${LIST_KEYS} keys for listing`);
       await mapLimit(
@@ -157,8 +140,6 @@ export const s3: Benchmark = {
       const digests = Object.fromEntries((['MD5', 'CRC64NVME', 'CRC32', 'CRC32C'] as const).map((a) => [a, round(digestSpeed(a))]));
 
       const rate = (ms: number) => round(LARGE / MiB / (ms / 1000));
-      const ps = summarize(putMs);
-      const gs = summarize(getMs);
       const ls = summarize(listMs);
       const text = [
         table('S3 next to the raw disk (256 MiB, node fs, same filesystem)', ['what', 'MiB/s', 'kumo peak RSS MiB'], [
@@ -168,10 +149,7 @@ export const s3: Benchmark = {
           ['GetObject 256 MiB', rate(get.ms), mib(get.peakKiB)],
           ['multipart 256 MiB (8 MiB parts, 4 in flight)', rate(multipart.ms), mib(multipart.peakKiB)],
         ]),
-        table(`4 KiB objects, ${CONCURRENCY} in flight`, ['op', 'ops/s', 'p50 ms', 'p99 ms'], [
-          ['PutObject', round(putOps), round(ps.p50), round(ps.p99)],
-          ['GetObject', round(getOps), round(gs.p50), round(gs.p99)],
-        ]),
+        small.text,
         table(`ListObjectsV2 over ${LIST_KEYS.toLocaleString('en-US')} keys (${LIST_KEYS / 1000} pages)`, ['runs', 'median ms', 'min ms'], [
           [LIST_RUNS, round(ls.p50), round(ls.min)],
         ]),
@@ -190,7 +168,7 @@ export const s3: Benchmark = {
             rssBeforeMiB: mib(before),
             hwmMiB: mib(hwm),
           },
-          small: { putOps: round(putOps), getOps: round(getOps), putP50: round(ps.p50), getP50: round(gs.p50) },
+          small: small.data,
           list10k: { medianMs: round(ls.p50) },
           digestsMiBs: digests,
         },

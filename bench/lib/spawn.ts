@@ -6,6 +6,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +47,8 @@ export interface SpawnedKumo {
 
 export interface SpawnOptions {
   dataDir?: string;
+  /** Listen here rather than on a port the system picks (so a client can try before the ready line). */
+  port?: number;
   args?: string[];
   /** Called as soon as the ready line is seen, before the promise resolves (no timer lag). */
   onReady?: (url: string, spawnedAt: number) => void;
@@ -57,7 +60,9 @@ export interface SpawnOptions {
 /** Starts kumo and resolves when it prints its ready line; throws (after killing it) if it does not. */
 export function spawnKumo(opts: SpawnOptions = {}): Promise<SpawnedKumo> {
   const dataDir = opts.dataDir ?? tempDir();
-  const args = [KUMO_BIN, 'start', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--quiet', ...(opts.args ?? [])];
+  // BENCH_KUMO_NODE_FLAGS (say '--cpu-prof --cpu-prof-dir=prof'): profile kumo under a benchmark.
+  const flags = process.env.BENCH_KUMO_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const args = [...flags, KUMO_BIN, 'start', '--host', '127.0.0.1', '--port', String(opts.port ?? 0), '--data-dir', dataDir, '--quiet', ...(opts.args ?? [])];
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('KUMO_')) delete env[k];
   Object.assign(env, opts.env ?? {});
@@ -119,6 +124,18 @@ export function spawnKumo(opts: SpawnOptions = {}): Promise<SpawnedKumo> {
   });
 }
 
+/** A loopback port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** Runs a command to completion and returns its wall time in ms (for baselines such as bare node). */
 export function timeProcess(args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -130,6 +147,29 @@ export function timeProcess(args: string[]): Promise<number> {
       liveChildren.delete(child);
       if (code === 0) resolve(performance.now() - t);
       else reject(new Error(`${args.join(' ')} exited with ${code}`));
+    });
+  });
+}
+
+/**
+ * Starts `node -e script`, which must print its listening port as the first line of stdout;
+ * resolves with its pid and port. Tracked like kumo: stopped by cleanupAll at the latest.
+ */
+export function spawnNodeServer(script: string): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  liveChildren.add(child);
+  const exited = new Promise<void>((r) => child.once('exit', () => (liveChildren.delete(child), r())));
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`node server exited early (code ${code})`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+      const m = /^(\d+)\n/.exec(out);
+      if (m) resolve({ pid: child.pid!, port: Number(m[1]), stop });
     });
   });
 }

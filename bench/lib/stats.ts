@@ -2,6 +2,8 @@
  * Summary statistics for latency samples (milliseconds). Percentiles use the nearest-rank
  * method on the sorted samples, so p99 of 200 samples is the 198th value.
  */
+import { performance } from 'node:perf_hooks';
+
 export interface Summary {
   n: number;
   min: number;
@@ -75,4 +77,15 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, in
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failed !== undefined) throw failed;
   return results;
+}
+
+/** `fn` over every key, `concurrency` in flight: calls per second and each call's milliseconds. */
+export async function timedCalls(keys: string[], concurrency: number, fn: (key: string) => Promise<unknown>): Promise<{ ops: number; ms: number[] }> {
+  const t = performance.now();
+  const ms = await mapLimit(keys, concurrency, async (key) => {
+    const s = performance.now();
+    await fn(key);
+    return performance.now() - s;
+  });
+  return { ops: keys.length / ((performance.now() - t) / 1000), ms };
 }

@@ -20,8 +20,12 @@
  *                                   and one that sends 100 Continue only once a handler reads it
  *   6. parse         Decoded        the codec walks the operation's input shape
  *   7. dispatch                     the service's operation table
- *   8. serialize                    the codec walks the output shape (or the error)
- *   9. log                          one access-log line; the service is told of the request
+ *   8. settle                       a request that changed state waits until its changes are on
+ *                                   disk (one flush shared with every concurrent writer,
+ *                                   ../state/group-commit.ts); one that changed nothing, a read,
+ *                                   waits for nothing
+ *   9. serialize                    the codec walks the output shape (or the error)
+ *  10. log                          one access-log line; the service is told of the request
  *                                   (Service.requestDone: S3's server access logs)
  *
  * What differs between wire families (form or stream, Host addressing, request-id headers) the
@@ -41,15 +45,17 @@ import { pipeline } from 'node:stream/promises';
 import { AwsError, CommonErrors, encodeJsonError, isAwsError } from '../protocol/errors.js';
 import type { DecodedCall, WireRequest, WireResponse } from '../protocol/types.js';
 import type { Admission, RequestContext, RequestFacts, Service } from '../services/service.js';
+import type { Commits } from '../state/group-commit.js';
 import { requestId as newRequestId } from '../state/ids.js';
 import { authenticate, signerFor, type AuthSettings, type Caller } from './authenticate.js';
 import { bodyOnDemand, expectsContinue, MAX_FORM_BODY, readForm, streamBody } from './body.js';
 import { guardBody, guardExchange, isClientGone } from './guard.js';
-import { hostBucket, type ServiceRouter } from './route.js';
+import { byVersion, hostBucket, otherApi, type Routes } from './route.js';
 import type { SignedRequest } from './sigv4.js';
 
 export interface Edge {
-  router: ServiceRouter;
+  /** Which service a request is for (held until the services are up, ./route.ts). */
+  router: Routes;
   auth: AuthSettings;
   defaultRegion: string;
   log(line: string): void;
@@ -58,6 +64,8 @@ export interface Edge {
   internal(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
   /** Encodes errors for requests no service claimed. */
   fallback: Service;
+  /** What makes a request's changes durable before it is answered (step 8). */
+  commits: Commits;
 }
 
 /** What the steps have learned so far, for the answer to an error and for the access log. */
@@ -143,7 +151,7 @@ export async function handle(edge: Edge, req: IncomingMessage, res: ServerRespon
 }
 
 async function serve(edge: Edge, x: Received): Promise<void> {
-  const admitted = admit(await read(edge, route(edge, x)));
+  const admitted = admit(await read(edge, await route(edge, x)));
   const own = admitted.admission.answer;
   if (own) {
     x.known.operation = own.operation;
@@ -153,11 +161,12 @@ async function serve(edge: Edge, x: Received): Promise<void> {
       guardBody(body, x.report);
       x.known.body = body;
     }
-    await send(x, await own.respond(requestContext(edge, x, { account: '' }, undefined), body, signerFor(edge.auth)));
+    const answer = await settled(edge, () => own.respond(requestContext(edge, x, { account: '' }, undefined), body, signerFor(edge.auth)));
+    await send(x, answer);
     return;
   }
   const decoded = await parse(authenticateStep(edge, admitted));
-  const output = await dispatch(edge, decoded);
+  const output = await settled(edge, () => dispatch(edge, decoded));
   await send(x, decoded.service.codec.encode(decoded.call.operation, output as Record<string, unknown> | undefined, x.id));
 }
 
@@ -204,8 +213,8 @@ function headerText(v: string): string {
 }
 
 // 2. route
-function route(edge: Edge, x: Received): Routed {
-  const r = edge.router.route({ method: x.req.method ?? 'GET', host: x.headers.host ?? '', headers: x.headers, query: x.query });
+async function route(edge: Edge, x: Received): Promise<Routed> {
+  const r = await edge.router.route({ method: x.req.method ?? 'GET', host: x.headers.host ?? '', headers: x.headers, query: x.query });
   if (r.unknownScope) {
     throw new AwsError('NotImplemented', `kumo does not implement the service '${r.unknownScope}'.`, 501, { fault: 'Receiver' });
   }
@@ -237,17 +246,17 @@ async function read(edge: Edge, x: Routed): Promise<Read> {
   let service: Service;
   if ('candidates' in to) {
     const version = formValue(wire, 'Version');
-    const chosen = edge.router.byVersion(to.candidates, version);
+    const chosen = byVersion(to.candidates, version);
     if (!chosen) {
       if (!version) throw CommonErrors.missingParameter('Version');
-      throw unknownVersion(edge, version, to.candidates);
+      throw unknownVersion(version, to.candidates);
     }
     service = chosen;
   } else {
     service = to.service;
     // One service under this signing name; a Version naming another API must not reach its codec.
     const version = service.codec.traits.body === 'form' ? formValue(wire, 'Version') : undefined;
-    if (version !== undefined && version !== service.codec.model.metadata.apiVersion) throw unknownVersion(edge, version, [service]);
+    if (version !== undefined && version !== service.codec.model.metadata.apiVersion) throw unknownVersion(version, [service]);
   }
   if (service.codec.traits.hostAddressing) wire.hostBucket = hostBucket(x.headers.host ?? '');
   x.known.service = service;
@@ -255,8 +264,8 @@ async function read(edge: Edge, x: Routed): Promise<Read> {
   return { ...x, service, wire };
 }
 
-function unknownVersion(edge: Edge, version: string, candidates: Service[]): AwsError {
-  const other = edge.router.otherApi(version);
+function unknownVersion(version: string, candidates: Service[]): AwsError {
+  const other = otherApi(version);
   if (other) return new AwsError('NotImplemented', `kumo does not implement ${other} (API version ${version}).`, 501, { fault: 'Receiver' });
   const names = candidates.map((s) => `${s.name} ${s.codec.model.metadata.apiVersion}`).join(', ');
   return new AwsError('NoSuchVersion', `The requested version (${version}) of service ${candidates.length === 1 ? candidates[0].name : 'AWS'} does not exist; kumo serves ${names}.`, 400);
@@ -331,7 +340,21 @@ function requestContext(edge: Edge, x: Received, caller: Caller, trailers: Map<s
   };
 }
 
-// 8. serialize
+// 8. settle
+/**
+ * Runs `work` and, if state changed meanwhile, waits until that is on disk. While an answer's
+ * work runs, other requests' commits may land too (the mark cannot tell whose they are); waiting
+ * for them as well costs a shared flush, never a wrong answer. A read that runs without awaiting
+ * anything sees only its own changes, so it waits only if it changed something.
+ */
+async function settled<T>(edge: Edge, work: () => T | Promise<T>): Promise<T> {
+  const before = edge.commits.mark();
+  const out = await work();
+  if (edge.commits.mark() !== before) await edge.commits.durable();
+  return out;
+}
+
+// 9. serialize
 async function send(x: Received, out: WireResponse): Promise<void> {
   const { res } = x;
   const { known } = x;
@@ -466,7 +489,7 @@ function finishReading(x: Received, out: WireResponse): void {
   req.resume();
 }
 
-// 9. log
+// 10. log
 function log(edge: Edge, x: Received): void {
   const { service, operation, status } = x.known;
   const ms = Number(process.hrtime.bigint() - x.started) / 1e6;

@@ -4,6 +4,10 @@
  * virtual-host addressing), the `Version` of a form-encoded query request, and finally S3, which
  * owns every other path. Several services can share a signing
  * name (ELB classic and ELBv2 are both `elasticloadbalancing`); the API version picks between them.
+ *
+ * kumo answers before all of its services are up (kumo.ts starts them behind the listening
+ * endpoint): until they are, `Routes` sends a request signed for a service that is already up
+ * (STS) straight to it, and holds every other one until the rest are up.
  */
 import type { Service } from '../services/service.js';
 
@@ -40,6 +44,23 @@ export function hostBucket(host: string): string | undefined {
  */
 const OTHER_APIS: Record<string, string> = {};
 
+/** Picks among candidates by the API version the request names. */
+export function byVersion(candidates: Service[], version: string | undefined): Service | undefined {
+  return candidates.find((s) => s.codec.model.metadata.apiVersion === version);
+}
+
+/** The name of an AWS API kumo knows of but does not serve, for a form `Version`. */
+export function otherApi(version: string): string | undefined {
+  return Object.prototype.hasOwnProperty.call(OTHER_APIS, version) ? OTHER_APIS[version] : undefined;
+}
+
+export interface Routed {
+  service?: Service;
+  /** The form body's Version decides among these. */
+  candidates?: Service[];
+  unknownScope?: string;
+}
+
 export class ServiceRouter {
   private readonly bySigningName = new Map<string, Service[]>();
 
@@ -52,7 +73,7 @@ export class ServiceRouter {
   }
 
   /** Route before the body is read; `candidates` means the form body's Version decides. */
-  route(h: RouteHints): { service?: Service; candidates?: Service[]; unknownScope?: string } {
+  route(h: RouteHints): Routed {
     const scope = scopeService(h.headers, h.query);
     if (scope) {
       const list = this.bySigningName.get(scope);
@@ -74,17 +95,48 @@ export class ServiceRouter {
     return { service: this.s3() };
   }
 
-  /** Picks among candidates by the API version the request names. */
-  byVersion(candidates: Service[], version: string | undefined): Service | undefined {
-    return candidates.find((s) => s.codec.model.metadata.apiVersion === version);
-  }
-
-  /** The name of an AWS API kumo knows of but does not serve, for a form `Version`. */
-  otherApi(version: string): string | undefined {
-    return Object.prototype.hasOwnProperty.call(OTHER_APIS, version) ? OTHER_APIS[version] : undefined;
-  }
-
   private s3(): Service | undefined {
     return this.bySigningName.get('s3')?.[0];
+  }
+}
+
+/** The services that answer from the start, and the router once the rest are up. */
+export class Routes {
+  private router?: ServiceRouter;
+  private failed?: Error;
+  private readonly waiting: { resolve(r: ServiceRouter): void; reject(e: Error): void }[] = [];
+
+  constructor(private readonly early: Service[]) {}
+
+  /** Every service is up. */
+  open(services: Service[]): void {
+    this.router = new ServiceRouter(services);
+    for (const w of this.waiting.splice(0)) w.resolve(this.router);
+  }
+
+  /** They will not come up (a failed start): whatever waits is refused. */
+  fail(e: Error): void {
+    this.failed = e;
+    for (const w of this.waiting.splice(0)) w.reject(e);
+  }
+
+  get up(): boolean {
+    return this.router !== undefined;
+  }
+
+  /** ServiceRouter.route once every service is up; a request for one already up need not wait. */
+  route(h: RouteHints): Routed | Promise<Routed> {
+    if (this.router) return this.router.route(h);
+    const scope = scopeService(h.headers, h.query);
+    const early = scope === undefined ? undefined : this.early.find((s) => s.signingName === scope);
+    if (early) return { service: early };
+    return this.whenUp().then((router) => router.route(h));
+  }
+
+  /** Resolves once every service is up. */
+  whenUp(): Promise<ServiceRouter> {
+    if (this.router) return Promise.resolve(this.router);
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 }

@@ -1,6 +1,6 @@
 /**
  * IPv4 CIDR arithmetic on 32-bit integers: parsing (strict: the address must be the network
- * address), containment, overlap and host counts. ipaddr.js does the address parsing.
+ * address), containment, overlap and host counts. ipaddr.js parses single addresses.
  */
 import ipaddr from 'ipaddr.js';
 
@@ -20,13 +20,19 @@ export function intToIp(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
+// Four decimal parts without leading zeros (what ipaddr.js calls a valid four-part decimal),
+// checked here without it: a VPC's siblings are parsed by the thousand.
+const CIDR4 = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\/(0|[1-9][0-9]?)$/;
+
 /** Parses `a.b.c.d/n`; undefined if malformed or if host bits are set. */
 export function parseCidr4(text: string): Cidr4 | undefined {
-  const m = /^([0-9]{1,3}(?:\.[0-9]{1,3}){3})\/(0|[1-9][0-9]?)$/.exec(text ?? '');
-  if (!m || !ipaddr.IPv4.isValidFourPartDecimal(m[1])) return undefined;
-  const prefix = Number(m[2]);
+  const m = CIDR4.exec(text ?? '');
+  if (!m) return undefined;
+  const parts = [m[1], m[2], m[3], m[4]].map(Number);
+  if (parts.some((p) => p > 255)) return undefined;
+  const prefix = Number(m[5]);
   if (prefix > 32) return undefined;
-  const base = ipToInt(m[1]);
+  const base = ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0;
   if ((base & hostMask(prefix)) !== 0) return undefined;
   return { base, prefix, text: `${intToIp(base)}/${prefix}` };
 }

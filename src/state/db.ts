@@ -1,8 +1,10 @@
 /**
  * The one SQLite database behind all resource metadata (`<data-dir>/state.db`). WAL with
- * synchronous=FULL: a write that returned has reached the disk, so it survives `kill -9` and
- * power loss alike. Each component (a service's store, the core) owns numbered migrations,
- * recorded in `schema_migrations`; they run in order, each in its own transaction.
+ * synchronous=FULL as opened: a write that returned has reached the disk, so it survives
+ * `kill -9` and power loss alike. kumo itself hands the flush to ./group-commit.ts, which lowers
+ * it to NORMAL and flushes for every request that wrote, shared and off the event loop. Each
+ * component (a service's store, the core) owns numbered migrations, recorded in
+ * `schema_migrations`; they run in order, each in its own transaction.
  */
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';

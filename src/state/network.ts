@@ -6,7 +6,7 @@
  * IpPermissions) are derived by EC2's handlers, not stored.
  */
 import type { Db, Migration } from './db.js';
-import { ResourceTable, resourceTableSql } from './resources.js';
+import { attributeIndexSql, ResourceTable, resourceTableSql } from './resources.js';
 import type { Scope } from './scope.js';
 import { PublicIps } from './public-ips.js';
 import { SubnetAddresses } from './subnet-addresses.js';
@@ -227,6 +227,14 @@ export const networkMigrations: Migration[] = [
   {
     version: 3,
     up: resourceTableSql('ec2_prefix_lists'),
+  },
+  {
+    // What lives in a VPC is looked up by it (siblings of a new subnet, a Describe* filtered on
+    // vpc-id): an index each, so that costs the same with 1,000 of them as with one.
+    version: 4,
+    up: ['ec2_subnets', 'ec2_route_tables', 'ec2_security_groups', 'ec2_network_acls', 'ec2_network_interfaces']
+      .map((t) => attributeIndexSql(t, 'VpcId'))
+      .join('\n'),
   },
 ];
 

@@ -27,7 +27,10 @@ export interface Page<T> {
 /** Items come back ordered by `key`, which must be unique (an ID or a name). */
 export function paginate<T>(items: T[], key: (item: T) => string, req: PageRequest): Page<T> {
   const { min = 1, max = 1000, param = 'MaxResults', errorCode = 'InvalidParameterValue' } = req;
-  const all = [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  // Keys computed once each, not twice per comparison.
+  const keyed = items.map((item) => ({ item, k: key(item) }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  const all = keyed.map((x) => x.item);
   if (req.maxResults !== undefined && (req.maxResults < min || req.maxResults > max)) {
     throw new AwsError(
       errorCode,

@@ -47,6 +47,13 @@ export class TagStore {
       allOfType: db.prepare(
         'SELECT resource_id AS resourceId, key, value FROM tags WHERE account = ? AND region = ? AND resource_type = ?',
       ),
+      ofResources: db.prepare(
+        'SELECT resource_id AS resourceId, key, value FROM tags WHERE account = ? AND region = ? AND resource_id IN (SELECT value FROM json_each(?))',
+      ),
+      tagged: db.prepare(
+        `SELECT DISTINCT resource_id AS id FROM tags WHERE account = ? AND region = ? AND key = ? AND resource_type = ?
+           AND value IN (SELECT value FROM json_each(?))`,
+      ),
     };
   }
 
@@ -74,18 +81,31 @@ export class TagStore {
 
   /** All tags of one resource type at once, for listings (one query instead of one per row). */
   byResource(scope: Scope, resourceType: string): Map<string, Tag[]> {
-    const out = new Map<string, Tag[]>();
-    const rows = this.stmts.allOfType.all(scope.account, scope.region, resourceType) as { resourceId: string; key: string; value: string }[];
-    for (const r of rows) {
-      let list = out.get(r.resourceId);
-      if (!list) out.set(r.resourceId, (list = []));
-      list.push({ Key: r.key, Value: r.value });
-    }
-    for (const list of out.values()) list.sort((a, b) => (a.Key < b.Key ? -1 : a.Key > b.Key ? 1 : 0));
-    return out;
+    return grouped(this.stmts.allOfType.all(scope.account, scope.region, resourceType) as { resourceId: string; key: string; value: string }[]);
+  }
+
+  /** The tags of these resources, for a listing narrowed to them. */
+  ofResources(scope: Scope, ids: string[]): Map<string, Tag[]> {
+    return grouped(this.stmts.ofResources.all(scope.account, scope.region, JSON.stringify(ids)) as { resourceId: string; key: string; value: string }[]);
+  }
+
+  /** The resources of a type carrying tag `key` with one of `values` (a `tag:<key>` filter). */
+  tagged(scope: Scope, resourceType: string, key: string, values: string[]): string[] {
+    return (this.stmts.tagged.all(scope.account, scope.region, key, resourceType, JSON.stringify(values)) as { id: string }[]).map((r) => r.id);
   }
 
   all(scope: Scope): TagRow[] {
     return this.stmts.all.all(scope.account, scope.region) as TagRow[];
   }
+}
+
+function grouped(rows: { resourceId: string; key: string; value: string }[]): Map<string, Tag[]> {
+  const out = new Map<string, Tag[]>();
+  for (const r of rows) {
+    let list = out.get(r.resourceId);
+    if (!list) out.set(r.resourceId, (list = []));
+    list.push({ Key: r.key, Value: r.value });
+  }
+  for (const list of out.values()) list.sort((a, b) => (a.Key < b.Key ? -1 : a.Key > b.Key ? 1 : 0));
+  return out;
 }

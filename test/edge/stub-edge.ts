@@ -6,11 +6,12 @@
 import type { Server } from 'node:http';
 import type { Edge } from '../../src/edge/chain.js';
 import type { ConnectionLimits } from '../../src/edge/connections.js';
-import { ServiceRouter } from '../../src/edge/route.js';
+import { Routes } from '../../src/edge/route.js';
 import { listen } from '../../src/edge/server.js';
 import type { Codec } from '../../src/protocol/types.js';
 import type { Handler, Service } from '../../src/services/service.js';
 import { createStsService } from '../../src/services/sts/provider.js';
+import { NO_COMMITS } from '../../src/state/group-commit.js';
 
 export interface StubEdge {
   url: string;
@@ -28,14 +29,17 @@ export async function startStubEdge(
   const sts = createStsService();
   const service: Service = { ...sts, handlers: { GetCallerIdentity: o.handler }, codec: o.codec ? o.codec(sts.codec) : sts.codec };
   const lines: string[] = [];
+  const router = new Routes([]);
+  router.open([service]);
   const edge: Edge = {
-    router: new ServiceRouter([service]),
+    router,
     auth: { enabled: false, credentials: new Map(), defaultAccount: '000000000000', now: () => new Date() },
     defaultRegion: 'us-east-1',
     log: (line) => lines.push(line),
     accessLog: false,
     internal: async () => false,
     fallback: service,
+    commits: NO_COMMITS,
   };
   const { server, port } = await listen(edge, '127.0.0.1', 0, o.limits ?? { idleTimeoutMs: 20_000, maxConnections: 100 });
   return {

@@ -192,12 +192,14 @@ describe('keys', () => {
   test('odd keys round-trip exactly and never become paths', async () => {
     const Bucket = await newBucket();
     const filesBefore = walk(join(kumo.dataDir, 's3'));
+    // Over 64 KiB, so each is a file (smaller bodies are kept in state.db, where no key is a path).
+    const content = (Key: string) => `content of ${Key}\n${'x'.repeat(70 * 1024)}`;
     for (const Key of odd) {
-      await s3.send(new PutObjectCommand({ Bucket, Key, Body: `content of ${Key}` }));
+      await s3.send(new PutObjectCommand({ Bucket, Key, Body: content(Key) }));
     }
     for (const Key of odd) {
-      assert.equal((await bytesOf(Bucket, Key)).toString(), `content of ${Key}`, Key);
-      assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key }))).ContentLength, Buffer.byteLength(`content of ${Key}`), Key);
+      assert.equal((await bytesOf(Bucket, Key)).toString(), content(Key), Key);
+      assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key }))).ContentLength, Buffer.byteLength(content(Key)), Key);
     }
     const listed = await s3.send(new ListObjectsV2Command({ Bucket }));
     const expected = [...odd].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));

@@ -8,7 +8,10 @@
  *   lookup         one row by ID for a mutating call: Malformed, then NotFound
  *   describeKind   Describe*: DryRun, IDs (each well-formed and existing; not with MaxResults),
  *                  Filters (with `tag:`), MaxResults/NextToken, then the wire form; pageAs
- *                  puts the page under the call's own list member
+ *                  puts the page under the call's own list member. The rows are narrowed in SQL
+ *                  first where the call allows (IDs, a filter on a `columns` attribute or a tag,
+ *                  with values that are not patterns); every check then runs on what is left, so
+ *                  the answer is the one the whole region would give
  *   createRow      Create*: the row and its tags in one transaction
  *   deleteKind     Delete*: lookup, then deleteRow: what blocks the deletion (a default, a
  *                  dependent), DryRun, and the row, its tags and what goes with it in one transaction
@@ -32,6 +35,8 @@ export type Tagged<R> = R & { Tags: Tag[] };
 export interface KindTable<R> {
   get(scope: Scope, id: string): R | undefined;
   list(scope: Scope): R[];
+  getMany(scope: Scope, ids: string[]): R[];
+  listWhere(scope: Scope, attribute: string, values: string[]): R[];
   insert(scope: Scope, id: string, row: R): void;
   delete(scope: Scope, id: string): unknown;
 }
@@ -53,6 +58,11 @@ export interface ResourceKind<R extends object, S extends Tagged<R> = Tagged<R>,
   /** Describe*'s ID list by its wire name, which AWS names when refusing it with MaxResults. */
   idsParam: string;
   filters: Accessors<S>;
+  /**
+   * Filters SQL can answer: filter name → the top-level string attribute of the stored row it
+   * reads (the same value the accessor gives), most selective first.
+   */
+  columns?: Record<string, string>;
   /** Attributes derived when read (a route's state, a subnet's free addresses); filters see them. */
   read?: (rows: Tagged<R>[], store: Ec2Store, scope: Scope) => S[];
   /** The wire form of one row, once paged. */
@@ -104,8 +114,9 @@ export function describeKind<R extends object, S extends Tagged<R>, W, V = W>(
 ): { items: V[]; nextToken?: string } {
   checkDryRun(input);
   const scope = scopeOf(ctx);
-  const stored = options.rows ? options.rows(scope) : kind.table(store.network).list(scope);
-  const tagged = store.withTags(scope, kind.type, kind.id, stored);
+  const narrowed = options.rows ? undefined : narrow(store, scope, kind, ids, input.Filters);
+  const stored = options.rows ? options.rows(scope) : (narrowed ?? kind.table(store.network).list(scope));
+  const tagged = store.withTags(scope, kind.type, kind.id, stored, narrowed !== undefined);
   const rows = kind.read ? kind.read(tagged, store, scope) : (tagged as S[]);
   const page = pick(rows, kind.id, kind.filters, {
     ids,
@@ -121,6 +132,25 @@ export function describeKind<R extends object, S extends Tagged<R>, W, V = W>(
   });
   const view = (options.view ?? kind.view) as ((row: S, ctx: RequestContext, store: Ec2Store) => V) | undefined;
   return { items: view ? page.items.map((r) => view(r, ctx, store)) : (page.items as unknown as V[]), nextToken: page.nextToken };
+}
+
+/** A filter value that is a pattern (`*`, `?`, or an escape) matches more than itself. */
+const literal = (values: string[] | undefined): values is string[] => !!values?.length && values.every((v) => !/[*?\\]/.test(v));
+
+/**
+ * The rows a Describe* can only answer from, read by SQL: those of the IDs asked for, or those a
+ * filter on an indexed attribute or a tag picks. Undefined when nothing narrows (all rows).
+ */
+function narrow<R extends object, S extends Tagged<R>, W>(store: Ec2Store, scope: Scope, kind: ResourceKind<R, S, W>, ids: string[] | undefined, filters: Filter[] | undefined): R[] | undefined {
+  const table = kind.table(store.network);
+  if (ids?.length) return table.getMany(scope, ids);
+  for (const [name, attribute] of Object.entries(kind.columns ?? {})) {
+    const f = filters?.find((x) => x.Name === name && literal(x.Values));
+    if (f) return table.listWhere(scope, attribute, f.Values!);
+  }
+  const tag = filters?.find((x) => x.Name?.startsWith('tag:') && literal(x.Values));
+  if (tag) return table.getMany(scope, store.tags.tagged(scope, kind.type, tag.Name!.slice(4), tag.Values!));
+  return undefined;
 }
 
 /** A Describe* answer: the page's items under the call's list member (`Vpcs`), and its NextToken. */

@@ -43,9 +43,12 @@ export class Ec2Store {
     return m ? this.taggable.get(m[1]) : undefined;
   }
 
-  /** Rows of one type with their tags attached, as Describe* returns them. */
-  withTags<T extends object>(scope: Scope, type: string, idOf: (r: T) => string, rows: T[]): (T & { Tags: Tag[] })[] {
-    const tags = this.tags.byResource(scope, type);
+  /**
+   * Rows of one type with their tags attached, as Describe* returns them. `narrowed`: the rows are
+   * a few picked out of many (by ID or filter), whose tags are read by ID rather than the type's.
+   */
+  withTags<T extends object>(scope: Scope, type: string, idOf: (r: T) => string, rows: T[], narrowed = false): (T & { Tags: Tag[] })[] {
+    const tags = narrowed ? this.tags.ofResources(scope, rows.map(idOf)) : this.tags.byResource(scope, type);
     return rows.map((r) => ({ ...r, Tags: tags.get(idOf(r)) ?? [] }));
   }
 

@@ -33,8 +33,17 @@ export function mayUse(ctx: RequestContext, bucket: BucketRow): boolean {
   return bucket.account === ctx.account || granted.get(ctx) === bucket.name;
 }
 
+const canonicalIds = new Map<string, string>();
+
 export function canonicalId(account: string): string {
-  return createHash('sha256').update(`kumo-canonical-user:${account}`).digest('hex');
+  let id = canonicalIds.get(account);
+  if (id === undefined) {
+    id = createHash('sha256').update(`kumo-canonical-user:${account}`).digest('hex');
+    // Accounts are few; a flood of made-up ones only starts the memory over.
+    if (canonicalIds.size >= 10_000) canonicalIds.clear();
+    canonicalIds.set(account, id);
+  }
+  return id;
 }
 
 export function ownerOf(account: string) {

@@ -192,7 +192,7 @@ export function guard<T extends Record<string, Handler>>(auth: Authorizer, handl
       before(auth, ctx, bucket, op, input);
       grantBucket(ctx, bucket.name);
       const result = await handler(ctx, input);
-      after(auth, ctx, bucket, op, input, result as Record<string, unknown> | undefined);
+      after(auth, ctx, bucket, op, input);
       return result;
     };
   }
@@ -240,19 +240,25 @@ function writerOf(auth: Authorizer, ctx: RequestContext, bucket: BucketRow, inpu
   return ctx.account;
 }
 
-function after(auth: Authorizer, ctx: RequestContext, bucket: BucketRow, op: string, input: Record<string, unknown>, result: Record<string, unknown> | undefined): void {
+function after(auth: Authorizer, ctx: RequestContext, bucket: BucketRow, op: string, input: Record<string, unknown>): void {
   const key = input.Key as string | undefined;
   if (OBJECT_WRITES.has(op) && key !== undefined) {
     const owner = writerOf(auth, ctx, bucket, input);
     const acl = requestedAcl(input as AclInput, owner, bucket.account, 'object') ?? privateAcl(owner);
-    if (owner === bucket.account && !aclGrantsOthers(acl, bucket.account)) auth.acc.deleteObjectAcl(bucket.name, key);
-    else auth.acc.putObjectAcl(bucket.name, key, acl);
+    // The default (the bucket owner's, private) is no row; most buckets never have any.
+    if (owner === bucket.account && !aclGrantsOthers(acl, bucket.account)) {
+      if (auth.acc.hasObjectAcls(bucket.name)) auth.acc.deleteObjectAcl(bucket.name, key);
+    } else auth.acc.putObjectAcl(bucket.name, key, acl);
   } else if (op === 'DeleteObject' && key !== undefined && input.VersionId === undefined) {
-    if (!auth.store.object(bucket.name, key)) auth.acc.deleteObjectAcl(bucket.name, key);
+    if (auth.acc.hasObjectAcls(bucket.name) && !auth.store.object(bucket.name, key)) auth.acc.deleteObjectAcl(bucket.name, key);
   } else if (op === 'DeleteObjects') {
-    for (const d of (result?.Deleted as { Key?: string }[] | undefined) ?? []) {
-      if (d.Key !== undefined && !auth.store.object(bucket.name, d.Key)) auth.acc.deleteObjectAcl(bucket.name, d.Key);
-    }
+    // Every key asked for (a Quiet answer lists none of the deleted ones) whose object is gone.
+    if (!auth.acc.hasObjectAcls(bucket.name)) return;
+    auth.store.transaction(() => {
+      for (const o of (input.Delete as { Objects?: { Key: string }[] } | undefined)?.Objects ?? []) {
+        if (!auth.store.object(bucket.name, o.Key)) auth.acc.deleteObjectAcl(bucket.name, o.Key);
+      }
+    });
   } else if (op === 'DeleteBucket') {
     auth.acc.dropBucket(bucket.name);
   }

@@ -1,7 +1,8 @@
 /**
- * DeleteObjects: up to 1000 keys (or versions) in one request, each deleted in its own
- * transaction and answered one by one (Deleted, or an Error entry for that key); Quiet mode
- * answers only the errors. A key the caller may not delete (./authorize.ts decides each) is an
+ * DeleteObjects: up to 1000 keys (or versions) in one request, all in one transaction (one commit,
+ * one flush), each key in a savepoint of its own so that one refused key (Object Lock, say) undoes
+ * only itself; answered one by one (Deleted, or an Error entry for that key). Quiet mode answers
+ * only the errors. The files of deleted objects go once the commit is on disk. A key the caller may not delete (./authorize.ts decides each) is an
  * AccessDenied entry. As on AWS the body must come with Content-MD5 or an x-amz-checksum-*
  * header, and both are checked against the bytes received.
  */
@@ -25,7 +26,7 @@ type Op<K extends keyof S3Operations> = OpHandler<S3Operations, K>;
 export const MAX_DELETE_KEYS = 1000;
 
 export function batchDeleteHandlers(store: S3Store, blobs: BlobStore, remove: RemoveObject) {
-  const DeleteObjects: Op<'DeleteObjects'> = (ctx, input) => {
+  const DeleteObjects: Op<'DeleteObjects'> = async (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     const fields = input as ChecksumFields & { ContentMD5?: string };
     const raw = (input as unknown as Record<symbol, Buffer | undefined>)[RAW_PAYLOAD] ?? Buffer.alloc(0);
@@ -42,29 +43,38 @@ export function batchDeleteHandlers(store: S3Store, blobs: BlobStore, remove: Re
     if (!objects || objects.length === 0 || objects.length > MAX_DELETE_KEYS) throw S3DataErrors.malformedXml();
     const deleted: NonNullable<S3Operations['DeleteObjects']['output']['Deleted']> = [];
     const errors: NonNullable<S3Operations['DeleteObjects']['output']['Errors']> = [];
-    for (const o of objects) {
-      if (Buffer.byteLength(o.Key, 'utf8') > MAX_KEY_BYTES) {
-        errors.push({ Key: o.Key, VersionId: o.VersionId, Code: 'KeyTooLongError', Message: 'Your key is too long' });
-        continue;
+    const freed: string[] = [];
+    const now = ctx.now();
+    // A transaction inside a transaction is a savepoint: one refused key undoes only itself.
+    const removeOne = store.transactional((key: string, versionId: string | undefined) =>
+      remove(bucket.name, key, versionId, now, input.BypassGovernanceRetention === true),
+    );
+    store.transaction(() => {
+      for (const o of objects) {
+        if (Buffer.byteLength(o.Key, 'utf8') > MAX_KEY_BYTES) {
+          errors.push({ Key: o.Key, VersionId: o.VersionId, Code: 'KeyTooLongError', Message: 'Your key is too long' });
+          continue;
+        }
+        if (keyDenied(ctx, o.Key)) {
+          errors.push({ Key: o.Key, VersionId: o.VersionId, Code: 'AccessDenied', Message: 'Access Denied' });
+          continue;
+        }
+        try {
+          const r = removeOne(o.Key, o.VersionId);
+          freed.push(...r.freed);
+          deleted.push({
+            Key: o.Key,
+            VersionId: o.VersionId,
+            DeleteMarker: r.deleteMarker || undefined,
+            DeleteMarkerVersionId: r.deleteMarker ? r.versionId : undefined,
+          });
+        } catch (e) {
+          if (!isAwsError(e)) throw e;
+          errors.push({ Key: o.Key, VersionId: o.VersionId, Code: e.code, Message: e.message });
+        }
       }
-      if (keyDenied(ctx, o.Key)) {
-        errors.push({ Key: o.Key, VersionId: o.VersionId, Code: 'AccessDenied', Message: 'Access Denied' });
-        continue;
-      }
-      try {
-        const r = store.transaction(() => remove(bucket.name, o.Key, o.VersionId, ctx.now(), input.BypassGovernanceRetention === true));
-        for (const b of r.freed) blobs.remove(b);
-        deleted.push({
-          Key: o.Key,
-          VersionId: o.VersionId,
-          DeleteMarker: r.deleteMarker || undefined,
-          DeleteMarkerVersionId: r.deleteMarker ? r.versionId : undefined,
-        });
-      } catch (e) {
-        if (!isAwsError(e)) throw e;
-        errors.push({ Key: o.Key, VersionId: o.VersionId, Code: e.code, Message: e.message });
-      }
-    }
+    });
+    await blobs.release(freed);
     return { Deleted: input.Delete.Quiet ? [] : deleted, Errors: errors };
   };
 

@@ -101,7 +101,7 @@ export function bucketHandlers(store: S3Store, versions: VersionStore, uploads: 
     return { BucketRegion: bucket.region, AccessPointAlias: false };
   };
 
-  const DeleteBucket: Op<'DeleteBucket'> = (ctx, input) => {
+  const DeleteBucket: Op<'DeleteBucket'> = async (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     const partBlobs = store.transaction(() => {
       if (!store.isEmpty(bucket.name) || versions.hasVersions(bucket.name)) throw S3Errors.bucketNotEmpty(bucket.name);
@@ -110,7 +110,7 @@ export function bucketHandlers(store: S3Store, versions: VersionStore, uploads: 
       store.deleteBucket(bucket.name);
       return parts;
     });
-    for (const b of partBlobs) blobs.remove(b);
+    await blobs.release(partBlobs);
     return {};
   };
 

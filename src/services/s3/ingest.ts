@@ -1,13 +1,15 @@
 /**
  * Taking bytes into a blob, as every object write does (PutObject, CopyObject, UploadPart,
- * UploadPartCopy, CompleteMultipartUpload). `receive` streams them to a temporary file while
- * their MD5 (the ETag) and the checksum the client declared are computed, then checks
- * Content-MD5 and the declared checksum; whatever fails leaves no file behind. `keep` then makes
- * the file durable and commits its row: the blob is renamed and fsynced before the row exists,
- * so a write that was answered survives a crash and one that was not leaves nothing.
+ * UploadPartCopy, CompleteMultipartUpload). `receive` takes them in (held in memory when small,
+ * else streamed to a temporary file, ./blobs.ts) while their MD5 (the ETag) and the checksum the
+ * client declared are computed, then checks Content-MD5 and the declared checksum; whatever fails
+ * leaves nothing behind. `keep` then makes the blob durable and commits its row: a file is renamed
+ * and flushed before the row exists, small bytes are written in the row's own transaction, so a
+ * write that was answered survives a crash and one that was not leaves nothing.
  */
 import { createHash } from 'node:crypto';
-import { Readable, type Transform } from 'node:stream';
+import type { Cipher } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { incompleteBody } from '../../protocol/aws-chunked.js';
 import { isAwsError } from '../../protocol/errors.js';
 import { BlobTooLarge, type BlobStore, type PendingBlob } from './blobs.js';
@@ -29,7 +31,7 @@ export interface ReceiveOptions {
   maxBytes: number;
   trailers?: Map<string, string>;
   /** Encrypts the bytes on their way to the file (SSE-C); digests are of the bytes as sent. */
-  cipher?: Transform;
+  cipher?: Cipher;
 }
 
 export async function receive(blobs: BlobStore, body: Readable | undefined, o: ReceiveOptions): Promise<Received> {
@@ -37,7 +39,7 @@ export async function receive(blobs: BlobStore, body: Readable | undefined, o: R
   const algorithm = o.wanted?.algorithm ?? o.fallback;
   const digest: Digest | undefined = algorithm ? newDigest(algorithm) : undefined;
   const pending = await blobs
-    .writeTemp(
+    .writePending(
       body ?? Readable.from([]),
       (chunk) => {
         md5.update(chunk);
@@ -65,7 +67,8 @@ export async function receive(blobs: BlobStore, body: Readable | undefined, o: R
 
 /**
  * Makes a received blob durable, then runs `commit` (one transaction writing the row that refers
- * to it). If either fails, the blob goes; once committed, the blobs the commit freed go.
+ * to it). If either fails, the blob goes; the blobs the commit freed go once it is on disk (the
+ * answer does not wait for their removal).
  */
 export async function keep<T extends { freed: string[] }>(blobs: BlobStore, pending: PendingBlob, commit: () => T): Promise<T> {
   let done: T;
@@ -73,13 +76,14 @@ export async function keep<T extends { freed: string[] }>(blobs: BlobStore, pend
   try {
     await blobs.promote(pending);
     promoted = true;
-    done = commit();
+    done = blobs.commitWith(pending, commit);
   } catch (e) {
-    if (promoted) blobs.remove(pending.id);
+    if (promoted) blobs.drop(pending.id);
     else blobs.discard(pending);
     throw e;
   }
-  for (const b of done.freed) blobs.remove(b);
+  // A file left by a failed removal is unreferenced: the next start collects it.
+  void blobs.release(done.freed).catch(() => {});
   return done;
 }
 

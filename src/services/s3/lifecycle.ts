@@ -111,6 +111,11 @@ export class Lifecycle {
   }
 
   /** The rules that cover the current version at `key`, as x-amz-expiration says them. */
+  /** Whether the bucket has lifecycle rules at all (most do not: nothing to look up per answer). */
+  hasRules(bucket: string): boolean {
+    return this.d.acc.get<StoredLifecycle>(bucket, 'lifecycle') !== undefined;
+  }
+
   expirationOf(row: ObjectRow): string | undefined {
     const stored = this.d.acc.get<StoredLifecycle>(row.bucket, 'lifecycle');
     if (!stored) return undefined;
@@ -164,9 +169,10 @@ export class Lifecycle {
     return actions;
   }
 
-  private apply(bucket: string, actions: Action[]): void {
+  private async apply(bucket: string, actions: Action[]): Promise<void> {
     const { store, versions, uploads, blobs, v, acc } = this.d;
     const now = this.d.now();
+    const unreferenced: string[] = [];
     for (const a of actions) {
       let freed: string[];
       try {
@@ -193,8 +199,9 @@ export class Lifecycle {
         this.d.log(`s3 lifecycle ${bucket}: ${a.kind} failed: ${(e as Error)?.stack ?? String(e)}`);
         continue;
       }
-      for (const b of freed) blobs.remove(b);
+      unreferenced.push(...freed);
     }
+    await blobs.release(unreferenced);
   }
 }
 
@@ -211,6 +218,7 @@ export function withExpiration<T extends Record<string, Handler>>(handlers: T, l
     if (!handler) continue;
     out[op] = async (ctx, input: { Bucket: string; Key: string; VersionId?: string }) => {
       const result = (await handler(ctx, input)) as Record<string, unknown> | undefined;
+      if (!result || !lifecycle.hasRules(input.Bucket)) return result;
       const row = store.object(input.Bucket, input.Key);
       if (result && row && (input.VersionId === undefined || input.VersionId === versionOf(row))) {
         const expiration = lifecycle.expirationOf(row);

@@ -14,7 +14,6 @@
  * current one; after that the upload is gone (NoSuchUpload).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { S3Operations } from '../../models/generated/s3.js';
 import { isAwsError } from '../../protocol/errors.js';
@@ -109,8 +108,7 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
     // SSE-C parts are joined as stored (encrypted, each under its own IV): no full-object checksum
     // can be computed over them, so such an object has none unless its parts' (COMPOSITE) one.
     const full = algorithm ? (type === 'FULL_OBJECT' ? newDigest(algorithm) : undefined) : sealed ? undefined : newDigest(DEFAULT_CHECKSUM);
-    const paths = chosen.map((p) => blobs.pathOf(p.blob));
-    const pending = await blobs.writeTemp(Readable.from(concat(paths)), (chunk) => full?.update(chunk)).catch((e: unknown) => {
+    const pending = await blobs.writePending(Readable.from(concat(blobs, chosen)), (chunk) => full?.update(chunk)).catch((e: unknown) => {
       // A concurrent Complete or Abort removed the parts while they were being read.
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !uploads.upload(upload.uploadId)) throw S3DataErrors.noSuchUpload(upload.uploadId);
       throw e;
@@ -169,8 +167,9 @@ export function completeHandlers(store: S3Store, uploads: UploadStore, blobs: Bl
   return { CompleteMultipartUpload };
 }
 
-async function* concat(paths: string[]): AsyncGenerator<Buffer> {
-  for (const p of paths) {
-    for await (const chunk of createReadStream(p, { highWaterMark: 1024 * 1024 })) yield chunk as Buffer;
+async function* concat(blobs: BlobStore, parts: { blob: string; size: number }[]): AsyncGenerator<Buffer> {
+  // Each part is opened when its turn comes: a part removed meanwhile fails with ENOENT.
+  for (const p of parts) {
+    for await (const chunk of blobs.read(p.blob, 0, p.size - 1)) yield chunk as Buffer;
   }
 }

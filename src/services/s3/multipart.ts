@@ -6,8 +6,7 @@
  * the one that began later is the part (./part-sends.ts). Completion is in ./multipart-complete.ts,
  * ListParts and ListMultipartUploads in ./multipart-listing.ts.
  */
-import { randomBytes } from 'node:crypto';
-import type { Transform } from 'node:stream';
+import { randomBytes, type Cipher } from 'node:crypto';
 import type { S3Operations } from '../../models/generated/s3.js';
 import { type OpHandler, type RequestContext } from '../service.js';
 import { ownedBucket } from './access.js';
@@ -130,7 +129,7 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
    * Receives a part's bytes and makes them the part, unless the upload ended meanwhile or a send
    * of the same part that began later was committed first (then these bytes go).
    */
-  async function storePart(upload: UploadRow, partNumber: number, ctx: RequestContext, key: CustomerKey | undefined, take: (cipher?: Transform) => Promise<Received>) {
+  async function storePart(upload: UploadRow, partNumber: number, ctx: RequestContext, key: CustomerKey | undefined, take: (cipher?: Cipher) => Promise<Received>) {
     const sealing = seal(upload.attrs.Encryption ?? { kind: 'AES256' }, key);
     const ticket = sends.begin(upload.uploadId, partNumber);
     try {
@@ -219,10 +218,10 @@ export function multipartHandlers(store: S3Store, uploads: UploadStore, blobs: B
     };
   };
 
-  const AbortMultipartUpload: Op<'AbortMultipartUpload'> = (ctx, input) => {
+  const AbortMultipartUpload: Op<'AbortMultipartUpload'> = async (ctx, input) => {
     const upload = liveUpload(store, uploads, ctx, input.Bucket, input.Key, input.UploadId);
     const removed = uploads.transaction(() => uploads.deleteUpload(upload.uploadId));
-    for (const b of removed) blobs.remove(b);
+    await blobs.release(removed);
     return {};
   };
 

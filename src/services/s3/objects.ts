@@ -37,7 +37,7 @@ import { S3Errors } from './errors.js';
 import { checkReadable, restoreHeader } from './archive.js';
 import { checkLockedPutIntegrity, type ObjectLocks } from './object-lock.js';
 import { lockFields } from './object-lock-rules.js';
-import { seal, plainBytes } from './sse-c.js';
+import { seal, plainBody } from './sse-c.js';
 import { encryptionFields, readKey, SseErrors, writeEncryption, type BucketEncryption } from './sse.js';
 import type { ObjectRow, S3Store } from './store.js';
 
@@ -59,7 +59,8 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
     checkLockedPutIntegrity(ctx, input);
     const lock = locks.forWrite(bucket.name, input, ctx.now());
     const { encryption, key } = writeEncryption(input, encryptionOf(bucket.name), ctx);
-    writeConditions(store.object(bucket.name, input.Key), input);
+    // Looked up only for a conditional write: most writes have no conditions.
+    if (input.IfNoneMatch !== undefined || input.IfMatch !== undefined) writeConditions(store.object(bucket.name, input.Key), input);
     const sealing = seal(encryption, key);
     // Like AWS, an object sent without a checksum gets a CRC64NVME one (cheaper than the MD5 kumo
     // computes anyway for the ETag; see bench/s3.ts).
@@ -92,7 +93,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
     const chosen = selection(obj, input.PartNumber, input.Range);
     return {
       ...describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj), ctx.now()),
-      Body: plainBytes(blobs, obj, key, chosen.start, chosen.end),
+      Body: plainBody(blobs, obj, key, chosen.start, chosen.end),
       ...responseOverrides(input),
     };
   };
@@ -106,7 +107,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
     return describe(obj, input.ChecksumMode === 'ENABLED' && !chosen.ranged, chosen, v.versionIdOf(obj), ctx.now());
   };
 
-  const DeleteObject: Op<'DeleteObject'> = (ctx, input) => {
+  const DeleteObject: Op<'DeleteObject'> = async (ctx, input) => {
     const bucket = ownedBucket(store, ctx, input.Bucket);
     checkKey(input.Key);
     const conditional = input as { IfMatch?: string; IfMatchLastModifiedTime?: string; IfMatchSize?: string };
@@ -115,7 +116,7 @@ export function objectHandlers(store: S3Store, blobs: BlobStore, v: Versioning, 
     }
     if (input.MFA !== undefined) throw S3Errors.notImplementedHeader('x-amz-mfa');
     const r = store.transaction(() => v.remove(bucket.name, input.Key, input.VersionId, ctx.now(), input.BypassGovernanceRetention === true));
-    for (const b of r.freed) blobs.remove(b);
+    await blobs.release(r.freed);
     return { VersionId: r.versionId, DeleteMarker: r.deleteMarker };
   };
 

@@ -93,8 +93,10 @@ import { loadModel } from '../../models/loader.js';
 import type { S3Operations } from '../../models/generated/s3.js';
 import { RestXmlCodec } from '../../protocol/rest-xml.js';
 import { migrate, type Db } from '../../state/db.js';
+import type { Commits } from '../../state/group-commit.js';
 import type { Handler, Service } from '../service.js';
 import { BlobStore } from './blobs.js';
+import { InlineStore, inlineMigrations } from './inline-store.js';
 import { bucketHandlers } from './buckets.js';
 import { S3Errors, s3AuthErrors } from './errors.js';
 import { listingHandlers } from './listing.js';
@@ -132,6 +134,8 @@ export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
 export interface S3Deps {
   db: Db;
+  /** When a commit is on disk: blobs it stopped referencing are removed only then. */
+  commits: Commits;
   dataDir: string;
   log?: (line: string) => void;
   /** Take Signature Version 2 where S3 still does (`KUMO_S3_SIGV2=off` turns it off). Default on. */
@@ -144,6 +148,7 @@ export function createS3Service(deps: S3Deps): Service {
   migrate(deps.db, 's3', s3Migrations);
   migrate(deps.db, 's3-data', [...multipartMigrations, versionMigrations, completedUploadsMigration, partIvMigration]);
   migrate(deps.db, 's3-access', accessMigrations);
+  migrate(deps.db, 's3-inline', inlineMigrations);
   const store = new S3Store(deps.db);
   const uploads = new UploadStore(deps.db);
   const versions = new VersionStore(deps.db);
@@ -151,7 +156,7 @@ export function createS3Service(deps: S3Deps): Service {
   const acc = new AccessStore(deps.db);
   const auth = new Authorizer(store, acc);
   const cors = new Cors(store, acc);
-  const blobs = new BlobStore(join(deps.dataDir, 's3'));
+  const blobs = new BlobStore(join(deps.dataDir, 's3'), new InlineStore(deps.db), deps.commits);
   const removed = blobs.collectGarbage((id) => store.blobInUse(id) || uploads.blobInUse(id) || versions.blobInUse(id));
   if (removed > 0) deps.log?.(`s3: removed ${removed} unreferenced file(s) left by an interrupted run`);
   const encryptionOf = (bucket: string) => bucketEncryption(acc, bucket);
@@ -203,7 +208,11 @@ export function createS3Service(deps: S3Deps): Service {
       lifecycle.start();
       accessLogs.start();
     },
-    reset: () => blobs.wipe(),
+    reset: () => {
+      store.forget();
+      acc.forget();
+      blobs.wipe();
+    },
     close: async () => {
       stopWatchingClock();
       await lifecycle.close();

@@ -6,9 +6,9 @@
  * plaintext (which a client could compare with data it holds) is not the ETag of such an object,
  * as on S3.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { Readable, type Transform } from 'node:stream';
-import type { BlobStore } from './blobs.js';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, type Cipher } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { bufferStream, type BlobStore } from './blobs.js';
 import { etagOf } from './object-rules.js';
 import type { Encryption, CustomerKey } from './sse.js';
 import type { ObjectRow } from './store.js';
@@ -19,7 +19,7 @@ export function newIv(): Buffer {
   return randomBytes(BLOCK);
 }
 
-export function encryptor(key: Buffer, iv: Buffer): Transform {
+export function encryptor(key: Buffer, iv: Buffer): Cipher {
   return createCipheriv('aes-256-ctr', key, iv);
 }
 
@@ -85,7 +85,7 @@ async function* join(pieces: { bytes: Readable; skip: number }[]): AsyncGenerato
  * IV for SSE-C (recorded in `encryption`), as they come for the others.
  */
 export interface Sealing {
-  cipher?: Transform;
+  cipher?: Cipher;
   encryption: Encryption;
   /** SSE-C: the IV of this write's one segment. */
   iv?: string;
@@ -105,7 +105,13 @@ export function seal(encryption: Encryption, key: CustomerKey | undefined): Seal
 
 /** Bytes [start, end] of an object as its owner wrote them: decrypted with `key` if SSE-C. */
 export function plainBytes(blobs: BlobStore, obj: ObjectRow, key: CustomerKey | undefined, start: number, end: number): Readable {
+  const b = plainBody(blobs, obj, key, start, end);
+  return Buffer.isBuffer(b) ? bufferStream(b) : b;
+}
+
+/** The same for an answer's body, where small stored bytes come as one Buffer (no stream to pipe). */
+export function plainBody(blobs: BlobStore, obj: ObjectRow, key: CustomerKey | undefined, start: number, end: number): Buffer | Readable {
   const e = obj.attrs.Encryption;
-  if (!key || e?.kind !== 'SSE-C') return blobs.read(obj.blob, start, end);
+  if (!key || e?.kind !== 'SSE-C') return blobs.body(obj.blob, start, end);
   return decryptedRange(blobs, obj.blob, segmentsOf(obj, e.ivs), key.key, start, end);
 }

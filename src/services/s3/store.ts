@@ -96,6 +96,11 @@ const toObject = (r: RawObject): ObjectRow => ({
 
 export class S3Store {
   private readonly q;
+  /**
+   * Buckets by name, as read outside any transaction: every request looks its bucket up, often
+   * more than once. This store is the only writer of the table; `forget` after a wipe.
+   */
+  private readonly buckets = new Map<string, BucketRow>();
 
   constructor(readonly db: Db) {
     this.q = {
@@ -117,7 +122,11 @@ export class S3Store {
   }
 
   bucket(name: string): BucketRow | undefined {
-    return this.q.bucket.get(name) as BucketRow | undefined;
+    const known = this.buckets.get(name);
+    if (known) return known;
+    const row = this.q.bucket.get(name) as BucketRow | undefined;
+    if (row && !this.db.inTransaction) this.buckets.set(name, Object.freeze(row));
+    return row;
   }
 
   insertBucket(b: BucketRow): void {
@@ -126,6 +135,12 @@ export class S3Store {
 
   deleteBucket(name: string): void {
     this.q.deleteBucket.run(name);
+    this.buckets.delete(name);
+  }
+
+  /** The tables were emptied under this store (a reset): nothing read before holds. */
+  forget(): void {
+    this.buckets.clear();
   }
 
   bucketsOf(account: string): BucketRow[] {
@@ -160,5 +175,13 @@ export class S3Store {
 
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
+  }
+
+  /**
+   * `fn` as a transaction, made once to be called many times (inside another transaction each
+   * call is a savepoint of its own).
+   */
+  transactional<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T {
+    return this.db.transaction(fn) as unknown as (...args: A) => T;
   }
 }

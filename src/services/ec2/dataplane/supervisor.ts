@@ -209,8 +209,12 @@ export class InstanceSupervisor {
     const { driver } = this.deps;
     const fresh = driver.status(i.InstanceId) === 'terminated';
     const adopted = driver.status(i.InstanceId) === 'running';
+    let volume: Promise<string | undefined> | undefined;
     try {
       const rootfs = await this.deps.imageRootfs(i.KumoImage);
+      // The root volume is made and mounted while the port is plugged: neither boots anything.
+      volume = this.roots.ready(i, rootfs);
+      volume.catch(() => {}); // awaited below; its failure is the boot's
       let netns: string | undefined;
       this.plugging++;
       try {
@@ -218,9 +222,9 @@ export class InstanceSupervisor {
       } finally {
         if (--this.plugging === 0) for (const wake of this.plugWaiters.splice(0)) wake();
       }
-      // Plugs are serialized in the fabric; a container booting meanwhile takes the CPU they
-      // need (20 at once made each plug ten times slower). Instances launched together are all
-      // plugged first, then all boot.
+      // A container booting takes the CPU plugs need (20 at once made each plug ten times
+      // slower): instances launched together are all plugged first (one batch in the fabric),
+      // then all boot.
       if (this.plugging > 0) await new Promise<void>((resolve) => this.plugWaiters.push(resolve));
       if (fresh) {
         const key = i.KeyName ? keyPairTable(this.deps.store.db).list(scope).find((k) => k.KeyName === i.KeyName) : undefined;
@@ -236,11 +240,11 @@ export class InstanceSupervisor {
           trustedCertificates: await this.deps.trustedCertificates?.(),
           netns,
           resources: resourcesOf(i.InstanceType),
-          volume: await this.roots.ready(i, rootfs),
+          volume: await volume,
         });
       } else {
         // A no-op for a container adopted after a restart: it keeps running as it is.
-        await this.roots.ready(i, rootfs);
+        await volume;
         await driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
       }
       await this.showDevices(i);
@@ -249,6 +253,8 @@ export class InstanceSupervisor {
       this.deps.containers?.(i.InstanceId, adopted ? 'adopted' : 'started');
     } catch (err) {
       this.deps.log(`instance ${i.InstanceId}: could not boot: ${(err as Error).message}`);
+      // Cleaning up under a volume still being made would leave it behind.
+      await volume?.catch(() => {});
       await driver.stop(i.InstanceId, FORCE_STOP_DEADLINE_MS).catch(() => {});
       await this.instanceStore.discard(i.InstanceId).catch(() => {});
       await this.ports.unplug(i.InstanceId).catch(() => {});

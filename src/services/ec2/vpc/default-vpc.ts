@@ -120,7 +120,7 @@ export function defaultVpcHandlers(store: Ec2Store) {
     if (!zone) throw Ec2Errors.invalidZone(input.AvailabilityZone, zonesOf(ctx.region).map((z) => z.zoneName));
     const vpc = defaultVpcOf(scope);
     if (!vpc) throw Ec2Errors.noDefaultVpc();
-    const siblings = n.subnets.list(scope).filter((s) => s.VpcId === vpc.VpcId);
+    const siblings = n.subnets.listWhere(scope, 'VpcId', [vpc.VpcId]);
     const inZone = siblings.find((s) => s.DefaultForAz && s.AvailabilityZone === zone.zoneName);
     if (inZone) throw Ec2Errors.defaultSubnetExists(zone.zoneName, inZone.SubnetId);
     const cidr = nextDefaultCidr(siblings.map((s) => s.CidrBlock));

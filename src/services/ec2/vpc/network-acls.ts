@@ -39,6 +39,7 @@ const present = (a: Shown) => ({ ...a, Entries: sortEntries(a.Entries) });
 export const NETWORK_ACLS: ResourceKind<NetworkAclRecord, Shown, ReturnType<typeof present>> = {
   type: 'network-acl', prefix: 'acl', id: (a) => a.NetworkAclId, table: (n) => n.networkAcls, idsParam: 'networkAclIds',
   notFound: Ec2Errors.aclNotFound,
+  columns: { 'vpc-id': 'VpcId', 'network-acl-id': 'NetworkAclId' },
   filters: {
     'network-acl-id': (a) => a.NetworkAclId,
     'vpc-id': (a) => a.VpcId,

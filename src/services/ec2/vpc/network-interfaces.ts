@@ -94,6 +94,7 @@ function present(e: Shown, ctx: RequestContext, store: Ec2Store) {
 export const NETWORK_INTERFACES: ResourceKind<NetworkInterfaceRecord, Shown, ReturnType<typeof present>> = {
   type: 'network-interface', prefix: 'eni', id: (e) => e.NetworkInterfaceId, table: (n) => n.networkInterfaces, idsParam: 'networkInterfaceIds',
   notFound: Ec2Errors.eniNotFound, malformed: Ec2Errors.eniMalformed,
+  columns: { 'vpc-id': 'VpcId', 'subnet-id': 'SubnetId', 'network-interface-id': 'NetworkInterfaceId' },
   filters: {
     'network-interface-id': (n) => n.NetworkInterfaceId,
     'subnet-id': (n) => n.SubnetId,
@@ -128,7 +129,7 @@ export function networkInterfaceHandlers(store: Ec2Store) {
 
   const groupsFor = (scope: Scope, vpcId: string, ids: string[] | undefined): string[] => {
     if (!ids?.length) {
-      const dflt = securityGroups.list(scope).find((g) => g.VpcId === vpcId && g.GroupName === 'default');
+      const dflt = securityGroups.listWhere(scope, 'VpcId', [vpcId]).find((g) => g.GroupName === 'default');
       return dflt ? [dflt.GroupId] : [];
     }
     return [...new Set(ids)].map((id) => {

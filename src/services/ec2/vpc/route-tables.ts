@@ -41,6 +41,7 @@ const show = (store: Ec2Store, scope: Scope, t: RouteTableRecord & { Tags: Tag[]
 export const ROUTE_TABLES: ResourceKind<RouteTableRecord, Shown> = {
   type: 'route-table', prefix: 'rtb', id: (t) => t.RouteTableId, table: (n) => n.routeTables, idsParam: 'routeTableIds',
   notFound: Ec2Errors.rtbNotFound, malformed: Ec2Errors.rtbMalformed,
+  columns: { 'vpc-id': 'VpcId', 'route-table-id': 'RouteTableId' },
   filters: {
     'route-table-id': (t) => t.RouteTableId,
     'vpc-id': (t) => t.VpcId,
@@ -98,7 +99,7 @@ export function routeTableHandlers(store: Ec2Store) {
     if (subnet.VpcId !== rtb.VpcId) {
       throw Ec2Errors.invalidParameter(`Route table ${rtb.RouteTableId} and subnet ${subnet.SubnetId} belong to different networks`);
     }
-    if (routeTables.list(scope).some((t) => t.Associations.some((a) => a.SubnetId === subnet.SubnetId))) {
+    if (routeTables.listWhere(scope, 'VpcId', [subnet.VpcId]).some((t) => t.Associations.some((a) => a.SubnetId === subnet.SubnetId))) {
       throw Ec2Errors.alreadyAssociated(subnet.SubnetId);
     }
     checkDryRun(input);

@@ -57,6 +57,7 @@ export function presentGroup(g: Shown) {
 export const SECURITY_GROUPS: ResourceKind<SecurityGroupRecord, Shown, ReturnType<typeof presentGroup>> = {
   type: 'security-group', prefix: 'sg', id: (g) => g.GroupId, table: (n) => n.securityGroups, idsParam: 'groupIds',
   notFound: Ec2Errors.sgNotFound, malformed: Ec2Errors.sgMalformed,
+  columns: { 'vpc-id': 'VpcId', 'group-id': 'GroupId', 'group-name': 'GroupName' },
   filters: {
     description: (g) => g.Description,
     'group-id': (g) => g.GroupId,
@@ -92,7 +93,7 @@ export function groupResolver(store: Ec2Store, scope: Scope, account: string): G
       return g;
     },
     byName(name, vpcId) {
-      const g = groups.list(scope).find((x) => x.VpcId === vpcId && x.GroupName === name);
+      const g = groups.listWhere(scope, 'VpcId', [vpcId]).find((x) => x.GroupName === name);
       if (!g) throw Ec2Errors.sgNameNotFound(name, vpcId);
       return g;
     },
@@ -106,7 +107,7 @@ export function targetGroup(store: Ec2Store, scope: Scope, groupId: string | und
   if (groupId) return lookup(store, scope, SECURITY_GROUPS, groupId);
   if (!groupName) throw Ec2Errors.missingParameter('GroupId');
   const vpcId = defaultVpcId(store, scope);
-  const g = vpcId ? groups.list(scope).find((x) => x.VpcId === vpcId && x.GroupName === groupName) : undefined;
+  const g = vpcId ? groups.listWhere(scope, 'VpcId', [vpcId]).find((x) => x.GroupName === groupName) : undefined;
   if (!g) throw Ec2Errors.sgNameNotFound(groupName);
   return g;
 }
@@ -129,7 +130,7 @@ export function securityGroupHandlers(store: Ec2Store) {
     if (!vpcId) throw new AwsError('VPCIdNotSpecified', 'No default VPC for this user', 400);
     const vpc = lookup(store, scope, VPCS, vpcId);
     if (name === 'default') throw Ec2Errors.sgReserved();
-    if (securityGroups.list(scope).some((g) => g.VpcId === vpc.VpcId && g.GroupName === name)) throw Ec2Errors.sgDuplicate(name, vpc.VpcId);
+    if (securityGroups.listWhere(scope, 'VpcId', [vpc.VpcId]).some((g) => g.GroupName === name)) throw Ec2Errors.sgDuplicate(name, vpc.VpcId);
     const tags = tagsFromSpecifications(input.TagSpecifications, 'security-group');
     checkDryRun(input);
     const sg = createRow(store, scope, SECURITY_GROUPS, newSecurityGroup(vpc, name, input.Description), tags);

@@ -26,6 +26,7 @@ type Op<K extends keyof Ec2Operations> = OpHandler<Ec2Operations, K>;
 export const SUBNETS: ResourceKind<SubnetRecord> = {
   type: 'subnet', prefix: 'subnet', id: (s) => s.SubnetId, table: (n) => n.subnets, idsParam: 'subnetIds',
   notFound: Ec2Errors.subnetNotFound, malformed: Ec2Errors.subnetMalformed,
+  columns: { 'vpc-id': 'VpcId', 'subnet-id': 'SubnetId', 'availability-zone': 'AvailabilityZone', 'cidr-block': 'CidrBlock' },
   filters: {
     'subnet-id': (s) => s.SubnetId,
     'subnet-arn': (s) => s.SubnetArn,
@@ -72,7 +73,7 @@ export function subnetHandlers(store: Ec2Store) {
     if (cidr.prefix < 16 || cidr.prefix > 28 || !vpcCidrs.some((v) => contains(v, cidr))) {
       throw Ec2Errors.subnetRange(input.CidrBlock);
     }
-    const siblings = subnets.list(scope).filter((s) => s.VpcId === vpc.VpcId);
+    const siblings = subnets.listWhere(scope, 'VpcId', [vpc.VpcId]);
     if (siblings.some((s) => overlaps(parseCidr4(s.CidrBlock)!, cidr))) throw Ec2Errors.subnetConflict(input.CidrBlock);
     const zones = zonesOf(ctx.region);
     if (input.AvailabilityZone && input.AvailabilityZoneId) {
@@ -166,7 +167,7 @@ export function newSubnetRecord(region: string, account: string, vpcId: string, 
 export function insertSubnet(store: Ec2Store, scope: Scope, subnet: SubnetRecord, tags: Tag[]): void {
   const n = store.network;
   n.subnets.insert(scope, subnet.SubnetId, subnet);
-  const acl = n.networkAcls.list(scope).find((a) => a.VpcId === subnet.VpcId && a.IsDefault);
+  const acl = n.networkAcls.listWhere(scope, 'VpcId', [subnet.VpcId]).find((a) => a.IsDefault);
   if (acl) {
     acl.Associations.push({ NetworkAclAssociationId: resourceId('aclassoc'), NetworkAclId: acl.NetworkAclId, SubnetId: subnet.SubnetId });
     n.networkAcls.update(scope, acl.NetworkAclId, acl);

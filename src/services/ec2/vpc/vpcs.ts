@@ -29,6 +29,7 @@ export function present(v: Vpc) {
 export const VPCS: ResourceKind<VpcRecord, Vpc, ReturnType<typeof present>> = {
   type: 'vpc', prefix: 'vpc', id: (v) => v.VpcId, table: (n) => n.vpcs, idsParam: 'vpcIds',
   notFound: Ec2Errors.vpcNotFound, malformed: Ec2Errors.vpcMalformed,
+  columns: { 'vpc-id': 'VpcId' },
   filters: {
     'vpc-id': (v) => v.VpcId,
     cidr: (v) => v.CidrBlock,

@@ -65,8 +65,8 @@ function source(blobs: BlobStore, obj: ObjectRow, key: CustomerKey | undefined, 
   const delimiter = Buffer.from(input.InputSerialization.CSV?.RecordDelimiter || '\n');
   const range = input.ScanRange ? scanBounds(input.ScanRange, obj.size) : undefined;
   const from = range ? readFrom(range.first, delimiter) : 0;
-  const raw = from <= obj.size - 1 ? plainBytes(blobs, obj, key, from, obj.size - 1) : Readable.from([]);
-  raw.on('data', (c: Buffer) => (counted.scanned += c.length));
+  const stored = from <= obj.size - 1 ? plainBytes(blobs, obj, key, from, obj.size - 1) : Readable.from([]);
+  const raw = counting(stored, (n) => (counted.scanned += n));
   if (!range) return raw;
   const inRange = Readable.from(recordsInRange(raw, range.first, range.last, delimiter), { objectMode: false });
   // The range ends before the object does: what is left of it is not read.
@@ -85,18 +85,32 @@ export function selectHandlers(store: S3Store, blobs: BlobStore, v: Versioning) 
     const write: Serialize = input.OutputSerialization.CSV ? csvWriter(input.OutputSerialization.CSV) : jsonWriter(input.OutputSerialization.JSON ?? {});
     const counted = { scanned: 0, processed: 0 };
     const raw = source(blobs, obj, key, input, counted);
-    let bytes: Readable = raw;
+    let unpacked: Readable = raw;
     if (input.InputSerialization.CompressionType === 'GZIP') {
       const gunzip = createGunzip();
       raw.on('error', (e) => gunzip.destroy(e));
-      bytes = raw.pipe(gunzip);
+      unpacked = raw.pipe(gunzip);
     }
-    bytes.on('data', (c: Buffer) => (counted.processed += c.length));
+    const bytes = counting(unpacked, (n) => (counted.processed += n));
     const rows = input.InputSerialization.CSV ? csvRows(bytes, input.InputSerialization.CSV) : jsonRows(bytes, input.InputSerialization.JSON?.Type ?? 'DOCUMENT', query);
     return { Payload: events(query, rows, write, counted, input.RequestProgress?.Enabled === true, () => bytes.destroy()) };
   };
 
   return { SelectObjectContent };
+}
+
+/**
+ * The same bytes, counted as the query reads them. (A 'data' listener would count them too, but
+ * it starts the stream flowing before the query reads it: what came before would be lost.)
+ */
+function counting(bytes: Readable, add: (n: number) => void): Readable {
+  async function* pass(): AsyncGenerator<Buffer> {
+    for await (const chunk of bytes as AsyncIterable<Buffer>) {
+      add(chunk.length);
+      yield chunk;
+    }
+  }
+  return Readable.from(pass(), { objectMode: false });
 }
 
 async function* csvRows(bytes: Readable, o: NonNullable<Input['InputSerialization']['CSV']>): AsyncGenerator<Row> {
