@@ -7,7 +7,7 @@
  * than after all of them.
  *
  *   startServices → host runtime → data plane (with what instances see of the outside world, and
- *   AWS's endpoints by their real names inside VPCs) → ACM → EC2 → RDS → ELB → S3 (each: load,
+ *   AWS's endpoints by their real names inside VPCs) → ACM, EC2 → RDS, ELB → S3 (each: load,
  *   build with its migrations) → start each
  */
 import { join } from 'node:path';
@@ -136,7 +136,6 @@ async function* buildServices(config: KumoConfig, db: Db, commits: Commits, shar
   let certificateUsers: (scope: Scope, arn: string) => string[] = () => [];
   const { createAcmService } = await piece(() => import('./services/acm/provider.js'));
   const acm = createAcmService({ db, tags, ca, inUseBy: (scope, arn) => certificateUsers(scope, arn) });
-  yield [acm];
   // The driver reports exits to the supervisor, which is built with the service that owns it.
   let exited: (id: string, kind: ExitKind) => void = () => {};
   const driver = runtime.driverFor({ ...EC2_CONTAINERS, onExit: (id, kind) => exited(id, kind) });
@@ -207,7 +206,7 @@ async function* buildServices(config: KumoConfig, db: Db, commits: Commits, shar
     now: config.clock,
   });
   certificateUsers = (scope, arn) => elbv2.certificateUsers(scope, arn);
-  yield [elbv2, elbv2.classic, rds];
+  yield [elbv2, elbv2.classic, acm, rds];
   const { createS3Service } = await piece(() => import('./services/s3/provider.js'));
   yield [createS3Service({ db, commits, dataDir: config.dataDir, log, sigV2: config.s3SigV2, clock })];
 }
