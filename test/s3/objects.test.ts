@@ -208,7 +208,7 @@ describe('keys', () => {
     // The data dir holds the database, the pid file, blobs named by random IDs and the other
     // services' own folders (README, "Data directory"), nothing named after a key.
     const top = readdirSync(kumo.dataDir).sort();
-    assert.ok(top.every((f) => /^(state\.db(-wal|-shm)?|kumo\.pid|s3|snapshots|volumes|instances|instance-store|databases|db-volumes)$/.test(f)), `unexpected entries: ${top.join(', ')}`);
+    assert.ok(top.every((f) => /^(state\.db(-wal|-shm)?|kumo\.pid|s3|snapshots|volumes|instances|instance-store|databases|db-volumes|db-snapshots|ca|elbv2)$/.test(f)), `unexpected entries: ${top.join(', ')}`);
     const files = walk(join(kumo.dataDir, 's3'));
     assert.equal(files.length, filesBefore.length + odd.length);
     for (const f of files) assert.match(f, /^(tmp|blobs\/[0-9a-f]{2})\/[0-9a-f]{32}$/, f);
