@@ -105,7 +105,11 @@ export async function mountFilesystem(incoming: string, init: number, hostDevice
   const fs = join(incoming, `fs-${name}`);
   if (!isMounted(fs)) {
     mkdirSync(fs, { recursive: true });
-    await run('mount', ['-t', type, '-o', [...options, 'nosuid', 'nodev'].join(','), hostDevice, fs]);
+    // Every instance's filesystems are mounted by the one host kernel, where a volume restored
+    // from a snapshot of another (mounted elsewhere) carries the same XFS UUID; on AWS they sit on
+    // different machines and never meet, so the UUID check is not the instance's to trip on.
+    const unique = type === 'xfs' && !options.includes('nouuid') ? ['nouuid'] : [];
+    await run('mount', ['-t', type, '-o', [...options, ...unique, 'nosuid', 'nodev'].join(','), hostDevice, fs]);
     ownFreshFilesystem(fs);
   }
   await asContainerRoot(init, '[ -d "$2" ] || { echo "mount point $2 does not exist" >&2; exit 32; }; mount --bind "$1" "$2"', [`${INCOMING_INSIDE}/fs-${name}`, target]);
