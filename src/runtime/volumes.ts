@@ -148,13 +148,17 @@ export class VolumeStore {
   }
 
   /**
-   * Holds a mounted root volume still (fsfreeze) while `fn` reads its disk: a point-in-time copy of
-   * a volume in use, as consistent as a disk after a power cut. Writes inside the instance wait
-   * meanwhile. An unmounted volume needs nothing.
+   * Holds a volume's mounted filesystem still (fsfreeze) while `fn` reads its disk: a point-in-time
+   * copy of a volume in use, as consistent as a disk after a power cut. Writes inside the instance
+   * wait meanwhile. A root volume is mounted here; a data volume is mounted by kumo for its
+   * instance (runtime/instances/devices.ts), and stays mounted on the host after the instance's
+   * own umount, with what it wrote perhaps not yet on the disk: freezing it writes that out. A
+   * volume mounted nowhere needs nothing.
    */
   async frozen<T>(volumeId: string, fn: () => Promise<T>): Promise<T> {
-    const mnt = join(this.path(volumeId), 'mnt');
-    if (!isMounted(mnt)) return fn();
+    const root = join(this.path(volumeId), 'mnt');
+    const mnt = isMounted(root) ? root : await mountOfDisk(this.diskOf(volumeId));
+    if (!mnt) return fn();
     await run('fsfreeze', ['--freeze', mnt]);
     try {
       return await fn();
@@ -216,4 +220,17 @@ async function makeRootFilesystem(disk: string): Promise<void> {
   } finally {
     rmSync(template, { recursive: true, force: true });
   }
+}
+
+/** Where the host has a disk file's filesystem mounted (through its loop device), if anywhere. */
+async function mountOfDisk(disk: string): Promise<string | undefined> {
+  const loops = new Set(await loopsOf(disk));
+  if (!loops.size) return undefined;
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [fields, tail] = line.split(' - ');
+    const source = tail?.split(' ')[1];
+    // mountinfo escapes spaces and the like as octal (\040).
+    if (source && loops.has(source)) return fields!.split(' ')[4]!.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+  }
+  return undefined;
 }

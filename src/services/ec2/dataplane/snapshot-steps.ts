@@ -2,15 +2,16 @@
  * The host side of EBS snapshots, for the volume supervisor (./volumes.ts): take one from a
  * volume's disk, copy one, and remove what no row names any more.
  *
- *   take   SnapshotStore.create over the volume's disk; a mounted root volume is frozen
- *          meanwhile (VolumeStore.frozen), so the copy is one point in time. Progress goes to the
+ *   take   SnapshotStore.create over the volume's disk; its filesystem, where kumo has it mounted
+ *          (a root volume, or a data volume kumo mounted for its instance), is frozen meanwhile
+ *          (VolumeStore.frozen), so the copy is one point in time with what was written in it. Progress goes to the
  *          row as whole percents; the row ends `completed` (100%) or `error`.
  *   sweep  snapshots on the host that no row names (deleted ones) go, unless a volume being
  *          created or a copy under way still reads them
  *
- * A data volume attached to a running instance is read as it is, not frozen (its filesystem is
- * mounted inside the instance, out of kumo's reach): like a snapshot of a volume that is being
- * written to on AWS without pausing writes, it holds what was on the disk as each part was read.
+ * A data volume the instance uses as a raw device (or mounts some way kumo does not) is read as
+ * it is: like a snapshot of a volume that is being written to on AWS without pausing writes, it
+ * holds what was on the disk as each part was read.
  */
 import type { SnapshotStore } from '../../../runtime/snapshots/store.js';
 import type { VolumeStore } from '../../../runtime/volumes.js';
@@ -66,7 +67,7 @@ export class SnapshotSteps {
     };
     const read = () => snapshots.create(s.SnapshotId, volumes.diskOf(v.VolumeId), { onProgress });
     try {
-      const info = v.Format === 'root' ? await volumes.frozen(v.VolumeId, read) : await read();
+      const info = await volumes.frozen(v.VolumeId, read);
       this.complete(scope, s.SnapshotId, info.storedBytes);
     } catch (err) {
       this.fail(scope, s, `could not read volume ${v.VolumeId}: ${(err as Error).message}`);
