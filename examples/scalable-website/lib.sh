@@ -72,3 +72,21 @@ finish() {
 
 # Text output of an aws CLI call (no "None" for absent values).
 q() { aws "$@" --output text | sed 's/^None$//'; }
+
+# At exit: a site watcher still running stops; after a failure, what the script made is deleted
+# (its `teardown`), unless KUMO_KEEP_ON_FAILURE=1 asks to keep it to look at.
+on_exit() {
+  local rc=$?
+  kill $(jobs -p) 2> /dev/null || true
+  wait 2> /dev/null || true
+  if [ -z "${TORN_DOWN:-}" ] && [ "$rc" != 0 ]; then
+    if [ -n "${KUMO_KEEP_ON_FAILURE:-}" ]; then
+      echo "(KUMO_KEEP_ON_FAILURE: everything is left as it is; the key pair is in $WORK)" >&2
+      return
+    fi
+    echo "(deleting what was made)" >&2
+    teardown
+  fi
+  rm -rf "$WORK"
+}
+trap on_exit EXIT

@@ -31,19 +31,6 @@ teardown() {
   [ -z "$KEY" ] || aws ec2 delete-key-pair --key-name cms-key > /dev/null 2>&1 || true
   TORN_DOWN=1
 }
-on_exit() {
-  local rc=$?
-  if [ -z "$TORN_DOWN" ] && [ "$rc" != 0 ]; then
-    if [ -n "${KUMO_KEEP_ON_FAILURE:-}" ]; then
-      echo "(KUMO_KEEP_ON_FAILURE: everything is left as it is; the key pair is $WORK/cms-key.pem)" >&2
-      return
-    fi
-    echo "(deleting what was made)" >&2
-    teardown
-  fi
-  rm -rf "$WORK"
-}
-trap on_exit EXIT
 
 ssh_to() {
   local ip="$1"

@@ -63,22 +63,6 @@ teardown() {
   fi
   TORN_DOWN=1
 }
-on_exit() {
-  local rc=$?
-  # A site watcher still running (a check failed while it polled) stops first.
-  kill $(jobs -p) 2> /dev/null || true
-  wait 2> /dev/null || true
-  if [ -z "$TORN_DOWN" ] && [ "$rc" != 0 ]; then
-    if [ -n "${KUMO_KEEP_ON_FAILURE:-}" ]; then
-      echo "(KUMO_KEEP_ON_FAILURE: everything is left as it is; the key pair is $WORK/test-key.pem)" >&2
-      return
-    fi
-    echo "(deleting what was made)" >&2
-    teardown
-  fi
-  rm -rf "$WORK"
-}
-trap on_exit EXIT
 
 # ---------------------------------------------------------------------------------------------
 # Reaching the site as a browser would: the load balancer's DNS name, at one of its addresses

@@ -8,14 +8,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Resolver } from 'node:dns/promises';
-import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, EC2Client } from '@aws-sdk/client-ec2';
+import type { Resolver } from 'node:dns/promises';
 import {
   CreateDBInstanceCommand, CreateDBSnapshotCommand, DeleteDBInstanceCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, DescribeEventsCommand,
   RDSClient, RebootDBInstanceCommand, RestoreDBInstanceFromDBSnapshotCommand, type DBInstance,
 } from '@aws-sdk/client-rds';
 import pg from 'pg';
-import { clientConfig, startKumoForTest, waitFor, type TestKumo } from '../helpers/kumo.js';
+import { waitFor, type TestKumo } from '../helpers/kumo.js';
+import { rdsFixture } from '../helpers/rds.js';
 import { nativeSkipReason } from './support.js';
 
 const skip = nativeSkipReason();
@@ -28,14 +28,7 @@ let sg = '';
 
 before(async () => {
   if (skip) return;
-  kumo = await startKumoForTest();
-  rds = new RDSClient(clientConfig(kumo.url));
-  const ec2 = new EC2Client(clientConfig(kumo.url));
-  sg = (await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'db-sg', Description: 'db' }))).GroupId!;
-  await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sg, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
-  ec2.destroy();
-  hostDns = new Resolver();
-  hostDns.setServers([((await (await fetch(`${kumo.url}/_kumo/health`)).json()) as { dns: string }).dns]);
+  ({ kumo, rds, sg, hostDns } = await rdsFixture(5432));
   await rds.send(new CreateDBInstanceCommand({
     DBInstanceIdentifier: ID, Engine: 'postgres', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 20, MasterUsername: 'app', MasterUserPassword: PASSWORD,
     DBName: 'orders', PubliclyAccessible: true, VpcSecurityGroupIds: [sg], MultiAZ: true, BackupRetentionPeriod: 0,

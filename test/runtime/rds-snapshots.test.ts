@@ -7,14 +7,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Resolver } from 'node:dns/promises';
-import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, EC2Client } from '@aws-sdk/client-ec2';
+import type { Resolver } from 'node:dns/promises';
 import {
   CopyDBSnapshotCommand, CreateDBInstanceCommand, CreateDBSnapshotCommand, DeleteDBInstanceCommand, DeleteDBSnapshotCommand, DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand, DescribeEventsCommand, RDSClient, RestoreDBInstanceFromDBSnapshotCommand, type DBInstance, type DBSnapshot,
 } from '@aws-sdk/client-rds';
 import mysql from 'mysql2/promise';
-import { clientConfig, startKumoForTest, waitFor, type TestKumo } from '../helpers/kumo.js';
+import { waitFor, type TestKumo } from '../helpers/kumo.js';
+import { rdsFixture } from '../helpers/rds.js';
 import { nativeSkipReason } from './support.js';
 
 const skip = nativeSkipReason();
@@ -27,14 +27,7 @@ let sg = '';
 
 before(async () => {
   if (skip) return;
-  kumo = await startKumoForTest();
-  rds = new RDSClient(clientConfig(kumo.url));
-  const ec2 = new EC2Client(clientConfig(kumo.url));
-  sg = (await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'db-sg', Description: 'db' }))).GroupId!;
-  await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sg, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 3306, ToPort: 3307, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
-  ec2.destroy();
-  hostDns = new Resolver();
-  hostDns.setServers([((await (await fetch(`${kumo.url}/_kumo/health`)).json()) as { dns: string }).dns]);
+  ({ kumo, rds, sg, hostDns } = await rdsFixture(3306, 3307));
 });
 
 after(async () => {
