@@ -153,12 +153,18 @@ export class VolumeStore {
    * wait meanwhile. A root volume is mounted here; a data volume is mounted by kumo for its
    * instance (runtime/instances/devices.ts), and stays mounted on the host after the instance's
    * own umount, with what it wrote perhaps not yet on the disk: freezing it writes that out. A
-   * volume mounted nowhere needs nothing.
+   * volume mounted nowhere here is synced first.
    */
   async frozen<T>(volumeId: string, fn: () => Promise<T>): Promise<T> {
     const root = join(this.path(volumeId), 'mnt');
     const mnt = isMounted(root) ? root : await mountOfDisk(this.diskOf(volumeId));
-    if (!mnt) return fn();
+    if (!mnt) {
+      // Unmounted here, its filesystem may still live on in a mount namespace on its way out (a
+      // stopped instance's, for a moment), with its last writes not yet on the disk; sync(1)
+      // writes out every filesystem's, wherever it is mounted.
+      await run('sync', []);
+      return fn();
+    }
     await run('fsfreeze', ['--freeze', mnt]);
     try {
       return await fn();
