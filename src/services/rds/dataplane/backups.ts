@@ -16,7 +16,7 @@
 import type { SnapshotStore } from '../../../runtime/snapshots/store.js';
 import { GiB, type VolumeStore } from '../../../runtime/volumes.js';
 import type { Scope } from '../../../state/scope.js';
-import { recordEvent } from '../events.js';
+import { recordEvent, type EventName } from '../events.js';
 import type { DbInstanceRecord, DbNode, DbSnapshotRecord, RdsStore } from '../store.js';
 import { volumeIdOf } from './nodes.js';
 
@@ -83,7 +83,7 @@ export class DbBackups {
     }
   }
 
-  private update(scope: Scope, s: DbSnapshotRecord, change: (x: DbSnapshotRecord) => DbSnapshotRecord, event?: Parameters<typeof recordEvent>[2], detail?: string): void {
+  private update(scope: Scope, s: DbSnapshotRecord, change: (x: DbSnapshotRecord) => DbSnapshotRecord, event?: EventName, detail?: string): void {
     const { store } = this.deps;
     store.transaction(() => {
       const fresh = store.snapshots.get(scope, s.DBSnapshotIdentifier);

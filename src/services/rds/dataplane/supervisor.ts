@@ -27,7 +27,7 @@ import type { TagStore } from '../../../state/tags.js';
 import { releaseNode } from '../instances/nodes.js';
 import { automatedSnapshotId, newSnapshot } from '../snapshots/snapshots.js';
 import type { DbInstanceRecord, DbNode, RdsStore } from '../store.js';
-import { recordEvent } from '../events.js';
+import { recordEvent, type EventName } from '../events.js';
 import { DbBackups } from './backups.js';
 import { engineSetup, READY_MARK, restoredSetup } from './engine-setup.js';
 import { DB_IMAGE_NAME, DbNodes, type DbNodesDeps } from './nodes.js';
@@ -241,7 +241,7 @@ export class DbSupervisor {
     else this.rows.settle(scope, r, ['modifying'], { DBInstanceStatus: 'available', Applying: undefined });
   }
 
-  private doneApplying(scope: Scope, r: DbInstanceRecord, key: keyof NonNullable<DbInstanceRecord['Applying']>, change: Partial<DbInstanceRecord>, event?: Parameters<DbRows['event']>[2]): void {
+  private doneApplying(scope: Scope, r: DbInstanceRecord, key: keyof NonNullable<DbInstanceRecord['Applying']>, change: Partial<DbInstanceRecord>, event?: EventName): void {
     this.rows.update(
       scope,
       r,
