@@ -25,9 +25,9 @@ import type { SnapshotStore } from '../../../runtime/snapshots/store.js';
 import type { Scope } from '../../../state/scope.js';
 import type { TagStore } from '../../../state/tags.js';
 import { releaseNode } from '../instances/nodes.js';
-import { automatedSnapshotId, newSnapshot } from '../snapshots/snapshots.js';
+import { beginAutomatedBackup } from '../snapshots/snapshots.js';
 import type { DbInstanceRecord, DbNode, RdsStore } from '../store.js';
-import { recordEvent, type EventName } from '../events.js';
+import type { EventName } from '../events.js';
 import { DbBackups } from './backups.js';
 import { engineSetup, READY_MARK, restoredSetup } from './engine-setup.js';
 import { DB_IMAGE_NAME, DbNodes, type DbNodesDeps } from './nodes.js';
@@ -196,12 +196,7 @@ export class DbSupervisor {
     this.rows.update(scope, r, (x) => {
       if (x.DBInstanceStatus !== 'creating') return undefined;
       const next = { ...x, InstanceCreateTime: createTime, DBInstanceStatus: 'available' as const, Applying: undefined };
-      if (next.BackupRetentionPeriod > 0 && this.backups) {
-        const s = newSnapshot(scope, next, automatedSnapshotId(next, this.deps.now()), 'automated');
-        store.snapshots.insert(scope, s.DBSnapshotIdentifier, s);
-        this.rows.event(scope, next, 'backingUp');
-        recordEvent(store, scope, 'automatedCreating', { id: s.DBSnapshotIdentifier, arn: s.DBSnapshotArn }, this.deps.now());
-      }
+      if (next.BackupRetentionPeriod > 0 && this.backups) beginAutomatedBackup(store, scope, next, this.deps.now());
       return next;
     });
   }

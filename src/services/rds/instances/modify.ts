@@ -20,8 +20,7 @@ import { scopeOf, type OpHandler } from '../../service.js';
 import { RdsErrors } from '../errors.js';
 import type { DbChanges, DbInstanceRecord, RdsStore } from '../store.js';
 import { DB_CLASSES, ENGINES } from './engines.js';
-import { recordEvent } from '../events.js';
-import { automatedSnapshotId, newSnapshot } from '../snapshots/snapshots.js';
+import { beginAutomatedBackup } from '../snapshots/snapshots.js';
 import { toView } from './view.js';
 
 type Op<K extends keyof RdsOperations> = OpHandler<RdsOperations, K>;
@@ -91,11 +90,7 @@ export function modifyHandler(deps: { store: RdsStore; network: NetworkStore; ta
     };
     store.transaction(() => {
       store.instances.update(scope, id, next);
-      if (backupsOn) {
-        const s = newSnapshot(scope, next, automatedSnapshotId(next, deps.now()), 'automated');
-        store.snapshots.insert(scope, s.DBSnapshotIdentifier, s);
-        recordEvent(store, scope, 'backingUp', { id: r.DBInstanceIdentifier, arn: r.DBInstanceArn }, deps.now());
-      }
+      if (backupsOn) beginAutomatedBackup(store, scope, next, deps.now());
       if (backupsOff) {
         for (const s of store.snapshots.list(scope)) {
           if (s.DbiResourceId !== r.DbiResourceId || s.SnapshotType !== 'automated' || s.Status === 'creating') continue;

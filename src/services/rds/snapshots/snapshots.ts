@@ -63,6 +63,14 @@ export function automatedSnapshotId(r: DbInstanceRecord, at: Date): string {
   return `rds:${r.DBInstanceIdentifier}-${t.slice(0, 10)}-${t.slice(11, 13)}-${t.slice(14, 16)}`;
 }
 
+/** An automated backup of `r` begins (call in a transaction): its snapshot row, and the events RDS records. */
+export function beginAutomatedBackup(store: RdsStore, scope: Scope, r: DbInstanceRecord, now: Date): void {
+  const s = newSnapshot(scope, r, automatedSnapshotId(r, now), 'automated');
+  store.snapshots.insert(scope, s.DBSnapshotIdentifier, s);
+  recordEvent(store, scope, 'backingUp', { id: r.DBInstanceIdentifier, arn: r.DBInstanceArn }, now);
+  recordEvent(store, scope, 'automatedCreating', { id: s.DBSnapshotIdentifier, arn: s.DBSnapshotArn }, now);
+}
+
 /**
  * Checks a new manual snapshot's name and the region's quota, then inserts its row with the
  * instance's tags when it copies them (call in a transaction).
