@@ -12,7 +12,8 @@
  * - a hanging health path → unhealthy with Target.Timeout, no traffic; targets deregistered during a long
  *   request drain: no new requests, the one in flight completes
  * - a stopped target: unused (Target.InvalidState), no traffic, failed requests meanwhile within
- *   what the thresholds allow; started again → healthy → traffic
+ *   what the thresholds allow; started again → healthy → traffic. Its root volume is let go on the
+ *   host, though other instances and a load balancer's HAProxy started while it was mounted
  * - rules by path and host; fixed responses; 503 without healthy targets, 502 from a refusing
  *   target, 504 past the idle timeout
  * - classic and network load balancers on the same instances; SetSubnets moves nodes and
@@ -41,7 +42,7 @@ import { debianImageId, waitForState, webServiceUserData, type Ec2Fixture } from
 import { processesOf } from '../../src/services/elbv2/dataplane/haproxy.js';
 import { nodeDirs } from '../../src/services/elbv2/dataplane/haproxy.js';
 import { curlIn, inside } from './instance-access.js';
-import { haproxySkipReason, leftovers, nativeSkipReason } from './support.js';
+import { diskHolders, haproxySkipReason, leftovers, nativeSkipReason } from './support.js';
 import { aws, awsJson } from '../helpers/python.js';
 import { join } from 'node:path';
 
@@ -296,6 +297,12 @@ test('a stopped target gets no traffic (failures only while it stops), and retur
     }
   })();
   let unused = 0;
+  // A load balancer whose HAProxy starts while web1's root volume is mounted.
+  const nodesBefore = nodeDirs(join(f.kumo.dataDir, 'elbv2')).length;
+  const late = (await elb.send(new CreateLoadBalancerCommand({ Name: 'while-web1-runs', Subnets: subnetsAC, SecurityGroups: [elbSg] }))).LoadBalancers![0]!;
+  await waitFor('it to be active', async () => (await elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [late.LoadBalancerArn!] }))).LoadBalancers![0]!.State!.Code === 'active', 60_000);
+  const rootDisk = join(f.kumo.dataDir, 'volumes', at.web1.BlockDeviceMappings![0]!.Ebs!.VolumeId!, 'disk');
+  assert.notDeepEqual(await diskHolders(rootDisk), [], 'web1 runs on its root volume');
   const stopAsked = Date.now();
   try {
     await ec2.send(new StopInstancesCommand({ InstanceIds: [at.web1.InstanceId!] }));
@@ -308,9 +315,13 @@ test('a stopped target gets no traffic (failures only while it stops), and retur
     // Two more seconds of traffic once it is stopped.
     await new Promise((res) => setTimeout(res, 2_000));
     assert.deepEqual(new Set(await bodies(6)), new Set(['web2']));
+    // Stopped, its filesystem is closed: what it wrote is on the disk (the state an image copies).
+    assert.deepEqual(await diskHolders(rootDisk), [], 'nothing holds the stopped instance\'s root volume');
   } finally {
     running = false;
     await load;
+    await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: late.LoadBalancerArn }));
+    await waitFor('its nodes to go', () => nodeDirs(join(f.kumo.dataDir, 'elbv2')).length === nodesBefore, 20_000);
   }
   t.diagnostic(`${served} served, ${failures.length} failed, the last ${failures.length ? failures.at(-1)! - stopAsked : 0} ms after the stop was asked`);
   // What the thresholds allow: failures only until the proxies leave it out, within

@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { which } from '../../src/runtime/detect.js';
 import { cgroupLeftovers } from '../../src/runtime/instances/cgroups.js';
+import { loopsOf } from '../../src/runtime/loop.js';
 
 export const IMAGE_CACHE = process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images';
 
@@ -120,4 +121,24 @@ export async function bytesFromRootVolume(disk: string, path: string): Promise<B
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What still holds a volume's disk file on the host: its loop devices, and every process with one
+ * of them mounted in its mount namespace (a copy of the host's mounts taken while the volume was
+ * mounted keeps its filesystem alive, unflushed, after the host let it go).
+ */
+export async function diskHolders(disk: string): Promise<string[]> {
+  const loops = await loopsOf(disk);
+  const out = loops.map((l) => `loop device ${l}`);
+  if (!loops.length) return out;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const mounts = readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
+      if (loops.some((l) => mounts.includes(` ${l} `))) out.push(`process ${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
 }

@@ -17,6 +17,13 @@
  * interfaces or its firewall (its VPC decides those, as on AWS); two sysctls of that namespace
  * give back what an instance's root would miss: binding ports below 1024 and ICMP echo sockets
  * (ping).
+ *
+ * nspawn runs in a mount namespace of its own (unshare, slave to the host's) from which every
+ * other instance's and volume's mounts (loop devices, overlays, namespace files) are gone first.
+ * nspawn 252 switches root with MS_MOVE + chroot, so the container's namespace keeps the whole
+ * host tree it was copied from underneath its root, out of sight: without this, each instance
+ * would hold every volume mounted at its start, alive and unflushed after the host let it go
+ * (a stopped instance's last writes missing from its image, its loop device never freed).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,13 +46,34 @@ export interface ContainerFiles {
 
 const LAUNCHER = `
 for f in $KUMO_CGROUPS; do echo $$ > "$f" || exit 70; done
-nsenter --net="$KUMO_NETNS" /bin/sh -c '
-  echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start
-  echo "0 2147483647" > /proc/sys/net/ipv4/ping_group_range
-  exec systemd-nspawn "$@"' nspawn "$@"
+nsenter --net="$KUMO_NETNS" unshare --mount --propagation slave /bin/sh -c "$KUMO_IN_NAMESPACES" nspawn "$@"
 code=$?
 echo $code > "$KUMO_DIR/exit-status.tmp" && mv "$KUMO_DIR/exit-status.tmp" "$KUMO_DIR/exit-status"
 exit $code
+`;
+
+/**
+ * Run inside the instance's network namespace and nspawn's own mount namespace, then becomes
+ * nspawn. Mounts are dropped deepest first, in one umount; the container's own directory (its
+ * root, its incoming mounts) and whatever lies above it stay.
+ */
+const IN_NAMESPACES = `
+echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start
+echo "0 2147483647" > /proc/sys/net/ipv4/ping_group_range
+hide() {
+  set --
+  while read -r escaped; do
+    target=$(printf '%b' "$escaped")
+    case "$target" in /|"$KUMO_DIR"|"$KUMO_DIR"/*) continue ;; esac
+    case "$KUMO_DIR/" in "$target"/*) continue ;; esac
+    set -- "$@" "$target"
+  done <<EOF
+$(awk '{ split($0, half, " - "); split(half[2], fs, " "); if (fs[1] == "overlay" || fs[1] == "nsfs" || fs[2] ~ /^[/]dev[/]loop/) print $5 }' /proc/self/mountinfo | sort -r)
+EOF
+  [ $# -eq 0 ] || umount -l "$@" 2>/dev/null || true
+}
+hide
+exec systemd-nspawn "$@"
 `;
 
 export class ContainerProcess {
@@ -85,7 +113,10 @@ export class ContainerProcess {
       const child = spawn('/bin/sh', ['-c', LAUNCHER, 'launcher', ...nspawnArgs], {
         stdio: ['ignore', consoleFd, consoleFd],
         detached: true,
-        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', KUMO_CGROUPS: cgroupProcs.join(' '), KUMO_NETNS: netnsPath, KUMO_DIR: files.dir },
+        env: {
+          PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+          KUMO_CGROUPS: cgroupProcs.join(' '), KUMO_NETNS: netnsPath, KUMO_DIR: files.dir, KUMO_IN_NAMESPACES: IN_NAMESPACES,
+        },
       });
       child.unref();
       const pid = child.pid;

@@ -16,6 +16,16 @@ export function exec(cmd: string, args: string[], input?: string): Promise<strin
   });
 }
 
+/**
+ * A command run in a network namespace and in no other: `nsenter --net`. Not `ip netns exec`,
+ * which also makes a mount namespace holding a copy of every host mount of that moment for as long
+ * as the command runs: a long-lived one (HAProxy) would keep instances' root volumes mounted after
+ * the host let them go, their last writes unflushed and their loop devices attached.
+ */
+export function inNetns(ns: string, command: string[]): [string, string[]] {
+  return ['nsenter', [`--net=/run/netns/${ns}`, '--', ...command]];
+}
+
 /** `ip` in a namespace, or in the host's when ns is undefined. */
 export const ip = (ns: string | undefined, ...args: string[]) => exec('ip', ns ? ['-n', ns, ...args] : args);
 
@@ -23,20 +33,22 @@ export const ip = (ns: string | undefined, ...args: string[]) => exec('ip', ns ?
 export const ipBatch = (ns: string, lines: string[]) => exec('ip', ['-n', ns, '-batch', '-'], `${lines.join('\n')}\n`);
 
 /** Applies a whole nft script as one transaction. */
-export const nft = (ns: string | undefined, script: string) =>
-  ns ? exec('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], script) : exec('nft', ['-f', '-'], script);
+export function nft(ns: string | undefined, script: string): Promise<string> {
+  const [cmd, args] = ns ? inNetns(ns, ['nft', '-f', '-']) : ['nft', ['-f', '-']];
+  return exec(cmd, args, script);
+}
 
 const procSys = (key: string) => `/proc/sys/${key.replace(/\./g, '/')}`;
 
 /**
- * Sets sysctls inside a namespace (each has its own net.* tree; `ip netns exec` enters it, and
+ * Sets sysctls inside a namespace (each has its own net.* tree; inNetns enters it, and
  * /proc/sys/net follows the writer's namespace). Plain writes through sh: no procps needed.
  * Keys are ours (interface names without dots), never user input.
  */
 export async function sysctls(ns: string, settings: Record<string, string | number>, then: string[] = []): Promise<void> {
   const writes = Object.entries(settings).map(([k, v]) => `echo ${Number(v)} > ${procSys(k)}`);
   // `then`: commands of ours (fixed verbs, our names and addresses) to run in the same shell.
-  if (writes.length || then.length) await exec('ip', ['netns', 'exec', ns, 'sh', '-ec', [...writes, ...then].join('\n')]);
+  if (writes.length || then.length) await exec(...inNetns(ns, ['sh', '-ec', [...writes, ...then].join('\n')]));
 }
 
 /** A sysctl of the host's own namespace; only ever used on interfaces the fabric created. */

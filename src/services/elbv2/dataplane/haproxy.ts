@@ -1,6 +1,6 @@
 /**
  * One load-balancer node's HAProxy on the host: Debian's haproxy in master-worker mode, started
- * daemonized inside the node's network namespace (`ip netns exec`), so it outlives a kumo that is
+ * daemonized inside the node's network namespace (inNetns), so it outlives a kumo that is
  * killed, and found again from its directory alone:
  *
  *   <node dir>/haproxy.cfg   what runs (haproxy-config.ts); `node <generation>` names it
@@ -19,6 +19,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { run } from '../../../runtime/instances/host.js';
+import { inNetns } from '../../../runtime/network/exec.js';
 import { ERROR_FILES } from './haproxy-config.js';
 
 const START_DEADLINE_MS = 10_000;
@@ -122,7 +123,7 @@ export async function applyNode(dir: string, netns: string, config: string, gene
   await stopNode(dir);
   const log = openSync(join(dir, 'haproxy.log'), 'a');
   try {
-    const child = spawn('ip', ['netns', 'exec', netns, 'haproxy', '-W', '-D', '-p', join(dir, 'haproxy.pid'), '-f', configPath(dir)], {
+    const child = spawn(...inNetns(netns, ['haproxy', '-W', '-D', '-p', join(dir, 'haproxy.pid'), '-f', configPath(dir)]), {
       stdio: ['ignore', log, log],
       detached: true,
     });

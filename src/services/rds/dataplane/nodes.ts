@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import type { DataPlane } from '../../../runtime/data-plane.js';
 import type { InstanceDriver, InstanceStatus } from '../../../runtime/instances/driver.js';
+import { inNetns } from '../../../runtime/network/exec.js';
 import type { PortSpec } from '../../../runtime/network/types.js';
 import { GiB, type VolumeStore } from '../../../runtime/volumes.js';
 import type { NetworkStore } from '../../../state/network.js';
@@ -157,7 +158,7 @@ export class DbNodes {
   answers(r: DbInstanceRecord, node: DbNode): Promise<boolean> {
     const ns = netnsOf(node.NodeId);
     if (!ns) return Promise.resolve(false);
-    return new Promise((resolve) => execFile('ip', ['netns', 'exec', ns, 'timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${r.Port}`], (err) => resolve(!err)));
+    return new Promise((resolve) => execFile(...inNetns(ns, ['timeout', '2', 'bash', '--norc', '-c', `exec 3<>/dev/tcp/127.0.0.1/${r.Port}`]), (err) => resolve(!err)));
   }
 
   /** After a failover: the clients' groups and the public address leave the old primary's port for the new one's. */
