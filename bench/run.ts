@@ -17,10 +17,11 @@ import type { Benchmark } from './lib/types.js';
 import { memory } from './memory.js';
 import { rds } from './rds.js';
 import { s3 } from './s3.js';
+import { scenario } from './scenario.js';
 import { snapshots } from './snapshots.js';
 import { startup } from './startup.js';
 
-const BENCHMARKS: Benchmark[] = [startup, memory, describeSubnets, s3, snapshots, instances, images, rds, elb];
+const BENCHMARKS: Benchmark[] = [startup, memory, describeSubnets, s3, snapshots, instances, images, rds, elb, scenario];
 let interrupted = false;
 
 function usage(): string {
