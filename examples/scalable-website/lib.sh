@@ -51,17 +51,38 @@ check() {
   if "$@"; then ok "$what"; else fail "$what"; fi
 }
 
-# wait_for "what" seconds command...: runs the command until it succeeds, or fails after the deadline.
-wait_for() {
-  local what="$1" limit="$2" deadline
-  shift 2
+# poll seconds command...: runs the command until it succeeds, half a second apart, quietly;
+# false after the deadline. (The aws CLI's own `wait` commands poll every 15 to 30 s: AWS's pace,
+# not kumo's, so the scripts poll the same describe calls themselves.)
+poll() {
+  local limit="$1" deadline
+  shift
   deadline=$(( $(date +%s) + limit ))
   until "$@" > /dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$deadline" ] || fail "$what (not within ${limit} s)"
-    sleep 1
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 0.5
   done
-  ok "$what"
 }
+
+# await "what" seconds command...: as poll; the script fails after the deadline.
+await() {
+  local what="$1" limit="$2"
+  shift 2
+  poll "$limit" "$@" || fail "$what (not within ${limit} s)"
+}
+
+# wait_for "what" seconds command...: as await, and says so when it holds.
+wait_for() {
+  await "$@"
+  ok "$1"
+}
+
+# States, for poll and await.
+instance_is() { [ "$(q ec2 describe-instances --instance-ids "$1" --query 'Reservations[0].Instances[0].State.Name')" = "$2" ]; }
+all_terminated() { [ -z "$(q ec2 describe-instances --instance-ids "$@" --query "Reservations[].Instances[?State.Name!='terminated'].InstanceId")" ]; }
+image_is() { [ "$(q ec2 describe-images --image-ids "$1" --query 'Images[0].State')" = "$2" ]; }
+volume_is() { [ "$(q ec2 describe-volumes --volume-ids "$1" --query 'Volumes[0].State')" = "$2" ]; }
+snapshot_is() { [ "$(q ec2 describe-snapshots --snapshot-ids "$1" --query 'Snapshots[0].State')" = "$2" ]; }
 
 finish() {
   end_step

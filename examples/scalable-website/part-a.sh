@@ -20,10 +20,10 @@ SG="" KEY="" CMS01="" CMS02="" AMI_CMS="" SNAP_ROOT="" DATA_VOL="" DATA_SNAP="" 
 teardown() {
   [ -z "$CMS01$CMS02" ] || aws ec2 terminate-instances --instance-ids $CMS01 $CMS02 > /dev/null 2>&1 || true
   [ -z "$AMI_CMS" ] || aws ec2 deregister-image --image-id "$AMI_CMS" > /dev/null 2>&1 || true
-  [ -z "$CMS01$CMS02" ] || aws ec2 wait instance-terminated --instance-ids $CMS01 $CMS02 > /dev/null 2>&1 || true
+  [ -z "$CMS01$CMS02" ] || poll 300 all_terminated $CMS01 $CMS02 || true
   for snap in $SNAP_ROOT $DATA_SNAP; do aws ec2 delete-snapshot --snapshot-id "$snap" > /dev/null 2>&1 || true; done
   for vol in $DATA_VOL $COPY_VOL; do
-    aws ec2 wait volume-available --volume-ids "$vol" > /dev/null 2>&1 || true
+    poll 120 volume_is "$vol" available || true
     aws ec2 delete-volume --volume-id "$vol" > /dev/null 2>&1 || true
   done
   [ -z "$BUCKET_MADE" ] || aws s3 rb "s3://$BUCKET" --force > /dev/null 2>&1 || true
@@ -58,7 +58,7 @@ AMI=$(q ec2 describe-images --owners amazon --filters 'Name=name,Values=amzn2-am
 CMS01=$(q ec2 run-instances --image-id "$AMI" --instance-type t2.micro --key-name cms-key --security-group-ids "$SG" \
   --placement AvailabilityZone=ap-northeast-1a --user-data "file://$WORK/user-data.sh" \
   --tag-specifications 'ResourceType=instance,Tags=[{Key=Name,Value=cms01}]' --query 'Instances[0].InstanceId')
-aws ec2 wait instance-running --instance-ids "$CMS01"
+await "cms01 is running" 300 instance_is "$CMS01" running
 IP1=$(public_ip "$CMS01")
 wait_for "cms01 ($IP1) serves its page" 600 serves_page "$IP1"
 check "ssh with the key pair works" ssh_to "$IP1" true
@@ -66,37 +66,37 @@ check "ssh with the key pair works" ssh_to "$IP1" true
 step "2. An image of cms01, with its reboot"
 # The default reboot: cms01 stops while its root is copied, and runs again.
 AMI_CMS=$(q ec2 create-image --instance-id "$CMS01" --name cms-image --query ImageId)
-aws ec2 wait image-available --image-ids "$AMI_CMS"
+await "the image is available" 600 image_is "$AMI_CMS" available
 check "the image $AMI_CMS is available" [ "$(q ec2 describe-images --image-ids "$AMI_CMS" --query 'Images[0].State')" = available ]
 SNAP_ROOT=$(q ec2 describe-images --image-ids "$AMI_CMS" --query 'Images[0].BlockDeviceMappings[0].Ebs.SnapshotId')
 is_snapshot_id() { [[ "$1" =~ ^snap-[0-9a-f]{17}$ ]]; }
 check "its block device mapping names the snapshot $SNAP_ROOT" is_snapshot_id "$SNAP_ROOT"
-aws ec2 wait instance-running --instance-ids "$CMS01"
+await "cms01 is running" 300 instance_is "$CMS01" running
 wait_for "cms01 serves again after the reboot" 300 serves_page "$(public_ip "$CMS01")"
 
 step "3. cms02 from the image, in ap-northeast-1c"
 CMS02=$(q ec2 run-instances --image-id "$AMI_CMS" --instance-type t2.micro --key-name cms-key --security-group-ids "$SG" \
   --placement AvailabilityZone=ap-northeast-1c --tag-specifications 'ResourceType=instance,Tags=[{Key=Name,Value=cms02}]' \
   --query 'Instances[0].InstanceId')
-aws ec2 wait instance-running --instance-ids "$CMS02"
+await "cms02 is running" 300 instance_is "$CMS02" running
 IP2=$(public_ip "$CMS02")
 wait_for "cms02 ($IP2) serves cms01's page (httpd enabled at boot starts again)" 300 serves_page "$IP2"
 check "the same key logs into cms02" ssh_to "$IP2" true
 
 step "4. A data volume: written on cms01, carried by a snapshot to a new volume in 1c, read on cms02"
 DATA_VOL=$(q ec2 create-volume --availability-zone ap-northeast-1a --size 1 --query VolumeId)
-aws ec2 wait volume-available --volume-ids "$DATA_VOL"
+await "the volume is available" 300 volume_is "$DATA_VOL" available
 aws ec2 attach-volume --volume-id "$DATA_VOL" --instance-id "$CMS01" --device /dev/xvdf > /dev/null
-aws ec2 wait volume-in-use --volume-ids "$DATA_VOL"
+await "the volume is in-use" 300 volume_is "$DATA_VOL" in-use
 IP1=$(public_ip "$CMS01")
 wait_for "cms01 sees /dev/xvdf" 60 ssh_to "$IP1" 'test -b /dev/xvdf'
 ssh_to "$IP1" 'sudo mkfs -t xfs -q /dev/xvdf && sudo mkdir -p /data && sudo mount /dev/xvdf /data && echo "written on cms01" | sudo tee /data/note.txt > /dev/null && sudo umount /data'
 DATA_SNAP=$(q ec2 create-snapshot --volume-id "$DATA_VOL" --description "cms01 data" --query SnapshotId)
-aws ec2 wait snapshot-completed --snapshot-ids "$DATA_SNAP"
+await "the snapshot is completed" 600 snapshot_is "$DATA_SNAP" completed
 COPY_VOL=$(q ec2 create-volume --availability-zone ap-northeast-1c --snapshot-id "$DATA_SNAP" --query VolumeId)
-aws ec2 wait volume-available --volume-ids "$COPY_VOL"
+await "the volume is available" 300 volume_is "$COPY_VOL" available
 aws ec2 attach-volume --volume-id "$COPY_VOL" --instance-id "$CMS02" --device /dev/xvdf > /dev/null
-aws ec2 wait volume-in-use --volume-ids "$COPY_VOL"
+await "the volume is in-use" 300 volume_is "$COPY_VOL" in-use
 wait_for "cms02 sees /dev/xvdf" 60 ssh_to "$IP2" 'test -b /dev/xvdf'
 NOTE=$(ssh_to "$IP2" 'sudo mkdir -p /data && sudo mount /dev/xvdf /data && cat /data/note.txt')
 check "cms02 reads the file cms01 wrote (\"$NOTE\")" [ "$NOTE" = "written on cms01" ]

@@ -32,13 +32,13 @@ teardown() {
   [ -z "$EC2_1$EC2_2" ] || aws ec2 terminate-instances --instance-ids $EC2_1 $EC2_2 > /dev/null 2>&1 || true
   [ -z "$LISTENER" ] || aws elbv2 delete-listener --listener-arn "$LISTENER" > /dev/null 2>&1 || true
   [ -z "$LB" ] || aws elbv2 delete-load-balancer --load-balancer-arn "$LB" > /dev/null 2>&1 || true
-  [ -z "$LB" ] || aws elbv2 wait load-balancers-deleted --load-balancer-arns "$LB" > /dev/null 2>&1 || true
+  [ -z "$LB" ] || poll 120 lb_gone || true
   [ -z "$TG" ] || aws elbv2 delete-target-group --target-group-arn "$TG" > /dev/null 2>&1 || true
   [ -z "$AMI_WP" ] || aws ec2 deregister-image --image-id "$AMI_WP" > /dev/null 2>&1 || true
   [ -z "$SNAP_WP" ] || aws ec2 delete-snapshot --snapshot-id "$SNAP_WP" > /dev/null 2>&1 || true
-  [ -z "$EC2_1$EC2_2" ] || aws ec2 wait instance-terminated --instance-ids $EC2_1 $EC2_2 > /dev/null 2>&1 || true
+  [ -z "$EC2_1$EC2_2" ] || poll 300 all_terminated $EC2_1 $EC2_2 || true
   if [ -n "$DB_UP" ]; then
-    aws rds wait db-instance-deleted --db-instance-identifier test-rds-1 > /dev/null 2>&1 || true
+    poll 300 db_gone || true
   fi
   [ -z "$SUBNET_GROUP" ] || aws rds delete-db-subnet-group --db-subnet-group-name db-subnetgroup > /dev/null 2>&1 || true
   for sg in $DB_SG $ELB_SG $WEB_SG; do aws ec2 delete-security-group --group-id "$sg" > /dev/null 2>&1 || true; done
@@ -80,6 +80,9 @@ healthy() { [ "$(health "$1")" = healthy ]; }
 not_in_service() { [ "$(health "$1")" != healthy ]; }
 db_field() { q rds describe-db-instances --db-instance-identifier test-rds-1 --query "DBInstances[0].$1"; }
 db_available() { [ "$(db_field DBInstanceStatus)" = available ]; }
+db_gone() { ! aws rds describe-db-instances --db-instance-identifier test-rds-1 > /dev/null 2>&1; }
+lb_active() { [ "$(q elbv2 describe-load-balancers --load-balancer-arns "$LB" --query 'LoadBalancers[0].State.Code')" = active ]; }
+lb_gone() { ! aws elbv2 describe-load-balancers --load-balancer-arns "$LB" > /dev/null 2>&1; }
 db_multi_az() { db_available && [ "$(db_field MultiAZ)" = True ] && [ -n "$(db_field SecondaryAvailabilityZone)" ]; }
 
 # Polls the site every 0.2 s into $1 (one HTTP status per line) until $1.stop exists.
@@ -157,19 +160,19 @@ aws ec2 authorize-security-group-ingress --group-id "$ELB_SG" --protocol tcp --p
 TG=$(q elbv2 create-target-group --name elb-targetgroup --protocol HTTP --port 80 --vpc-id "$VPC" --target-type instance \
   --health-check-path / --matcher HttpCode=200-399 --health-check-interval-seconds 5 --health-check-timeout-seconds 4 \
   --healthy-threshold-count 2 --unhealthy-threshold-count 2 --query 'TargetGroups[0].TargetGroupArn')
-aws ec2 wait instance-running --instance-ids "$EC2_1"
+await "Test-EC2#1 is running" 300 instance_is "$EC2_1" running
 aws elbv2 register-targets --target-group-arn "$TG" --targets "Id=$EC2_1" > /dev/null
 LB=$(q elbv2 create-load-balancer --name Test-ELB --subnets "$PUB_A" "$PUB_C" --security-groups "$ELB_SG" --query 'LoadBalancers[0].LoadBalancerArn')
 LISTENER=$(q elbv2 create-listener --load-balancer-arn "$LB" --protocol HTTP --port 80 --default-actions "Type=forward,TargetGroupArn=$TG" --query 'Listeners[0].ListenerArn')
 LB_DNS=$(q elbv2 describe-load-balancers --load-balancer-arns "$LB" --query 'LoadBalancers[0].DNSName')
-aws elbv2 wait load-balancer-available --load-balancer-arns "$LB"
+await "Test-ELB is active" 120 lb_active
 LB_IP=$(q ec2 describe-network-interfaces --filters "Name=description,Values=ELB app/Test-ELB/*" --query 'NetworkInterfaces[0].Association.PublicIp')
 [ -n "$LB_IP" ] || fail "Test-ELB's network interfaces show its public addresses"
 ok "Test-ELB is $LB_DNS (one of its addresses: $LB_IP)"
 IP_1=$(q ec2 describe-instances --instance-ids "$EC2_1" --query 'Reservations[0].Instances[0].PublicIpAddress')
 wait_for "Test-EC2#1's user data ran (WordPress in /var/www/html, httpd running)" 900 ssh_to "$IP_1" 'sudo test -f /var/lib/cloud/user-data.done && systemctl is-active --quiet httpd && test -f /var/www/html/wp-config-sample.php'
 wait_for "Test-EC2#1 is healthy in elb-targetgroup" 300 healthy "$EC2_1"
-aws rds wait db-instance-available --db-instance-identifier test-rds-1
+await "test-rds-1 is available" 900 db_available
 DB_HOST=$(db_field Endpoint.Address)
 ok "test-rds-1 is available at $DB_HOST:3306"
 shows_setup() { [[ "$(site -L "http://$LB_DNS/")" == *wp-config* ]]; }
@@ -206,17 +209,17 @@ check "its row is in test-rds-1 (mysql on Test-EC2#1, by the endpoint name)" \
 
 step "6. The image Test-AMI-WordPress from Test-EC2#1 (with reboot)"
 AMI_WP=$(q ec2 create-image --instance-id "$EC2_1" --name Test-AMI-WordPress --query ImageId)
-aws ec2 wait image-available --image-ids "$AMI_WP"
+await "Test-AMI-WordPress is available" 600 image_is "$AMI_WP" available
 SNAP_WP=$(q ec2 describe-images --image-ids "$AMI_WP" --query 'Images[0].BlockDeviceMappings[0].Ebs.SnapshotId')
 ok "Test-AMI-WordPress is $AMI_WP, its snapshot $SNAP_WP"
-aws ec2 wait instance-running --instance-ids "$EC2_1"
+await "Test-EC2#1 is running" 300 instance_is "$EC2_1" running
 wait_for "Test-EC2#1 is back in service after the image's reboot" 300 healthy "$EC2_1"
 
 step "7. Test-EC2#2 from Test-AMI-WordPress in public-subnet-c, no user data; both registered"
 EC2_2=$(q ec2 run-instances --image-id "$AMI_WP" --instance-type t2.micro --key-name test-key --security-group-ids "$WEB_SG" \
   --subnet-id "$PUB_C" --associate-public-ip-address --tag-specifications 'ResourceType=instance,Tags=[{Key=Name,Value=Test-EC2#2}]' \
   --query 'Instances[0].InstanceId')
-aws ec2 wait instance-running --instance-ids "$EC2_2"
+await "Test-EC2#2 is running" 300 instance_is "$EC2_2" running
 ROOT_SNAP=$(q ec2 describe-volumes --filters "Name=attachment.instance-id,Values=$EC2_2" --query 'Volumes[0].SnapshotId')
 check "Test-EC2#2's root volume comes from the image's snapshot ($ROOT_SNAP)" [ "$ROOT_SNAP" = "$SNAP_WP" ]
 aws elbv2 register-targets --target-group-arn "$TG" --targets "Id=$EC2_2" > /dev/null
@@ -242,7 +245,7 @@ step "9. Test-EC2#1 stopped while the site is browsed, then started again"
 watch_site "$WORK/stop.log" &
 WATCH=$!
 aws ec2 stop-instances --instance-ids "$EC2_1" > /dev/null
-aws ec2 wait instance-stopped --instance-ids "$EC2_1"
+await "Test-EC2#1 is stopped" 300 instance_is "$EC2_1" stopped
 wait_for "Test-EC2#1 is out of service" 120 not_in_service "$EC2_1"
 touch "$WORK/stop.log.stop"
 wait $WATCH
@@ -251,7 +254,7 @@ check "requests failed only within the health checks' window (2 checks 5 s apart
 for i in $(seq 1 10); do in_service "/?p=$POST" || fail "every request answers once Test-EC2#1 is out of service"; done
 ok "every request answers once Test-EC2#1 is out of service"
 aws ec2 start-instances --instance-ids "$EC2_1" > /dev/null
-aws ec2 wait instance-running --instance-ids "$EC2_1"
+await "Test-EC2#1 is running" 300 instance_is "$EC2_1" running
 wait_for "Test-EC2#1 rejoins (healthy)" 300 healthy "$EC2_1"
 
 step "10. test-rds-1 rebooted with failover while the site is browsed"

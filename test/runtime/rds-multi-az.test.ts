@@ -65,7 +65,8 @@ const standbyReady = () => waitFor('the standby ready', async () => {
 function writer(address: string) {
   const acked: number[] = [];
   let failures = 0;
-  let firstFailure = 0;
+  let lastSuccess = Date.now();
+  let failing = false;
   let longestOutageMs = 0;
   let running = true;
   const done = (async () => {
@@ -76,13 +77,15 @@ function writer(address: string) {
           const [ip] = await hostDns.resolve4(address);
           conn = await mysql.createConnection({ host: ip, user: 'admin', password: PASSWORD, database: 'app', connectTimeout: 1000 });
         }
-        await conn.query('INSERT INTO writes (n) VALUES (?)', [n]);
+        await conn.query({ sql: 'INSERT INTO writes (n) VALUES (?)', values: [n], timeout: 15_000 });
         acked.push(n);
-        if (firstFailure) longestOutageMs = Math.max(longestOutageMs, Date.now() - firstFailure);
-        firstFailure = 0;
+        // From the last write that went through to this one: a write left hanging counts too.
+        if (failing) longestOutageMs = Math.max(longestOutageMs, Date.now() - lastSuccess);
+        failing = false;
+        lastSuccess = Date.now();
       } catch {
         failures++;
-        firstFailure ||= Date.now();
+        failing = true;
         conn?.destroy();
         conn = undefined;
       }

@@ -5,22 +5,21 @@
  * second server, Multi-AZ, a server stopped and a forced failover while the site is browsed, a
  * post that survives both, then everything deleted. The script checks each step itself and exits
  * non-zero at the first that does not hold; this test runs it, and then checks that kumo holds
- * nothing of it any more, through the APIs and on the host. Needs root (skips otherwise; fails under KUMO_REQUIRE_NATIVE=1).
+ * nothing of it any more, through the APIs and on the host. Needs root (skips otherwise; fails
+ * under KUMO_REQUIRE_NATIVE=1).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { DescribeInstancesCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { clientConfig, startKumoForTest, TEST_PUBLIC_IP_POOL, type TestKumo } from '../helpers/kumo.js';
+import { runExample, summary } from '../helpers/examples.js';
 import { missing } from '../helpers/tools.js';
 import { loopsUnder } from '../../src/runtime/loop.js';
 import { nativeSkipReason } from '../runtime/support.js';
 
 const skip = nativeSkipReason() || missing('aws', 'curl', 'ssh-keygen');
-const SCRIPT = join(import.meta.dirname, '../../examples/scalable-website/part-b.sh');
 let kumo: TestKumo;
 
 before(async () => {
@@ -33,20 +32,9 @@ after(async () => {
   await kumo.stop();
 });
 
-function run(script: string, env: Record<string, string>): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [script, '--timed'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, output }));
-  });
-}
-
 test('Part B: the scalable website, step by step with the aws CLI, and nothing left after', { skip, timeout: 40 * 60_000 }, async (t) => {
-  const { code, output } = await run(SCRIPT, { KUMO_URL: kumo.url, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' });
-  t.diagnostic(output.split('\n').filter((l) => /^==|ok:|FAILED|total| s  /.test(l)).join('\n'));
+  const { code, output } = await runExample('part-b.sh', kumo.url);
+  t.diagnostic(summary(output));
   assert.equal(code, 0, output.slice(-4000));
   for (const seen of [
     /ok: browsing Test-ELB-\d+\.ap-northeast-1\.elb\.amazonaws\.com shows WordPress's setup/,

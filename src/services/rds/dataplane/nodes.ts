@@ -124,10 +124,16 @@ export class DbNodes {
     if (this.deps.volumes) await this.deps.volumes.unmountRoot(volumeIdOf(node));
   }
 
-  /** A failing primary is cut off at once: no write may land there once its standby takes over. */
+  /**
+   * A failing primary is cut off at once, before its standby takes over: no write may land there
+   * after. Stopped first, then unplugged: its engine closes its clients' connections as it goes
+   * down, so they fail at once and reconnect by the endpoint name. (Unplugged first, a client
+   * in the middle of a write would hear nothing more and wait for its own timeout.) Writes
+   * acknowledged meanwhile were acknowledged by the synchronous standby too.
+   */
   async stopQuickly(node: DbNode): Promise<void> {
-    await this.unplug(node);
     await this.deps.driver.stop(node.NodeId, 2_000);
+    await this.unplug(node);
   }
 
   /** The node, its port and its disk go (its address and interface are the row's to release). */
