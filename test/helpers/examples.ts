@@ -5,8 +5,28 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { nativeSkipReason } from '../runtime/support.js';
+import { startKumoForTest, TEST_PUBLIC_IP_POOL, type TestKumo } from './kumo.js';
+import { missing } from './tools.js';
 
 export const EXAMPLES = join(import.meta.dirname, '../../examples/scalable-website');
+
+/**
+ * One fresh kumo for a test file that runs a script, started before its tests and stopped after;
+ * `skip` says why the machine cannot run the scripts (no root, no nspawn, no aws CLI, curl or ssh).
+ */
+export function exampleKumo(): { skip: string | false; kumo: () => TestKumo } {
+  const skip = nativeSkipReason() || missing('aws', 'curl', 'ssh-keygen');
+  let kumo: TestKumo | undefined;
+  before(async () => {
+    if (!skip) kumo = await startKumoForTest({ elasticIpPool: TEST_PUBLIC_IP_POOL });
+  });
+  after(async () => {
+    await kumo?.stop();
+  });
+  return { skip, kumo: () => kumo! };
+}
 
 export function runExample(script: string, kumoUrl: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {

@@ -8,30 +8,18 @@
  * host, that nothing of it is left. Needs root (skips otherwise; fails under
  * KUMO_REQUIRE_NATIVE=1).
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DescribeInstancesCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
-import { clientConfig, startKumoForTest, TEST_PUBLIC_IP_POOL, type TestKumo } from '../helpers/kumo.js';
-import { runExample, summary } from '../helpers/examples.js';
-import { missing } from '../helpers/tools.js';
+import { clientConfig } from '../helpers/kumo.js';
+import { exampleKumo, runExample, summary } from '../helpers/examples.js';
 import { loopsUnder } from '../../src/runtime/loop.js';
-import { nativeSkipReason } from '../runtime/support.js';
 
-const skip = nativeSkipReason() || missing('aws', 'curl', 'ssh-keygen');
-let kumo: TestKumo;
-
-before(async () => {
-  if (skip) return;
-  kumo = await startKumoForTest({ elasticIpPool: TEST_PUBLIC_IP_POOL });
-});
-
-after(async () => {
-  if (skip) return;
-  await kumo.stop();
-});
+const { skip, kumo: fixture } = exampleKumo();
 
 test('Part A: one server, its image, its disk carried across zones, a backup to S3; nothing left after', { skip, timeout: 20 * 60_000 }, async (t) => {
+  const kumo = fixture();
   const { code, output } = await runExample('part-a.sh', kumo.url);
   t.diagnostic(summary(output));
   assert.equal(code, 0, output.slice(-4000));

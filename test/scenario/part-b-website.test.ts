@@ -8,31 +8,19 @@
  * nothing of it any more, through the APIs and on the host. Needs root (skips otherwise; fails
  * under KUMO_REQUIRE_NATIVE=1).
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DescribeInstancesCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
-import { clientConfig, startKumoForTest, TEST_PUBLIC_IP_POOL, type TestKumo } from '../helpers/kumo.js';
-import { runExample, summary } from '../helpers/examples.js';
-import { missing } from '../helpers/tools.js';
+import { clientConfig } from '../helpers/kumo.js';
+import { exampleKumo, runExample, summary } from '../helpers/examples.js';
 import { loopsUnder } from '../../src/runtime/loop.js';
-import { nativeSkipReason } from '../runtime/support.js';
 
-const skip = nativeSkipReason() || missing('aws', 'curl', 'ssh-keygen');
-let kumo: TestKumo;
-
-before(async () => {
-  if (skip) return;
-  kumo = await startKumoForTest({ elasticIpPool: TEST_PUBLIC_IP_POOL });
-});
-
-after(async () => {
-  if (skip) return;
-  await kumo.stop();
-});
+const { skip, kumo: fixture } = exampleKumo();
 
 test('Part B: the scalable website, step by step with the aws CLI, and nothing left after', { skip, timeout: 40 * 60_000 }, async (t) => {
+  const kumo = fixture();
   const { code, output } = await runExample('part-b.sh', kumo.url);
   t.diagnostic(summary(output));
   assert.equal(code, 0, output.slice(-4000));
