@@ -148,9 +148,25 @@ export class BlobStore {
    * is on disk.
    */
   async release(ids: string[]): Promise<void> {
+    await this.releaseFiles(this.releaseInline(ids));
+  }
+
+  /**
+   * The inline part of `release`, at once (inside the transaction that stopped referencing them,
+   * they go with it); returns the file blobs among `ids`, for `releaseFiles`.
+   */
+  releaseInline(ids: string[]): string[] {
     const rows = ids.map(inlineRow).filter((r): r is number => r !== undefined);
-    if (rows.length) this.inline.delete(rows);
-    const files = ids.filter((id) => inlineRow(id) === undefined);
+    this.inline.delete(rows);
+    return rows.length === ids.length ? [] : ids.filter((id) => inlineRow(id) === undefined);
+  }
+
+  /**
+   * Blob files a commit stopped referencing, deleted once that commit is on disk. Not waiting
+   * for it loses nothing: a file left by a crash meanwhile is an orphan that `collectGarbage`
+   * removes at the next start.
+   */
+  async releaseFiles(files: string[]): Promise<void> {
     if (files.length === 0) return;
     await this.commits.durable();
     await Promise.all(files.map((id) => unlink(this.pathOf(id)).catch((e: NodeJS.ErrnoException) => {

@@ -116,6 +116,7 @@ export class S3Store {
            last_modified = excluded.last_modified, attrs = excluded.attrs`,
       ),
       deleteObject: db.prepare('DELETE FROM s3_objects WHERE bucket = ? AND key = ?'),
+      deleteObjects: db.prepare('DELETE FROM s3_objects WHERE bucket = ? AND key IN (SELECT value FROM json_each(?)) RETURNING key, blob'),
       listFrom: db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key'),
       blobUsed: db.prepare('SELECT 1 FROM s3_objects WHERE blob = ? LIMIT 1'),
     };
@@ -162,6 +163,12 @@ export class S3Store {
 
   deleteObject(bucket: string, key: string): void {
     this.q.deleteObject.run(bucket, key);
+  }
+
+  /** Deletes the objects at `keys` (one statement, however many); the blob of each key that had one. */
+  deleteObjects(bucket: string, keys: string[]): Map<string, string> {
+    const rows = this.q.deleteObjects.all(bucket, JSON.stringify(keys)) as { key: string; blob: string }[];
+    return new Map(rows.map((r) => [r.key, r.blob]));
   }
 
   /** Objects with key > `after` and key >= `from`, in key order, lazily. */
