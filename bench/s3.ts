@@ -97,7 +97,7 @@ export const s3: Benchmark = {
       progress('raw disk');
       const raw = rawDisk(kumo.dataDir, BLOCK);
 
-      const small = await smallCalls(kumo.url, client, Bucket, kumo.dataDir, raw.writeMiBs, progress);
+      const small = await smallCalls(kumo.url, client, Bucket, kumo.dataDir, raw.writeMiBs, kumo.pid, progress);
 
       progress(`${LIST_KEYS} keys for listing`);
       await mapLimit(

@@ -75,3 +75,14 @@ export function perDatabase<T>(make: (db: Db) => T): (db: Db) => T {
     return t;
   };
 }
+
+/**
+ * Runs `fn` in a transaction (a savepoint inside another). better-sqlite3's `db.transaction(fn)`
+ * builds four wrapper functions each time it is called, so hot paths use this one, made once per
+ * database.
+ */
+export function transact<T>(db: Db, fn: () => T): T {
+  return runner(db)(fn) as T;
+}
+
+const runner = perDatabase((db) => db.transaction((fn: () => unknown) => fn()));

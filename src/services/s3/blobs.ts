@@ -19,6 +19,7 @@ import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { shared } from '../../lib/shared-run.js';
+import { transact } from '../../state/db.js';
 import type { Commits } from '../../state/group-commit.js';
 import { INLINE_MAX, INLINE_PREFIX, type InlineStore } from './inline-store.js';
 
@@ -126,10 +127,10 @@ export class BlobStore {
     const row = inlineRow(p.id);
     if (row === undefined || !p.bytes) return commit();
     const bytes = p.bytes;
-    return this.inline.db.transaction(() => {
+    return transact(this.inline.db, () => {
       this.inline.insert(row, bytes);
       return commit();
-    })();
+    });
   }
 
   /** A pending blob that will not be committed. */

@@ -4,7 +4,7 @@
  * BINARY collation), which is S3's listing order.
  */
 import type { RestoreState } from './archive.js';
-import type { Db, Migration } from '../../state/db.js';
+import { transact, type Db, type Migration } from '../../state/db.js';
 import type { Encryption } from './sse.js';
 
 export interface BucketRow {
@@ -181,7 +181,7 @@ export class S3Store {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return transact(this.db, fn);
   }
 
   /**
