@@ -19,9 +19,6 @@ export function exec(cmd: string, args: string[], input?: string): Promise<strin
 /** `ip` in a namespace, or in the host's when ns is undefined. */
 export const ip = (ns: string | undefined, ...args: string[]) => exec('ip', ns ? ['-n', ns, ...args] : args);
 
-/** Several `ip` commands in one namespace, one process (`ip -batch`); stops at the first failure. */
-export const ipBatch = (ns: string, lines: string[]) => exec('ip', ['-n', ns, '-batch', '-'], `${lines.join('\n')}\n`);
-
 /** Applies a whole nft script as one transaction. */
 export const nft = (ns: string | undefined, script: string) =>
   ns ? exec('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], script) : exec('nft', ['-f', '-'], script);
