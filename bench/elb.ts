@@ -10,7 +10,8 @@
  *              address: the reference for what a proxy adds
  *
  * Requests/s and latency p50/p99 per way, and the load balancer's overhead as ratios to direct
- * and to plain HAProxy. KUMO_BENCH_ELB_SECONDS picks the duration per way (default 5),
+ * and to plain HAProxy; before that, how long the load balancer (a node in each of two subnets)
+ * takes from CreateLoadBalancer to `active`. KUMO_BENCH_ELB_SECONDS picks the duration per way (default 5),
  * KUMO_BENCH_ELB_CONCURRENCY the concurrency (default 16).
  */
 import { spawn } from 'node:child_process';
@@ -26,7 +27,8 @@ import {
   CreateVpcCommand, DescribeImagesCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import {
-  CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, RegisterTargetsCommand,
+  CreateListenerCommand, CreateLoadBalancerCommand, CreateTargetGroupCommand, DescribeLoadBalancersCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client,
+  RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { detectRuntime, which } from '../src/runtime/detect.js';
 import { clientConfig } from './lib/clients.js';
@@ -154,12 +156,19 @@ export const elb: Benchmark = {
         Name: 'bench', Protocol: 'HTTP', Port: 80, VpcId: vpc, HealthCheckIntervalSeconds: 5, HealthCheckTimeoutSeconds: 2, HealthyThresholdCount: 2,
       }))).TargetGroups![0]!.TargetGroupArn!;
       await elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: tg, Targets: [{ Id: id }] }));
-      const lb = (await elbv2.send(new CreateLoadBalancerCommand({ Name: 'bench', Subnets: [a, c], SecurityGroups: [sg] }))).LoadBalancers![0]!;
-      await elbv2.send(new CreateListenerCommand({ LoadBalancerArn: lb.LoadBalancerArn, Protocol: 'HTTP', Port: 80, DefaultActions: [{ Type: 'forward', TargetGroupArn: tg }] }));
       const publicIp = await until('the target\'s public address', 120_000, async () => {
         const i = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;
         return i.State?.Name === 'running' ? (i.PublicIpAddress ?? i.PrivateIpAddress) : undefined;
       });
+      progress('creating the load balancer (a node in each of 2 subnets)');
+      const t0 = performance.now();
+      const lb = (await elbv2.send(new CreateLoadBalancerCommand({ Name: 'bench', Subnets: [a, c], SecurityGroups: [sg] }))).LoadBalancers![0]!;
+      await elbv2.send(new CreateListenerCommand({ LoadBalancerArn: lb.LoadBalancerArn, Protocol: 'HTTP', Port: 80, DefaultActions: [{ Type: 'forward', TargetGroupArn: tg }] }));
+      await until('the load balancer to be active', 60_000, async () => {
+        const l = (await elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [lb.LoadBalancerArn!] }))).LoadBalancers![0]!;
+        return l.State?.Code === 'active';
+      });
+      const activeMs = performance.now() - t0;
       progress('waiting for the target to be healthy');
       await until('a healthy target', 300_000, async () => {
         const h = (await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg }))).TargetHealthDescriptions![0]!;
@@ -194,9 +203,10 @@ export const elb: Benchmark = {
         table(`elb: one nginx target, keep-alive, concurrency ${CONCURRENCY}, ${SECONDS} s each`, ['way', 'requests/s', 'p50 ms', 'p99 ms', 'failed'],
           rows.map((r) => [r.way, round(r.rps), round(r.p50), round(r.p99), r.failed])),
         `kumo ELB requests/s: ${ratio(by('kumo ELB')?.rps, by('direct')?.rps)} of direct, ${ratio(by('kumo ELB')?.rps, by('HAProxy')?.rps)} of plain HAProxy`,
+        `CreateLoadBalancer (2 subnets) and a listener to \`active\`: ${Math.round(activeMs)} ms`,
         ...(direct ? [] : ['(the target has no public address here: direct and plain HAProxy were not measured)']),
       ].join('\n');
-      return { text, data: { concurrency: CONCURRENCY, secondsPerWay: SECONDS, rows } };
+      return { text, data: { concurrency: CONCURRENCY, secondsPerWay: SECONDS, rows, activeMs: Math.round(activeMs) } };
     } finally {
       ec2.destroy();
       elbv2.destroy();

@@ -11,6 +11,8 @@
  * are one batch (their namespaces wired at once, the VPC's and the host's nft tables rewritten
  * once for all), so this is the fabric's part of "20 instances to running".
  *
+ * Last, kumo's own RSS after those rounds (at once, and once settled).
+ *
  * KUMO_BENCH_INSTANCES=1,5 picks other rounds (default 1,20).
  */
 import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, GetConsoleOutputCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
@@ -20,7 +22,9 @@ import { detectRuntime } from '../src/runtime/detect.js';
 import { Fabric } from '../src/runtime/network/fabric.js';
 import { descendantsOf, pssBytes, rssBytes } from '../src/runtime/instances/host.js';
 import { clientConfig } from './lib/clients.js';
-import { spawnKumo } from './lib/spawn.js';
+import { settledMemory } from './memory.js';
+import { mib } from './lib/report.js';
+import { readMemory, spawnKumo } from './lib/spawn.js';
 import type { Benchmark } from './lib/types.js';
 
 const IMAGE_CACHE = process.env.KUMO_TEST_IMAGE_CACHE || '/var/tmp/kumo-test-images';
@@ -134,6 +138,9 @@ export const instances: Benchmark = {
         progress(`launching ${n}`);
         rows.push(await round(ec2, ami, n));
       }
+      // What launching, running and terminating them left kumo holding: at once, and settled.
+      const rssAfter = readMemory(kumo.pid).rssKiB;
+      const rssSettled = await settledMemory(kumo.pid);
       progress('plugging 20 ports into the fabric');
       const plugs = await fabricPlugs();
       const f = (x: number) => x.toFixed(0).padStart(7);
@@ -141,8 +148,9 @@ export const instances: Benchmark = {
         'instances  to running ms (median / slowest)  to user data done ms (median / slowest)  MiB per idle instance (RSS / PSS)  terminate all ms',
         ...rows.map((r) => `${String(r.n).padStart(9)}  ${f(r.runningMedianMs)} ${f(r.runningMaxMs)}${' '.repeat(19)}${f(r.userDataMedianMs)} ${f(r.userDataMaxMs)}${' '.repeat(27)}${r.rssMiBPerInstance.toFixed(1).padStart(6)} / ${r.pssMiBPerInstance.toFixed(1).padStart(5)}${' '.repeat(22)}${f(r.terminateAllMs)}`),
         `fabric: ${plugs.ports} ports plugged at once in ${plugs.totalMs.toFixed(0)} ms, ${plugs.perPlugMs.toFixed(0)} ms per port (plugged as one batch)`,
+        `kumo RSS after these rounds: ${mib(rssAfter)} MiB at once, ${mib(rssSettled.rssKiB)} MiB settled`,
       ].join('\n');
-      return { text, data: { rounds: rows, fabricPlugs: plugs } };
+      return { text, data: { rounds: rows, fabricPlugs: plugs, rssAfterMiB: mib(rssAfter), rssAfterSettledMiB: mib(rssSettled.rssKiB) } };
     } finally {
       ec2.destroy();
       await kumo.stop();

@@ -26,6 +26,7 @@ import { newDigest, type ChecksumAlgorithm } from '../src/services/s3/checksums.
 import { clientConfig, REGION } from './lib/clients.js';
 import { mib, table } from './lib/report.js';
 import { rawDisk } from './lib/disk.js';
+import { settledMemory } from './memory.js';
 import { smallCalls } from './s3-small.js';
 import { readMemory, spawnKumo } from './lib/spawn.js';
 import { mapLimit, round, summarize } from './lib/stats.js';
@@ -96,7 +97,7 @@ export const s3: Benchmark = {
       progress('raw disk');
       const raw = rawDisk(kumo.dataDir, BLOCK);
 
-      const small = await smallCalls(kumo.url, client, Bucket, kumo.dataDir, raw.writeMiBs, progress);
+      const small = await smallCalls(kumo.url, client, Bucket, kumo.dataDir, raw.writeMiBs, kumo.pid, progress);
 
       progress(`${LIST_KEYS} keys for listing`);
       await mapLimit(
@@ -118,6 +119,10 @@ export const s3: Benchmark = {
         listMs.push(performance.now() - s);
       }
 
+      // What the small-object and listing work left kumo holding: right away, and once settled.
+      const afterSmall = readMemory(kumo.pid).rssKiB;
+      progress('RSS settling');
+      const settled = await settledMemory(kumo.pid);
       const before = readMemory(kumo.pid).rssKiB;
       progress('256 MiB PUT');
       const put = await sampled(kumo.pid, async () => {
@@ -154,6 +159,7 @@ export const s3: Benchmark = {
           [LIST_RUNS, round(ls.p50), round(ls.min)],
         ]),
         table('digests over 64 MiB in process (MD5 is always computed: it is the ETag)', ['algorithm', 'MiB/s'], Object.entries(digests)),
+        `\nkumo RSS after the small-object runs and the ${LIST_KEYS.toLocaleString('en-US')}-key listing: ${mib(afterSmall)} MiB at once, ${mib(settled.rssKiB)} MiB settled (${Math.round(settled.settleMs)} ms)`,
         `\nkumo RSS before the 256 MiB transfers: ${mib(before)} MiB; VmHWM after them: ${mib(hwm)} MiB`,
       ].join('');
       return {
@@ -166,6 +172,8 @@ export const s3: Benchmark = {
             multipartMiBs: rate(multipart.ms),
             peakRssMiB: { put: mib(put.peakKiB), get: mib(get.peakKiB), multipart: mib(multipart.peakKiB) },
             rssBeforeMiB: mib(before),
+            rssAfterSmallMiB: mib(afterSmall),
+            rssAfterSmallSettledMiB: mib(settled.rssKiB),
             hwmMiB: mib(hwm),
           },
           small: small.data,

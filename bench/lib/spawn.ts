@@ -18,6 +18,12 @@ export const KUMO_BIN = join(ROOT, 'bin', 'kumo.js');
 const liveChildren = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
 
+/** A child started elsewhere (SDK client processes), stopped by cleanupAll like kumo. */
+export function track(child: ChildProcess): void {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+}
+
 export function tempDir(label = 'kumo-bench-'): string {
   const dir = mkdtempSync(join(tmpdir(), label));
   tempDirs.add(dir);

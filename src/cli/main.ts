@@ -6,10 +6,10 @@
 import { rmSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import v8 from 'node:v8';
 import { configFromEnv, defaultImageDir, parseCredentials, parseHostDns, type KumoConfig } from '../config.js';
 import { isRunning, lockDataDir, pidFilePath, reclaimDataDir, runningKumo, startKumo, type PidFile } from '../kumo.js';
 import { findKumoByDataDir } from '../state/data-dir.js';
+import { keepHeapSmall } from '../lib/heap-size.js';
 import { VERSION } from '../version.js';
 
 const USAGE = `kumo ${VERSION}: AWS on one machine
@@ -85,19 +85,8 @@ function buildConfig(values: Record<string, string | boolean | undefined>): Kumo
   return config;
 }
 
-/**
- * V8 grows the young generation up to 16 MiB a semi-space (two of them) when a program allocates
- * fast, and does not give it back: a third of an idle kumo's memory after a burst of requests.
- * Kept at its starting size, the scavenges come more often and cost what they cost before
- * (requests allocate little that survives); `npm run bench` shows both. Only a flag V8 reads at
- * each growth can still be set once the process runs.
- */
-function keepYoungGenerationSmall(): void {
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
-}
-
 async function start(config: KumoConfig): Promise<void> {
-  keepYoungGenerationSmall();
+  keepHeapSmall();
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   let kumo;
   try {

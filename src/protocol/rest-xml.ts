@@ -28,6 +28,18 @@ interface Route {
   requiredHeaders: string[];
 }
 
+/** A member of an input or output shape, resolved once per shape (every request walks them). */
+interface Member {
+  name: string;
+  shape: Shape;
+  /** Its name on the wire (header, query key, URI label or element). */
+  wire: string;
+  /** `wire` in lower case (header names). */
+  lower: string;
+  /** A list's item shape. */
+  item?: Shape;
+}
+
 /** Older duplicates of newer operations on the same route; clients use the newer ones. */
 const SHADOWED = new Set(['GetBucketLifecycle', 'PutBucketLifecycle', 'GetBucketNotification', 'PutBucketNotification', 'ListDirectoryBuckets']);
 
@@ -78,6 +90,7 @@ export class RestXmlCodec implements Codec {
   private readonly routes: Route[];
   private readonly namespace: string;
   private readonly errors: RestXmlErrors;
+  private readonly plans = new Map<Shape, Member[]>();
 
   constructor(model: LoadedModel, namespace: string, errors: RestXmlErrors) {
     this.model = model;
@@ -107,6 +120,20 @@ export class RestXmlCodec implements Codec {
       if (m.location === 'header') requiredHeaders.push((m.locationName ?? name).toLowerCase());
     }
     return { operation: op, method: op.http?.method ?? 'POST', level, literals, requiredQuery, requiredHeaders };
+  }
+
+  /** `shape`'s members, resolved (made once per shape). */
+  private members(shape: Shape): Member[] {
+    let plan = this.plans.get(shape);
+    if (!plan) {
+      plan = Object.entries(shape.members ?? {}).map(([name, ref]) => {
+        const m = this.model.resolve(ref);
+        const wire = m.locationName ?? name;
+        return { name, shape: m, wire, lower: wire.toLowerCase(), item: shapeType(m) === 'list' ? this.model.resolve(m.member ?? {}) : undefined };
+      });
+      this.plans.set(shape, plan);
+    }
+    return plan;
   }
 
   route(req: WireRequest): Operation | undefined {
@@ -148,27 +175,24 @@ export class RestXmlCodec implements Codec {
     if (!shape) return { operation, input };
     const target = splitS3Path(req);
     const query = new Map(req.query);
-    for (const [name, ref] of Object.entries(shape.members ?? {})) {
-      const m = this.model.resolve(ref);
-      const wire = m.locationName ?? name;
+    for (const { name, shape: m, wire, lower, item } of this.members(shape)) {
       if (m.location === 'uri') {
         const v = wire === 'Bucket' ? target.bucket : wire === 'Key' ? target.key : undefined;
         if (v !== undefined) input[name] = v;
       } else if (m.location === 'querystring') {
-        if (shapeType(m) === 'list') {
+        if (item) {
           const vs = req.query.filter(([k]) => k === wire).map(([, v]) => v);
-          if (vs.length) input[name] = vs.map((v) => parseText(this.model.resolve(m.member ?? {}), v, wire));
+          if (vs.length) input[name] = vs.map((v) => parseText(item, v, wire));
         } else if (query.has(wire)) input[name] = parseText(m, query.get(wire)!, wire);
       } else if (m.location === 'header') {
-        const v = req.headers[wire.toLowerCase()];
+        const v = req.headers[lower];
         if (v === undefined) continue;
         // A list in a header is its items separated by commas (S3's x-amz-object-attributes).
-        if (shapeType(m) === 'list') input[name] = v.split(',').map((x) => parseText(this.model.resolve(m.member ?? {}), x.trim(), wire, 'rfc822'));
+        if (item) input[name] = v.split(',').map((x) => parseText(item, x.trim(), wire, 'rfc822'));
         else input[name] = parseText(m, v, wire, 'rfc822');
       } else if (m.location === 'headers') {
-        const prefix = wire.toLowerCase();
         const map: Record<string, string> = {};
-        for (const [h, v] of Object.entries(req.headers)) if (h.startsWith(prefix)) map[h.slice(prefix.length)] = v;
+        for (const [h, v] of Object.entries(req.headers)) if (h.startsWith(lower)) map[h.slice(lower.length)] = v;
         if (Object.keys(map).length) input[name] = map;
       }
     }
@@ -225,15 +249,13 @@ export class RestXmlCodec implements Codec {
     const out = output ?? {};
     if (!shape) return { status, headers };
     let bodyMembers = false;
-    for (const [name, ref] of Object.entries(shape.members ?? {})) {
-      const m = this.model.resolve(ref);
+    for (const { name, shape: m, lower } of this.members(shape)) {
       const v = out[name];
       if (v === undefined || v === null) continue;
-      const wire = m.locationName ?? name;
       if (m.location === 'statusCode') status = Number(v);
-      else if (m.location === 'header') headers[wire.toLowerCase()] = headerText(m, v);
+      else if (m.location === 'header') headers[lower] = headerText(m, v);
       else if (m.location === 'headers') {
-        for (const [k, x] of Object.entries(v as Record<string, string>)) headers[`${wire.toLowerCase()}${k}`] = utf8Bytes(String(x));
+        for (const [k, x] of Object.entries(v as Record<string, string>)) headers[`${lower}${k}`] = utf8Bytes(String(x));
       } else if (name !== shape.payload) bodyMembers = true;
     }
     if (shape.payload) {

@@ -13,7 +13,7 @@
  * certificate), run on files in a private scratch directory that is removed after each use.
  */
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { generateKeyPair, randomBytes, X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -54,13 +54,15 @@ function openssl(args: string[], cwd: string): Promise<string> {
   });
 }
 
-function newKey(algorithm: KeyAlgorithm): string {
+/** A private key (PEM), made on libuv's thread pool: an RSA key would hold the event loop 0.1-0.3 s. */
+function newKey(algorithm: KeyAlgorithm): Promise<string> {
   const [kind, size] = algorithm.split('_') as ['RSA' | 'EC', string];
-  const pair =
-    kind === 'RSA'
-      ? generateKeyPairSync('rsa', { modulusLength: Number(size), privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } })
-      : generateKeyPairSync('ec', { namedCurve: size, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  return pair.privateKey;
+  const encoding = { privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } } as const;
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, _pub: string, key: string) => (err ? reject(err) : resolve(key));
+    if (kind === 'RSA') generateKeyPair('rsa', { modulusLength: Number(size), ...encoding }, done);
+    else generateKeyPair('ec', { namedCurve: size, ...encoding }, done);
+  });
 }
 
 /** A subject (`/O=…/CN=…`) for openssl's -subj, with its separators escaped. */
@@ -99,7 +101,7 @@ export class CertificateAuthority {
     if (existsSync(this.certificatePath) && existsSync(this.keyPath)) return;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     await this.scratch(async (tmp) => {
-      writeFileSync(join(tmp, 'ca.key'), newKey('RSA_2048'), { mode: 0o600 });
+      writeFileSync(join(tmp, 'ca.key'), await newKey('RSA_2048'), { mode: 0o600 });
       // The random tag tells one kumo's CA from another's in a trust store.
       const name = `kumo local certificate authority ${randomBytes(4).toString('hex')}`;
       await openssl(
@@ -120,7 +122,7 @@ export class CertificateAuthority {
   /** A new key and a certificate for `names` (the first is the subject's CN), signed by the CA. */
   async issue(names: string[], algorithm: KeyAlgorithm = 'RSA_2048', days = LEAF_DAYS): Promise<IssuedCertificate> {
     await this.ensure();
-    const privateKeyPem = newKey(algorithm);
+    const privateKeyPem = await newKey(algorithm);
     const certificatePem = await this.scratch(async (tmp) => {
       writeFileSync(join(tmp, 'leaf.key'), privateKeyPem, { mode: 0o600 });
       writeFileSync(

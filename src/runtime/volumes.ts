@@ -17,11 +17,11 @@
  * The tree is root's alone (0700); inside a root filesystem, files belong to the containers' ID
  * range (instances/user-namespace.ts), starting with `upper` itself.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMounted, run, unmount } from './instances/host.js';
 import { CONTAINER_ID_BASE } from './instances/user-namespace.js';
-import { attachLoop, detachLoops, loopsOf, refreshLoop } from './loop.js';
+import { attachLoop, detachLoops, loopsOf, mountLoop, refreshLoop } from './loop.js';
 
 export interface VolumeInfo {
   volumeId: string;
@@ -134,10 +134,9 @@ export class VolumeStore {
       const { fsGrowPending: _done, ...rest } = info;
       this.commit(rest);
     }
-    const dev = await attachLoop(this.diskOf(volumeId));
     // nosuid, nodev: on the host, nothing in a volume is a way to privilege; the instance's own
     // view of its files comes through the overlay, which is mounted separately.
-    await run('mount', ['-t', 'ext4', '-o', 'nosuid,nodev', dev, mnt]);
+    await mountLoop(this.diskOf(volumeId), mnt, 'ext4', 'nosuid,nodev');
     return mnt;
   }
 
@@ -221,7 +220,7 @@ async function makeRootFilesystem(disk: string): Promise<void> {
   try {
     mkdirSync(join(template, 'upper'));
     mkdirSync(join(template, 'work'));
-    await run('chown', [`${CONTAINER_ID_BASE}:${CONTAINER_ID_BASE}`, join(template, 'upper')]);
+    chownSync(join(template, 'upper'), CONTAINER_ID_BASE, CONTAINER_ID_BASE);
     await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', 'lazy_itable_init=1,lazy_journal_init=1', '-d', template, disk]);
   } finally {
     rmSync(template, { recursive: true, force: true });

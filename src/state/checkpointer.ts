@@ -10,6 +10,8 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { afterNewIsolate } from '../lib/heap-size.js';
+import { CACHE_KIB } from './db.js';
 
 const CHECKPOINT_EVERY_MS = 250;
 /** A worker with nothing to do for this long goes (the next commit starts another). */
@@ -21,6 +23,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.sqlite);
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('busy_timeout = 5000');
+db.pragma('cache_size = -' + workerData.cacheKiB);
 parentPort.on('message', (m) => {
   if (m === 'close') {
     db.close();
@@ -75,8 +78,9 @@ export class Checkpointer {
 
   private spawn(): Worker {
     const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(WORKER, { eval: true, workerData: { file: this.file, sqlite }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
+    const worker = new Worker(WORKER, { eval: true, workerData: { file: this.file, sqlite, cacheKiB: CACHE_KIB }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
     worker.unref();
+    worker.once('online', afterNewIsolate);
     worker.on('message', (m: string) => {
       this.busy = false;
       if (m !== 'ok') this.log(`state: checkpoint failed: ${m}`);

@@ -86,6 +86,20 @@ describe('DeleteObjects', () => {
     assert.deepEqual(await keys(Bucket), ['d']);
   });
 
+  test('answers in the order asked; a key named twice is deleted once, small and large bodies alike, and versions named too', async () => {
+    const Bucket = await newBucket();
+    const large = Buffer.alloc(100 * 1024, 'L');
+    for (const Key of ['small', 'other']) await s3.send(new PutObjectCommand({ Bucket, Key, Body: Key }));
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'large', Body: large }));
+    const Objects = [{ Key: 'large' }, { Key: 'small' }, { Key: 'never' }, { Key: 'small' }, { Key: 'other', VersionId: 'null' }];
+    const r = await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects } }));
+    assert.deepEqual(r.Deleted!.map((d) => [d.Key, d.VersionId]), Objects.map((o) => [o.Key, o.VersionId]));
+    assert.deepEqual(await keys(Bucket), []);
+    // The names are free again, for new objects of either kind.
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'large', Body: 'now small' }));
+    assert.equal(await text(Bucket, 'large'), 'now small');
+  });
+
   test('without Content-MD5 or a checksum, with a wrong one, or with over 1000 keys, nothing is deleted', async () => {
     const Bucket = await newBucket();
     await s3.send(new PutObjectCommand({ Bucket, Key: 'keep', Body: 'k' }));

@@ -11,15 +11,17 @@
  *   mount:   host mounts the device's filesystem at incoming/fs-<name> (nosuid,nodev: the disk's
  *            contents are the instance's, never a way to host devices or host privilege) → root
  *            inside binds it where it asked (what a user's `mount /dev/xvdf /data` becomes)
- *   list:    the container's /sys/block is a tmpfs of its own holding its devices under their
- *            AWS names, each a link to the real device in sysfs (`xvda -> …/block/loop0`): lsblk
- *            shows the instance's disks with their live sizes, and none of the host's. The root
- *            volume is listed but never exposed (its filesystem is mounted by the host).
+ *   list:    the container's /sys/block is a directory of its own (made on the host before the
+ *            container starts and bound there by nspawn; a tmpfs in containers started before
+ *            kumo did that) holding its devices under their AWS names, each a link to the real
+ *            device in sysfs (`xvda -> …/block/loop0`): lsblk shows the instance's disks with
+ *            their live sizes, and none of the host's. The root volume is listed from the start
+ *            but never exposed (its filesystem is mounted by the host).
  *
  * This is LXD's answer too (it mounts on a container's behalf, for allowed filesystems), done
  * through mount(8)'s type helpers in the image instead of a seccomp notifier.
  */
-import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMounted, run } from './host.js';
 import { CONTAINER_ID_BASE, CONTAINER_ID_COUNT } from './user-namespace.js';
@@ -32,9 +34,32 @@ export const MOUNTABLE = ['ext2', 'ext3', 'ext4', 'xfs', 'btrfs'];
 export async function prepareIncoming(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   chownSync(dir, CONTAINER_ID_BASE, CONTAINER_ID_BASE);
-  if (!isMounted(dir)) {
-    await run('mount', ['--bind', dir, dir]);
-    await run('mount', ['--make-shared', dir]);
+  if (!isMounted(dir)) await run('mount', ['--bind', '--make-shared', dir, dir]);
+}
+
+/** A block device the instance sees listed (its root volume): the host's loop device, the name inside. */
+export interface ListedDevice {
+  hostDevice: string;
+  name: string;
+}
+
+/**
+ * The container's /sys/block, made on the host before it starts (nspawn binds the directory
+ * there): a link per device listed, so lsblk inside sees its root volume from the first moment,
+ * with no need to wait for the container's init and enter it. Owned by the container's root, who
+ * may add to it (`listDevice`, for volumes attached later).
+ */
+export function prepareBlockList(dir: string, devices: ListedDevice[]): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { mode: 0o755 });
+  chownSync(dir, CONTAINER_ID_BASE, CONTAINER_ID_BASE);
+  for (const d of devices) {
+    if (!DEVICE_NAME.test(d.name)) throw new Error(`bad device name ${JSON.stringify(d.name)}`);
+    const loop = LOOP_DEVICE.exec(d.hostDevice)?.[1];
+    if (!loop) throw new Error(`not a loop device: ${d.hostDevice}`);
+    const link = join(dir, d.name);
+    symlinkSync(`../devices/virtual/block/${loop}`, link);
+    lchownSync(link, CONTAINER_ID_BASE, CONTAINER_ID_BASE);
   }
 }
 

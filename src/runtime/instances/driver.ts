@@ -7,6 +7,7 @@
  */
 
 import type { Resources } from './cgroups.js';
+import type { ListedDevice } from './devices.js';
 
 export type { Resources } from './cgroups.js';
 
@@ -40,6 +41,15 @@ export interface LaunchSpec {
    * owner keeps it across terminate; without one the driver keeps it in the container's own dir.
    */
   volume?: string;
+  /** Devices listed in the instance's /sys/block from its first moment (its root volume, for lsblk). */
+  blockDevices?: ListedDevice[];
+}
+
+/** What `start` is told besides the instance's id (`launch` takes the same from its spec). */
+export interface StartOptions {
+  netns?: string;
+  resources?: Resources;
+  blockDevices?: ListedDevice[];
 }
 
 /** How a container ended when nobody asked it to: its OS powered off, rebooted, or it died. */
@@ -50,12 +60,15 @@ export type InstanceStatus = 'running' | 'stopped' | 'terminated';
 
 export interface InstanceDriver {
   readonly kind: 'native' | 'process';
-  /** Creates the instance's root volume and boots it. */
-  launch(spec: LaunchSpec): Promise<void>;
+  /**
+   * Creates the instance's root volume and boots it. `beforeStart`, if given, is awaited once the
+   * root is ready and before anything of the instance runs (its owner lines up launches with it).
+   */
+  launch(spec: LaunchSpec, beforeStart?: () => Promise<void>): Promise<void>;
   /** Clean shutdown within the deadline, then a hard kill; the root volume is kept. */
   stop(id: string, deadlineMs?: number): Promise<void>;
   /** Boots a stopped instance from its existing root volume (in `netns`, as for launch). */
-  start(id: string, opts?: { netns?: string; resources?: Resources }): Promise<void>;
+  start(id: string, opts?: StartOptions): Promise<void>;
   /** Stops it and deletes its directory (and its root volume, unless the owner gave one: that stays the owner's). */
   terminate(id: string, deadlineMs?: number): Promise<void>;
   status(id: string): InstanceStatus;
@@ -82,8 +95,6 @@ export interface InstanceDriver {
    * administration of what runs inside (a database node's engine), never for user requests.
    */
   runInside?(id: string, script: string, input?: string): Promise<string>;
-  /** Lists a device the instance has but may not open (its root volume) where lsblk looks (devices.ts). */
-  listDevice?(id: string, hostDevice: string, name: string): Promise<void>;
   /** Unmounts whatever the instance mounted from /dev/<name> and removes the node (giving `hostDevice` back to the host). */
   hideDevice?(id: string, name: string, hostDevice?: string): Promise<void>;
   /** Mounts /dev/<name>'s filesystem at `target` inside the running instance (what its root's `mount` asks kumo for). */

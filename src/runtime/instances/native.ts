@@ -10,6 +10,8 @@
  *
  *   <root>/<id>/instance.json   the launch spec, so start() works after a restart
  *               merged/         the mounted root while the container runs
+ *               incoming/       shared with it: devices and filesystems kumo hands in (devices.ts)
+ *               block/          its /sys/block: the devices it lists, its root volume from the start
  *               console.log     the container's console
  *               launcher.pid    the running container (container-process.ts)
  *               runtime.json    the namespace it runs in, and whether it is ours
@@ -19,7 +21,8 @@
  * kumo's data dir is private to root (0700), so no other host user reaches a root volume; inside
  * one, files belong to the container's ID range, so even a setuid file gives no host privilege.
  *
- * start = mount overlay → netns → cgroups → launcher (nspawn). stop = SIGRTMIN+3 to the
+ * launch = mount overlay → provision the root (provision.ts) → the owner's `beforeStart` → start.
+ * start = mount overlay → incoming, block list → netns → cgroups → launcher (nspawn). stop = SIGRTMIN+3 to the
  * container's systemd (as nspawn sends on SIGTERM), an orderly halt, repeated until it takes; past
  * the deadline the container's init gets SIGKILL (taking its whole pid namespace with it). Then
  * the overlay is unmounted, the namespace deleted (if the driver made it) and the cgroups removed,
@@ -31,10 +34,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cgroupPids, prepareCgroups, removeCgroups, removeParents, type Resources } from './cgroups.js';
+import { cgroupPids, prepareCgroups, removeCgroups, removeParents } from './cgroups.js';
 import { ContainerProcess, tryKill, type ContainerExit } from './container-process.js';
-import { exposeDevice, hideDevice, INCOMING_INSIDE, listDevice, mountFilesystem, prepareIncoming, releaseIncoming } from './devices.js';
-import type { ExitKind, InstanceDriver, InstanceStatus, LaunchSpec } from './driver.js';
+import { exposeDevice, hideDevice, INCOMING_INSIDE, mountFilesystem, prepareBlockList, prepareIncoming, releaseIncoming } from './devices.js';
+import type { ExitKind, InstanceDriver, InstanceStatus, LaunchSpec, StartOptions } from './driver.js';
 import { commOf, descendantsOf, ensureNetns, instanceIds, mountOverlay, pssBytes, removeNetns, rssBytes, unmount } from './host.js';
 import { provisionInstance } from './provision.js';
 import { ownRootVolume, PRIVATE_USERS_ARGS, shiftWritten } from './user-namespace.js';
@@ -70,6 +73,8 @@ export interface InstancePaths {
   merged: string;
   /** Shared with the container at /run/kumo/incoming: how devices and filesystems reach it (devices.ts). */
   incoming: string;
+  /** Bound at the container's /sys/block: the devices it lists (devices.ts). */
+  block: string;
   console: string;
   spec: string;
   runtime: string;
@@ -89,7 +94,7 @@ export class NativeDriver implements InstanceDriver {
   paths(id: string): InstancePaths {
     if (!/^[a-z0-9-]+$/.test(id)) throw new Error(`bad instance id ${JSON.stringify(id)}`);
     const dir = join(this.options.root, id);
-    return { dir, merged: join(dir, 'merged'), incoming: join(dir, 'incoming'), console: join(dir, 'console.log'), spec: join(dir, 'instance.json'), runtime: join(dir, 'runtime.json') };
+    return { dir, merged: join(dir, 'merged'), incoming: join(dir, 'incoming'), block: join(dir, 'block'), console: join(dir, 'console.log'), spec: join(dir, 'instance.json'), runtime: join(dir, 'runtime.json') };
   }
 
   /** The namespace the driver makes for a container that is given none. */
@@ -101,7 +106,7 @@ export class NativeDriver implements InstanceDriver {
     return `${this.options.prefix}${id}`;
   }
 
-  async launch(spec: LaunchSpec): Promise<void> {
+  async launch(spec: LaunchSpec, beforeStart?: () => Promise<void>): Promise<void> {
     const p = this.paths(spec.id);
     if (existsSync(p.dir)) throw new Error(`instance ${spec.id} already exists`);
     mkdirSync(this.options.root, { recursive: true, mode: 0o700 });
@@ -110,7 +115,7 @@ export class NativeDriver implements InstanceDriver {
     const volume = spec.volume ?? p.dir;
     for (const d of ['upper', 'work']) mkdirSync(join(volume, d), { recursive: true });
     if (!spec.volume) ownRootVolume(join(volume, 'upper'));
-    const { userData, netns, hostToken: _secret, ...rest } = spec;
+    const { userData, netns, blockDevices, hostToken: _secret, ...rest } = spec;
     const stored: StoredSpec = { ...rest, volume, userNamespace: true };
     writeFileSync(p.spec, JSON.stringify(stored, null, 2), { mode: 0o600 });
     await this.mount(stored, p);
@@ -119,17 +124,18 @@ export class NativeDriver implements InstanceDriver {
         hostname: spec.hostname ?? spec.id, nameservers: spec.nameservers ?? [],
         defaultUser: spec.defaultUser ?? 'admin', publicKeys: spec.publicKeys ?? [],
         userData: userData === undefined ? undefined : Buffer.from(userData), hostToken: spec.hostToken,
-        trustedCertificates: spec.trustedCertificates,
+        trustedCertificates: spec.trustedCertificates, layers: { upper: join(volume, 'upper'), imageRootfs: spec.imageRootfs },
       });
       shiftWritten(join(volume, 'upper'), p.merged);
+      await beforeStart?.();
     } catch (err) {
       await unmount(p.merged);
       throw err;
     }
-    await this.start(spec.id, { netns });
+    await this.start(spec.id, { netns, blockDevices });
   }
 
-  async start(id: string, opts: { netns?: string; resources?: Resources } = {}): Promise<void> {
+  async start(id: string, opts: StartOptions = {}): Promise<void> {
     if (this.running.has(id)) return;
     const p = this.paths(id);
     let spec = this.storedSpec(id);
@@ -143,6 +149,7 @@ export class NativeDriver implements InstanceDriver {
     try {
       await this.mount(spec, p);
       if (spec.userNamespace) await prepareIncoming(p.incoming);
+      prepareBlockList(p.block, opts.blockDevices ?? []);
       if (ownNetns) await ensureNetns(ns);
       writeFileSync(p.runtime, JSON.stringify({ netns: ns, ownNetns }), { mode: 0o600 });
       const cgroups = prepareCgroups(this.cgroupOf(id), spec.resources ?? {});
@@ -168,6 +175,7 @@ export class NativeDriver implements InstanceDriver {
       '--register=no', '--keep-unit', '--boot', '--quiet',
       `--directory=${p.merged}`, `--machine=${id}`, `--hostname=${spec.hostname ?? id}`,
       ...(spec.userNamespace ? [...PRIVATE_USERS_ARGS, `--bind-ro=${p.incoming}:${INCOMING_INSIDE}`] : []),
+      `--bind=${p.block}:/sys/block`,
       // read-only: the console goes to our stdout (the log file) and nobody can type into it.
       '--console=read-only',
       // The instance's own resolv.conf (provisionInstance), not the host's: the host's servers are
@@ -235,6 +243,7 @@ export class NativeDriver implements InstanceDriver {
   private async release(id: string, ownNetns: boolean): Promise<void> {
     if (ownNetns) await removeNetns(this.netnsOf(id));
     await releaseIncoming(this.paths(id).incoming);
+    rmSync(this.paths(id).block, { recursive: true, force: true });
     await unmount(this.paths(id).merged);
     // nspawn removes its mount-propagation dir on a clean exit, not when it is SIGKILLed.
     rmSync(join('/run/systemd/nspawn/propagate', id), { recursive: true, force: true });
@@ -258,10 +267,6 @@ export class NativeDriver implements InstanceDriver {
       child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`inside ${id}: exit ${code}: ${err.trim()}`))));
       child.stdin.end(input);
     });
-  }
-
-  async listDevice(id: string, hostDevice: string, name: string): Promise<void> {
-    await listDevice(await this.requireInit(id), hostDevice, name);
   }
 
   async hideDevice(id: string, name: string, hostDevice?: string): Promise<void> {

@@ -86,7 +86,7 @@ export class ProcessDriver implements InstanceDriver {
     };
   }
 
-  async launch(spec: LaunchSpec): Promise<void> {
+  async launch(spec: LaunchSpec, beforeStart?: () => Promise<void>): Promise<void> {
     const p = this.paths(spec.id);
     if (existsSync(p.dir)) throw new Error(`instance ${spec.id} already exists`);
     mkdirSync(p.root, { recursive: true });
@@ -94,6 +94,7 @@ export class ProcessDriver implements InstanceDriver {
     writeFileSync(p.spec, JSON.stringify(stored, null, 2));
     if (userData !== undefined) writeFileSync(p.userData, gunzipIfGzipped(userData), { mode: 0o700 });
     writeFileSync(p.init, INIT, { mode: 0o700 });
+    await beforeStart?.();
     this.spawnInit(spec.id, true);
   }
 

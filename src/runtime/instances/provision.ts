@@ -16,6 +16,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { dirname, join } from 'node:path';
 import { HOST_TOKEN_FILE } from '../images/recipe.js';
 import { gunzipSync } from 'node:zlib';
+import { addUser } from './user-add.js';
 import { DONE_MARKER, installFirstBoot, STARTED_MARKER, USER_DATA_DIR, USER_DATA_UNIT, type UserDataParts } from './first-boot.js';
 
 export interface ProvisionParams {
@@ -31,13 +32,15 @@ export interface ProvisionParams {
   hostToken?: string;
   /** CA certificates (PEM) added to the system's trust store. */
   trustedCertificates?: string[];
+  /** The root's upper layer and the image under it: with them, the default user's creation is replayed when it can be (./user-add.ts). */
+  layers?: { upper: string; imageRootfs: string };
 }
 
 /** `root` is the instance's mounted root; every write lands in its upper layer. */
 export async function provisionInstance(root: string, p: ProvisionParams): Promise<void> {
   forgetPreviousInstance(root);
   writeIdentity(root, p.hostname, p.nameservers);
-  await ensureUser(root, p.defaultUser);
+  await ensureUser(root, p.defaultUser, p.layers);
   if (p.publicKeys.length) addAuthorizedKeys(root, p.defaultUser, p.publicKeys);
   if (p.hostToken) {
     mkdirSync(join(root, dirname(HOST_TOKEN_FILE)), { recursive: true, mode: 0o700 });
@@ -108,12 +111,13 @@ function lookupUser(root: string, name: string): PasswdEntry | undefined {
  * The image's own useradd (through chroot) rather than editing passwd/shadow/group by hand: it
  * knows the image's UID ranges, skeleton and group files. Same sudo rule as cloud-init's.
  */
-async function ensureUser(root: string, name: string): Promise<void> {
+async function ensureUser(root: string, name: string, layers: ProvisionParams['layers']): Promise<void> {
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(name)) throw new Error(`bad user name ${JSON.stringify(name)}`);
   if (name === 'root') return;
   if (!lookupUser(root, name)) {
     const groups = ['adm', 'sudo'].filter((g) => readFileSync(join(root, 'etc/group'), 'utf8').includes(`\n${g}:`));
-    await chroot(root, ['useradd', '-m', '-s', '/bin/bash', '-c', name, ...(groups.length ? ['-G', groups.join(',')] : []), name]);
+    if (layers) await addUser({ root, ...layers, name, groups });
+    else await chroot(root, ['useradd', '-m', '-s', '/bin/bash', '-c', name, ...(groups.length ? ['-G', groups.join(',')] : []), name]);
   }
   const sudoers = join(root, 'etc/sudoers.d');
   mkdirSync(sudoers, { recursive: true });

@@ -29,9 +29,6 @@ export function inNetns(ns: string, command: string[]): [string, string[]] {
 /** `ip` in a namespace, or in the host's when ns is undefined. */
 export const ip = (ns: string | undefined, ...args: string[]) => exec('ip', ns ? ['-n', ns, ...args] : args);
 
-/** Several `ip` commands in one namespace, one process (`ip -batch`); stops at the first failure. */
-export const ipBatch = (ns: string, lines: string[]) => exec('ip', ['-n', ns, '-batch', '-'], `${lines.join('\n')}\n`);
-
 /** Applies a whole nft script as one transaction. */
 export function nft(ns: string | undefined, script: string): Promise<string> {
   const [cmd, args] = ns ? inNetns(ns, ['nft', '-f', '-']) : ['nft', ['-f', '-']];

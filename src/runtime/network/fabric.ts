@@ -350,12 +350,7 @@ export class Fabric {
       }
     }
     if (fresh.length === 0) return;
-    const wired = await Promise.allSettled(
-      fresh.map(async ({ p, v }) => {
-        await this.wire(v, p);
-        await ip(undefined, 'route', 'replace', `${p.transitIp}/32`, 'via', v.uplink.router, 'dev', v.hostIf);
-      }),
-    );
+    const wired = await Promise.allSettled(fresh.map(({ p, v }) => this.wire(v, p)));
     const undo = async (f: (typeof fresh)[number]) => {
       this.ports.delete(f.p.spec.portId);
       this.byTransit.delete(f.p.transitIp);
@@ -467,6 +462,7 @@ export class Fabric {
     await wirePort({
       routerNs: v.ns, portNs: p.ns, portId: p.spec.portId,
       privateIp: p.spec.privateIp, prefix: subnet.prefix, gateway: intToIp(subnet.base + 1),
+      transit: { ip: p.transitIp, router: v.uplink.router, hostIf: v.hostIf },
     });
   }
 
@@ -480,10 +476,7 @@ export class Fabric {
     if (rewire) this.checkAddressFree(port);
     this.check(port.vpcId, { port });
     p.spec = port;
-    if (rewire) {
-      await this.wire(v, p);
-      await ip(undefined, 'route', 'replace', `${p.transitIp}/32`, 'via', v.uplink.router, 'dev', v.hostIf);
-    }
+    if (rewire) await this.wire(v, p);
     await this.applyRouter(v);
     await this.applyHost();
   }

@@ -4,8 +4,8 @@
  * sits in the router. No bridge: every instance has a /32 route in the router and proxy ARP on
  * its peer, so even same-subnet packets are routed, and the forward hook sees all of them.
  */
-import { ensureNetns, netnsExists, removeNetns } from '../instances/host.js';
-import { hostSysctl, ip, ipBatch, quietly, sysctls } from './exec.js';
+import { ensureNetns, removeNetns } from '../instances/host.js';
+import { exec, hostSysctl, ip, quietly, sysctls } from './exec.js';
 import { UPLINK, peerName } from './names.js';
 
 export async function createRouter(ns: string, hostIf: string, up: { host: string; router: string }, serviceAddress: string): Promise<void> {
@@ -65,34 +65,42 @@ export interface Wiring {
   privateIp: string;
   prefix: number;
   gateway: string;
+  /** The host's route to the port's transit address, through the VPC's uplink. */
+  transit: { ip: string; router: string; hostIf: string };
 }
 
 /**
- * (Re)creates eth0; the instance namespace itself is reused if it exists (a running instance may
- * be in it). Each namespace's commands go in one `ip -batch` (and the router's, with its sysctls,
- * in one shell): instances launched together wait on each other's plugs, so process spawns count.
+ * Wires one port in one shell: a process spawned from kumo holds its event loop for milliseconds
+ * (instances launched together wait on each other's plugs), the shell's own children cost it
+ * nothing. The port's namespace (reused if it exists: a running instance may be in it) gets eth0,
+ * its peer in the router proxy ARP and a /32 route, and the host a route to its transit address.
+ * Every value is an argument of the script, never spliced into it.
  */
+const WIRE_PORT = `
+port=$1 router=$2 peer=$3 ip=$4 prefix=$5 gateway=$6 transit=$7 uplink=$8 hostif=$9
+if [ -e "/run/netns/$port" ]; then
+  ip -n "$router" link del "$peer" 2>/dev/null || true
+  ip -n "$port" link del eth0 2>/dev/null || true
+else
+  ip netns add "$port"
+fi
+printf '%s\\n' 'link set lo up' "link add eth0 type veth peer name $peer netns $router" \\
+  "addr add $ip/$prefix dev eth0" 'link set eth0 up' "route add default via $gateway dev eth0 onlink" |
+  ip -n "$port" -batch -
+# Proxy ARP answers for every address the router routes elsewhere (other instances, same
+# subnet included); without the delay, the first packet waits up to 0.8 s. nsenter, not
+# \`ip netns exec\`: no mount namespace holding the host's mounts (see exec.ts's inNetns).
+nsenter --net="/run/netns/$router" sh -ec '
+  echo 1 > "/proc/sys/net/ipv4/conf/$1/proxy_arp"
+  echo 0 > "/proc/sys/net/ipv4/neigh/$1/proxy_delay"
+  ip link set "$1" up
+  ip route replace "$2/32" dev "$1"' sh "$peer" "$ip"
+ip route replace "$transit/32" via "$uplink" dev "$hostif"
+`;
+
 export async function wirePort(w: Wiring): Promise<void> {
-  const peer = peerName(w.portId);
-  if (netnsExists(w.portNs)) {
-    await quietly(ip(w.routerNs, 'link', 'del', peer));
-    await quietly(ip(w.portNs, 'link', 'del', 'eth0'));
-  } else {
-    await ip(undefined, 'netns', 'add', w.portNs);
-  }
-  await ipBatch(w.portNs, [
-    'link set lo up',
-    `link add eth0 type veth peer name ${peer} netns ${w.routerNs}`,
-    `addr add ${w.privateIp}/${w.prefix} dev eth0`,
-    'link set eth0 up',
-    `route add default via ${w.gateway} dev eth0 onlink`,
-  ]);
-  // Proxy ARP answers for every address the router routes elsewhere (other instances, same
-  // subnet included); without the delay, the first packet does not wait up to 0.8 s.
-  await sysctls(w.routerNs, { [`net.ipv4.conf.${peer}.proxy_arp`]: 1, [`net.ipv4.neigh.${peer}.proxy_delay`]: 0 }, [
-    `ip link set ${peer} up`,
-    `ip route replace ${w.privateIp}/32 dev ${peer}`,
-  ]);
+  const args = [w.portNs, w.routerNs, peerName(w.portId), w.privateIp, String(w.prefix), w.gateway, w.transit.ip, w.transit.router, w.transit.hostIf];
+  await exec('sh', ['-ec', WIRE_PORT, 'wire-port', ...args]);
 }
 
 export async function unwirePort(routerNs: string, portNs: string, portId: string): Promise<void> {

@@ -19,6 +19,7 @@ import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { shared } from '../../lib/shared-run.js';
+import { transact } from '../../state/db.js';
 import type { Commits } from '../../state/group-commit.js';
 import { INLINE_MAX, INLINE_PREFIX, type InlineStore } from './inline-store.js';
 
@@ -126,10 +127,10 @@ export class BlobStore {
     const row = inlineRow(p.id);
     if (row === undefined || !p.bytes) return commit();
     const bytes = p.bytes;
-    return this.inline.db.transaction(() => {
+    return transact(this.inline.db, () => {
       this.inline.insert(row, bytes);
       return commit();
-    })();
+    });
   }
 
   /** A pending blob that will not be committed. */
@@ -148,9 +149,25 @@ export class BlobStore {
    * is on disk.
    */
   async release(ids: string[]): Promise<void> {
+    await this.releaseFiles(this.releaseInline(ids));
+  }
+
+  /**
+   * The inline part of `release`, at once (inside the transaction that stopped referencing them,
+   * they go with it); returns the file blobs among `ids`, for `releaseFiles`.
+   */
+  releaseInline(ids: string[]): string[] {
     const rows = ids.map(inlineRow).filter((r): r is number => r !== undefined);
-    if (rows.length) this.inline.delete(rows);
-    const files = ids.filter((id) => inlineRow(id) === undefined);
+    this.inline.delete(rows);
+    return rows.length === ids.length ? [] : ids.filter((id) => inlineRow(id) === undefined);
+  }
+
+  /**
+   * Blob files a commit stopped referencing, deleted once that commit is on disk. Not waiting
+   * for it loses nothing: a file left by a crash meanwhile is an orphan that `collectGarbage`
+   * removes at the next start.
+   */
+  async releaseFiles(files: string[]): Promise<void> {
     if (files.length === 0) return;
     await this.commits.durable();
     await Promise.all(files.map((id) => unlink(this.pathOf(id)).catch((e: NodeJS.ErrnoException) => {

@@ -31,6 +31,12 @@ export interface Removal {
 /** `bypassGovernance`: x-amz-bypass-governance-retention, from a caller allowed it (./authorize.ts). */
 export type RemoveObject = (bucket: string, key: string, versionId: string | undefined, now: Date, bypassGovernance?: boolean) => Removal;
 
+/**
+ * Deletes of many keys at once, none naming a version (DeleteObjects): what each did, in the
+ * order given. Nothing here refuses a key, so no key needs undoing on its own.
+ */
+export type RemoveKeys = (bucket: string, keys: string[], now: Date) => Removal[];
+
 /** The version a read names: an object, or a delete marker (which reads refuse). */
 export interface Found {
   row?: ObjectRow;
@@ -42,6 +48,7 @@ export type FindObject = (bucket: string, key: string, versionId: string | undef
 export interface Versioning {
   commit: CommitObject;
   remove: RemoveObject;
+  removeKeys: RemoveKeys;
   find: FindObject;
   /** The x-amz-version-id to answer for `row`: only in buckets that have been versioned. */
   versionIdOf: (row: ObjectRow) => string | undefined;
@@ -145,6 +152,18 @@ export function versioning(store: S3Store, versions: VersionStore): Versioning {
     return { freed: old.deleteMarker ? [] : [old.blob], versionId, deleteMarker: old.deleteMarker || undefined };
   };
 
+  // In a bucket never versioned, one statement deletes them all; else a delete marker each.
+  const removeKeys: RemoveKeys = (bucket, keys, now) => {
+    if (versions.status(bucket) !== undefined) return keys.map((key) => remove(bucket, key, undefined, now));
+    const blobs = store.deleteObjects(bucket, keys);
+    return keys.map((key) => {
+      const blob = blobs.get(key);
+      // A key named twice was deleted once.
+      blobs.delete(key);
+      return { freed: blob === undefined ? [] : [blob] };
+    });
+  };
+
   const find: FindObject = (bucket, key, versionId) => {
     const current = store.object(bucket, key);
     if (versionId === undefined) {
@@ -162,7 +181,7 @@ export function versioning(store: S3Store, versions: VersionStore): Versioning {
 
   const versionIdOf = (row: ObjectRow) => (versions.status(row.bucket) ? versionOf(row) : undefined);
 
-  return { commit, remove, find, versionIdOf };
+  return { commit, remove, removeKeys, find, versionIdOf };
 }
 
 /** Changes attributes of one version (tags, retention, legal hold), current or not, in place. */

@@ -16,11 +16,11 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { XMLParser } from 'fast-xml-parser';
 import type { Operation } from '../../models/shapes.js';
 import { AwsError } from '../../protocol/errors.js';
 import type { RestXmlCodec } from '../../protocol/rest-xml.js';
 import type { WireRequest, WireResponse } from '../../protocol/types.js';
+import { readXml, type XmlNode } from '../../protocol/xml-read.js';
 import type { Handler, RequestContext, Signer } from '../service.js';
 import { S3Errors } from './errors.js';
 import { FormPreambleTooLarge, FormReader, formBoundary, MalformedForm, type FilePart } from './form-data.js';
@@ -227,20 +227,26 @@ function redirectTarget(url: string | undefined): URL | undefined {
   }
 }
 
-const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: false, isArray: (name) => name === 'Tag' });
+/** The text of an element (its #text when it has attributes too). */
+const textOf = (n: XmlNode | XmlNode[] | undefined): string =>
+  typeof n === 'string' ? n : n && !Array.isArray(n) && typeof n['#text'] === 'string' ? n['#text'] : '';
 
 /** The form's `tagging` field is a Tagging document; PutObject takes its tags as a query string. */
 function taggingQuery(doc: string): string {
-  let tags: { Key?: unknown; Value?: unknown }[];
+  let tags: XmlNode[];
   try {
-    const parsed = xml.parse(doc) as { Tagging?: { TagSet?: { Tag?: { Key?: unknown; Value?: unknown }[] } | string } };
-    const set = parsed.Tagging?.TagSet;
-    if (parsed.Tagging === undefined || set === undefined) throw new Error('no TagSet');
-    tags = typeof set === 'string' ? [] : (set.Tag ?? []);
+    const tagging = readXml(doc, 8).Tagging;
+    const set = typeof tagging === 'object' && !Array.isArray(tagging) ? tagging.TagSet : undefined;
+    if (set === undefined || Array.isArray(set)) throw new Error('no TagSet');
+    const tag = typeof set === 'string' ? undefined : set.Tag;
+    tags = tag === undefined ? [] : Array.isArray(tag) ? tag : [tag];
   } catch {
     throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
   }
-  return tags.map((t) => `${encodeURIComponent(String(t.Key ?? ''))}=${encodeURIComponent(String(t.Value ?? ''))}`).join('&');
+  return tags
+    .map((t) => (typeof t === 'object' ? t : {}))
+    .map((t) => `${encodeURIComponent(textOf(t.Key))}=${encodeURIComponent(textOf(t.Value))}`)
+    .join('&');
 }
 
 function sameText(a: string, b: string): boolean {

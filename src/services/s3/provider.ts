@@ -177,7 +177,7 @@ export function createS3Service(deps: S3Deps): Service {
     ...completeHandlers(store, uploads, blobs, v),
     ...multipartListingHandlers(store, uploads),
     ...copyHandlers(store, blobs, v, encryptionOf, locks),
-    ...batchDeleteHandlers(store, blobs, v.remove),
+    ...batchDeleteHandlers(store, blobs, v.remove, v.removeKeys),
     ...listingV1Handlers(store),
     ...versionHandlers(store, versions, locks),
     ...objectLockHandlers(store, versions, v, locks),

@@ -4,7 +4,7 @@
  * BINARY collation), which is S3's listing order.
  */
 import type { RestoreState } from './archive.js';
-import type { Db, Migration } from '../../state/db.js';
+import { transact, type Db, type Migration } from '../../state/db.js';
 import type { Encryption } from './sse.js';
 
 export interface BucketRow {
@@ -116,6 +116,7 @@ export class S3Store {
            last_modified = excluded.last_modified, attrs = excluded.attrs`,
       ),
       deleteObject: db.prepare('DELETE FROM s3_objects WHERE bucket = ? AND key = ?'),
+      deleteObjects: db.prepare('DELETE FROM s3_objects WHERE bucket = ? AND key IN (SELECT value FROM json_each(?)) RETURNING key, blob'),
       listFrom: db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key'),
       blobUsed: db.prepare('SELECT 1 FROM s3_objects WHERE blob = ? LIMIT 1'),
     };
@@ -164,6 +165,12 @@ export class S3Store {
     this.q.deleteObject.run(bucket, key);
   }
 
+  /** Deletes the objects at `keys` (one statement, however many); the blob of each key that had one. */
+  deleteObjects(bucket: string, keys: string[]): Map<string, string> {
+    const rows = this.q.deleteObjects.all(bucket, JSON.stringify(keys)) as { key: string; blob: string }[];
+    return new Map(rows.map((r) => [r.key, r.blob]));
+  }
+
   /** Objects with key > `after` and key >= `from`, in key order, lazily. */
   *iterate(bucket: string, after: string, from: string): Generator<ObjectRow> {
     for (const r of this.q.listFrom.iterate(bucket, after, from) as Iterable<RawObject>) yield toObject(r);
@@ -174,7 +181,7 @@ export class S3Store {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return transact(this.db, fn);
   }
 
   /**

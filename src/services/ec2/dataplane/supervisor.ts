@@ -14,7 +14,9 @@
  * whose OS powered itself off is stopped (or terminated, per InstanceInitiatedShutdownBehavior).
  * Once every instance that should run is plugged, the fabric drops what nobody claimed.
  */
+import type { ListedDevice } from '../../../runtime/instances/devices.js';
 import type { InstanceDriver } from '../../../runtime/instances/driver.js';
+import { Together, type Place } from '../../../lib/together.js';
 import { Reconciler } from '../../../runtime/reconciler.js';
 import type { SnapshotStore } from '../../../runtime/snapshots/store.js';
 import type { VolumeStore } from '../../../runtime/volumes.js';
@@ -74,9 +76,8 @@ export class InstanceSupervisor {
   private readonly roots: RootVolumes;
   /** Instance types with instance storage get their ephemeral disks here. */
   readonly instanceStore: InstanceStoreDisks;
-  /** Plugs in flight, and boots waiting for them to finish (see boot). */
-  private plugging = 0;
-  private plugWaiters: (() => void)[] = [];
+  /** Boots under way get their instances ready, then start them together (see boot). */
+  private readonly starting = new Together();
 
   constructor(private readonly deps: SupervisorDeps) {
     this.ports = new InstancePorts(deps.store, deps.plane, deps.log);
@@ -210,22 +211,19 @@ export class InstanceSupervisor {
     const fresh = driver.status(i.InstanceId) === 'terminated';
     const adopted = driver.status(i.InstanceId) === 'running';
     let volume: Promise<string | undefined> | undefined;
+    let place: Place | undefined;
     try {
       const rootfs = await this.deps.imageRootfs(i.KumoImage);
+      // A container booting takes the CPU the others' preparation needs (20 at once made each
+      // step several times slower): instances launched together are all made ready first (root
+      // volume, port in the fabric as one batch, root provisioned), then all start.
+      place = this.starting.join();
       // The root volume is made and mounted while the port is plugged: neither boots anything.
       volume = this.roots.ready(i, rootfs);
       volume.catch(() => {}); // awaited below; its failure is the boot's
-      let netns: string | undefined;
-      this.plugging++;
-      try {
-        netns = await this.ports.plug(scope, i);
-      } finally {
-        if (--this.plugging === 0) for (const wake of this.plugWaiters.splice(0)) wake();
-      }
-      // A container booting takes the CPU plugs need (20 at once made each plug ten times
-      // slower): instances launched together are all plugged first (one batch in the fabric),
-      // then all boot.
-      if (this.plugging > 0) await new Promise<void>((resolve) => this.plugWaiters.push(resolve));
+      const netns = await this.ports.plug(scope, i);
+      await volume;
+      const blockDevices = await this.blockDevices(i);
       if (fresh) {
         const key = i.KeyName ? keyPairTable(this.deps.store.db).list(scope).find((k) => k.KeyName === i.KeyName) : undefined;
         await driver.launch({
@@ -241,17 +239,21 @@ export class InstanceSupervisor {
           netns,
           resources: resourcesOf(i.InstanceType),
           volume: await volume,
-        });
+          blockDevices,
+        }, place.arrive);
       } else {
+        await place.arrive();
         // A no-op for a container adopted after a restart: it keeps running as it is.
-        await volume;
-        await driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
+        await driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType), blockDevices });
       }
-      await this.showDevices(i);
+      place.leave();
+      // Running from here, as an EC2 instance is once its VM starts: its OS boots on its own.
+      await this.instanceStore.expose(i);
       this.booted.add(i.InstanceId);
       this.crashed.delete(i.InstanceId);
       this.deps.containers?.(i.InstanceId, adopted ? 'adopted' : 'started');
     } catch (err) {
+      place?.leave();
       this.deps.log(`instance ${i.InstanceId}: could not boot: ${(err as Error).message}`);
       // Cleaning up under a volume still being made would leave it behind.
       await volume?.catch(() => {});
@@ -277,20 +279,19 @@ export class InstanceSupervisor {
   private async reboot(scope: Scope, i: InstanceRecord): Promise<void> {
     await this.deps.driver.stop(i.InstanceId, STOP_DEADLINE_MS);
     const netns = this.ports.plugged(i.InstanceId) ? await this.ports.plug(scope, i) : undefined;
-    await this.deps.driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType) });
+    await this.deps.driver.start(i.InstanceId, { netns, resources: resourcesOf(i.InstanceType), blockDevices: await this.blockDevices(i) });
     // A reboot keeps instance-store data; the new container gets the same disks.
-    await this.showDevices(i);
+    await this.instanceStore.expose(i);
     this.booted.add(i.InstanceId);
     this.crashed.delete(i.InstanceId);
     this.deps.containers?.(i.InstanceId, 'started');
     this.settle(scope, i.InstanceId, ['running'], (r) => ({ ...r, RebootRequested: false }));
   }
 
-  /** A (re)started container's disks as the instance sees them: the root volume (listed for lsblk) and its instance-store disks. */
-  private async showDevices(i: InstanceRecord): Promise<void> {
+  /** What a (re)started container lists in its /sys/block: its root volume, under its name inside. */
+  private async blockDevices(i: InstanceRecord): Promise<ListedDevice[]> {
     const root = await this.roots.device(i);
-    if (root) await this.deps.driver.listDevice?.(i.InstanceId, root, rootInsideName(i.RootDeviceName));
-    await this.instanceStore.expose(i);
+    return root ? [{ hostDevice: root, name: rootInsideName(i.RootDeviceName) }] : [];
   }
 
   private async stop(scope: Scope, i: InstanceRecord): Promise<void> {

@@ -188,13 +188,16 @@ export class LoadBalancerSupervisor {
     const runtime = this.deps.runtime!;
     const net = await runtime.plane.network();
     await this.applyVpc(net, scope, lb.VpcId);
-    // Plugs are serialized by the fabric; the nodes' HAProxy (re)loads then run side by side.
-    const namespaces: string[] = [];
-    for (const node of lb.Nodes) {
-      const port = this.portOf(scope, lb, node);
-      namespaces.push((await net.plug(port)).netns);
-      this.plugged.set(node.NetworkInterfaceId, JSON.stringify(port));
-    }
+    // Plugged together, the nodes are one batch in the fabric (wired side by side, each nft table
+    // rewritten once); their HAProxy (re)loads then run side by side too.
+    const namespaces = await Promise.all(
+      lb.Nodes.map(async (node) => {
+        const port = this.portOf(scope, lb, node);
+        const { netns } = await net.plug(port);
+        this.plugged.set(node.NetworkInterfaceId, JSON.stringify(port));
+        return netns;
+      }),
+    );
     await Promise.all(
       lb.Nodes.map(async (node, i) => {
         const want = plan.nodes[i]!;
@@ -220,12 +223,15 @@ export class LoadBalancerSupervisor {
   private async retire(scope: Scope, lb: LoadBalancerRecord): Promise<void> {
     const nodes = lb.Retired ?? [];
     const net = this.fabric ? await this.deps.runtime!.plane.ifOpen() : undefined;
-    for (const node of nodes) {
-      if (this.deps.runtime) await removeNode(this.nodeDir(lb, node));
-      await net?.unplug(node.NetworkInterfaceId);
-      this.running.delete(node.NetworkInterfaceId);
-      this.plugged.delete(node.NetworkInterfaceId);
-    }
+    // Side by side, so their unplugs are one batch in the fabric.
+    await Promise.all(
+      nodes.map(async (node) => {
+        if (this.deps.runtime) await removeNode(this.nodeDir(lb, node));
+        await net?.unplug(node.NetworkInterfaceId);
+        this.running.delete(node.NetworkInterfaceId);
+        this.plugged.delete(node.NetworkInterfaceId);
+      }),
+    );
     const { store, network, tags } = this.deps;
     store.transaction(() => {
       for (const node of nodes) releaseNode(network, tags, scope, node);

@@ -1,0 +1,48 @@
+/**
+ * One AWS SDK v3 S3 client in a process of its own, driven by ./sdk-clients.ts over IPC: it makes
+ * its client and warms it up (the SDK's first call loads and compiles much of it), says `ready`,
+ * then runs each batch of calls it is sent (PUT or GET of 4 KiB objects, `inflight` at a time)
+ * and answers each call's milliseconds. Never started by hand.
+ */
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { clientConfig } from './clients.js';
+import { timedCalls } from './stats.js';
+
+interface Job {
+  op: 'put' | 'get';
+  keys: string[];
+}
+
+const [url, bucket, inflightArg] = process.argv.slice(2);
+const inflight = Number(inflightArg);
+const body = Buffer.alloc(4096, 7);
+// As bench/s3.ts configures its client: checksums only where required, so kumo's path is measured.
+const s3 = new S3Client({ ...clientConfig(url!), forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+
+const put = (Key: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: body }));
+const get = async (Key: string) => {
+  const bytes = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body!.transformToByteArray();
+  if (bytes.length !== body.length) throw new Error(`GET ${Key}: ${bytes.length} bytes, put ${body.length}`);
+};
+
+async function main(): Promise<void> {
+  const warm = Array.from({ length: inflight * 4 }, (_, i) => `warm/${process.pid}/${i}`);
+  await timedCalls(warm, inflight, put);
+  await timedCalls(warm, inflight, get);
+  process.send!({ ready: true });
+  process.on('message', (job: Job) => {
+    timedCalls(job.keys, inflight, job.op === 'put' ? put : get).then(
+      (r) => process.send!({ ms: r.ms }),
+      (e: Error) => process.send!({ error: e.message }),
+    );
+  });
+  process.on('disconnect', () => {
+    s3.destroy();
+    process.exit(0);
+  });
+}
+
+main().catch((e: Error) => {
+  process.send?.({ error: e.message });
+  process.exit(1);
+});
