@@ -16,6 +16,7 @@ import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, Descr
 import { CreateDBInstanceCommand, DeleteDBInstanceCommand, DescribeDBInstancesCommand, ModifyDBInstanceCommand, RDSClient, RebootDBInstanceCommand, type DBInstance } from '@aws-sdk/client-rds';
 import mysql from 'mysql2/promise';
 import { clientConfig, startKumoForTest, waitFor, type TestKumo } from '../helpers/kumo.js';
+import { endpointWriter } from '../helpers/rds.js';
 import { nativeSkipReason } from './support.js';
 
 const exec = promisify(execFile);
@@ -61,45 +62,15 @@ const standbyReady = () => waitFor('the standby ready', async () => {
   return d.DBInstanceStatus === 'available' && d.MultiAZ && d.SecondaryAvailabilityZone ? d : undefined;
 }, 240_000);
 
-/** A client as an application runs one: connects by the endpoint name, reconnects when cut off, and counts what was acknowledged. */
-function writer(address: string) {
-  const acked: number[] = [];
-  let failures = 0;
-  let lastSuccess = Date.now();
-  let failing = false;
-  let longestOutageMs = 0;
-  let running = true;
-  const done = (async () => {
-    let conn: mysql.Connection | undefined;
-    for (let n = 1; running; n++) {
-      try {
-        if (!conn) {
-          const [ip] = await hostDns.resolve4(address);
-          conn = await mysql.createConnection({ host: ip, user: 'admin', password: PASSWORD, database: 'app', connectTimeout: 1000 });
-        }
-        await conn.query({ sql: 'INSERT INTO writes (n) VALUES (?)', values: [n], timeout: 15_000 });
-        acked.push(n);
-        // From the last write that went through to this one: a write left hanging counts too.
-        if (failing) longestOutageMs = Math.max(longestOutageMs, Date.now() - lastSuccess);
-        failing = false;
-        lastSuccess = Date.now();
-      } catch {
-        failures++;
-        failing = true;
-        conn?.destroy();
-        conn = undefined;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    conn?.destroy();
-  })();
-  return {
-    acked,
-    get failures() { return failures; },
-    get longestOutageMs() { return longestOutageMs; },
-    stop: async () => { running = false; await done; },
-  };
-}
+/** The MySQL side of endpointWriter: `app.writes` by the endpoint name, a query given up after 15 s. */
+const writer = (address: string) => endpointWriter<mysql.Connection>({
+  connect: async () => {
+    const [ip] = await hostDns.resolve4(address);
+    return mysql.createConnection({ host: ip, user: 'admin', password: PASSWORD, database: 'app', connectTimeout: 1000 });
+  },
+  insert: (conn, n) => conn.query({ sql: 'INSERT INTO writes (n) VALUES (?)', values: [n], timeout: 15_000 }),
+  close: (conn) => conn.destroy(),
+});
 
 test('ModifyDBInstance makes it Multi-AZ; a forced failover with a writer running loses no acknowledged row', { skip, timeout: 15 * 60_000 }, async (t) => {
   const up = await status('available');

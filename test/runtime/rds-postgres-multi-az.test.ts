@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-rds';
 import pg from 'pg';
 import { waitFor, type TestKumo } from '../helpers/kumo.js';
-import { rdsFixture } from '../helpers/rds.js';
+import { endpointWriter, rdsFixture } from '../helpers/rds.js';
 import { nativeSkipReason } from './support.js';
 
 const skip = nativeSkipReason();
@@ -65,37 +65,12 @@ async function client(d: DBInstance): Promise<pg.Client> {
   return c;
 }
 
-/** A client as an application runs one: reconnects by the endpoint name when cut off, and counts what was acknowledged. */
-function writer(d: DBInstance) {
-  const acked: number[] = [];
-  let failures = 0;
-  let lastSuccess = Date.now();
-  let failing = false;
-  let longestOutageMs = 0;
-  let running = true;
-  const done = (async () => {
-    let c: pg.Client | undefined;
-    for (let n = 1; running; n++) {
-      try {
-        c ??= await client(d);
-        await c.query('INSERT INTO writes (n) VALUES ($1)', [n]);
-        acked.push(n);
-        // From the last write that went through to this one: a write left hanging counts too.
-        if (failing) longestOutageMs = Math.max(longestOutageMs, Date.now() - lastSuccess);
-        failing = false;
-        lastSuccess = Date.now();
-      } catch {
-        failures++;
-        failing = true;
-        await c?.end().catch(() => {});
-        c = undefined;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    await c?.end().catch(() => {});
-  })();
-  return { acked, get failures() { return failures; }, get longestOutageMs() { return longestOutageMs; }, stop: async () => { running = false; await done; } };
-}
+/** The PostgreSQL side of endpointWriter: `orders.writes` by the endpoint name. */
+const writer = (d: DBInstance) => endpointWriter<pg.Client>({
+  connect: () => client(d),
+  insert: (c, n) => c.query('INSERT INTO writes (n) VALUES ($1)', [n]),
+  close: (c) => c.end(),
+});
 
 test('created Multi-AZ; a forced failover with a writer running loses no acknowledged row', { skip, timeout: 15 * 60_000 }, async (t) => {
   const multi = await standbyReady();
