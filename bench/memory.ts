@@ -4,7 +4,7 @@
  *
  *   at ready       right after the ready line
  *   idle           after a few requests touching every service (STS, EC2, ELBv2, RDS, S3),
- *                  once RSS has settled (4 samples 250 ms apart within 1%, or 6 s)
+ *                  once RSS has settled (no new low for 10 s; see settledMemory)
  *   after 200 more the same mix 20 more times, settled again: does it keep growing?
  *
  * A bare idling `node` is measured the same way as a baseline.
@@ -20,16 +20,24 @@ import { mib, table } from './lib/report.js';
 import { readMemory, sleep, spawnIdleNode, spawnKumo, type Memory } from './lib/spawn.js';
 import type { Benchmark } from './lib/types.js';
 
-/** Polls RSS until four samples 250 ms apart lie within 1% of each other (or 6 s pass). */
+/**
+ * Polls RSS until it has made no new low for 10 s (or 30 s pass). A quiet plateau is not enough:
+ * once requests stop, V8's memory reducer gives pages back in steps seconds apart (about 2.5, 5,
+ * 8 and 10 s after the last activity here: it waits 8 s more whenever its first look finds the
+ * process still busy), and the checkpoint worker retires after 5 s without writes.
+ */
 export async function settledMemory(pid: number): Promise<Memory & { settleMs: number }> {
   const t = performance.now();
-  const window: number[] = [];
   let m = readMemory(pid);
+  let low = m;
+  let lowAt = t;
   for (;;) {
-    window.push(m.rssKiB);
-    if (window.length > 4) window.shift();
-    const settled = window.length === 4 && Math.max(...window) - Math.min(...window) <= Math.max(...window) * 0.01;
-    if (settled || performance.now() - t > 6000) return { ...m, settleMs: performance.now() - t };
+    const now = performance.now();
+    if (m.rssKiB < low.rssKiB) {
+      low = m;
+      lowAt = now;
+    }
+    if (now - lowAt >= 10_000 || now - t > 30_000) return { ...low, settleMs: lowAt - t };
     await sleep(250);
     m = readMemory(pid);
   }

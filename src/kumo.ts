@@ -167,6 +167,7 @@ function edgeFor(config: KumoConfig, routes: Routes, fleet: Fleet, sts: Service,
         dns: fleet.started?.plane.hostDns ?? null,
         internet: config.internet,
         outside: fleet.started?.outside?.stats() ?? null,
+        memoryMiB: memoryMiB(),
         services: Object.fromEntries(
           fleet.services.map((s) => [
             s.name,
@@ -184,4 +185,11 @@ function edgeFor(config: KumoConfig, routes: Routes, fleet: Fleet, sts: Service,
       },
     }),
   };
+}
+
+/** What kumo's process holds, in MiB (resident set; V8's heap, committed and live; outside it). */
+function memoryMiB(): Record<string, number> {
+  const m = process.memoryUsage();
+  const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
+  return { rss: mib(m.rss), heapTotal: mib(m.heapTotal), heapUsed: mib(m.heapUsed), external: mib(m.external) };
 }

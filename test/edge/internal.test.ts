@@ -1,4 +1,5 @@
 // kumo's own endpoints: /_kumo/health and /_kumo/reset.
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CreateSubnetCommand, CreateVpcCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -35,6 +36,8 @@ describe('/_kumo/health', () => {
       version: string;
       services: Record<string, { protocol: string; apiVersion: string }>;
       runtime: { mode: string; reason: string };
+      pid: number;
+      memoryMiB: { rss: number; heapTotal: number; heapUsed: number; external: number };
     };
     assert.equal(h.status, 'running');
     assert.equal(h.version, VERSION);
@@ -43,6 +46,10 @@ describe('/_kumo/health', () => {
     assert.equal(h.services.s3.protocol, 'rest-xml');
     assert.ok(['native', 'process'].includes(h.runtime.mode), h.runtime.mode);
     assert.ok(h.runtime.reason.length > 0);
+    // What `ps` would say of the process that answered, give or take what a request allocates.
+    const rssMiB = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${h.pid}/status`, 'utf8'))![1]) / 1024;
+    assert.ok(Math.abs(h.memoryMiB.rss - rssMiB) < rssMiB * 0.2, `health says ${h.memoryMiB.rss} MiB, /proc says ${rssMiB}`);
+    assert.ok(h.memoryMiB.heapUsed > 0 && h.memoryMiB.heapUsed <= h.memoryMiB.heapTotal, JSON.stringify(h.memoryMiB));
   });
 
   test('needs no signature, refuses other methods, and unknown /_kumo paths are 404', async () => {
