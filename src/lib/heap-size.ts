@@ -11,7 +11,9 @@
  *                     of mostly garbage around 18 MiB live after the S3 benchmark's small
  *                     objects. At 1.2x it is collected sooner (mostly concurrently, off the
  *                     loop; kumo's CPU per request did not measurably change), and once kumo
- *                     goes quiet V8's memory reducer gives back what is free after 2 s, not 8.
+ *                     goes quiet V8's memory reducer takes its first look after 2 s, not 8 (if
+ *                     the allocation rate still looks high then, it looks again 8 s later: RSS
+ *                     comes down in steps over about 10 s after a burst; `npm run bench` waits).
  *
  * `npm run bench` shows what both cost. They can only be set as flags V8 reads at each growth or
  * collection, since the process already runs, and making an isolate (a Worker) resets the first
