@@ -29,6 +29,7 @@ export class InlineStore {
       bytes: db.prepare('SELECT bytes FROM s3_inline_blobs WHERE id = ?').pluck(),
       size: db.prepare('SELECT length(bytes) FROM s3_inline_blobs WHERE id = ?').pluck(),
       delete: db.prepare('DELETE FROM s3_inline_blobs WHERE id IN (SELECT value FROM json_each(?))'),
+      deleteOne: db.prepare('DELETE FROM s3_inline_blobs WHERE id = ?'),
       ids: db.prepare('SELECT id FROM s3_inline_blobs').pluck(),
     };
     this.last = (db.prepare('SELECT max(id) FROM s3_inline_blobs').pluck().get() as number | null) ?? 0;
@@ -51,9 +52,10 @@ export class InlineStore {
     return this.q.size.get(id) as number | undefined;
   }
 
-  /** One statement for all of them. */
+  /** One statement for all of them (an overwrite frees one: no JSON to build and parse for it). */
   delete(ids: number[]): void {
-    if (ids.length) this.q.delete.run(JSON.stringify(ids));
+    if (ids.length === 1) this.q.deleteOne.run(ids[0]);
+    else if (ids.length) this.q.delete.run(JSON.stringify(ids));
   }
 
   ids(): number[] {
