@@ -9,7 +9,8 @@
  *            run concurrently across rows and one at a time per row, and a pass never waits on
  *            one (an image build may take minutes; a stop meanwhile must not queue behind it);
  *            afterPass() then does the work that concerns every row at once (network rules)
- *   step end → wake() again: the row has moved on, the next step may follow
+ *   step end → wake() again: the row has moved on, the next step may follow (each pass on a turn
+ *            of the event loop of its own, so a step that ends at once cannot starve it)
  *   drain()  waits until no pass and no step is in flight (reset)
  *   close()  no new passes; waits for what is in flight (stop)
  *
@@ -50,9 +51,15 @@ export class Reconciler<T> {
     this.again = true;
     if (this.passing) return;
     // Passes start on a later tick: a step that wakes the loop from its first synchronous lines
-    // must find this pass already under way, not start a second one beside it.
-    this.passing = Promise.resolve().then(async () => {
+    // must find this pass already under way, not start a second one beside it. And each pass on a
+    // later turn of the event loop, never straight from the microtask queue: a step that ends at
+    // once (a wait that finds nothing new, a check that throws) wakes the loop again, and passes
+    // chained through promises alone would run back to back with no timer or socket served
+    // meanwhile: kumo's API and anything else in the process would hang until some step did I/O.
+    this.passing = (async () => {
       while (this.again && !this.closed) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.closed) break;
         this.again = false;
         try {
           await this.pass();
@@ -61,7 +68,7 @@ export class Reconciler<T> {
         }
       }
       this.passing = undefined;
-    });
+    })();
   }
 
   /** Whether a step for this row is in flight. */

@@ -57,9 +57,23 @@ const status = (want: string, ms = 240_000) => waitFor(`${ID} ${want}`, async ()
   if (d.DBInstanceStatus === 'failed') throw new Error(`${ID} failed`);
   return d.DBInstanceStatus === want ? d : undefined;
 }, ms);
+/**
+ * The API shows Multi-AZ with a secondary zone from the moment a failover completes, while the
+ * standby rebuilt in the old zone is still catching up: ready is when the primary waits for it
+ * (semi-sync on, a replica attached).
+ */
 const standbyReady = () => waitFor('the standby ready', async () => {
   const d = await db();
-  return d.DBInstanceStatus === 'available' && d.MultiAZ && d.SecondaryAvailabilityZone ? d : undefined;
+  if (!(d.DBInstanceStatus === 'available' && d.MultiAZ && d.SecondaryAvailabilityZone)) return undefined;
+  const [ip] = await hostDns.resolve4(d.Endpoint!.Address!);
+  const c = await mysql.createConnection({ host: ip, user: 'admin', password: PASSWORD, connectTimeout: 1000 });
+  try {
+    const [rows] = (await c.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients')")) as unknown as [{ Variable_name: string; Value: string }[]];
+    const s = Object.fromEntries(rows.map((r) => [r.Variable_name, r.Value]));
+    return s.Rpl_semi_sync_master_status === 'ON' && Number(s.Rpl_semi_sync_master_clients) >= 1 ? d : undefined;
+  } finally {
+    c.destroy();
+  }
 }, 240_000);
 
 /** The MySQL side of endpointWriter: `app.writes` by the endpoint name, a query given up after 15 s. */

@@ -51,10 +51,21 @@ const status = (want: string, id = ID, ms = 300_000) => waitFor(`${id} ${want}`,
   if (d.DBInstanceStatus === 'failed') throw new Error(`${id} failed`);
   return d.DBInstanceStatus === want ? d : undefined;
 }, ms);
+/**
+ * The API shows Multi-AZ with a secondary zone from the moment a failover completes, while the
+ * standby rebuilt in the old zone is still catching up: ready is when the primary waits for it
+ * (a synchronous standby in pg_stat_replication).
+ */
 const standbyReady = () => waitFor('the standby ready', async () => {
   const d = await db();
   if (d.DBInstanceStatus === 'failed') throw new Error(`${ID} failed`);
-  return d.DBInstanceStatus === 'available' && d.MultiAZ && d.SecondaryAvailabilityZone ? d : undefined;
+  if (!(d.DBInstanceStatus === 'available' && d.MultiAZ && d.SecondaryAvailabilityZone)) return undefined;
+  const c = await client(d);
+  try {
+    return (await c.query("SELECT 1 FROM pg_stat_replication WHERE sync_state = 'sync'")).rows.length === 1 ? d : undefined;
+  } finally {
+    await c.end();
+  }
 }, 300_000);
 
 async function client(d: DBInstance): Promise<pg.Client> {
@@ -95,7 +106,9 @@ test('created Multi-AZ; a forced failover with a writer running loses no acknowl
   const stored = new Set((await check.query('SELECT n FROM writes')).rows.map((r) => r.n as number));
   await check.end();
   assert.deepEqual(w.acked.filter((n) => !stored.has(n)), [], 'every acknowledged row is on the new primary');
-  assert.ok(w.longestOutageMs < 30_000, `the outage lasted ${w.longestOutageMs} ms`);
+  // About 1.3 s (the promotion, and a connect sent while the address had nowhere to go waiting out
+  // its 1 s timeout); 12-16 s when kumo's reconcile loop kept this process's timers from running.
+  assert.ok(w.longestOutageMs < 5_000, `the outage lasted ${w.longestOutageMs} ms`);
   const events = ((await rds.send(new DescribeEventsCommand({ SourceType: 'db-instance', SourceIdentifier: ID }))).Events ?? []).map((e) => e.Message);
   assert.ok(events.includes('Multi-AZ instance failover started.') && events.includes('Multi-AZ instance failover completed'), `events: ${events}`);
 

@@ -51,7 +51,11 @@ export class Standbys {
       return nodes.isPlugged(standby) ? undefined : () => nodes.replug(scope, r, standby);
     }
     if (status === 'terminated') return () => this.launch(scope, r, standby);
-    return () => this.await(scope, r, standby);
+    // Catching up: nothing to do until its mark is on the console or its setup has run too long
+    // (the supervisor's poll looks again meanwhile).
+    if (nodes.printed(standby, READY_MARK)) return () => this.ready(scope, r, standby);
+    if (this.deps.setupTimedOut(standby)) return () => this.rebuild(r, standby);
+    return undefined;
   }
 
   /** A standby slot in another zone of the subnet group, in the row (the plan builds it). */
@@ -83,15 +87,16 @@ export class Standbys {
     this.deps.launched(standby);
   }
 
-  private async await(scope: Scope, r: DbInstanceRecord, standby: DbNode): Promise<void> {
+  /** Caught up: the primary waits for its acknowledgements from now on. */
+  private async ready(scope: Scope, r: DbInstanceRecord, standby: DbNode): Promise<void> {
+    await this.deps.nodes.run(r, ...replicationOf(r).syncOn());
+    this.deps.rows.update(scope, r, (x) => (x.Standby?.NodeId === standby.NodeId ? { ...x, Standby: { ...x.Standby, Ready: true }, MultiAZ: true } : undefined));
+  }
+
+  private async rebuild(r: DbInstanceRecord, standby: DbNode): Promise<void> {
     const { nodes } = this.deps;
-    if (nodes.printed(standby, READY_MARK)) {
-      await nodes.run(r, ...replicationOf(r).syncOn());
-      this.deps.rows.update(scope, r, (x) => (x.Standby?.NodeId === standby.NodeId ? { ...x, Standby: { ...x.Standby, Ready: true }, MultiAZ: true } : undefined));
-    } else if (this.deps.setupTimedOut(standby)) {
-      this.deps.log(`database ${r.DBInstanceIdentifier}: standby ${standby.NodeId} did not catch up; building it again; console:\n${nodes.console(standby).slice(-2000)}`);
-      await nodes.remove(standby);
-    }
+    this.deps.log(`database ${r.DBInstanceIdentifier}: standby ${standby.NodeId} did not catch up; building it again; console:\n${nodes.console(standby).slice(-2000)}`);
+    await nodes.remove(standby);
   }
 
   /** The standby takes over; false if there is none ready (the caller restarts the primary instead). */

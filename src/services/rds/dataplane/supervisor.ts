@@ -120,7 +120,10 @@ export class DbSupervisor {
         if (primary === 'terminated') return () => this.launchPrimary(scope, r);
         if (primary === 'stopped') return () => this.nodes.boot(scope, r, r);
         // Created Multi-AZ: once the primary is up, its standby is built while still `creating`.
-        if (r.InstanceCreateTime) return () => this.applyChanges(scope, r);
+        if (r.InstanceCreateTime) return this.nextChange(scope, r);
+        // Booting: nothing to do until its mark is on the console or its setup has run too long
+        // (the poll looks again meanwhile).
+        if (!this.nodes.printed(r, READY_MARK) && !this.setupTimedOut(r)) return undefined;
         return () => this.awaitFirstBoot(scope, r);
       case 'available':
         if (primary !== 'running') return () => this.nodes.boot(scope, r, r);
@@ -133,7 +136,7 @@ export class DbSupervisor {
         return async () => this.rows.settle(scope, r, ['backing-up'], { DBInstanceStatus: 'available' });
       }
       case 'modifying':
-        return () => this.applyChanges(scope, r);
+        return this.nextChange(scope, r);
       case 'rebooting':
         return r.FailoverRequested ? () => this.failover(scope, r) : () => this.reboot(scope, r);
       case 'starting':
@@ -207,33 +210,45 @@ export class DbSupervisor {
     return since !== undefined && Date.now() - since > SETUP_DEADLINE_MS;
   }
 
-  /** ModifyDBInstance's changes, one per step; `available` when none is left. */
-  private async applyChanges(scope: Scope, r: DbInstanceRecord): Promise<void> {
+  /**
+   * ModifyDBInstance's changes, one per step; `available` when none is left. None while a standby
+   * being built catches up (the poll looks again).
+   */
+  private nextChange(scope: Scope, r: DbInstanceRecord): Step {
     const a = r.Applying ?? {};
-    if (a.MasterUserPassword !== undefined) {
-      await this.nodes.run(r, ...this.nodes.passwordChange(r, a.MasterUserPassword));
-      return this.doneApplying(scope, r, 'MasterUserPassword', { MasterUserPassword: a.MasterUserPassword }, 'passwordReset');
+    const { MasterUserPassword: password, DBInstanceClass: dbClass, AllocatedStorage: storage } = a;
+    if (password !== undefined) {
+      return async () => {
+        await this.nodes.run(r, ...this.nodes.passwordChange(r, password));
+        this.doneApplying(scope, r, 'MasterUserPassword', { MasterUserPassword: password }, 'passwordReset');
+      };
     }
-    if (a.DBInstanceClass !== undefined) {
-      const next = { ...r, DBInstanceClass: a.DBInstanceClass };
-      for (const node of nodesOf(r)) await this.nodes.restart(scope, next, node);
-      return this.doneApplying(scope, r, 'DBInstanceClass', { DBInstanceClass: a.DBInstanceClass }, 'classChanged');
+    if (dbClass !== undefined) {
+      return async () => {
+        const next = { ...r, DBInstanceClass: dbClass };
+        for (const node of nodesOf(r)) await this.nodes.restart(scope, next, node);
+        this.doneApplying(scope, r, 'DBInstanceClass', { DBInstanceClass: dbClass }, 'classChanged');
+      };
     }
-    if (a.AllocatedStorage !== undefined) {
-      for (const node of nodesOf(r)) await this.nodes.grow(node, a.AllocatedStorage);
-      return this.doneApplying(scope, r, 'AllocatedStorage', { AllocatedStorage: a.AllocatedStorage }, 'storageChanged');
+    if (storage !== undefined) {
+      return async () => {
+        for (const node of nodesOf(r)) await this.nodes.grow(node, storage);
+        this.doneApplying(scope, r, 'AllocatedStorage', { AllocatedStorage: storage }, 'storageChanged');
+      };
     }
     if (a.MultiAZ === true) {
-      if (!r.Standby) return this.standbys.allocate(scope, r);
-      if (!r.Standby.Ready) return this.standbys.plan(scope, r)?.();
-      return this.doneApplying(scope, r, 'MultiAZ', { MultiAZ: true }, r.DBInstanceStatus === 'modifying' ? 'multiAzOn' : undefined);
+      if (!r.Standby) return async () => this.standbys.allocate(scope, r);
+      if (!r.Standby.Ready) return this.standbys.plan(scope, r);
+      return async () => this.doneApplying(scope, r, 'MultiAZ', { MultiAZ: true }, r.DBInstanceStatus === 'modifying' ? 'multiAzOn' : undefined);
     }
     if (a.MultiAZ === false) {
-      await this.standbys.remove(scope, r);
-      return this.doneApplying(scope, r, 'MultiAZ', { MultiAZ: false }, 'multiAzOff');
+      return async () => {
+        await this.standbys.remove(scope, r);
+        this.doneApplying(scope, r, 'MultiAZ', { MultiAZ: false }, 'multiAzOff');
+      };
     }
-    if (r.DBInstanceStatus === 'creating') this.created(scope, r);
-    else this.rows.settle(scope, r, ['modifying'], { DBInstanceStatus: 'available', Applying: undefined });
+    if (r.DBInstanceStatus === 'creating') return async () => this.created(scope, r);
+    return async () => this.rows.settle(scope, r, ['modifying'], { DBInstanceStatus: 'available', Applying: undefined });
   }
 
   private doneApplying(scope: Scope, r: DbInstanceRecord, key: keyof NonNullable<DbInstanceRecord['Applying']>, change: Partial<DbInstanceRecord>, event?: EventName): void {
