@@ -1,5 +1,7 @@
 /**
- * Multi-AZ for the `postgres` engine: a standby in another zone built with pg_basebackup and
+ * Multi-AZ for the `postgres` engine: a standby in another zone built with pg_basebackup (after an
+ * immediate checkpoint: the default, spread one paces its writes to take most of
+ * checkpoint_timeout, a minute or more for a young database) and
  * kept in step by streaming replication, named in the primary's synchronous_standby_names so
  * that (with synchronous_commit on, the default) a commit is acknowledged only once the standby
  * has flushed it. Promoted with pg_promote, which replays everything received first.
@@ -41,7 +43,7 @@ chown postgres:postgres ${PASSFILE}
 chmod 600 ${PASSFILE}
 rm -rf ${DATA_DIR}
 install -d -o postgres -g postgres -m 700 ${DATA_DIR}
-runuser -u postgres -- pg_basebackup -h ${primaryIp} -p ${db.Port} -U ${REPLICATION_USER} -D ${DATA_DIR} -X stream -w -d 'passfile=${PASSFILE}'
+runuser -u postgres -- pg_basebackup -h ${primaryIp} -p ${db.Port} -U ${REPLICATION_USER} -D ${DATA_DIR} -X stream -c fast -w -d 'passfile=${PASSFILE}'
 cat >> ${DATA_DIR}/postgresql.auto.conf <<'KUMO_CONF'
 primary_conninfo = 'host=${primaryIp} port=${db.Port} user=${REPLICATION_USER} passfile=${PASSFILE} application_name=${STANDBY_NAME}'
 KUMO_CONF
