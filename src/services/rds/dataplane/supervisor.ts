@@ -63,6 +63,8 @@ export class DbSupervisor {
   private health: NodeJS.Timeout | undefined;
   private readonly launchedAt = new Map<string, number>();
   private readonly failures = new Map<string, number>();
+  /** When each node's engine was last asked whether it answers (while it starts or reboots). */
+  private readonly probedAt = new Map<string, number>();
 
   constructor(private readonly deps: DbSupervisorDeps) {
     this.nodes = new DbNodes(deps);
@@ -138,12 +140,12 @@ export class DbSupervisor {
       case 'modifying':
         return this.nextChange(scope, r);
       case 'rebooting':
-        return r.FailoverRequested ? () => this.failover(scope, r) : () => this.reboot(scope, r);
+        if (r.FailoverRequested) return () => this.failover(scope, r);
+        if (r.RebootRequested) return () => this.reboot(scope, r);
+        return this.probe(r, () => this.rows.settle(scope, r, ['rebooting'], { DBInstanceStatus: 'available' }, 'restarted'));
       case 'starting':
         if (primary !== 'running') return () => this.nodes.boot(scope, r, r);
-        return async () => {
-          if (await this.nodes.answers(r, r)) this.rows.settle(scope, r, ['starting'], { DBInstanceStatus: 'available' }, 'started');
-        };
+        return this.probe(r, () => this.rows.settle(scope, r, ['starting'], { DBInstanceStatus: 'available' }, 'started'));
       case 'stopping':
         return () => this.stop(scope, r);
       case 'deleting':
@@ -271,12 +273,23 @@ export class DbSupervisor {
   }
 
   private async reboot(scope: Scope, r: DbInstanceRecord): Promise<void> {
-    if (r.RebootRequested) {
-      await this.nodes.restart(scope, r, r);
-      this.rows.update(scope, r, (x) => ({ ...x, RebootRequested: false }));
-      return;
-    }
-    if (await this.nodes.answers(r, r)) this.rows.settle(scope, r, ['rebooting'], { DBInstanceStatus: 'available' }, 'restarted');
+    await this.nodes.restart(scope, r, r);
+    this.rows.update(scope, r, (x) => ({ ...x, RebootRequested: false }));
+  }
+
+  /**
+   * Asks the primary's engine whether it answers, then `answered` if it does: at most once per
+   * POLL_MS (the poll wakes the loop again), not at the loop's pace, since each ask is a process.
+   */
+  private probe(r: DbInstanceRecord, answered: () => void): Step {
+    const last = this.probedAt.get(r.NodeId);
+    if (last !== undefined && Date.now() - last < POLL_MS) return undefined;
+    return async () => {
+      this.probedAt.set(r.NodeId, Date.now());
+      if (!(await this.nodes.answers(r, r))) return;
+      this.probedAt.delete(r.NodeId);
+      answered();
+    };
   }
 
   /** Stopping: StopDBInstance's snapshot first, then both nodes. */
@@ -292,7 +305,11 @@ export class DbSupervisor {
     const final = this.backups?.pending(scope, r).find((s) => s.SnapshotType === 'manual');
     if (final && this.nodes.status(r) !== 'terminated') return this.backups!.take(scope, r, final);
     for (const node of [r.Standby, r]) if (node) await this.nodes.remove(node);
-    for (const node of [r.Standby, r]) if (node) this.launchedAt.delete(node.NodeId);
+    for (const node of [r.Standby, r]) {
+      if (!node) continue;
+      this.launchedAt.delete(node.NodeId);
+      this.probedAt.delete(node.NodeId);
+    }
     const { store, network, tags } = this.deps;
     store.transaction(() => {
       const fresh = store.instances.get(scope, r.DBInstanceIdentifier);
