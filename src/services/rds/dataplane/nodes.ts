@@ -126,13 +126,13 @@ export class DbNodes {
 
   /**
    * A failing primary is cut off at once, before its standby takes over: no write may land there
-   * after. Stopped first, then unplugged: its engine closes its clients' connections as it goes
-   * down, so they fail at once and reconnect by the endpoint name. (Unplugged first, a client
-   * in the middle of a write would hear nothing more and wait for its own timeout.) Writes
-   * acknowledged meanwhile were acknowledged by the synchronous standby too.
+   * after. Killed (no clean shutdown: its disk goes after the failover, and every write it
+   * acknowledged the synchronous standby has too), then unplugged: its clients' connections close
+   * as its processes die, so they fail at once and reconnect by the endpoint name. (Unplugged
+   * first, a client in the middle of a write would hear nothing more and wait for its own timeout.)
    */
   async stopQuickly(node: DbNode): Promise<void> {
-    await this.deps.driver.stop(node.NodeId, 2_000);
+    await this.deps.driver.stop(node.NodeId, 0);
     await this.unplug(node);
   }
 
