@@ -12,7 +12,7 @@ import { elb } from './elb.js';
 import { images } from './images.js';
 import { instances } from './instances.js';
 import { machine } from './lib/machine.js';
-import { cleanupAll, cleanupSync, ROOT } from './lib/spawn.js';
+import { cleanupAll, ROOT } from './lib/spawn.js';
 import type { Benchmark } from './lib/types.js';
 import { memory } from './memory.js';
 import { rds } from './rds.js';
@@ -86,7 +86,6 @@ async function main(): Promise<number> {
   return Object.keys(errors).length ? 1 : 0;
 }
 
-process.on('exit', cleanupSync);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     interrupted = true;

@@ -16,6 +16,9 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const KUMO_BIN = join(ROOT, 'bin', 'kumo.js');
 
 const liveChildren = new Set<ChildProcess>();
+// Whatever imports this (the bench runner, a script of one's own) leaves no kumo or temp dir behind,
+// even when it ends on an uncaught error.
+process.on('exit', () => cleanupSync());
 const tempDirs = new Set<string>();
 
 /** A child started elsewhere (SDK client processes), stopped by cleanupAll like kumo. */
